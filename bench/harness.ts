@@ -1,0 +1,64 @@
+// Shared measuring and printing for `npm run bench`. Every figure is printed beside a baseline measured in the
+// same run and as a ratio, because machines here are noisy: absolute times mean little, ratios travel.
+import { performance } from 'node:perf_hooks';
+
+export interface Samples {
+  /** per-iteration durations in milliseconds */
+  ms: number[];
+}
+
+export async function sample(iterations: number, fn: (i: number) => unknown, warmup = Math.min(10, iterations)): Promise<Samples> {
+  for (let i = 0; i < warmup; i++) await fn(i);
+  const ms: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const start = performance.now();
+    await fn(i);
+    ms.push(performance.now() - start);
+  }
+  return { ms };
+}
+
+export async function timeOnce(fn: () => unknown): Promise<number> {
+  const start = performance.now();
+  await fn();
+  return performance.now() - start;
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index]!;
+}
+
+export const median = (values: number[]): number => percentile(values, 50);
+
+function format(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  if (Math.abs(value) >= 100) return value.toFixed(0);
+  if (Math.abs(value) >= 1) return value.toFixed(2);
+  return value.toPrecision(3);
+}
+
+export interface Figure {
+  name: string;
+  value: number;
+  unit: string;
+  baseline?: { name: string; value: number };
+  /** e.g. "ratio <= 1.3" or "< 2 ms": printed for the reader, never asserted */
+  target?: string;
+}
+
+export function report(figure: Figure): void {
+  let line = `  ${figure.name}: ${format(figure.value)} ${figure.unit}`;
+  if (figure.baseline) {
+    line += `  | baseline ${figure.baseline.name}: ${format(figure.baseline.value)} ${figure.unit}`;
+    line += `  | ratio ${format(figure.value / figure.baseline.value)}x`;
+  }
+  if (figure.target) line += `  | target ${figure.target}`;
+  console.log(line);
+}
+
+export function section(title: string): void {
+  console.log(`\n== ${title}`);
+}
