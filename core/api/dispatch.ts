@@ -1,0 +1,69 @@
+// Routes command names to handlers and checks the contract on the way in and out. Every transport (in-process
+// for the CLI, IPC for Electron, WebSocket for the web shell) wraps one of these, so the checks live in one place.
+import { z } from 'zod';
+import { ApiError, commands, events, type CommandName, type CommandRequest, type CommandResponse, type EventName, type EventPayload, type WardroomApi } from './contract.ts';
+
+export type Handlers = {
+  [N in CommandName]: (request: z.output<(typeof commands)[N]['request']>) => Promise<CommandResponse<N>>;
+};
+
+/** Turns a zod failure into one readable line: "text: Too big: expected string to have <=16000 characters". */
+function describeIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => (issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message)).join('; ');
+}
+
+export function isCommandName(name: string): name is CommandName {
+  return Object.hasOwn(commands, name);
+}
+
+/** Errors that are not ApiErrors are engine bugs: their text may hold internals, so callers get a generic message. */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  return new ApiError('INTERNAL', 'internal error in the engine (details are in its log)');
+}
+
+export interface Dispatcher extends WardroomApi {
+  /** For transports that receive untyped names and payloads (IPC, WebSocket). */
+  callUntyped(name: string, request: unknown): Promise<unknown>;
+  emit<N extends EventName>(name: N, payload: EventPayload<N>): void;
+}
+
+export function createDispatcher(handlers: Handlers, onInternalError: (command: string, error: unknown) => void = () => {}): Dispatcher {
+  const listeners = new Map<EventName, Set<(payload: unknown) => void>>();
+
+  async function callUntyped(name: string, request: unknown): Promise<unknown> {
+    if (!isCommandName(name)) throw new ApiError('UNKNOWN_COMMAND', `unknown command: ${name.slice(0, 64)}`);
+    const spec = commands[name];
+    const parsed = spec.request.safeParse(request ?? {});
+    if (!parsed.success) throw new ApiError('BAD_REQUEST', `${name}: ${describeIssues(parsed.error)}`);
+    let response: unknown;
+    try {
+      response = await (handlers[name] as (r: unknown) => Promise<unknown>)(parsed.data);
+    } catch (error) {
+      if (!(error instanceof ApiError)) onInternalError(name, error);
+      throw toApiError(error);
+    }
+    const checked = spec.response.safeParse(response);
+    if (!checked.success) {
+      onInternalError(name, new Error(`response broke the contract: ${describeIssues(checked.error)}`));
+      throw new ApiError('INTERNAL', `${name}: the engine's answer broke the contract`);
+    }
+    return checked.data;
+  }
+
+  return {
+    callUntyped,
+    call: <N extends CommandName>(name: N, request: CommandRequest<N>) => callUntyped(name, request) as Promise<CommandResponse<N>>,
+    on(name, listener) {
+      const set = listeners.get(name) ?? new Set();
+      listeners.set(name, set);
+      set.add(listener as (payload: unknown) => void);
+      return () => set.delete(listener as (payload: unknown) => void);
+    },
+    emit(name, payload) {
+      // Events are checked as they leave core too: a UI must never receive a shape the contract does not promise.
+      const checked = events[name].parse(payload);
+      for (const listener of listeners.get(name) ?? []) listener(checked);
+    },
+  };
+}

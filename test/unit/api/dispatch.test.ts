@@ -1,0 +1,59 @@
+// The dispatcher is the contract's enforcement point: these tests drive it as a transport would.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createDispatcher, type Handlers } from '../../../core/api/dispatch.ts';
+import { ApiError, LIMITS } from '../../../core/api/contract.ts';
+
+const seen: unknown[] = [];
+const handlers = {
+  'channels.create': async (req: { name: string; topic?: string }) => {
+    seen.push(req);
+    return { id: `c-${req.name}`, kind: 'channel', name: req.name, members: ['alice'], unread: 0, role: 'owner' };
+  },
+  'account.whoami': async () => ({ username: 'NOT VALID', accountId: 'a', deviceId: 'd', server: 's', admin: false }),
+  'account.lock': async () => {
+    throw new Error('secret path /home/alice/.wardroom/vault.db');
+  },
+  'messages.delete': async () => {
+    throw new ApiError('NOT_FOUND', 'no such message');
+  },
+} as unknown as Handlers;
+
+const internal: string[] = [];
+const api = createDispatcher(handlers, (command) => internal.push(command));
+
+test('a valid request reaches the handler and its checked answer comes back', async () => {
+  const view = await api.call('channels.create', { name: 'ops' });
+  assert.equal(view.name, 'ops');
+  assert.deepEqual(seen.at(-1), { name: 'ops' });
+});
+
+test('unknown commands, unknown fields and oversized fields are refused before any handler runs', async () => {
+  const before = seen.length;
+  await assert.rejects(api.callUntyped('channels.explode', {}), (e: ApiError) => e.code === 'UNKNOWN_COMMAND');
+  await assert.rejects(api.callUntyped('channels.create', { name: 'ops', admin: true }), (e: ApiError) => e.code === 'BAD_REQUEST');
+  await assert.rejects(api.callUntyped('channels.create', { name: 'x'.repeat(LIMITS.channelNameMax + 1) }), (e: ApiError) => e.code === 'BAD_REQUEST' && /name/.test(e.message));
+  await assert.rejects(api.callUntyped('messages.send', { target: '@bob', text: 'x'.repeat(LIMITS.messageTextMax + 1) }), (e: ApiError) => /text/.test(e.message));
+  await assert.rejects(api.callUntyped('messages.send', { target: 'bob', text: 'hi' }), (e: ApiError) => /target/.test(e.message));
+  assert.equal(seen.length, before);
+});
+
+test('an engine answer that breaks the contract becomes an INTERNAL error, not bad data in the UI', async () => {
+  await assert.rejects(api.call('account.whoami', {}), (e: ApiError) => e.code === 'INTERNAL');
+  assert.ok(internal.includes('account.whoami'));
+});
+
+test('engine bugs do not leak their text to callers; deliberate ApiErrors keep code and message', async () => {
+  await assert.rejects(api.call('account.lock', {}), (e: ApiError) => e.code === 'INTERNAL' && !e.message.includes('/home/alice'));
+  await assert.rejects(api.call('messages.delete', { id: 'a'.repeat(20) }), (e: ApiError) => e.code === 'NOT_FOUND' && e.message === 'no such message');
+});
+
+test('events are checked against the contract as they leave core', () => {
+  const received: unknown[] = [];
+  const off = api.on('connection.state', (p) => received.push(p));
+  api.emit('connection.state', { state: 'online' });
+  assert.throws(() => api.emit('connection.state', { state: 'exploded' } as never));
+  off();
+  api.emit('connection.state', { state: 'offline' });
+  assert.deepEqual(received, [{ state: 'online' }]);
+});
