@@ -1,0 +1,306 @@
+// The `wardroom` command line: the same engine and contract as the desktop app, for scripting, bots and tests.
+// It talks to the engine only through the WardroomApi (core/api), so anything it can do the UI can do, and the
+// contract's checks apply to both. Non-interactive by design: the passphrase comes from WARDROOM_PASSPHRASE or
+// --passphrase-file, and every failure is one line on stderr with a non-zero exit.
+import { parseArgs } from 'node:util';
+import { readFile } from 'node:fs/promises';
+import type { CommandName, CommandRequest, CommandResponse, MessageViewT, WardroomApi } from '../api/contract.ts';
+import { ApiError } from '../api/contract.ts';
+
+/** How the CLI gets an engine: open an existing profile, or create one by joining. */
+export interface EngineHost {
+  open(profileDir: string, passphrase: string): Promise<OpenEngine>;
+  join(profileDir: string, link: string, username: string, passphrase: string): Promise<OpenEngine & { recoveryKit: string }>;
+}
+
+export interface OpenEngine {
+  api: WardroomApi;
+  close(): Promise<void>;
+}
+
+export interface CliIo {
+  out(line: string): void;
+  err(line: string): void;
+  env: Record<string, string | undefined>;
+  /** resolves when the user interrupts (SIGINT); `read --follow` stops then */
+  interrupted: Promise<void>;
+}
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export const USAGE = `usage: wardroom --profile DIR [--passphrase-file FILE] COMMAND [ARGS]
+
+  join LINK --username NAME          enrol with an invite link (prints the recovery kit once)
+  whoami [--json]                    who this profile is
+  invite [--admin]                   (admins) print an invite link
+  channel create NAME [--topic T]    create a channel
+  channel add NAME USERNAME          add a member
+  channel remove NAME USERNAME       remove a member
+  channel leave NAME                 leave a channel
+  channel topic NAME TEXT            set the topic
+  channels [--json]                  list channels and direct messages
+  send TARGET TEXT [--expire S] [--burn S] [--reply ID]
+                                     TARGET is #channel or @username
+  read TARGET [--json] [--follow] [--limit N]
+  sync                               fetch and process everything pending, then exit
+  search QUERY [--json]
+  edit MESSAGE_ID TEXT
+  delete MESSAGE_ID                  delete for everyone
+  react MESSAGE_ID EMOJI [--remove]
+  safety-number USERNAME [--verified | --unverified]
+  devices [--json] | link | approve CODE
+  shred                              run the shredder and print its report
+
+The passphrase comes from WARDROOM_PASSPHRASE or --passphrase-file (first line).`;
+
+const options = {
+  profile: { type: 'string' },
+  'passphrase-file': { type: 'string' },
+  username: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  follow: { type: 'boolean', default: false },
+  admin: { type: 'boolean', default: false },
+  remove: { type: 'boolean', default: false },
+  verified: { type: 'boolean', default: false },
+  unverified: { type: 'boolean', default: false },
+  limit: { type: 'string' },
+  expire: { type: 'string' },
+  burn: { type: 'string' },
+  reply: { type: 'string' },
+  topic: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+type Flags = ReturnType<typeof parse>['values'];
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function positiveInt(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) <= 0) throw new UsageError(`--${name} takes a whole number of seconds or items above 0`);
+  return Number(value);
+}
+
+async function passphraseFrom(flags: Flags, io: CliIo): Promise<string> {
+  if (flags['passphrase-file']) {
+    const text = await readFile(flags['passphrase-file'], 'utf8').catch((error: NodeJS.ErrnoException) => {
+      throw new UsageError(`cannot read the passphrase file: ${error.code ?? error.message}`);
+    });
+    return text.split(/\r?\n/, 1)[0] ?? '';
+  }
+  const fromEnv = io.env.WARDROOM_PASSPHRASE;
+  if (fromEnv) return fromEnv;
+  throw new UsageError('no passphrase: set WARDROOM_PASSPHRASE or pass --passphrase-file FILE');
+}
+
+function formatTime(iso: string): string {
+  return iso.replace('T', ' ').slice(0, 16);
+}
+
+export function formatMessage(m: MessageViewT): string {
+  const timers = [m.expiresAt ? `expires ${formatTime(m.expiresAt)}` : '', m.burnAfterReadSeconds ? `burns ${m.burnAfterReadSeconds}s after read` : '']
+    .filter(Boolean)
+    .join(', ');
+  const edited = m.editedAt ? ' (edited)' : '';
+  return `${m.id}  ${formatTime(m.sentAt)}  @${m.sender}: ${m.text}${edited}${timers ? `  [${timers}]` : ''}`;
+}
+
+/** The `read --json` line: the documented fields first, optional ones only when set. */
+export function messageJson(m: MessageViewT): string {
+  const { id, conversation, sender, text, sentAt, expiresAt, burnAfterReadSeconds, ...rest } = m;
+  return JSON.stringify({ id, conversation, sender, text, sentAt, ...(expiresAt ? { expiresAt } : {}), ...(burnAfterReadSeconds ? { burnAfterReadSeconds } : {}), ...rest });
+}
+
+function need(positionals: string[], count: number, what: string): string[] {
+  if (positionals.length !== count) throw new UsageError(`expected ${what}`);
+  return positionals;
+}
+
+/** Runs one CLI invocation; returns the exit code. Never throws. */
+export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promise<number> {
+  let engine: OpenEngine | undefined;
+  try {
+    const { values: flags, positionals } = parse(argv);
+    if (flags.help || positionals.length === 0) {
+      io.out(USAGE);
+      return flags.help ? 0 : 2;
+    }
+    const profile = flags.profile ?? io.env.WARDROOM_PROFILE;
+    if (!profile) throw new UsageError('no profile: pass --profile DIR (or set WARDROOM_PROFILE)');
+    const [command, ...args] = positionals as [string, ...string[]];
+    // Checked before the engine opens: a typo should not cost an Argon2id unlock.
+    const numbers = { expire: positiveInt('expire', flags.expire), burn: positiveInt('burn', flags.burn), limit: positiveInt('limit', flags.limit) };
+    const passphrase = await passphraseFrom(flags, io);
+
+    if (command === 'join') {
+      const [link] = need(args, 1, 'join LINK --username NAME');
+      if (!flags.username) throw new UsageError('join needs --username NAME');
+      const joined = await host.join(profile, link!, flags.username, passphrase);
+      engine = joined;
+      const me = await joined.api.call('account.whoami', {});
+      io.out(`joined ${me.server} as @${me.username} (device ${me.deviceId})`);
+      io.out('');
+      io.out('Recovery kit: write this down and keep it offline. It is shown once and is the only way');
+      io.out('back into this account if every device is lost:');
+      io.out(`  ${joined.recoveryKit}`);
+      return 0;
+    }
+
+    engine = await host.open(profile, passphrase);
+    const call = <N extends CommandName>(name: N, request: CommandRequest<N>): Promise<CommandResponse<N>> => engine!.api.call(name, request);
+    const print = (value: unknown, human: () => void) => (flags.json ? io.out(JSON.stringify(value)) : human());
+
+    switch (command) {
+      case 'whoami': {
+        const me = await call('account.whoami', {});
+        print(me, () => io.out(`@${me.username} on ${me.server}, device ${me.deviceId}${me.admin ? ' (admin)' : ''}`));
+        return 0;
+      }
+      case 'invite': {
+        io.out((await call('org.invite', { admin: flags.admin })).link);
+        return 0;
+      }
+      case 'channel':
+        return await channelCommand(args, flags, call, io);
+      case 'channels': {
+        const { conversations } = await call('channels.list', {});
+        if (flags.json) for (const c of conversations) io.out(JSON.stringify(c));
+        else for (const c of conversations) io.out(`${c.kind === 'channel' ? '#' : '@'}${c.name}${c.unread ? ` (${c.unread} unread)` : ''}${c.topic ? ` - ${c.topic}` : ''}`);
+        return 0;
+      }
+      case 'send': {
+        const [target, text] = need(args, 2, 'send TARGET TEXT');
+        const { expire: expiresInSeconds, burn: burnAfterReadSeconds } = numbers;
+        const timers = expiresInSeconds || burnAfterReadSeconds ? { expiresInSeconds, burnAfterReadSeconds } : undefined;
+        const sent = await call('messages.send', { target: target!, text: text!, ...(flags.reply ? { replyTo: flags.reply } : {}), ...(timers ? { timers } : {}) });
+        print(sent, () => io.out(`${sent.id} ${sent.status}`));
+        return 0;
+      }
+      case 'read': {
+        const [target] = need(args, 1, 'read TARGET');
+        const show = (m: MessageViewT) => io.out(flags.json ? messageJson(m) : formatMessage(m));
+        await call('sync.now', {});
+        const { messages } = await call('messages.list', { target: target!, limit: numbers.limit ?? 50 });
+        for (const m of [...messages].reverse()) show(m);
+        if (flags.follow) {
+          const conversation = messages[0]?.conversation;
+          const off = engine.api.on('message.received', (m) => {
+            if (conversation === undefined || m.conversation === conversation) show(m);
+          });
+          await io.interrupted;
+          off();
+        }
+        return 0;
+      }
+      case 'sync': {
+        const result = await call('sync.now', {});
+        print(result, () => io.out(`received ${result.received}, sent ${result.sent}`));
+        return 0;
+      }
+      case 'search': {
+        const [query] = need(args, 1, 'search QUERY');
+        const { messages } = await call('messages.search', { query: query!, limit: numbers.limit ?? 50 });
+        for (const m of messages) io.out(flags.json ? messageJson(m) : formatMessage(m));
+        return 0;
+      }
+      case 'edit': {
+        const [id, text] = need(args, 2, 'edit MESSAGE_ID TEXT');
+        await call('messages.edit', { id: id!, text: text! });
+        return 0;
+      }
+      case 'delete': {
+        const [id] = need(args, 1, 'delete MESSAGE_ID');
+        await call('messages.delete', { id: id! });
+        return 0;
+      }
+      case 'react': {
+        const [id, emoji] = need(args, 2, 'react MESSAGE_ID EMOJI');
+        await call('messages.react', { id: id!, emoji: emoji!, remove: flags.remove });
+        return 0;
+      }
+      case 'safety-number': {
+        const [username] = need(args, 1, 'safety-number USERNAME');
+        if (flags.verified || flags.unverified) await call('contacts.markVerified', { username: username!, verified: flags.verified });
+        const safety = await call('contacts.safetyNumber', { username: username! });
+        print(safety, () => io.out(`${safety.digits}${safety.verified ? '  (verified)' : ''}`));
+        return 0;
+      }
+      case 'devices': {
+        const { devices } = await call('devices.list', {});
+        if (flags.json) for (const d of devices) io.out(JSON.stringify(d));
+        else for (const d of devices) io.out(`${d.id}  ${d.name}  ${d.status}${d.current ? '  (this device)' : ''}`);
+        return 0;
+      }
+      case 'link': {
+        io.out((await call('devices.link', {})).code);
+        return 0;
+      }
+      case 'approve': {
+        const [code] = need(args, 1, 'approve CODE');
+        const device = await call('devices.approve', { code: code! });
+        io.out(`approved ${device.id} (${device.name})`);
+        return 0;
+      }
+      case 'shred': {
+        const report = await call('vault.shred', {});
+        print(report, () => io.out(`shredded ${report.rows} rows, ${report.files} files, ${report.bytes} bytes`));
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command: ${command}`);
+    }
+  } catch (error) {
+    io.err(`wardroom: ${error instanceof UsageError || error instanceof ApiError ? error.message : 'unexpected error (see the log)'}`);
+    if (!(error instanceof UsageError) && !(error instanceof ApiError)) io.err(String((error as Error)?.stack ?? error).split('\n')[0]!);
+    return error instanceof UsageError ? 2 : 1;
+  } finally {
+    await engine?.close().catch(() => {});
+  }
+}
+
+async function channelCommand(
+  args: string[],
+  flags: Flags,
+  call: <N extends CommandName>(name: N, request: CommandRequest<N>) => Promise<CommandResponse<N>>,
+  io: CliIo,
+): Promise<number> {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case 'create': {
+      const [name] = need(rest, 1, 'channel create NAME');
+      const created = await call('channels.create', { name: name!, ...(flags.topic ? { topic: flags.topic } : {}) });
+      io.out(`created #${created.name}`);
+      return 0;
+    }
+    case 'add': {
+      const [channel, username] = need(rest, 2, 'channel add NAME USERNAME');
+      await call('channels.add', { channel: channel!, username: username! });
+      return 0;
+    }
+    case 'remove': {
+      const [channel, username] = need(rest, 2, 'channel remove NAME USERNAME');
+      await call('channels.remove', { channel: channel!, username: username! });
+      return 0;
+    }
+    case 'leave': {
+      const [channel] = need(rest, 1, 'channel leave NAME');
+      await call('channels.leave', { channel: channel! });
+      return 0;
+    }
+    case 'topic': {
+      const [channel, topic] = need(rest, 2, 'channel topic NAME TEXT');
+      await call('channels.setTopic', { channel: channel!, topic: topic! });
+      return 0;
+    }
+    default:
+      throw new UsageError('channel takes create, add, remove, leave or topic');
+  }
+}
