@@ -1,0 +1,115 @@
+// Versioned schema. The version lives in SQLite's user_version header field; each migration and its version bump
+// commit in one transaction, so a crash mid-migration leaves the previous version intact. Later issues append
+// migrations here; an existing migration is never edited once released.
+import type { Database } from './sqlite.ts';
+import { VaultError } from './errors.ts';
+
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'key-value store, messages, full-text index',
+    sql: `
+      -- Generic store for other modules (protocol state, settings). Values are opaque to the vault.
+      CREATE TABLE kv (
+        key   TEXT PRIMARY KEY NOT NULL,
+        value BLOB NOT NULL
+      ) WITHOUT ROWID;
+
+      CREATE TABLE messages (
+        id              INTEGER PRIMARY KEY,
+        message_id      TEXT NOT NULL UNIQUE,
+        conversation_id TEXT NOT NULL,
+        sender_id       TEXT NOT NULL,
+        sent_at         INTEGER NOT NULL,
+        received_at     INTEGER NOT NULL,
+        body            TEXT NOT NULL
+      );
+      -- History pages: newest first within one conversation, (sent_at, id) as the cursor.
+      CREATE INDEX messages_history ON messages (conversation_id, sent_at, id);
+
+      -- Contentless: the index keeps no copy of the text (it lives once, in messages). contentless_delete lets
+      -- rows be removed, and secure-delete makes FTS5 rewrite its index pages without the deleted terms instead
+      -- of only recording a delete marker.
+      CREATE VIRTUAL TABLE messages_fts USING fts5 (
+        body, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2'
+      );
+      INSERT INTO messages_fts (messages_fts, rank) VALUES ('secure-delete', 1);
+
+      CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts (rowid, body) VALUES (new.id, new.body);
+      END;
+      CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        DELETE FROM messages_fts WHERE rowid = old.id;
+      END;
+      CREATE TRIGGER messages_fts_update AFTER UPDATE OF body ON messages BEGIN
+        DELETE FROM messages_fts WHERE rowid = old.id;
+        INSERT INTO messages_fts (rowid, body) VALUES (new.id, new.body);
+      END;
+    `,
+  },
+  {
+    version: 2,
+    description: 'attachments with per-file keys; deleting a row queues its file for shredding',
+    sql: `
+      CREATE TABLE attachments (
+        id         TEXT PRIMARY KEY NOT NULL,
+        message    INTEGER REFERENCES messages (id) ON DELETE CASCADE,
+        file_key   BLOB NOT NULL,
+        size       INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX attachments_message ON attachments (message);
+
+      -- Files whose key row is gone but whose ciphertext may still be on disk. Inserted in the same transaction
+      -- that destroys the key, removed only after the file was overwritten and unlinked: a crash in between
+      -- leaves work for the next shred, never a forgotten file.
+      CREATE TABLE attachment_trash (
+        id TEXT PRIMARY KEY NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TRIGGER attachments_to_trash AFTER DELETE ON attachments BEGIN
+        INSERT OR IGNORE INTO attachment_trash (id) VALUES (old.id);
+      END;
+    `,
+  },
+  {
+    version: 3,
+    description: 'message edits and expiry (disappearing messages)',
+    sql: `
+      ALTER TABLE messages ADD COLUMN edited_at INTEGER;
+      ALTER TABLE messages ADD COLUMN expires_at INTEGER;
+      CREATE INDEX messages_expiry ON messages (expires_at) WHERE expires_at IS NOT NULL;
+    `,
+  },
+];
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+export function schemaVersion(db: Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/**
+ * Brings the database to `target` (default: latest), one transaction per migration. Returns the versions applied.
+ * A database newer than this code is refused rather than touched.
+ */
+export function applyMigrations(db: Database, migrations: readonly Migration[] = MIGRATIONS, target = migrations[migrations.length - 1]!.version): number[] {
+  const current = schemaVersion(db);
+  const latest = migrations[migrations.length - 1]!.version;
+  if (current > latest) throw new VaultError('UNSUPPORTED_VERSION', `vault schema version ${current} is newer than this app understands (${latest})`);
+  const applied: number[] = [];
+  for (const migration of migrations) {
+    if (migration.version <= current || migration.version > target) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+    }).immediate();
+    applied.push(migration.version);
+  }
+  return applied;
+}
