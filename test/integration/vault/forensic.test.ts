@@ -32,7 +32,7 @@ function allFiles(dir: string): string[] {
   });
 }
 
-function scan(dir: string, rawKey: Uint8Array, needles: Record<string, Uint8Array>): Scan {
+function scan(dir: string, rawKey: Uint8Array, needles: Record<string, Buffer>): Scan {
   const found = (haystack: Buffer): Set<string> => new Set(Object.entries(needles).filter(([, needle]) => haystack.includes(needle)).map(([name]) => name));
   const db = readFileSync(path.join(dir, 'vault.db'));
   const walFile = path.join(dir, 'vault.db-wal');
@@ -45,7 +45,7 @@ function scan(dir: string, rawKey: Uint8Array, needles: Record<string, Uint8Arra
 }
 
 // Markers are checked by a suffix as well: FTS5 stores terms prefix-compressed, so a term may not appear whole.
-const suffix = (marker: string): Uint8Array => Buffer.from(marker.slice(-12));
+const suffix = (marker: string): Buffer => Buffer.from(marker.slice(-12));
 
 async function attachmentKey(vault: Vault, id: string): Promise<Uint8Array> {
   const row = await vault.get<{ key: Uint8Array }>('SELECT file_key AS key FROM attachments WHERE id = ?', [id]);
@@ -81,7 +81,7 @@ test('deleted messages, expired messages and a deleted attachment are unrecovera
     expired: Buffer.from(EXPIRED), expiredSuffix: suffix(EXPIRED),
     control: Buffer.from(CONTROL),
     deletedFile: Buffer.from(DELETED_FILE), controlFile: Buffer.from(CONTROL_FILE),
-    deletedKey, controlKey,
+    deletedKey: Buffer.from(deletedKey), controlKey: Buffer.from(controlKey),
   };
 
   const beforeDelete = scan(dir, rawKey, needles);
@@ -89,7 +89,7 @@ test('deleted messages, expired messages and a deleted attachment are unrecovera
     assert.ok(beforeDelete.database.has(marker), `before deletion, ${marker} is in the decrypted database (the scanner works)`);
   }
   assert.ok(!beforeDelete.raw.has('deletedFile') && !beforeDelete.raw.has('control'), 'nothing is readable in the raw files');
-  assert.ok((await vault.readAttachment(deletedAttachment)).includes(Buffer.from(DELETED_FILE)));
+  assert.ok(Buffer.from(await vault.readAttachment(deletedAttachment)).includes(DELETED_FILE));
 
   assert.equal(await vault.deleteMessages(['deleted']), 1);
   const afterDelete = scan(dir, rawKey, needles);
@@ -114,7 +114,7 @@ test('deleted messages, expired messages and a deleted attachment are unrecovera
   }
   assert.ok(after.database.has('control'), 'the control message is still in the database');
   assert.ok(after.database.has('controlKey'), 'the control attachment key is still in the database');
-  assert.ok((await vault.readAttachment(controlAttachment)).includes(Buffer.from(CONTROL_FILE)), 'the control attachment still decrypts');
+  assert.ok(Buffer.from(await vault.readAttachment(controlAttachment)).includes(CONTROL_FILE), 'the control attachment still decrypts');
 
   assert.deepEqual(await vault.searchMessages(DELETED), []);
   assert.deepEqual(await vault.searchMessages(EXPIRED), []);
