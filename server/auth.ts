@@ -1,0 +1,153 @@
+// Device authentication. A device proves possession of its signing key by signing a fresh server challenge;
+// the server answers with a short-lived bearer token. Tokens and challenges live only in memory (a restart
+// signs everyone out, which costs one round trip) and tokens are indexed by their hash.
+import { verifySync } from 'otplib';
+import { fromBase64Url, randomBytes, toBase64Url, utf8, verify, concatBytes } from '../core/crypto/sodium.ts';
+import { ApiError } from './errors.ts';
+import { newSecret, secretHash } from './ids.ts';
+
+/** Domain separation: a login signature can never be replayed as any other signed object, and vice versa. */
+const AUTH_CONTEXT = utf8('wardroom-auth-v1\0');
+const RECOVERY_CONTEXT = utf8('wardroom-recover-v1\0');
+const CHALLENGE_TTL_MS = 60_000;
+const MAX_OUTSTANDING_CHALLENGES = 50_000;
+
+export interface Session {
+  accountId: string;
+  deviceId: string;
+  expiresAt: number;
+  /** Whether a TOTP code was checked at login; admin and device-link actions may require it by policy. */
+  secondFactor: boolean;
+}
+
+/** The bytes a device signs to log in: context || challenge || device id. */
+export function authMessage(challenge: Uint8Array, deviceId: string): Uint8Array {
+  return concatBytes(AUTH_CONTEXT, challenge, utf8(deviceId));
+}
+
+/** The bytes an account key (from the recovery kit) signs to approve a pending device. */
+export function recoveryMessage(challenge: Uint8Array, deviceId: string): Uint8Array {
+  return concatBytes(RECOVERY_CONTEXT, challenge, utf8(deviceId));
+}
+
+export class Challenges {
+  readonly #byDevice = new Map<string, { challenge: Uint8Array; expiresAt: number }>();
+
+  issue(deviceId: string, now: number): { challenge: string; expiresAt: number } {
+    if (this.#byDevice.size >= MAX_OUTSTANDING_CHALLENGES) this.sweep(now);
+    if (this.#byDevice.size >= MAX_OUTSTANDING_CHALLENGES) throw new ApiError(503, 'busy', 'too many logins in progress; retry shortly', 5);
+    const challenge = randomBytes(32);
+    const expiresAt = now + CHALLENGE_TTL_MS;
+    this.#byDevice.set(deviceId, { challenge, expiresAt });
+    return { challenge: toBase64Url(challenge), expiresAt };
+  }
+
+  /** Returns the outstanding challenge for the device if it matches and is fresh, and forgets it (single use). */
+  take(deviceId: string, presented: string, now: number): Uint8Array | null {
+    const entry = this.#byDevice.get(deviceId);
+    if (!entry) return null;
+    this.#byDevice.delete(deviceId);
+    if (entry.expiresAt <= now || toBase64Url(entry.challenge) !== presented) return null;
+    return entry.challenge;
+  }
+
+  sweep(now: number): void {
+    for (const [id, entry] of this.#byDevice) if (entry.expiresAt <= now) this.#byDevice.delete(id);
+  }
+}
+
+export class Sessions {
+  readonly #byHash = new Map<string, Session>();
+  readonly #ttlMs: number;
+
+  constructor(ttlSeconds: number) {
+    this.#ttlMs = ttlSeconds * 1000;
+  }
+
+  create(accountId: string, deviceId: string, secondFactor: boolean, now: number): { token: string; expiresAt: number } {
+    const token = newSecret();
+    const expiresAt = now + this.#ttlMs;
+    this.#byHash.set(secretHash(token), { accountId, deviceId, expiresAt, secondFactor });
+    return { token, expiresAt };
+  }
+
+  lookup(token: string, now: number): Session | null {
+    const hash = secretHash(token);
+    const session = this.#byHash.get(hash);
+    if (!session) return null;
+    if (session.expiresAt <= now) {
+      this.#byHash.delete(hash);
+      return null;
+    }
+    return session;
+  }
+
+  revokeDevice(deviceId: string): void {
+    for (const [hash, session] of this.#byHash) if (session.deviceId === deviceId) this.#byHash.delete(hash);
+  }
+
+  revokeAccount(accountId: string): void {
+    for (const [hash, session] of this.#byHash) if (session.accountId === accountId) this.#byHash.delete(hash);
+  }
+
+  sweep(now: number): void {
+    for (const [hash, session] of this.#byHash) if (session.expiresAt <= now) this.#byHash.delete(hash);
+  }
+}
+
+/**
+ * Failed-attempt limiter with exponential lock-out: after FREE_FAILURES misses a key is locked for 2 s, then
+ * 4 s, 8 s... up to 15 minutes. A success clears it. Keys are device ids, account ids and client addresses.
+ */
+export class Backoff {
+  static readonly FREE_FAILURES = 5;
+  static readonly MAX_LOCK_MS = 15 * 60_000;
+  readonly #entries = new Map<string, { failures: number; lockedUntil: number }>();
+
+  check(key: string, now: number): void {
+    const entry = this.#entries.get(key);
+    if (entry && entry.lockedUntil > now) {
+      const seconds = Math.ceil((entry.lockedUntil - now) / 1000);
+      throw new ApiError(429, 'locked_out', `too many failed attempts; retry in ${seconds} s`, seconds);
+    }
+  }
+
+  fail(key: string, now: number): void {
+    const entry = this.#entries.get(key) ?? { failures: 0, lockedUntil: 0 };
+    entry.failures++;
+    if (entry.failures >= Backoff.FREE_FAILURES) {
+      const lockMs = Math.min(Backoff.MAX_LOCK_MS, 1000 * 2 ** (entry.failures - Backoff.FREE_FAILURES + 1));
+      entry.lockedUntil = now + lockMs;
+    }
+    this.#entries.set(key, entry);
+  }
+
+  succeed(key: string): void {
+    this.#entries.delete(key);
+  }
+
+  sweep(now: number): void {
+    // Forget keys idle for longer than the longest lock, so the map cannot grow without bound.
+    for (const [key, entry] of this.#entries) if (entry.lockedUntil + Backoff.MAX_LOCK_MS < now) this.#entries.delete(key);
+  }
+}
+
+export function checkDeviceSignature(publicKey: Uint8Array, message: Uint8Array, signatureB64: string): boolean {
+  let signature: Uint8Array;
+  try {
+    signature = fromBase64Url(signatureB64);
+  } catch {
+    return false;
+  }
+  return verify(signature, message, publicKey);
+}
+
+export function totpValid(secret: string, code: string): boolean {
+  if (!/^\d{6}$/.test(code)) return false;
+  try {
+    // One step of tolerance either side for clock drift between phone and server.
+    return verifySync({ secret, token: code, epochTolerance: 30 }).valid;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,300 @@
+// Accounts, login and devices. The server checks every account signature it is handed (device certificates,
+// device lists, recovery approvals) over the exact bytes it stores, so it cannot be made to store garbage, and
+// it cannot forge them: only the account key signs a device into an account.
+import type { FastifyInstance } from 'fastify';
+import { generateSecret, generateURI } from 'otplib';
+import { z } from 'zod';
+import { toBase64Url, verify } from '../../core/crypto/sodium.ts';
+import { authMessage, checkDeviceSignature, recoveryMessage, totpValid } from '../auth.ts';
+import type { Context } from '../context.ts';
+import { ApiError, badRequest, conflict, forbidden, notFound, parseInput, unauthorized } from '../errors.ts';
+import { deviceIdFor, newId, secretHash } from '../ids.ts';
+import {
+  b64bytes, deviceListVersionSchema, idSchema, publicKeySchema, signedBlobSchema, usernameSchema,
+} from '../schemas.ts';
+import type { Device, SignedBlob } from '../store/types.ts';
+import { StoreConflict } from '../store/types.ts';
+import { CLOSE_REVOKED } from '../ws/hub.ts';
+
+const MAX_CERT_BYTES = 4096;
+const MAX_DEVICE_LIST_BYTES = 16 * 1024;
+const MAX_PENDING_DEVICES = 5;
+
+const signUpSchema = z.object({
+  inviteCode: z.string().min(1).max(128),
+  username: usernameSchema,
+  accountPublicKey: publicKeySchema,
+  device: z.object({ signingPublicKey: publicKeySchema, certificate: signedBlobSchema(MAX_CERT_BYTES) }).strict(),
+  deviceList: signedBlobSchema(MAX_DEVICE_LIST_BYTES),
+  deviceListVersion: deviceListVersionSchema,
+}).strict();
+
+const approvalSchema = z.object({
+  certificate: signedBlobSchema(MAX_CERT_BYTES),
+  deviceList: signedBlobSchema(MAX_DEVICE_LIST_BYTES),
+  deviceListVersion: deviceListVersionSchema,
+}).strict();
+
+const deviceIdParams = z.object({ deviceId: idSchema }).strict();
+
+function requireAccountSigned(publicKey: Uint8Array, blob: SignedBlob, what: string): void {
+  if (!verify(blob.signature, blob.data, publicKey)) throw badRequest(`${what} is not signed by the account key`, 'bad_signature');
+}
+
+function publicDevice(device: Device) {
+  return {
+    deviceId: device.deviceId, signingPublicKey: toBase64Url(device.publicKey), status: device.status,
+    certificate: device.certificate
+      ? { data: toBase64Url(device.certificate.data), signature: toBase64Url(device.certificate.signature) } : null,
+    createdAt: device.createdAt,
+  };
+}
+
+/** Maps store conflicts to 409s; other errors propagate as 500s. */
+export function storeWrite<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof StoreConflict) throw conflict(error.message, error.code);
+    throw error;
+  }
+}
+
+export function accountRoutes(app: FastifyInstance, ctx: Context): void {
+  app.get('/v1/server', async () => {
+    const orgKey = ctx.orgKey();
+    return {
+      product: 'wardroom', api: 1, pin: ctx.pin,
+      orgKey: orgKey ? toBase64Url(orgKey) : null, turn: ctx.config.turnUrls.length > 0,
+    };
+  });
+
+  app.post('/v1/accounts', async (request, reply) => {
+    const body = parseInput(signUpSchema, request.body);
+    const now = ctx.now();
+    const ipKey = `signup:${request.ip}`;
+    ctx.backoff.check(ipKey, now);
+    const invite = ctx.store.getInvite(secretHash(body.inviteCode));
+    if (!invite || invite.usedBy !== null || invite.expiresAt <= now) {
+      ctx.backoff.fail(ipKey, now); // invite codes are guessable only at this rate
+      throw forbidden('the invite code is unknown, used or expired', 'invite_invalid');
+    }
+    requireAccountSigned(body.accountPublicKey, body.device.certificate, 'device certificate');
+    requireAccountSigned(body.accountPublicKey, body.deviceList, 'device list');
+    const accountId = newId();
+    const deviceId = deviceIdFor(body.device.signingPublicKey);
+    const account = storeWrite(() => ctx.store.createAccount({
+      inviteHash: secretHash(body.inviteCode), now, accountId, username: body.username, publicKey: body.accountPublicKey,
+      device: { deviceId, publicKey: body.device.signingPublicKey, certificate: body.device.certificate },
+      deviceList: body.deviceList, deviceListVersion: body.deviceListVersion,
+    }));
+    ctx.backoff.succeed(ipKey);
+    ctx.log.info({ accountId, role: account.role }, 'account created');
+    if (account.role === 'admin') ctx.audit(accountId, 'account.created_admin', accountId);
+    reply.code(201);
+    return { accountId, deviceId, role: account.role };
+  });
+
+  app.post('/v1/auth/challenge', async (request) => {
+    const { deviceId } = parseInput(z.object({ deviceId: idSchema }).strict(), request.body);
+    ctx.backoff.check(`device:${deviceId}`, ctx.now());
+    // Same answer for unknown devices, so the endpoint does not reveal which device ids exist.
+    return ctx.challenges.issue(deviceId, ctx.now());
+  });
+
+  app.post('/v1/auth/session', async (request) => {
+    const body = parseInput(z.object({
+      deviceId: idSchema, challenge: z.string().max(64), signature: z.string().max(128),
+      totp: z.string().max(10).optional(),
+    }).strict(), request.body);
+    const now = ctx.now();
+    const deviceKey = `device:${body.deviceId}`;
+    const ipKey = `login:${request.ip}`;
+    ctx.backoff.check(deviceKey, now);
+    ctx.backoff.check(ipKey, now);
+    const challenge = ctx.challenges.take(body.deviceId, body.challenge, now);
+    const device = ctx.store.getDevice(body.deviceId);
+    const signed = challenge !== null && device !== null
+      && checkDeviceSignature(device.publicKey, authMessage(challenge, body.deviceId), body.signature);
+    if (!signed || !device) {
+      ctx.backoff.fail(deviceKey, now);
+      ctx.backoff.fail(ipKey, now);
+      throw unauthorized('the challenge signature did not verify (or the challenge expired)', 'bad_signature');
+    }
+    const account = ctx.store.getAccount(device.accountId)!;
+    if (device.status === 'pending') throw forbidden('this device is waiting for approval by another device', 'device_pending');
+    if (device.status === 'revoked') throw forbidden('this device was revoked', 'device_revoked');
+    if (account.suspended) throw forbidden('this account is suspended', 'suspended');
+    let secondFactor = false;
+    if (body.totp !== undefined) {
+      const accountKey = `totp:${account.accountId}`;
+      ctx.backoff.check(accountKey, now);
+      if (!account.totpSecret || !totpValid(account.totpSecret, body.totp)) {
+        ctx.backoff.fail(accountKey, now);
+        throw unauthorized('the TOTP code is wrong', 'bad_totp');
+      }
+      ctx.backoff.succeed(accountKey);
+      secondFactor = true;
+    }
+    ctx.backoff.succeed(deviceKey);
+    ctx.backoff.succeed(ipKey);
+    const session = ctx.sessions.create(account.accountId, device.deviceId, secondFactor, now);
+    return { ...session, accountId: account.accountId, deviceId: device.deviceId, role: account.role, secondFactor };
+  });
+
+  app.get('/v1/me', async (request) => {
+    const { account, device, session } = ctx.authenticate(request);
+    return {
+      accountId: account.accountId, username: account.username, role: account.role, deviceId: device.deviceId,
+      totpEnabled: account.totpSecret !== null, secondFactor: session.secondFactor,
+    };
+  });
+
+  app.get('/v1/directory/:username', async (request) => {
+    ctx.authenticate(request);
+    const { username } = parseInput(z.object({ username: usernameSchema }).strict(), request.params, 'username');
+    const account = ctx.store.getAccountByUsername(username);
+    if (!account) throw notFound('no account with that username', 'no_such_user');
+    return { accountId: account.accountId, username: account.username, accountPublicKey: toBase64Url(account.publicKey) };
+  });
+
+  app.get('/v1/accounts/:accountId/devices', async (request) => {
+    ctx.authenticate(request);
+    const { accountId } = parseInput(z.object({ accountId: idSchema }).strict(), request.params, 'accountId');
+    const account = ctx.store.getAccount(accountId);
+    if (!account) throw notFound('no such account', 'no_such_account');
+    const list = ctx.store.getDeviceList(accountId);
+    return {
+      accountId, accountPublicKey: toBase64Url(account.publicKey),
+      deviceList: list ? { data: toBase64Url(list.list.data), signature: toBase64Url(list.list.signature) } : null,
+      deviceListVersion: list?.version ?? 0,
+      devices: ctx.store.listDevices(accountId).filter((d) => d.status !== 'revoked').map(publicDevice),
+    };
+  });
+
+  app.put('/v1/accounts/me/device-list', async (request) => {
+    const { account } = ctx.authenticate(request);
+    const body = parseInput(z.object({ deviceList: signedBlobSchema(MAX_DEVICE_LIST_BYTES), deviceListVersion: deviceListVersionSchema }).strict(), request.body);
+    requireAccountSigned(account.publicKey, body.deviceList, 'device list');
+    storeWrite(() => ctx.store.setDeviceList(account.accountId, body.deviceList, body.deviceListVersion));
+    announceDeviceList(ctx, account.accountId);
+    return { deviceListVersion: body.deviceListVersion };
+  });
+
+  // A new device asks to join an account. It stays pending (no login, no messages) until approved.
+  app.post('/v1/devices/pending', async (request, reply) => {
+    const body = parseInput(z.object({ username: usernameSchema, signingPublicKey: publicKeySchema }).strict(), request.body);
+    const now = ctx.now();
+    ctx.backoff.check(`link:${request.ip}`, now);
+    const account = ctx.store.getAccountByUsername(body.username);
+    if (!account || account.suspended) {
+      ctx.backoff.fail(`link:${request.ip}`, now);
+      throw notFound('no active account with that username', 'no_such_user');
+    }
+    if (ctx.store.countPendingDevices(account.accountId) >= MAX_PENDING_DEVICES) {
+      throw new ApiError(429, 'too_many_pending', 'this account has too many devices waiting for approval', 60);
+    }
+    const deviceId = deviceIdFor(body.signingPublicKey);
+    storeWrite(() => ctx.store.addPendingDevice({ deviceId, accountId: account.accountId, publicKey: body.signingPublicKey, now }));
+    for (const device of ctx.store.listDevices(account.accountId)) {
+      if (device.status === 'active') ctx.hub.notify(device.deviceId, { t: 'event', kind: 'device_list', account: account.accountId });
+    }
+    reply.code(201);
+    return { deviceId, accountId: account.accountId, accountPublicKey: toBase64Url(account.publicKey) };
+  });
+
+  app.post('/v1/devices/:deviceId/approve', async (request) => {
+    const { account, device: approver, session } = ctx.authenticate(request);
+    const { deviceId } = parseInput(deviceIdParams, request.params, 'deviceId');
+    const body = parseInput(approvalSchema, request.body);
+    if (ctx.policy().requireTotpForDeviceLink && !session.secondFactor) {
+      throw forbidden('org policy requires a TOTP-verified session to link devices', 'totp_required');
+    }
+    const target = ctx.store.getDevice(deviceId);
+    if (!target || target.accountId !== account.accountId) throw notFound('no such pending device on this account', 'no_such_device');
+    requireAccountSigned(account.publicKey, body.certificate, 'device certificate');
+    requireAccountSigned(account.publicKey, body.deviceList, 'device list');
+    storeWrite(() => ctx.store.approveDevice(deviceId, body.certificate, body.deviceList, body.deviceListVersion));
+    ctx.log.info({ accountId: account.accountId, deviceId, by: approver.deviceId }, 'device approved');
+    announceDeviceList(ctx, account.accountId);
+    return { deviceId, status: 'active' };
+  });
+
+  // Recovery: the account key itself (from the recovery kit) approves a pending device, with no other device.
+  app.post('/v1/devices/:deviceId/recover', async (request) => {
+    const { deviceId } = parseInput(deviceIdParams, request.params, 'deviceId');
+    const body = parseInput(approvalSchema.extend({ challenge: z.string().max(64), signature: b64bytes(64, 64) }).strict(), request.body);
+    const now = ctx.now();
+    const key = `device:${deviceId}`;
+    ctx.backoff.check(key, now);
+    const target = ctx.store.getDevice(deviceId);
+    const account = target ? ctx.store.getAccount(target.accountId) : null;
+    const challenge = ctx.challenges.take(deviceId, body.challenge, now);
+    if (!target || !account || !challenge || !verify(body.signature, recoveryMessage(challenge, deviceId), account.publicKey)) {
+      ctx.backoff.fail(key, now);
+      throw unauthorized('the recovery signature did not verify (or the challenge expired)', 'bad_signature');
+    }
+    if (account.suspended) throw forbidden('this account is suspended', 'suspended');
+    requireAccountSigned(account.publicKey, body.certificate, 'device certificate');
+    requireAccountSigned(account.publicKey, body.deviceList, 'device list');
+    storeWrite(() => ctx.store.approveDevice(deviceId, body.certificate, body.deviceList, body.deviceListVersion));
+    ctx.backoff.succeed(key);
+    ctx.log.info({ accountId: account.accountId, deviceId }, 'device approved with the recovery key');
+    announceDeviceList(ctx, account.accountId);
+    return { deviceId, status: 'active' };
+  });
+
+  app.post('/v1/devices/:deviceId/revoke', async (request) => {
+    const { account } = ctx.authenticate(request);
+    const { deviceId } = parseInput(deviceIdParams, request.params, 'deviceId');
+    const body = parseInput(z.object({ deviceList: signedBlobSchema(MAX_DEVICE_LIST_BYTES), deviceListVersion: deviceListVersionSchema }).strict(), request.body);
+    const target = ctx.store.getDevice(deviceId);
+    if (!target || target.accountId !== account.accountId) throw notFound('no such device on this account', 'no_such_device');
+    requireAccountSigned(account.publicKey, body.deviceList, 'device list');
+    revokeDevice(ctx, deviceId, body.deviceList, body.deviceListVersion);
+    return { deviceId, status: 'revoked' };
+  });
+
+  // TOTP enrolment: begin returns a fresh secret (shown once as a QR code); confirm proves the phone has it.
+  const pendingTotp = new Map<string, { secret: string; expiresAt: number }>();
+  app.post('/v1/account/totp/begin', async (request) => {
+    const { account } = ctx.authenticate(request);
+    if (account.totpSecret) throw conflict('TOTP is already enabled', 'totp_enabled');
+    const secret = generateSecret();
+    pendingTotp.set(account.accountId, { secret, expiresAt: ctx.now() + 10 * 60_000 });
+    return { secret, uri: generateURI({ issuer: 'Wardroom', label: account.username, secret }) };
+  });
+
+  app.post('/v1/account/totp/confirm', async (request) => {
+    const { account } = ctx.authenticate(request);
+    const { code } = parseInput(z.object({ code: z.string().max(10) }).strict(), request.body);
+    const pending = pendingTotp.get(account.accountId);
+    const now = ctx.now();
+    ctx.backoff.check(`totp:${account.accountId}`, now);
+    if (!pending || pending.expiresAt <= now) throw conflict('start TOTP enrolment first', 'totp_not_started');
+    if (!totpValid(pending.secret, code)) {
+      ctx.backoff.fail(`totp:${account.accountId}`, now);
+      throw badRequest('the TOTP code is wrong', 'bad_totp');
+    }
+    pendingTotp.delete(account.accountId);
+    ctx.store.setTotpSecret(account.accountId, pending.secret);
+    return { totpEnabled: true };
+  });
+}
+
+/** Tells the account's online devices to refetch its device list. */
+export function announceDeviceList(ctx: Context, accountId: string): void {
+  for (const device of ctx.store.listDevices(accountId)) {
+    if (device.status === 'active') ctx.hub.notify(device.deviceId, { t: 'event', kind: 'device_list', account: accountId });
+  }
+}
+
+/** Revocation takes effect at once: queue and prekeys dropped, sessions ended, socket closed. */
+export function revokeDevice(ctx: Context, deviceId: string, list: SignedBlob | null, version: number | null): void {
+  storeWrite(() => ctx.store.revokeDevice(deviceId, ctx.now(), list, version));
+  ctx.sessions.revokeDevice(deviceId);
+  ctx.hub.disconnect(deviceId, CLOSE_REVOKED, 'device revoked');
+  const device = ctx.store.getDevice(deviceId);
+  if (device) announceDeviceList(ctx, device.accountId);
+  ctx.log.info({ deviceId }, 'device revoked');
+}

@@ -1,0 +1,214 @@
+// Prekeys, channels, presence and TURN credentials. Channel names and topics are opaque bytes: clients encrypt
+// them with the channel key, so the server routes a channel without knowing what it is called.
+import { createHmac } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { randomBytes, toBase64Url } from '../../core/crypto/sodium.ts';
+import type { Caller, Context } from '../context.ts';
+import { badRequest, conflict, forbidden, notFound, parseInput } from '../errors.ts';
+import { newId } from '../ids.ts';
+import { b64bytes, idSchema } from '../schemas.ts';
+import type { ChannelRole } from '../store/types.ts';
+import { PREKEYS_LOW_THRESHOLD } from '../ws/hub.ts';
+import type { ServerNotice } from '../ws/frames.ts';
+
+const MAX_PREKEY_BYTES = 512;
+const MAX_PREKEYS_PER_UPLOAD = 200;
+const MAX_CHANNEL_META_BYTES = 4096;
+const MAX_PRESENCE_QUERY = 200;
+
+const prekeySchema = z.object({ keyId: z.number().int().min(0).max(2 ** 31), data: b64bytes(1, MAX_PREKEY_BYTES) }).strict();
+const channelParams = z.object({ channelId: idSchema }).strict();
+const memberParams = z.object({ channelId: idSchema, accountId: idSchema }).strict();
+const roleSchema = z.enum(['owner', 'admin', 'member']);
+
+export function messagingRoutes(app: FastifyInstance, ctx: Context): void {
+  // ------------------------------------------------------------------ prekeys
+  app.put('/v1/prekeys', async (request) => {
+    const { device } = ctx.authenticate(request);
+    const body = parseInput(z.object({
+      signedPrekey: prekeySchema.optional(),
+      oneTimePrekeys: z.array(prekeySchema).max(MAX_PREKEYS_PER_UPLOAD),
+    }).strict(), request.body);
+    const stock = ctx.store.putPrekeys(device.deviceId, body.signedPrekey ?? null, body.oneTimePrekeys);
+    return { oneTimePrekeys: stock };
+  });
+
+  app.get('/v1/prekeys/count', async (request) => {
+    const { device } = ctx.authenticate(request);
+    return { oneTimePrekeys: ctx.store.countOneTimePrekeys(device.deviceId) };
+  });
+
+  // One bundle per active device of the account; each one-time prekey is handed out exactly once.
+  app.post('/v1/accounts/:accountId/prekeys/claim', async (request) => {
+    ctx.authenticate(request);
+    const { accountId } = parseInput(z.object({ accountId: idSchema }).strict(), request.params, 'accountId');
+    const body = parseInput(z.object({ devices: z.array(idSchema).max(100).optional() }).strict(), request.body ?? {});
+    const account = ctx.store.getAccount(accountId);
+    if (!account) throw notFound('no such account', 'no_such_account');
+    const active = ctx.store.listDevices(accountId).filter((d) => d.status === 'active');
+    const wanted = body.devices ? active.filter((d) => body.devices!.includes(d.deviceId)) : active;
+    const bundles = wanted.map((device) => {
+      const claimed = ctx.store.claimPrekeys(device.deviceId);
+      if (claimed.remainingOneTime < PREKEYS_LOW_THRESHOLD) {
+        ctx.hub.notify(device.deviceId, { t: 'event', kind: 'prekeys_low', remaining: claimed.remainingOneTime });
+      }
+      return {
+        deviceId: device.deviceId, signingPublicKey: toBase64Url(device.publicKey),
+        signedPrekey: claimed.signedPrekey && { keyId: claimed.signedPrekey.keyId, data: toBase64Url(claimed.signedPrekey.data) },
+        oneTimePrekey: claimed.oneTimePrekey && { keyId: claimed.oneTimePrekey.keyId, data: toBase64Url(claimed.oneTimePrekey.data) },
+      };
+    });
+    return { accountId, accountPublicKey: toBase64Url(account.publicKey), bundles };
+  });
+
+  // ------------------------------------------------------------------ channels
+  const requireMember = (caller: Caller, channelId: string) => {
+    const member = ctx.store.getMember(channelId, caller.account.accountId);
+    if (!ctx.store.getChannel(channelId) || !member) throw notFound('no such channel, or you are not a member', 'no_such_channel');
+    return member;
+  };
+  const requireManager = (caller: Caller, channelId: string) => {
+    const member = requireMember(caller, channelId);
+    if (member.role === 'member') throw forbidden('only channel owners and admins may do this', 'not_channel_admin');
+    return member;
+  };
+  /** Membership changes go to every member device (and the affected account's) as durable server notices. */
+  const announce = async (channelId: string, notice: ServerNotice, extraAccount: string | null = null) => {
+    const accounts = ctx.store.listMembers(channelId).map((m) => m.accountId);
+    if (extraAccount && !accounts.includes(extraAccount)) accounts.push(extraAccount);
+    await ctx.hub.postNotice(notice, channelId, ctx.store.activeDeviceIds(accounts), randomBytes(16));
+  };
+  const membership = (channel: string, change: 'joined' | 'left' | 'removed' | 'role', account: string, by: string, role: ChannelRole | null): ServerNotice =>
+    ({ kind: 'membership', channel, change, account, by, role });
+  const channelView = (c: { channelId: string; name: Uint8Array; topic: Uint8Array; open: boolean; createdAt: number }, role: ChannelRole | null) =>
+    ({ channelId: c.channelId, name: toBase64Url(c.name), topic: toBase64Url(c.topic), open: c.open, createdAt: c.createdAt, role });
+
+  app.post('/v1/channels', async (request, reply) => {
+    const caller = ctx.authenticate(request);
+    const body = parseInput(z.object({
+      name: b64bytes(0, MAX_CHANNEL_META_BYTES), topic: b64bytes(0, MAX_CHANNEL_META_BYTES).optional(), open: z.boolean().default(false),
+    }).strict(), request.body);
+    const channel = {
+      channelId: newId(), name: body.name, topic: body.topic ?? new Uint8Array(0), open: body.open,
+      createdBy: caller.account.accountId, createdAt: ctx.now(),
+    };
+    ctx.store.createChannel(channel, caller.account.accountId);
+    reply.code(201);
+    return channelView(channel, 'owner');
+  });
+
+  app.get('/v1/channels', async (request) => {
+    const caller = ctx.authenticate(request);
+    return { channels: ctx.store.listChannelsFor(caller.account.accountId).map((c) => channelView(c, c.role)) };
+  });
+
+  app.patch('/v1/channels/:channelId', async (request) => {
+    const caller = ctx.authenticate(request);
+    const { channelId } = parseInput(channelParams, request.params, 'channelId');
+    const body = parseInput(z.object({
+      name: b64bytes(0, MAX_CHANNEL_META_BYTES).optional(), topic: b64bytes(0, MAX_CHANNEL_META_BYTES).optional(),
+    }).strict().refine((b) => b.name !== undefined || b.topic !== undefined, 'give name or topic'), request.body);
+    const member = requireMember(caller, channelId);
+    if (body.name !== undefined && member.role === 'member') throw forbidden('only channel owners and admins may rename', 'not_channel_admin');
+    ctx.store.updateChannel(channelId, body);
+    await announce(channelId, { kind: 'channel_updated', channel: channelId, by: caller.account.accountId });
+    return channelView(ctx.store.getChannel(channelId)!, member.role);
+  });
+
+  app.get('/v1/channels/:channelId/members', async (request) => {
+    const caller = ctx.authenticate(request);
+    const { channelId } = parseInput(channelParams, request.params, 'channelId');
+    requireMember(caller, channelId);
+    return { members: ctx.store.listMembers(channelId) };
+  });
+
+  app.post('/v1/channels/:channelId/members', async (request) => {
+    const caller = ctx.authenticate(request);
+    const { channelId } = parseInput(channelParams, request.params, 'channelId');
+    const { accountId } = parseInput(z.object({ accountId: idSchema }).strict(), request.body);
+    requireManager(caller, channelId);
+    const invitee = ctx.store.getAccount(accountId);
+    if (!invitee || invitee.suspended) throw notFound('no active account with that id', 'no_such_account');
+    if (ctx.store.getMember(channelId, accountId)) throw conflict('already a member', 'already_member');
+    ctx.store.setMember(channelId, accountId, 'member');
+    await announce(channelId, membership(channelId, 'joined', accountId, caller.account.accountId, 'member'));
+    return { members: ctx.store.listMembers(channelId) };
+  });
+
+  app.post('/v1/channels/:channelId/join', async (request) => {
+    const caller = ctx.authenticate(request);
+    const { channelId } = parseInput(channelParams, request.params, 'channelId');
+    const channel = ctx.store.getChannel(channelId);
+    if (!channel || (!channel.open && !ctx.store.getMember(channelId, caller.account.accountId))) {
+      throw notFound('no such open channel', 'no_such_channel');
+    }
+    if (ctx.store.getMember(channelId, caller.account.accountId)) throw conflict('already a member', 'already_member');
+    ctx.store.setMember(channelId, caller.account.accountId, 'member');
+    await announce(channelId, membership(channelId, 'joined', caller.account.accountId, caller.account.accountId, 'member'));
+    return { members: ctx.store.listMembers(channelId) };
+  });
+
+  app.post('/v1/channels/:channelId/leave', async (request) => {
+    const caller = ctx.authenticate(request);
+    const { channelId } = parseInput(channelParams, request.params, 'channelId');
+    const member = requireMember(caller, channelId);
+    const members = ctx.store.listMembers(channelId);
+    if (member.role === 'owner' && members.length > 1 && members.filter((m) => m.role === 'owner').length === 1) {
+      throw conflict('make another member owner before the last owner leaves', 'last_owner');
+    }
+    ctx.store.removeMember(channelId, caller.account.accountId);
+    await announce(channelId, membership(channelId, 'left', caller.account.accountId, caller.account.accountId, null), caller.account.accountId);
+    return { left: true };
+  });
+
+  app.delete('/v1/channels/:channelId/members/:accountId', async (request) => {
+    const caller = ctx.authenticate(request);
+    const { channelId, accountId } = parseInput(memberParams, request.params, 'path');
+    const manager = requireManager(caller, channelId);
+    const target = ctx.store.getMember(channelId, accountId);
+    if (!target) throw notFound('that account is not a member', 'not_member');
+    if (target.role === 'owner' || (target.role === 'admin' && manager.role !== 'owner')) {
+      throw forbidden('you may only remove members below your role', 'not_channel_admin');
+    }
+    ctx.store.removeMember(channelId, accountId);
+    await announce(channelId, membership(channelId, 'removed', accountId, caller.account.accountId, null), accountId);
+    return { members: ctx.store.listMembers(channelId) };
+  });
+
+  app.put('/v1/channels/:channelId/members/:accountId', async (request) => {
+    const caller = ctx.authenticate(request);
+    const { channelId, accountId } = parseInput(memberParams, request.params, 'path');
+    const { role } = parseInput(z.object({ role: roleSchema }).strict(), request.body);
+    const manager = requireMember(caller, channelId);
+    if (manager.role !== 'owner') throw forbidden('only channel owners change roles', 'not_channel_owner');
+    const target = ctx.store.getMember(channelId, accountId);
+    if (!target) throw notFound('that account is not a member', 'not_member');
+    if (accountId === caller.account.accountId && role !== 'owner'
+      && ctx.store.listMembers(channelId).filter((m) => m.role === 'owner').length === 1) {
+      throw conflict('a channel needs at least one owner', 'last_owner');
+    }
+    ctx.store.setMember(channelId, accountId, role);
+    await announce(channelId, membership(channelId, 'role', accountId, caller.account.accountId, role));
+    return { members: ctx.store.listMembers(channelId) };
+  });
+
+  // ------------------------------------------------------------------ presence and TURN
+  app.get('/v1/presence', async (request) => {
+    ctx.authenticate(request);
+    const { accounts } = parseInput(z.object({ accounts: z.string().max(MAX_PRESENCE_QUERY * 23) }).strict(), request.query, 'query');
+    const ids = accounts.split(',').filter(Boolean);
+    if (ids.length > MAX_PRESENCE_QUERY || ids.some((id) => !idSchema.safeParse(id).success)) throw badRequest('accounts: comma-separated account ids', 'invalid_input');
+    return { presence: ids.map((accountId) => ({ accountId, online: ctx.hub.isOnline(accountId) })) };
+  });
+
+  // coturn's REST API scheme (use-auth-secret): username "<expiry>:<account>", password base64(HMAC-SHA1(secret, username)).
+  app.get('/v1/turn', async (request) => {
+    const { account } = ctx.authenticate(request);
+    if (ctx.config.turnSecret === null) throw notFound('this server has no TURN relay configured', 'no_turn');
+    const expiry = Math.floor(ctx.now() / 1000) + ctx.config.turnTtlSeconds;
+    const username = `${expiry}:${account.accountId}`;
+    const credential = createHmac('sha1', ctx.config.turnSecret).update(username).digest('base64');
+    return { urls: ctx.config.turnUrls, username, credential, ttlSeconds: ctx.config.turnTtlSeconds };
+  });
+}

@@ -1,0 +1,393 @@
+// The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a committed transaction survives a
+// crash or power loss and an acknowledgement can honestly mean "durably stored". The database is plain SQLite,
+// not SQLCipher: it holds only ciphertext, public keys and routing, and a key kept beside it would protect nothing.
+// @ts-expect-error The package's "exports" hide its bundled index.d.ts from nodenext resolution; the types are
+// imported by path below instead, so this stays type-checked.
+import DatabaseUntyped from 'better-sqlite3-multiple-ciphers';
+import type DatabaseTypes from '../../node_modules/better-sqlite3-multiple-ciphers/index.d.ts';
+import type {
+  AckRequest, Account, AuditEntry, Blob, Channel, ChannelMember, ChannelRole, ClaimedBundle, Device, DeviceStatus, Invite,
+  OrgPolicyRecord, PrekeyEntry, QueuedEnvelope, Role, SendRequest, SendResult, ServerStore, SignedBlob,
+} from './types.ts';
+import { StoreConflict } from './types.ts';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS invites (
+  code_hash TEXT PRIMARY KEY, admin INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+  used_by TEXT, created_by TEXT, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS accounts (
+  account_id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE COLLATE NOCASE, public_key BLOB NOT NULL,
+  role TEXT NOT NULL, suspended INTEGER NOT NULL DEFAULT 0, totp_secret TEXT,
+  device_list BLOB, device_list_sig BLOB, device_list_version INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS devices (
+  device_id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(account_id), public_key BLOB NOT NULL,
+  certificate BLOB, certificate_sig BLOB, status TEXT NOT NULL, created_at INTEGER NOT NULL, revoked_at INTEGER);
+CREATE INDEX IF NOT EXISTS devices_by_account ON devices(account_id);
+CREATE TABLE IF NOT EXISTS signed_prekeys (device_id TEXT PRIMARY KEY, key_id INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS one_time_prekeys (
+  device_id TEXT NOT NULL, key_id INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (device_id, key_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sends (
+  sender_device TEXT NOT NULL, msg_id BLOB NOT NULL, expires_at INTEGER NOT NULL,
+  PRIMARY KEY (sender_device, msg_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS messages (
+  message_seq INTEGER PRIMARY KEY, msg_id BLOB NOT NULL, sender_account TEXT, sender_device TEXT, channel_id TEXT,
+  body BLOB NOT NULL, expires_at INTEGER NOT NULL, sent_at INTEGER NOT NULL, remaining INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS messages_by_expiry ON messages(expires_at);
+CREATE TABLE IF NOT EXISTS deliveries (
+  -- AUTOINCREMENT: a seq is never reused after its row is acked, so "seq > cursor" is a safe resume point.
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, device_id TEXT NOT NULL, message_seq INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS deliveries_by_device ON deliveries(device_id, seq);
+CREATE INDEX IF NOT EXISTS deliveries_by_message ON deliveries(message_seq);
+CREATE TABLE IF NOT EXISTS channels (
+  channel_id TEXT PRIMARY KEY, name BLOB NOT NULL, topic BLOB NOT NULL, open INTEGER NOT NULL,
+  created_by TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS channel_members (
+  channel_id TEXT NOT NULL, account_id TEXT NOT NULL, role TEXT NOT NULL,
+  PRIMARY KEY (channel_id, account_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS members_by_account ON channel_members(account_id);
+CREATE TABLE IF NOT EXISTS blobs (
+  blob_id TEXT PRIMARY KEY, owner_account TEXT NOT NULL, size INTEGER NOT NULL, uploaded INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL, created_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS blobs_by_owner ON blobs(owner_account);
+CREATE TABLE IF NOT EXISTS policy (
+  id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL, data BLOB NOT NULL, signature BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+  seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT, detail TEXT);
+`;
+
+type Row = Record<string, unknown>;
+const bytes = (value: unknown): Uint8Array => new Uint8Array(value as Buffer);
+
+function toAccount(r: Row): Account {
+  return {
+    accountId: r.account_id as string, username: r.username as string, publicKey: bytes(r.public_key),
+    role: r.role as Role, suspended: r.suspended === 1, totpSecret: (r.totp_secret as string | null) ?? null,
+    deviceListVersion: r.device_list_version as number, createdAt: r.created_at as number,
+  };
+}
+
+function toDevice(r: Row): Device {
+  return {
+    deviceId: r.device_id as string, accountId: r.account_id as string, publicKey: bytes(r.public_key),
+    certificate: r.certificate ? { data: bytes(r.certificate), signature: bytes(r.certificate_sig) } : null,
+    status: r.status as DeviceStatus, createdAt: r.created_at as number,
+  };
+}
+
+function toEnvelope(r: Row): QueuedEnvelope {
+  return {
+    seq: r.seq as number, msgId: bytes(r.msg_id), senderAccount: (r.sender_account as string | null) ?? null,
+    senderDevice: (r.sender_device as string | null) ?? null, channelId: (r.channel_id as string | null) ?? null,
+    body: bytes(r.body), expiresAt: r.expires_at as number, sentAt: r.sent_at as number,
+  };
+}
+
+function toChannel(r: Row): Channel {
+  return {
+    channelId: r.channel_id as string, name: bytes(r.name), topic: bytes(r.topic), open: r.open === 1,
+    createdBy: r.created_by as string, createdAt: r.created_at as number,
+  };
+}
+
+function toBlob(r: Row): Blob {
+  return {
+    blobId: r.blob_id as string, ownerAccount: r.owner_account as string, size: r.size as number,
+    uploaded: r.uploaded as number, expiresAt: r.expires_at as number, createdAt: r.created_at as number,
+  };
+}
+
+const Database = DatabaseUntyped as typeof DatabaseTypes;
+
+export function openSqliteStore(file: string): ServerStore {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL'); // an ack means committed to disk, not only to the OS cache
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000'); // the `invite` CLI may write while the server runs
+  db.exec(SCHEMA);
+
+  const s = (sql: string) => db.prepare(sql);
+  const q = {
+    getMeta: s('SELECT value FROM meta WHERE key = ?').pluck(),
+    setMeta: s('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+    setMetaOnce: s('INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)'),
+    createInvite: s('INSERT INTO invites(code_hash, admin, expires_at, created_by, created_at) VALUES (?, ?, ?, ?, ?)'),
+    getInvite: s('SELECT * FROM invites WHERE code_hash = ?'),
+    useInvite: s('UPDATE invites SET used_by = ? WHERE code_hash = ? AND used_by IS NULL AND expires_at > ?'),
+    insertAccount: s(`INSERT INTO accounts(account_id, username, public_key, role, device_list, device_list_sig,
+      device_list_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+    accountById: s('SELECT * FROM accounts WHERE account_id = ?'),
+    accountByName: s('SELECT * FROM accounts WHERE username = ?'),
+    listAccounts: s('SELECT * FROM accounts ORDER BY created_at, account_id LIMIT ? OFFSET ?'),
+    setSuspended: s('UPDATE accounts SET suspended = ? WHERE account_id = ?'),
+    setTotp: s('UPDATE accounts SET totp_secret = ? WHERE account_id = ?'),
+    insertDevice: s(`INSERT INTO devices(device_id, account_id, public_key, certificate, certificate_sig, status, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`),
+    deviceById: s('SELECT * FROM devices WHERE device_id = ?'),
+    devicesOf: s('SELECT * FROM devices WHERE account_id = ? ORDER BY created_at, device_id'),
+    countPending: s("SELECT count(*) FROM devices WHERE account_id = ? AND status = 'pending'").pluck(),
+    activate: s("UPDATE devices SET status = 'active', certificate = ?, certificate_sig = ? WHERE device_id = ? AND status = 'pending'"),
+    revoke: s("UPDATE devices SET status = 'revoked', revoked_at = ? WHERE device_id = ? AND status != 'revoked'"),
+    deviceList: s('SELECT device_list, device_list_sig, device_list_version FROM accounts WHERE account_id = ?'),
+    setDeviceList: s(`UPDATE accounts SET device_list = ?, device_list_sig = ?, device_list_version = ?
+      WHERE account_id = ? AND device_list_version < ?`),
+    putSigned: s('INSERT INTO signed_prekeys(device_id, key_id, data) VALUES (?, ?, ?) ON CONFLICT(device_id) DO UPDATE SET key_id = excluded.key_id, data = excluded.data'),
+    putOneTime: s('INSERT OR REPLACE INTO one_time_prekeys(device_id, key_id, data) VALUES (?, ?, ?)'),
+    getSigned: s('SELECT key_id, data FROM signed_prekeys WHERE device_id = ?'),
+    // One statement picks and deletes the lowest one-time prekey, so two claims can never share one.
+    claimOneTime: s(`DELETE FROM one_time_prekeys WHERE device_id = ?1 AND key_id =
+      (SELECT key_id FROM one_time_prekeys WHERE device_id = ?1 ORDER BY key_id LIMIT 1) RETURNING key_id, data`),
+    countOneTime: s('SELECT count(*) FROM one_time_prekeys WHERE device_id = ?').pluck(),
+    dropPrekeys: s('DELETE FROM one_time_prekeys WHERE device_id = ?'),
+    dropSigned: s('DELETE FROM signed_prekeys WHERE device_id = ?'),
+    insertSend: s('INSERT OR IGNORE INTO sends(sender_device, msg_id, expires_at) VALUES (?, ?, ?)'),
+    insertMessage: s(`INSERT INTO messages(msg_id, sender_account, sender_device, channel_id, body, expires_at, sent_at, remaining)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertDelivery: s('INSERT INTO deliveries(device_id, message_seq) VALUES (?, ?)'),
+    deliveryOf: s('SELECT message_seq FROM deliveries WHERE seq = ? AND device_id = ?').pluck(),
+    deleteDelivery: s('DELETE FROM deliveries WHERE seq = ?'),
+    decrementMessage: s('UPDATE messages SET remaining = remaining - 1 WHERE message_seq = ?'),
+    deleteDoneMessage: s('DELETE FROM messages WHERE message_seq = ? AND remaining <= 0'),
+    pending: s(`SELECT d.seq, m.msg_id, m.sender_account, m.sender_device, m.channel_id, m.body, m.expires_at, m.sent_at
+      FROM deliveries d JOIN messages m ON m.message_seq = d.message_seq
+      WHERE d.device_id = ? AND d.seq > ? AND m.expires_at > ? ORDER BY d.seq LIMIT ?`),
+    dropQueue: s('SELECT seq, message_seq FROM deliveries WHERE device_id = ?'),
+    expiredMessages: s('SELECT message_seq FROM messages WHERE expires_at <= ?').pluck(),
+    deleteDeliveriesOf: s('DELETE FROM deliveries WHERE message_seq = ?'),
+    deleteMessage: s('DELETE FROM messages WHERE message_seq = ?'),
+    expireSends: s('DELETE FROM sends WHERE expires_at <= ?'),
+    insertChannel: s('INSERT INTO channels(channel_id, name, topic, open, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    channelById: s('SELECT * FROM channels WHERE channel_id = ?'),
+    setName: s('UPDATE channels SET name = ? WHERE channel_id = ?'),
+    setTopic: s('UPDATE channels SET topic = ? WHERE channel_id = ?'),
+    channelsFor: s(`SELECT c.*, m.role AS member_role FROM channels c
+      LEFT JOIN channel_members m ON m.channel_id = c.channel_id AND m.account_id = ?
+      WHERE m.account_id IS NOT NULL OR c.open = 1 ORDER BY c.created_at, c.channel_id`),
+    member: s('SELECT account_id, role FROM channel_members WHERE channel_id = ? AND account_id = ?'),
+    members: s('SELECT account_id, role FROM channel_members WHERE channel_id = ? ORDER BY account_id'),
+    setMember: s('INSERT INTO channel_members(channel_id, account_id, role) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET role = excluded.role'),
+    removeMember: s('DELETE FROM channel_members WHERE channel_id = ? AND account_id = ?'),
+    blobUsage: s('SELECT coalesce(sum(size), 0) FROM blobs WHERE owner_account = ?').pluck(),
+    insertBlob: s('INSERT INTO blobs(blob_id, owner_account, size, uploaded, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    blobById: s('SELECT * FROM blobs WHERE blob_id = ?'),
+    setUploaded: s('UPDATE blobs SET uploaded = ? WHERE blob_id = ?'),
+    deleteBlob: s('DELETE FROM blobs WHERE blob_id = ?'),
+    expiredBlobs: s('SELECT blob_id FROM blobs WHERE expires_at <= ?').pluck(),
+    getPolicy: s('SELECT version, data, signature FROM policy WHERE id = 1'),
+    putPolicy: s(`INSERT INTO policy(id, version, data, signature) VALUES (1, ?, ?, ?)
+      ON CONFLICT(id) DO UPDATE SET version = excluded.version, data = excluded.data, signature = excluded.signature
+      WHERE excluded.version > policy.version`),
+    audit: s('INSERT INTO audit(at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)'),
+    listAudit: s('SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?'),
+  };
+
+  const deleteDeliveryRow = (seq: number, messageSeq: number) => {
+    q.deleteDelivery.run(seq);
+    q.decrementMessage.run(messageSeq);
+    q.deleteDoneMessage.run(messageSeq);
+  };
+
+  const createAccount = db.transaction((input: Parameters<ServerStore['createAccount']>[0]): Account => {
+    const invite = q.getInvite.get(input.inviteHash) as Row | undefined;
+    if (!invite || q.useInvite.run(input.accountId, input.inviteHash, input.now).changes !== 1) {
+      throw new StoreConflict('invite_invalid', 'the invite code is unknown, used or expired');
+    }
+    if (q.accountByName.get(input.username)) throw new StoreConflict('username_taken', 'that username is taken');
+    if (q.deviceById.get(input.device.deviceId)) throw new StoreConflict('device_exists', 'that device key is already registered');
+    const role: Role = invite.admin === 1 ? 'admin' : 'member';
+    q.insertAccount.run(input.accountId, input.username, input.publicKey, role, input.deviceList.data,
+      input.deviceList.signature, input.deviceListVersion, input.now);
+    q.insertDevice.run(input.device.deviceId, input.accountId, input.device.publicKey, input.device.certificate.data,
+      input.device.certificate.signature, 'active', input.now);
+    return toAccount(q.accountById.get(input.accountId) as Row);
+  });
+
+  const setDeviceListOrThrow = (accountId: string, list: SignedBlob, version: number) => {
+    if (q.setDeviceList.run(list.data, list.signature, version, accountId, version).changes !== 1) {
+      throw new StoreConflict('stale_device_list', 'the device list version must be greater than the stored one');
+    }
+  };
+
+  const approveDevice = db.transaction((deviceId: string, certificate: SignedBlob, list: SignedBlob, version: number) => {
+    const device = q.deviceById.get(deviceId) as Row | undefined;
+    if (!device) throw new StoreConflict('device_unknown', 'no such device');
+    setDeviceListOrThrow(device.account_id as string, list, version);
+    if (q.activate.run(certificate.data, certificate.signature, deviceId).changes !== 1) {
+      throw new StoreConflict('device_not_pending', 'the device is not waiting for approval');
+    }
+  });
+
+  const revokeDevice = db.transaction((deviceId: string, now: number, list: SignedBlob | null, version: number | null) => {
+    const device = q.deviceById.get(deviceId) as Row | undefined;
+    if (!device) throw new StoreConflict('device_unknown', 'no such device');
+    if (list && version !== null) setDeviceListOrThrow(device.account_id as string, list, version);
+    q.revoke.run(now, deviceId);
+    for (const row of q.dropQueue.all(deviceId) as Row[]) deleteDeliveryRow(row.seq as number, row.message_seq as number);
+    q.dropPrekeys.run(deviceId);
+    q.dropSigned.run(deviceId);
+  });
+
+  const putPrekeys = db.transaction((deviceId: string, signed: PrekeyEntry | null, oneTime: PrekeyEntry[]): number => {
+    if (signed) q.putSigned.run(deviceId, signed.keyId, signed.data);
+    for (const key of oneTime) q.putOneTime.run(deviceId, key.keyId, key.data);
+    return q.countOneTime.get(deviceId) as number;
+  });
+
+  const claimPrekeys = db.transaction((deviceId: string): ClaimedBundle => {
+    const signed = q.getSigned.get(deviceId) as Row | undefined;
+    const oneTime = q.claimOneTime.get(deviceId) as Row | undefined;
+    return {
+      deviceId,
+      signedPrekey: signed ? { keyId: signed.key_id as number, data: bytes(signed.data) } : null,
+      oneTimePrekey: oneTime ? { keyId: oneTime.key_id as number, data: bytes(oneTime.data) } : null,
+      remainingOneTime: q.countOneTime.get(deviceId) as number,
+    };
+  });
+
+  const commitSend = (send: SendRequest): SendResult => {
+    if (send.senderDevice !== null && q.insertSend.run(send.senderDevice, send.msgId, send.expiresAt).changes === 0) {
+      return { duplicate: true, deliveries: [] };
+    }
+    const deliveries: SendResult['deliveries'] = [];
+    for (const part of send.parts) {
+      if (part.devices.length === 0) continue;
+      const messageSeq = Number(q.insertMessage.run(send.msgId, send.senderAccount, send.senderDevice, send.channelId,
+        part.body, send.expiresAt, send.sentAt, part.devices.length).lastInsertRowid);
+      for (const deviceId of part.devices) {
+        const seq = Number(q.insertDelivery.run(deviceId, messageSeq).lastInsertRowid);
+        deliveries.push({
+          deviceId,
+          envelope: {
+            seq, msgId: send.msgId, senderAccount: send.senderAccount, senderDevice: send.senderDevice,
+            channelId: send.channelId, body: part.body, expiresAt: send.expiresAt, sentAt: send.sentAt,
+          },
+        });
+      }
+    }
+    return { duplicate: false, deliveries };
+  };
+
+  const commitAck = ({ deviceId, seqs }: AckRequest): number => {
+    let removed = 0;
+    for (const seq of seqs) {
+      const messageSeq = q.deliveryOf.get(seq, deviceId) as number | undefined;
+      if (messageSeq === undefined) continue; // already acked, expired, or not this device's: acks are idempotent
+      deleteDeliveryRow(seq, messageSeq);
+      removed++;
+    }
+    return removed;
+  };
+
+  const commitBatch = db.transaction((sends: SendRequest[], acks: AckRequest[]) => ({
+    sends: sends.map(commitSend),
+    acks: acks.map(commitAck),
+  }));
+
+  const sweepExpired = db.transaction((now: number): number => {
+    const expired = q.expiredMessages.all(now) as number[];
+    for (const messageSeq of expired) {
+      q.deleteDeliveriesOf.run(messageSeq);
+      q.deleteMessage.run(messageSeq);
+    }
+    q.expireSends.run(now);
+    return expired.length;
+  });
+
+  const createBlob = db.transaction((blob: Blob, quotaBytes: number): boolean => {
+    if ((q.blobUsage.get(blob.ownerAccount) as number) + blob.size > quotaBytes) return false;
+    q.insertBlob.run(blob.blobId, blob.ownerAccount, blob.size, blob.uploaded, blob.expiresAt, blob.createdAt);
+    return true;
+  });
+
+  return {
+    close: () => db.close(),
+    getMeta: (key) => (q.getMeta.get(key) as string | undefined) ?? null,
+    setMeta: (key, value) => { q.setMeta.run(key, value); },
+    setMetaOnce: (key, value) => q.setMetaOnce.run(key, value).changes === 1,
+    createInvite: (codeHash, admin, expiresAt, createdBy) => {
+      q.createInvite.run(codeHash, admin ? 1 : 0, expiresAt, createdBy, Date.now());
+    },
+    getInvite: (codeHash) => {
+      const r = q.getInvite.get(codeHash) as Row | undefined;
+      return r ? { admin: r.admin === 1, expiresAt: r.expires_at as number, usedBy: (r.used_by as string | null) ?? null } satisfies Invite : null;
+    },
+    createAccount: (input) => createAccount(input),
+    getAccount: (id) => { const r = q.accountById.get(id) as Row | undefined; return r ? toAccount(r) : null; },
+    getAccountByUsername: (name) => { const r = q.accountByName.get(name) as Row | undefined; return r ? toAccount(r) : null; },
+    listAccounts: (limit, offset) => (q.listAccounts.all(limit, offset) as Row[]).map(toAccount),
+    setSuspended: (id, suspended) => { q.setSuspended.run(suspended ? 1 : 0, id); },
+    setTotpSecret: (id, secret) => { q.setTotp.run(secret, id); },
+    getDevice: (id) => { const r = q.deviceById.get(id) as Row | undefined; return r ? toDevice(r) : null; },
+    listDevices: (accountId) => (q.devicesOf.all(accountId) as Row[]).map(toDevice),
+    addPendingDevice: (d) => {
+      if (q.deviceById.get(d.deviceId)) throw new StoreConflict('device_exists', 'that device key is already registered');
+      q.insertDevice.run(d.deviceId, d.accountId, d.publicKey, null, null, 'pending', d.now);
+    },
+    countPendingDevices: (accountId) => q.countPending.get(accountId) as number,
+    approveDevice: (id, cert, list, version) => approveDevice(id, cert, list, version),
+    revokeDevice: (id, now, list, version) => revokeDevice(id, now, list, version),
+    getDeviceList: (accountId) => {
+      const r = q.deviceList.get(accountId) as Row | undefined;
+      if (!r || !r.device_list) return null;
+      return { list: { data: bytes(r.device_list), signature: bytes(r.device_list_sig) }, version: r.device_list_version as number };
+    },
+    setDeviceList: (accountId, list, version) => setDeviceListOrThrow(accountId, list, version),
+    activeDeviceIds: (accountIds) => {
+      if (accountIds.length === 0) return [];
+      const out: string[] = [];
+      // Chunked IN-lists: SQLite caps bound parameters, and channels may have thousands of members.
+      for (let i = 0; i < accountIds.length; i += 500) {
+        const chunk = accountIds.slice(i, i + 500);
+        const rows = db.prepare(`SELECT device_id FROM devices WHERE status = 'active' AND account_id IN (${chunk.map(() => '?').join(',')})
+          ORDER BY device_id`).pluck().all(...chunk) as string[];
+        out.push(...rows);
+      }
+      return out;
+    },
+    putPrekeys: (deviceId, signed, oneTime) => putPrekeys(deviceId, signed, oneTime),
+    claimPrekeys: (deviceId) => claimPrekeys(deviceId),
+    countOneTimePrekeys: (deviceId) => q.countOneTime.get(deviceId) as number,
+    commitBatch: (sends, acks) => commitBatch(sends, acks),
+    pendingFor: (deviceId, afterSeq, now, limit) => (q.pending.all(deviceId, afterSeq, now, limit) as Row[]).map(toEnvelope),
+    sweepExpired: (now) => sweepExpired(now),
+    createChannel: (c, owner) => {
+      db.transaction(() => {
+        q.insertChannel.run(c.channelId, c.name, c.topic, c.open ? 1 : 0, c.createdBy, c.createdAt);
+        q.setMember.run(c.channelId, owner, 'owner');
+      })();
+    },
+    getChannel: (id) => { const r = q.channelById.get(id) as Row | undefined; return r ? toChannel(r) : null; },
+    updateChannel: (id, fields) => {
+      db.transaction(() => {
+        if (fields.name) q.setName.run(fields.name, id);
+        if (fields.topic) q.setTopic.run(fields.topic, id);
+      })();
+    },
+    listChannelsFor: (accountId) => (q.channelsFor.all(accountId) as Row[])
+      .map((r) => ({ ...toChannel(r), role: (r.member_role as ChannelRole | null) ?? null })),
+    getMember: (channelId, accountId) => {
+      const r = q.member.get(channelId, accountId) as Row | undefined;
+      return r ? { accountId: r.account_id as string, role: r.role as ChannelRole } : null;
+    },
+    listMembers: (channelId) => (q.members.all(channelId) as Row[])
+      .map((r): ChannelMember => ({ accountId: r.account_id as string, role: r.role as ChannelRole })),
+    setMember: (channelId, accountId, role) => { q.setMember.run(channelId, accountId, role); },
+    removeMember: (channelId, accountId) => { q.removeMember.run(channelId, accountId); },
+    createBlob: (blob, quota) => createBlob(blob, quota),
+    getBlob: (id) => { const r = q.blobById.get(id) as Row | undefined; return r ? toBlob(r) : null; },
+    setBlobUploaded: (id, uploaded) => { q.setUploaded.run(uploaded, id); },
+    deleteBlob: (id) => { q.deleteBlob.run(id); },
+    expiredBlobs: (now) => q.expiredBlobs.all(now) as string[],
+    getPolicy: () => {
+      const r = q.getPolicy.get() as Row | undefined;
+      return r ? { version: r.version as number, document: { data: bytes(r.data), signature: bytes(r.signature) } } : null;
+    },
+    putPolicy: (p: OrgPolicyRecord) => q.putPolicy.run(p.version, p.document.data, p.document.signature).changes === 1,
+    audit: (e) => { q.audit.run(e.at, e.actor, e.action, e.target, e.detail); },
+    listAudit: (afterSeq, limit) => (q.listAudit.all(afterSeq, limit) as Row[]).map((r): AuditEntry => ({
+      seq: r.seq as number, at: r.at as number, actor: r.actor as string, action: r.action as string,
+      target: (r.target as string | null) ?? null, detail: (r.detail as string | null) ?? null,
+    })),
+  };
+}
