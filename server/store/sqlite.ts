@@ -136,8 +136,8 @@ export function openSqliteStore(file: string): ServerStore {
     putOneTime: s('INSERT OR REPLACE INTO one_time_prekeys(device_id, key_id, data) VALUES (?, ?, ?)'),
     getSigned: s('SELECT key_id, data FROM signed_prekeys WHERE device_id = ?'),
     // One statement picks and deletes the lowest one-time prekey, so two claims can never share one.
-    claimOneTime: s(`DELETE FROM one_time_prekeys WHERE device_id = ?1 AND key_id =
-      (SELECT key_id FROM one_time_prekeys WHERE device_id = ?1 ORDER BY key_id LIMIT 1) RETURNING key_id, data`),
+    claimOneTime: s(`DELETE FROM one_time_prekeys WHERE device_id = @device AND key_id =
+      (SELECT key_id FROM one_time_prekeys WHERE device_id = @device ORDER BY key_id LIMIT 1) RETURNING key_id, data`),
     countOneTime: s('SELECT count(*) FROM one_time_prekeys WHERE device_id = ?').pluck(),
     dropPrekeys: s('DELETE FROM one_time_prekeys WHERE device_id = ?'),
     dropSigned: s('DELETE FROM signed_prekeys WHERE device_id = ?'),
@@ -236,7 +236,7 @@ export function openSqliteStore(file: string): ServerStore {
 
   const claimPrekeys = db.transaction((deviceId: string): ClaimedBundle => {
     const signed = q.getSigned.get(deviceId) as Row | undefined;
-    const oneTime = q.claimOneTime.get(deviceId) as Row | undefined;
+    const oneTime = q.claimOneTime.get({ device: deviceId }) as Row | undefined;
     return {
       deviceId,
       signedPrekey: signed ? { keyId: signed.key_id as number, data: bytes(signed.data) } : null,

@@ -19,8 +19,8 @@ export class FrameError extends Error {
 const encoder = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
 
-const bytesOf = (min: number, max: number) =>
-  z.instanceof(Uint8Array).refine((b) => b.length >= min && b.length <= max, `must be ${min}..${max} bytes`);
+const bytesOf = (min: number, max: number) => z.custom<Uint8Array>(
+  (value) => value instanceof Uint8Array && value.length >= min && value.length <= max, `must be a byte string of ${min}..${max} bytes`);
 const deviceId = z.string().regex(/^[A-Za-z0-9_-]{22}$/);
 const requestId = z.number().int().min(0).max(2 ** 31);
 const expiresAt = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
