@@ -1,0 +1,30 @@
+// Every size and count limit of the protocol. Decoders check these before doing any work; docs/protocol.md
+// lists the same numbers with the reasons.
+export const LIMITS = {
+  /** Whole wire frame (one envelope as the relay carries it). */
+  frameBytes: 256 * 1024,
+  /** Encrypted payload before padding; padding rounds up to the next power of two within frameBytes. */
+  payloadBytes: 128 * 1024,
+  /** User, device and channel identifiers (assigned by the server, opaque to the protocol). */
+  idBytes: 128,
+  textBytes: 64 * 1024,
+  certificateBytes: 1024,
+  deviceListBytes: 16 * 1024,
+  devicesPerAccount: 100,
+  /** Persisted protocol state (a session with 2,000 skipped keys is about 200 KB). */
+  stateBytes: 1024 * 1024,
+  /** Message keys kept for out-of-order delivery, per session or per sender key. Oldest are dropped first. */
+  skippedKeys: 2000,
+  /** A counter may jump at most this far ahead in one message; further is refused, not derived. */
+  maxSkip: 25_000,
+  /** Receipts and other lists of message ids. */
+  idsPerList: 500,
+  /** Old sessions kept per peer device so late messages on a replaced session still decrypt. */
+  previousSessions: 4,
+} as const;
+
+/** Sender-key rotation policy defaults (Megolm rotates at 100 messages / 1 week; we trade a little for cost). */
+export const SENDER_KEY_ROTATION = {
+  maxMessages: 1000,
+  maxAgeMs: 7 * 24 * 60 * 60 * 1000,
+} as const;

@@ -1,0 +1,201 @@
+// Sender Keys for channels, per (channel, sender device): a hash-chain ratchet (forward secrecy: a chain key
+// yields the next one and a message key, never the reverse) and an Ed25519 signature on every message with a
+// signing key that belongs to this sender key only. The chain key and signing public key travel to each member
+// device inside the pairwise sessions (a "sender-key" payload), so only devices the sender chose can read.
+//
+// Membership: a device that joins receives the chain at the current iteration, so it cannot derive keys for
+// earlier messages. When a member or device leaves, the sender makes a new sender key and gives it only to those
+// who remain, so the removed device learns nothing about later messages. Rotation also happens by count and age.
+import { aeadDecrypt, aeadEncrypt, CryptoError, randomBytes, sign, signingKeyPair, verify, type SigningKeyPair } from '../crypto/sodium.ts';
+import { bytes, decodeVersioned, encodeCbor, framed, list, struct, uint, uint32Bytes, UINT32_MAX } from './codec.ts';
+import { fail } from './errors.ts';
+import { idField } from './identity.ts';
+import { LABEL } from './labels.ts';
+import { LIMITS, SENDER_KEY_ROTATION } from './limits.ts';
+import { kdfChain, messageKeys } from './ratchet.ts';
+import type { ChannelEnvelope, DeviceAddress, SenderKeyDistribution } from './wire.ts';
+
+export interface OutboundSenderKey {
+  channelId: string;
+  keyId: number;
+  chainKey: Uint8Array;
+  iteration: number;
+  signing: SigningKeyPair;
+  /**
+   * The chain key at iteration 0, kept so a member that missed the distribution can be re-sent the key from the
+   * iteration it was first entitled to (see redistributeSenderKey). Rotation bounds how long it is kept.
+   */
+  initialChainKey: Uint8Array;
+  createdAt: number;
+}
+
+export interface InboundSenderKey {
+  channelId: string;
+  sender: DeviceAddress;
+  keyId: number;
+  chainKey: Uint8Array;
+  /** next iteration the chain will produce */
+  iteration: number;
+  /** lowest iteration we ever held a key for: keys below it were never ours, so no earlier key was ever used */
+  firstIteration: number;
+  signingPublicKey: Uint8Array;
+  skipped: { iteration: number; messageKey: Uint8Array }[];
+}
+
+function randomKeyId(): number {
+  return new DataView(randomBytes(4).buffer).getUint32(0);
+}
+
+export function createOutboundSenderKey(channelId: string, now: number): OutboundSenderKey {
+  idField.parse(channelId, 'channelId');
+  const chainKey = randomBytes(32);
+  return { channelId, keyId: randomKeyId(), chainKey, iteration: 0, signing: signingKeyPair(), initialChainKey: chainKey, createdAt: now };
+}
+
+/** What a member device receives (inside a pairwise session): the chain at the current iteration. */
+export function senderKeyDistribution(state: OutboundSenderKey): SenderKeyDistribution {
+  return { channelId: state.channelId, keyId: state.keyId, iteration: state.iteration, chainKey: state.chainKey, signingPublicKey: state.signing.publicKey };
+}
+
+/**
+ * Answers a "sender-key-request" from a device that was given the key at `entitledFrom` (the sender records that
+ * iteration when it distributes): the chain from that iteration, never earlier, so a late joiner cannot use a
+ * request to read messages from before it joined.
+ */
+export function redistributeSenderKey(state: OutboundSenderKey, entitledFrom: number): SenderKeyDistribution {
+  if (!Number.isSafeInteger(entitledFrom) || entitledFrom < 0 || entitledFrom > state.iteration) fail('INVALID_ARGUMENT', 'entitlement iteration out of range');
+  let chainKey = state.initialChainKey;
+  for (let i = 0; i < entitledFrom; i++) chainKey = kdfChain(chainKey).chainKey;
+  return { channelId: state.channelId, keyId: state.keyId, iteration: entitledFrom, chainKey, signingPublicKey: state.signing.publicKey };
+}
+
+function signedPart(e: Omit<ChannelEnvelope, 'signature'>): Uint8Array {
+  return framed(LABEL.channelMessage, e.channelId, e.from.userId, e.from.deviceId, uint32Bytes(e.keyId), uint32Bytes(e.iteration), e.ciphertext);
+}
+
+function associatedData(channelId: string, from: DeviceAddress, keyId: number, iteration: number): Uint8Array {
+  return framed(LABEL.channelMessage, channelId, from.userId, from.deviceId, uint32Bytes(keyId), uint32Bytes(iteration));
+}
+
+export function senderKeyEncrypt(state: OutboundSenderKey, from: DeviceAddress, plaintext: Uint8Array): { state: OutboundSenderKey; envelope: ChannelEnvelope } {
+  if (state.iteration >= UINT32_MAX) fail('INVALID_ARGUMENT', 'sender key exhausted; rotate');
+  const { messageKey, chainKey } = kdfChain(state.chainKey);
+  const { key, nonce } = messageKeys(messageKey, LABEL.senderKeyMessage);
+  const ciphertext = aeadEncrypt(key, nonce, plaintext, associatedData(state.channelId, from, state.keyId, state.iteration));
+  const unsigned = { kind: 'channel' as const, channelId: state.channelId, from, keyId: state.keyId, iteration: state.iteration, ciphertext };
+  const signature = sign(signedPart(unsigned), state.signing.secretKey);
+  return { state: { ...state, chainKey, iteration: state.iteration + 1 }, envelope: { ...unsigned, signature } };
+}
+
+/**
+ * Installs a distribution received from `sender` over a pairwise session. A second distribution for the same key
+ * (an answer to our request) only adds keys below the earliest iteration we ever held; it can never hand back a
+ * key we already used, so it cannot make a message decrypt twice.
+ */
+export function installSenderKey(existing: InboundSenderKey | null, sender: DeviceAddress, d: SenderKeyDistribution): InboundSenderKey {
+  if (!existing) {
+    return { channelId: d.channelId, sender, keyId: d.keyId, chainKey: d.chainKey, iteration: d.iteration, firstIteration: d.iteration, signingPublicKey: d.signingPublicKey, skipped: [] };
+  }
+  if (existing.keyId !== d.keyId || existing.channelId !== d.channelId) fail('INVALID_ARGUMENT', 'distribution is for another sender key');
+  if (d.iteration >= existing.firstIteration) return existing;
+  if (existing.firstIteration - d.iteration > LIMITS.maxSkip) fail('TOO_MANY_SKIPPED', 'redistribution reaches too far back');
+  const earlier: InboundSenderKey['skipped'] = [];
+  let chainKey = d.chainKey;
+  for (let i = d.iteration; i < existing.firstIteration; i++) {
+    const step = kdfChain(chainKey);
+    earlier.push({ iteration: i, messageKey: step.messageKey });
+    chainKey = step.chainKey;
+  }
+  return { ...existing, firstIteration: d.iteration, skipped: [...earlier, ...existing.skipped].slice(-LIMITS.skippedKeys) };
+}
+
+export function senderKeyDecrypt(state: InboundSenderKey, envelope: ChannelEnvelope): { state: InboundSenderKey; plaintext: Uint8Array } {
+  if (envelope.channelId !== state.channelId || envelope.keyId !== state.keyId || envelope.from.userId !== state.sender.userId || envelope.from.deviceId !== state.sender.deviceId) {
+    fail('WRONG_RECIPIENT', 'channel message does not belong to this sender key');
+  }
+  if (!verify(envelope.signature, signedPart(envelope), state.signingPublicKey)) fail('BAD_SIGNATURE', 'channel message signature does not verify');
+  const n = envelope.iteration;
+  let messageKey: Uint8Array;
+  let next: InboundSenderKey;
+  if (n < state.iteration) {
+    const at = state.skipped.findIndex((s) => s.iteration === n);
+    if (at < 0) fail('DUPLICATE', 'channel message already decrypted, or its key was dropped or predates our key', { iteration: n });
+    messageKey = state.skipped[at]!.messageKey;
+    next = { ...state, skipped: state.skipped.filter((_, i) => i !== at) };
+  } else {
+    if (n - state.iteration > LIMITS.maxSkip) fail('TOO_MANY_SKIPPED', 'channel message jumps too far ahead', { jump: n - state.iteration, limit: LIMITS.maxSkip });
+    const newlySkipped: InboundSenderKey['skipped'] = [];
+    let chainKey = state.chainKey;
+    for (let i = state.iteration; i < n; i++) {
+      const step = kdfChain(chainKey);
+      if (n - i <= LIMITS.skippedKeys) newlySkipped.push({ iteration: i, messageKey: step.messageKey });
+      chainKey = step.chainKey;
+    }
+    const step = kdfChain(chainKey);
+    messageKey = step.messageKey;
+    const skipped = newlySkipped.length === 0 ? state.skipped : [...state.skipped, ...newlySkipped].slice(-LIMITS.skippedKeys);
+    next = { ...state, chainKey: step.chainKey, iteration: n + 1, skipped };
+  }
+  const { key, nonce } = messageKeys(messageKey, LABEL.senderKeyMessage);
+  try {
+    const plaintext = aeadDecrypt(key, nonce, envelope.ciphertext, associatedData(envelope.channelId, envelope.from, envelope.keyId, n));
+    return { state: next, plaintext };
+  } catch (error) {
+    if (error instanceof CryptoError) fail('DECRYPT_FAILED', 'channel message did not authenticate');
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------- rotation policy (pure)
+
+export type RotationReason = 'no-key' | 'member-left' | 'message-count' | 'age';
+
+export interface RotationPolicy {
+  maxMessages: number;
+  maxAgeMs: number;
+}
+
+/**
+ * Decides whether the sender must start a new sender key before its next message. `membersLeft` is true when a
+ * member or one of a member's devices left or was removed since the key was made. Joins never force rotation.
+ */
+export function senderKeyRotationReason(state: OutboundSenderKey | null, now: number, membersLeft: boolean, policy: RotationPolicy = SENDER_KEY_ROTATION): RotationReason | null {
+  if (!state) return 'no-key';
+  if (membersLeft) return 'member-left';
+  if (state.iteration >= policy.maxMessages) return 'message-count';
+  if (now - state.createdAt >= policy.maxAgeMs) return 'age';
+  return null;
+}
+
+// ---------------------------------------------------------------- persistence
+
+const key32 = bytes(32);
+const outboundSchema = struct({
+  v: uint(), channelId: idField, keyId: uint(UINT32_MAX), chainKey: key32, iteration: uint(UINT32_MAX),
+  signSecret: bytes(64), initialChainKey: key32, createdAt: uint(),
+});
+const inboundSchema = struct({
+  v: uint(), channelId: idField, sender: struct({ userId: idField, deviceId: idField }), keyId: uint(UINT32_MAX), chainKey: key32,
+  iteration: uint(UINT32_MAX), firstIteration: uint(UINT32_MAX), signingPublicKey: key32,
+  skipped: list(struct({ iteration: uint(UINT32_MAX), messageKey: key32 }), LIMITS.skippedKeys),
+});
+
+export function serializeOutboundSenderKey(s: OutboundSenderKey): Uint8Array {
+  const { signing, ...rest } = s;
+  return encodeCbor({ v: 1, ...rest, signSecret: signing.secretKey });
+}
+
+export function deserializeOutboundSenderKey(blob: Uint8Array): OutboundSenderKey {
+  const { v: _v, signSecret, ...rest } = decodeVersioned(blob, outboundSchema, { maxBytes: 4096, versions: [1], what: 'outbound sender key' });
+  // libsodium's Ed25519 secret key is seed || public key; keeping all 64 bytes avoids re-deriving on every message
+  return { ...rest, signing: { publicKey: signSecret.slice(32), secretKey: signSecret } };
+}
+
+export function serializeInboundSenderKey(s: InboundSenderKey): Uint8Array {
+  return encodeCbor({ v: 1, ...s });
+}
+
+export function deserializeInboundSenderKey(blob: Uint8Array): InboundSenderKey {
+  const { v: _v, ...rest } = decodeVersioned(blob, inboundSchema, { maxBytes: LIMITS.stateBytes, versions: [1], what: 'inbound sender key' });
+  return rest;
+}

@@ -1,0 +1,108 @@
+// Where protocol state lives between messages. The protocol functions never write anything themselves: they read
+// through ProtocolStore and return a list of ProtocolWrite records. The engine commits those writes in the SAME
+// vault transaction as the decrypted message (or the queued outgoing frames), so a crash either keeps both or
+// neither: it can neither lose ratchet state nor decrypt a message twice.
+//
+// MemoryProtocolStore below is a real implementation of the interface (it stores the same serialized, versioned
+// blobs the vault will), used by the tests and benchmarks; it is not a mock. The client engine implements
+// ProtocolStore over the SQLCipher vault.
+import { toHex } from '../crypto/sodium.ts';
+import { deserializeDeviceIdentity, deserializeKnownAccount, serializeDeviceIdentity, serializeKnownAccount, type DeviceIdentity, type KnownAccount } from './identity.ts';
+import { deserializePrekeyState, serializePrekeyState, type PrekeyState } from './prekeys.ts';
+import {
+  deserializeInboundSenderKey, deserializeOutboundSenderKey, serializeInboundSenderKey, serializeOutboundSenderKey,
+  type InboundSenderKey, type OutboundSenderKey,
+} from './sender-keys.ts';
+import { deserializeSessionRecord, serializeSessionRecord, type SessionRecord } from './session.ts';
+import type { DeviceAddress } from './wire.ts';
+
+export type ProtocolWrite =
+  | { kind: 'prekeys'; state: PrekeyState }
+  | { kind: 'session'; peer: DeviceAddress; record: SessionRecord }
+  | { kind: 'known-account'; entry: KnownAccount }
+  | { kind: 'outbound-sender-key'; state: OutboundSenderKey }
+  /** The sender gave `device` its key `keyId` starting at `iteration` (the earliest it may ever be re-sent). */
+  | { kind: 'sender-key-share'; channelId: string; keyId: number; device: DeviceAddress; iteration: number }
+  | { kind: 'inbound-sender-key'; state: InboundSenderKey }
+  /** A payload id from a sender user, recorded so the same message is never delivered twice. */
+  | { kind: 'seen'; senderUserId: string; messageId: Uint8Array };
+
+export interface ProtocolStore {
+  device(): DeviceIdentity;
+  prekeys(): PrekeyState;
+  knownAccount(userId: string): KnownAccount | null;
+  sessionRecord(peer: DeviceAddress): SessionRecord | null;
+  outboundSenderKey(channelId: string): OutboundSenderKey | null;
+  senderKeyShare(channelId: string, keyId: number, device: DeviceAddress): number | null;
+  inboundSenderKey(channelId: string, sender: DeviceAddress, keyId: number): InboundSenderKey | null;
+  hasSeen(senderUserId: string, messageId: Uint8Array): boolean;
+  /** Applies all writes atomically. */
+  commit(writes: readonly ProtocolWrite[]): void;
+}
+
+const addr = (a: DeviceAddress) => JSON.stringify([a.userId, a.deviceId]);
+
+export class MemoryProtocolStore implements ProtocolStore {
+  /** Kept decoded: it never changes, and re-deriving its key pairs on every message would dominate the cost. */
+  #device: DeviceIdentity;
+  #prekeys: Uint8Array;
+  #known = new Map<string, Uint8Array>();
+  #sessions = new Map<string, Uint8Array>();
+  #outbound = new Map<string, Uint8Array>();
+  #shares = new Map<string, number>();
+  #inbound = new Map<string, Uint8Array>();
+  #seen = new Set<string>();
+
+  constructor(device: DeviceIdentity, prekeys: PrekeyState) {
+    this.#device = deserializeDeviceIdentity(serializeDeviceIdentity(device));
+    this.#prekeys = serializePrekeyState(prekeys);
+  }
+
+  device(): DeviceIdentity {
+    return this.#device;
+  }
+  prekeys(): PrekeyState {
+    return deserializePrekeyState(this.#prekeys);
+  }
+  knownAccount(userId: string): KnownAccount | null {
+    const blob = this.#known.get(userId);
+    return blob ? deserializeKnownAccount(blob) : null;
+  }
+  sessionRecord(peer: DeviceAddress): SessionRecord | null {
+    const blob = this.#sessions.get(addr(peer));
+    return blob ? deserializeSessionRecord(blob) : null;
+  }
+  outboundSenderKey(channelId: string): OutboundSenderKey | null {
+    const blob = this.#outbound.get(channelId);
+    return blob ? deserializeOutboundSenderKey(blob) : null;
+  }
+  senderKeyShare(channelId: string, keyId: number, device: DeviceAddress): number | null {
+    return this.#shares.get(JSON.stringify([channelId, keyId, addr(device)])) ?? null;
+  }
+  inboundSenderKey(channelId: string, sender: DeviceAddress, keyId: number): InboundSenderKey | null {
+    const blob = this.#inbound.get(JSON.stringify([channelId, addr(sender), keyId]));
+    return blob ? deserializeInboundSenderKey(blob) : null;
+  }
+  hasSeen(senderUserId: string, messageId: Uint8Array): boolean {
+    return this.#seen.has(`${senderUserId}\u0000${toHex(messageId)}`);
+  }
+
+  commit(writes: readonly ProtocolWrite[]): void {
+    // serialize everything first: if any write is invalid, nothing is applied
+    const apply = writes.map((w): (() => void) => {
+      switch (w.kind) {
+        case 'prekeys': { const blob = serializePrekeyState(w.state); return () => { this.#prekeys = blob; }; }
+        case 'session': { const blob = serializeSessionRecord(w.record); return () => this.#sessions.set(addr(w.peer), blob); }
+        case 'known-account': { const blob = serializeKnownAccount(w.entry); return () => this.#known.set(w.entry.userId, blob); }
+        case 'outbound-sender-key': { const blob = serializeOutboundSenderKey(w.state); return () => this.#outbound.set(w.state.channelId, blob); }
+        case 'sender-key-share': return () => this.#shares.set(JSON.stringify([w.channelId, w.keyId, addr(w.device)]), w.iteration);
+        case 'inbound-sender-key': {
+          const blob = serializeInboundSenderKey(w.state);
+          return () => this.#inbound.set(JSON.stringify([w.state.channelId, addr(w.state.sender), w.state.keyId]), blob);
+        }
+        case 'seen': return () => this.#seen.add(`${w.senderUserId}\u0000${toHex(w.messageId)}`);
+      }
+    });
+    for (const run of apply) run();
+  }
+}

@@ -1,0 +1,161 @@
+// The byte formats that cross the network: envelopes (what the relay routes) and the encrypted payload inside
+// them. Both are CBOR maps with a version field `v`; decoders refuse unknown versions first (UNKNOWN_VERSION),
+// then check every field's type and size. The relay sees only envelopes; everything a user wrote (text, file
+// keys and names, reactions, timers) is in the payload, padded to a power-of-two size before encryption.
+import { bool, bytes, decodeVersioned, encodeCbor, list, literal, nullable, struct, text, uint, variants, UINT32_MAX, type Field, type Infer } from './codec.ts';
+import { fail } from './errors.ts';
+import { idField } from './identity.ts';
+import { LIMITS } from './limits.ts';
+
+export const WIRE_VERSION = 1;
+const key32 = bytes(32);
+const messageId = bytes(16);
+
+// ---------------------------------------------------------------- envelopes
+
+export interface DeviceAddress {
+  userId: string;
+  deviceId: string;
+}
+
+const address = struct({ userId: idField, deviceId: idField });
+
+const sessionStartSchema = struct({
+  certificate: bytes(1, LIMITS.certificateBytes),
+  ephemeralKey: key32,
+  signedPrekeyId: uint(UINT32_MAX),
+  oneTimePrekeyId: nullable(uint(UINT32_MAX)),
+});
+export type SessionStart = Infer<typeof sessionStartSchema>;
+
+const ciphertext = bytes(16, LIMITS.payloadBytes + 16);
+
+const pairwiseSchema = struct({
+  v: literal(WIRE_VERSION),
+  kind: literal('pairwise'),
+  from: address,
+  to: address,
+  sessionId: messageId,
+  /** Repeated on every message until the responder replies, so the first message that arrives opens the session. */
+  start: nullable(sessionStartSchema),
+  ratchetKey: key32,
+  previousLength: uint(UINT32_MAX),
+  index: uint(UINT32_MAX),
+  ciphertext,
+});
+
+const channelSchema = struct({
+  v: literal(WIRE_VERSION),
+  kind: literal('channel'),
+  channelId: idField,
+  from: address,
+  keyId: uint(UINT32_MAX),
+  iteration: uint(UINT32_MAX),
+  ciphertext,
+  signature: bytes(64),
+});
+
+export type PairwiseEnvelope = Omit<Infer<typeof pairwiseSchema>, 'v'>;
+export type ChannelEnvelope = Omit<Infer<typeof channelSchema>, 'v'>;
+export type Envelope = PairwiseEnvelope | ChannelEnvelope;
+
+const envelopeSchema = variants('kind', { pairwise: pairwiseSchema, channel: channelSchema });
+
+export function encodeEnvelope(envelope: Envelope): Uint8Array {
+  const frame = encodeCbor({ v: WIRE_VERSION, ...envelope });
+  if (frame.length > LIMITS.frameBytes) fail('OVERSIZED', 'envelope exceeds the frame limit', { size: frame.length, limit: LIMITS.frameBytes });
+  return frame;
+}
+
+export function decodeEnvelope(frame: Uint8Array): Envelope {
+  const { v: _v, ...envelope } = decodeVersioned(frame, envelopeSchema, { maxBytes: LIMITS.frameBytes, versions: [WIRE_VERSION], what: 'envelope' });
+  return envelope as Envelope;
+}
+
+// ---------------------------------------------------------------- payloads (encrypted)
+
+const timersSchema = nullable(struct({
+  /** Absolute deletion time (ms since epoch), counted from sending. */
+  expiresAt: nullable(uint()),
+  /** Seconds after the recipient first opens the message. */
+  burnAfterReadSeconds: nullable(uint(UINT32_MAX)),
+}));
+
+const body = text(LIMITS.textBytes);
+const common = {
+  v: literal(WIRE_VERSION),
+  /** Random 16 bytes chosen by the sender; names the message for edits, replies, receipts and de-duplication. */
+  id: messageId,
+  sentAt: uint(),
+  timers: timersSchema,
+  /** On copies sent to the sender's own other devices: the user a direct message went to. */
+  syncTo: nullable(idField),
+};
+
+const fileSchema = struct({
+  key: key32,
+  /** SHA-256 of the encrypted file as stored, checked before decrypting. */
+  digest: key32,
+  size: uint(),
+  name: text(255),
+  mime: text(127),
+});
+
+export const senderKeyDistributionSchema = struct({
+  channelId: idField,
+  keyId: uint(UINT32_MAX),
+  iteration: uint(UINT32_MAX),
+  chainKey: key32,
+  signingPublicKey: key32,
+});
+export type SenderKeyDistribution = Infer<typeof senderKeyDistributionSchema>;
+
+const payloadSchemas = {
+  text: struct({ ...common, kind: literal('text'), body }),
+  reply: struct({ ...common, kind: literal('reply'), target: messageId, body }),
+  edit: struct({ ...common, kind: literal('edit'), target: messageId, body }),
+  delete: struct({ ...common, kind: literal('delete'), target: messageId }),
+  reaction: struct({ ...common, kind: literal('reaction'), target: messageId, emoji: text(64, 1), remove: bool }),
+  file: struct({ ...common, kind: literal('file'), file: fileSchema, caption: nullable(body) }),
+  call: struct({
+    ...common, kind: literal('call'), callId: messageId,
+    signal: literal('offer', 'answer', 'candidate', 'hangup', 'reject'), data: text(LIMITS.textBytes),
+  }),
+  'sender-key': struct({ ...common, kind: literal('sender-key'), distribution: senderKeyDistributionSchema }),
+  'sender-key-request': struct({ ...common, kind: literal('sender-key-request'), channelId: idField, keyId: uint(UINT32_MAX) }),
+  receipt: struct({ ...common, kind: literal('receipt'), receipt: literal('delivered', 'read'), targets: list(messageId, LIMITS.idsPerList) }),
+  'session-reset': struct({ ...common, kind: literal('session-reset'), brokenSessionId: nullable(messageId), reason: literal('decrypt-failed', 'no-session') }),
+} satisfies Record<string, Field<unknown>>;
+
+type PayloadOf<K extends keyof typeof payloadSchemas> = Omit<Infer<(typeof payloadSchemas)[K]>, 'v'>;
+export type Payload = { [K in keyof typeof payloadSchemas]: PayloadOf<K> }[keyof typeof payloadSchemas];
+export type PayloadKind = Payload['kind'];
+/** A payload without the envelope-like fields every kind shares (id, sentAt, timers, syncTo). */
+export type PayloadContent = Payload extends infer P ? (P extends unknown ? Omit<P, 'id' | 'sentAt' | 'timers' | 'syncTo'> : never) : never;
+export type Timers = NonNullable<Payload['timers']>;
+
+const payloadSchema = variants('kind', payloadSchemas);
+const MIN_PADDED = 256;
+
+/** Encodes and pads: 0x80 then zeros up to the next power of two (at least 256 bytes), ISO/IEC 7816-4 style. */
+export function encodePayload(payload: Payload): Uint8Array {
+  // validate on the way out too, so a local bug cannot send something every receiver will reject
+  payloadSchema.parse({ v: WIRE_VERSION, ...payload }, 'payload');
+  const encoded = encodeCbor({ v: WIRE_VERSION, ...payload });
+  if (encoded.length >= LIMITS.payloadBytes) fail('OVERSIZED', 'payload exceeds the limit', { size: encoded.length, limit: LIMITS.payloadBytes });
+  let size = MIN_PADDED;
+  while (size < encoded.length + 1) size *= 2;
+  const padded = new Uint8Array(size);
+  padded.set(encoded, 0);
+  padded[encoded.length] = 0x80;
+  return padded;
+}
+
+export function decodePayload(padded: Uint8Array): Payload {
+  if (padded.length > LIMITS.payloadBytes) fail('OVERSIZED', 'padded payload exceeds the limit', { size: padded.length, limit: LIMITS.payloadBytes });
+  let end = padded.length - 1;
+  while (end >= 0 && padded[end] === 0) end--;
+  if (end < 0 || padded[end] !== 0x80) fail('MALFORMED', 'payload padding is invalid');
+  const { v: _v, ...payload } = decodeVersioned(padded.subarray(0, end), payloadSchema, { maxBytes: LIMITS.payloadBytes, versions: [WIRE_VERSION], what: 'payload' });
+  return payload as Payload;
+}
