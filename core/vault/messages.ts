@@ -95,7 +95,8 @@ export async function historyPage(sql: SqlExecutor, conversationId: string, opti
  */
 export function ftsQuery(text: string): string | null {
   if (typeof text !== 'string' || text.length > LIMITS.searchChars) throw new VaultError('INVALID_ARGUMENT', `search text must be at most ${LIMITS.searchChars} characters`);
-  const terms = text.split(/[\s"]+/u).filter((t) => t.length > 0).slice(0, LIMITS.searchTerms);
+  // Quotes would end the quoted term and NUL would end the query text early: both only ever separate terms.
+  const terms = text.split(/[\s"\u0000-\u001f]+/u).filter((t) => t.length > 0).slice(0, LIMITS.searchTerms);
   if (terms.length === 0) return null;
   return terms.map((t, i) => `"${t}"${i === terms.length - 1 ? '*' : ''}`).join(' ');
 }

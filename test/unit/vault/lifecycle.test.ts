@@ -1,0 +1,136 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from '../../../core/crypto/sodium.ts';
+import {
+  changePassphrase,
+  createVault,
+  LATEST_SCHEMA_VERSION,
+  openVault,
+  setKeystore,
+  vaultExists,
+  VaultError,
+  type VaultErrorCode,
+} from '../../../core/vault/index.ts';
+import { SqlWorker } from '../../../core/vault/sql-client.ts';
+import { makeMessages, PASSPHRASE, snapshotFiles, tempDir, TEST_KDF } from '../../support/vault-helpers.ts';
+import { testKeystore } from '../../support/vault-keystore.ts';
+
+const isVaultError = (code: VaultErrorCode) => (error: unknown) => error instanceof VaultError && error.code === code;
+
+test('create, lock, reopen with the right passphrase: data persists at the latest schema', async (t) => {
+  const dir = tempDir(t);
+  assert.equal(vaultExists(dir), false);
+  const vault = await createVault({ dir, passphrase: PASSPHRASE, kdf: TEST_KDF });
+  assert.equal(vault.schemaVersion, LATEST_SCHEMA_VERSION);
+  assert.equal(vaultExists(dir), true);
+  await vault.insertMessages(makeMessages('c', 10));
+  await vault.lock();
+  assert.equal(vault.isLocked, true);
+
+  const reopened = await openVault({ dir, passphrase: PASSPHRASE });
+  t.after(() => reopened.lock());
+  assert.equal((await reopened.get<{ n: number }>('SELECT count(*) AS n FROM messages'))?.n, 10);
+  assert.equal(await reopened.get<{ journal_mode: string }>('PRAGMA journal_mode').then((r) => r?.journal_mode), 'wal');
+  assert.equal(await reopened.get('PRAGMA secure_delete').then((r) => r?.secure_delete), 1);
+  assert.equal(await reopened.get('PRAGMA auto_vacuum').then((r) => r?.auto_vacuum), 2, 'INCREMENTAL');
+});
+
+test('a wrong passphrase gets WRONG_PASSPHRASE and changes no file', async (t) => {
+  const dir = tempDir(t);
+  const vault = await createVault({ dir, passphrase: PASSPHRASE, kdf: TEST_KDF });
+  await vault.insertMessages(makeMessages('c', 5));
+  await vault.lock();
+  const before = snapshotFiles(dir);
+  await assert.rejects(openVault({ dir, passphrase: 'not the passphrase' }), isVaultError('WRONG_PASSPHRASE'));
+  assert.deepEqual(snapshotFiles(dir), before);
+  const again = await openVault({ dir, passphrase: PASSPHRASE });
+  await again.lock();
+});
+
+test('createVault refuses an existing vault; openVault refuses an empty directory; bad arguments are typed errors', async (t) => {
+  const dir = tempDir(t);
+  const vault = await createVault({ dir, passphrase: PASSPHRASE, kdf: TEST_KDF });
+  await assert.rejects(createVault({ dir, passphrase: PASSPHRASE, kdf: TEST_KDF }), isVaultError('ALREADY_EXISTS'));
+  await vault.lock();
+  await assert.rejects(openVault({ dir: tempDir(t), passphrase: PASSPHRASE }), isVaultError('NOT_FOUND'));
+  await assert.rejects(createVault({ dir: tempDir(t), passphrase: '', kdf: TEST_KDF }), isVaultError('INVALID_ARGUMENT'));
+  await assert.rejects(createVault({ dir: tempDir(t), passphrase: 'x', kdf: { opsLimit: 1, memLimitBytes: 1024 } }), isVaultError('INVALID_ARGUMENT'));
+  await assert.rejects(openVault({ dir }), isVaultError('INVALID_ARGUMENT'));
+});
+
+test('a database left by a crashed createVault (no key file) does not block a new vault', async (t) => {
+  const dir = tempDir(t);
+  const vault = await createVault({ dir, passphrase: PASSPHRASE, kdf: TEST_KDF });
+  await vault.lock();
+  rmSync(path.join(dir, 'vault.keys')); // as if the crash came before the key file was written
+  const fresh = await createVault({ dir, passphrase: 'another', kdf: TEST_KDF });
+  assert.equal((await fresh.get<{ n: number }>('SELECT count(*) AS n FROM messages'))?.n, 0);
+  await fresh.lock();
+});
+
+test('changePassphrase re-wraps only: the old passphrase stops working, the database files are untouched', async (t) => {
+  const dir = tempDir(t);
+  const vault = await createVault({ dir, passphrase: 'old passphrase', kdf: TEST_KDF });
+  await vault.insertMessages(makeMessages('c', 3));
+  await vault.lock();
+  const before = snapshotFiles(dir);
+
+  await assert.rejects(changePassphrase(dir, 'wrong', 'new passphrase', TEST_KDF), isVaultError('WRONG_PASSPHRASE'));
+  assert.deepEqual(snapshotFiles(dir), before);
+
+  await changePassphrase(dir, 'old passphrase', 'new passphrase', TEST_KDF);
+  const after = snapshotFiles(dir);
+  assert.notEqual(after['vault.keys'], before['vault.keys']);
+  assert.equal(after['vault.db'], before['vault.db']);
+  await assert.rejects(openVault({ dir, passphrase: 'old passphrase' }), isVaultError('WRONG_PASSPHRASE'));
+  const reopened = await openVault({ dir, passphrase: 'new passphrase' });
+  assert.equal((await reopened.get<{ n: number }>('SELECT count(*) AS n FROM messages'))?.n, 3);
+
+  // While this process has the vault open, the change needs no second instance lock.
+  await changePassphrase(dir, 'new passphrase', 'third passphrase', TEST_KDF);
+  await reopened.lock();
+  await (await openVault({ dir, passphrase: 'third passphrase' })).lock();
+});
+
+test('the keystore slot unlocks without the passphrase and can be removed', async (t) => {
+  const dir = tempDir(t);
+  const keystore = testKeystore();
+  const vault = await createVault({ dir, passphrase: PASSPHRASE, kdf: TEST_KDF, keystore });
+  await vault.insertMessages(makeMessages('c', 2));
+  await vault.lock();
+  const viaKeystore = await openVault({ dir, keystore });
+  assert.equal((await viaKeystore.get<{ n: number }>('SELECT count(*) AS n FROM messages'))?.n, 2);
+  await viaKeystore.lock();
+  await assert.rejects(openVault({ dir, keystore: testKeystore() }), isVaultError('KEYSTORE_UNAVAILABLE'));
+
+  await setKeystore(dir, PASSPHRASE, null);
+  await assert.rejects(openVault({ dir, keystore }), isVaultError('KEYSTORE_UNAVAILABLE'));
+  const other = testKeystore('other-os');
+  await setKeystore(dir, PASSPHRASE, other);
+  await (await openVault({ dir, keystore: other })).lock();
+});
+
+test('a second open in the same process is LOCKED_BY_OTHER_PROCESS until lock(); a locked vault rejects with CLOSED', async (t) => {
+  const dir = tempDir(t);
+  const vault = await createVault({ dir, passphrase: PASSPHRASE, kdf: TEST_KDF });
+  await assert.rejects(openVault({ dir, passphrase: PASSPHRASE }), isVaultError('LOCKED_BY_OTHER_PROCESS'));
+  await vault.lock();
+  await vault.lock(); // idempotent
+  await assert.rejects(vault.all('SELECT 1'), isVaultError('CLOSED'));
+  await assert.rejects(vault.historyPage('c'), isVaultError('CLOSED'));
+  const again = await openVault({ dir, passphrase: PASSPHRASE });
+  await again.lock();
+});
+
+test('the database key is moved to the worker, not copied: the caller is left with a detached buffer', async (t) => {
+  const dir = tempDir(t);
+  const key = randomBytes(32);
+  const transferred = new Uint8Array(key);
+  const { worker } = await SqlWorker.start({ file: path.join(dir, 'x.db'), rawKey: transferred, create: true });
+  assert.equal(transferred.byteLength, 0, 'the main thread no longer holds the key bytes');
+  assert.deepEqual(await worker.get('SELECT 1 AS one'), { one: 1 });
+  await worker.close();
+  await assert.rejects(worker.get('SELECT 1'), isVaultError('CLOSED'));
+});
