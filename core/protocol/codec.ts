@@ -7,8 +7,9 @@ import { fail, ProtocolError } from './errors.ts';
 
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false, pack: false, bundleStrings: false });
 
+/** Returns a plain Uint8Array that owns its memory (cbor-x returns Buffer views into a shared scratch buffer). */
 export function encodeCbor(value: unknown): Uint8Array {
-  return cbor.encode(value);
+  return Uint8Array.from(cbor.encode(value));
 }
 
 /** Decodes one CBOR item that must fill the whole input; the size check comes first, before any parsing. */
