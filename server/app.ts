@@ -69,11 +69,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const hub = new Hub({ store, log, maxEnvelopeTtlMs: config.maxEnvelopeTtlSeconds * 1000 });
   const sessions = new Sessions(config.sessionTtlSeconds);
   const challenges = new Challenges();
-  const backoff = new Backoff();
+  const backoff = new Backoff(5);
+  const addressBackoff = new Backoff(50);
 
   let url = '';
   const ctx = new Context({
-    config, store, hub, sessions, challenges, backoff, log, blobsDir, pin: tls?.pin ?? null,
+    config, store, hub, sessions, challenges, backoff, addressBackoff, log, blobsDir, pin: tls?.pin ?? null,
     publicUrl: () => config.publicUrl ?? url,
   });
 
@@ -150,6 +151,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       sessions.sweep(now);
       challenges.sweep(now);
       backoff.sweep(now);
+      addressBackoff.sweep(now);
     } catch (error) {
       log.error({ err: (error as Error).message }, 'sweep failed');
     }

@@ -96,13 +96,18 @@ export class Sessions {
 }
 
 /**
- * Failed-attempt limiter with exponential lock-out: after FREE_FAILURES misses a key is locked for 2 s, then
- * 4 s, 8 s... up to 15 minutes. A success clears it. Keys are device ids, account ids and client addresses.
+ * Failed-attempt limiter with exponential lock-out: after `freeFailures` misses a key is locked for 2 s, then
+ * 4 s, 8 s... up to 15 minutes. A success clears it. One instance per kind of key: devices and accounts get few
+ * free failures; client addresses get more, since many honest users may share one address behind a NAT.
  */
 export class Backoff {
-  static readonly FREE_FAILURES = 5;
   static readonly MAX_LOCK_MS = 15 * 60_000;
   readonly #entries = new Map<string, { failures: number; lockedUntil: number }>();
+  readonly #freeFailures: number;
+
+  constructor(freeFailures: number) {
+    this.#freeFailures = freeFailures;
+  }
 
   check(key: string, now: number): void {
     const entry = this.#entries.get(key);
@@ -115,8 +120,8 @@ export class Backoff {
   fail(key: string, now: number): void {
     const entry = this.#entries.get(key) ?? { failures: 0, lockedUntil: 0 };
     entry.failures++;
-    if (entry.failures >= Backoff.FREE_FAILURES) {
-      const lockMs = Math.min(Backoff.MAX_LOCK_MS, 1000 * 2 ** (entry.failures - Backoff.FREE_FAILURES + 1));
+    if (entry.failures >= this.#freeFailures) {
+      const lockMs = Math.min(Backoff.MAX_LOCK_MS, 1000 * 2 ** Math.min(20, entry.failures - this.#freeFailures + 1));
       entry.lockedUntil = now + lockMs;
     }
     this.#entries.set(key, entry);

@@ -49,6 +49,7 @@ export interface ContextOptions {
   sessions: Sessions;
   challenges: Challenges;
   backoff: Backoff;
+  addressBackoff: Backoff;
   log: Logger;
   blobsDir: string;
   /** base URL and pin put into invite links */
@@ -62,7 +63,10 @@ export class Context {
   readonly hub: Hub;
   readonly sessions: Sessions;
   readonly challenges: Challenges;
+  /** Failed attempts per device or account. */
   readonly backoff: Backoff;
+  /** Failed attempts per client address (more lenient: addresses are shared). */
+  readonly addressBackoff: Backoff;
   readonly log: Logger;
   readonly blobsDir: string;
   readonly pin: string | null;
@@ -76,6 +80,7 @@ export class Context {
     this.sessions = options.sessions;
     this.challenges = options.challenges;
     this.backoff = options.backoff;
+    this.addressBackoff = options.addressBackoff;
     this.log = options.log;
     this.blobsDir = options.blobsDir;
     this.pin = options.pin;

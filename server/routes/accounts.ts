@@ -73,10 +73,10 @@ export function accountRoutes(app: FastifyInstance, ctx: Context): void {
     const body = parseInput(signUpSchema, request.body);
     const now = ctx.now();
     const ipKey = `signup:${request.ip}`;
-    ctx.backoff.check(ipKey, now);
+    ctx.addressBackoff.check(ipKey, now);
     const invite = ctx.store.getInvite(secretHash(body.inviteCode));
     if (!invite || invite.usedBy !== null || invite.expiresAt <= now) {
-      ctx.backoff.fail(ipKey, now); // invite codes are guessable only at this rate
+      ctx.addressBackoff.fail(ipKey, now); // invite codes are guessable only at this rate
       throw forbidden('the invite code is unknown, used or expired', 'invite_invalid');
     }
     requireAccountSigned(body.accountPublicKey, body.device.certificate, 'device certificate');
@@ -88,7 +88,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Context): void {
       device: { deviceId, publicKey: body.device.signingPublicKey, certificate: body.device.certificate },
       deviceList: body.deviceList, deviceListVersion: body.deviceListVersion,
     }));
-    ctx.backoff.succeed(ipKey);
+    ctx.addressBackoff.succeed(ipKey);
     ctx.log.info({ accountId, role: account.role }, 'account created');
     if (account.role === 'admin') ctx.audit(accountId, 'account.created_admin', accountId);
     reply.code(201);
@@ -97,28 +97,28 @@ export function accountRoutes(app: FastifyInstance, ctx: Context): void {
 
   app.post('/v1/auth/challenge', async (request) => {
     const { deviceId } = parseInput(z.object({ deviceId: idSchema }).strict(), request.body);
-    ctx.backoff.check(`device:${deviceId}`, ctx.now());
+    ctx.addressBackoff.check(`login:${request.ip}`, ctx.now());
     // Same answer for unknown devices, so the endpoint does not reveal which device ids exist.
     return ctx.challenges.issue(deviceId, ctx.now());
   });
 
+  // Signature failures are limited per client address only: Ed25519 cannot be guessed, so a per-device lock
+  // would add no security and would let anyone who knows a (public) device id lock that device out.
+  // TOTP codes can be guessed, so they are limited per account, and only after a valid device signature.
   app.post('/v1/auth/session', async (request) => {
     const body = parseInput(z.object({
       deviceId: idSchema, challenge: z.string().max(64), signature: z.string().max(128),
       totp: z.string().max(10).optional(),
     }).strict(), request.body);
     const now = ctx.now();
-    const deviceKey = `device:${body.deviceId}`;
-    const ipKey = `login:${request.ip}`;
-    ctx.backoff.check(deviceKey, now);
-    ctx.backoff.check(ipKey, now);
+    const addressKey = `login:${request.ip}`;
+    ctx.addressBackoff.check(addressKey, now);
     const challenge = ctx.challenges.take(body.deviceId, body.challenge, now);
     const device = ctx.store.getDevice(body.deviceId);
     const signed = challenge !== null && device !== null
       && checkDeviceSignature(device.publicKey, authMessage(challenge, body.deviceId), body.signature);
     if (!signed || !device) {
-      ctx.backoff.fail(deviceKey, now);
-      ctx.backoff.fail(ipKey, now);
+      ctx.addressBackoff.fail(addressKey, now);
       throw unauthorized('the challenge signature did not verify (or the challenge expired)', 'bad_signature');
     }
     const account = ctx.store.getAccount(device.accountId)!;
@@ -127,17 +127,15 @@ export function accountRoutes(app: FastifyInstance, ctx: Context): void {
     if (account.suspended) throw forbidden('this account is suspended', 'suspended');
     let secondFactor = false;
     if (body.totp !== undefined) {
-      const accountKey = `totp:${account.accountId}`;
-      ctx.backoff.check(accountKey, now);
+      const totpKey = `totp:${account.accountId}`;
+      ctx.backoff.check(totpKey, now);
       if (!account.totpSecret || !totpValid(account.totpSecret, body.totp)) {
-        ctx.backoff.fail(accountKey, now);
+        ctx.backoff.fail(totpKey, now);
         throw unauthorized('the TOTP code is wrong', 'bad_totp');
       }
-      ctx.backoff.succeed(accountKey);
+      ctx.backoff.succeed(totpKey);
       secondFactor = true;
     }
-    ctx.backoff.succeed(deviceKey);
-    ctx.backoff.succeed(ipKey);
     const session = ctx.sessions.create(account.accountId, device.deviceId, secondFactor, now);
     return { ...session, accountId: account.accountId, deviceId: device.deviceId, role: account.role, secondFactor };
   });
@@ -185,10 +183,10 @@ export function accountRoutes(app: FastifyInstance, ctx: Context): void {
   app.post('/v1/devices/pending', async (request, reply) => {
     const body = parseInput(z.object({ username: usernameSchema, signingPublicKey: publicKeySchema }).strict(), request.body);
     const now = ctx.now();
-    ctx.backoff.check(`link:${request.ip}`, now);
+    ctx.addressBackoff.check(`link:${request.ip}`, now);
     const account = ctx.store.getAccountByUsername(body.username);
     if (!account || account.suspended) {
-      ctx.backoff.fail(`link:${request.ip}`, now);
+      ctx.addressBackoff.fail(`link:${request.ip}`, now);
       throw notFound('no active account with that username', 'no_such_user');
     }
     if (ctx.store.countPendingDevices(account.accountId) >= MAX_PENDING_DEVICES) {
@@ -225,20 +223,19 @@ export function accountRoutes(app: FastifyInstance, ctx: Context): void {
     const { deviceId } = parseInput(deviceIdParams, request.params, 'deviceId');
     const body = parseInput(approvalSchema.extend({ challenge: z.string().max(64), signature: b64bytes(64, 64) }).strict(), request.body);
     const now = ctx.now();
-    const key = `device:${deviceId}`;
-    ctx.backoff.check(key, now);
+    const key = `recover:${request.ip}`;
+    ctx.addressBackoff.check(key, now);
     const target = ctx.store.getDevice(deviceId);
     const account = target ? ctx.store.getAccount(target.accountId) : null;
     const challenge = ctx.challenges.take(deviceId, body.challenge, now);
     if (!target || !account || !challenge || !verify(body.signature, recoveryMessage(challenge, deviceId), account.publicKey)) {
-      ctx.backoff.fail(key, now);
+      ctx.addressBackoff.fail(key, now);
       throw unauthorized('the recovery signature did not verify (or the challenge expired)', 'bad_signature');
     }
     if (account.suspended) throw forbidden('this account is suspended', 'suspended');
     requireAccountSigned(account.publicKey, body.certificate, 'device certificate');
     requireAccountSigned(account.publicKey, body.deviceList, 'device list');
     storeWrite(() => ctx.store.approveDevice(deviceId, body.certificate, body.deviceList, body.deviceListVersion));
-    ctx.backoff.succeed(key);
     ctx.log.info({ accountId: account.accountId, deviceId }, 'device approved with the recovery key');
     announceDeviceList(ctx, account.accountId);
     return { deviceId, status: 'active' };
