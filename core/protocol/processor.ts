@@ -177,8 +177,8 @@ export function encryptChannelMessage(store: ProtocolStore, channelId: string, p
 }
 
 /** A receiver that got MISSING_SENDER_KEY asks the sending device (its error details name it). */
-export function requestSenderKey(store: ProtocolStore, sender: DeviceAddress, channelId: string, keyId: number, now: number) {
-  return encryptToDevices(store, [sender], controlPayload(now, { kind: 'sender-key-request', channelId, keyId }), now);
+export function requestSenderKey(store: ProtocolStore, sender: DeviceAddress, channelId: string, keyId: number, now: number, newSessions: NewSession[] = []) {
+  return encryptToDevices(store, [sender], controlPayload(now, { kind: 'sender-key-request', channelId, keyId }), now, newSessions);
 }
 
 /**

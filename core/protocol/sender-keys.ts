@@ -117,9 +117,10 @@ export function senderKeyDecrypt(state: InboundSenderKey, envelope: ChannelEnvel
   const n = envelope.iteration;
   let messageKey: Uint8Array;
   let next: InboundSenderKey;
+  if (n < state.firstIteration) fail('WRONG_RECIPIENT', 'channel message was sent before this device was given the sender key', { iteration: n });
   if (n < state.iteration) {
     const at = state.skipped.findIndex((s) => s.iteration === n);
-    if (at < 0) fail('DUPLICATE', 'channel message already decrypted, or its key was dropped or predates our key', { iteration: n });
+    if (at < 0) fail('DUPLICATE', 'channel message already decrypted, or its skipped key was dropped', { iteration: n });
     messageKey = state.skipped[at]!.messageKey;
     next = { ...state, skipped: state.skipped.filter((_, i) => i !== at) };
   } else {
