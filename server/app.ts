@@ -44,6 +44,7 @@ export interface RunningServer {
   store: ServerStore;
   hub: Hub;
   log: Logger;
+  sweep(now?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -139,29 +140,28 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     }).link;
   }
 
-  const sweeper = setInterval(() => {
-    const now = Date.now();
-    try {
-      const dropped = store.sweepExpired(now);
-      if (dropped > 0) log.info({ dropped }, 'expired envelopes dropped');
-      for (const blobId of store.expiredBlobs(now)) {
-        store.deleteBlob(blobId);
-        void rm(blobPath(blobsDir, blobId), { force: true });
-      }
-      sessions.sweep(now);
-      challenges.sweep(now);
-      backoff.sweep(now);
-      addressBackoff.sweep(now);
-    } catch (error) {
-      log.error({ err: (error as Error).message }, 'sweep failed');
+  /** Drops expired envelopes and blobs and forgets stale auth state; runs on a timer, callable from tests. */
+  const sweep = async (now = Date.now()) => {
+    const dropped = store.sweepExpired(now);
+    if (dropped > 0) log.info({ dropped }, 'expired envelopes dropped');
+    for (const blobId of store.expiredBlobs(now)) {
+      store.deleteBlob(blobId);
+      await rm(blobPath(blobsDir, blobId), { force: true });
     }
+    sessions.sweep(now);
+    challenges.sweep(now);
+    backoff.sweep(now);
+    addressBackoff.sweep(now);
+  };
+  const sweeper = setInterval(() => {
+    sweep().catch((error: unknown) => log.error({ err: (error as Error).message }, 'sweep failed'));
   }, SWEEP_INTERVAL_MS);
   sweeper.unref();
 
   log.info({ url, pin: tls?.pin ?? null }, 'wardroom server listening');
   let closed = false;
   return {
-    url, port, pin: tls?.pin ?? null, firstAdminInvite, config, store, hub, log,
+    url, port, pin: tls?.pin ?? null, firstAdminInvite, config, store, hub, log, sweep,
     async close() {
       if (closed) return;
       closed = true;

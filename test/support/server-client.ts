@@ -228,8 +228,9 @@ export class WsClient {
 
   /** Sends a request frame and resolves with the reply carrying its rid (sent/acked/signalled/error). */
   request(frame: ClientFrame): Promise<ServerFrame> {
+    const from = this.frames.length; // replies to earlier frames that reused this rid do not count
     this.send(frame);
-    return this.waitFor(() => this.frames.find((f) => 'rid' in f && f.rid === frame.rid));
+    return this.waitFor(() => this.frames.slice(from).find((f) => 'rid' in f && f.rid === frame.rid));
   }
 
   sendToDevices(to: { device: string; body: Uint8Array }[], msgId = randomBytes(16), expiresAt = Date.now() + 3_600_000) {
