@@ -56,6 +56,16 @@ const RETIRED_KEYS_KEPT = 8;
 const ONE = Uint8Array.of(1);
 const TWO = Uint8Array.of(2);
 
+/** X25519 on a key that came off the wire: a low-order point is an undecryptable message, not a crash. */
+export function wireDh(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
+  try {
+    return dh(secretKey, publicKey);
+  } catch (error) {
+    if (error instanceof CryptoError) fail('DECRYPT_FAILED', 'a public key in the message is invalid');
+    throw error;
+  }
+}
+
 function kdfRoot(rootKey: Uint8Array, dhOutput: Uint8Array): { rootKey: Uint8Array; chainKey: Uint8Array } {
   const out = hkdfSha256(dhOutput, rootKey, LABEL.ratchetRoot, 64);
   return { rootKey: out.slice(0, 32), chainKey: out.slice(32) };
@@ -77,7 +87,7 @@ function headerAd(ad: Uint8Array, header: RatchetHeader): Uint8Array {
 /** Initiator side (Alice): the responder's signed prekey is its first ratchet public key. */
 export function initInitiator(sharedSecret: Uint8Array, remoteRatchetKey: Uint8Array): RatchetState {
   const selfRatchet = dhKeyPair();
-  const { rootKey, chainKey } = kdfRoot(sharedSecret, dh(selfRatchet.secretKey, remoteRatchetKey));
+  const { rootKey, chainKey } = kdfRoot(sharedSecret, wireDh(selfRatchet.secretKey, remoteRatchetKey));
   return {
     rootKey, selfRatchet, remoteRatchetKey, sending: { key: chainKey, index: 0 }, receiving: null,
     previousSendingLength: 0, skipped: [], retiredRemoteKeys: [],
@@ -143,9 +153,9 @@ export function ratchetDecrypt(state: RatchetState, message: RatchetMessage, ad:
     const remainder = state.receiving ? header.previousLength - state.receiving.index : 0;
     if (remainder + header.index > LIMITS.maxSkip) fail('TOO_MANY_SKIPPED', 'message jumps too far ahead', { jump: remainder + header.index, limit: LIMITS.maxSkip });
     if (state.receiving && state.remoteRatchetKey) newlySkipped = skipTo(state.receiving, state.remoteRatchetKey, header.previousLength).keys;
-    const received = kdfRoot(state.rootKey, dh(state.selfRatchet.secretKey, header.ratchetKey));
+    const received = kdfRoot(state.rootKey, wireDh(state.selfRatchet.secretKey, header.ratchetKey));
     const selfRatchet = dhKeyPair();
-    const sent = kdfRoot(received.rootKey, dh(selfRatchet.secretKey, header.ratchetKey));
+    const sent = kdfRoot(received.rootKey, wireDh(selfRatchet.secretKey, header.ratchetKey));
     next = {
       ...state,
       rootKey: sent.rootKey,
