@@ -54,6 +54,9 @@ export function openConnection(options: ConnectionOptions): Database {
     }
     // The first read decrypts page 1: a damaged or foreign file fails here, before any setting is written.
     const tables = (db.prepare('SELECT count(*) AS n FROM sqlite_schema').get() as { n: number }).n;
+    // An existing vault always has tables; an empty one means the file was emptied or replaced. Going on would
+    // silently start a fresh, empty vault over the user's history.
+    if (!options.create && tables === 0) throw new VaultError('CORRUPT', 'vault database is empty');
     if (options.create) {
       if (tables !== 0) throw new VaultError('ALREADY_EXISTS', 'a database already exists at this path');
       // Must precede the first table: only then can incremental_vacuum hand freed pages back to the file system.

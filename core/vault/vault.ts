@@ -7,7 +7,7 @@
 // createVault leaves a directory that createVault can simply start over in.
 import { existsSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ARGON2ID_MODERATE, memzero, randomBytes, toHex, type Argon2idParams } from '../crypto/sodium.ts';
+import { ARGON2ID_MODERATE, concatBytes, memzero, randomBytes, toHex, type Argon2idParams } from '../crypto/sodium.ts';
 import { readEncryptedFile, shredFile, writeEncryptedFile, type AttachmentSource } from './attachment-file.ts';
 import { VaultError, classify } from './errors.ts';
 import { acquireInstanceLock, type InstanceLock } from './instance-lock.ts';
@@ -330,7 +330,7 @@ export class Vault implements SqlExecutor {
   async readAttachment(id: string): Promise<Uint8Array> {
     const chunks: Uint8Array[] = [];
     for await (const chunk of this.attachmentStream(id)) chunks.push(chunk);
-    return Buffer.concat(chunks);
+    return concatBytes(...chunks);
   }
 
   /** Destroys the attachment's key, then overwrites and unlinks its file. Returns false if there was none. */

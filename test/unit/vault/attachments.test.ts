@@ -1,0 +1,148 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import fc from 'fast-check';
+import { randomBytes } from '../../../core/crypto/sodium.ts';
+import { CHUNK_BYTES, readEncryptedFile, writeEncryptedFile } from '../../../core/vault/attachment-file.ts';
+import { createVault, VaultError, type Vault, type VaultErrorCode } from '../../../core/vault/index.ts';
+import { makeMessages, PASSPHRASE, tempDir, TEST_KDF } from '../../support/vault-helpers.ts';
+
+const isVaultError = (...codes: VaultErrorCode[]) => (error: unknown) => error instanceof VaultError && codes.includes(error.code);
+
+async function newVault(t: TestContext): Promise<Vault> {
+  const vault = await createVault({ dir: tempDir(t), passphrase: PASSPHRASE, kdf: TEST_KDF });
+  t.after(() => vault.lock());
+  return vault;
+}
+
+async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for await (const part of stream) parts.push(part);
+  return Buffer.concat(parts);
+}
+
+test('attachments round-trip at every chunk boundary, from bytes and from streams of odd-sized pieces', async (t) => {
+  const vault = await newVault(t);
+  for (const size of [0, 1, CHUNK_BYTES - 1, CHUNK_BYTES, CHUNK_BYTES + 1, 3 * CHUNK_BYTES, 3 * CHUNK_BYTES + 17]) {
+    const data = randomBytes(size);
+    const fromBytes = await vault.putAttachment(data);
+    assert.deepEqual(await vault.readAttachment(fromBytes), data, `bytes, size ${size}`);
+    async function* pieces(): AsyncGenerator<Uint8Array> {
+      for (let at = 0; at < size; at += 1000) yield data.subarray(at, at + 1000);
+    }
+    const fromStream = await vault.putAttachment(pieces());
+    assert.deepEqual(await vault.readAttachment(fromStream), data, `stream, size ${size}`);
+    assert.equal((await vault.attachmentInfo(fromStream))?.size, size);
+    const raw = readFileSync(path.join(vault.paths.attachments, fromStream));
+    assert.equal(raw.subarray(0, 4).toString('latin1'), 'WDAT');
+    if (size >= 16) assert.ok(!raw.includes(Buffer.from(data.subarray(0, 16))), 'plaintext does not appear in the file');
+  }
+  const chunks = [];
+  for await (const chunk of vault.attachmentStream(await vault.putAttachment(randomBytes(2 * CHUNK_BYTES + 5)))) chunks.push(chunk.length);
+  assert.deepEqual(chunks, [CHUNK_BYTES, CHUNK_BYTES, 5], 'streams one chunk at a time');
+});
+
+test('each attachment has its own key, held only in the database', async (t) => {
+  const vault = await newVault(t);
+  const a = await vault.putAttachment(new Uint8Array(100));
+  const b = await vault.putAttachment(new Uint8Array(100));
+  const keys = await vault.all<{ key: Uint8Array }>('SELECT file_key AS key FROM attachments ORDER BY id');
+  assert.equal(keys.length, 2);
+  assert.notDeepEqual(keys[0]!.key, keys[1]!.key);
+  for (const id of [a, b]) {
+    const raw = readFileSync(path.join(vault.paths.attachments, id));
+    for (const { key } of keys) assert.ok(!raw.includes(Buffer.from(key)), 'no key is stored in any file');
+  }
+});
+
+test('deleteAttachment destroys the key and the file; deleting a message deletes its attachments at the next shred', async (t) => {
+  const vault = await newVault(t);
+  const lone = await vault.putAttachment(randomBytes(5000));
+  assert.equal(await vault.deleteAttachment(lone), true);
+  assert.equal(await vault.deleteAttachment(lone), false);
+  assert.equal(existsSync(path.join(vault.paths.attachments, lone)), false);
+  await assert.rejects(vault.readAttachment(lone), isVaultError('NOT_FOUND'));
+
+  const [row] = await vault.insertMessages(makeMessages('c', 1));
+  const attached = await vault.putAttachment(randomBytes(5000), { messageRowId: row! });
+  await vault.deleteMessages(['c-0']);
+  assert.equal(await vault.attachmentInfo(attached), undefined, 'the key row went with the message');
+  assert.deepEqual(await vault.all('SELECT id FROM attachment_trash'), [{ id: attached }]);
+  const report = await vault.shred();
+  assert.equal(report.filesShredded, 1);
+  assert.ok(report.bytesOverwritten > 5000);
+  assert.deepEqual(readdirSync(vault.paths.attachments), []);
+  assert.deepEqual(await vault.all('SELECT id FROM attachment_trash'), []);
+});
+
+test('an attachment for a missing message is refused and its file removed; the shredder sweeps orphan files', async (t) => {
+  const vault = await newVault(t);
+  await assert.rejects(vault.putAttachment(randomBytes(10), { messageRowId: 12345 }), isVaultError('CONSTRAINT'));
+  assert.deepEqual(readdirSync(vault.paths.attachments), []);
+  // Files a crash left behind: a finished file whose row was never written and a half-written one.
+  writeFileSync(path.join(vault.paths.attachments, 'ab'.repeat(16)), randomBytes(300));
+  writeFileSync(path.join(vault.paths.attachments, `${'cd'.repeat(16)}.part`), randomBytes(200));
+  const kept = await vault.putAttachment(randomBytes(10));
+  const report = await vault.shred();
+  assert.equal(report.filesShredded, 2);
+  assert.equal(report.bytesOverwritten, 500);
+  assert.deepEqual(readdirSync(vault.paths.attachments), [kept]);
+});
+
+test('ids that are not attachment ids are refused before any path is built', async (t) => {
+  const vault = await newVault(t);
+  for (const id of ['../vault.keys', '', 'AB'.repeat(16), 'ab'.repeat(17)]) {
+    await assert.rejects(vault.readAttachment(id), isVaultError('INVALID_ARGUMENT'));
+    await assert.rejects(vault.deleteAttachment(id), isVaultError('INVALID_ARGUMENT'));
+  }
+});
+
+test('tampering is detected: flipped bytes, truncation, appended data, swapped chunks, wrong key or size', async (t) => {
+  const dir = tempDir(t);
+  const key = randomBytes(32);
+  const data = randomBytes(3 * CHUNK_BYTES + 100);
+  const file = path.join(dir, 'f');
+  assert.equal(await writeEncryptedFile(file, key, data), data.length);
+  const original = readFileSync(file);
+  const sealed = CHUNK_BYTES + 17;
+  const read = (bytes: Uint8Array, k = key, size = data.length) => {
+    writeFileSync(file, bytes);
+    return collect(readEncryptedFile(file, k, size));
+  };
+  assert.deepEqual(await read(original), Buffer.from(data));
+  const flipped = Buffer.from(original);
+  flipped[original.length - 5]! ^= 1;
+  const swapped = Buffer.concat([original.subarray(0, 29), original.subarray(29 + sealed, 29 + 2 * sealed), original.subarray(29, 29 + sealed), original.subarray(29 + 2 * sealed)]);
+  const badVersion = Buffer.from(original);
+  badVersion[4] = 9;
+  const cases: [string, () => Promise<unknown>, VaultErrorCode][] = [
+    ['flipped byte', () => read(flipped), 'CORRUPT'],
+    ['truncated at a chunk boundary', () => read(original.subarray(0, 29 + 2 * sealed)), 'CORRUPT'],
+    ['truncated mid-chunk', () => read(original.subarray(0, original.length - 1)), 'CORRUPT'],
+    ['appended data', () => read(Buffer.concat([original, Buffer.from([0])])), 'CORRUPT'],
+    ['swapped chunks', () => read(swapped), 'CORRUPT'],
+    ['wrong key', () => read(original, randomBytes(32)), 'CORRUPT'],
+    ['recorded size differs', () => read(original, key, data.length - 1), 'CORRUPT'],
+    ['not an attachment', () => read(Buffer.from('hello')), 'CORRUPT'],
+    ['newer version', () => read(badVersion), 'UNSUPPORTED_VERSION'],
+  ];
+  for (const [name, attempt, code] of cases) await assert.rejects(attempt(), isVaultError(code), name);
+});
+
+test('fuzz: random corruptions of an attachment file only ever produce VaultError', async (t) => {
+  const dir = tempDir(t);
+  const key = randomBytes(32);
+  const file = path.join(dir, 'f');
+  await writeEncryptedFile(file, key, randomBytes(CHUNK_BYTES + 50));
+  const original = readFileSync(file);
+  await fc.assert(
+    fc.asyncProperty(fc.nat(original.length - 1), fc.integer({ min: 1, max: 255 }), fc.nat(original.length + 10), async (at, xor, cut) => {
+      const bytes = Buffer.from(original);
+      bytes[at]! ^= xor;
+      writeFileSync(file, bytes.subarray(0, cut));
+      await assert.rejects(collect(readEncryptedFile(file, key, CHUNK_BYTES + 50)), isVaultError('CORRUPT', 'UNSUPPORTED_VERSION'));
+    }),
+    { seed: 11, numRuns: 150 },
+  );
+});
