@@ -85,7 +85,7 @@ function checkExactlyOnce(net: Network): void {
 
 test('1:1 with fan-out (2 + 2 devices): every delivered message decrypts exactly once', () => {
   fc.assert(
-    fc.property(fc.array(action(4, false), { maxLength: 40 }), (actions) => {
+    fc.property(fc.array(action(4, false), { minLength: 10, maxLength: 40, size: 'max' }), (actions) => {
       const relay = new Relay();
       const users = [makeUser(relay, 'alice', 2, 3), makeUser(relay, 'bob', 2, 3)];
       introduce(users);
@@ -115,7 +115,7 @@ test('1:1 with fan-out (2 + 2 devices): every delivered message decrypts exactly
 
 test('channel with 3 users / 5 devices, two senders and rotations: every delivered message decrypts exactly once', () => {
   fc.assert(
-    fc.property(fc.array(action(2, true), { maxLength: 40 }), (actions) => {
+    fc.property(fc.array(action(2, true), { minLength: 10, maxLength: 40, size: 'max' }), (actions) => {
       const relay = new Relay();
       const users = [makeUser(relay, 'alice', 2, 6), makeUser(relay, 'bob', 2, 6), makeUser(relay, 'carol', 1, 6)];
       introduce(users);
