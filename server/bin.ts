@@ -21,13 +21,15 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig(rest);
   const server = await startServer(config);
   // Human-facing lines go to stderr so stdout stays pure JSON log lines for log collectors.
-  const out = (line: string) => process.stderr.write(`${line}\n`);
+  const banner: string[] = [];
   if (config.insecureHttp) {
-    out('!!! WARNING: serving PLAIN HTTP (--insecure-http). No TLS, no pin. Use only for tests on loopback. !!!');
+    banner.push('!!! WARNING: serving PLAIN HTTP (--insecure-http). No TLS, no pin. Use only for tests on loopback. !!!');
   }
-  out(`wardroom-server listening on ${server.url}`);
-  if (server.pin) out(`TLS public key pin (SHA-256 of SPKI, base64url): ${server.pin}`);
-  if (server.firstAdminInvite) out(`First start: one-time ADMIN invite link (keep it secret):\n${server.firstAdminInvite}`);
+  banner.push(`wardroom-server listening on ${server.url}`);
+  if (server.pin) banner.push(`TLS public key pin (SHA-256 of SPKI, base64url): ${server.pin}`);
+  if (server.firstAdminInvite) banner.push('First start: one-time ADMIN invite link (keep it secret):', server.firstAdminInvite);
+  banner.push('wardroom-server ready (SIGINT or SIGTERM stops it cleanly)');
+  process.stderr.write(`${banner.join('\n')}\n`);
   const stop = () => {
     server.close().then(() => process.exit(0), () => process.exit(1));
   };

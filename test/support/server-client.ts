@@ -184,6 +184,8 @@ export class WsClient {
   #waiters: { predicate: () => boolean; resolve: () => void }[] = [];
   autoAck: boolean;
   closeCode: number | null = null;
+  /** Called for every frame, before waiters are checked. */
+  onFrame: ((frame: ServerFrame) => void) | null = null;
 
   private constructor(socket: WebSocket, autoAck: boolean) {
     this.socket = socket;
@@ -192,6 +194,7 @@ export class WsClient {
     socket.on('message', (data: Buffer) => {
       const frame = decodeServerFrame(data);
       this.frames.push(frame);
+      this.onFrame?.(frame);
       if (frame.t === 'deliver') {
         this.deliveries.push(frame);
         if (this.autoAck) this.send({ t: 'ack', rid: this.nextRid(), seqs: [frame.seq] });
