@@ -1,0 +1,123 @@
+// The protocol's state in a real SQLCipher vault: writes commit in the same transaction as the message they came
+// with, survive lock and reopen, and a conversation carries on afterwards with replays still refused.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createVault, openVault, insertMessageStatement } from '../../../core/vault/index.ts';
+import { VaultProtocolStore, initialProtocolStatements, protocolStatements } from '../../../core/engine/protocol-store.ts';
+import { decryptFrame, encryptToDevices, prepareChannelKey, encryptChannelMessage } from '../../../core/protocol/processor.ts';
+import { ProtocolError } from '../../../core/protocol/errors.ts';
+import { createPrekeys } from '../../../core/protocol/prekeys.ts';
+import { Relay, makeUser, introduce, knownAccountOf, textPayload, NOW } from '../../unit/protocol/world.ts';
+import { TEST_KDF, PASSPHRASE, tempDir } from '../../support/vault-helpers.ts';
+
+test('ratchet state and the message it decrypted commit together and survive lock and reopen', async (t) => {
+  const relay = new Relay();
+  const alice = makeUser(relay, 'alice', 1);
+  const bob = makeUser(relay, 'bob', 1);
+  introduce([alice, bob]);
+
+  // Bob's device lives in a real vault from here on.
+  const dir = tempDir(t);
+  let vault = await createVault({ dir, passphrase: PASSPHRASE, kdf: TEST_KDF });
+  const bobDevice = bob.devices[0]!;
+  const { state: bobPrekeys, upload } = createPrekeys(bobDevice.identity, NOW, 3);
+  relay.publish(bobDevice.identity, upload);
+  await vault.transaction([
+    ...initialProtocolStatements(bobDevice.identity, bobPrekeys),
+    ...protocolStatements([{ kind: 'known-account', entry: knownAccountOf(alice) }, { kind: 'known-account', entry: knownAccountOf(bob) }]),
+  ]);
+  let store = await VaultProtocolStore.load(vault);
+
+  const aliceStore = alice.devices[0]!.store;
+  const receive = async (frame: Uint8Array, n: number) => {
+    const incoming = decryptFrame(store, frame, NOW + n);
+    assert.equal(incoming.payload.kind, 'text');
+    await vault.transaction([
+      ...protocolStatements(incoming.writes),
+      insertMessageStatement({ messageId: `m${n}`, conversationId: 'dm', senderId: 'alice', sentAt: NOW + n, body: (incoming.payload as { body: string }).body }),
+    ]);
+    store.commit(incoming.writes);
+  };
+  const send = (body: string, n: number, withBundle: boolean) => {
+    const out = encryptToDevices(aliceStore, [bobDevice.address], textPayload(body, NOW + n), NOW + n,
+      withBundle ? [{ known: knownAccountOf(bob), bundle: relay.bundle(bobDevice.address) }] : []);
+    aliceStore.commit(out.writes);
+    return out.frames[0]!.frame;
+  };
+
+  const first = send('hello bob', 1, true);
+  await receive(first, 1);
+  const second = send('second', 2, false);
+  await receive(second, 2);
+
+  await vault.lock();
+  vault = await openVault({ dir, passphrase: PASSPHRASE });
+  t.after(() => vault.lock());
+  store = await VaultProtocolStore.load(vault);
+
+  // A replay of a message decrypted before the restart is refused: the "seen" write was committed with it.
+  assert.throws(() => decryptFrame(store, second, NOW + 3), (e: ProtocolError) => e.code === 'DUPLICATE' || e.code === 'DECRYPT_FAILED' || e.code === 'REPLAY');
+  // And the ratchet carries on from the stored state.
+  await receive(send('after restart', 3, false), 3);
+  const rows = await vault.all<{ body: string }>('SELECT body FROM messages ORDER BY sent_at');
+  assert.deepEqual(rows.map((r) => r.body), ['hello bob', 'second', 'after restart']);
+});
+
+test('a failed message transaction leaves the stored protocol state as it was', async (t) => {
+  const relay = new Relay();
+  const alice = makeUser(relay, 'alice', 1);
+  const bob = makeUser(relay, 'bob', 1);
+  introduce([alice, bob]);
+  const dir = tempDir(t);
+  const vault = await createVault({ dir, passphrase: PASSPHRASE, kdf: TEST_KDF });
+  t.after(() => vault.lock());
+  const bobDevice = bob.devices[0]!;
+  const { state: bobPrekeys, upload } = createPrekeys(bobDevice.identity, NOW, 3);
+  relay.publish(bobDevice.identity, upload);
+  await vault.transaction([
+    ...initialProtocolStatements(bobDevice.identity, bobPrekeys),
+    ...protocolStatements([{ kind: 'known-account', entry: knownAccountOf(alice) }]),
+  ]);
+  const store = await VaultProtocolStore.load(vault);
+  const out = encryptToDevices(alice.devices[0]!.store, [bobDevice.address], textPayload('hi'), NOW, [{ known: knownAccountOf(bob), bundle: relay.bundle(bobDevice.address) }]);
+  const incoming = decryptFrame(store, out.frames[0]!.frame, NOW);
+  // The message insert violates a constraint (duplicate message id), so the whole transaction must roll back.
+  await vault.run(insertMessageStatement({ messageId: 'dup', conversationId: 'dm', senderId: 'x', sentAt: NOW, body: 'x' }).sql,
+    insertMessageStatement({ messageId: 'dup', conversationId: 'dm', senderId: 'x', sentAt: NOW, body: 'x' }).params);
+  await assert.rejects(vault.transaction([...protocolStatements(incoming.writes), insertMessageStatement({ messageId: 'dup', conversationId: 'dm', senderId: 'alice', sentAt: NOW, body: 'hi' })]));
+  const reloaded = await VaultProtocolStore.load(vault);
+  assert.equal(reloaded.sessionRecord(incoming.from), null);
+  // ...so the same frame still decrypts afterwards: nothing was lost.
+  assert.equal(decryptFrame(reloaded, out.frames[0]!.frame, NOW).payload.kind, 'text');
+});
+
+test('channel sender keys and their shares round-trip through the vault', async (t) => {
+  const relay = new Relay();
+  const alice = makeUser(relay, 'alice', 1);
+  const bob = makeUser(relay, 'bob', 1);
+  introduce([alice, bob]);
+  const dir = tempDir(t);
+  let vault = await createVault({ dir, passphrase: PASSPHRASE, kdf: TEST_KDF });
+  const aliceDevice = alice.devices[0]!;
+  const { state } = createPrekeys(aliceDevice.identity, NOW, 1);
+  await vault.transaction([
+    ...initialProtocolStatements(aliceDevice.identity, state),
+    ...protocolStatements([{ kind: 'known-account', entry: knownAccountOf(alice) }, { kind: 'known-account', entry: knownAccountOf(bob) }]),
+  ]);
+  let store = await VaultProtocolStore.load(vault);
+  const prepared = prepareChannelKey(store, 'ops', [bob.devices[0]!.address], NOW, false, [{ known: knownAccountOf(bob), bundle: relay.bundle(bob.devices[0]!.address) }]);
+  await vault.transaction(protocolStatements(prepared.writes));
+  store.commit(prepared.writes);
+  await vault.lock();
+  vault = await openVault({ dir, passphrase: PASSPHRASE });
+  t.after(() => vault.lock());
+  store = await VaultProtocolStore.load(vault);
+  const outbound = store.outboundSenderKey('ops');
+  assert.ok(outbound);
+  assert.notEqual(store.senderKeyShare('ops', outbound.keyId, bob.devices[0]!.address), null);
+  // Bob installs the key from the distribution and reads a channel message encrypted after the reload.
+  for (const f of prepared.frames) bob.devices[0]!.store.commit(decryptFrame(bob.devices[0]!.store, f.frame, NOW).writes);
+  const message = encryptChannelMessage(store, 'ops', textPayload('to the channel'), NOW + 1);
+  const got = decryptFrame(bob.devices[0]!.store, message.frame, NOW + 1);
+  assert.equal((got.payload as { body: string }).body, 'to the channel');
+});
