@@ -1,6 +1,6 @@
 // A pairwise session between two devices: X3DH to start, then the Double Ratchet. Pure functions; the caller
 // commits the returned session (and the returned prekey state, on the responder) with the decrypted message.
-import { constantTimeEqual } from '../crypto/sodium.ts';
+import { blake2b, constantTimeEqual } from '../crypto/sodium.ts';
 import { bytes, decodeVersioned, encodeCbor, list, nullable, struct, uint, UINT32_MAX } from './codec.ts';
 import { fail } from './errors.ts';
 import { decodeDeviceCertificate, idField, verifyDeviceForAccount, type DeviceIdentity, type KnownAccount } from './identity.ts';
@@ -19,6 +19,11 @@ export interface Session {
   ratchet: RatchetState;
   /** Set on the initiator until the first reply arrives; sent with every message meanwhile. */
   pendingStart: SessionStart | null;
+  /**
+   * Set on the responder: a digest of the session start it accepted. Later messages repeating the start must repeat
+   * it exactly, so no byte of a frame is left unauthenticated (the start itself is not in the AEAD's associated data).
+   */
+  startDigest: Uint8Array | null;
   createdAt: number;
 }
 
@@ -43,6 +48,7 @@ export function initiateSession(self: DeviceIdentity, bundle: VerifiedBundle, no
     associatedData: sessionAssociatedData(decodeDeviceCertificate(self.certificate), remote, id),
     ratchet: initInitiator(sharedSecret, bundle.signedPrekey.publicKey),
     pendingStart: { certificate: self.certificate, ephemeralKey: ephemeralPublic, signedPrekeyId: bundle.signedPrekey.id, oneTimePrekeyId: bundle.oneTimePrekey?.id ?? null },
+    startDigest: null,
     createdAt: now,
   };
 }
@@ -58,10 +64,15 @@ export function sessionEncrypt(session: Session, plaintext: Uint8Array): { sessi
   };
 }
 
+const startDigestOf = (start: SessionStart) => blake2b(encodeCbor(start), 32);
+
 function checkRouting(session: Session, envelope: PairwiseEnvelope): void {
   if (!sameAddress(envelope.to, session.local)) fail('WRONG_RECIPIENT', 'message is addressed to another device');
   if (!sameAddress(envelope.from, session.remote)) fail('WRONG_RECIPIENT', 'message claims a sender other than this session\'s peer');
   if (!constantTimeEqual(envelope.sessionId, session.id)) fail('WRONG_RECIPIENT', 'message belongs to another session');
+  if (envelope.start && !(session.startDigest && constantTimeEqual(startDigestOf(envelope.start), session.startDigest))) {
+    fail('MALFORMED', 'repeated session start differs from the one that opened this session');
+  }
 }
 
 const ratchetMessageOf = (e: PairwiseEnvelope) => ({ header: { ratchetKey: e.ratchetKey, previousLength: e.previousLength, index: e.index }, ciphertext: e.ciphertext });
@@ -96,6 +107,7 @@ export function acceptSessionStart(self: DeviceIdentity, prekeys: PrekeyState, s
     associatedData: sessionAssociatedData(sender, decodeDeviceCertificate(self.certificate), id),
     ratchet: initResponder(sharedSecret, taken.signed),
     pendingStart: null,
+    startDigest: startDigestOf(start),
     createdAt: now,
   };
   const { session, plaintext } = sessionDecrypt(fresh, envelope);
@@ -130,6 +142,7 @@ const sessionSchema = struct({
   associatedData: bytes(1, 2048),
   ratchet: ratchetStateSchema,
   pendingStart: nullable(struct({ certificate: bytes(1, LIMITS.certificateBytes), ephemeralKey: key32, signedPrekeyId: uint(UINT32_MAX), oneTimePrekeyId: nullable(uint(UINT32_MAX)) })),
+  startDigest: nullable(key32),
   createdAt: uint(),
 });
 const recordSchema = struct({ v: uint(), active: sessionSchema, previous: list(sessionSchema, LIMITS.previousSessions) });
