@@ -56,7 +56,7 @@ test('ratchet state and the message it decrypted commit together and survive loc
   store = await VaultProtocolStore.load(vault);
 
   // A replay of a message decrypted before the restart is refused: the "seen" write was committed with it.
-  assert.throws(() => decryptFrame(store, second, NOW + 3), (e: ProtocolError) => e.code === 'DUPLICATE' || e.code === 'DECRYPT_FAILED' || e.code === 'REPLAY');
+  assert.throws(() => decryptFrame(store, second, NOW + 3), (e: ProtocolError) => { assert.equal(e.code, 'DUPLICATE'); return true; });
   // And the ratchet carries on from the stored state.
   await receive(send('after restart', 3, false), 3);
   const rows = await vault.all<{ body: string }>('SELECT body FROM messages ORDER BY sent_at');
