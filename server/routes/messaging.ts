@@ -16,6 +16,7 @@ const MAX_PREKEY_BYTES = 512;
 const MAX_PREKEYS_PER_UPLOAD = 200;
 const MAX_CHANNEL_META_BYTES = 4096;
 const MAX_PRESENCE_QUERY = 200;
+const MAX_MEMBERS_PER_ADD = 1000;
 
 const prekeySchema = z.object({ keyId: z.number().int().min(0).max(2 ** 31), data: b64bytes(1, MAX_PREKEY_BYTES) }).strict();
 const channelParams = z.object({ channelId: idSchema }).strict();
@@ -74,13 +75,13 @@ export function messagingRoutes(app: FastifyInstance, ctx: Context): void {
     return member;
   };
   /** Membership changes go to every member device (and the affected account's) as durable server notices. */
-  const announce = async (channelId: string, notice: ServerNotice, extraAccount: string | null = null) => {
-    const accounts = ctx.store.listMembers(channelId).map((m) => m.accountId);
-    if (extraAccount && !accounts.includes(extraAccount)) accounts.push(extraAccount);
-    await ctx.hub.postNotice(notice, channelId, ctx.store.activeDeviceIds(accounts), randomBytes(16));
+  const announce = async (channelId: string, notice: ServerNotice, formerMember: string | null = null) => {
+    const devices = ctx.store.channelDeviceIds(channelId);
+    if (formerMember) devices.push(...ctx.store.activeDeviceIds([formerMember]));
+    await ctx.hub.postNotice(notice, channelId, devices, randomBytes(16));
   };
-  const membership = (channel: string, change: 'joined' | 'left' | 'removed' | 'role', account: string, by: string, role: ChannelRole | null): ServerNotice =>
-    ({ kind: 'membership', channel, change, account, by, role });
+  const membership = (channel: string, change: 'joined' | 'left' | 'removed' | 'role', accounts: string[], by: string, role: ChannelRole | null): ServerNotice =>
+    ({ kind: 'membership', channel, change, accounts, by, role });
   const channelView = (c: { channelId: string; name: Uint8Array; topic: Uint8Array; open: boolean; createdAt: number }, role: ChannelRole | null) =>
     ({ channelId: c.channelId, name: toBase64Url(c.name), topic: toBase64Url(c.topic), open: c.open, createdAt: c.createdAt, role });
 
@@ -123,16 +124,20 @@ export function messagingRoutes(app: FastifyInstance, ctx: Context): void {
     return { members: ctx.store.listMembers(channelId) };
   });
 
+  // Adds one or many accounts at once (one notice for the whole batch, so members rotate keys once).
   app.post('/v1/channels/:channelId/members', async (request) => {
     const caller = ctx.authenticate(request);
     const { channelId } = parseInput(channelParams, request.params, 'channelId');
-    const { accountId } = parseInput(z.object({ accountId: idSchema }).strict(), request.body);
+    const { accountIds } = parseInput(z.object({ accountIds: z.array(idSchema).min(1).max(MAX_MEMBERS_PER_ADD) }).strict(), request.body);
     requireManager(caller, channelId);
-    const invitee = ctx.store.getAccount(accountId);
-    if (!invitee || invitee.suspended) throw notFound('no active account with that id', 'no_such_account');
-    if (ctx.store.getMember(channelId, accountId)) throw conflict('already a member', 'already_member');
-    ctx.store.setMember(channelId, accountId, 'member');
-    await announce(channelId, membership(channelId, 'joined', accountId, caller.account.accountId, 'member'));
+    const unique = [...new Set(accountIds)];
+    for (const accountId of unique) {
+      const invitee = ctx.store.getAccount(accountId);
+      if (!invitee || invitee.suspended) throw notFound(`no active account ${accountId}`, 'no_such_account');
+      if (ctx.store.getMember(channelId, accountId)) throw conflict(`${accountId} is already a member`, 'already_member');
+    }
+    ctx.store.addMembers(channelId, unique, 'member');
+    await announce(channelId, membership(channelId, 'joined', unique, caller.account.accountId, 'member'));
     return { members: ctx.store.listMembers(channelId) };
   });
 
@@ -145,7 +150,7 @@ export function messagingRoutes(app: FastifyInstance, ctx: Context): void {
     }
     if (ctx.store.getMember(channelId, caller.account.accountId)) throw conflict('already a member', 'already_member');
     ctx.store.setMember(channelId, caller.account.accountId, 'member');
-    await announce(channelId, membership(channelId, 'joined', caller.account.accountId, caller.account.accountId, 'member'));
+    await announce(channelId, membership(channelId, 'joined', [caller.account.accountId], caller.account.accountId, 'member'));
     return { members: ctx.store.listMembers(channelId) };
   });
 
@@ -158,7 +163,7 @@ export function messagingRoutes(app: FastifyInstance, ctx: Context): void {
       throw conflict('make another member owner before the last owner leaves', 'last_owner');
     }
     ctx.store.removeMember(channelId, caller.account.accountId);
-    await announce(channelId, membership(channelId, 'left', caller.account.accountId, caller.account.accountId, null), caller.account.accountId);
+    await announce(channelId, membership(channelId, 'left', [caller.account.accountId], caller.account.accountId, null), caller.account.accountId);
     return { left: true };
   });
 
@@ -172,7 +177,7 @@ export function messagingRoutes(app: FastifyInstance, ctx: Context): void {
       throw forbidden('you may only remove members below your role', 'not_channel_admin');
     }
     ctx.store.removeMember(channelId, accountId);
-    await announce(channelId, membership(channelId, 'removed', accountId, caller.account.accountId, null), accountId);
+    await announce(channelId, membership(channelId, 'removed', [accountId], caller.account.accountId, null), accountId);
     return { members: ctx.store.listMembers(channelId) };
   });
 
@@ -189,7 +194,7 @@ export function messagingRoutes(app: FastifyInstance, ctx: Context): void {
       throw conflict('a channel needs at least one owner', 'last_owner');
     }
     ctx.store.setMember(channelId, accountId, role);
-    await announce(channelId, membership(channelId, 'role', accountId, caller.account.accountId, role));
+    await announce(channelId, membership(channelId, 'role', [accountId], caller.account.accountId, role));
     return { members: ctx.store.listMembers(channelId) };
   });
 

@@ -167,6 +167,8 @@ export function openSqliteStore(file: string): ServerStore {
     member: s('SELECT account_id, role FROM channel_members WHERE channel_id = ? AND account_id = ?'),
     members: s('SELECT account_id, role FROM channel_members WHERE channel_id = ? ORDER BY account_id'),
     setMember: s('INSERT INTO channel_members(channel_id, account_id, role) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET role = excluded.role'),
+    channelDevices: s(`SELECT d.device_id FROM channel_members m JOIN devices d ON d.account_id = m.account_id
+      WHERE m.channel_id = ? AND d.status = 'active' ORDER BY d.device_id`).pluck(),
     removeMember: s('DELETE FROM channel_members WHERE channel_id = ? AND account_id = ?'),
     blobUsage: s('SELECT coalesce(sum(size), 0) FROM blobs WHERE owner_account = ?').pluck(),
     insertBlob: s('INSERT INTO blobs(blob_id, owner_account, size, uploaded, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -345,6 +347,7 @@ export function openSqliteStore(file: string): ServerStore {
       }
       return out;
     },
+    channelDeviceIds: (channelId) => q.channelDevices.all(channelId) as string[],
     putPrekeys: (deviceId, signed, oneTime) => putPrekeys(deviceId, signed, oneTime),
     claimPrekeys: (deviceId) => claimPrekeys(deviceId),
     countOneTimePrekeys: (deviceId) => q.countOneTime.get(deviceId) as number,
@@ -373,6 +376,9 @@ export function openSqliteStore(file: string): ServerStore {
     listMembers: (channelId) => (q.members.all(channelId) as Row[])
       .map((r): ChannelMember => ({ accountId: r.account_id as string, role: r.role as ChannelRole })),
     setMember: (channelId, accountId, role) => { q.setMember.run(channelId, accountId, role); },
+    addMembers: (channelId, accountIds, role) => {
+      db.transaction(() => { for (const accountId of accountIds) q.setMember.run(channelId, accountId, role); })();
+    },
     removeMember: (channelId, accountId) => { q.removeMember.run(channelId, accountId); },
     createBlob: (blob, quota) => createBlob(blob, quota),
     getBlob: (id) => { const r = q.blobById.get(id) as Row | undefined; return r ? toBlob(r) : null; },

@@ -158,6 +158,8 @@ export interface ServerStore {
   getDeviceList(accountId: string): { list: SignedBlob; version: number } | null;
   setDeviceList(accountId: string, list: SignedBlob, version: number): void;
   activeDeviceIds(accountIds: string[]): string[];
+  /** Active devices of every member of the channel: the fan-out list of a channel send. */
+  channelDeviceIds(channelId: string): string[];
 
   // prekeys
   putPrekeys(deviceId: string, signed: PrekeyEntry | null, oneTime: PrekeyEntry[]): number;
@@ -184,6 +186,7 @@ export interface ServerStore {
   getMember(channelId: string, accountId: string): ChannelMember | null;
   listMembers(channelId: string): ChannelMember[];
   setMember(channelId: string, accountId: string, role: ChannelRole): void;
+  addMembers(channelId: string, accountIds: string[], role: ChannelRole): void;
   removeMember(channelId: string, accountId: string): void;
 
   // blobs

@@ -57,7 +57,7 @@ export type ServerFrame =
 
 /** The body of a server notice (a `deliver` with `from: null`), e.g. a membership change clients rotate keys on. */
 export type ServerNotice =
-  | { kind: 'membership'; channel: string; change: 'joined' | 'left' | 'removed' | 'role'; account: string; by: string; role: string | null }
+  | { kind: 'membership'; channel: string; change: 'joined' | 'left' | 'removed' | 'role'; accounts: string[]; by: string; role: string | null }
   | { kind: 'channel_updated'; channel: string; by: string };
 
 export function encodeFrame(frame: ServerFrame | ClientFrame | ServerNotice): Uint8Array {

@@ -196,8 +196,7 @@ export class Hub {
     };
     if (frame.t === 'channel_send') {
       if (!this.#store.getMember(frame.channel, connection.accountId)) throw new HubError('not_member', 'you are not a member of that channel');
-      const members = this.#store.listMembers(frame.channel).map((m) => m.accountId);
-      const devices = this.#store.activeDeviceIds(members).filter((id) => id !== connection.deviceId);
+      const devices = this.#store.channelDeviceIds(frame.channel).filter((id) => id !== connection.deviceId);
       return { ...base, channelId: frame.channel, parts: [{ body: frame.body, devices }] };
     }
     const seen = new Set<string>();

@@ -62,7 +62,7 @@ describe('bad input', () => {
 
   it("keeps accounts out of each other's resources", async () => {
     await refused(404, 'PATCH', `/v1/channels/${channelId}`, { token: bob.token, json: { topic: 'AA' } });
-    await refused(404, 'POST', `/v1/channels/${channelId}/members`, { token: bob.token, json: { accountId: bob.accountId } });
+    await refused(404, 'POST', `/v1/channels/${channelId}/members`, { token: bob.token, json: { accountIds: [bob.accountId] } });
     await refused(404, 'POST', `/v1/channels/${channelId}/join`, { token: bob.token });
     await refused(404, 'PUT', `/v1/blobs/${blobId}/data?offset=0`, { token: bob.token, raw: new Uint8Array(8) });
     await refused(404, 'DELETE', `/v1/blobs/${blobId}`, { token: bob.token });

@@ -98,12 +98,12 @@ describe('relay messaging', () => {
     const b1 = await connect(bob.token, true);
     const b2 = await connect(bob2.token, true);
     const a = await connect(alice.token, true);
-    const invited = await http(server.url, 'POST', `/v1/channels/${channelId}/members`, { token: alice.token, json: { accountId: bob.accountId } });
+    const invited = await http(server.url, 'POST', `/v1/channels/${channelId}/members`, { token: alice.token, json: { accountIds: [bob.accountId] } });
     assert.equal(invited.status, 200);
     // Each member device hears about the join as a durable server notice (from: null).
     const joinNotice = await b2.waitFor(() => b2.deliveries.find((d) => d.from === null && d.channel === channelId));
     assert.deepEqual(decodeNotice(joinNotice.body), {
-      kind: 'membership', channel: channelId, change: 'joined', account: bob.accountId, by: alice.accountId, role: 'member',
+      kind: 'membership', channel: channelId, change: 'joined', accounts: [bob.accountId], by: alice.accountId, role: 'member',
     });
     const sent = await a.sendToChannel(channelId, utf8('sender-key-ciphertext'));
     assert.equal(sent.t, 'sent');

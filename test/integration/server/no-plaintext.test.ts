@@ -33,7 +33,7 @@ describe('no plaintext on the server', () => {
     const channel = await http<{ channelId: string }>(server.url, 'POST', '/v1/channels', {
       token: alice.token, json: { name: toBase64Url(sealWithRandomNonce(key, utf8(`name ${marker}`))), topic: toBase64Url(sealWithRandomNonce(key, utf8(`topic ${marker}`))) },
     });
-    await http(server.url, 'POST', `/v1/channels/${channel.body.channelId}/members`, { token: alice.token, json: { accountId: bob.accountId } });
+    await http(server.url, 'POST', `/v1/channels/${channel.body.channelId}/members`, { token: alice.token, json: { accountIds: [bob.accountId] } });
     const socket = await WsClient.connect(server.url, alice.token);
     // Bob is offline, so both envelopes stay queued in the database.
     assert.equal((await socket.sendToDevices([{ device: bob.deviceId, body: envelope }])).t, 'sent');
