@@ -174,11 +174,13 @@ export interface DeviceIdentity {
 }
 
 /** Creates a device's keys and has the account key certify them (at sign-up, or by an existing device / the kit). */
-export function createDevice(account: AccountIdentity, userId: string, deviceId: string, now: number): DeviceIdentity {
-  id.parse(userId, 'userId');
-  id.parse(deviceId, 'deviceId');
+export function createDevice(account: AccountIdentity, userId: string, deviceIdOrDerive: string | ((signingPublicKey: Uint8Array) => string), now: number): DeviceIdentity {
   const signing = signingKeyPair();
   const dhPair = dhKeyPair();
+  // The relay names a device by a hash of its signing key (core/protocol/ids.ts), so the id can be derived here.
+  const deviceId = typeof deviceIdOrDerive === 'string' ? deviceIdOrDerive : deviceIdOrDerive(signing.publicKey);
+  id.parse(userId, 'userId');
+  id.parse(deviceId, 'deviceId');
   const body = encodeCbor({ v: 1, user: userId, account: account.publicKey, device: deviceId, sign: signing.publicKey, dh: dhPair.publicKey, created: now });
   return { userId, deviceId, signing, dh: dhPair, certificate: signBlob(LABEL.deviceCertificate, body, account.secretKey) };
 }
