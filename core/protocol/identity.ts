@@ -5,7 +5,7 @@
 // them itself, so a server cannot add a device to an account, and an account key that changes is reported to
 // the caller as a distinct outcome (a key-change warning), never swallowed.
 import {
-  concatBytes, constantTimeEqual, dhKeyPair, hkdfSha256, openWithPrefixedNonce, randomBytes,
+  concatBytes, constantTimeEqual, dhKeyPair, hkdfSha256, openWithPrefixedNonce,
   sealWithRandomNonce, sign, signingKeyPair, verify, blake2b, CryptoError,
   type DhKeyPair, type SigningKeyPair,
 } from '../crypto/sodium.ts';
@@ -13,6 +13,7 @@ import { bytes, decodeVersioned, encodeCbor, framed, list, struct, text, uint, t
 import { fail } from './errors.ts';
 import { LABEL } from './labels.ts';
 import { LIMITS } from './limits.ts';
+import { newDhKeyPair, newSigningKeyPair, randomKey } from './random.ts';
 
 const id = text(LIMITS.idBytes, 1);
 const key32 = bytes(32);
@@ -43,7 +44,7 @@ export interface AccountIdentity {
 }
 
 export function createAccountIdentity(): AccountIdentity {
-  return signingKeyPair();
+  return newSigningKeyPair();
 }
 
 const accountSchema = struct({ v: uint(), seed: key32 });
@@ -128,7 +129,7 @@ export interface RecoveryKit {
  * but uniformly random, so brute force is already 2^256; a slow hash would add nothing but delay.
  */
 export function createRecoveryKit(account: AccountIdentity): RecoveryKit {
-  const recoveryKey = randomBytes(RECOVERY_KEY_BYTES);
+  const recoveryKey = randomKey();
   const wrapKey = hkdfSha256(recoveryKey, null, LABEL.recoveryKit, 32);
   const box = sealWithRandomNonce(wrapKey, account.secretKey.subarray(0, 32), framed(LABEL.recoveryKit, account.publicKey));
   return { kit: encodeCbor({ v: 1, account: account.publicKey, box }), recoveryCode: formatRecoveryCode(recoveryKey) };
@@ -175,8 +176,8 @@ export interface DeviceIdentity {
 
 /** Creates a device's keys and has the account key certify them (at sign-up, or by an existing device / the kit). */
 export function createDevice(account: AccountIdentity, userId: string, deviceIdOrDerive: string | ((signingPublicKey: Uint8Array) => string), now: number): DeviceIdentity {
-  const signing = signingKeyPair();
-  const dhPair = dhKeyPair();
+  const signing = newSigningKeyPair();
+  const dhPair = newDhKeyPair();
   // The relay names a device by a hash of its signing key (core/protocol/ids.ts), so the id can be derived here.
   const deviceId = typeof deviceIdOrDerive === 'string' ? deviceIdOrDerive : deviceIdOrDerive(signing.publicKey);
   id.parse(userId, 'userId');

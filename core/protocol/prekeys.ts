@@ -2,7 +2,8 @@
 // session starts already in flight still work), batches of one-time prekeys (each used once, then deleted) and a
 // last-resort prekey the relay hands out when the one-time keys run out (reused, never deleted on use, replaced
 // when the device uploads a new one). Pure functions over an explicit PrekeyState.
-import { dhKeyPair, sign, verify, type DhKeyPair } from '../crypto/sodium.ts';
+import { sign, verify, type DhKeyPair } from '../crypto/sodium.ts';
+import { newDhKeyPair as dhKeyPair } from './random.ts';
 import { bytes, decodeVersioned, encodeCbor, framed, list, nullable, struct, uint, uint32Bytes, UINT32_MAX } from './codec.ts';
 import { fail } from './errors.ts';
 import { verifyDeviceForAccount, type DeviceCertificate, type DeviceIdentity, type KnownAccount } from './identity.ts';

@@ -2,7 +2,8 @@
 // channel's sender key distributed and rotated. Each function reads state through a ProtocolStore and returns
 // the ProtocolWrites to commit together with whatever the engine stores for the message. Nothing is written here,
 // so a function that throws (a typed ProtocolError) changes nothing.
-import { randomBytes, toHex } from '../crypto/sodium.ts';
+import { toHex } from '../crypto/sodium.ts';
+import { randomId } from './random.ts';
 import { fail } from './errors.ts';
 import type { KnownAccount } from './identity.ts';
 import { verifyPrekeyBundle, type PrekeyBundle } from './prekeys.ts';
@@ -34,7 +35,7 @@ export interface NewSession {
 }
 
 export function newMessageId(): Uint8Array {
-  return randomBytes(16);
+  return randomId();
 }
 
 const sameAddress = (a: DeviceAddress, b: DeviceAddress) => a.userId === b.userId && a.deviceId === b.deviceId;

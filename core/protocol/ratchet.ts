@@ -10,7 +10,8 @@
 //
 // Superseded keys are not wiped here: the previous state object is the caller's rollback copy and may still be
 // in use. The persisted blob is overwritten on commit; see docs/protocol.md ("what is not protected").
-import { aeadDecrypt, aeadEncrypt, constantTimeEqual, CryptoError, dh, dhKeyPair, hkdfSha256, hmacSha256, type DhKeyPair } from '../crypto/sodium.ts';
+import { aeadDecrypt, aeadEncrypt, constantTimeEqual, CryptoError, dh, hkdfSha256, hmacSha256, type DhKeyPair } from '../crypto/sodium.ts';
+import { newDhKeyPair as dhKeyPair } from './random.ts';
 import { bytes, framed, list, nullable, struct, uint, uint32Bytes, UINT32_MAX } from './codec.ts';
 import { fail } from './errors.ts';
 import { LABEL } from './labels.ts';

@@ -6,7 +6,8 @@
 // Membership: a device that joins receives the chain at the current iteration, so it cannot derive keys for
 // earlier messages. When a member or device leaves, the sender makes a new sender key and gives it only to those
 // who remain, so the removed device learns nothing about later messages. Rotation also happens by count and age.
-import { aeadDecrypt, aeadEncrypt, CryptoError, randomBytes, sign, signingKeyPair, verify, type SigningKeyPair } from '../crypto/sodium.ts';
+import { aeadDecrypt, aeadEncrypt, CryptoError, sign, verify, type SigningKeyPair } from '../crypto/sodium.ts';
+import { newSigningKeyPair, randomKey, randomUint32 } from './random.ts';
 import { bytes, decodeVersioned, encodeCbor, framed, list, struct, uint, uint32Bytes, UINT32_MAX } from './codec.ts';
 import { fail } from './errors.ts';
 import { idField } from './identity.ts';
@@ -42,14 +43,10 @@ export interface InboundSenderKey {
   skipped: { iteration: number; messageKey: Uint8Array }[];
 }
 
-function randomKeyId(): number {
-  return new DataView(randomBytes(4).buffer).getUint32(0);
-}
-
 export function createOutboundSenderKey(channelId: string, now: number): OutboundSenderKey {
   idField.parse(channelId, 'channelId');
-  const chainKey = randomBytes(32);
-  return { channelId, keyId: randomKeyId(), chainKey, iteration: 0, signing: signingKeyPair(), initialChainKey: chainKey, createdAt: now };
+  const chainKey = randomKey();
+  return { channelId, keyId: randomUint32(), chainKey, iteration: 0, signing: newSigningKeyPair(), initialChainKey: chainKey, createdAt: now };
 }
 
 /** What a member device receives (inside a pairwise session): the chain at the current iteration. */

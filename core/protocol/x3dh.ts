@@ -7,7 +7,8 @@
 // separate X25519 key rather than convert the Ed25519 key: one key, one purpose, and nothing to audit about the
 // conversion). Every DH here involves a key from the wire or a bundle, so an invalid one is DECRYPT_FAILED.
 // The session's associated data binds both account keys, user ids, device ids and identity keys.
-import { blake2b, concatBytes, dhKeyPair, hkdfSha256, memzero, type DhKeyPair } from '../crypto/sodium.ts';
+import { blake2b, concatBytes, hkdfSha256, memzero, type DhKeyPair } from '../crypto/sodium.ts';
+import { newDhKeyPair as dhKeyPair } from './random.ts';
 import { wireDh as dh } from './ratchet.ts';
 import { framed } from './codec.ts';
 import type { DeviceCertificate } from './identity.ts';

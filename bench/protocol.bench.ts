@@ -1,0 +1,154 @@
+// Protocol costs, each beside a bare XChaCha20-Poly1305 (+ Ed25519 where the protocol signs) baseline measured
+// in the same run: 1:1 encrypt/decrypt, session set-up, channel messages at 10 and 1,000 members, and rotating
+// a sender key in a 1,000-member channel. Run: npm run bench -- protocol
+import { aeadDecrypt, aeadEncrypt, randomBytes, sign, signingKeyPair, verify } from '../core/crypto/sodium.ts';
+import { decryptFrame, encryptChannelMessage, encryptToDevices, prepareChannelKey } from '../core/protocol/processor.ts';
+import { acceptSessionStart, initiateSession, sessionDecrypt, sessionEncrypt, type Session } from '../core/protocol/session.ts';
+import { installSenderKey, senderKeyDecrypt, senderKeyDistribution, senderKeyEncrypt, createOutboundSenderKey, type InboundSenderKey, type OutboundSenderKey } from '../core/protocol/sender-keys.ts';
+import { verifyPrekeyBundle } from '../core/protocol/prekeys.ts';
+import { decodeEnvelope, decodePayload, encodeEnvelope, encodePayload, type ChannelEnvelope, type PairwiseEnvelope } from '../core/protocol/wire.ts';
+import { introduce, knownAccountOf, makeUser, NOW, Relay, textPayload, type TestUser } from '../test/unit/protocol/world.ts';
+import { median, percentile, report, sample, section, timeOnce } from './harness.ts';
+
+const BODY = 'x'.repeat(1024 - 64); // with its fields the encoded payload is just under 1 KiB, padded to 1 KiB
+const us = (ms: number[]) => median(ms) * 1000;
+
+// ---------------------------------------------------------------- baselines
+const key = randomBytes(32);
+const nonce = randomBytes(24);
+const signer = signingKeyPair();
+const kib = randomBytes(1024);
+const sealed = aeadEncrypt(key, nonce, kib);
+const signature = sign(sealed, signer.secretKey);
+const baseEncrypt = us((await sample(2000, () => aeadEncrypt(key, nonce, kib))).ms);
+const baseEncryptSign = us((await sample(2000, () => sign(aeadEncrypt(key, nonce, kib), signer.secretKey))).ms);
+const baseDecrypt = us((await sample(2000, () => aeadDecrypt(key, nonce, sealed))).ms);
+const baseVerifyDecrypt = us((await sample(2000, () => verify(signature, sealed, signer.publicKey) && aeadDecrypt(key, nonce, sealed))).ms);
+section('baselines (1 KiB)');
+report({ name: 'XChaCha20-Poly1305 encrypt', value: baseEncrypt, unit: 'us' });
+report({ name: 'XChaCha20-Poly1305 encrypt + Ed25519 sign', value: baseEncryptSign, unit: 'us' });
+report({ name: 'XChaCha20-Poly1305 decrypt', value: baseDecrypt, unit: 'us' });
+report({ name: 'Ed25519 verify + XChaCha20-Poly1305 decrypt', value: baseVerifyDecrypt, unit: 'us' });
+
+// ---------------------------------------------------------------- 1:1
+const relay = new Relay();
+const alice = makeUser(relay, 'alice', 1, 50);
+const bob = makeUser(relay, 'bob', 1, 50);
+introduce([alice, bob]);
+const a = alice.devices[0]!;
+const b = bob.devices[0]!;
+const bobKnown = knownAccountOf(bob);
+const aliceKnown = knownAccountOf(alice);
+
+section('1:1 pairwise (1 KiB payload, pure functions: encode + ratchet + AEAD + frame)');
+const setup = await sample(40, () => {
+  const verified = verifyPrekeyBundle(bobKnown, relay.bundle(b.address));
+  const started = initiateSession(a.identity, verified, NOW);
+  const { envelope } = sessionEncrypt(started, encodePayload(textPayload('hi')));
+  const frame = encodeEnvelope(envelope);
+  const opened = acceptSessionStart(b.identity, b.store.prekeys(), aliceKnown, decodeEnvelope(frame) as PairwiseEnvelope, NOW);
+  decodePayload(opened.plaintext);
+}, 5);
+report({ name: 'session set-up (verify bundle, X3DH both sides, first message)', value: us(setup.ms), unit: 'us', baseline: { name: 'AEAD encrypt', value: baseEncrypt } });
+
+const first = encryptToDevices(a.store, [b.address], textPayload('hi'), NOW, [{ known: bobKnown, bundle: relay.bundle(b.address) }]);
+a.store.commit(first.writes);
+b.store.commit(decryptFrame(b.store, first.frames[0]!.frame, NOW).writes);
+let sending: Session = a.store.sessionRecord(b.address)!.active;
+const N = 2000;
+const frames: Uint8Array[] = [];
+const enc = await sample(N, () => {
+  const { session, envelope } = sessionEncrypt(sending, encodePayload(textPayload(BODY)));
+  sending = session;
+  frames.push(encodeEnvelope(envelope));
+}, 0);
+report({ name: '1:1 encrypt', value: us(enc.ms), unit: 'us', baseline: { name: 'AEAD encrypt', value: baseEncrypt }, target: '< 100 us' });
+let receiving: Session = b.store.sessionRecord(a.address)!.active;
+let i = 0;
+const dec = await sample(N, () => {
+  const { session, plaintext } = sessionDecrypt(receiving, decodeEnvelope(frames[i++]!) as PairwiseEnvelope);
+  receiving = session;
+  decodePayload(plaintext);
+}, 0);
+report({ name: '1:1 decrypt (same chain)', value: us(dec.ms), unit: 'us', baseline: { name: 'AEAD decrypt', value: baseDecrypt }, target: '< 200 us' });
+
+// ping-pong: every message carries a new ratchet key, so decrypt includes a DH ratchet step (3 X25519 operations)
+let s1 = receiving;
+let s2 = sending;
+const pingPong = await sample(400, () => {
+  const out = sessionEncrypt(s1, encodePayload(textPayload(BODY)));
+  s1 = out.session;
+  const back = sessionDecrypt(s2, decodeEnvelope(encodeEnvelope(out.envelope)) as PairwiseEnvelope);
+  s2 = back.session;
+  [s1, s2] = [s2, s1];
+}, 0);
+report({ name: '1:1 encrypt + decrypt with DH ratchet step', value: us(pingPong.ms), unit: 'us', baseline: { name: 'AEAD encrypt + decrypt', value: baseEncrypt + baseDecrypt } });
+
+// through the store (what the engine pays per message: load + decrypt + serialize the new state)
+const storeFrames = Array.from({ length: 500 }, () => {
+  const out = encryptToDevices(a.store, [b.address], textPayload(BODY), NOW);
+  a.store.commit(out.writes);
+  return out.frames[0]!.frame;
+});
+let k = 0;
+const storeDec = await sample(500, () => b.store.commit(decryptFrame(b.store, storeFrames[k++]!, NOW).writes), 0);
+report({ name: '1:1 decryptFrame + commit via MemoryProtocolStore', value: us(storeDec.ms), unit: 'us', baseline: { name: 'AEAD decrypt', value: baseDecrypt } });
+
+// ---------------------------------------------------------------- channels
+section('channel message (1 KiB payload): sender cost must not depend on the member count');
+function channelWorld(members: number) {
+  const r = new Relay();
+  const sender = makeUser(r, 'sender', 1, 2);
+  const users: TestUser[] = Array.from({ length: members }, (_, n) => makeUser(r, `m${n}`, 1, 1));
+  introduce([sender]);
+  const s = sender.devices[0]!;
+  s.store.commit(users.map((u) => ({ kind: 'known-account' as const, entry: knownAccountOf(u) })));
+  const sessions = users.map((u) => ({ known: knownAccountOf(u), bundle: r.bundle(u.devices[0]!.address) }));
+  const out = prepareChannelKey(s.store, 'general', users.map((u) => u.devices[0]!.address), NOW, false, sessions);
+  s.store.commit(out.writes);
+  return { s, users, r };
+}
+const small = channelWorld(10);
+let large = small;
+const largeSetupMs = await timeOnce(() => {
+  large = channelWorld(1000);
+});
+console.log(`  (building the 1,000-member channel: 1,000 X3DH sessions and distributions took ${(largeSetupMs / 1000).toFixed(1)} s)`);
+for (const [label, world] of [['10 members', small], ['1,000 members', large]] as const) {
+  const viaStore = await sample(400, () => {
+    const out = encryptChannelMessage(world.s.store, 'general', textPayload(BODY), NOW);
+    world.s.store.commit(out.writes);
+  });
+  report({ name: `encryptChannelMessage + commit, ${label}`, value: us(viaStore.ms), unit: 'us', baseline: { name: 'AEAD + sign', value: baseEncryptSign } });
+}
+
+let outbound: OutboundSenderKey = createOutboundSenderKey('general', NOW);
+let inbound: InboundSenderKey = installSenderKey(null, a.address, senderKeyDistribution(outbound));
+const channelFrames: Uint8Array[] = [];
+const chEnc = await sample(N, () => {
+  const out = senderKeyEncrypt(outbound, a.address, encodePayload(textPayload(BODY)));
+  outbound = out.state;
+  channelFrames.push(encodeEnvelope(out.envelope));
+}, 0);
+report({ name: 'channel encrypt + sign (pure: encode, chain step, AEAD, Ed25519, frame)', value: us(chEnc.ms), unit: 'us', baseline: { name: 'AEAD + sign', value: baseEncryptSign }, target: '< 100 us median' });
+let c = 0;
+const chDec = await sample(N, () => {
+  const out = senderKeyDecrypt(inbound, decodeEnvelope(channelFrames[c++]!) as ChannelEnvelope);
+  inbound = out.state;
+  decodePayload(out.plaintext);
+}, 0);
+report({ name: 'channel verify + decrypt (pure: frame, Ed25519, chain step, AEAD, decode)', value: us(chDec.ms), unit: 'us', baseline: { name: 'verify + AEAD', value: baseVerifyDecrypt }, target: '< 200 us median' });
+console.log(`    p95: encrypt+sign ${(percentile(chEnc.ms, 95) * 1000).toFixed(1)} us, verify+decrypt ${(percentile(chDec.ms, 95) * 1000).toFixed(1)} us`);
+
+section('sender-key rotation in a 1,000-member channel (new key, 1,000 pairwise encryptions, frames)');
+const rotation = await sample(5, () => {
+  const out = prepareChannelKey(large.s.store, 'general', large.users.map((u) => u.devices[0]!.address), NOW, true);
+  large.s.store.commit(out.writes);
+}, 1);
+const { body: _body, ...common } = textPayload('');
+const distributionSize = encodePayload({ ...common, kind: 'sender-key', distribution: senderKeyDistribution(outbound) }).length;
+const plain = randomBytes(distributionSize);
+const bareRotation = await sample(5, () => {
+  for (let m = 0; m < 1000; m++) aeadEncrypt(key, nonce, plain);
+}, 1);
+report({ name: 'rotate + distribute to 1,000 devices', value: median(rotation.ms), unit: 'ms', baseline: { name: '1,000 bare AEAD encryptions', value: median(bareRotation.ms) } });
