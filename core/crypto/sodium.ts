@@ -285,3 +285,30 @@ export function systemRandomBytes(length: number): Uint8Array {
   }
   return out;
 }
+
+// ---------------------------------------------------------------- per-message key derivation (appended by the protocol library)
+
+/**
+ * HMAC-SHA256 with a 32-byte key in one libsodium call (crypto_auth_hmacsha256). Same function as hmacSha256, about
+ * three times cheaper in the WASM build than its init/update/final form; the ratchets call it several times per message.
+ */
+export function hmacSha256Key32(key: Uint8Array, data: Uint8Array): Uint8Array {
+  if (key.length !== 32) throw new CryptoError('hmacSha256Key32 needs a 32-byte key');
+  return sodium.crypto_auth_hmacsha256(data, key);
+}
+
+/**
+ * HKDF-Expand-SHA256 (RFC 5869 section 2.3) from a 32-byte pseudorandom key. For inputs that are already uniform
+ * keys (RFC 5869 section 3.3 allows skipping Extract then), such as a ratchet's message key.
+ */
+export function hkdfExpandSha256(prk: Uint8Array, info: Uint8Array | string, length: number): Uint8Array {
+  if (length <= 0 || length > 255 * 32) throw new CryptoError('HKDF output length out of range');
+  const infoBytes = typeof info === 'string' ? utf8(info) : info;
+  const out = new Uint8Array(length);
+  let previous: Uint8Array = new Uint8Array(0);
+  for (let block = 1, offset = 0; offset < length; block++, offset += 32) {
+    previous = hmacSha256Key32(prk, concatBytes(previous, infoBytes, Uint8Array.of(block)));
+    out.set(previous.subarray(0, Math.min(32, length - offset)), offset);
+  }
+  return out;
+}

@@ -4,13 +4,14 @@
 //
 // KDF_RK: HKDF-SHA256(ikm = DH output, salt = root key, info = "Wardroom DR root v1") -> 32-byte root key || chain key.
 // KDF_CK: message key = HMAC-SHA256(chain key, 0x01), next chain key = HMAC-SHA256(chain key, 0x02).
-// Per message: HKDF-SHA256(message key, info = "Wardroom DR message keys v1") -> 32-byte AEAD key || 24-byte nonce;
+// Per message: HKDF-Expand-SHA256(message key, info = "Wardroom DR message keys v1") -> 32-byte AEAD key || 24-byte
+// nonce (Expand only: a message key is already a uniform 32-byte key, RFC 5869 section 3.3);
 // XChaCha20-Poly1305 with associated data = session AD || header. A message key encrypts exactly one message, so
 // the derived nonce never repeats under a key.
 //
 // Superseded keys are not wiped here: the previous state object is the caller's rollback copy and may still be
 // in use. The persisted blob is overwritten on commit; see docs/protocol.md ("what is not protected").
-import { aeadDecrypt, aeadEncrypt, constantTimeEqual, CryptoError, dh, hkdfSha256, hmacSha256, type DhKeyPair } from '../crypto/sodium.ts';
+import { aeadDecrypt, aeadEncrypt, constantTimeEqual, CryptoError, dh, hkdfExpandSha256, hkdfSha256, hmacSha256Key32, type DhKeyPair } from '../crypto/sodium.ts';
 import { newDhKeyPair as dhKeyPair } from './random.ts';
 import { bytes, framed, list, nullable, struct, uint, uint32Bytes, UINT32_MAX } from './codec.ts';
 import { fail } from './errors.ts';
@@ -73,11 +74,11 @@ function kdfRoot(rootKey: Uint8Array, dhOutput: Uint8Array): { rootKey: Uint8Arr
 }
 
 export function kdfChain(chainKey: Uint8Array): { messageKey: Uint8Array; chainKey: Uint8Array } {
-  return { messageKey: hmacSha256(chainKey, ONE), chainKey: hmacSha256(chainKey, TWO) };
+  return { messageKey: hmacSha256Key32(chainKey, ONE), chainKey: hmacSha256Key32(chainKey, TWO) };
 }
 
 export function messageKeys(messageKey: Uint8Array, label: string): { key: Uint8Array; nonce: Uint8Array } {
-  const out = hkdfSha256(messageKey, null, label, 56);
+  const out = hkdfExpandSha256(messageKey, label, 56);
   return { key: out.subarray(0, 32), nonce: out.subarray(32) };
 }
 

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  aeadDecrypt, aeadEncrypt, argon2id, blake2b, dh, dhKeyPair, fromHex, hkdfSha256, hmacSha256, sha256, sha512,
+  aeadDecrypt, aeadEncrypt, argon2id, blake2b, dh, dhKeyPair, fromHex, hkdfExpandSha256, hkdfSha256, hmacSha256, hmacSha256Key32, sha256, sha512,
   sign, signingKeyPair, toHex, utf8, verify,
 } from '../../../core/crypto/sodium.ts';
 
@@ -112,6 +112,26 @@ test('HKDF-SHA256: RFC 5869 appendix A test cases 1-3', () => {
     toHex(hkdfSha256(filled(0x0b, 22), new Uint8Array(0), new Uint8Array(0), 42)),
     '8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8',
   );
+});
+
+test('HKDF-Expand-SHA256 from a given PRK: RFC 5869 test cases 1 and 3 (their PRKs and OKMs)', () => {
+  assert.equal(
+    toHex(hkdfExpandSha256(fromHex('077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5'), range(0xf0, 0xf9), 42)),
+    '3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865',
+  );
+  assert.equal(
+    toHex(hkdfExpandSha256(fromHex('19ef24a32c717b167f33a91d6f648bdf96596776afdb6377ac434c1c293ccb04'), new Uint8Array(0), 42)),
+    '8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8',
+  );
+});
+
+test('hmacSha256Key32 is HMAC-SHA256: equals the streaming form on 32-byte keys, refuses other key sizes', () => {
+  for (let i = 0; i < 20; i++) {
+    const key = crypto.getRandomValues(new Uint8Array(32));
+    const data = crypto.getRandomValues(new Uint8Array(i * 13));
+    assert.deepEqual(hmacSha256Key32(key, data), hmacSha256(key, data));
+  }
+  assert.throws(() => hmacSha256Key32(new Uint8Array(20), new Uint8Array(1)), { name: 'CryptoError' });
 });
 
 test('Argon2id v1.3: libsodium test/default/pwhash_argon2id.c vectors 5 and 7 (16-byte salt, one lane, no secret/ad)', () => {
