@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { decryptFrame, encryptToDevices, fanOutTargets, resetSession, type Incoming } from '../../../core/protocol/processor.ts';
 import { ProtocolError } from '../../../core/protocol/errors.ts';
 import { MemoryProtocolStore } from '../../../core/protocol/store.ts';
-import { createPrekeys } from '../../../core/protocol/prekeys.ts';
+import { createPrekeys, rotateSignedPrekey } from '../../../core/protocol/prekeys.ts';
 import { decodeEnvelope, encodeEnvelope, type PairwiseEnvelope } from '../../../core/protocol/wire.ts';
 import { deserializeSessionRecord, serializeSessionRecord } from '../../../core/protocol/session.ts';
 import { LIMITS } from '../../../core/protocol/limits.ts';
@@ -180,4 +180,21 @@ test('broken session: the receiver lost its state, gets NO_SESSION, starts a new
   assert.deepEqual(notice.payload.kind === 'session-reset' ? notice.payload.brokenSessionId : null, Uint8Array.from(brokenId!));
   // Alice now sends on the new session (active), and Bob reads it
   assert.equal(bodyOf(deliver(restored, send(relay, a, b, bob, 'resent'))), 'resent');
+});
+
+test('signed prekey rotation: a start on the previous signed prekey still works, one from two rotations ago does not', () => {
+  const { relay, alice, bob } = setup(3, 1);
+  const b = bob.devices[0]!;
+  const oldBundle = relay.bundle(b.address);
+  const once = rotateSignedPrekey(b.store.prekeys(), b.identity, NOW + 1);
+  b.store.commit([{ kind: 'prekeys', state: once.state }]);
+  const viaPrevious = encryptToDevices(alice.devices[0]!.store, [b.address], textPayload('on the previous key'), NOW, [{ known: knownAccountOf(bob), bundle: oldBundle }]);
+  assert.equal(bodyOf(deliver(b, viaPrevious.frames[0]!.frame)), 'on the previous key');
+  const twice = rotateSignedPrekey(b.store.prekeys(), b.identity, NOW + 2);
+  b.store.commit([{ kind: 'prekeys', state: twice.state }]);
+  const tooOld = encryptToDevices(alice.devices[1]!.store, [b.address], textPayload('too old'), NOW, [{ known: knownAccountOf(bob), bundle: { ...relay.bundle(b.address), signedPrekey: oldBundle.signedPrekey } }]);
+  expectCode(() => decryptFrame(b.store, tooOld.frames[0]!.frame, NOW), 'UNKNOWN_PREKEY');
+  const current = { ...relay.bundle(b.address), signedPrekey: twice.signedPrekey };
+  const fresh = encryptToDevices(alice.devices[2]!.store, [b.address], textPayload('current key'), NOW, [{ known: knownAccountOf(bob), bundle: current }]);
+  assert.equal(bodyOf(deliver(b, fresh.frames[0]!.frame)), 'current key');
 });
