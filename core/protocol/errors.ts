@@ -12,7 +12,6 @@ export type ProtocolErrorCode =
   | 'TOO_MANY_SKIPPED' // a counter jumped further ahead than we are willing to derive keys for
   | 'UNKNOWN_DEVICE' // a device not on the account's signed device list, or with no valid certificate
   | 'WRONG_RECIPIENT' // addressed to another device, channel or session
-  | 'KEY_CHANGED' // an account key differs from the one we saw before
   | 'STALE_DEVICE_LIST' // a device list older than (or conflicting with) the last one we accepted
   | 'NO_SESSION' // no pairwise session matches this message: the sender must start a new one
   | 'UNKNOWN_PREKEY' // the prekey a session start refers to is gone or never existed

@@ -5,7 +5,12 @@ import assert from 'node:assert/strict';
 import { decryptFrame, encryptToDevices, fanOutTargets, resetSession, type Incoming } from '../../../core/protocol/processor.ts';
 import { ProtocolError } from '../../../core/protocol/errors.ts';
 import { MemoryProtocolStore } from '../../../core/protocol/store.ts';
-import { createPrekeys, rotateSignedPrekey } from '../../../core/protocol/prekeys.ts';
+import { createPrekeys, deserializePrekeyState, rotateSignedPrekey, serializePrekeyState } from '../../../core/protocol/prekeys.ts';
+import * as identity from '../../../core/protocol/identity.ts';
+import {
+  createOutboundSenderKey, deserializeInboundSenderKey, deserializeOutboundSenderKey, installSenderKey, senderKeyDistribution,
+  serializeInboundSenderKey, serializeOutboundSenderKey,
+} from '../../../core/protocol/sender-keys.ts';
 import { decodeEnvelope, encodeEnvelope, type PairwiseEnvelope } from '../../../core/protocol/wire.ts';
 import { deserializeSessionRecord, serializeSessionRecord } from '../../../core/protocol/session.ts';
 import { LIMITS } from '../../../core/protocol/limits.ts';
@@ -197,4 +202,34 @@ test('signed prekey rotation: a start on the previous signed prekey still works,
   const current = { ...relay.bundle(b.address), signedPrekey: twice.signedPrekey };
   const fresh = encryptToDevices(alice.devices[2]!.store, [b.address], textPayload('current key'), NOW, [{ known: knownAccountOf(bob), bundle: current }]);
   assert.equal(bodyOf(deliver(b, fresh.frames[0]!.frame)), 'current key');
+});
+
+test('a device dropped from its account\'s signed list can no longer send to us or be sent to', () => {
+  const { relay, alice, bob } = setup(1, 2);
+  const a = alice.devices[0]!;
+  const [b0, b1] = bob.devices;
+  deliver(a, send(relay, b1!, a, alice, 'from the old laptop'));
+  const pending = send(relay, b1!, a, alice, 'sent just before removal');
+  const update = identity.applyDeviceList(knownAccountOf(bob), 'bob', identity.signDeviceList(bob.account, { userId: 'bob', version: 2, devices: ['d0'], issuedAt: NOW + 1 }));
+  assert.equal(update.kind, 'updated');
+  assert.deepEqual(update.kind === 'updated' ? update.removed : [], ['d1']);
+  a.store.commit([{ kind: 'known-account', entry: update.entry }]);
+  expectCode(() => decryptFrame(a.store, pending, NOW), 'UNKNOWN_DEVICE');
+  expectCode(() => encryptToDevices(a.store, [b1!.address], textPayload('still there?'), NOW), 'UNKNOWN_DEVICE');
+  assert.deepEqual(fanOutTargets(update.entry, knownAccountOf(alice), a.address), [b0!.address]);
+});
+
+test('every persisted protocol state round-trips through its serializer', () => {
+  const { relay, alice, bob } = setup();
+  const a = alice.devices[0]!;
+  const b = bob.devices[0]!;
+  deliver(b, send(relay, a, b, bob, 'x'));
+  const prekeys = b.store.prekeys();
+  assert.deepEqual(deserializePrekeyState(serializePrekeyState(prekeys)), prekeys);
+  const record = b.store.sessionRecord(a.address)!;
+  assert.deepEqual(deserializeSessionRecord(serializeSessionRecord(record)), record);
+  const outbound = createOutboundSenderKey('general', NOW);
+  assert.deepEqual(deserializeOutboundSenderKey(serializeOutboundSenderKey(outbound)), outbound);
+  const inbound = installSenderKey(null, a.address, senderKeyDistribution(outbound));
+  assert.deepEqual(deserializeInboundSenderKey(serializeInboundSenderKey(inbound)), inbound);
 });
