@@ -2,7 +2,7 @@
 // channel's sender key distributed and rotated. Each function reads state through a ProtocolStore and returns
 // the ProtocolWrites to commit together with whatever the engine stores for the message. Nothing is written here,
 // so a function that throws (a typed ProtocolError) changes nothing.
-import { toHex } from '../crypto/sodium.ts';
+import { constantTimeEqual, toHex } from '../crypto/sodium.ts';
 import { randomId } from './random.ts';
 import { fail } from './errors.ts';
 import type { KnownAccount } from './identity.ts';
@@ -55,11 +55,13 @@ export function fanOutTargets(recipient: KnownAccount, own: KnownAccount, self: 
   return targets;
 }
 
-function requireListedDevice(store: ProtocolStore, device: DeviceAddress, cache: Map<string, KnownAccount | null>): void {
+function requireListedDevice(store: ProtocolStore, device: DeviceAddress, cache: Map<string, KnownAccount | null>): KnownAccount {
   if (!cache.has(device.userId)) cache.set(device.userId, store.knownAccount(device.userId));
-  if (!cache.get(device.userId)?.devices.includes(device.deviceId)) {
+  const known = cache.get(device.userId);
+  if (!known?.devices.includes(device.deviceId)) {
     fail('UNKNOWN_DEVICE', 'device is not on a verified device list', { userId: device.userId, deviceId: device.deviceId });
   }
+  return known;
 }
 
 /**
@@ -81,9 +83,10 @@ export function encryptToDevices(store: ProtocolStore, targets: DeviceAddress[],
   const writes: ProtocolWrite[] = [];
   const accounts = new Map<string, KnownAccount | null>();
   for (const to of targets) {
-    requireListedDevice(store, to, accounts);
+    const known = requireListedDevice(store, to, accounts);
     const record = started.get(JSON.stringify(to)) ?? store.sessionRecord(to);
-    if (!record) {
+    // a session made under an account key the user has since replaced is not used: a new one is needed
+    if (!record || !constantTimeEqual(record.active.remoteAccountKey, known.accountPublicKey)) {
       missing.push(to);
       continue;
     }
@@ -98,7 +101,7 @@ export function encryptToDevices(store: ProtocolStore, targets: DeviceAddress[],
 export function decryptFrame(store: ProtocolStore, frame: Uint8Array, now: number): Incoming {
   const envelope = decodeEnvelope(frame);
   const self = store.device();
-  requireListedDevice(store, envelope.from, new Map());
+  const sender = requireListedDevice(store, envelope.from, new Map());
   const writes: ProtocolWrite[] = [];
   let plaintext: Uint8Array;
   if (envelope.kind === 'pairwise') {
@@ -106,11 +109,12 @@ export function decryptFrame(store: ProtocolStore, frame: Uint8Array, now: numbe
     const record = store.sessionRecord(envelope.from);
     const existing = findSession(record, envelope.sessionId);
     if (existing) {
+      if (!constantTimeEqual(existing.remoteAccountKey, sender.accountPublicKey)) fail('UNKNOWN_DEVICE', 'session was made under an account key the sender has since replaced');
       const opened = sessionDecrypt(existing, envelope);
       plaintext = opened.plaintext;
       writes.push({ kind: 'session', peer: envelope.from, record: putSession(record, opened.session, true) });
     } else if (envelope.start) {
-      const opened = acceptSessionStart(self, store.prekeys(), store.knownAccount(envelope.from.userId)!, envelope, now);
+      const opened = acceptSessionStart(self, store.prekeys(), sender, envelope, now);
       plaintext = opened.plaintext;
       writes.push({ kind: 'prekeys', state: opened.prekeys }, { kind: 'session', peer: envelope.from, record: putSession(record, opened.session, true) });
     } else {

@@ -233,3 +233,17 @@ test('every persisted protocol state round-trips through its serializer', () => 
   const inbound = installSenderKey(null, a.address, senderKeyDistribution(outbound));
   assert.deepEqual(deserializeInboundSenderKey(serializeInboundSenderKey(inbound)), inbound);
 });
+
+test('after an account key change, sessions made under the old key are not used in either direction', () => {
+  const { relay, alice, bob } = setup();
+  const a = alice.devices[0]!;
+  const b = bob.devices[0]!;
+  deliver(b, send(relay, a, b, bob, 'before'));
+  const late = send(relay, b, a, alice, 'late reply on the old session');
+  const newAccount = identity.createAccountIdentity();
+  const outcome = identity.applyDeviceList(knownAccountOf(bob), 'bob', identity.signDeviceList(newAccount, { userId: 'bob', version: 1, devices: ['d0'], issuedAt: NOW }));
+  assert.equal(outcome.kind, 'key-changed');
+  a.store.commit([{ kind: 'known-account', entry: outcome.entry }]);
+  assert.deepEqual(encryptToDevices(a.store, [b.address], textPayload('hi'), NOW).missing, [b.address]);
+  expectCode(() => decryptFrame(a.store, late, NOW), 'UNKNOWN_DEVICE');
+});
