@@ -106,3 +106,73 @@ export class MemoryProtocolStore implements ProtocolStore {
     for (const run of apply) run();
   }
 }
+
+/**
+ * Decrypting an inbound batch in ONE vault transaction (one fsync for hundreds of queued messages, DESIGN.md
+ * section 3): wrap the engine's store in a StagedProtocolStore, run decryptFrame for each frame and `commit` its
+ * writes here (they become visible to the next frame's reads, nothing reaches the vault), then hand `takeWrites()`
+ * to the vault transaction together with all the messages. A frame that throws adds nothing.
+ */
+export class StagedProtocolStore implements ProtocolStore {
+  readonly #base: ProtocolStore;
+  #writes: ProtocolWrite[] = [];
+  #prekeys: PrekeyState | null = null;
+  #known = new Map<string, KnownAccount>();
+  #sessions = new Map<string, SessionRecord>();
+  #outbound = new Map<string, OutboundSenderKey>();
+  #shares = new Map<string, number>();
+  #inbound = new Map<string, InboundSenderKey>();
+  #seen = new Set<string>();
+
+  constructor(base: ProtocolStore) {
+    this.#base = base;
+  }
+
+  device(): DeviceIdentity {
+    return this.#base.device();
+  }
+  prekeys(): PrekeyState {
+    return this.#prekeys ?? this.#base.prekeys();
+  }
+  knownAccount(userId: string): KnownAccount | null {
+    return this.#known.get(userId) ?? this.#base.knownAccount(userId);
+  }
+  sessionRecord(peer: DeviceAddress): SessionRecord | null {
+    return this.#sessions.get(addr(peer)) ?? this.#base.sessionRecord(peer);
+  }
+  outboundSenderKey(channelId: string): OutboundSenderKey | null {
+    return this.#outbound.get(channelId) ?? this.#base.outboundSenderKey(channelId);
+  }
+  senderKeyShare(channelId: string, keyId: number, device: DeviceAddress): number | null {
+    return this.#shares.get(JSON.stringify([channelId, keyId, addr(device)])) ?? this.#base.senderKeyShare(channelId, keyId, device);
+  }
+  inboundSenderKey(channelId: string, sender: DeviceAddress, keyId: number): InboundSenderKey | null {
+    return this.#inbound.get(JSON.stringify([channelId, addr(sender), keyId])) ?? this.#base.inboundSenderKey(channelId, sender, keyId);
+  }
+  hasSeen(senderUserId: string, messageId: Uint8Array): boolean {
+    return this.#seen.has(`${senderUserId}\u0000${toHex(messageId)}`) || this.#base.hasSeen(senderUserId, messageId);
+  }
+
+  /** Stages writes: visible to later reads through this store, not yet written to the base store. */
+  commit(writes: readonly ProtocolWrite[]): void {
+    for (const w of writes) {
+      switch (w.kind) {
+        case 'prekeys': this.#prekeys = w.state; break;
+        case 'session': this.#sessions.set(addr(w.peer), w.record); break;
+        case 'known-account': this.#known.set(w.entry.userId, w.entry); break;
+        case 'outbound-sender-key': this.#outbound.set(w.state.channelId, w.state); break;
+        case 'sender-key-share': this.#shares.set(JSON.stringify([w.channelId, w.keyId, addr(w.device)]), w.iteration); break;
+        case 'inbound-sender-key': this.#inbound.set(JSON.stringify([w.state.channelId, addr(w.state.sender), w.state.keyId]), w.state); break;
+        case 'seen': this.#seen.add(`${w.senderUserId}\u0000${toHex(w.messageId)}`); break;
+      }
+    }
+    this.#writes.push(...writes);
+  }
+
+  /** All staged writes in order (later writes to the same state supersede earlier ones when applied in order). */
+  takeWrites(): ProtocolWrite[] {
+    const writes = this.#writes;
+    this.#writes = [];
+    return writes;
+  }
+}
