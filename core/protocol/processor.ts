@@ -39,6 +39,7 @@ export function newMessageId(): Uint8Array {
 }
 
 const sameAddress = (a: DeviceAddress, b: DeviceAddress) => a.userId === b.userId && a.deviceId === b.deviceId;
+const addressKey = (a: DeviceAddress) => JSON.stringify([a.userId, a.deviceId]);
 
 /**
  * Every device a message to `recipient` goes to: each device on the recipient's verified list, plus the
@@ -76,15 +77,19 @@ export function encryptToDevices(store: ProtocolStore, targets: DeviceAddress[],
   for (const { known, bundle } of newSessions) {
     const verified = verifyPrekeyBundle(known, bundle);
     const address = { userId: verified.certificate.userId, deviceId: verified.certificate.deviceId };
-    started.set(JSON.stringify(address), putSession(store.sessionRecord(address), initiateSession(self, verified, now), true));
+    started.set(addressKey(address), putSession(store.sessionRecord(address), initiateSession(self, verified, now), true));
   }
   const frames: OutgoingFrame[] = [];
   const missing: DeviceAddress[] = [];
   const writes: ProtocolWrite[] = [];
   const accounts = new Map<string, KnownAccount | null>();
+  const done = new Set<string>();
   for (const to of targets) {
+    // each target's new session state is a separate write computed from the stored one: a repeat would fork it
+    if (done.has(addressKey(to))) fail('INVALID_ARGUMENT', 'a device appears twice in the targets');
+    done.add(addressKey(to));
     const known = requireListedDevice(store, to, accounts);
-    const record = started.get(JSON.stringify(to)) ?? store.sessionRecord(to);
+    const record = started.get(addressKey(to)) ?? store.sessionRecord(to);
     // a session made under an account key the user has since replaced is not used: a new one is needed
     if (!record || !constantTimeEqual(record.active.remoteAccountKey, known.accountPublicKey)) {
       missing.push(to);
