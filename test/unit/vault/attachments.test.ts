@@ -3,10 +3,13 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
-import { randomBytes } from '../../../core/crypto/sodium.ts';
+import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { CHUNK_BYTES, readEncryptedFile, writeEncryptedFile } from '../../../core/vault/attachment-file.ts';
 import { createVault, VaultError, type Vault, type VaultErrorCode } from '../../../core/vault/index.ts';
 import { makeMessages, PASSPHRASE, tempDir, TEST_KDF } from '../../support/vault-helpers.ts';
+
+// Test payloads come from node:crypto: libsodium's randombytes_buf is very slow for megabytes (it is for keys).
+const randomBytes = (length: number): Uint8Array => new Uint8Array(nodeRandomBytes(length));
 
 const isVaultError = (...codes: VaultErrorCode[]) => (error: unknown) => error instanceof VaultError && codes.includes(error.code);
 
