@@ -165,7 +165,7 @@ export function prepareChannelKey(store: ProtocolStore, channelId: string, membe
   const rotated = senderKeyRotationReason(outbound, now, membersLeft);
   const writes: ProtocolWrite[] = [];
   if (rotated || !outbound) {
-    outbound = createOutboundSenderKey(channelId, now);
+    outbound = createOutboundSenderKey(channelId, now, outbound);
     writes.push({ kind: 'outbound-sender-key', state: outbound });
   }
   const { keyId } = outbound;
@@ -192,16 +192,17 @@ export function requestSenderKey(store: ProtocolStore, sender: DeviceAddress, ch
 }
 
 /**
- * The sender's answer to a request: the key from the iteration the requester was first given it, never earlier.
- * A requester that was never given this key gets UNKNOWN_DEVICE (it joined after, or was never a member).
+ * The sender's answer to a request: the key (current, or one of the last retired ones) from the iteration the
+ * requester was first given it, never earlier. A requester that was never given this key gets UNKNOWN_DEVICE (it
+ * joined after, or was never a member); a key too old to be kept gets MISSING_SENDER_KEY.
  */
-export function answerSenderKeyRequest(store: ProtocolStore, requester: DeviceAddress, channelId: string, keyId: number, now: number) {
+export function answerSenderKeyRequest(store: ProtocolStore, requester: DeviceAddress, channelId: string, keyId: number, now: number, newSessions: NewSession[] = []) {
   const outbound = store.outboundSenderKey(channelId);
-  if (!outbound || outbound.keyId !== keyId) fail('MISSING_SENDER_KEY', 'that sender key was rotated away; the requester gets the current one with the next distribution', { channelId, keyId });
+  if (!outbound) fail('MISSING_SENDER_KEY', 'this device has no sender key for the channel', { channelId, keyId });
   const entitledFrom = store.senderKeyShare(channelId, keyId, requester);
   if (entitledFrom === null) fail('UNKNOWN_DEVICE', 'requester was never given this sender key', { userId: requester.userId, deviceId: requester.deviceId });
-  const payload = controlPayload(now, { kind: 'sender-key', distribution: redistributeSenderKey(outbound, entitledFrom) });
-  return encryptToDevices(store, [requester], payload, now);
+  const payload = controlPayload(now, { kind: 'sender-key', distribution: redistributeSenderKey(outbound, keyId, entitledFrom) });
+  return encryptToDevices(store, [requester], payload, now, newSessions);
 }
 
 /**

@@ -28,7 +28,23 @@ export interface OutboundSenderKey {
    */
   initialChainKey: Uint8Array;
   createdAt: number;
+  /** The keys this one replaced (newest first, at most RETIRED_SENDER_KEYS_KEPT), kept only to answer requests. */
+  retired: RetiredSenderKey[];
 }
+
+/**
+ * What the sender keeps of a replaced key: enough to re-send it to a member that lost the distribution (its
+ * messages stay readable after a rotation), nothing to encrypt with.
+ */
+export interface RetiredSenderKey {
+  keyId: number;
+  initialChainKey: Uint8Array;
+  signingPublicKey: Uint8Array;
+  /** iterations [0, endIteration) were used */
+  endIteration: number;
+}
+
+const RETIRED_SENDER_KEYS_KEPT = 2;
 
 export interface InboundSenderKey {
   channelId: string;
@@ -43,10 +59,14 @@ export interface InboundSenderKey {
   skipped: { iteration: number; messageKey: Uint8Array }[];
 }
 
-export function createOutboundSenderKey(channelId: string, now: number): OutboundSenderKey {
+/** A new sender key for the channel; `replacing` (the current key, if any) is kept as a retired key. */
+export function createOutboundSenderKey(channelId: string, now: number, replacing: OutboundSenderKey | null = null): OutboundSenderKey {
   idField.parse(channelId, 'channelId');
   const chainKey = randomKey();
-  return { channelId, keyId: randomUint32(), chainKey, iteration: 0, signing: newSigningKeyPair(), initialChainKey: chainKey, createdAt: now };
+  const retired = replacing
+    ? [{ keyId: replacing.keyId, initialChainKey: replacing.initialChainKey, signingPublicKey: replacing.signing.publicKey, endIteration: replacing.iteration }, ...replacing.retired].slice(0, RETIRED_SENDER_KEYS_KEPT)
+    : [];
+  return { channelId, keyId: randomUint32(), chainKey, iteration: 0, signing: newSigningKeyPair(), initialChainKey: chainKey, createdAt: now, retired };
 }
 
 /** What a member device receives (inside a pairwise session): the chain at the current iteration. */
@@ -55,15 +75,20 @@ export function senderKeyDistribution(state: OutboundSenderKey): SenderKeyDistri
 }
 
 /**
- * Answers a "sender-key-request" from a device that was given the key at `entitledFrom` (the sender records that
- * iteration when it distributes): the chain from that iteration, never earlier, so a late joiner cannot use a
- * request to read messages from before it joined.
+ * Answers a "sender-key-request" for key `keyId` (the current one or a recently retired one) from a device that was
+ * given it at `entitledFrom` (the sender records that iteration when it distributes): the chain from that
+ * iteration, never earlier, so a late joiner cannot use a request to read messages from before it joined.
+ * MISSING_SENDER_KEY if the key is no longer kept.
  */
-export function redistributeSenderKey(state: OutboundSenderKey, entitledFrom: number): SenderKeyDistribution {
-  if (!Number.isSafeInteger(entitledFrom) || entitledFrom < 0 || entitledFrom > state.iteration) fail('INVALID_ARGUMENT', 'entitlement iteration out of range');
-  let chainKey = state.initialChainKey;
+export function redistributeSenderKey(state: OutboundSenderKey, keyId: number, entitledFrom: number): SenderKeyDistribution {
+  const key = keyId === state.keyId
+    ? { initialChainKey: state.initialChainKey, signingPublicKey: state.signing.publicKey, endIteration: state.iteration }
+    : state.retired.find((k) => k.keyId === keyId);
+  if (!key) fail('MISSING_SENDER_KEY', 'that sender key is no longer kept; the requester gets the current one with the next distribution', { channelId: state.channelId, keyId });
+  if (!Number.isSafeInteger(entitledFrom) || entitledFrom < 0 || entitledFrom > key.endIteration) fail('INVALID_ARGUMENT', 'entitlement iteration out of range');
+  let chainKey = key.initialChainKey;
   for (let i = 0; i < entitledFrom; i++) chainKey = kdfChain(chainKey).chainKey;
-  return { channelId: state.channelId, keyId: state.keyId, iteration: entitledFrom, chainKey, signingPublicKey: state.signing.publicKey };
+  return { channelId: state.channelId, keyId, iteration: entitledFrom, chainKey, signingPublicKey: key.signingPublicKey };
 }
 
 function signedPart(e: Omit<ChannelEnvelope, 'signature'>): Uint8Array {
@@ -171,6 +196,7 @@ const key32 = bytes(32);
 const outboundSchema = struct({
   v: uint(), channelId: idField, keyId: uint(UINT32_MAX), chainKey: key32, iteration: uint(UINT32_MAX),
   signSecret: bytes(64), initialChainKey: key32, createdAt: uint(),
+  retired: list(struct({ keyId: uint(UINT32_MAX), initialChainKey: key32, signingPublicKey: key32, endIteration: uint(UINT32_MAX) }), RETIRED_SENDER_KEYS_KEPT),
 });
 const inboundSchema = struct({
   v: uint(), channelId: idField, sender: struct({ userId: idField, deviceId: idField }), keyId: uint(UINT32_MAX), chainKey: key32,

@@ -153,6 +153,32 @@ test('a device that missed the distribution asks for the key and then reads the 
   assert.equal(bodyOf(deliver(bob2, held)), 'second');
 });
 
+test('a message under a key rotated away is still readable: the sender answers requests for its retired keys', () => {
+  const { relay, users, sender } = setup();
+  const [bob, bob2] = users[1]!.devices;
+  const carol = users[2]!.devices[0]!;
+  const sessions = [bob!, bob2!, carol].map((m) => ({ known: knownAccountOf(ownerOf(users, m)), bundle: relay.bundle(m.address) }));
+  const first = prepareChannelKey(sender.store, CHANNEL, [bob!.address, bob2!.address, carol.address], NOW, false, sessions);
+  sender.store.commit(first.writes);
+  // bob2's distribution of the first key is lost; the others arrive
+  for (const { to, frame } of first.frames) if (to.deviceId !== bob2!.address.deviceId || to.userId !== 'bob') deliver([bob!, carol].find((d) => d.address.userId === to.userId)!, frame);
+  const old = post(sender, 'under the first key');
+  // carol leaves: the sender rotates and bob2 does receive the new key (starting its session with the sender)
+  const rotated = prepareChannelKey(sender.store, CHANNEL, [bob!.address, bob2!.address], NOW, true);
+  sender.store.commit(rotated.writes);
+  for (const { to, frame } of rotated.frames) deliver(to.deviceId === bob2!.address.deviceId ? bob2! : bob!, frame);
+  const missing = expectCode(() => decryptFrame(bob2!.store, old, NOW), 'MISSING_SENDER_KEY');
+  const ask = requestSenderKey(bob2!.store, sender.address, CHANNEL, Number(missing.details.keyId), NOW);
+  bob2!.store.commit(ask.writes);
+  deliver(sender, ask.frames[0]!.frame);
+  const answer = answerSenderKeyRequest(sender.store, bob2!.address, CHANNEL, Number(missing.details.keyId), NOW);
+  sender.store.commit(answer.writes);
+  deliver(bob2!, answer.frames[0]!.frame);
+  assert.equal(bodyOf(deliver(bob2!, old)), 'under the first key');
+  // carol, who left, cannot get the new key by asking
+  expectCode(() => answerSenderKeyRequest(sender.store, carol.address, CHANNEL, sender.store.outboundSenderKey(CHANNEL)!.keyId, NOW), 'UNKNOWN_DEVICE');
+});
+
 test('rotation policy: by message count, by age, on departures; never on joins alone', () => {
   const key = createOutboundSenderKey(CHANNEL, NOW);
   const policy = { maxMessages: 3, maxAgeMs: 1000 };
