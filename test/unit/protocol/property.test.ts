@@ -6,7 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ProtocolError } from '../../../core/protocol/errors.ts';
-import { decryptFrame, encryptChannelMessage, encryptToDevices, fanOutTargets, prepareChannelKey, type NewSession } from '../../../core/protocol/processor.ts';
+import {
+  answerSenderKeyRequest, decryptFrame, encryptChannelMessage, encryptToDevices, fanOutTargets, prepareChannelKey, requestSenderKey, type NewSession,
+} from '../../../core/protocol/processor.ts';
+import { decodeEnvelope, type ChannelEnvelope } from '../../../core/protocol/wire.ts';
 import { introduce, knownAccountOf, makeUser, NOW, Relay, textPayload, type TestDevice, type TestUser } from './world.ts';
 
 type Action =
@@ -149,5 +152,103 @@ test('channel with 3 users / 5 devices, two senders and rotations: every deliver
       checkExactlyOnce(net);
     }),
     { seed: 7, numRuns: 25 },
+  );
+});
+
+interface ChannelItem {
+  kind: 'distribution' | 'message';
+  to: TestDevice;
+  frame: Uint8Array;
+  body: string;
+  delivered: boolean;
+}
+
+test('channel with lossy sender-key distributions: held-back messages decrypt exactly once after asking for the key', () => {
+  fc.assert(
+    fc.property(fc.array(action(2, true), { minLength: 10, maxLength: 40, size: 'max' }), (actions) => {
+      const relay = new Relay();
+      const users = [makeUser(relay, 'alice', 2, 10), makeUser(relay, 'bob', 2, 10), makeUser(relay, 'carol', 1, 10)];
+      introduce(users);
+      const all = users.flatMap((u) => u.devices);
+      const senders = [users[0]!.devices[0]!, users[1]!.devices[0]!];
+      const rotations = [0, 0];
+      let inFlight: ChannelItem[] = [];
+      const decryptedTwice = new Set<string>();
+      const share = (from: TestDevice, membersLeft: boolean) => {
+        const members = all.filter((d) => d !== from).map((d) => d.address);
+        const out = prepareChannelKey(from.store, 'general', members, NOW, membersLeft, newSessionsFor(relay, users, from, members));
+        from.store.commit(out.writes);
+        for (const f of out.frames) inFlight.push({ kind: 'distribution', to: deviceAt(users, f.to), frame: f.frame, body: '', delivered: false });
+      };
+      /** Returns false when the message is held back for a missing sender key (allowed only if truly missing). */
+      const attempt = (item: ChannelItem, commit: boolean): boolean => {
+        try {
+          const incoming = decryptFrame(item.to.store, item.frame, NOW);
+          assert.equal(item.delivered, false, 'decrypted a second time');
+          if (item.kind === 'message') assert.equal(incoming.payload.kind === 'text' ? incoming.payload.body : '', item.body);
+          if (commit) {
+            item.to.store.commit(incoming.writes);
+            item.delivered = true;
+            if (item.kind === 'message') {
+              const key = `${item.to.address.userId}/${item.to.address.deviceId}/${item.body}`;
+              assert.ok(!decryptedTwice.has(key));
+              decryptedTwice.add(key);
+            }
+          }
+          return true;
+        } catch (error) {
+          if (!(error instanceof ProtocolError)) throw error;
+          if (error.code === 'DUPLICATE') {
+            assert.ok(item.delivered, `first delivery failed: ${error.message}`);
+            return true;
+          }
+          assert.equal(error.code, 'MISSING_SENDER_KEY', error.message);
+          assert.equal(item.kind, 'message');
+          const sender = { userId: String(error.details.userId), deviceId: String(error.details.deviceId) };
+          assert.equal(item.to.store.inboundSenderKey('general', sender, Number(error.details.keyId)), null);
+          return false;
+        }
+      };
+      for (const s of senders) share(s, false);
+      let counter = 0;
+      for (const a of actions) {
+        if (a.type === 'send') {
+          const from = senders[a.from]!;
+          const body = `c${counter++}`;
+          const out = encryptChannelMessage(from.store, 'general', textPayload(body), NOW);
+          from.store.commit(out.writes);
+          for (const d of all) if (d !== from) inFlight.push({ kind: 'message', to: d, frame: out.frame, body, delivered: false });
+        } else if (a.type === 'rotate') {
+          // at most two rotations per sender: a sender keeps two retired keys to answer requests with
+          if (rotations[a.from]! < 2) {
+            rotations[a.from]!++;
+            share(senders[a.from]!, true);
+          }
+        } else if (inFlight.length > 0) {
+          const index = a.pick % inFlight.length;
+          const item = inFlight[index]!;
+          if (a.type === 'drop') inFlight.splice(index, 1);
+          else if (attempt(item, a.type === 'deliver') && a.type === 'deliver' && !a.keep) inFlight.splice(index, 1);
+        }
+      }
+      // heal: the distributions still in flight arrive; then every held-back message's device asks for its key
+      for (const item of inFlight.filter((i) => i.kind === 'distribution')) attempt(item, true);
+      inFlight = inFlight.filter((i) => i.kind === 'message');
+      for (const item of inFlight) {
+        if (attempt(item, true)) continue;
+        const envelope = decodeEnvelope(item.frame) as ChannelEnvelope;
+        const envelopeSender = senders.find((s) => s.address.userId === envelope.from.userId)!;
+        const keyId = envelope.keyId;
+        const needs = envelopeSender.store.sessionRecord(item.to.address) && item.to.store.sessionRecord(envelopeSender.address) ? [] : [{ known: knownAccountOf(ownerOf(users, envelopeSender.address)), bundle: relay.bundle(envelopeSender.address) }];
+        const ask = requestSenderKey(item.to.store, envelopeSender.address, 'general', keyId, NOW, needs);
+        item.to.store.commit(ask.writes);
+        envelopeSender.store.commit(decryptFrame(envelopeSender.store, ask.frames[0]!.frame, NOW).writes);
+        const answer = answerSenderKeyRequest(envelopeSender.store, item.to.address, 'general', keyId, NOW);
+        envelopeSender.store.commit(answer.writes);
+        item.to.store.commit(decryptFrame(item.to.store, answer.frames[0]!.frame, NOW).writes);
+        assert.ok(attempt(item, true), 'the held-back message decrypts once its key arrived');
+      }
+    }),
+    { seed: 99, numRuns: 20 },
   );
 });
