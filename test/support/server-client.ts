@@ -14,8 +14,15 @@ import type { RunningServer, StartOptions } from '../../server/app.ts';
 import { authMessage, recoveryMessage } from '../../server/auth.ts';
 import { deviceIdFor } from '../../server/ids.ts';
 import { parseInviteLink } from '../../server/invite-link.ts';
-import { decodeServerFrame, encodeFrame } from '../../server/ws/frames.ts';
-import type { ClientFrame, ServerFrame } from '../../server/ws/frames.ts';
+import { Decoder } from 'cbor-x';
+import { encodeFrame } from '../../server/ws/frames.ts';
+import type { ClientFrame, ServerFrame, ServerNotice } from '../../server/ws/frames.ts';
+
+// Plain CBOR decoding (the server's own settings): the relay tests check frame contents themselves and stay
+// independent of the client engine's stricter frame schema.
+const frameDecoder = new Decoder({ useRecords: false, mapsAsObjects: true });
+const decodeServerFrame = (data: Uint8Array) => frameDecoder.decode(data) as ServerFrame;
+export const decodeNotice = (body: Uint8Array) => frameDecoder.decode(body) as ServerNotice;
 
 export function tempDir(prefix = 'wardroom-server-test-'): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -2,8 +2,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, toBase64Url, utf8 } from '../../../core/crypto/sodium.ts';
-import { decodeNotice } from '../../../server/ws/frames.ts';
-import { createOrg, http, startTestServer, WsClient } from '../../support/server-client.ts';
+import { createOrg, decodeNotice, http, startTestServer, WsClient } from '../../support/server-client.ts';
 import type { TestUser } from '../../support/server-client.ts';
 
 describe('relay messaging', () => {
