@@ -8,7 +8,8 @@ export type ProtocolErrorCode =
   | 'UNKNOWN_VERSION' // a version number this build does not speak
   | 'DECRYPT_FAILED' // AEAD did not authenticate (tampered, wrong key, wrong associated data)
   | 'BAD_SIGNATURE' // an Ed25519 signature did not verify
-  | 'DUPLICATE' // this message was already decrypted (or its key was already used or discarded)
+  | 'DUPLICATE' // this message was already decrypted
+  | 'KEY_DISCARDED' // the message's key was discarded unused (skipped-key cap): it is lost; tell the user and the sender
   | 'TOO_MANY_SKIPPED' // a counter jumped further ahead than we are willing to derive keys for
   | 'UNKNOWN_DEVICE' // a device not on the account's signed device list, or with no valid certificate
   | 'WRONG_RECIPIENT' // addressed to another device, channel or session

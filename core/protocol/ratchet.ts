@@ -17,6 +17,7 @@ import { bytes, framed, list, nullable, struct, uint, uint32Bytes, UINT32_MAX } 
 import { fail } from './errors.ts';
 import { LABEL } from './labels.ts';
 import { LIMITS } from './limits.ts';
+import { addDiscarded, discardedRangeSchema, isDiscarded, keepNewest, type DiscardedRange } from './discarded.ts';
 
 export interface ChainState {
   key: Uint8Array;
@@ -41,6 +42,8 @@ export interface RatchetState {
   skipped: SkippedKey[];
   /** Remote ratchet keys we have moved past (a few): a message under one with no skipped key is a duplicate. */
   retiredRemoteKeys: Uint8Array[];
+  /** Message numbers whose keys were discarded unused (beyond the skipped-key cap). */
+  discarded: DiscardedRange[];
 }
 
 export interface RatchetHeader {
@@ -92,7 +95,7 @@ export function initInitiator(sharedSecret: Uint8Array, remoteRatchetKey: Uint8A
   const { rootKey, chainKey } = kdfRoot(sharedSecret, wireDh(selfRatchet.secretKey, remoteRatchetKey));
   return {
     rootKey, selfRatchet, remoteRatchetKey, sending: { key: chainKey, index: 0 }, receiving: null,
-    previousSendingLength: 0, skipped: [], retiredRemoteKeys: [],
+    previousSendingLength: 0, skipped: [], retiredRemoteKeys: [], discarded: [],
   };
 }
 
@@ -100,7 +103,7 @@ export function initInitiator(sharedSecret: Uint8Array, remoteRatchetKey: Uint8A
 export function initResponder(sharedSecret: Uint8Array, signedPrekey: DhKeyPair): RatchetState {
   return {
     rootKey: sharedSecret, selfRatchet: signedPrekey, remoteRatchetKey: null, sending: null, receiving: null,
-    previousSendingLength: 0, skipped: [], retiredRemoteKeys: [],
+    previousSendingLength: 0, skipped: [], retiredRemoteKeys: [], discarded: [],
   };
 }
 
@@ -124,17 +127,27 @@ function open(messageKey: Uint8Array, message: RatchetMessage, ad: Uint8Array): 
   }
 }
 
-/** Derives the keys of messages [chain.index, until) and returns them with the advanced chain. */
-function skipTo(chain: ChainState, ratchetKey: Uint8Array, until: number): { chain: ChainState; keys: SkippedKey[] } {
+/**
+ * Derives the keys of messages [chain.index, until) and returns them with the advanced chain. Only the newest
+ * LIMITS.skippedKeys can survive the cap, so older ones are not kept even in memory: they come back as discarded.
+ */
+function skipTo(chain: ChainState, ratchetKey: Uint8Array, until: number): { chain: ChainState; keys: SkippedKey[]; discarded: DiscardedRange[] } {
   const keys: SkippedKey[] = [];
+  const firstKept = Math.max(chain.index, until - LIMITS.skippedKeys);
   let current = chain;
   while (current.index < until) {
     const { messageKey, chainKey } = kdfChain(current.key);
-    // only the newest LIMITS.skippedKeys can survive the cap, so older ones are not even kept in memory
-    if (until - current.index <= LIMITS.skippedKeys) keys.push({ ratchetKey, index: current.index, messageKey });
+    if (current.index >= firstKept) keys.push({ ratchetKey, index: current.index, messageKey });
     current = { key: chainKey, index: current.index + 1 };
   }
-  return { chain: current, keys };
+  return { chain: current, keys, discarded: firstKept > chain.index ? [{ chain: ratchetKey, from: chain.index, to: firstKept }] : [] };
+}
+
+function refuseUsedOrDiscarded(state: RatchetState, header: RatchetHeader): never {
+  if (isDiscarded(state.discarded, header.ratchetKey, header.index)) {
+    fail('KEY_DISCARDED', 'message arrived after its key was discarded (too many later messages came first); it cannot be read', { index: header.index });
+  }
+  fail('DUPLICATE', 'message already decrypted', { index: header.index });
 }
 
 export function ratchetDecrypt(state: RatchetState, message: RatchetMessage, ad: Uint8Array): { state: RatchetState; plaintext: Uint8Array } {
@@ -147,14 +160,17 @@ export function ratchetDecrypt(state: RatchetState, message: RatchetMessage, ad:
 
   let next: RatchetState = state;
   let newlySkipped: SkippedKey[] = [];
+  let newlyDiscarded: DiscardedRange[] = [];
   const isCurrentChain = state.remoteRatchetKey !== null && constantTimeEqual(header.ratchetKey, state.remoteRatchetKey);
   if (!isCurrentChain) {
-    if (state.retiredRemoteKeys.some((k) => constantTimeEqual(k, header.ratchetKey))) {
-      fail('DUPLICATE', 'message on a finished ratchet chain: already decrypted, or its skipped key was dropped');
-    }
+    if (state.retiredRemoteKeys.some((k) => constantTimeEqual(k, header.ratchetKey))) refuseUsedOrDiscarded(state, header);
     const remainder = state.receiving ? header.previousLength - state.receiving.index : 0;
     if (remainder + header.index > LIMITS.maxSkip) fail('TOO_MANY_SKIPPED', 'message jumps too far ahead', { jump: remainder + header.index, limit: LIMITS.maxSkip });
-    if (state.receiving && state.remoteRatchetKey) newlySkipped = skipTo(state.receiving, state.remoteRatchetKey, header.previousLength).keys;
+    if (state.receiving && state.remoteRatchetKey) {
+      const rest = skipTo(state.receiving, state.remoteRatchetKey, header.previousLength);
+      newlySkipped = rest.keys;
+      newlyDiscarded = rest.discarded;
+    }
     const received = kdfRoot(state.rootKey, wireDh(state.selfRatchet.secretKey, header.ratchetKey));
     const selfRatchet = dhKeyPair();
     const sent = kdfRoot(received.rootKey, wireDh(selfRatchet.secretKey, header.ratchetKey));
@@ -171,14 +187,20 @@ export function ratchetDecrypt(state: RatchetState, message: RatchetMessage, ad:
   }
 
   const receiving = next.receiving!;
-  if (header.index < receiving.index) fail('DUPLICATE', 'message already decrypted, or its skipped key was dropped', { index: header.index });
+  if (header.index < receiving.index) refuseUsedOrDiscarded(state, header);
   if (header.index - receiving.index > LIMITS.maxSkip) fail('TOO_MANY_SKIPPED', 'message jumps too far ahead', { jump: header.index - receiving.index, limit: LIMITS.maxSkip });
   const skipped = skipTo(receiving, header.ratchetKey, header.index);
   const { messageKey, chainKey } = kdfChain(skipped.chain.key);
   const plaintext = open(messageKey, message, ad);
   newlySkipped = newlySkipped.concat(skipped.keys);
-  const allSkipped = newlySkipped.length === 0 ? next.skipped : [...next.skipped, ...newlySkipped].slice(-LIMITS.skippedKeys);
-  return { state: { ...next, receiving: { key: chainKey, index: header.index + 1 }, skipped: allSkipped }, plaintext };
+  newlyDiscarded = newlyDiscarded.concat(skipped.discarded);
+  const { kept, discarded } = newlySkipped.length === 0
+    ? { kept: next.skipped, discarded: [] }
+    : keepNewest([...next.skipped, ...newlySkipped], LIMITS.skippedKeys, (k) => k.ratchetKey);
+  return {
+    state: { ...next, receiving: { key: chainKey, index: header.index + 1 }, skipped: kept, discarded: addDiscarded(next.discarded, [...discarded, ...newlyDiscarded]) },
+    plaintext,
+  };
 }
 
 // ---------------------------------------------------------------- persistence
@@ -195,13 +217,14 @@ export const ratchetStateSchema = struct({
   pn: uint(UINT32_MAX),
   skipped: list(struct({ rk: key32, n: uint(UINT32_MAX), mk: key32 }), LIMITS.skippedKeys),
   retired: list(key32, RETIRED_KEYS_KEPT),
+  discarded: discardedRangeSchema,
 });
 
 export function ratchetToPlain(s: RatchetState): unknown {
   return {
     rootKey: s.rootKey, selfPublic: s.selfRatchet.publicKey, selfSecret: s.selfRatchet.secretKey, remote: s.remoteRatchetKey,
     sending: s.sending, receiving: s.receiving, pn: s.previousSendingLength,
-    skipped: s.skipped.map((k) => ({ rk: k.ratchetKey, n: k.index, mk: k.messageKey })), retired: s.retiredRemoteKeys,
+    skipped: s.skipped.map((k) => ({ rk: k.ratchetKey, n: k.index, mk: k.messageKey })), retired: s.retiredRemoteKeys, discarded: s.discarded,
   };
 }
 
@@ -209,6 +232,6 @@ export function ratchetFromPlain(p: ReturnType<typeof ratchetStateSchema.parse>)
   return {
     rootKey: p.rootKey, selfRatchet: { publicKey: p.selfPublic, secretKey: p.selfSecret }, remoteRatchetKey: p.remote,
     sending: p.sending, receiving: p.receiving, previousSendingLength: p.pn,
-    skipped: p.skipped.map((k) => ({ ratchetKey: k.rk, index: k.n, messageKey: k.mk })), retiredRemoteKeys: p.retired,
+    skipped: p.skipped.map((k) => ({ ratchetKey: k.rk, index: k.n, messageKey: k.mk })), retiredRemoteKeys: p.retired, discarded: p.discarded,
   };
 }

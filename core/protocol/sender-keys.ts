@@ -14,6 +14,7 @@ import { idField } from './identity.ts';
 import { LABEL } from './labels.ts';
 import { LIMITS, SENDER_KEY_ROTATION } from './limits.ts';
 import { kdfChain, messageKeys } from './ratchet.ts';
+import { addDiscarded, discardedRangeSchema, isDiscarded, keepNewest, type DiscardedRange } from './discarded.ts';
 import type { ChannelEnvelope, DeviceAddress, SenderKeyDistribution } from './wire.ts';
 
 export interface OutboundSenderKey {
@@ -57,7 +58,14 @@ export interface InboundSenderKey {
   firstIteration: number;
   signingPublicKey: Uint8Array;
   skipped: { iteration: number; messageKey: Uint8Array }[];
+  /** Iterations whose keys were discarded unused (beyond the skipped-key cap); chain is always empty here. */
+  discarded: DiscardedRange[];
 }
+
+/** A sender key is one chain, so its discarded ranges name no chain. */
+const ONE_CHAIN = new Uint8Array(0);
+const byIteration = <T extends { iteration: number }>(entries: T[]) => entries.map((e) => ({ ...e, index: e.iteration }));
+const stripIndex = <T extends { index: number }>(entries: T[]) => entries.map(({ index: _index, ...rest }) => rest);
 
 /** A new sender key for the channel; `replacing` (the current key, if any) is kept as a retired key. */
 export function createOutboundSenderKey(channelId: string, now: number, replacing: OutboundSenderKey | null = null): OutboundSenderKey {
@@ -116,7 +124,10 @@ export function senderKeyEncrypt(state: OutboundSenderKey, from: DeviceAddress, 
  */
 export function installSenderKey(existing: InboundSenderKey | null, sender: DeviceAddress, d: SenderKeyDistribution): InboundSenderKey {
   if (!existing) {
-    return { channelId: d.channelId, sender, keyId: d.keyId, chainKey: d.chainKey, iteration: d.iteration, firstIteration: d.iteration, signingPublicKey: d.signingPublicKey, skipped: [] };
+    return {
+      channelId: d.channelId, sender, keyId: d.keyId, chainKey: d.chainKey, iteration: d.iteration, firstIteration: d.iteration,
+      signingPublicKey: d.signingPublicKey, skipped: [], discarded: [],
+    };
   }
   if (existing.keyId !== d.keyId || existing.channelId !== d.channelId) fail('INVALID_ARGUMENT', 'distribution is for another sender key');
   if (d.iteration >= existing.firstIteration) return existing;
@@ -128,7 +139,8 @@ export function installSenderKey(existing: InboundSenderKey | null, sender: Devi
     earlier.push({ iteration: i, messageKey: step.messageKey });
     chainKey = step.chainKey;
   }
-  return { ...existing, firstIteration: d.iteration, skipped: [...earlier, ...existing.skipped].slice(-LIMITS.skippedKeys) };
+  const { kept, discarded } = keepNewest(byIteration([...earlier, ...existing.skipped]), LIMITS.skippedKeys, () => ONE_CHAIN);
+  return { ...existing, firstIteration: d.iteration, skipped: stripIndex(kept), discarded: addDiscarded(existing.discarded, discarded) };
 }
 
 export function senderKeyDecrypt(state: InboundSenderKey, envelope: ChannelEnvelope): { state: InboundSenderKey; plaintext: Uint8Array } {
@@ -142,22 +154,30 @@ export function senderKeyDecrypt(state: InboundSenderKey, envelope: ChannelEnvel
   if (n < state.firstIteration) fail('WRONG_RECIPIENT', 'channel message was sent before this device was given the sender key', { iteration: n });
   if (n < state.iteration) {
     const at = state.skipped.findIndex((s) => s.iteration === n);
-    if (at < 0) fail('DUPLICATE', 'channel message already decrypted, or its skipped key was dropped', { iteration: n });
+    if (at < 0 && isDiscarded(state.discarded, ONE_CHAIN, n)) {
+      fail('KEY_DISCARDED', 'channel message arrived after its key was discarded (too many later messages came first); it cannot be read', { iteration: n });
+    }
+    if (at < 0) fail('DUPLICATE', 'channel message already decrypted', { iteration: n });
     messageKey = state.skipped[at]!.messageKey;
     next = { ...state, skipped: state.skipped.filter((_, i) => i !== at) };
   } else {
     if (n - state.iteration > LIMITS.maxSkip) fail('TOO_MANY_SKIPPED', 'channel message jumps too far ahead', { jump: n - state.iteration, limit: LIMITS.maxSkip });
     const newlySkipped: InboundSenderKey['skipped'] = [];
+    // only the newest LIMITS.skippedKeys can survive the cap; older ones are recorded as discarded, not kept
+    const firstKept = Math.max(state.iteration, n - LIMITS.skippedKeys);
     let chainKey = state.chainKey;
     for (let i = state.iteration; i < n; i++) {
       const step = kdfChain(chainKey);
-      if (n - i <= LIMITS.skippedKeys) newlySkipped.push({ iteration: i, messageKey: step.messageKey });
+      if (i >= firstKept) newlySkipped.push({ iteration: i, messageKey: step.messageKey });
       chainKey = step.chainKey;
     }
     const step = kdfChain(chainKey);
     messageKey = step.messageKey;
-    const skipped = newlySkipped.length === 0 ? state.skipped : [...state.skipped, ...newlySkipped].slice(-LIMITS.skippedKeys);
-    next = { ...state, chainKey: step.chainKey, iteration: n + 1, skipped };
+    const { kept, discarded } = newlySkipped.length === 0
+      ? { kept: byIteration(state.skipped), discarded: [] }
+      : keepNewest(byIteration([...state.skipped, ...newlySkipped]), LIMITS.skippedKeys, () => ONE_CHAIN);
+    const jumped = firstKept > state.iteration ? [{ chain: ONE_CHAIN, from: state.iteration, to: firstKept }] : [];
+    next = { ...state, chainKey: step.chainKey, iteration: n + 1, skipped: stripIndex(kept), discarded: addDiscarded(state.discarded, [...jumped, ...discarded]) };
   }
   const { key, nonce } = messageKeys(messageKey, LABEL.senderKeyMessage);
   try {
@@ -202,6 +222,7 @@ const inboundSchema = struct({
   v: uint(), channelId: idField, sender: struct({ userId: idField, deviceId: idField }), keyId: uint(UINT32_MAX), chainKey: key32,
   iteration: uint(UINT32_MAX), firstIteration: uint(UINT32_MAX), signingPublicKey: key32,
   skipped: list(struct({ iteration: uint(UINT32_MAX), messageKey: key32 }), LIMITS.skippedKeys),
+  discarded: discardedRangeSchema,
 });
 
 export function serializeOutboundSenderKey(s: OutboundSenderKey): Uint8Array {

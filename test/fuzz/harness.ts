@@ -74,7 +74,7 @@ export function buildTargets(): Target[] {
     { name: 'deserializeOutboundSenderKey', samples: [serializeOutboundSenderKey(outbound)], run: deserializeOutboundSenderKey },
     {
       name: 'deserializeInboundSenderKey',
-      samples: [serializeInboundSenderKey({ channelId: 'general', sender: a.address, keyId: 1, chainKey: new Uint8Array(32), iteration: 3, firstIteration: 0, signingPublicKey: new Uint8Array(32), skipped: [{ iteration: 1, messageKey: new Uint8Array(32) }] })],
+      samples: [serializeInboundSenderKey({ channelId: 'general', sender: a.address, keyId: 1, chainKey: new Uint8Array(32), iteration: 3, firstIteration: 0, signingPublicKey: new Uint8Array(32), skipped: [{ iteration: 1, messageKey: new Uint8Array(32) }], discarded: [{ chain: new Uint8Array(0), from: 0, to: 1 }] })],
       run: deserializeInboundSenderKey,
     },
     { name: 'deserializeKnownAccount', samples: [serializeKnownAccount(knownAccountOf(alice))], run: deserializeKnownAccount },

@@ -6,8 +6,11 @@ import {
   answerSenderKeyRequest, decryptFrame, encryptChannelMessage, prepareChannelKey, requestSenderKey, type Incoming, type NewSession,
 } from '../../../core/protocol/processor.ts';
 import { ProtocolError } from '../../../core/protocol/errors.ts';
-import { createOutboundSenderKey, senderKeyEncrypt, senderKeyRotationReason } from '../../../core/protocol/sender-keys.ts';
+import {
+  createOutboundSenderKey, installSenderKey, senderKeyDecrypt, senderKeyDistribution, senderKeyEncrypt, senderKeyRotationReason,
+} from '../../../core/protocol/sender-keys.ts';
 import { decodeEnvelope, encodeEnvelope, type ChannelEnvelope } from '../../../core/protocol/wire.ts';
+import { LIMITS } from '../../../core/protocol/limits.ts';
 import { introduce, knownAccountOf, makeUser, NOW, Relay, textPayload, type TestDevice, type TestUser } from './world.ts';
 
 const CHANNEL = 'general';
@@ -85,6 +88,29 @@ test('out-of-order channel messages decrypt once each; duplicates are refused', 
   const frames = Array.from({ length: 5 }, (_, i) => post(sender, `c${i}`));
   for (const i of [4, 1, 3, 0, 2]) assert.equal(bodyOf(deliver(bob, frames[i]!)), `c${i}`);
   for (const frame of frames) expectCode(() => decryptFrame(bob.store, frame, NOW), 'DUPLICATE');
+});
+
+test('channel: a jump past the skipped-key cap keeps the newest keys; older messages are KEY_DISCARDED, not duplicates', () => {
+  // pure sender-key functions: the processor's rotation policy (1,000 messages) would rotate before the cap
+  const from = { userId: 'alice', deviceId: 'd0' };
+  let outbound = createOutboundSenderKey(CHANNEL, NOW);
+  let inbound = installSenderKey(null, from, senderKeyDistribution(outbound));
+  const envelopes = Array.from({ length: LIMITS.skippedKeys + 3 }, () => {
+    const out = senderKeyEncrypt(outbound, from, new Uint8Array(256));
+    outbound = out.state;
+    return out.envelope;
+  });
+  const open = (i: number) => {
+    const out = senderKeyDecrypt(inbound, envelopes[i]!);
+    inbound = out.state;
+  };
+  open(envelopes.length - 1); // skips cap + 2 iterations: the newest cap keys are kept, iterations 0 and 1 discarded
+  expectCode(() => open(0), 'KEY_DISCARDED');
+  expectCode(() => open(1), 'KEY_DISCARDED');
+  open(2);
+  expectCode(() => open(2), 'DUPLICATE');
+  assert.equal(inbound.skipped.length, LIMITS.skippedKeys - 1);
+  assert.deepEqual(inbound.discarded.map((r) => [r.from, r.to]), [[0, 2]]);
 });
 
 test('a member who holds the chain key still cannot forge the sender: signatures are per sender key', () => {

@@ -118,14 +118,16 @@ test('skipped keys: a jump past the limit is TOO_MANY_SKIPPED; a jump within it 
   // forge a header far ahead by re-encoding a real frame with a larger index: the limit is checked before any work
   const real = decodeEnvelope(send(relay, a!, b!, bob, 'x')) as PairwiseEnvelope;
   expectCode(() => decryptFrame(b!.store, encodeEnvelope({ ...real, index: LIMITS.maxSkip + 10 }), NOW), 'TOO_MANY_SKIPPED');
-  // a real gap of cap + 5 messages: the newest cap keys are kept, the oldest 5 are dropped (and report DUPLICATE)
+  // a real gap of cap + 5 messages: the newest cap keys are kept, the oldest are discarded, and a message that
+  // arrives for a discarded key is reported as lost (KEY_DISCARDED), not silently taken for a replay
   const gap = Array.from({ length: LIMITS.skippedKeys + 5 }, (_, i) => send(relay, a!, b!, bob, `gap${i}`));
   deliver(b!, send(relay, a!, b!, bob, 'after the gap'));
   assert.equal(b!.store.sessionRecord(a!.address)!.active.ratchet.skipped.length, LIMITS.skippedKeys);
-  expectCode(() => decryptFrame(b!.store, gap[0]!, NOW), 'DUPLICATE');
-  assert.equal(bodyOf(deliver(b!, gap[gap.length - 1]!)), `gap${gap.length - 1}`);
-  // the real "x" (index 1) is older than the kept window, so its key is gone too: refused, never a crash
-  expectCode(() => decryptFrame(b!.store, encodeEnvelope(real), NOW), 'DUPLICATE');
+  expectCode(() => decryptFrame(b!.store, gap[0]!, NOW), 'KEY_DISCARDED');
+  expectCode(() => decryptFrame(b!.store, encodeEnvelope(real), NOW), 'KEY_DISCARDED');
+  const last = deliver(b!, gap[gap.length - 1]!);
+  assert.equal(bodyOf(last), `gap${gap.length - 1}`);
+  expectCode(() => decryptFrame(b!.store, gap[gap.length - 1]!, NOW), 'DUPLICATE');
 });
 
 test('one-time prekeys are used once; the last-resort prekey takes over when they run out', () => {
