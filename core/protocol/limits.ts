@@ -13,7 +13,7 @@ export const LIMITS = {
   devicesPerAccount: 100,
   /** Persisted protocol state (a session with 2,000 skipped keys is about 200 KB). */
   stateBytes: 1024 * 1024,
-  /** Message keys kept for out-of-order delivery, per session or per sender key. Oldest are dropped first. */
+  /** Message keys kept for out-of-order delivery, per session or per sender key. Oldest are discarded first (and recorded, see discarded.ts). */
   skippedKeys: 2000,
   /** A counter may jump at most this far ahead in one message; further is refused, not derived. */
   maxSkip: 25_000,
