@@ -105,6 +105,7 @@ function formatRecoveryCode(recoveryKey: Uint8Array): string {
 }
 
 function parseRecoveryCode(code: string): Uint8Array {
+  if (code.length > 200) fail('OVERSIZED', 'recovery code is far too long');
   // forgiving about case, spaces and dashes, and about digits people type for look-alike letters
   const cleaned = code.toUpperCase().replace(/[\s-]/g, '').replace(/0/g, 'O').replace(/1/g, 'I').replace(/8/g, 'B');
   const raw = fromBase32(cleaned);
