@@ -25,25 +25,29 @@ const SEALED_CHUNK_BYTES = CHUNK_BYTES + STREAM_TAG_BYTES;
 
 export type AttachmentSource = Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
-/** Re-slices any stream of byte arrays into plaintext chunks, marking only the last one final. */
+/**
+ * Re-slices any stream of byte arrays into CHUNK_BYTES plaintext chunks, marking only the last one final. A full
+ * chunk is held back until more input arrives, because only then is it known not to be the last. The yielded
+ * array is reused: each consumer step must finish with it (encrypting copies it) before asking for the next.
+ */
 async function* chunked(source: AttachmentSource): AsyncGenerator<{ chunk: Uint8Array; final: boolean }> {
   const parts = source instanceof Uint8Array ? [source] : source;
-  let pending = new Uint8Array(0);
+  const buffer = new Uint8Array(CHUNK_BYTES);
+  let filled = 0;
   for await (const part of parts) {
     if (!(part instanceof Uint8Array)) throw new VaultError('INVALID_ARGUMENT', 'attachment source must yield Uint8Array chunks');
-    const joined = new Uint8Array(pending.length + part.length);
-    joined.set(pending, 0);
-    joined.set(part, pending.length);
-    pending = joined;
-    // Strictly more than one chunk held back: the current chunk is known not to be the last.
-    let offset = 0;
-    while (pending.length - offset > CHUNK_BYTES) {
-      yield { chunk: pending.subarray(offset, offset + CHUNK_BYTES), final: false };
-      offset += CHUNK_BYTES;
+    for (let offset = 0; offset < part.length; ) {
+      if (filled === CHUNK_BYTES) {
+        yield { chunk: buffer, final: false };
+        filled = 0;
+      }
+      const take = Math.min(CHUNK_BYTES - filled, part.length - offset);
+      buffer.set(part.subarray(offset, offset + take), filled);
+      filled += take;
+      offset += take;
     }
-    pending = pending.slice(offset);
   }
-  yield { chunk: pending, final: true };
+  yield { chunk: buffer.subarray(0, filled), final: true };
 }
 
 async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
