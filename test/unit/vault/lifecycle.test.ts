@@ -134,3 +134,14 @@ test('the database key is moved to the worker, not copied: the caller is left wi
   await worker.close();
   await assert.rejects(worker.get('SELECT 1'), isVaultError('CLOSED'));
 });
+
+test('lock() lets requests already queued finish and commit before it closes', async (t) => {
+  const dir = tempDir(t);
+  const vault = await createVault({ dir, passphrase: PASSPHRASE, kdf: TEST_KDF });
+  const pending = vault.insertMessages(makeMessages('c', 500));
+  await vault.lock();
+  assert.equal((await pending).length, 500);
+  const reopened = await openVault({ dir, passphrase: PASSPHRASE });
+  t.after(() => reopened.lock());
+  assert.equal((await reopened.get<{ n: number }>('SELECT count(*) AS n FROM messages'))?.n, 500);
+});
