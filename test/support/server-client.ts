@@ -237,18 +237,18 @@ export class WsClient {
   }
 
   /** Sends a request frame and resolves with the reply carrying its rid (sent/acked/signalled/error). */
-  request(frame: ClientFrame): Promise<ServerFrame> {
+  request(frame: ClientFrame, timeoutMs = 5000): Promise<ServerFrame> {
     const from = this.frames.length; // replies to earlier frames that reused this rid do not count
     this.send(frame);
-    return this.waitFor(() => this.frames.slice(from).find((f) => 'rid' in f && f.rid === frame.rid));
+    return this.waitFor(() => this.frames.slice(from).find((f) => 'rid' in f && f.rid === frame.rid), timeoutMs);
   }
 
   sendToDevices(to: { device: string; body: Uint8Array }[], msgId = randomBytes(16), expiresAt = Date.now() + 3_600_000) {
     return this.request({ t: 'send', rid: this.nextRid(), msgId, expiresAt, to });
   }
 
-  sendToChannel(channel: string, body: Uint8Array, msgId = randomBytes(16), expiresAt = Date.now() + 3_600_000) {
-    return this.request({ t: 'channel_send', rid: this.nextRid(), msgId, expiresAt, channel, body });
+  sendToChannel(channel: string, body: Uint8Array, msgId = randomBytes(16), expiresAt = Date.now() + 3_600_000, timeoutMs = 5000) {
+    return this.request({ t: 'channel_send', rid: this.nextRid(), msgId, expiresAt, channel, body }, timeoutMs);
   }
 
   ack(seqs: number[]) {
