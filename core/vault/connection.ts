@@ -3,8 +3,9 @@
 import { Database } from './sqlite.ts';
 import { VaultError, classify } from './errors.ts';
 
-/** 64 MiB page cache. Measured (bench/vault.bench.ts): with 2 MiB, SQLCipher costs 2.4-3x on inserts (pages are
- * decrypted again and again as they fall out of the cache); with 64 MiB the cost falls to about 1.2-1.3x. */
+/** 64 MiB page cache. SQLCipher pays its cipher each time a page leaves or re-enters the cache, so a small cache
+ * makes encryption expensive: DESIGN.md measured raw inserts at 2.4-3x plaintext with 2 MiB and 1.2-1.3x with
+ * 64 MiB. bench/vault.bench.ts re-measures per cache size; docs/storage.md has the figures. */
 export const DEFAULT_CACHE_KIB = 64 * 1024;
 
 export interface ConnectionOptions {
