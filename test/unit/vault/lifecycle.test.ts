@@ -105,10 +105,17 @@ test('the keystore slot unlocks without the passphrase and can be removed', asyn
   await viaKeystore.lock();
   await assert.rejects(openVault({ dir, keystore: testKeystore() }), isVaultError('KEYSTORE_UNAVAILABLE'));
 
-  await setKeystore(dir, PASSPHRASE, null);
+  // A passphrase change keeps the database key, so the keystore slot keeps working; a wrong passphrase changes nothing.
+  await changePassphrase(dir, PASSPHRASE, 'changed', TEST_KDF);
+  await (await openVault({ dir, keystore })).lock();
+  const before = snapshotFiles(dir);
+  await assert.rejects(setKeystore(dir, PASSPHRASE, null), isVaultError('WRONG_PASSPHRASE'));
+  assert.deepEqual(snapshotFiles(dir), before);
+
+  await setKeystore(dir, 'changed', null);
   await assert.rejects(openVault({ dir, keystore }), isVaultError('KEYSTORE_UNAVAILABLE'));
   const other = testKeystore('other-os');
-  await setKeystore(dir, PASSPHRASE, other);
+  await setKeystore(dir, 'changed', other);
   await (await openVault({ dir, keystore: other })).lock();
 });
 
