@@ -9,6 +9,8 @@ const BIN = path.join(import.meta.dirname, '..', '..', 'server', 'bin.ts');
 
 export interface ServerProcess {
   url: string;
+  /** the TLS pin the server printed, or null on plain HTTP */
+  pin: string | null;
   firstAdminInvite: string | null;
   child: ChildProcess;
   stderr: string;
@@ -27,10 +29,11 @@ export async function killSpawnedServers(): Promise<void> {
   })));
 }
 
-export function spawnServer(dataDir: string, extraArgs: string[] = []): Promise<ServerProcess> {
+/** Starts `wardroom-server --data DIR --port 0` (plain HTTP unless `tls` is set) and waits for its ready line. */
+export function spawnServer(dataDir: string, extraArgs: string[] = [], options: { tls?: boolean } = {}): Promise<ServerProcess> {
   mkdirSync(path.join(dataDir, 'logs'), { recursive: true });
   const log = createWriteStream(path.join(dataDir, 'logs', 'server.log'), { flags: 'a' });
-  const child = spawn(process.execPath, [BIN, '--data', dataDir, '--insecure-http', '--port', '0', ...extraArgs], {
+  const child = spawn(process.execPath, [BIN, '--data', dataDir, ...(options.tls ? [] : ['--insecure-http']), '--port', '0', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.pipe(log);
@@ -43,12 +46,12 @@ export function spawnServer(dataDir: string, extraArgs: string[] = []): Promise<
     child.stderr!.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
       if (!stderr.includes('wardroom-server ready')) return;
-      const url = /listening on (http:\/\/\S+)/.exec(stderr)?.[1];
+      const url = /listening on (https?:\/\/\S+)/.exec(stderr)?.[1];
       const invite = /(wardroom:\/\/join\?\S+)/.exec(stderr)?.[1] ?? null;
       if (url) {
         clearTimeout(timer);
         resolve({
-          url, firstAdminInvite: invite, child, stderr, exited,
+          url, pin: /pin \(SHA-256 of SPKI, base64url\): (\S+)/.exec(stderr)?.[1] ?? null, firstAdminInvite: invite, child, stderr, exited,
           kill: (signal) => {
             child.kill(signal);
             return exited;
