@@ -84,7 +84,9 @@ export async function writeEncryptedFile(file: string, key: Uint8Array, source: 
     return size;
   } catch (error) {
     await rm(temporary, { force: true });
-    throw classify(error);
+    const mapped = classify(error);
+    // Not a file-system or vault failure: the caller's stream broke. Say so rather than report it as SQL.
+    throw mapped.code === 'SQL' ? new VaultError('IO', `attachment source failed: ${mapped.message}`, { cause: error }) : mapped;
   }
 }
 

@@ -93,6 +93,18 @@ test('an attachment for a missing message is refused and its file removed; the s
   assert.deepEqual(readdirSync(vault.paths.attachments), [kept]);
 });
 
+test('a source that fails or yields non-bytes half way leaves no file behind and a typed error', async (t) => {
+  const vault = await newVault(t);
+  async function* failing(): AsyncGenerator<Uint8Array> {
+    yield randomBytes(3 * CHUNK_BYTES);
+    throw new Error('network went away');
+  }
+  await assert.rejects(vault.putAttachment(failing()), (e: unknown) => isVaultError('IO')(e) && /network went away/.test((e as Error).message));
+  await assert.rejects(vault.putAttachment([randomBytes(10), 'text' as never]), isVaultError('INVALID_ARGUMENT'));
+  assert.deepEqual(readdirSync(vault.paths.attachments), []);
+  assert.deepEqual(await vault.all('SELECT id FROM attachments'), []);
+});
+
 test('ids that are not attachment ids are refused before any path is built', async (t) => {
   const vault = await newVault(t);
   for (const id of ['../vault.keys', '', 'AB'.repeat(16), 'ab'.repeat(17)]) {
