@@ -147,7 +147,7 @@ export function openSqliteStore(file: string): ServerStore {
     insertDelivery: s('INSERT INTO deliveries(device_id, message_seq) VALUES (?, ?)'),
     deliveryOf: s('SELECT message_seq FROM deliveries WHERE seq = ? AND device_id = ?').pluck(),
     deleteDelivery: s('DELETE FROM deliveries WHERE seq = ?'),
-    decrementMessage: s('UPDATE messages SET remaining = remaining - 1 WHERE message_seq = ?'),
+    decrementMessage: s('UPDATE messages SET remaining = remaining - ? WHERE message_seq = ?'),
     deleteDoneMessage: s('DELETE FROM messages WHERE message_seq = ? AND remaining <= 0'),
     pending: s(`SELECT d.seq, m.msg_id, m.sender_account, m.sender_device, m.channel_id, m.body, m.expires_at, m.sent_at
       FROM deliveries d JOIN messages m ON m.message_seq = d.message_seq
@@ -184,10 +184,15 @@ export function openSqliteStore(file: string): ServerStore {
     listAudit: s('SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?'),
   };
 
+  /** A message row lives while deliveries reference it; `released` counts the deliveries just deleted. */
+  const releaseMessage = (messageSeq: number, released: number) => {
+    q.decrementMessage.run(released, messageSeq);
+    q.deleteDoneMessage.run(messageSeq);
+  };
+
   const deleteDeliveryRow = (seq: number, messageSeq: number) => {
     q.deleteDelivery.run(seq);
-    q.decrementMessage.run(messageSeq);
-    q.deleteDoneMessage.run(messageSeq);
+    releaseMessage(messageSeq, 1);
   };
 
   const createAccount = db.transaction((input: Parameters<ServerStore['createAccount']>[0]): Account => {
@@ -270,21 +275,26 @@ export function openSqliteStore(file: string): ServerStore {
     return { duplicate: false, deliveries };
   };
 
-  const commitAck = ({ deviceId, seqs }: AckRequest): number => {
+  const commitAck = ({ deviceId, seqs }: AckRequest, released: Map<number, number>): number => {
     let removed = 0;
     for (const seq of seqs) {
       const messageSeq = q.deliveryOf.get(seq, deviceId) as number | undefined;
       if (messageSeq === undefined) continue; // already acked, expired, or not this device's: acks are idempotent
-      deleteDeliveryRow(seq, messageSeq);
+      q.deleteDelivery.run(seq);
+      released.set(messageSeq, (released.get(messageSeq) ?? 0) + 1);
       removed++;
     }
     return removed;
   };
 
-  const commitBatch = db.transaction((sends: SendRequest[], acks: AckRequest[]) => ({
-    sends: sends.map(commitSend),
-    acks: acks.map(commitAck),
-  }));
+  const commitBatch = db.transaction((sends: SendRequest[], acks: AckRequest[]) => {
+    const sendResults = sends.map(commitSend);
+    // A channel message is acked by hundreds of devices, often in the same batch: settle its count once.
+    const released = new Map<number, number>();
+    const ackResults = acks.map((ack) => commitAck(ack, released));
+    for (const [messageSeq, count] of released) releaseMessage(messageSeq, count);
+    return { sends: sendResults, acks: ackResults };
+  });
 
   const sweepExpired = db.transaction((now: number): number => {
     const expired = q.expiredMessages.all(now) as number[];

@@ -1,6 +1,7 @@
 // The envelope hub: one WebSocket per device. It turns client frames into authorised store writes (through the
 // group committer), pushes committed envelopes to online devices, and replays each device's queue from the
 // database when it connects or falls behind. The database is the queue; memory only speeds up the common case.
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import type { QueuedEnvelope, SendRequest, SendResult, ServerStore } from '../store/types.ts';
@@ -49,6 +50,19 @@ class Connection {
 
   send(frame: ServerFrame): void {
     if (this.open) this.socket.send(encodeFrame(frame));
+  }
+
+  /** The TCP socket under ws: ws has no public cork(), and batching frames into one write matters at fan-out. */
+  get #tcp(): Duplex | undefined {
+    return (this.socket as unknown as { _socket?: Duplex })._socket;
+  }
+
+  cork(): void {
+    this.#tcp?.cork();
+  }
+
+  uncork(): void {
+    this.#tcp?.uncork();
   }
 }
 
@@ -238,11 +252,17 @@ export class Hub {
 
   #pushCommitted(results: SendResult[]): void {
     const now = this.#now();
+    const corked = new Set<Connection>();
     for (const result of results) {
       for (const { deviceId, envelope } of result.deliveries) {
         const connection = this.#connections.get(deviceId);
         if (!connection) continue;
         if (connection.caughtUp && !connection.full && envelope.seq > connection.cursor && envelope.expiresAt > now) {
+          // One commit often carries several envelopes for the same device: write them with one syscall.
+          if (!corked.has(connection)) {
+            corked.add(connection);
+            connection.cork();
+          }
           connection.send(deliverFrame(envelope));
           connection.cursor = envelope.seq;
         } else {
@@ -251,6 +271,7 @@ export class Hub {
         }
       }
     }
+    for (const connection of corked) connection.uncork();
   }
 
   #schedulePump(connection: Connection, delayMs = 0): void {
