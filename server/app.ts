@@ -67,14 +67,20 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   }
   const tls = config.insecureHttp ? null : await loadOrCreateTls(config.dataDir, config.tlsCert, config.tlsKey);
   const store = openSqliteStore(path.join(config.dataDir, 'wardroom-server.db'));
-  const hub = new Hub({ store, log, maxEnvelopeTtlMs: config.maxEnvelopeTtlSeconds * 1000 });
+  const hub: Hub = new Hub({
+    store, log, maxEnvelopeTtlMs: config.maxEnvelopeTtlSeconds * 1000,
+    policyTtlCapMs: (): number | null => {
+      const seconds: number | undefined = ctx.policy().maxExpirySeconds;
+      return seconds === undefined ? null : seconds * 1000;
+    },
+  });
   const sessions = new Sessions(config.sessionTtlSeconds);
   const challenges = new Challenges();
   const backoff = new Backoff(5);
   const addressBackoff = new Backoff(50);
 
   let url = '';
-  const ctx = new Context({
+  const ctx: Context = new Context({
     config, store, hub, sessions, challenges, backoff, addressBackoff, log, blobsDir, pin: tls?.pin ?? null,
     publicUrl: () => config.publicUrl ?? url,
   });

@@ -78,6 +78,8 @@ export interface HubOptions {
   store: ServerStore;
   log: Logger;
   maxEnvelopeTtlMs: number;
+  /** The org policy's cap on message lifetime in ms, if any; read per send so a new policy applies at once. */
+  policyTtlCapMs?: () => number | null;
   now?: () => number;
 }
 
@@ -85,6 +87,7 @@ export class Hub {
   readonly #store: ServerStore;
   readonly #log: Logger;
   readonly #maxTtlMs: number;
+  readonly #policyTtlCapMs: () => number | null;
   readonly #now: () => number;
   readonly #connections = new Map<string, Connection>();
   readonly committer: GroupCommitter;
@@ -93,6 +96,7 @@ export class Hub {
     this.#store = options.store;
     this.#log = options.log;
     this.#maxTtlMs = options.maxEnvelopeTtlMs;
+    this.#policyTtlCapMs = options.policyTtlCapMs ?? (() => null);
     this.#now = options.now ?? Date.now;
     this.committer = new GroupCommitter(this.#store, (results) => this.#pushCommitted(results));
   }
@@ -205,8 +209,8 @@ export class Hub {
     if (frame.expiresAt <= now) throw new HubError('expired', 'the envelope has already expired');
     const base = {
       senderAccount: connection.accountId, senderDevice: connection.deviceId, msgId: frame.msgId, sentAt: now,
-      // The server keeps nothing longer than its own limit, whatever the sender asked.
-      expiresAt: Math.min(frame.expiresAt, now + this.#maxTtlMs),
+      // The server keeps nothing longer than its own limit or the org's, whatever the sender asked.
+      expiresAt: Math.min(frame.expiresAt, now + Math.min(this.#maxTtlMs, this.#policyTtlCapMs() ?? Infinity)),
     };
     if (frame.t === 'channel_send') {
       if (!this.#store.getMember(frame.channel, connection.accountId)) throw new HubError('not_member', 'you are not a member of that channel');

@@ -180,6 +180,15 @@ describe('accounts, devices and admin', () => {
     const served = await http<{ policy: { version: number; document: { data: string } }; orgKey: string }>(server.url, 'GET', '/v1/org', { token: admin.token });
     assert.equal(served.body.policy.document.data, toBase64Url(policy), 'served byte-for-byte');
     assert.equal(served.body.orgKey, toBase64Url(orgKeys.publicKey));
+    // The policy's maxExpirySeconds caps how long the server keeps an envelope, whatever the sender asks.
+    const socket = await WsClient.connect(server.url, admin.token);
+    const far = Date.now() + 10 * 86_400_000;
+    const capped = await socket.sendToDevices([{ device: org.admin.deviceId, body: utf8('x') }], randomBytes(16), far);
+    assert.equal(capped.t, 'sent');
+    const queued = await socket.waitFor(() => socket.deliveries[0]);
+    assert.ok(queued.expiresAt <= Date.now() + 86_400_000, 'expiry capped at one day by the policy');
+    await socket.ack([queued.seq]);
+    await socket.close();
     // Invites now carry the org key fingerprint.
     const withOrg = await http<{ link: string }>(server.url, 'POST', '/v1/admin/invites', { token: totpToken.body.token, json: {} });
     assert.ok(parseInviteLink(withOrg.body.link).org);

@@ -191,6 +191,25 @@ describe('relay messaging', () => {
     await a.close();
   });
 
+  it('stops pushing to a consumer that does not read, keeps accepting sends, and catches it up in order', async () => {
+    const a = await connect(alice.token);
+    const c = await connect(carol.token);
+    c.socket.pause(); // carol's client stops reading: TCP buffers fill, then the server's send buffer grows
+    const body = randomBytes(100 * 1024);
+    const total = 80; // 8 MB: far past the kernel buffers and the 1 MiB high-water mark
+    for (let i = 0; i < total; i++) assert.equal((await a.sendToDevices([{ device: carol.deviceId, body }])).t, 'sent');
+    await new Promise((r) => setTimeout(r, 100));
+    const waiting = server.store.pendingFor(carol.deviceId, 0, Date.now(), 1000).filter((e) => e.body.length === body.length);
+    assert.equal(waiting.length, total, 'all of it waits in the database');
+    c.socket.resume();
+    await c.waitFor(() => c.deliveries.filter((d) => d.body.length === body.length).length >= total || undefined, 15_000);
+    const seqs = c.deliveries.map((d) => d.seq);
+    assert.deepEqual(seqs, [...seqs].sort((x, y) => x - y));
+    assert.equal(new Set(seqs).size, seqs.length, 'nothing delivered twice');
+    await c.ack(seqs);
+    await Promise.all([a.close(), c.close()]);
+  });
+
   it('keeps a slow consumer\'s queue in the database and delivers all of it in order once it reads', async () => {
     const a = await connect(alice.token);
     const body = randomBytes(60 * 1024);
