@@ -1,9 +1,9 @@
 // The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a committed transaction survives a
 // crash or power loss and an acknowledgement can honestly mean "durably stored". The database is plain SQLite,
 // not SQLCipher: it holds only ciphertext, public keys and routing, and a key kept beside it would protect nothing.
-// @ts-expect-error The package's "exports" hide its bundled index.d.ts from nodenext resolution; the types are
-// imported by path below instead, so this stays type-checked.
-import DatabaseUntyped from 'better-sqlite3-multiple-ciphers';
+// The package's "exports" map hides its bundled index.d.ts from nodenext resolution: load it with require and
+// take the types by path (the same way core/vault/sqlite.ts does; the server may not import the vault).
+import { createRequire } from 'node:module';
 import type DatabaseTypes from '../../node_modules/better-sqlite3-multiple-ciphers/index.d.ts';
 import type {
   AckRequest, Account, AuditEntry, Blob, Channel, ChannelMember, ChannelRole, ClaimedBundle, Device, DeviceStatus, Invite,
@@ -97,7 +97,7 @@ function toBlob(r: Row): Blob {
   };
 }
 
-const Database = DatabaseUntyped as typeof DatabaseTypes;
+const Database = createRequire(import.meta.url)('better-sqlite3-multiple-ciphers') as typeof DatabaseTypes;
 
 export function openSqliteStore(file: string): ServerStore {
   const db = new Database(file);

@@ -1,11 +1,12 @@
 // Reads a relay database directly, read-only, so tests can assert that a refused request changed nothing.
-// @ts-expect-error The package's "exports" hide its bundled index.d.ts from nodenext resolution; typed below.
-import DatabaseUntyped from 'better-sqlite3-multiple-ciphers';
+// The package's "exports" map hides its bundled index.d.ts from nodenext resolution: load it with require and
+// take the types by path (the same way core/vault/sqlite.ts does; the server may not import the vault).
+import { createRequire } from 'node:module';
 import type DatabaseTypes from '../../node_modules/better-sqlite3-multiple-ciphers/index.d.ts';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 
-const Database = DatabaseUntyped as typeof DatabaseTypes;
+const Database = createRequire(import.meta.url)('better-sqlite3-multiple-ciphers') as typeof DatabaseTypes;
 
 /** A hash of every row of every table: equal fingerprints mean the stored state is identical. */
 export function dbFingerprint(dataDir: string): string {
