@@ -30,29 +30,49 @@ export function recoveryMessage(challenge: Uint8Array, deviceId: string): Uint8A
   return concatBytes(RECOVERY_CONTEXT, challenge, utf8(deviceId));
 }
 
+/**
+ * Outstanding login challenges, keyed by the challenge itself: a device may have several at once, so nobody can
+ * cancel another device's login by asking for a fresh challenge in its name. Each requester address may hold a
+ * bounded number, so one client cannot exhaust the table.
+ */
 export class Challenges {
-  readonly #byDevice = new Map<string, { challenge: Uint8Array; expiresAt: number }>();
+  static readonly PER_REQUESTER = 100;
+  readonly #byChallenge = new Map<string, { deviceId: string; requester: string; expiresAt: number }>();
+  readonly #perRequester = new Map<string, number>();
 
-  issue(deviceId: string, now: number): { challenge: string; expiresAt: number } {
-    if (this.#byDevice.size >= MAX_OUTSTANDING_CHALLENGES) this.sweep(now);
-    if (this.#byDevice.size >= MAX_OUTSTANDING_CHALLENGES) throw new ApiError(503, 'busy', 'too many logins in progress; retry shortly', 5);
-    const challenge = randomBytes(32);
+  issue(deviceId: string, requester: string, now: number): { challenge: string; expiresAt: number } {
+    if (this.#byChallenge.size >= MAX_OUTSTANDING_CHALLENGES || (this.#perRequester.get(requester) ?? 0) >= Challenges.PER_REQUESTER) {
+      this.sweep(now);
+    }
+    if (this.#byChallenge.size >= MAX_OUTSTANDING_CHALLENGES) throw new ApiError(503, 'busy', 'too many logins in progress; retry shortly', 5);
+    if ((this.#perRequester.get(requester) ?? 0) >= Challenges.PER_REQUESTER) {
+      throw new ApiError(429, 'too_many_challenges', 'too many unanswered challenges from this address; retry shortly', 60);
+    }
+    const challenge = toBase64Url(randomBytes(32));
     const expiresAt = now + CHALLENGE_TTL_MS;
-    this.#byDevice.set(deviceId, { challenge, expiresAt });
-    return { challenge: toBase64Url(challenge), expiresAt };
+    this.#byChallenge.set(challenge, { deviceId, requester, expiresAt });
+    this.#perRequester.set(requester, (this.#perRequester.get(requester) ?? 0) + 1);
+    return { challenge, expiresAt };
   }
 
-  /** Returns the outstanding challenge for the device if it matches and is fresh, and forgets it (single use). */
+  /** Returns the challenge bytes if it was issued for this device and is fresh, and forgets it (single use). */
   take(deviceId: string, presented: string, now: number): Uint8Array | null {
-    const entry = this.#byDevice.get(deviceId);
+    const entry = this.#byChallenge.get(presented);
     if (!entry) return null;
-    this.#byDevice.delete(deviceId);
-    if (entry.expiresAt <= now || toBase64Url(entry.challenge) !== presented) return null;
-    return entry.challenge;
+    this.#forget(presented, entry.requester);
+    if (entry.deviceId !== deviceId || entry.expiresAt <= now) return null;
+    return fromBase64Url(presented);
   }
 
   sweep(now: number): void {
-    for (const [id, entry] of this.#byDevice) if (entry.expiresAt <= now) this.#byDevice.delete(id);
+    for (const [challenge, entry] of this.#byChallenge) if (entry.expiresAt <= now) this.#forget(challenge, entry.requester);
+  }
+
+  #forget(challenge: string, requester: string): void {
+    this.#byChallenge.delete(challenge);
+    const left = (this.#perRequester.get(requester) ?? 1) - 1;
+    if (left > 0) this.#perRequester.set(requester, left);
+    else this.#perRequester.delete(requester);
   }
 }
 

@@ -19,6 +19,7 @@ import { CLOSE_REVOKED } from '../ws/hub.ts';
 const MAX_CERT_BYTES = 4096;
 const MAX_DEVICE_LIST_BYTES = 16 * 1024;
 const MAX_PENDING_DEVICES = 5;
+const PENDING_WINDOW_MS = 10 * 60_000;
 
 const signUpSchema = z.object({
   inviteCode: z.string().min(1).max(128),
@@ -99,7 +100,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Context): void {
     const { deviceId } = parseInput(z.object({ deviceId: idSchema }).strict(), request.body);
     ctx.addressBackoff.check(`login:${request.ip}`, ctx.now());
     // Same answer for unknown devices, so the endpoint does not reveal which device ids exist.
-    return ctx.challenges.issue(deviceId, ctx.now());
+    return ctx.challenges.issue(deviceId, request.ip, ctx.now());
   });
 
   // Signature failures are limited per client address only: Ed25519 cannot be guessed, so a per-device lock
@@ -189,8 +190,9 @@ export function accountRoutes(app: FastifyInstance, ctx: Context): void {
       ctx.addressBackoff.fail(`link:${request.ip}`, now);
       throw notFound('no active account with that username', 'no_such_user');
     }
-    if (ctx.store.countPendingDevices(account.accountId) >= MAX_PENDING_DEVICES) {
-      throw new ApiError(429, 'too_many_pending', 'this account has too many devices waiting for approval', 60);
+    // Counted over a recent window only: requests anyone can make must not lock an account out of linking for good.
+    if (ctx.store.countPendingDevices(account.accountId, now - PENDING_WINDOW_MS) >= MAX_PENDING_DEVICES) {
+      throw new ApiError(429, 'too_many_pending', 'this account has too many devices waiting for approval; retry later', 600);
     }
     const deviceId = deviceIdFor(body.signingPublicKey);
     storeWrite(() => ctx.store.addPendingDevice({ deviceId, accountId: account.accountId, publicKey: body.signingPublicKey, now }));

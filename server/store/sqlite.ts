@@ -126,7 +126,7 @@ export function openSqliteStore(file: string): ServerStore {
       VALUES (?, ?, ?, ?, ?, ?, ?)`),
     deviceById: s('SELECT * FROM devices WHERE device_id = ?'),
     devicesOf: s('SELECT * FROM devices WHERE account_id = ? ORDER BY created_at, device_id'),
-    countPending: s("SELECT count(*) FROM devices WHERE account_id = ? AND status = 'pending'").pluck(),
+    countPending: s("SELECT count(*) FROM devices WHERE account_id = ? AND status = 'pending' AND created_at > ?").pluck(),
     activate: s("UPDATE devices SET status = 'active', certificate = ?, certificate_sig = ? WHERE device_id = ? AND status = 'pending'"),
     revoke: s("UPDATE devices SET status = 'revoked', revoked_at = ? WHERE device_id = ? AND status != 'revoked'"),
     deviceList: s('SELECT device_list, device_list_sig, device_list_version FROM accounts WHERE account_id = ?'),
@@ -336,7 +336,7 @@ export function openSqliteStore(file: string): ServerStore {
       if (q.deviceById.get(d.deviceId)) throw new StoreConflict('device_exists', 'that device key is already registered');
       q.insertDevice.run(d.deviceId, d.accountId, d.publicKey, null, null, 'pending', d.now);
     },
-    countPendingDevices: (accountId) => q.countPending.get(accountId) as number,
+    countPendingDevices: (accountId, createdAfter) => q.countPending.get(accountId, createdAfter) as number,
     approveDevice: (id, cert, list, version) => approveDevice(id, cert, list, version),
     revokeDevice: (id, now, list, version) => revokeDevice(id, now, list, version),
     getDeviceList: (accountId) => {

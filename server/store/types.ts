@@ -150,7 +150,8 @@ export interface ServerStore {
   getDevice(deviceId: string): Device | null;
   listDevices(accountId: string): Device[];
   addPendingDevice(device: { deviceId: string; accountId: string; publicKey: Uint8Array; now: number }): void;
-  countPendingDevices(accountId: string): number;
+  /** Pending devices of the account created after the given time. */
+  countPendingDevices(accountId: string, createdAfter: number): number;
   /** Activates a pending device and stores the new account-signed list (version must grow). */
   approveDevice(deviceId: string, certificate: SignedBlob, deviceList: SignedBlob, version: number): void;
   /** Marks revoked, drops its queue and prekeys; optionally stores a new device list. */

@@ -38,16 +38,22 @@ describe('auth state', () => {
     assert.equal(sessions.lookup(c.token, 0), null);
   });
 
-  it('makes challenges single-use and short-lived', () => {
+  it('makes challenges single-use, short-lived, bound to their device, and bounded per requester', () => {
     const challenges = new Challenges();
-    const issued = challenges.issue('dev', 0);
+    const issued = challenges.issue('dev', 'ip', 0);
     assert.equal(challenges.take('dev', 'wrong', 0), null);
-    assert.equal(challenges.take('dev', issued.challenge, 0), null, 'a wrong guess burns the challenge');
-    const again = challenges.issue('dev', 0);
-    assert.equal(challenges.take('dev', again.challenge, 60_000), null, 'expired');
-    const fresh = challenges.issue('dev', 0);
-    assert.ok(challenges.take('dev', fresh.challenge, 1000));
-    assert.equal(challenges.take('dev', fresh.challenge, 1000), null, 'single use');
+    assert.equal(challenges.take('other-dev', issued.challenge, 0), null, 'bound to the device it was issued for');
+    assert.equal(challenges.take('dev', issued.challenge, 0), null, 'a misuse burns the challenge');
+    const expired = challenges.issue('dev', 'ip', 0);
+    assert.equal(challenges.take('dev', expired.challenge, 60_000), null, 'expired');
+    const mine = challenges.issue('dev', 'ip', 0);
+    challenges.issue('dev', 'attacker', 0); // someone else asking in this device's name does not cancel mine
+    assert.ok(challenges.take('dev', mine.challenge, 1000));
+    assert.equal(challenges.take('dev', mine.challenge, 1000), null, 'single use');
+    for (let i = 0; i < Challenges.PER_REQUESTER - 1; i++) challenges.issue(`d${i}`, 'attacker', 0);
+    assert.throws(() => challenges.issue('x', 'attacker', 0), (e: ApiError) => e.status === 429);
+    assert.ok(challenges.issue('x', 'someone-else', 0), 'other requesters are unaffected');
+    assert.ok(challenges.issue('x', 'attacker', 60_001), 'expired ones free the quota');
   });
 
   it('checks TOTP codes', () => {
