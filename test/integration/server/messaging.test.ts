@@ -64,6 +64,22 @@ describe('relay messaging', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('group-commits concurrent sends from many sockets: fewer transactions than sends, every one acknowledged', async () => {
+    const senders = await Promise.all([alice, bob, carol].map((u) => connect(u.token)));
+    const before = { batches: server.hub.committer.batches, sends: server.hub.committer.committedSends };
+    const replies = await Promise.all(senders.flatMap((socket) => Array.from({ length: 30 }, () =>
+      socket.sendToDevices([{ device: alice.deviceId, body: utf8('batched') }]))));
+    assert.ok(replies.every((r) => r.t === 'sent'));
+    const sends = server.hub.committer.committedSends - before.sends;
+    const batches = server.hub.committer.batches - before.batches;
+    assert.equal(sends, 90);
+    assert.ok(batches < sends / 3, `${sends} sends took ${batches} transactions`);
+    const a = senders[0]!;
+    await a.waitForDeliveries(90);
+    await a.ack(a.deliveries.map((d) => d.seq));
+    await Promise.all(senders.map((s) => s.close()));
+  });
+
   it('refuses an envelope that has already expired and drops queued envelopes when they expire', async () => {
     const a = await connect(alice.token);
     const refused = await a.sendToDevices([{ device: carol.deviceId, body: utf8('late') }], randomBytes(16), Date.now() - 1);
