@@ -161,6 +161,7 @@ export async function login(url: string, keys: SigningKeyPair, totp?: string): P
 export async function loginReply(url: string, keys: SigningKeyPair, totp?: string): Promise<Reply<{ token: string; secondFactor: boolean }>> {
   const deviceId = deviceIdFor(keys.publicKey);
   const challenge = await http<{ challenge: string }>(url, 'POST', '/v1/auth/challenge', { json: { deviceId } });
+  if (challenge.status !== 200) return challenge as unknown as Reply<{ token: string; secondFactor: boolean }>;
   const signature = toBase64Url(sign(authMessage(fromBase64Url(challenge.body.challenge), deviceId), keys.secretKey));
   return http(url, 'POST', '/v1/auth/session', {
     json: { deviceId, challenge: challenge.body.challenge, signature, ...(totp ? { totp } : {}) },
