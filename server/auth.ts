@@ -167,12 +167,29 @@ export function checkDeviceSignature(publicKey: Uint8Array, message: Uint8Array,
   return verify(signature, message, publicKey);
 }
 
-export function totpValid(secret: string, code: string): boolean {
-  if (!/^\d{6}$/.test(code)) return false;
+/** The time step a TOTP code belongs to (now or one step either side, for clock drift), or null if it is wrong. */
+export function totpStep(secret: string, code: string): number | null {
+  if (!/^\d{6}$/.test(code)) return null;
   try {
-    // One step of tolerance either side for clock drift between phone and server.
-    return verifySync({ secret, token: code, epochTolerance: 30 }).valid;
+    const result = verifySync({ secret, token: code, epochTolerance: 30 });
+    // TOTP results carry the matched time step; the union type also covers HOTP, which has none.
+    const step = (result as { timeStep?: number }).timeStep;
+    return result.valid && typeof step === 'number' ? step : null;
   } catch {
-    return false;
+    return null;
+  }
+}
+
+/**
+ * Each TOTP code is accepted once (RFC 6238 section 5.2): a code seen over someone's shoulder or phished and
+ * replayed within its 30-second window is refused. Remembers the last accepted step per account.
+ */
+export class TotpReplayGuard {
+  readonly #lastStep = new Map<string, number>();
+
+  accept(accountId: string, step: number): boolean {
+    if (step <= (this.#lastStep.get(accountId) ?? -1)) return false;
+    this.#lastStep.set(accountId, step);
+    return true;
   }
 }

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { generateSecret, generateURI } from 'otplib';
 import { z } from 'zod';
 import { toBase64Url, verify } from '../../core/crypto/sodium.ts';
-import { authMessage, checkDeviceSignature, recoveryMessage, totpValid } from '../auth.ts';
+import { authMessage, checkDeviceSignature, recoveryMessage, totpStep, TotpReplayGuard } from '../auth.ts';
 import type { Context } from '../context.ts';
 import { ApiError, badRequest, conflict, forbidden, notFound, parseInput, unauthorized } from '../errors.ts';
 import { deviceIdFor, newId, secretHash } from '../ids.ts';
@@ -62,6 +62,13 @@ export function storeWrite<T>(fn: () => T): T {
 }
 
 export function accountRoutes(app: FastifyInstance, ctx: Context): void {
+  const totpReplay = new TotpReplayGuard();
+  /** Checks a TOTP code against a secret: right, in time, and not used before for this account. */
+  const totpAccepted = (accountId: string, secret: string | null, code: string): boolean => {
+    const step = secret ? totpStep(secret, code) : null;
+    return step !== null && totpReplay.accept(accountId, step);
+  };
+
   app.get('/v1/server', async () => {
     const orgKey = ctx.orgKey();
     return {
@@ -130,9 +137,9 @@ export function accountRoutes(app: FastifyInstance, ctx: Context): void {
     if (body.totp !== undefined) {
       const totpKey = `totp:${account.accountId}`;
       ctx.backoff.check(totpKey, now);
-      if (!account.totpSecret || !totpValid(account.totpSecret, body.totp)) {
+      if (!totpAccepted(account.accountId, account.totpSecret, body.totp)) {
         ctx.backoff.fail(totpKey, now);
-        throw unauthorized('the TOTP code is wrong', 'bad_totp');
+        throw unauthorized('the TOTP code is wrong or was already used', 'bad_totp');
       }
       ctx.backoff.succeed(totpKey);
       secondFactor = true;
@@ -271,7 +278,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Context): void {
     const now = ctx.now();
     ctx.backoff.check(`totp:${account.accountId}`, now);
     if (!pending || pending.expiresAt <= now) throw conflict('start TOTP enrolment first', 'totp_not_started');
-    if (!totpValid(pending.secret, code)) {
+    if (!totpAccepted(account.accountId, pending.secret, code)) {
       ctx.backoff.fail(`totp:${account.accountId}`, now);
       throw badRequest('the TOTP code is wrong', 'bad_totp');
     }

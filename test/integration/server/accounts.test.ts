@@ -156,14 +156,17 @@ describe('accounts, devices and admin', () => {
     const begin = await http<{ secret: string; uri: string }>(server.url, 'POST', '/v1/account/totp/begin', { token: admin.token });
     assert.match(begin.body.uri, /^otpauth:\/\/totp\//);
     assert.equal((await http(server.url, 'POST', '/v1/account/totp/confirm', { token: admin.token, json: { code: '000000' } })).status, 400);
-    const confirm = await http(server.url, 'POST', '/v1/account/totp/confirm', {
-      token: admin.token, json: { code: generateSync({ secret: begin.body.secret }) },
-    });
+    // Each code is accepted once: confirm with the previous step's code (within the drift window), log in with
+    // the current one, and later use the next one.
+    const at = (offsetSteps: number) => generateSync({ secret: begin.body.secret, epoch: Math.floor(Date.now() / 1000) + offsetSteps * 30 });
+    const confirm = await http(server.url, 'POST', '/v1/account/totp/confirm', { token: admin.token, json: { code: at(-1) } });
     assert.equal(confirm.status, 200);
     const badTotp = await loginReply(server.url, admin.devices[0]!.keys, '123456');
     assert.equal(badTotp.status, 401);
-    const totpToken = await loginReply(server.url, admin.devices[0]!.keys, generateSync({ secret: begin.body.secret }));
+    const totpToken = await loginReply(server.url, admin.devices[0]!.keys, at(0));
     assert.equal(totpToken.body.secondFactor, true);
+    const replayed = await loginReply(server.url, admin.devices[0]!.keys, at(0));
+    assert.equal(replayed.body.error?.code, 'bad_totp', 'a TOTP code is accepted only once');
 
     // Register the org key, then publish a policy requiring TOTP for admin actions.
     const orgKeys = signingKeyPair();
@@ -219,7 +222,8 @@ describe('accounts, devices and admin', () => {
 
   it('gives non-admins no admin API', async () => {
     const kim = await TestUser.signUp(server.url, 'kim', (await http<{ code: string }>(server.url, 'POST', '/v1/admin/invites', {
-      token: await login(server.url, org.admin.devices[0]!.keys, generateSync({ secret: server.store.getAccount(org.admin.accountId)!.totpSecret! })), json: {},
+      token: await login(server.url, org.admin.devices[0]!.keys,
+        generateSync({ secret: server.store.getAccount(org.admin.accountId)!.totpSecret!, epoch: Math.floor(Date.now() / 1000) + 30 })), json: {},
     })).body.code);
     for (const [method, route] of [['GET', '/v1/admin/users'], ['POST', '/v1/admin/invites'], ['GET', '/v1/admin/audit']] as const) {
       const reply = await http(server.url, method, route, { token: kim.token, ...(method === 'POST' ? { json: {} } : {}) });

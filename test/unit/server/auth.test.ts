@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateSync } from 'otplib';
 import { ApiError } from '../../../server/errors.ts';
-import { Backoff, Challenges, Sessions, totpValid } from '../../../server/auth.ts';
+import { Backoff, Challenges, Sessions, totpStep, TotpReplayGuard } from '../../../server/auth.ts';
 
 describe('auth state', () => {
   it('locks a key out with exponential backoff after the free failures, and a success clears it', () => {
@@ -56,10 +56,17 @@ describe('auth state', () => {
     assert.ok(challenges.issue('x', 'attacker', 60_001), 'expired ones free the quota');
   });
 
-  it('checks TOTP codes', () => {
+  it('checks TOTP codes and accepts each time step once per account', () => {
     const secret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
-    assert.equal(totpValid(secret, generateSync({ secret })), true);
-    assert.equal(totpValid(secret, '12345'), false);
-    assert.equal(totpValid(secret, 'abcdef'), false);
+    const step = totpStep(secret, generateSync({ secret }));
+    assert.equal(typeof step, 'number');
+    assert.equal(totpStep(secret, '12345'), null);
+    assert.equal(totpStep(secret, 'abcdef'), null);
+    const guard = new TotpReplayGuard();
+    assert.equal(guard.accept('a', step!), true);
+    assert.equal(guard.accept('a', step!), false, 'the same code again is a replay');
+    assert.equal(guard.accept('a', step! - 1), false, 'an older code too');
+    assert.equal(guard.accept('b', step!), true, 'other accounts are independent');
+    assert.equal(guard.accept('a', step! + 1), true);
   });
 });
