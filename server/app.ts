@@ -129,18 +129,23 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     });
   });
 
-  // First start creates the organisation: its only member so far is whoever redeems this admin invite.
-  let firstAdminInvite: string | null = null;
-  const firstStart = store.setMetaOnce('org_created_at', String(Date.now()));
-
-  await app.listen({ host: config.host, port: config.port });
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    hub.close();
+    store.close();
+    throw error;
+  }
   const port = (app.server.address() as AddressInfo).port;
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
   url = `${tls ? 'https' : 'http'}://${hostForUrl}:${port}`;
   // The invite CLI runs while the server is stopped or running; it reads where clients reach us from here.
   store.setMeta('public_url', config.publicUrl ?? url);
   store.setMeta('pin', tls?.pin ?? '');
-  if (firstStart) {
+  // The first successful start creates the organisation: its only member so far is whoever redeems this
+  // admin invite. (Marked only once listening, so a start that fails, e.g. on a busy port, does not use it up.)
+  let firstAdminInvite: string | null = null;
+  if (store.setMetaOnce('org_created_at', String(Date.now()))) {
     firstAdminInvite = issueInvite(store, {
       admin: true, createdBy: null, ttlSeconds: config.inviteTtlSeconds, server: config.publicUrl ?? url, pin: tls?.pin ?? null, now: Date.now(),
     }).link;

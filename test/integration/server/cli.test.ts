@@ -8,7 +8,7 @@ import { request } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import path from 'node:path';
 import { parseInviteLink } from '../../../server/invite-link.ts';
-import { tempDir } from '../../support/server-client.ts';
+import { startTestServer, tempDir } from '../../support/server-client.ts';
 import { killSpawnedServers, spawnServer } from '../../support/server-process.ts';
 
 const BIN = path.join(import.meta.dirname, '..', '..', '..', 'server', 'bin.ts');
@@ -62,5 +62,14 @@ describe('wardroom-server CLI', () => {
     const help = execFileSync(process.execPath, [BIN, '--help'], { encoding: 'utf8' });
     assert.match(help, /--insecure-http/);
     assert.throws(() => execFileSync(process.execPath, [BIN, '--port', 'nope'], { stdio: 'pipe' }), /--port/);
+  });
+
+  it('a start that fails (busy port) does not use up the first-start admin invite', async () => {
+    const busy = await startTestServer();
+    const dataDir = tempDir();
+    await assert.rejects(startTestServer({ dataDir, port: busy.port }), /EADDRINUSE/);
+    const retried = await startTestServer({ dataDir });
+    assert.ok(retried.firstAdminInvite, 'the invite is printed on the first successful start');
+    await Promise.all([busy.close(), retried.close()]);
   });
 });
