@@ -24,10 +24,6 @@ export class GroupCommitter {
     this.#onCommitted = onCommitted;
   }
 
-  get queued(): number {
-    return this.#sends.length + this.#acks.length;
-  }
-
   send(request: SendRequest): Promise<SendResult> {
     return new Promise((resolve, reject) => {
       this.#sends.push({ input: request, resolve, reject });

@@ -101,10 +101,6 @@ export class Hub {
     this.committer = new GroupCommitter(this.#store, (results) => this.#pushCommitted(results));
   }
 
-  get connectionCount(): number {
-    return this.#connections.size;
-  }
-
   isOnline(accountId: string): boolean {
     for (const connection of this.#connections.values()) if (connection.accountId === accountId) return true;
     return false;
@@ -159,6 +155,8 @@ export class Hub {
   }
 
   #onMessage(connection: Connection, data: Buffer, isBinary: boolean): void {
+    // A socket being closed (revoked, suspended, replaced) may still deliver frames: it no longer speaks for anyone.
+    if (this.#connections.get(connection.deviceId) !== connection) return;
     if (!isBinary) {
       connection.send({ t: 'error', rid: null, code: 'bad_frame', message: 'frames must be binary CBOR' });
       return;
