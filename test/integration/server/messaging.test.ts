@@ -84,9 +84,10 @@ describe('relay messaging', () => {
     const a = await connect(alice.token);
     const refused = await a.sendToDevices([{ device: carol.deviceId, body: utf8('late') }], randomBytes(16), Date.now() - 1);
     assert.equal(refused.t === 'error' && refused.code, 'expired');
-    const shortLived = await a.sendToDevices([{ device: carol.deviceId, body: utf8('ephemeral') }], randomBytes(16), Date.now() + 200);
+    const expiresAt = Date.now() + 1500; // long enough to be accepted even on a loaded machine
+    const shortLived = await a.sendToDevices([{ device: carol.deviceId, body: utf8('ephemeral') }], randomBytes(16), expiresAt);
     assert.equal(shortLived.t, 'sent');
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, expiresAt - Date.now() + 50));
     const c = await connect(carol.token);
     await new Promise((r) => setTimeout(r, 150));
     assert.equal(c.deliveries.length, 0, 'an envelope past its outer expiry is never delivered');
