@@ -106,6 +106,21 @@ describe('accounts, devices and admin', () => {
     assert.ok(token.length > 20);
   });
 
+  it('publishes account-signed device lists with growing versions only, and tells the account\'s devices', async () => {
+    const lena = await org.addUser('lena');
+    const socket = await WsClient.connect(server.url, lena.token);
+    const next = lena.nextDeviceList([lena.deviceId]);
+    assert.equal((await http(server.url, 'PUT', '/v1/accounts/me/device-list', { token: lena.token, json: next })).status, 200);
+    await socket.waitFor(() => socket.frames.find((f) => f.t === 'event' && f.kind === 'device_list'));
+    const replay = await http(server.url, 'PUT', '/v1/accounts/me/device-list', { token: lena.token, json: next });
+    assert.equal(replay.body.error?.code, 'stale_device_list', 'an old list cannot be replayed');
+    const forged = { deviceList: signed(utf8('{}'), signingKeyPair().secretKey), deviceListVersion: 99 };
+    assert.equal((await http(server.url, 'PUT', '/v1/accounts/me/device-list', { token: lena.token, json: forged })).body.error?.code, 'bad_signature');
+    const served = await http<{ deviceList: { data: string }; deviceListVersion: number }>(server.url, 'GET', `/v1/accounts/${lena.accountId}/devices`, { token: org.admin.token });
+    assert.deepEqual([served.body.deviceList.data, served.body.deviceListVersion], [next.deviceList.data, next.deviceListVersion]);
+    await socket.close();
+  });
+
   it('approves a pending device with the recovery key alone', async () => {
     const gina = await org.addUser('gina');
     const keys = signingKeyPair();
