@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import WebSocket, { WebSocketServer } from 'ws';
 import { randomBytes } from '../core/crypto/sodium.ts';
 import { createOrg, http, login, TestUser, WsClient } from '../test/support/server-client.ts';
-import { spawnServer } from '../test/support/server-process.ts';
+import { killSpawnedServers, spawnServer } from '../test/support/server-process.ts';
 import type { ServerProcess } from '../test/support/server-process.ts';
 import { percentile, report, section } from './harness.ts';
 
@@ -87,6 +87,8 @@ function bareRelayChild(): void {
 
 async function startBareRelay(): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, [import.meta.filename, '--bare-relay-child'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  bareChildren.add(child);
+  child.once('exit', () => bareChildren.delete(child));
   const port = await new Promise<number>((resolve) => {
     child.stdout!.on('data', (chunk: Buffer) => {
       const match = /port (\d+)/.exec(chunk.toString());
@@ -203,7 +205,19 @@ async function runWardroom(server: ServerProcess, members: number, size: typeof 
   return { deliveredPerSecond, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 }
 
+const bareChildren = new Set<ChildProcess>();
+
 async function main(): Promise<void> {
+  try {
+    await runAll();
+  } finally {
+    // Also after a failure: no server child outlives the benchmark.
+    for (const child of bareChildren) child.kill('SIGKILL');
+    await killSpawnedServers();
+  }
+}
+
+async function runAll(): Promise<void> {
   section(`relay: one sender to a channel, ${BODY_BYTES}-byte messages, loopback, server in a child process`);
   for (const size of SIZES) {
     const bare = await startBareRelay();
