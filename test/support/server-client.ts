@@ -1,7 +1,7 @@
 // A minimal real client for the relay: HTTP with fetch, WebSocket with ws, Ed25519 login through
 // core/crypto/sodium.ts. Tests and the relay benchmark use it; it stands in for the protocol library, so device
 // certificates and lists here are simple JSON documents signed with the account key.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
@@ -28,13 +28,24 @@ export function tempDir(prefix = 'wardroom-server-test-'): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** A real server on 127.0.0.1, a random port, plain HTTP, logs discarded unless a destination is given. */
+/**
+ * A real server on 127.0.0.1, a random port, plain HTTP, logs discarded unless a destination is given. A data
+ * directory it made itself is deleted on close.
+ */
 export async function startTestServer(options: Partial<StartOptions> = {}): Promise<RunningServer & { dataDir: string }> {
   const dataDir = options.dataDir ?? tempDir();
   const server = await startServer({
     insecureHttp: true, host: '127.0.0.1', port: 0, logLevel: 'silent', ...options, dataDir,
   });
-  return Object.assign(server, { dataDir });
+  const close = server.close.bind(server);
+  const ownDir = options.dataDir === undefined;
+  return Object.assign(server, {
+    dataDir,
+    async close() {
+      await close();
+      if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  });
 }
 
 export interface Reply<T = Record<string, unknown>> {
