@@ -31,6 +31,8 @@ export interface StartOptions extends Partial<ServerConfig> {
   dataDir: string;
   /** Where JSON log lines go; default stdout. */
   logDestination?: DestinationStream;
+  /** WebSocket ping interval in ms (tests shorten it); default 30 s. */
+  heartbeatMs?: number;
 }
 
 export interface RunningServer {
@@ -55,7 +57,7 @@ const REDACT = [
 ];
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
-  const { logDestination, ...configInput } = options;
+  const { logDestination, heartbeatMs, ...configInput } = options;
   const config = resolveConfig(configInput);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const blobsDir = path.join(config.dataDir, 'blobs');
@@ -68,7 +70,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const tls = config.insecureHttp ? null : await loadOrCreateTls(config.dataDir, config.tlsCert, config.tlsKey);
   const store = openSqliteStore(path.join(config.dataDir, 'wardroom-server.db'));
   const hub: Hub = new Hub({
-    store, log, maxEnvelopeTtlMs: config.maxEnvelopeTtlSeconds * 1000,
+    store, log, maxEnvelopeTtlMs: config.maxEnvelopeTtlSeconds * 1000, ...(heartbeatMs ? { heartbeatMs } : {}),
     policyTtlCapMs: (): number | null => {
       const seconds: number | undefined = ctx.policy().maxExpirySeconds;
       return seconds === undefined ? null : seconds * 1000;

@@ -33,6 +33,8 @@ class Connection {
   pumpScheduled = false;
   inflight = 0;
   paused = false;
+  /** Cleared at each heartbeat, set by the pong: a socket that misses a whole interval is dead. */
+  alive = true;
 
   constructor(socket: WebSocket, accountId: string, deviceId: string) {
     this.socket = socket;
@@ -80,6 +82,8 @@ export interface HubOptions {
   maxEnvelopeTtlMs: number;
   /** The org policy's cap on message lifetime in ms, if any; read per send so a new policy applies at once. */
   policyTtlCapMs?: () => number | null;
+  /** How often sockets are pinged; one that has not answered the previous ping is dropped. Default 30 s. */
+  heartbeatMs?: number;
   now?: () => number;
 }
 
@@ -91,6 +95,7 @@ export class Hub {
   readonly #now: () => number;
   readonly #connections = new Map<string, Connection>();
   readonly committer: GroupCommitter;
+  readonly #heartbeat: NodeJS.Timeout;
 
   constructor(options: HubOptions) {
     this.#store = options.store;
@@ -99,6 +104,9 @@ export class Hub {
     this.#policyTtlCapMs = options.policyTtlCapMs ?? (() => null);
     this.#now = options.now ?? Date.now;
     this.committer = new GroupCommitter(this.#store, (results) => this.#pushCommitted(results));
+    // Half-open TCP connections (a laptop closed mid-session) otherwise look online forever and hold memory.
+    this.#heartbeat = setInterval(() => this.#checkHeartbeats(), options.heartbeatMs ?? 30_000);
+    this.#heartbeat.unref();
   }
 
   isOnline(accountId: string): boolean {
@@ -117,6 +125,9 @@ export class Hub {
       if (this.#connections.get(deviceId) === connection) this.#connections.delete(deviceId);
     });
     socket.on('error', (error) => this.#log.debug({ err: error.message, deviceId }, 'socket error'));
+    socket.on('pong', () => {
+      connection.alive = true;
+    });
     const remaining = this.#store.countOneTimePrekeys(deviceId);
     if (remaining < PREKEYS_LOW_THRESHOLD) connection.send({ t: 'event', kind: 'prekeys_low', remaining });
     this.#schedulePump(connection);
@@ -149,9 +160,22 @@ export class Hub {
   }
 
   close(): void {
+    clearInterval(this.#heartbeat);
     this.committer.flush();
     for (const connection of this.#connections.values()) connection.socket.close(CLOSE_SHUTDOWN, 'server shutting down');
     this.#connections.clear();
+  }
+
+  #checkHeartbeats(): void {
+    for (const connection of [...this.#connections.values()]) {
+      if (!connection.alive) {
+        this.#connections.delete(connection.deviceId);
+        connection.socket.terminate();
+        continue;
+      }
+      connection.alive = false;
+      connection.socket.ping();
+    }
   }
 
   #onMessage(connection: Connection, data: Buffer, isBinary: boolean): void {

@@ -242,3 +242,23 @@ describe('relay messaging', () => {
     await Promise.all([a.close(), c.close()]);
   });
 });
+
+describe('relay heartbeat', () => {
+  it('drops a socket that stops answering pings, so presence does not lie', async () => {
+    const server = await startTestServer({ heartbeatMs: 100 });
+    const org = await createOrg(server);
+    const dana = await org.addUser('dana');
+    const live = await WsClient.connect(server.url, org.admin.token);
+    const silent = await WsClient.connect(server.url, dana.token);
+    const online = async () => (await http<{ presence: { online: boolean }[] }>(server.url, 'GET',
+      `/v1/presence?accounts=${dana.accountId}`, { token: org.admin.token })).body.presence[0]!.online;
+    assert.equal(await online(), true);
+    silent.socket.pause(); // its pongs stop: from the server's side this is a half-open connection
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(await online(), false, 'the silent socket was dropped');
+    assert.equal(live.closeCode, null, 'a socket that answers pings stays');
+    silent.socket.terminate();
+    await live.close();
+    await server.close();
+  });
+});
