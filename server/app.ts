@@ -21,7 +21,7 @@ import { messagingRoutes } from './routes/messaging.ts';
 import { openSqliteStore } from './store/sqlite.ts';
 import type { ServerStore } from './store/types.ts';
 import { loadOrCreateTls } from './tls.ts';
-import { MAX_FRAME_BYTES } from './ws/frames.ts';
+import { MAX_FRAME_BYTES } from '../core/relay/frames.ts';
 import { Hub } from './ws/hub.ts';
 
 export const JSON_BODY_LIMIT = 64 * 1024;

@@ -10,7 +10,7 @@ import { newId } from '../ids.ts';
 import { b64bytes, idSchema } from '../schemas.ts';
 import type { ChannelRole } from '../store/types.ts';
 import { PREKEYS_LOW_THRESHOLD } from '../ws/hub.ts';
-import type { ServerNotice } from '../ws/frames.ts';
+import type { ServerNotice } from '../../core/relay/frames.ts';
 
 const MAX_PREKEY_BYTES = 512;
 const MAX_PREKEYS_PER_UPLOAD = 200;

@@ -6,8 +6,8 @@ import type { WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import type { QueuedEnvelope, SendRequest, SendResult, ServerStore } from '../store/types.ts';
 import { GroupCommitter } from './group-commit.ts';
-import { decodeClientFrame, encodeFrame, FrameError, requestIdOf } from './frames.ts';
-import type { ClientFrame, ServerFrame, ServerNotice } from './frames.ts';
+import { decodeClientFrame, encodeFrame, FrameError, requestIdOf } from '../../core/relay/frames.ts';
+import type { ClientFrame, ServerFrame, ServerNotice } from '../../core/relay/frames.ts';
 
 /** Above this many bytes waiting in a socket we stop pushing to it and let the queue stay in the database. */
 const HIGH_WATER_BYTES = 1024 * 1024;

@@ -15,8 +15,8 @@ import { authMessage, recoveryMessage } from '../../server/auth.ts';
 import { deviceIdFor } from '../../server/ids.ts';
 import { parseInviteLink } from '../../server/invite-link.ts';
 import { Decoder } from 'cbor-x';
-import { encodeFrame } from '../../server/ws/frames.ts';
-import type { ClientFrame, ServerFrame, ServerNotice } from '../../server/ws/frames.ts';
+import { encodeFrame } from '../../core/relay/frames.ts';
+import type { ClientFrame, ServerFrame, ServerNotice } from '../../core/relay/frames.ts';
 
 // Plain CBOR decoding (the server's own settings): the relay tests check frame contents themselves and stay
 // independent of the client engine's stricter frame schema.

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { randomBytes, toBase64Url, utf8 } from '../../../core/crypto/sodium.ts';
-import { encodeFrame } from '../../../server/ws/frames.ts';
+import { encodeFrame } from '../../../core/relay/frames.ts';
 import { createOrg, http, startTestServer, WsClient } from '../../support/server-client.ts';
 import type { TestUser } from '../../support/server-client.ts';
 import { dbFingerprint } from '../../support/server-db.ts';

@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decodeClientFrame, encodeFrame, FrameError, MAX_FRAME_BYTES } from '../../../server/ws/frames.ts';
+import { decodeClientFrame, encodeFrame, FrameError, MAX_FRAME_BYTES } from '../../../core/relay/frames.ts';
 
 const validSend = () => ({
   t: 'send' as const, rid: 7, msgId: new Uint8Array(16).fill(1), expiresAt: 1_900_000_000_000,

@@ -1,0 +1,121 @@
+// The relay's WebSocket wire format, shared by the server (server/ws/hub.ts) and the client engine
+// (core/engine/relay.ts): each binary frame is one CBOR map with a `t` field naming its type. Decoding is strict
+// in both directions: cbor-x decodes plain data only (no records, no class tags), and a zod schema per type
+// bounds every field. To the server a client is untrusted; to the client, so is the server.
+import { Decoder, Encoder } from 'cbor-x';
+import { z } from 'zod';
+
+export const MAX_FRAME_BYTES = 256 * 1024;
+export const MAX_BODY_BYTES = 128 * 1024;
+export const MAX_SIGNAL_BYTES = 64 * 1024;
+export const MAX_RECIPIENTS = 1000;
+export const MAX_ACKS_PER_FRAME = 1000;
+export const MSG_ID_BYTES = 16;
+/** Server-issued ids (accounts, channels, blobs, devices): 128 bits as 22 base64url characters. */
+export const ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+
+export class FrameError extends Error {
+  override readonly name = 'FrameError';
+}
+
+const encoder = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
+
+const bytesOf = (min: number, max: number) => z.custom<Uint8Array>(
+  (value) => value instanceof Uint8Array && value.length >= min && value.length <= max, `must be a byte string of ${min}..${max} bytes`);
+const deviceId = z.string().regex(/^[A-Za-z0-9_-]{22}$/);
+const requestId = z.number().int().min(0).max(2 ** 31);
+const expiresAt = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const clientFrameSchema = z.discriminatedUnion('t', [
+  z.object({
+    t: z.literal('send'), rid: requestId, msgId: bytesOf(MSG_ID_BYTES, MSG_ID_BYTES), expiresAt,
+    to: z.array(z.object({ device: deviceId, body: bytesOf(1, MAX_BODY_BYTES) }).strict()).min(1).max(MAX_RECIPIENTS),
+  }).strict(),
+  z.object({
+    t: z.literal('channel_send'), rid: requestId, msgId: bytesOf(MSG_ID_BYTES, MSG_ID_BYTES), expiresAt,
+    channel: z.string().regex(ID_PATTERN), body: bytesOf(1, MAX_BODY_BYTES),
+  }).strict(),
+  z.object({ t: z.literal('ack'), rid: requestId, seqs: z.array(z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)).min(1).max(MAX_ACKS_PER_FRAME) }).strict(),
+  z.object({ t: z.literal('signal'), rid: requestId, to: deviceId, body: bytesOf(1, MAX_SIGNAL_BYTES) }).strict(),
+]);
+
+export type ClientFrame = z.infer<typeof clientFrameSchema>;
+
+const sender = z.object({ account: z.string().regex(ID_PATTERN), device: deviceId }).strict();
+export type Sender = z.infer<typeof sender>;
+const shortText = (max: number) => z.string().max(max);
+
+/** What a client accepts from the relay: the server is outside the client's trust, so its frames are checked too. */
+// A plain union: three `event` kinds share the `t` value, which a discriminated union cannot express.
+export const serverFrameSchema = z.union([
+  z.object({ t: z.literal('sent'), rid: requestId, duplicate: z.boolean() }).strict(),
+  z.object({ t: z.literal('acked'), rid: requestId, removed: z.number().int().min(0) }).strict(),
+  z.object({ t: z.literal('signalled'), rid: requestId }).strict(),
+  z.object({
+    t: z.literal('deliver'), seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER), msgId: bytesOf(MSG_ID_BYTES, MSG_ID_BYTES),
+    from: sender.nullable(), channel: z.string().regex(ID_PATTERN).nullable(), body: bytesOf(1, MAX_BODY_BYTES), sentAt: expiresAt, expiresAt,
+  }).strict(),
+  z.object({ t: z.literal('event'), kind: z.literal('prekeys_low'), remaining: z.number().int().min(0) }).strict(),
+  z.object({ t: z.literal('event'), kind: z.literal('device_list'), account: z.string().regex(ID_PATTERN) }).strict(),
+  z.object({ t: z.literal('event'), kind: z.literal('signal'), from: sender, body: bytesOf(1, MAX_SIGNAL_BYTES) }).strict(),
+  z.object({ t: z.literal('error'), rid: requestId.nullable(), code: shortText(64), message: shortText(1000) }).strict(),
+]);
+
+type Distribute<T> = T extends unknown ? T : never;
+export type ServerFrame = Distribute<z.infer<typeof serverFrameSchema>>;
+
+const noticeSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('membership'), channel: z.string().regex(ID_PATTERN), change: z.enum(['joined', 'left', 'removed', 'role']),
+    accounts: z.array(z.string().regex(ID_PATTERN)).max(MAX_RECIPIENTS), by: z.string().regex(ID_PATTERN), role: z.string().max(16).nullable(),
+  }).strict(),
+  z.object({ kind: z.literal('channel_updated'), channel: z.string().regex(ID_PATTERN), by: z.string().regex(ID_PATTERN) }).strict(),
+]);
+
+/** The body of a server notice (a `deliver` with `from: null`), e.g. a membership change clients rotate keys on. */
+export type ServerNotice = z.infer<typeof noticeSchema>;
+
+export function encodeFrame(frame: ServerFrame | ClientFrame | ServerNotice): Uint8Array {
+  return encoder.encode(frame);
+}
+
+function decodeChecked<T>(data: Uint8Array, schema: z.ZodType<T>, what: string): T {
+  if (data.length > MAX_FRAME_BYTES) throw new FrameError(`${what} too large`);
+  let value: unknown;
+  try {
+    value = decoder.decode(data);
+  } catch (error) {
+    throw new FrameError(`${what} is not valid CBOR: ${(error as Error).message.slice(0, 100)}`);
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new FrameError(`invalid ${what}${issue.path.length ? ` at ${issue.path.join('.')}` : ''}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** Decodes and validates one client frame; throws FrameError with a reason fit to send back. */
+export function decodeClientFrame(data: Uint8Array): ClientFrame {
+  return decodeChecked(data, clientFrameSchema, 'frame');
+}
+
+/** Requests carry a request id even when invalid; echo it in the error when it is readable. */
+export function requestIdOf(data: Uint8Array): number | null {
+  try {
+    const value = decoder.decode(data) as { rid?: unknown };
+    return typeof value?.rid === 'number' && Number.isInteger(value.rid) ? value.rid : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Decodes and validates one frame from the relay; throws FrameError on anything the schema does not allow. */
+export function decodeServerFrame(data: Uint8Array): ServerFrame {
+  return decodeChecked(data, serverFrameSchema, 'server frame') as ServerFrame;
+}
+
+export function decodeNotice(body: Uint8Array): ServerNotice {
+  return decodeChecked(body, noticeSchema, 'server notice');
+}
