@@ -6,7 +6,7 @@ import { fromUtf8, sha256, toBase64Url, verify } from '../core/crypto/sodium.ts'
 import type { Backoff, Challenges, Session, Sessions } from './auth.ts';
 import type { ServerConfig } from './config.ts';
 import { forbidden, unauthorized } from './errors.ts';
-import { formatInviteLink } from './invite-link.ts';
+import { formatInviteLink } from '../core/relay/invite-link.ts';
 import { newSecret, secretHash } from './ids.ts';
 import type { Account, Device, ServerStore } from './store/types.ts';
 import type { Hub } from './ws/hub.ts';

@@ -57,6 +57,7 @@ export const serverFrameSchema = z.union([
     from: sender.nullable(), channel: z.string().regex(ID_PATTERN).nullable(), body: bytesOf(1, MAX_BODY_BYTES), sentAt: expiresAt, expiresAt,
   }).strict(),
   z.object({ t: z.literal('event'), kind: z.literal('prekeys_low'), remaining: z.number().int().min(0) }).strict(),
+  z.object({ t: z.literal('event'), kind: z.literal('queue_empty') }).strict(),
   z.object({ t: z.literal('event'), kind: z.literal('device_list'), account: z.string().regex(ID_PATTERN) }).strict(),
   z.object({ t: z.literal('event'), kind: z.literal('signal'), from: sender, body: bytesOf(1, MAX_SIGNAL_BYTES) }).strict(),
   z.object({ t: z.literal('error'), rid: requestId.nullable(), code: shortText(64), message: shortText(1000) }).strict(),

@@ -33,6 +33,7 @@ class Connection {
   pumpScheduled = false;
   inflight = 0;
   paused = false;
+  toldQueueEmpty = false;
   /** Cleared at each heartbeat, set by the pong: a socket that misses a whole interval is dead. */
   alive = true;
 
@@ -326,7 +327,14 @@ export class Hub {
       }
       if (page.length < PAGE) {
         connection.caughtUp = !connection.full;
-        if (!connection.caughtUp) this.#schedulePump(connection, RETRY_WHEN_FULL_MS);
+        if (!connection.caughtUp) {
+          this.#schedulePump(connection, RETRY_WHEN_FULL_MS);
+        } else if (!connection.toldQueueEmpty) {
+          // Once per connection, after the stored backlog: a client syncing ("fetch everything, then exit") knows
+          // that everything queued before it connected has arrived.
+          connection.toldQueueEmpty = true;
+          connection.send({ t: 'event', kind: 'queue_empty' });
+        }
         return;
       }
     }

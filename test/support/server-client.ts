@@ -13,7 +13,7 @@ import { startServer } from '../../server/app.ts';
 import type { RunningServer, StartOptions } from '../../server/app.ts';
 import { authMessage, recoveryMessage } from '../../server/auth.ts';
 import { deviceIdFor } from '../../server/ids.ts';
-import { parseInviteLink } from '../../server/invite-link.ts';
+import { parseInviteLink } from '../../core/relay/invite-link.ts';
 import { Decoder } from 'cbor-x';
 import { encodeFrame } from '../../core/relay/frames.ts';
 import type { ClientFrame, ServerFrame, ServerNotice } from '../../core/relay/frames.ts';

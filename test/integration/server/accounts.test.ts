@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { generateSync } from 'otplib';
 import { randomBytes, signingKeyPair, toBase64Url, utf8 } from '../../../core/crypto/sodium.ts';
 import { deviceIdFor } from '../../../server/ids.ts';
-import { parseInviteLink } from '../../../server/invite-link.ts';
+import { parseInviteLink } from '../../../core/relay/invite-link.ts';
 import { CLOSE_REVOKED, CLOSE_SUSPENDED } from '../../../server/ws/hub.ts';
 import { createOrg, http, login, loginReply, signed, startTestServer, TestUser, WsClient } from '../../support/server-client.ts';
 

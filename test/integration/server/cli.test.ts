@@ -7,7 +7,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { request } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import path from 'node:path';
-import { parseInviteLink } from '../../../server/invite-link.ts';
+import { parseInviteLink } from '../../../core/relay/invite-link.ts';
 import { startTestServer, tempDir } from '../../support/server-client.ts';
 import { killSpawnedServers, spawnServer } from '../../support/server-process.ts';
 

@@ -49,6 +49,22 @@ describe('relay messaging', () => {
     await a.close();
   });
 
+  it('tells a connecting device once that its stored backlog has been pushed (queue_empty), after the backlog', async () => {
+    const a = await connect(alice.token);
+    for (let i = 0; i < 3; i++) await a.sendToDevices([{ device: carol.deviceId, body: utf8(`backlog-${i}`) }]);
+    const c = await connect(carol.token, true);
+    const index = await c.waitFor(() => {
+      const at = c.frames.findIndex((f) => f.t === 'event' && f.kind === 'queue_empty');
+      return at >= 0 ? at + 1 : undefined;
+    });
+    assert.equal(c.frames.slice(0, index - 1).filter((f) => f.t === 'deliver').length, 3, 'all three stored envelopes come before the marker');
+    await a.sendToDevices([{ device: carol.deviceId, body: utf8('live') }]);
+    await c.waitForDeliveries(4);
+    assert.equal(c.frames.filter((f) => f.t === 'event' && f.kind === 'queue_empty').length, 1, 'sent once per connection');
+    await c.close();
+    await a.close();
+  });
+
   it('is idempotent by message id: a retried send is stored and delivered once', async () => {
     const a = await connect(alice.token);
     const b = await connect(bob.token);

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { formatInviteLink, InviteLinkError, parseInviteLink } from '../../../server/invite-link.ts';
+import { formatInviteLink, InviteLinkError, parseInviteLink } from '../../../core/relay/invite-link.ts';
 
 const PIN = 'Bg5NCOLc0ltF30evfOyfP95KMOueQmZJibHIFMn2l7c';
 const ORG = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
