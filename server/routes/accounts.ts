@@ -288,11 +288,13 @@ export function accountRoutes(app: FastifyInstance, ctx: Context): void {
   });
 }
 
-/** Tells the account's online devices to refetch its device list. */
+/**
+ * Tells every online device in the org to refetch this account's device list: anyone may be about to encrypt to
+ * the account, and a sender that misses a new device leaves it unable to read. The server already knows the
+ * account's devices changed, so telling everyone reveals nothing new. Offline devices refresh when they reconnect.
+ */
 export function announceDeviceList(ctx: Context, accountId: string): void {
-  for (const device of ctx.store.listDevices(accountId)) {
-    if (device.status === 'active') ctx.hub.notify(device.deviceId, { t: 'event', kind: 'device_list', account: accountId });
-  }
+  ctx.hub.broadcast({ t: 'event', kind: 'device_list', account: accountId });
 }
 
 /** Revocation takes effect at once: queue and prekeys dropped, sessions ended, socket closed. */

@@ -142,6 +142,11 @@ export class Hub {
     return true;
   }
 
+  /** Sends a transient control event to every online device. */
+  broadcast(frame: ServerFrame): void {
+    for (const connection of this.#connections.values()) connection.send(frame);
+  }
+
   /** Closes the device's socket at once (revocation, suspension); its queue was already dropped by the store. */
   disconnect(deviceId: string, code: number, reason: string): void {
     const connection = this.#connections.get(deviceId);

@@ -106,12 +106,16 @@ describe('accounts, devices and admin', () => {
     assert.ok(token.length > 20);
   });
 
-  it('publishes account-signed device lists with growing versions only, and tells the account\'s devices', async () => {
+  it('publishes account-signed device lists with growing versions only, and tells every online device', async () => {
     const lena = await org.addUser('lena');
     const socket = await WsClient.connect(server.url, lena.token);
+    const other = await WsClient.connect(server.url, org.admin.token);
     const next = lena.nextDeviceList([lena.deviceId]);
     assert.equal((await http(server.url, 'PUT', '/v1/accounts/me/device-list', { token: lena.token, json: next })).status, 200);
     await socket.waitFor(() => socket.frames.find((f) => f.t === 'event' && f.kind === 'device_list'));
+    // another account's device learns too: it may be about to encrypt to Lena's devices
+    await other.waitFor(() => other.frames.find((f) => f.t === 'event' && f.kind === 'device_list' && f.account === lena.accountId));
+    await other.close();
     const replay = await http(server.url, 'PUT', '/v1/accounts/me/device-list', { token: lena.token, json: next });
     assert.equal(replay.body.error?.code, 'stale_device_list', 'an old list cannot be replayed');
     const forged = { deviceList: signed(utf8('{}'), signingKeyPair().secretKey), deviceListVersion: 99 };
