@@ -1,0 +1,615 @@
+// The engine's HTTP client for the relay (docs/server-api.md section 4). The relay is outside the client's trust:
+// every reply is read up to a size limit and checked against a schema before any field is used, and TLS is pinned
+// to the key the invite link carried. Binary fields are Uint8Array here; base64url exists only on the wire.
+import http from 'node:http';
+import https from 'node:https';
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { concatBytes, fromBase64Url, sha256, sign, toBase64Url, utf8 } from '../crypto/sodium.ts';
+import { fetchPinnedCertificate, PinError, pinnedTrust } from '../net/pinned-tls.ts';
+import type { PinnedTrust } from '../net/pinned-tls.ts';
+import { deviceIdFor } from '../protocol/ids.ts';
+import { ID_PATTERN } from '../relay/frames.ts';
+import { parseInviteLink } from '../relay/invite-link.ts';
+
+export interface RelayEndpoint {
+  /** origin of the relay: https:, or http: for a loopback test server */
+  server: string;
+  /** base64url SHA-256 of the server's SPKI, from the invite; null only for http: */
+  pin: string | null;
+  /** the server certificate (PEM) fetched once at enrolment and checked against the pin; null only for http: */
+  ca: string | null;
+}
+
+export interface SignedBlob {
+  data: Uint8Array;
+  signature: Uint8Array;
+}
+
+export interface Prekey {
+  keyId: number;
+  /** opaque to the relay (at most 512 bytes) */
+  data: Uint8Array;
+}
+
+/**
+ * Every failure talking to the relay. `status` is the HTTP status (0 when there was none); `code` is the server's
+ * error code, or one of ours: network, timeout, bad_reply, closed, insecure, pin_mismatch, invalid_input, no_device.
+ */
+export class RelayError extends Error {
+  override readonly name = 'RelayError';
+  readonly status: number;
+  readonly code: string;
+  /** What the server asked for in Retry-After (429, some 503), if anything. */
+  readonly retryAfterSeconds: number | null;
+  constructor(code: string, message: string, options: { status?: number; retryAfterSeconds?: number | null; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.status = options.status ?? 0;
+    this.retryAfterSeconds = options.retryAfterSeconds ?? null;
+  }
+}
+
+// ---------------------------------------------------------------- endpoint
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export interface ResolvedEndpoint {
+  url: URL;
+  /** host name or address without IPv6 brackets, for net/tls */
+  host: string;
+  port: number;
+  /** null for http: */
+  trust: PinnedTrust | null;
+  /** the TLS server name: set only when the host is a name (an IP address cannot be one) */
+  servername: string | undefined;
+}
+
+function parseOrigin(server: string): URL {
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch {
+    throw new RelayError('invalid_input', 'the relay address is not a URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new RelayError('invalid_input', 'the relay address must be https:');
+  if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) {
+    throw new RelayError('invalid_input', 'the relay address must be a plain origin (no path, query or credentials)');
+  }
+  return url;
+}
+
+const bareHost = (url: URL): string => url.hostname.replace(/^\[(.*)\]$/, '$1');
+
+function requireLoopback(url: URL): void {
+  if (!LOOPBACK_HOSTS.has(bareHost(url))) {
+    throw new RelayError('insecure', `plain http: is allowed only to this computer (127.0.0.1, ::1, localhost), not ${bareHost(url)}: ` +
+      'anyone on the network could read and change the traffic. Use the https: link from the invite.');
+  }
+}
+
+function pinError(error: PinError): RelayError {
+  return new RelayError('pin_mismatch', `the relay's TLS key is not the one pinned by the invite: ${error.message}`, { cause: error });
+}
+
+/** Checks an endpoint (the same rules as trustEndpoint) and works out how to connect to it; shared with RelaySocket. */
+export function resolveEndpoint(endpoint: RelayEndpoint): ResolvedEndpoint {
+  const url = parseOrigin(endpoint.server);
+  const host = bareHost(url);
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  if (url.protocol === 'http:') {
+    requireLoopback(url);
+    return { url, host, port, trust: null, servername: undefined };
+  }
+  if (endpoint.pin === null || endpoint.ca === null) throw new RelayError('insecure', 'an https: relay needs its pinned certificate (see trustEndpoint)');
+  let trust: PinnedTrust;
+  try {
+    trust = pinnedTrust(endpoint.ca, endpoint.pin);
+  } catch (error) {
+    throw error instanceof PinError ? pinError(error) : new RelayError('invalid_input', 'the stored relay certificate is not a PEM certificate');
+  }
+  return { url, host, port, trust, servername: isIP(host) ? undefined : host };
+}
+
+/**
+ * Turns the server address and pin from an invite into the endpoint to store. For https: the certificate whose
+ * key matches the pin is fetched over a bare TLS handshake (no request is sent to a server that fails the pin).
+ */
+export async function trustEndpoint(server: string, pin: string | null, timeoutMs = 15_000): Promise<RelayEndpoint> {
+  const url = parseOrigin(server);
+  if (url.protocol === 'http:') {
+    requireLoopback(url);
+    return { server: url.origin, pin: null, ca: null };
+  }
+  if (pin === null) throw new RelayError('insecure', 'an https: relay needs the certificate pin from the invite link');
+  // fetchPinnedCertificate reports its own timeout as a PinError; our shorter timer keeps "no answer" apart from
+  // "wrong key", which the user must see as an alarm.
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RelayError('timeout', `no TLS handshake from ${url.host} within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    const ca = await Promise.race([fetchPinnedCertificate(bareHost(url), Number(url.port || 443), pin, timeoutMs + 1000), timeout]);
+    return { server: url.origin, pin, ca };
+  } catch (error) {
+    throw transportError(error, `fetching the certificate of ${url.host}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * OpenSSL's verdicts when the chain does not validate. With `ca` set to the pinned certificate alone, any of them
+ * means the server did not present the certificate we pinned: an impostor, as far as we can tell.
+ */
+const UNTRUSTED_CERTIFICATE = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_SIGNATURE_FAILURE', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'INVALID_CA',
+  'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID',
+]);
+
+/** Maps a thrown transport error to a RelayError whose message carries no request data. */
+export function transportError(error: unknown, what: string): RelayError {
+  if (error instanceof RelayError) return error;
+  if (error instanceof PinError) return pinError(error);
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (code !== undefined && UNTRUSTED_CERTIFICATE.has(code)) {
+    return new RelayError('pin_mismatch', `${what}: the relay presented a certificate other than the pinned one (${code})`, { cause: error });
+  }
+  return new RelayError('network', `${what}: ${message}`, { cause: error });
+}
+
+// ---------------------------------------------------------------- reply schemas
+// Objects are not strict: a newer relay may add fields, which are dropped here unread. Every field we read is
+// checked, byte strings are decoded with their length bounds, and the server limits (docs/server-api.md) are ours.
+
+const MAX_CERT_BYTES = 4096;
+const MAX_DEVICE_LIST_BYTES = 16 * 1024;
+const MAX_PREKEY_BYTES = 512;
+const MAX_PREKEYS_PER_UPLOAD = 200;
+const MAX_CHANNEL_META_BYTES = 4096;
+const MAX_POLICY_BYTES = 16 * 1024;
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+function bytes(min: number, max: number) {
+  return z.string().max(Math.ceil((max * 4) / 3)).regex(BASE64URL, 'must be base64url').transform((text, ctx) => {
+    let decoded: Uint8Array;
+    try {
+      decoded = fromBase64Url(text);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'is not valid base64url' });
+      return z.NEVER;
+    }
+    if (decoded.length < min || decoded.length > max) {
+      ctx.addIssue({ code: 'custom', message: `must decode to ${min}..${max} bytes` });
+      return z.NEVER;
+    }
+    return decoded;
+  });
+}
+
+const id = z.string().regex(ID_PATTERN, 'must be a 22-character id');
+const publicKey = bytes(32, 32);
+const time = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const username = z.string().min(2).max(32);
+const accountRole = z.enum(['admin', 'member']);
+const channelRole = z.enum(['owner', 'admin', 'member']);
+const signedBlob = (max: number) => z.object({ data: bytes(1, max), signature: bytes(64, 64) });
+const prekey = z.object({ keyId: z.number().int().min(0).max(2 ** 31), data: bytes(1, MAX_PREKEY_BYTES) });
+// A device id is derived from its key (core/protocol/ids.ts): a relay cannot pair a known id with another key.
+const keyMatchesId = (d: { deviceId: string; signingPublicKey: Uint8Array }) => deviceIdFor(d.signingPublicKey) === d.deviceId;
+const KEY_MISMATCH = { message: 'device id does not belong to its signing key' };
+
+const replies = {
+  server: z.object({ product: z.literal('wardroom'), api: z.number().int().min(1), pin: z.string().max(64).nullable(), orgKey: publicKey.nullable(), turn: z.boolean() }),
+  challenge: z.object({ challenge: z.string().min(1).max(64).regex(BASE64URL) }),
+  // The token goes into a header: the pattern also keeps CR/LF and other header tricks out.
+  session: z.object({
+    token: z.string().min(16).max(256).regex(/^[A-Za-z0-9_-]+$/), expiresAt: time, accountId: id, deviceId: id, role: accountRole, secondFactor: z.boolean(),
+  }),
+  created: z.object({ accountId: id, deviceId: id, role: accountRole }),
+  me: z.object({ accountId: id, username, role: accountRole, deviceId: id, totpEnabled: z.boolean(), secondFactor: z.boolean() }),
+  directory: z.object({ accountId: id, username, accountPublicKey: publicKey }),
+  devices: z.object({
+    accountId: id, accountPublicKey: publicKey, deviceList: signedBlob(MAX_DEVICE_LIST_BYTES).nullable(), deviceListVersion: count,
+    devices: z.array(z.object({
+      deviceId: id, signingPublicKey: publicKey, status: z.enum(['pending', 'active', 'revoked']), certificate: signedBlob(MAX_CERT_BYTES).nullable(), createdAt: time,
+    }).refine(keyMatchesId, KEY_MISMATCH)).max(1000),
+  }),
+  deviceListVersion: z.object({ deviceListVersion: count }),
+  pending: z.object({ deviceId: id, accountId: id, accountPublicKey: publicKey }),
+  deviceStatus: z.object({ deviceId: id, status: z.enum(['active', 'revoked']) }),
+  prekeyCount: z.object({ oneTimePrekeys: count }),
+  claim: z.object({
+    accountId: id, accountPublicKey: publicKey,
+    bundles: z.array(z.object({
+      deviceId: id, signingPublicKey: publicKey, signedPrekey: prekey.nullable(), oneTimePrekey: prekey.nullable(),
+    }).refine(keyMatchesId, KEY_MISMATCH)).max(1000),
+  }),
+  channel: z.object({
+    channelId: id, name: bytes(0, MAX_CHANNEL_META_BYTES), topic: bytes(0, MAX_CHANNEL_META_BYTES), open: z.boolean(), createdAt: time, role: channelRole.nullable(),
+  }),
+  members: z.object({ members: z.array(z.object({ accountId: id, role: channelRole })).max(100_000) }),
+  left: z.object({ left: z.literal(true) }),
+  invite: z.object({ code: z.string().min(1).max(128).regex(BASE64URL), link: z.string().max(2048), expiresAt: time })
+    .refine((i) => {
+      try {
+        return parseInviteLink(i.link).code === i.code;
+      } catch {
+        return false;
+      }
+    }, { message: 'link is not a valid invite link for this code' }),
+  // The fingerprint is what invite links carry; it must be the served key's, or a check against it means nothing.
+  org: z.object({
+    orgKey: publicKey.nullable(), orgFingerprint: z.string().max(64).nullable(),
+    policy: z.object({ version: count, document: signedBlob(MAX_POLICY_BYTES) }).nullable(),
+  }).refine((o) => (o.orgKey === null ? o.orgFingerprint === null : o.orgFingerprint === toBase64Url(sha256(o.orgKey))),
+    { message: 'orgFingerprint is not the SHA-256 of orgKey' }),
+  error: z.object({ error: z.object({ code: z.string().regex(/^[a-z0-9_]{1,64}$/), message: z.string().max(1000) }) }),
+};
+const channelsReply = z.object({ channels: z.array(replies.channel).max(10_000) });
+
+export type ServerInfo = z.infer<typeof replies.server>;
+export type LoginResult = z.infer<typeof replies.session>;
+export type Me = z.infer<typeof replies.me>;
+export type DirectoryEntry = z.infer<typeof replies.directory>;
+export type AccountDevices = z.infer<typeof replies.devices>;
+export type PrekeyClaim = z.infer<typeof replies.claim>;
+export type Channel = z.infer<typeof replies.channel>;
+export type ChannelRole = z.infer<typeof channelRole>;
+export type ChannelMember = z.infer<typeof replies.members>['members'][number];
+export type Invite = z.infer<typeof replies.invite>;
+export type OrgInfo = z.infer<typeof replies.org>;
+
+// ---------------------------------------------------------------- signing (the framing in server/auth.ts)
+// Domain separation: a login or recovery signature can never be replayed as any other signed object.
+
+const authMessage = (challenge: Uint8Array, deviceId: string) => concatBytes(utf8('wardroom-auth-v1\0'), challenge, utf8(deviceId));
+const recoveryMessage = (challenge: Uint8Array, deviceId: string) => concatBytes(utf8('wardroom-recover-v1\0'), challenge, utf8(deviceId));
+
+const wireBlob = (blob: SignedBlob) => ({ data: toBase64Url(blob.data), signature: toBase64Url(blob.signature) });
+const wirePrekey = (key: Prekey) => ({ keyId: key.keyId, data: toBase64Url(key.data) });
+
+/** Ids go into URL paths: anything but a well-formed id is refused before a request is built. */
+function pathId(value: string, what: string): string {
+  if (!ID_PATTERN.test(value)) throw new RelayError('invalid_input', `${what} is not a 22-character id`);
+  return value;
+}
+
+// ---------------------------------------------------------------- client
+
+interface RawReply {
+  status: number;
+  contentType: string;
+  retryAfter: string | undefined;
+  text: string;
+}
+
+const DEFAULT_TIMEOUT_MS = 15_000;
+const DEFAULT_MAX_REPLY_BYTES = 4 * 1024 * 1024;
+
+export class RelayHttp {
+  readonly #target: ResolvedEndpoint;
+  readonly #agent: http.Agent;
+  readonly #timeoutMs: number;
+  readonly #maxReplyBytes: number;
+  #device: { deviceId: string; secretKey: Uint8Array } | null = null;
+  #token: string | null = null;
+  #loggingIn: Promise<LoginResult> | null = null;
+
+  constructor(endpoint: RelayEndpoint, options: { timeoutMs?: number; maxReplyBytes?: number } = {}) {
+    this.#target = resolveEndpoint(endpoint);
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#maxReplyBytes = options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES;
+    const trust = this.#target.trust;
+    this.#agent = trust
+      ? new https.Agent({ keepAlive: true, ca: trust.ca, checkServerIdentity: trust.checkServerIdentity, servername: this.#target.servername })
+      : new http.Agent({ keepAlive: true });
+  }
+
+  /** Closes idle keep-alive connections. */
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  /** The device key used to log in (kept by reference, never logged). Authenticated calls then log in on demand. */
+  setDevice(deviceId: string, signingSecretKey: Uint8Array): void {
+    this.#device = { deviceId: pathId(deviceId, 'deviceId'), secretKey: signingSecretKey };
+    this.#token = null;
+  }
+
+  /**
+   * A session token, logging in if there is none. `rejected`: a token the server just refused (e.g. a 401 on the
+   * WebSocket upgrade); if it is the current one it is dropped first, so this logs in afresh.
+   */
+  async token(rejected?: string): Promise<string> {
+    if (rejected !== undefined) this.invalidateToken(rejected);
+    if (this.#token !== null) return this.#token;
+    // Concurrent callers share one login.
+    return (await (this.#loggingIn ?? this.login())).token;
+  }
+
+  /** Forgets the session token (only if it is `token`, when given), so the next call logs in again. */
+  invalidateToken(token?: string): void {
+    if (token === undefined || token === this.#token) this.#token = null;
+  }
+
+  /** Logs in now: challenge, signed with the device key, exchanged for a token. With `totp` the session is second-factor. */
+  async login(totp?: string): Promise<LoginResult> {
+    const attempt = this.#login(totp);
+    this.#loggingIn = attempt;
+    try {
+      return await attempt;
+    } finally {
+      if (this.#loggingIn === attempt) this.#loggingIn = null;
+    }
+  }
+
+  async #login(totp: string | undefined): Promise<LoginResult> {
+    if (!this.#device) throw new RelayError('no_device', 'logging in needs the device key: call setDevice() first');
+    const { deviceId, secretKey } = this.#device;
+    const { challenge, bytes: challengeBytes } = await this.#challenge(deviceId);
+    const session = await this.#call('POST', '/v1/auth/session', replies.session, {
+      deviceId, challenge, signature: toBase64Url(sign(authMessage(challengeBytes, deviceId), secretKey)), ...(totp === undefined ? {} : { totp }),
+    });
+    if (session.deviceId !== deviceId) throw new RelayError('bad_reply', 'the relay logged us in as another device');
+    this.#token = session.token;
+    return session;
+  }
+
+  async #challenge(deviceId: string): Promise<{ challenge: string; bytes: Uint8Array }> {
+    const { challenge } = await this.#call('POST', '/v1/auth/challenge', replies.challenge, { deviceId });
+    try {
+      return { challenge, bytes: fromBase64Url(challenge) };
+    } catch {
+      throw new RelayError('bad_reply', 'bad reply to POST /v1/auth/challenge: challenge is not valid base64url');
+    }
+  }
+
+  async serverInfo(): Promise<ServerInfo> {
+    return this.#call('GET', '/v1/server', replies.server);
+  }
+
+  async createAccount(req: {
+    inviteCode: string; username: string; accountPublicKey: Uint8Array; signingPublicKey: Uint8Array;
+    certificate: SignedBlob; deviceList: SignedBlob; deviceListVersion: number;
+  }): Promise<{ accountId: string; deviceId: string; role: 'admin' | 'member' }> {
+    const created = await this.#call('POST', '/v1/accounts', replies.created, {
+      inviteCode: req.inviteCode, username: req.username, accountPublicKey: toBase64Url(req.accountPublicKey),
+      device: { signingPublicKey: toBase64Url(req.signingPublicKey), certificate: wireBlob(req.certificate) },
+      deviceList: wireBlob(req.deviceList), deviceListVersion: req.deviceListVersion,
+    });
+    if (created.deviceId !== deviceIdFor(req.signingPublicKey)) throw new RelayError('bad_reply', 'the relay named our device with an id not derived from its key');
+    return created;
+  }
+
+  async me(): Promise<Me> {
+    return this.#authed('GET', '/v1/me', replies.me);
+  }
+
+  /** The account behind a username; RelayError code no_such_user when there is none. */
+  async directory(name: string): Promise<DirectoryEntry> {
+    const entry = await this.#authed('GET', `/v1/directory/${encodeURIComponent(name)}`, replies.directory);
+    if (entry.username !== name) throw new RelayError('bad_reply', 'the relay answered for another username');
+    return entry;
+  }
+
+  async accountDevices(accountId: string): Promise<AccountDevices> {
+    const reply = await this.#authed('GET', `/v1/accounts/${pathId(accountId, 'accountId')}/devices`, replies.devices);
+    if (reply.accountId !== accountId) throw new RelayError('bad_reply', 'the relay answered for another account');
+    return reply;
+  }
+
+  async putDeviceList(list: SignedBlob, version: number): Promise<void> {
+    await this.#authed('PUT', '/v1/accounts/me/device-list', replies.deviceListVersion, { deviceList: wireBlob(list), deviceListVersion: version });
+  }
+
+  /** A new device asks to join the account of `username` (no login: the device cannot log in until approved). */
+  async requestPendingDevice(name: string, signingPublicKey: Uint8Array): Promise<{ deviceId: string; accountId: string; accountPublicKey: Uint8Array }> {
+    const pending = await this.#call('POST', '/v1/devices/pending', replies.pending, { username: name, signingPublicKey: toBase64Url(signingPublicKey) });
+    if (pending.deviceId !== deviceIdFor(signingPublicKey)) throw new RelayError('bad_reply', 'the relay named our device with an id not derived from its key');
+    return pending;
+  }
+
+  async approveDevice(deviceId: string, certificate: SignedBlob, deviceList: SignedBlob, version: number): Promise<void> {
+    const path = `/v1/devices/${pathId(deviceId, 'deviceId')}/approve`;
+    await this.#authed('POST', path, replies.deviceStatus, { certificate: wireBlob(certificate), deviceList: wireBlob(deviceList), deviceListVersion: version });
+  }
+
+  /** Approves a pending device with the account key from the recovery kit (no other device, no login). */
+  async recoverDevice(deviceId: string, accountSecretKey: Uint8Array, certificate: SignedBlob, deviceList: SignedBlob, version: number): Promise<void> {
+    const path = `/v1/devices/${pathId(deviceId, 'deviceId')}/recover`;
+    const { challenge, bytes: challengeBytes } = await this.#challenge(deviceId);
+    await this.#call('POST', path, replies.deviceStatus, {
+      challenge, signature: toBase64Url(sign(recoveryMessage(challengeBytes, deviceId), accountSecretKey)),
+      certificate: wireBlob(certificate), deviceList: wireBlob(deviceList), deviceListVersion: version,
+    });
+  }
+
+  async revokeDevice(deviceId: string, deviceList: SignedBlob, version: number): Promise<void> {
+    const path = `/v1/devices/${pathId(deviceId, 'deviceId')}/revoke`;
+    await this.#authed('POST', path, replies.deviceStatus, { deviceList: wireBlob(deviceList), deviceListVersion: version });
+  }
+
+  /** Uploads prekeys (in requests of at most 200 one-time keys); returns how many one-time keys the relay holds. */
+  async putPrekeys(upload: { signedPrekey?: Prekey; oneTimePrekeys: Prekey[] }): Promise<number> {
+    let stock = 0;
+    let index = 0;
+    do {
+      const part = upload.oneTimePrekeys.slice(index, index + MAX_PREKEYS_PER_UPLOAD);
+      const body = {
+        ...(index === 0 && upload.signedPrekey ? { signedPrekey: wirePrekey(upload.signedPrekey) } : {}),
+        oneTimePrekeys: part.map(wirePrekey),
+      };
+      stock = (await this.#authed('PUT', '/v1/prekeys', replies.prekeyCount, body)).oneTimePrekeys;
+      index += MAX_PREKEYS_PER_UPLOAD;
+    } while (index < upload.oneTimePrekeys.length);
+    return stock;
+  }
+
+  async prekeyCount(): Promise<number> {
+    return (await this.#authed('GET', '/v1/prekeys/count', replies.prekeyCount)).oneTimePrekeys;
+  }
+
+  /** One bundle per active device of the account (or of `devices`); each one-time prekey is handed out once. */
+  async claimPrekeys(accountId: string, devices?: string[]): Promise<PrekeyClaim> {
+    const path = `/v1/accounts/${pathId(accountId, 'accountId')}/prekeys/claim`;
+    const claim = await this.#authed('POST', path, replies.claim, devices === undefined ? {} : { devices });
+    if (claim.accountId !== accountId) throw new RelayError('bad_reply', 'the relay answered for another account');
+    return claim;
+  }
+
+  async createChannel(name: Uint8Array, topic?: Uint8Array, open?: boolean): Promise<Channel> {
+    return this.#authed('POST', '/v1/channels', replies.channel, {
+      name: toBase64Url(name), ...(topic === undefined ? {} : { topic: toBase64Url(topic) }), ...(open === undefined ? {} : { open }),
+    });
+  }
+
+  /** Channels we belong to, plus open ones (role null). */
+  async listChannels(): Promise<Channel[]> {
+    return (await this.#authed('GET', '/v1/channels', channelsReply)).channels;
+  }
+
+  async updateChannel(channelId: string, change: { name?: Uint8Array; topic?: Uint8Array }): Promise<Channel> {
+    return this.#authed('PATCH', `/v1/channels/${pathId(channelId, 'channelId')}`, replies.channel, {
+      ...(change.name === undefined ? {} : { name: toBase64Url(change.name) }), ...(change.topic === undefined ? {} : { topic: toBase64Url(change.topic) }),
+    });
+  }
+
+  async channelMembers(channelId: string): Promise<ChannelMember[]> {
+    return this.#members('GET', `/v1/channels/${pathId(channelId, 'channelId')}/members`);
+  }
+
+  async addMembers(channelId: string, accountIds: string[]): Promise<ChannelMember[]> {
+    return this.#members('POST', `/v1/channels/${pathId(channelId, 'channelId')}/members`, { accountIds });
+  }
+
+  async joinChannel(channelId: string): Promise<ChannelMember[]> {
+    return this.#members('POST', `/v1/channels/${pathId(channelId, 'channelId')}/join`);
+  }
+
+  async leaveChannel(channelId: string): Promise<void> {
+    await this.#authed('POST', `/v1/channels/${pathId(channelId, 'channelId')}/leave`, replies.left);
+  }
+
+  async removeMember(channelId: string, accountId: string): Promise<ChannelMember[]> {
+    return this.#members('DELETE', `/v1/channels/${pathId(channelId, 'channelId')}/members/${pathId(accountId, 'accountId')}`);
+  }
+
+  async setRole(channelId: string, accountId: string, role: ChannelRole): Promise<ChannelMember[]> {
+    return this.#members('PUT', `/v1/channels/${pathId(channelId, 'channelId')}/members/${pathId(accountId, 'accountId')}`, { role });
+  }
+
+  async #members(method: string, path: string, body?: unknown): Promise<ChannelMember[]> {
+    return (await this.#authed(method, path, replies.members, body)).members;
+  }
+
+  /** A single-use invite (admins only). */
+  async createInvite(admin: boolean): Promise<Invite> {
+    return this.#authed('POST', '/v1/admin/invites', replies.invite, { admin });
+  }
+
+  async org(): Promise<OrgInfo> {
+    return this.#authed('GET', '/v1/org', replies.org);
+  }
+
+  // ---------------------------------------------------------------- transport
+
+  /** An authenticated call: logs in on demand, and once more if the server no longer knows the token. */
+  async #authed<T>(method: string, path: string, schema: z.ZodType<T, unknown>, body?: unknown): Promise<T> {
+    const token = await this.token();
+    try {
+      return await this.#call(method, path, schema, body, token);
+    } catch (error) {
+      // A 401 is refused before the route does anything, so repeating the request cannot apply it twice.
+      if (!(error instanceof RelayError) || error.status !== 401) throw error;
+    }
+    return this.#call(method, path, schema, body, await this.token(token));
+  }
+
+  async #call<T>(method: string, path: string, schema: z.ZodType<T, unknown>, body?: unknown, token?: string): Promise<T> {
+    const what = `${method} ${path}`;
+    const reply = await this.#exchange(method, path, body === undefined ? null : Buffer.from(JSON.stringify(body)), token ?? null, false);
+    const json = reply.contentType.startsWith('application/json') ? parseJson(reply.text) : undefined;
+    if (reply.status < 200 || reply.status > 299) {
+      const error = replies.error.safeParse(json);
+      const retry = Number(reply.retryAfter);
+      const retryAfterSeconds = Number.isInteger(retry) && retry >= 0 ? retry : null;
+      if (!error.success) throw new RelayError('bad_reply', `${what}: HTTP ${reply.status} with an unreadable error body`, { status: reply.status, retryAfterSeconds });
+      throw new RelayError(error.data.error.code, `${what}: ${error.data.error.message}`, { status: reply.status, retryAfterSeconds });
+    }
+    if (json === undefined) throw new RelayError('bad_reply', `${what}: the reply is not JSON`, { status: reply.status });
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new RelayError('bad_reply', `bad reply to ${what}: ${issue.path.join('.') || 'body'}: ${issue.message}`, { status: reply.status });
+    }
+    return parsed.data;
+  }
+
+  #exchange(method: string, path: string, payload: Buffer | null, token: string | null, retried: boolean): Promise<RawReply> {
+    const what = `${method} ${path}`;
+    const limit = this.#maxReplyBytes;
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (payload) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(payload.length);
+    }
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    const request = (this.#target.trust ? https.request : http.request)({
+      host: this.#target.host, port: this.#target.port, method, path, headers, agent: this.#agent,
+    });
+    return new Promise<RawReply>((resolve, reject) => {
+      let settled = false;
+      const finish = (outcome: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        outcome();
+      };
+      const fail = (error: RelayError) => finish(() => {
+        request.destroy();
+        reject(error);
+      });
+      const timer = setTimeout(() => fail(new RelayError('timeout', `${what}: no complete reply within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+      request.on('error', (error: NodeJS.ErrnoException) => {
+        // A kept-alive connection the server closed while idle: the request never reached it, so send it again once.
+        if (!retried && request.reusedSocket && error.code === 'ECONNRESET') {
+          finish(() => this.#exchange(method, path, payload, token, true).then(resolve, reject));
+          return;
+        }
+        fail(transportError(error, what));
+      });
+      request.on('response', (response) => {
+        const tooLarge = () => new RelayError('bad_reply', `${what}: the reply is larger than ${limit} bytes`, { status: response.statusCode ?? 0 });
+        if (Number(response.headers['content-length']) > limit) return fail(tooLarge());
+        const chunks: Buffer[] = [];
+        let size = 0;
+        response.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > limit) fail(tooLarge());
+          else chunks.push(chunk);
+        });
+        response.on('error', (error) => fail(transportError(error, what)));
+        response.on('close', () => {
+          if (!response.complete) fail(new RelayError('network', `${what}: the connection closed in the middle of the reply`));
+        });
+        response.on('end', () => finish(() => resolve({
+          status: response.statusCode ?? 0, contentType: String(response.headers['content-type'] ?? ''),
+          retryAfter: response.headers['retry-after'], text: Buffer.concat(chunks).toString('utf8'),
+        })));
+      });
+      request.end(payload ?? undefined);
+    });
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
