@@ -183,8 +183,17 @@ export function createDevice(account: AccountIdentity, userId: string, deviceIdO
   const deviceId = typeof deviceIdOrDerive === 'string' ? deviceIdOrDerive : deviceIdOrDerive(signing.publicKey);
   id.parse(userId, 'userId');
   id.parse(deviceId, 'deviceId');
-  const body = encodeCbor({ v: 1, user: userId, account: account.publicKey, device: deviceId, sign: signing.publicKey, dh: dhPair.publicKey, created: now });
-  return { userId, deviceId, signing, dh: dhPair, certificate: signBlob(LABEL.deviceCertificate, body, account.secretKey) };
+  return { userId, deviceId, signing, dh: dhPair, certificate: certifyDevice(account, userId, deviceId, signing.publicKey, dhPair.publicKey, now) };
+}
+
+/** The account key's certificate for device keys made elsewhere (a new device being linked shows its public keys). */
+export function certifyDevice(account: AccountIdentity, userId: string, deviceId: string, signingPublicKey: Uint8Array, dhPublicKey: Uint8Array, now: number): Uint8Array {
+  id.parse(userId, 'userId');
+  id.parse(deviceId, 'deviceId');
+  key32.parse(signingPublicKey, 'signingPublicKey');
+  key32.parse(dhPublicKey, 'dhPublicKey');
+  const body = encodeCbor({ v: 1, user: userId, account: account.publicKey, device: deviceId, sign: signingPublicKey, dh: dhPublicKey, created: now });
+  return signBlob(LABEL.deviceCertificate, body, account.secretKey);
 }
 
 /**

@@ -1,0 +1,190 @@
+// Who is who: usernames, the relay's account ids, and the signed device lists this device has accepted. The relay
+// serves all of it, so nothing is taken on its word: the username inside an account's self-signed device list must
+// match the directory entry, a list must be newer than the one we hold, and an account key that changes is
+// accepted only with a loud key-change event (and the contact loses its verified mark).
+import { ProtocolError } from '../protocol/errors.ts';
+import { applyDeviceList, decodeDeviceList, type KnownAccount } from '../protocol/identity.ts';
+import { verifyPrekeyBundle, type PrekeyBundle } from '../protocol/prekeys.ts';
+import type { NewSession } from '../protocol/processor.ts';
+import type { DeviceAddress } from '../protocol/wire.ts';
+import type { SqlExecutor, Statement } from '../vault/index.ts';
+import { protocolStatements, type VaultProtocolStore } from './protocol-store.ts';
+import type { RelayHttp } from './relay-http.ts';
+import { EngineError } from './errors.ts';
+
+export interface DirectoryEvents {
+  keyChanged(username: string, wasVerified: boolean): void;
+  deviceAdded(username: string, deviceId: string): void;
+  devicesRemoved(username: string, deviceIds: string[]): void;
+}
+
+interface Person {
+  accountId: string;
+  verified: boolean;
+}
+
+const personStatement = (username: string, person: Person): Statement => ({
+  sql: 'INSERT INTO people (username, account_id, verified) VALUES (?, ?, ?) ON CONFLICT (username) DO UPDATE SET account_id = excluded.account_id, verified = excluded.verified',
+  params: [username, person.accountId, person.verified ? 1 : 0],
+});
+
+/** Prekeys travel as opaque bytes through the relay: signed = public key (32) || signature (64); one-time = key (32). */
+export function encodeSignedPrekey(publicKey: Uint8Array, signature: Uint8Array): Uint8Array {
+  const out = new Uint8Array(96);
+  out.set(publicKey, 0);
+  out.set(signature, 32);
+  return out;
+}
+
+export class Directory {
+  readonly #http: RelayHttp;
+  readonly #sql: SqlExecutor;
+  readonly #store: VaultProtocolStore;
+  readonly #events: DirectoryEvents;
+  readonly #people = new Map<string, Person>();
+  readonly #usernames = new Map<string, string>();
+  /** Device certificates (protocol blobs) seen with the latest list, for building prekey bundles. */
+  readonly #certificates = new Map<string, Map<string, Uint8Array>>();
+
+  private constructor(http: RelayHttp, sql: SqlExecutor, store: VaultProtocolStore, events: DirectoryEvents) {
+    this.#http = http;
+    this.#sql = sql;
+    this.#store = store;
+    this.#events = events;
+  }
+
+  static async load(http: RelayHttp, sql: SqlExecutor, store: VaultProtocolStore, events: DirectoryEvents): Promise<Directory> {
+    const directory = new Directory(http, sql, store, events);
+    for (const row of await sql.all<{ username: string; account_id: string; verified: number }>('SELECT username, account_id, verified FROM people')) {
+      directory.#remember(row.username, { accountId: row.account_id, verified: row.verified === 1 });
+    }
+    return directory;
+  }
+
+  #remember(username: string, person: Person): void {
+    this.#people.set(username, person);
+    this.#usernames.set(person.accountId, username);
+  }
+
+  known(username: string): KnownAccount | null {
+    return this.#store.knownAccount(username);
+  }
+
+  isVerified(username: string): boolean {
+    return this.#people.get(username)?.verified ?? false;
+  }
+
+  async setVerified(username: string, verified: boolean): Promise<void> {
+    const person = this.#people.get(username);
+    if (!person) throw new EngineError('NOT_FOUND', `no contact @${username}`);
+    await this.#sql.transaction([personStatement(username, { ...person, verified })]);
+    this.#remember(username, { ...person, verified });
+  }
+
+  async accountIdOf(username: string): Promise<string> {
+    const person = this.#people.get(username);
+    if (person) return person.accountId;
+    const entry = await this.#http.directory(username);
+    if (entry.username !== username) throw new EngineError('HOSTILE_SERVER', 'the relay answered a directory look-up with another user');
+    await this.#sql.transaction([personStatement(username, { accountId: entry.accountId, verified: false })]);
+    this.#remember(username, { accountId: entry.accountId, verified: false });
+    return entry.accountId;
+  }
+
+  /** The username behind a relay account id: read from the account's self-signed list, then checked in the directory. */
+  async usernameOf(accountId: string): Promise<string> {
+    const cached = this.#usernames.get(accountId);
+    if (cached) return cached;
+    const devices = await this.#http.accountDevices(accountId);
+    if (!devices.deviceList) throw new EngineError('HOSTILE_SERVER', 'the relay served an account without a device list');
+    const claimed = decodeDeviceList(devices.deviceList.data).list.userId;
+    if ((await this.accountIdOf(claimed)) !== accountId) throw new EngineError('HOSTILE_SERVER', 'an account\'s device list names a user the directory gives another account');
+    return claimed;
+  }
+
+  async ensure(username: string): Promise<KnownAccount> {
+    return this.known(username) ?? this.refresh(username);
+  }
+
+  /** Fetches the account's current device list and accepts it if it is valid and not older than ours. */
+  async refresh(username: string): Promise<KnownAccount> {
+    const accountId = await this.accountIdOf(username);
+    const reply = await this.#http.accountDevices(accountId);
+    const known = this.known(username);
+    if (!reply.deviceList) {
+      if (known) return known;
+      throw new EngineError('NOT_FOUND', `@${username} has no published devices`);
+    }
+    let outcome;
+    try {
+      outcome = applyDeviceList(known, username, reply.deviceList.data);
+    } catch (error) {
+      // a stale or conflicting list from the relay changes nothing we hold
+      if (known && error instanceof ProtocolError && error.code === 'STALE_DEVICE_LIST') return known;
+      throw error;
+    }
+    const certificates = new Map<string, Uint8Array>();
+    for (const device of reply.devices) if (device.certificate) certificates.set(device.deviceId, device.certificate.data);
+    this.#certificates.set(username, certificates);
+    if (outcome.kind === 'unchanged') return known!;
+
+    const person = this.#people.get(username)!;
+    const wasVerified = person.verified;
+    const statements = protocolStatements([{ kind: 'known-account', entry: outcome.entry }]);
+    if (outcome.kind === 'key-changed') statements.push(personStatement(username, { ...person, verified: false }));
+    await this.#sql.transaction(statements);
+    this.#store.commit([{ kind: 'known-account', entry: outcome.entry }]);
+    if (outcome.kind === 'key-changed') {
+      // a new account key means every device is new: old sessions and sender keys must not be used again
+      this.#remember(username, { ...person, verified: false });
+      this.#events.keyChanged(username, wasVerified);
+      this.#events.devicesRemoved(username, known!.devices);
+      for (const deviceId of outcome.entry.devices) this.#events.deviceAdded(username, deviceId);
+    } else if (outcome.kind === 'updated') {
+      for (const deviceId of outcome.added) this.#events.deviceAdded(username, deviceId);
+      if (outcome.removed.length) this.#events.devicesRemoved(username, outcome.removed);
+    }
+    return outcome.entry;
+  }
+
+  /**
+   * Fresh sessions for devices we have none with: claims a prekey bundle per device from the relay and checks
+   * each against the device list we accepted. A device whose bundle is missing or invalid is left out (it can ask
+   * for what it missed later); one bad bundle never blocks the others.
+   */
+  async newSessions(targets: readonly DeviceAddress[], report: (error: Error) => void): Promise<NewSession[]> {
+    const byUser = new Map<string, string[]>();
+    for (const t of targets) byUser.set(t.userId, [...(byUser.get(t.userId) ?? []), t.deviceId]);
+    const sessions: NewSession[] = [];
+    for (const [username, deviceIds] of byUser) {
+      let known = await this.ensure(username);
+      if (!deviceIds.every((d) => this.#certificates.get(username)?.has(d))) known = await this.refresh(username);
+      const claimed = await this.#http.claimPrekeys(await this.accountIdOf(username), deviceIds);
+      for (const bundle of claimed.bundles) {
+        const certificate = this.#certificates.get(username)?.get(bundle.deviceId);
+        if (!certificate || !bundle.signedPrekey || !deviceIds.includes(bundle.deviceId)) continue;
+        const signed = bundle.signedPrekey.data;
+        const candidate: PrekeyBundle = {
+          certificate,
+          signedPrekey: { id: bundle.signedPrekey.keyId, publicKey: signed.subarray(0, 32), signature: signed.subarray(32, 96) },
+          oneTimePrekey: bundle.oneTimePrekey ? { id: bundle.oneTimePrekey.keyId, publicKey: bundle.oneTimePrekey.data } : null,
+        };
+        try {
+          if (signed.length !== 96 || (candidate.oneTimePrekey && candidate.oneTimePrekey.publicKey.length !== 32)) throw new EngineError('HOSTILE_SERVER', 'malformed prekey bundle');
+          verifyPrekeyBundle(known, candidate);
+          sessions.push({ known, bundle: candidate });
+        } catch (error) {
+          report(error as Error);
+        }
+      }
+    }
+    return sessions;
+  }
+
+  /** The account key we hold for a user, for safety numbers. */
+  accountKey(username: string): Uint8Array {
+    const known = this.known(username);
+    if (!known) throw new EngineError('NOT_FOUND', `no keys known for @${username} yet`);
+    return known.accountPublicKey;
+  }
+}

@@ -1,0 +1,198 @@
+// The engine's local record of conversations and messages, as SQL statements (so a message commits in the same
+// vault transaction as the ratchet step that decrypted it) and as the views the API returns.
+import type { ConversationViewT, MessageViewT } from '../api/contract.ts';
+import type { SqlExecutor, Statement } from '../vault/index.ts';
+
+export type ConversationKind = 'channel' | 'direct';
+export type MessageStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'failed';
+
+export const channelConversationId = (channelId: string) => `c:${channelId}`;
+export const directConversationId = (username: string) => `d:${username}`;
+
+export interface NewMessage {
+  messageId: string;
+  conversationId: string;
+  sender: string;
+  senderDevice: string;
+  sentAt: number;
+  receivedAt: number;
+  body: string;
+  expiresAt: number | null;
+  burnSeconds: number | null;
+  replyTo: string | null;
+  mentions: string[];
+  outgoing: boolean;
+  status: MessageStatus;
+}
+
+export function upsertConversationStatement(c: { id: string; kind: ConversationKind; remoteId: string; name: string; topic?: string | null; role?: string | null; member?: boolean }): Statement {
+  return {
+    sql: `INSERT INTO conversations (id, kind, remote_id, name, topic, role, member) VALUES (?, ?, ?, ?, ?, ?, ?)
+          ON CONFLICT (id) DO UPDATE SET name = excluded.name, topic = excluded.topic, role = excluded.role, member = excluded.member`,
+    params: [c.id, c.kind, c.remoteId, c.name, c.topic ?? null, c.role ?? null, c.member === false ? 0 : 1],
+  };
+}
+
+/** A direct conversation appears the first time a message goes either way; later messages leave it as it is. */
+export function ensureDirectStatement(username: string): Statement {
+  return {
+    sql: `INSERT OR IGNORE INTO conversations (id, kind, remote_id, name) VALUES (?, 'direct', ?, ?)`,
+    params: [directConversationId(username), username, username],
+  };
+}
+
+/**
+ * Stores a message unless its id is already taken: ids are chosen by senders, so a second message under an id
+ * already stored (a replay, or another sender reusing it) is dropped rather than failing the whole batch. Threads
+ * hang off their root: a reply to a reply joins the first message's thread.
+ */
+export function insertMessageStatements(m: NewMessage): Statement[] {
+  return [
+    {
+      sql: `INSERT OR IGNORE INTO messages (message_id, conversation_id, sender_id, sender_device, sent_at, received_at, body, expires_at,
+              burn_seconds, reply_to, thread_root, mentions, outgoing, status)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+              (SELECT coalesce(thread_root, message_id) FROM messages WHERE message_id = ? AND conversation_id = ?), ?, ?, ?)`,
+      params: [m.messageId, m.conversationId, m.sender, m.senderDevice, m.sentAt, m.receivedAt, m.body, m.expiresAt, m.burnSeconds, m.replyTo,
+        m.replyTo, m.conversationId, JSON.stringify(m.mentions), m.outgoing ? 1 : 0, m.status],
+    },
+    {
+      sql: `UPDATE conversations SET last_message_at = max(coalesce(last_message_at, 0), ?), unread = unread + ? WHERE id = ?`,
+      params: [m.sentAt, m.outgoing ? 0 : 1, m.conversationId],
+    },
+  ];
+}
+
+/** Edits and deletes apply only to the sender's own message in the same conversation. */
+export function editStatement(conversationId: string, sender: string, messageId: string, body: string, at: number): Statement {
+  return { sql: 'UPDATE messages SET body = ?, edited_at = ? WHERE message_id = ? AND sender_id = ? AND conversation_id = ?', params: [body, at, messageId, sender, conversationId] };
+}
+
+export function deleteStatement(conversationId: string, sender: string, messageId: string): Statement {
+  return { sql: 'DELETE FROM messages WHERE message_id = ? AND sender_id = ? AND conversation_id = ?', params: [messageId, sender, conversationId] };
+}
+
+export function reactionStatement(conversationId: string, user: string, messageId: string, emoji: string, remove: boolean): Statement {
+  return remove
+    ? { sql: 'DELETE FROM reactions WHERE message_id = ? AND username = ? AND emoji = ?', params: [messageId, user, emoji] }
+    : {
+      sql: `INSERT OR IGNORE INTO reactions (message_id, username, emoji)
+            SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM messages WHERE message_id = ? AND conversation_id = ?)`,
+      params: [messageId, user, emoji, messageId, conversationId],
+    };
+}
+
+const STATUS_ORDER = "CASE status WHEN 'pending' THEN 0 WHEN 'failed' THEN 0 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 END";
+
+/** Receipts only move a status forward (a late "delivered" never undoes "read"). */
+export function statusStatement(messageIds: readonly string[], status: MessageStatus, conversationId?: string): Statement {
+  const rank = { pending: 0, failed: 0, sent: 1, delivered: 2, read: 3 }[status];
+  return {
+    sql: `UPDATE messages SET status = ? WHERE outgoing = 1 AND message_id IN (SELECT value FROM json_each(?))
+          ${conversationId ? 'AND conversation_id = ?' : ''} AND (${STATUS_ORDER} < ? OR ? = 'failed')`,
+    params: [status, JSON.stringify(messageIds), ...(conversationId ? [conversationId] : []), rank, status],
+  };
+}
+
+interface MessageRow {
+  message_id: string;
+  conversation_id: string;
+  sender_id: string;
+  sender_device: string | null;
+  sent_at: number;
+  body: string;
+  edited_at: number | null;
+  expires_at: number | null;
+  burn_seconds: number | null;
+  reply_to: string | null;
+  thread_root: string | null;
+  mentions: string | null;
+  outgoing: number;
+  status: MessageStatus;
+}
+
+const MESSAGE_COLUMNS = `m.message_id, m.conversation_id, m.sender_id, m.sender_device, m.sent_at, m.body, m.edited_at, m.expires_at,
+  m.burn_seconds, m.reply_to, m.thread_root, m.mentions, m.outgoing, m.status`;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+async function toViews(sql: SqlExecutor, rows: MessageRow[]): Promise<MessageViewT[]> {
+  const reactions = rows.length === 0 ? [] : await sql.all<{ message_id: string; username: string; emoji: string }>(
+    'SELECT message_id, username, emoji FROM reactions WHERE message_id IN (SELECT value FROM json_each(?)) ORDER BY emoji, username',
+    [JSON.stringify(rows.map((r) => r.message_id))]);
+  return rows.map((r) => {
+    const byEmoji = new Map<string, string[]>();
+    for (const x of reactions) if (x.message_id === r.message_id) byEmoji.set(x.emoji, [...(byEmoji.get(x.emoji) ?? []), x.username]);
+    return {
+      id: r.message_id,
+      conversation: r.conversation_id,
+      sender: r.sender_id,
+      senderDevice: r.sender_device ?? '',
+      text: r.body,
+      sentAt: iso(r.sent_at),
+      ...(r.edited_at !== null ? { editedAt: iso(r.edited_at) } : {}),
+      ...(r.reply_to !== null ? { replyTo: r.reply_to } : {}),
+      ...(r.thread_root !== null ? { threadRoot: r.thread_root } : {}),
+      mentions: r.mentions ? (JSON.parse(r.mentions) as string[]) : [],
+      reactions: [...byEmoji].map(([emoji, users]) => ({ emoji, users })),
+      ...(r.expires_at !== null ? { expiresAt: iso(r.expires_at) } : {}),
+      ...(r.burn_seconds !== null ? { burnAfterReadSeconds: r.burn_seconds } : {}),
+      status: r.status,
+      outgoing: r.outgoing === 1,
+    };
+  });
+}
+
+export async function messageViews(sql: SqlExecutor, messageIds: readonly string[]): Promise<MessageViewT[]> {
+  if (messageIds.length === 0) return [];
+  const rows = await sql.all<MessageRow & Record<string, never>>(`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.message_id IN (SELECT value FROM json_each(?))`, [JSON.stringify(messageIds)]);
+  const order = new Map(messageIds.map((id, i) => [id, i]));
+  return toViews(sql, rows.sort((a, b) => order.get(a.message_id)! - order.get(b.message_id)!));
+}
+
+/** A page of history, newest first, not counting messages whose time is up (the sweeper removes them). */
+export async function historyViews(sql: SqlExecutor, conversationId: string, limit: number, before: string | undefined, now: number): Promise<MessageViewT[]> {
+  const cursor = before ? await sql.get<{ sent_at: number; id: number }>('SELECT sent_at, id FROM messages WHERE message_id = ?', [before]) : undefined;
+  const rows = await sql.all<MessageRow & Record<string, never>>(
+    `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.conversation_id = ? AND (m.expires_at IS NULL OR m.expires_at > ?)
+     ${cursor ? 'AND (m.sent_at, m.id) < (?, ?)' : ''} ORDER BY m.sent_at DESC, m.id DESC LIMIT ?`,
+    cursor ? [conversationId, now, cursor.sent_at, cursor.id, limit] : [conversationId, now, limit]);
+  return toViews(sql, rows);
+}
+
+export async function searchViews(sql: SqlExecutor, match: string, limit: number, now: number): Promise<MessageViewT[]> {
+  const rows = await sql.all<MessageRow & Record<string, never>>(
+    `SELECT ${MESSAGE_COLUMNS} FROM messages_fts f JOIN messages m ON m.id = f.rowid
+     WHERE messages_fts MATCH ? AND (m.expires_at IS NULL OR m.expires_at > ?) ORDER BY f.rowid DESC LIMIT ?`, [match, now, limit]);
+  return toViews(sql, rows);
+}
+
+interface ConversationRow {
+  id: string;
+  kind: ConversationKind;
+  remote_id: string;
+  name: string;
+  topic: string | null;
+  role: 'owner' | 'admin' | 'member' | null;
+  member: number;
+  unread: number;
+  last_message_at: number | null;
+}
+
+export function conversationView(row: ConversationRow, members: string[]): ConversationViewT {
+  return {
+    id: row.id,
+    kind: row.kind,
+    name: row.name,
+    ...(row.topic ? { topic: row.topic } : {}),
+    ...(row.role ? { role: row.role } : {}),
+    members,
+    unread: row.unread,
+    ...(row.last_message_at !== null ? { lastMessageAt: iso(row.last_message_at) } : {}),
+  };
+}
+
+export async function conversationRows(sql: SqlExecutor, where = 'member = 1', params: (string | number)[] = []): Promise<ConversationRow[]> {
+  return sql.all<ConversationRow & Record<string, never>>(
+    `SELECT id, kind, remote_id, name, topic, role, member, unread, last_message_at FROM conversations WHERE ${where}
+     ORDER BY coalesce(last_message_at, 0) DESC, name`, params);
+}

@@ -1,0 +1,76 @@
+// What a decrypted payload does to the local record: the statements to commit with its ratchet step, and the
+// follow-ups to run after the commit (answers, events). Pure apart from reading the payload: the engine decides
+// which conversation a message belongs to before calling here.
+import { toBase64Url } from '../crypto/sodium.ts';
+import type { DeviceAddress, Payload } from '../protocol/wire.ts';
+import type { Statement } from '../vault/index.ts';
+import { deleteStatement, editStatement, insertMessageStatements, reactionStatement, statusStatement } from './history.ts';
+
+export interface Origin {
+  conversationId: string;
+  sender: string;
+  senderDevice: string;
+  /** the sender is this account (a copy from one of its other devices) */
+  own: boolean;
+  receivedAt: number;
+}
+
+export type Effect =
+  | { kind: 'received'; messageId: string }
+  | { kind: 'updated'; messageId: string }
+  | { kind: 'removed'; messageId: string; conversationId: string }
+  | { kind: 'status'; messageIds: string[] }
+  | { kind: 'sender-key-request'; requester: DeviceAddress; channelId: string; keyId: number }
+  | { kind: 'sender-key-arrived'; channelId: string }
+  | { kind: 'delivered-receipt'; messageId: string };
+
+const MAX_MENTIONS = 50;
+
+/** @username mentions in the text, in order, without repeats. */
+export function mentionsIn(text: string): string[] {
+  const found = new Set<string>();
+  for (const match of text.matchAll(/(?:^|[^\w@])@([a-z0-9][a-z0-9._-]{1,31})/g)) {
+    found.add(match[1]!.replace(/[._-]+$/, ''));
+    if (found.size >= MAX_MENTIONS) break;
+  }
+  return [...found];
+}
+
+export function applyPayload(payload: Payload, origin: Origin): { statements: Statement[]; effects: Effect[] } {
+  const id = toBase64Url(payload.id);
+  const { conversationId, sender } = origin;
+  switch (payload.kind) {
+    case 'text':
+    case 'reply': {
+      const replyTo = payload.kind === 'reply' ? toBase64Url(payload.target) : null;
+      const statements = insertMessageStatements({
+        messageId: id, conversationId, sender, senderDevice: origin.senderDevice, sentAt: payload.sentAt, receivedAt: origin.receivedAt,
+        body: payload.body, expiresAt: payload.timers?.expiresAt ?? null, burnSeconds: payload.timers?.burnAfterReadSeconds ?? null,
+        replyTo, mentions: mentionsIn(payload.body), outgoing: origin.own, status: 'sent',
+      });
+      const effects: Effect[] = [{ kind: 'received', messageId: id }];
+      if (!origin.own && conversationId.startsWith('d:')) effects.push({ kind: 'delivered-receipt', messageId: id });
+      return { statements, effects };
+    }
+    case 'edit':
+      return { statements: [editStatement(conversationId, sender, toBase64Url(payload.target), payload.body, payload.sentAt)], effects: [{ kind: 'updated', messageId: toBase64Url(payload.target) }] };
+    case 'delete':
+      return { statements: [deleteStatement(conversationId, sender, toBase64Url(payload.target))], effects: [{ kind: 'removed', messageId: toBase64Url(payload.target), conversationId }] };
+    case 'reaction':
+      return { statements: [reactionStatement(conversationId, sender, toBase64Url(payload.target), payload.emoji, payload.remove)], effects: [{ kind: 'updated', messageId: toBase64Url(payload.target) }] };
+    case 'receipt': {
+      if (origin.own) return { statements: [], effects: [] };
+      const targets = payload.targets.map(toBase64Url);
+      return { statements: [statusStatement(targets, payload.receipt, conversationId)], effects: [{ kind: 'status', messageIds: targets }] };
+    }
+    case 'sender-key':
+      return { statements: [], effects: [{ kind: 'sender-key-arrived', channelId: payload.distribution.channelId }] };
+    case 'sender-key-request':
+      return { statements: [], effects: [{ kind: 'sender-key-request', requester: { userId: sender, deviceId: origin.senderDevice }, channelId: payload.channelId, keyId: payload.keyId }] };
+    case 'session-reset':
+    case 'file':
+    case 'call':
+      // session resets are handled by the protocol layer; files and calls arrive with their own issues
+      return { statements: [], effects: [] };
+  }
+}

@@ -1,0 +1,139 @@
+// Outgoing frames, persisted in the vault in the same transaction as the ratchet steps that produced them, and
+// sent in order until the relay acknowledges each one. The relay stores a (device, msgId) pair once, so sending
+// the same stored bytes again after a crash, a timeout or a lost reply never delivers twice.
+import { Decoder, Encoder } from 'cbor-x';
+import { toBase64Url } from '../crypto/sodium.ts';
+import type { SqlExecutor, Statement } from '../vault/index.ts';
+import { RelayError } from './relay-http.ts';
+import type { RelaySocket } from './relay-socket.ts';
+import { statusStatement } from './history.ts';
+
+export interface Recipient {
+  user: string;
+  device: string;
+  body: Uint8Array;
+}
+
+export type OutgoingFrame =
+  | { msgId: Uint8Array; expiresAt: number; channel: string; body: Uint8Array; messageId: string | null }
+  | { msgId: Uint8Array; expiresAt: number; channel: null; to: Recipient[]; messageId: string | null };
+
+const encoder = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
+/** Pipelined sends per flush round: the relay commits them in one group and answers in order. */
+const WINDOW = 64;
+/** Errors that will not go away by retrying the same bytes. */
+const PERMANENT = new Set(['not_member', 'unknown_device', 'expired', 'duplicate_recipient', 'bad_frame', 'stale_devices', 'no_such_channel']);
+
+export function outboxStatement(frame: OutgoingFrame): Statement {
+  const payload = frame.channel === null ? { to: frame.to } : { body: frame.body };
+  return {
+    sql: 'INSERT INTO outbox (msg_id, channel, expires_at, frame, message_id) VALUES (?, ?, ?, ?, ?)',
+    params: [frame.msgId, frame.channel, frame.expiresAt, encoder.encode(payload), frame.messageId],
+  };
+}
+
+interface Row {
+  seq: number;
+  msg_id: Uint8Array;
+  channel: string | null;
+  expires_at: number;
+  frame: Uint8Array;
+  message_id: string | null;
+}
+
+export interface OutboxEvents {
+  /** A user message's status changed (sent, or failed for good). */
+  statusChanged(messageIds: string[]): void;
+  /** A send was refused because recipients are no longer active devices: refresh their users' device lists. */
+  staleRecipients(users: string[]): Promise<void>;
+  /** The recipients still on their users' verified device lists. */
+  stillListed(to: Recipient[]): Recipient[];
+  problem(error: Error): void;
+}
+
+export class Outbox {
+  readonly #sql: SqlExecutor;
+  readonly #socket: RelaySocket;
+  readonly #events: OutboxEvents;
+  #running: Promise<void> | null = null;
+  #again = false;
+
+  constructor(sql: SqlExecutor, socket: RelaySocket, events: OutboxEvents) {
+    this.#sql = sql;
+    this.#socket = socket;
+    this.#events = events;
+  }
+
+  async pending(): Promise<number> {
+    return (await this.#sql.get<{ n: number }>('SELECT count(*) AS n FROM outbox'))!.n;
+  }
+
+  /** Sends everything queued; resolves when the queue is empty or the relay is unreachable (a later flush retries). */
+  flush(): Promise<void> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = this.#drain().finally(() => {
+      this.#running = null;
+    });
+    return this.#running;
+  }
+
+  async #drain(): Promise<void> {
+    do {
+      this.#again = false;
+      for (;;) {
+        const rows = await this.#sql.all<Row & Record<string, never>>('SELECT seq, msg_id, channel, expires_at, frame, message_id FROM outbox ORDER BY seq LIMIT ?', [WINDOW]);
+        if (rows.length === 0) break;
+        const results = await Promise.allSettled(rows.map((row) => this.#send(row)));
+        const done: Row[] = [];
+        const failed: Row[] = [];
+        let transient = false;
+        for (const [i, result] of results.entries()) {
+          if (result.status === 'fulfilled') done.push(rows[i]!);
+          else if (result.reason instanceof RelayError && PERMANENT.has(result.reason.code)) {
+            if (result.reason.code === 'stale_devices') await this.#dropStale(rows[i]!);
+            else failed.push(rows[i]!);
+          } else transient = true;
+        }
+        await this.#settle(done, 'sent');
+        await this.#settle(failed, 'failed');
+        if (transient) return;
+      }
+    } while (this.#again);
+  }
+
+  #send(row: Row): Promise<unknown> {
+    const payload = decoder.decode(row.frame) as { to?: Recipient[]; body?: Uint8Array };
+    if (row.channel !== null) return this.#socket.channelSend(row.msg_id, row.expires_at, row.channel, payload.body!);
+    return this.#socket.send(row.msg_id, row.expires_at, payload.to!.map(({ device, body }) => ({ device, body })));
+  }
+
+  async #settle(rows: Row[], status: 'sent' | 'failed'): Promise<void> {
+    if (rows.length === 0) return;
+    const messageIds = rows.flatMap((r) => (r.message_id ? [r.message_id] : []));
+    if (status === 'failed') for (const row of rows) this.#events.problem(new Error(`the relay refused message ${toBase64Url(row.msg_id)} for good`));
+    await this.#sql.transaction([
+      { sql: 'DELETE FROM outbox WHERE seq IN (SELECT value FROM json_each(?))', params: [JSON.stringify(rows.map((r) => r.seq))] },
+      ...(messageIds.length ? [statusStatement(messageIds, status)] : []),
+    ]);
+    if (messageIds.length) this.#events.statusChanged(messageIds);
+  }
+
+  /**
+   * Some recipients are no longer active devices (revoked, or the account suspended). The same bytes still go to
+   * the others: each recipient's copy is encrypted separately, so dropping some changes nothing for the rest.
+   */
+  async #dropStale(row: Row): Promise<void> {
+    const payload = decoder.decode(row.frame) as { to: Recipient[] };
+    await this.#events.staleRecipients([...new Set(payload.to.map((r) => r.user))]);
+    const keep = this.#events.stillListed(payload.to);
+    if (keep.length === payload.to.length || keep.length === 0) {
+      await this.#settle([row], 'failed');
+      return;
+    }
+    await this.#sql.run('UPDATE outbox SET frame = ? WHERE seq = ?', [encoder.encode({ to: keep }), row.seq]);
+  }
+}

@@ -1,0 +1,45 @@
+// What an enrolled profile remembers about itself, in the vault's kv table under `e:` keys (the protocol's own
+// state lives under `p:`, core/engine/protocol-store.ts). Everything here is inside the encrypted database.
+import { z } from 'zod';
+import { fromUtf8, utf8 } from '../crypto/sodium.ts';
+import { deserializeAccountIdentity, serializeAccountIdentity, type AccountIdentity } from '../protocol/identity.ts';
+import type { SqlExecutor, Statement } from '../vault/index.ts';
+
+const profileSchema = z.object({
+  server: z.string(),
+  pin: z.string().nullable(),
+  ca: z.string().nullable(),
+  username: z.string(),
+  accountId: z.string(),
+  deviceId: z.string(),
+  /** base64url Ed25519 org key, pinned at enrolment once the org has one */
+  orgKey: z.string().nullable(),
+  /** the device list version this profile last published (only devices holding the account key publish) */
+  deviceListVersion: z.number().int().nonnegative(),
+  /** delivery and read receipts for direct messages */
+  receipts: z.boolean(),
+}).strict();
+
+export type Profile = z.infer<typeof profileSchema>;
+
+const PROFILE_KEY = 'e:profile';
+const ACCOUNT_KEY = 'e:account';
+const upsert = (key: string, value: Uint8Array): Statement => ({ sql: 'INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)', params: [key, value] });
+
+export function profileStatement(profile: Profile): Statement {
+  return upsert(PROFILE_KEY, utf8(JSON.stringify(profileSchema.parse(profile))));
+}
+
+/** Only the first device and devices recovered with the kit hold the account key; linked devices do not. */
+export function accountStatement(account: AccountIdentity): Statement {
+  return upsert(ACCOUNT_KEY, serializeAccountIdentity(account));
+}
+
+export async function loadProfile(sql: SqlExecutor): Promise<{ profile: Profile; account: AccountIdentity | null }> {
+  const rows = await sql.all<{ key: string; value: Uint8Array }>('SELECT key, value FROM kv WHERE key IN (?, ?)', [PROFILE_KEY, ACCOUNT_KEY]);
+  const byKey = new Map(rows.map((r) => [r.key, r.value]));
+  const profile = byKey.get(PROFILE_KEY);
+  if (!profile) throw new Error('this vault holds no profile: enrolment did not finish');
+  const account = byKey.get(ACCOUNT_KEY);
+  return { profile: profileSchema.parse(JSON.parse(fromUtf8(profile))), account: account ? deserializeAccountIdentity(account) : null };
+}

@@ -1,0 +1,117 @@
+// Real engines against a real relay on loopback: each user is a temporary profile (a real SQLCipher vault) with
+// an Engine driven through its typed API, exactly as the CLI and the desktop app drive it.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { EventName, EventPayload, MessageViewT } from '../../core/api/contract.ts';
+import { Engine, type EngineOptions } from '../../core/engine/engine.ts';
+import { join, link } from '../../core/engine/enrol.ts';
+import { startTestServer } from './server-client.ts';
+import { TEST_KDF } from './vault-helpers.ts';
+
+export const PASSPHRASE = 'engine test passphrase';
+
+export interface TestEngine {
+  engine: Engine;
+  username: string;
+  profileDir: string;
+  /** every event this engine emitted, in order */
+  events: { name: EventName; payload: unknown }[];
+  received(): MessageViewT[];
+  waitFor<T>(find: () => T | undefined | false | null, timeoutMs?: number, what?: string): Promise<T>;
+  reopen(): Promise<TestEngine>;
+}
+
+const EVENT_NAMES: EventName[] = ['connection.state', 'message.received', 'message.updated', 'message.removed', 'conversation.updated', 'message.undecryptable', 'contact.keyChanged', 'contact.deviceAdded'];
+
+function wrap(engine: Engine, profileDir: string, options: Partial<EngineOptions>): TestEngine {
+  const events: { name: EventName; payload: unknown }[] = [];
+  const waiters = new Set<() => void>();
+  for (const name of EVENT_NAMES) {
+    engine.api.on(name, (payload: EventPayload<typeof name>) => {
+      events.push({ name, payload });
+      for (const w of [...waiters]) w();
+    });
+  }
+  const test: TestEngine = {
+    engine, username: engine.username, profileDir, events,
+    received: () => events.filter((e) => e.name === 'message.received').map((e) => e.payload as MessageViewT),
+    waitFor<T>(find: () => T | undefined | false | null, timeoutMs = 15_000, what = 'a condition'): Promise<T> {
+      const found = find();
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const value = find();
+          if (value) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            clearInterval(poll);
+            resolve(value);
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          clearInterval(poll);
+          reject(new Error(`${engine.username}: timed out waiting for ${what}`));
+        }, timeoutMs);
+        const poll = setInterval(check, 50);
+        waiters.add(check);
+      });
+    },
+    async reopen() {
+      await engine.close();
+      return wrap(await Engine.open({ profileDir, passphrase: PASSPHRASE, ...options }), profileDir, options);
+    },
+  };
+  return test;
+}
+
+export interface TestOrg {
+  url: string;
+  server: Awaited<ReturnType<typeof startTestServer>>;
+  admin: TestEngine;
+  engines: TestEngine[];
+  addUser(username: string): Promise<TestEngine>;
+  linkDevice(existing: TestEngine): Promise<TestEngine>;
+  close(): Promise<void>;
+}
+
+export async function startOrg(options: Partial<EngineOptions> = {}, serverOptions: Parameters<typeof startTestServer>[0] = {}): Promise<TestOrg> {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'wardroom-engines-'));
+  const server = await startTestServer(serverOptions);
+  const engines: TestEngine[] = [];
+  let counter = 0;
+  const settings = (name: string) => ({ profileDir: path.join(root, `${name}-${counter++}`), passphrase: PASSPHRASE, kdf: TEST_KDF });
+  const open = async (vaultPromise: Promise<{ vault: Parameters<typeof Engine.start>[0] }>, profileDir: string) => {
+    const { vault } = await vaultPromise;
+    const log = process.env.WARDROOM_TEST_LOG ? (line: string) => console.error(`[${path.basename(profileDir)}] ${line}`) : undefined;
+    const engine = wrap(await Engine.start(vault, { profileDir, passphrase: PASSPHRASE, ...(log ? { log } : {}), ...options }), profileDir, options);
+    engines.push(engine);
+    return engine;
+  };
+  const adminSettings = settings('admin');
+  const admin = await open(join(adminSettings, server.firstAdminInvite!, 'admin', Date.now()), adminSettings.profileDir);
+  return {
+    url: server.url, server, admin, engines,
+    async addUser(username) {
+      const { link: invite } = await admin.engine.api.call('org.invite', { admin: false });
+      const s = settings(username);
+      return open(join(s, invite, username, Date.now()), s.profileDir);
+    },
+    async linkDevice(existing) {
+      const { link: invite } = await admin.engine.api.call('org.invite', { admin: false });
+      const s = settings(`${existing.username}-linked`);
+      const pending = await link(s, invite, existing.username, Date.now(), { pollMs: 50 });
+      await existing.engine.api.call('devices.approve', { code: pending.code });
+      return open(pending.completed.then((vault) => ({ vault })), s.profileDir);
+    },
+    async close() {
+      await Promise.all(engines.map((e) => e.engine.close().catch(() => {})));
+      await server.close();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Texts of the messages an engine received in a conversation, in arrival order. */
+export const textsIn = (e: TestEngine, conversation: string) => e.received().filter((m) => m.conversation === conversation).map((m) => m.text);
