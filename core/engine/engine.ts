@@ -84,7 +84,7 @@ export class Engine {
     this.#sendWaitMs = options.sendWaitMs ?? 10_000;
     this.#socket = new RelaySocket({
       endpoint: { server: profile.server, pin: profile.pin, ca: profile.ca },
-      token: () => http.token(),
+      token: (rejected) => http.token(rejected),
       onDeliveries: (batch) => this.#serial.run(() => this.#receive(batch)),
       onEvent: (event) => void this.#onRelayEvent(event).catch((error: Error) => this.#problem(error)),
       onState: (state, retryInMs) => {
