@@ -1,5 +1,5 @@
 // The relay's WebSocket wire format, shared by the server (server/ws/hub.ts) and the client engine
-// (core/engine/relay.ts): each binary frame is one CBOR map with a `t` field naming its type. Decoding is strict
+// (core/engine/relay-socket.ts): each binary frame is one CBOR map with a `t` field naming its type. Decoding is strict
 // in both directions: cbor-x decodes plain data only (no records, no class tags), and a zod schema per type
 // bounds every field. To the server a client is untrusted; to the client, so is the server.
 import { Decoder, Encoder } from 'cbor-x';
