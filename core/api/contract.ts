@@ -149,7 +149,6 @@ export const commands = {
   'contacts.markVerified': { request: z.object({ username: Username, verified: z.boolean() }).strict(), response: empty },
 
   'devices.list': { request: empty, response: z.object({ devices: z.array(DeviceView) }) },
-  'devices.link': { request: empty, response: z.object({ code: z.string() }) },
   'devices.approve': { request: z.object({ code: z.string().min(1).max(LIMITS.linkMax) }).strict(), response: DeviceView },
 
   'vault.shred': { request: empty, response: ShredReportView },

@@ -4,13 +4,26 @@
 // --passphrase-file, and every failure is one line on stderr with a non-zero exit.
 import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
-import type { CommandName, CommandRequest, CommandResponse, MessageViewT, WardroomApi } from '../api/contract.ts';
+import type { CommandName, CommandRequest, CommandResponse, ConversationViewT, MessageViewT, WardroomApi } from '../api/contract.ts';
 import { ApiError } from '../api/contract.ts';
 
-/** How the CLI gets an engine: open an existing profile, or create one by joining. */
+/** How the CLI gets an engine: open an existing profile, or create one by joining or by linking a device. */
 export interface EngineHost {
   open(profileDir: string, passphrase: string): Promise<OpenEngine>;
   join(profileDir: string, link: string, username: string, passphrase: string): Promise<OpenEngine & { recoveryKit: string }>;
+  /**
+   * Enrols this profile as a new device of an existing account. `onCode` gets the link code (WDL1.…) as soon as
+   * the relay holds the request; the promise resolves once an existing device approved it (at once with a
+   * recovery kit), and rejects when `signal` aborts.
+   */
+  link(profileDir: string, link: string, username: string, passphrase: string, options: LinkOptions, onCode: (code: string) => void): Promise<OpenEngine>;
+}
+
+export interface LinkOptions {
+  recoveryKit?: string;
+  signal?: AbortSignal;
+  pollMs?: number;
+  timeoutMs?: number;
 }
 
 export interface OpenEngine {
@@ -33,6 +46,11 @@ export class UsageError extends Error {
 export const USAGE = `usage: wardroom --profile DIR [--passphrase-file FILE] COMMAND [ARGS]
 
   join LINK --username NAME          enrol with an invite link (prints the recovery kit once)
+  link LINK --username NAME [--recovery-kit-file FILE | --recovery-kit KIT]
+                                     make this profile a new device of an existing account: prints
+                                     a code (WDL1.…) and waits until a signed-in device approves it
+                                     (LINK: any invite link of the organisation; with the recovery
+                                     kit it needs no approval)
   whoami [--json]                    who this profile is
   invite [--admin]                   (admins) print an invite link
   channel create NAME [--topic T]    create a channel
@@ -44,21 +62,29 @@ export const USAGE = `usage: wardroom --profile DIR [--passphrase-file FILE] COM
   send TARGET TEXT [--expire S] [--burn S] [--reply ID]
                                      TARGET is #channel or @username
   read TARGET [--json] [--follow] [--limit N]
+                                     --follow prints new messages as they arrive until Ctrl-C
   sync                               fetch and process everything pending, then exit
   search QUERY [--json]
   edit MESSAGE_ID TEXT
   delete MESSAGE_ID                  delete for everyone
   react MESSAGE_ID EMOJI [--remove]
   safety-number USERNAME [--verified | --unverified]
-  devices [--json] | link | approve CODE
+  devices [--json]                   this account's devices
+  approve CODE                       approve a device that ran link (from a device with the account key)
   shred                              run the shredder and print its report
 
-The passphrase comes from WARDROOM_PASSPHRASE or --passphrase-file (first line).`;
+The passphrase comes from WARDROOM_PASSPHRASE or --passphrase-file (first line). join and link create the
+profile (a new directory) locked with it.`;
+
+/** Every command name, checked before anything else so a typo is a usage error (exit 2) at no cost. */
+const COMMANDS = new Set(['join', 'link', 'whoami', 'invite', 'channel', 'channels', 'send', 'read', 'sync', 'search', 'edit', 'delete', 'react', 'safety-number', 'devices', 'approve', 'shred']);
 
 const options = {
   profile: { type: 'string' },
   'passphrase-file': { type: 'string' },
   username: { type: 'string' },
+  'recovery-kit': { type: 'string' },
+  'recovery-kit-file': { type: 'string' },
   json: { type: 'boolean', default: false },
   follow: { type: 'boolean', default: false },
   admin: { type: 'boolean', default: false },
@@ -89,12 +115,19 @@ function positiveInt(name: string, value: string | undefined): number | undefine
   return Number(value);
 }
 
+/** The first line of a secret's file (a passphrase, a recovery kit): secrets stay out of argv and `ps`. */
+async function firstLine(file: string, what: string): Promise<string> {
+  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new UsageError(`cannot read the ${what} file: ${error.code ?? error.message}`);
+  });
+  return text.split(/\r?\n/, 1)[0] ?? '';
+}
+
 async function passphraseFrom(flags: Flags, io: CliIo): Promise<string> {
   if (flags['passphrase-file']) {
-    const text = await readFile(flags['passphrase-file'], 'utf8').catch((error: NodeJS.ErrnoException) => {
-      throw new UsageError(`cannot read the passphrase file: ${error.code ?? error.message}`);
-    });
-    return text.split(/\r?\n/, 1)[0] ?? '';
+    const passphrase = await firstLine(flags['passphrase-file'], 'passphrase');
+    if (!passphrase) throw new UsageError('the passphrase file is empty (the passphrase is its first line)');
+    return passphrase;
   }
   const fromEnv = io.env.WARDROOM_PASSPHRASE;
   if (fromEnv) return fromEnv;
@@ -136,6 +169,7 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
     const profile = flags.profile ?? io.env.WARDROOM_PROFILE;
     if (!profile) throw new UsageError('no profile: pass --profile DIR (or set WARDROOM_PROFILE)');
     const [command, ...args] = positionals as [string, ...string[]];
+    if (!COMMANDS.has(command)) throw new UsageError(`unknown command: ${command.slice(0, 64)} (wardroom --help lists them)`);
     // Checked before the engine opens: a typo should not cost an Argon2id unlock.
     const numbers = { expire: positiveInt('expire', flags.expire), burn: positiveInt('burn', flags.burn), limit: positiveInt('limit', flags.limit) };
     const passphrase = await passphraseFrom(flags, io);
@@ -151,6 +185,25 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
       io.out('Recovery kit: write this down and keep it offline. It is shown once and is the only way');
       io.out('back into this account if every device is lost:');
       io.out(`  ${joined.recoveryKit}`);
+      return 0;
+    }
+
+    if (command === 'link') {
+      const [link] = need(args, 1, 'link LINK --username NAME');
+      if (!flags.username) throw new UsageError('link needs --username NAME');
+      if (flags['recovery-kit'] !== undefined && flags['recovery-kit-file'] !== undefined) throw new UsageError('pass --recovery-kit or --recovery-kit-file, not both');
+      const recoveryKit = flags['recovery-kit-file'] !== undefined ? await firstLine(flags['recovery-kit-file'], 'recovery kit') : flags['recovery-kit'];
+      const username = flags.username;
+      const cancel = new AbortController();
+      void io.interrupted.then(() => cancel.abort());
+      const linked = await host.link(profile, link!, username, passphrase, { ...(recoveryKit ? { recoveryKit } : {}), signal: cancel.signal }, (code) => {
+        if (recoveryKit) return; // the kit approves at once: there is nothing to show another device
+        io.out(code);
+        io.err(`waiting for approval: on a device signed in as @${username}, run  wardroom --profile DIR approve CODE  with the code above (Ctrl-C cancels)`);
+      });
+      engine = linked;
+      const me = await linked.api.call('account.whoami', {});
+      io.out(`linked as @${me.username} (device ${me.deviceId})`);
       return 0;
     }
 
@@ -187,16 +240,19 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
       case 'read': {
         const [target] = need(args, 1, 'read TARGET');
         const show = (m: MessageViewT) => io.out(flags.json ? messageJson(m) : formatMessage(m));
-        await call('sync.now', {});
-        const { messages } = await call('messages.list', { target: target!, limit: numbers.limit ?? 50 });
-        for (const m of [...messages].reverse()) show(m);
-        if (flags.follow) {
-          const conversation = messages[0]?.conversation;
-          const off = engine.api.on('message.received', (m) => {
-            if (conversation === undefined || m.conversation === conversation) show(m);
-          });
+        // Following listens before the history is read, so nothing that arrives in between is lost (or shown twice).
+        const follow = flags.follow ? followConversation(engine.api, target!, show) : null;
+        try {
+          await call('sync.now', {});
+          const { messages } = await call('messages.list', { target: target!, limit: numbers.limit ?? 50 });
+          if (!follow) {
+            for (const m of [...messages].reverse()) show(m);
+            return 0;
+          }
+          await follow.start([...messages].reverse());
           await io.interrupted;
-          off();
+        } finally {
+          follow?.stop();
         }
         return 0;
       }
@@ -237,10 +293,6 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
         const { devices } = await call('devices.list', {});
         if (flags.json) for (const d of devices) io.out(JSON.stringify(d));
         else for (const d of devices) io.out(`${d.id}  ${d.name}  ${d.status}${d.current ? '  (this device)' : ''}`);
-        return 0;
-      }
-      case 'link': {
-        io.out((await call('devices.link', {})).code);
         return 0;
       }
       case 'approve': {
@@ -303,4 +355,50 @@ async function channelCommand(
     default:
       throw new UsageError('channel takes create, add, remove, leave or topic');
   }
+}
+
+/**
+ * `read TARGET --follow`: prints the history it is given, then every message that arrives in TARGET, each once,
+ * in arrival order. The conversation is found through the API (channels.list), also when it only appears later
+ * (a first direct message).
+ */
+function followConversation(api: WardroomApi, target: string, show: (m: MessageViewT) => void) {
+  const kind = target.startsWith('#') ? 'channel' : 'direct';
+  const name = target.slice(1);
+  const matches = (c: ConversationViewT) => c.kind === kind && c.name === name;
+  const known = new Map<string, boolean>(); // conversation id -> is TARGET
+  const shown = new Set<string>();
+  let queue: Promise<void> = Promise.resolve();
+  let started = false;
+  const held: MessageViewT[] = [];
+
+  const isTarget = async (conversation: string): Promise<boolean> => {
+    if (!known.has(conversation)) {
+      const { conversations } = await api.call('channels.list', {});
+      for (const c of conversations) known.set(c.id, matches(c));
+      if (!known.has(conversation)) return false; // not listed yet: ask again next time
+    }
+    return known.get(conversation)!;
+  };
+  const deliver = (m: MessageViewT) => {
+    queue = queue.then(async () => {
+      if (shown.has(m.id) || !(await isTarget(m.conversation).catch(() => false))) return;
+      shown.add(m.id);
+      show(m);
+    });
+  };
+  const off = api.on('message.received', (m) => (started ? deliver(m) : held.push(m)));
+  return {
+    async start(history: MessageViewT[]) {
+      for (const m of history) {
+        known.set(m.conversation, true);
+        shown.add(m.id);
+        show(m);
+      }
+      started = true;
+      for (const m of held.splice(0)) deliver(m);
+      await queue;
+    },
+    stop: off,
+  };
 }

@@ -753,7 +753,6 @@ export class Engine {
           })),
         };
       },
-      'devices.link': async () => { throw new EngineError('INVALID', 'run link on the new device: wardroom --profile NEW link LINK --username NAME'); },
       'devices.approve': async ({ code }) => this.#approve(code),
       'vault.shred': async () => {
         await this.#sweepExpired();
