@@ -70,6 +70,8 @@ export class Engine {
   readonly #sendWaitMs: number;
   readonly #channels = new Map<string, ChannelInfo>();
   #received = 0;
+  /** Accounts whose device list was fetched since the socket last came online (see #currentDevices). */
+  readonly #listsFresh = new Set<string>();
   #closed = false;
 
   private constructor(vault: Vault, store: VaultProtocolStore, profile: Profile, account: AccountIdentity | null, http: RelayHttp, directory: Directory, options: EngineOptions) {
@@ -89,6 +91,7 @@ export class Engine {
       onEvent: (event) => void this.#onRelayEvent(event).catch((error: Error) => this.#problem(error)),
       onState: (state, retryInMs) => {
         this.#emit('connection.state', { state, ...(retryInMs !== undefined ? { retryInMs } : {}) });
+        if (state === 'online') this.#listsFresh.clear();
         if (state === 'online') void this.#outbox.flush().catch((error: Error) => this.#problem(error));
       },
       onProblem: (error) => this.#problem(error),
@@ -469,7 +472,7 @@ export class Engine {
     const devices: DeviceAddress[] = [];
     for (const accountId of channel.members.keys()) {
       const username = await this.#directory.usernameOf(accountId);
-      const known = await this.#directory.ensure(username);
+      const known = await this.#currentDevices(username);
       for (const deviceId of known.devices) if (!(username === this.username && deviceId === this.deviceId)) devices.push({ userId: username, deviceId });
     }
     return devices;
@@ -489,10 +492,28 @@ export class Engine {
     this.#store.commit(all);
   }
 
+  /**
+   * The account's device list, fetched afresh once per connection before we encrypt to it: the relay announces
+   * list changes (a linked device) only to devices online at the time, so a device that was closed would
+   * otherwise keep encrypting to the old list. Offline, or if the fetch fails, the list we hold is used.
+   */
+  async #currentDevices(username: string) {
+    if (this.#listsFresh.has(username)) return this.#directory.ensure(username);
+    try {
+      const known = await this.#directory.refresh(username);
+      this.#listsFresh.add(username);
+      return known;
+    } catch (error) {
+      if (!this.#directory.known(username)) throw error;
+      this.#problem(error as Error);
+      return this.#directory.ensure(username);
+    }
+  }
+
   /** Encrypts a payload to every device of `username` and this account's other devices, starting sessions as needed. */
   async #encryptDirect(staged: StagedProtocolStore, username: string, payload: Payload, now: number): Promise<ProtocolFrame[]> {
-    const recipient = await this.#directory.ensure(username);
-    const own = await this.#directory.ensure(this.username);
+    const recipient = await this.#currentDevices(username);
+    const own = await this.#currentDevices(this.username);
     const targets = fanOutTargets(recipient, own, this.#self());
     const first = encryptToDevices(staged, targets, payload, now);
     staged.commit(first.writes);
