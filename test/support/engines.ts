@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { EventName, EventPayload, MessageViewT } from '../../core/api/contract.ts';
 import { Engine, type EngineOptions } from '../../core/engine/engine.ts';
 import { join, link } from '../../core/engine/enrol.ts';
+import { formatInviteLink, parseInviteLink } from '../../core/relay/invite-link.ts';
 import { startTestServer } from './server-client.ts';
 import { TEST_KDF } from './vault-helpers.ts';
 
@@ -24,7 +25,7 @@ export interface TestEngine {
 
 const EVENT_NAMES: EventName[] = ['connection.state', 'message.received', 'message.updated', 'message.removed', 'conversation.updated', 'message.undecryptable', 'contact.keyChanged', 'contact.deviceAdded'];
 
-function wrap(engine: Engine, profileDir: string, options: Partial<EngineOptions>): TestEngine {
+function wrap(engine: Engine, profileDir: string, options: Partial<EngineOptions>, registry: TestEngine[]): TestEngine {
   const events: { name: EventName; payload: unknown }[] = [];
   const waiters = new Set<() => void>();
   for (const name of EVENT_NAMES) {
@@ -60,9 +61,10 @@ function wrap(engine: Engine, profileDir: string, options: Partial<EngineOptions
     },
     async reopen() {
       await engine.close();
-      return wrap(await Engine.open({ profileDir, passphrase: PASSPHRASE, ...options }), profileDir, options);
+      return wrap(await Engine.open({ profileDir, passphrase: PASSPHRASE, ...options }), profileDir, options, registry);
     },
   };
+  registry.push(test);
   return test;
 }
 
@@ -76,37 +78,42 @@ export interface TestOrg {
   close(): Promise<void>;
 }
 
-export async function startOrg(options: Partial<EngineOptions> = {}, serverOptions: Parameters<typeof startTestServer>[0] = {}): Promise<TestOrg> {
+/**
+ * A relay and an admin engine. `via` puts something between the engines and the relay (a hostile proxy): invite
+ * links are rewritten to its URL, so every engine connects through it.
+ */
+export async function startOrg(options: Partial<EngineOptions> = {}, serverOptions: Parameters<typeof startTestServer>[0] = {}, via?: (serverUrl: string) => Promise<{ url: string; close(): Promise<void> }>): Promise<TestOrg> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'wardroom-engines-'));
   const server = await startTestServer(serverOptions);
+  const proxy = via ? await via(server.url) : null;
+  const routed = (invite: string) => (proxy ? formatInviteLink({ ...parseInviteLink(invite), server: proxy.url }) : invite);
   const engines: TestEngine[] = [];
   let counter = 0;
   const settings = (name: string) => ({ profileDir: path.join(root, `${name}-${counter++}`), passphrase: PASSPHRASE, kdf: TEST_KDF });
   const open = async (vaultPromise: Promise<{ vault: Parameters<typeof Engine.start>[0] }>, profileDir: string) => {
     const { vault } = await vaultPromise;
     const log = process.env.WARDROOM_TEST_LOG ? (line: string) => console.error(`[${path.basename(profileDir)}] ${line}`) : undefined;
-    const engine = wrap(await Engine.start(vault, { profileDir, passphrase: PASSPHRASE, ...(log ? { log } : {}), ...options }), profileDir, options);
-    engines.push(engine);
-    return engine;
+    return wrap(await Engine.start(vault, { profileDir, passphrase: PASSPHRASE, ...(log ? { log } : {}), ...options }), profileDir, options, engines);
   };
   const adminSettings = settings('admin');
-  const admin = await open(join(adminSettings, server.firstAdminInvite!, 'admin', Date.now()), adminSettings.profileDir);
+  const admin = await open(join(adminSettings, routed(server.firstAdminInvite!), 'admin', Date.now()), adminSettings.profileDir);
   return {
     url: server.url, server, admin, engines,
     async addUser(username) {
       const { link: invite } = await admin.engine.api.call('org.invite', { admin: false });
       const s = settings(username);
-      return open(join(s, invite, username, Date.now()), s.profileDir);
+      return open(join(s, routed(invite), username, Date.now()), s.profileDir);
     },
     async linkDevice(existing) {
       const { link: invite } = await admin.engine.api.call('org.invite', { admin: false });
       const s = settings(`${existing.username}-linked`);
-      const pending = await link(s, invite, existing.username, Date.now(), { pollMs: 50 });
+      const pending = await link(s, routed(invite), existing.username, Date.now(), { pollMs: 50 });
       await existing.engine.api.call('devices.approve', { code: pending.code });
       return open(pending.completed.then((vault) => ({ vault })), s.profileDir);
     },
     async close() {
       await Promise.all(engines.map((e) => e.engine.close().catch(() => {})));
+      await proxy?.close();
       await server.close();
       rmSync(root, { recursive: true, force: true });
     },

@@ -1,0 +1,111 @@
+// A relay that lies: a proxy in front of the real server that passes HTTP through untouched and lets a test
+// rewrite what the server pushes to a device over the WebSocket (drop, duplicate, reorder, replay, tamper,
+// inject). It stands for a compromised or buggy server; the engine must reject what is forged, never show a
+// duplicate, report what it cannot decrypt, and keep working.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Decoder } from 'cbor-x';
+import WebSocket, { WebSocketServer } from 'ws';
+import { encodeFrame, type ServerFrame } from '../../core/relay/frames.ts';
+
+type Deliver = Extract<ServerFrame, { t: 'deliver' }>;
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
+
+/** What to do with one frame on its way to a device: the frames to send instead (none drops it). */
+export type Rewrite = (frame: ServerFrame, device: string) => ServerFrame[];
+
+export interface HostileRelay {
+  url: string;
+  /** Applied to every server-to-client frame; the default passes everything through. */
+  rewrite: Rewrite;
+  /** Every deliver frame the server pushed, per device, as the server sent it. */
+  delivered: Map<string, Deliver[]>;
+  /** Pushes a frame to a device's socket as if the server sent it. */
+  inject(device: string, frame: ServerFrame): boolean;
+  /** Deliveries this relay made up: their acks are swallowed so the real server never sees unknown seqs. */
+  close(): Promise<void>;
+}
+
+export async function startHostileRelay(upstream: string): Promise<HostileRelay> {
+  const sockets = new Map<string, WebSocket>();
+  const fakeSeqs = new Set<number>();
+  const server = http.createServer((req, res) => {
+    const target = new URL(req.url ?? '/', upstream);
+    const forward = http.request(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (reply) => {
+      res.writeHead(reply.statusCode ?? 502, reply.headers);
+      reply.pipe(res);
+    });
+    forward.on('error', () => res.destroy());
+    req.pipe(forward);
+  });
+  const wss = new WebSocketServer({ noServer: true });
+  const relay: HostileRelay = {
+    url: '',
+    rewrite: (frame) => [frame],
+    delivered: new Map(),
+    inject(device, frame) {
+      const socket = sockets.get(device);
+      if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+      if (frame.t === 'deliver') fakeSeqs.add(frame.seq);
+      socket.send(encodeFrame(frame));
+      return true;
+    },
+    async close() {
+      for (const socket of sockets.values()) socket.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+
+  server.on('upgrade', (req, socket, head) => {
+    const authorization = req.headers.authorization ?? '';
+    void fetch(new URL('/v1/me', upstream), { headers: { authorization } }).then(async (me) => {
+      if (me.status !== 200) {
+        socket.end(`HTTP/1.1 ${me.status} Unauthorized\r\n\r\n`);
+        return;
+      }
+      const { deviceId } = await me.json() as { deviceId: string };
+      const up = new WebSocket(`${upstream.replace(/^http/, 'ws')}/v1/ws`, { headers: { authorization } });
+      up.binaryType = 'nodebuffer';
+      up.once('open', () => wss.handleUpgrade(req, socket, head, (client) => {
+        sockets.set(deviceId, client);
+        up.on('message', (data: Buffer) => {
+          const frame = decoder.decode(data) as ServerFrame;
+          if (frame.t === 'deliver') relay.delivered.set(deviceId, [...(relay.delivered.get(deviceId) ?? []), frame]);
+          for (const out of relay.rewrite(frame, deviceId)) {
+            if (out.t === 'deliver' && out !== frame) fakeSeqs.add(out.seq);
+            client.send(encodeFrame(out));
+          }
+        });
+        client.on('message', (data: Buffer) => {
+          const frame = decoder.decode(data) as { t: string; rid: number; seqs?: number[] };
+          if (frame.t === 'ack' && frame.seqs) {
+            const real = frame.seqs.filter((s) => !fakeSeqs.has(s));
+            if (real.length === 0) {
+              client.send(encodeFrame({ t: 'acked', rid: frame.rid, removed: 0 }));
+              return;
+            }
+            if (real.length !== frame.seqs.length) {
+              up.send(encodeFrame({ t: 'ack', rid: frame.rid, seqs: real }));
+              return;
+            }
+          }
+          up.send(data);
+        });
+        const end = () => {
+          if (sockets.get(deviceId) === client) sockets.delete(deviceId);
+          client.close();
+          up.close();
+        };
+        client.on('close', end);
+        up.on('close', end);
+      }));
+      up.once('error', () => socket.destroy());
+    }, () => socket.destroy());
+  });
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  relay.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return relay;
+}
