@@ -18,7 +18,7 @@ import { deviceIdFor } from '../protocol/ids.ts';
 import { safetyNumber } from '../protocol/safety-number.ts';
 import { StagedProtocolStore, type ProtocolWrite } from '../protocol/store.ts';
 import { decodeEnvelope, type DeviceAddress, type Payload, type PayloadContent } from '../protocol/wire.ts';
-import { decodeNotice, type ServerFrame, type ServerNotice } from '../relay/frames.ts';
+import { decodeNotice, MAX_RECIPIENTS, type ServerFrame, type ServerNotice } from '../relay/frames.ts';
 import { ftsQuery, openVault, type Statement, type Vault } from '../vault/index.ts';
 import { Directory } from './directory.ts';
 import { EngineError } from './errors.ts';
@@ -47,6 +47,8 @@ export interface EngineOptions extends VaultSettings {
 /** Envelopes wait on the relay at most this long unless the message's own timer is shorter. */
 const DEFAULT_ENVELOPE_TTL_MS = 30 * 24 * 3600 * 1000;
 const HELD_FRAMES_MAX = 5000;
+/** Bytes of ciphertext per relay frame (its limit is 256 KiB, with CBOR framing around the bodies). */
+const FRAME_BUDGET_BYTES = 192 * 1024;
 
 interface ChannelInfo {
   channelId: string;
@@ -70,6 +72,8 @@ export class Engine {
   readonly #sendWaitMs: number;
   readonly #channels = new Map<string, ChannelInfo>();
   #received = 0;
+  /** Acknowledgements of committed batches still waiting for the relay's reply (sync.now waits for them). */
+  readonly #acks = new Set<Promise<void>>();
   /** Accounts whose device list was fetched since the socket last came online (see #currentDevices). */
   readonly #listsFresh = new Set<string>();
   #closed = false;
@@ -216,7 +220,11 @@ export class Engine {
     const writes = staged.takeWrites();
     await this.#vault.transaction([...protocolStatements(writes), ...statements]);
     this.#store.commit(writes);
-    await this.#socket.ack(batch.map((d) => d.seq)).catch((error: Error) => this.#problem(error));
+    // The batch is committed: its acknowledgement need not hold the lane. Awaited here, a relay slow to answer
+    // (frozen, half-open) blocked every send for up to the request timeout, though a send needs only the vault.
+    const acked = this.#socket.ack(batch.map((d) => d.seq)).catch((error: Error) => this.#problem(error));
+    this.#acks.add(acked);
+    void acked.finally(() => this.#acks.delete(acked));
     for (const u of undecryptable) this.#emit('message.undecryptable', u);
     await this.#afterReceive(effects, notices);
   }
@@ -316,7 +324,7 @@ export class Engine {
         const staged = new StagedProtocolStore(this.#store);
         let result = answerSenderKeyRequest(staged, r.requester, r.channelId, r.keyId, now);
         if (result.missing.length) result = answerSenderKeyRequest(staged, r.requester, r.channelId, r.keyId, now, await this.#directory.newSessions(result.missing, (e) => this.#problem(e)));
-        await this.#commitFrames(staged, result.writes, [this.#pairwiseFrame(result.frames, now)]);
+        await this.#commitFrames(staged, result.writes, this.#pairwiseFrames(result.frames, now));
       } catch (error) {
         this.#problem(error as Error);
       }
@@ -336,7 +344,7 @@ export class Engine {
         await this.#directory.ensure(r.sender.userId);
         let result = requestSenderKey(staged, r.sender, r.channelId, r.keyId, now);
         if (result.missing.length) result = requestSenderKey(staged, r.sender, r.channelId, r.keyId, now, await this.#directory.newSessions(result.missing, (e) => this.#problem(e)));
-        await this.#commitFrames(staged, result.writes, [this.#pairwiseFrame(result.frames, now)]);
+        await this.#commitFrames(staged, result.writes, this.#pairwiseFrames(result.frames, now));
       } catch (error) {
         this.#problem(error as Error);
       }
@@ -480,15 +488,29 @@ export class Engine {
 
   // ---------------------------------------------------------------- outbound
 
-  #pairwiseFrame(frames: ProtocolFrame[], now: number, msgId = newMessageId(), messageId: string | null = null, expiresAt = now + DEFAULT_ENVELOPE_TTL_MS): OutgoingFrame | null {
-    if (frames.length === 0) return null;
-    return { msgId, expiresAt, channel: null, messageId, to: frames.map((f): Recipient => ({ user: f.to.userId, device: f.to.deviceId, body: f.frame })) };
+  /**
+   * Relay frames for pairwise ciphertexts. A large fan-out (a sender key to a big channel) is split so each frame
+   * stays well under the relay's 256 KiB limit; every part needs its own id, since the relay stores an id once.
+   */
+  #pairwiseFrames(frames: ProtocolFrame[], now: number, msgId = newMessageId(), messageId: string | null = null, expiresAt = now + DEFAULT_ENVELOPE_TTL_MS): OutgoingFrame[] {
+    const parts: Recipient[][] = [];
+    let size = Infinity;
+    for (const f of frames) {
+      if (size + f.frame.length > FRAME_BUDGET_BYTES || parts.at(-1)!.length >= MAX_RECIPIENTS) {
+        parts.push([]);
+        size = 0;
+      }
+      parts.at(-1)!.push({ user: f.to.userId, device: f.to.deviceId, body: f.frame });
+      size += f.frame.length + 64;
+    }
+    return parts.map((to, i) => ({ msgId: i === 0 ? msgId : newMessageId(), expiresAt, channel: null, messageId: i === 0 ? messageId : null, to }));
   }
 
-  async #commitFrames(staged: StagedProtocolStore, writes: ProtocolWrite[], frames: (OutgoingFrame | null)[], extra: Statement[] = []): Promise<void> {
+
+  async #commitFrames(staged: StagedProtocolStore, writes: ProtocolWrite[], frames: OutgoingFrame[], extra: Statement[] = []): Promise<void> {
     staged.commit(writes);
     const all = staged.takeWrites();
-    await this.#vault.transaction([...protocolStatements(all), ...extra, ...frames.filter((f) => f !== null).map(outboxStatement)]);
+    await this.#vault.transaction([...protocolStatements(all), ...extra, ...frames.map(outboxStatement)]);
     this.#store.commit(all);
   }
 
@@ -550,7 +572,7 @@ export class Engine {
     const staged = new StagedProtocolStore(this.#store);
     const payload = { id: newMessageId(), sentAt: now, timers: null, syncTo: username, ...content } as Payload;
     const frames = await this.#encryptDirect(staged, username, payload, now);
-    await this.#commitFrames(staged, [], [this.#pairwiseFrame(frames, now)]);
+    await this.#commitFrames(staged, [], this.#pairwiseFrames(frames, now));
   }
 
   /** Sends a user payload to a conversation target and records it locally in the same transaction. */
@@ -565,13 +587,13 @@ export class Engine {
         const payload = { id, sentAt: now, timers, syncTo: target.username, ...content } as Payload;
         const frames = await this.#encryptDirect(staged, target.username, payload, now);
         const conversationId = directConversationId(target.username);
-        await this.#commitFrames(staged, [], [this.#pairwiseFrame(frames, now, id, messageId, expiresAt)], [ensureDirectStatement(target.username), ...local(messageId, conversationId, now)]);
+        await this.#commitFrames(staged, [], this.#pairwiseFrames(frames, now, id, messageId, expiresAt), [ensureDirectStatement(target.username), ...local(messageId, conversationId, now)]);
       } else {
         const prepared = await this.#prepareChannel(staged, target.channelId, now);
         const payload = { id, sentAt: now, timers, syncTo: null, ...content } as Payload;
         const encrypted = encryptChannelMessage(staged, target.channelId, payload, now);
         const channelFrame: OutgoingFrame = { msgId: id, expiresAt, channel: target.channelId, body: encrypted.frame, messageId };
-        await this.#commitFrames(staged, encrypted.writes, [this.#pairwiseFrame(prepared.frames, now), channelFrame],
+        await this.#commitFrames(staged, encrypted.writes, [...this.#pairwiseFrames(prepared.frames, now), channelFrame],
           [...prepared.statements, ...local(messageId, channelConversationId(target.channelId), now)]);
       }
     });
@@ -749,6 +771,7 @@ export class Engine {
           throw new EngineError('OFFLINE', `could not reach the relay: ${(error as Error).message}`);
         });
         await this.#serial.run(async () => {});
+        await Promise.all(this.#acks);
         const pending = await this.#outbox.pending();
         await this.#outbox.flush();
         return { received: this.#received - before, sent: pending - (await this.#outbox.pending()) };

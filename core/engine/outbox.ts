@@ -23,7 +23,7 @@ const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
 /** Pipelined sends per flush round: the relay commits them in one group and answers in order. */
 const WINDOW = 64;
 /** Errors that will not go away by retrying the same bytes. */
-const PERMANENT = new Set(['not_member', 'unknown_device', 'expired', 'duplicate_recipient', 'bad_frame', 'stale_devices', 'no_such_channel']);
+const PERMANENT = new Set(['too_large', 'not_member', 'unknown_device', 'expired', 'duplicate_recipient', 'bad_frame', 'stale_devices', 'no_such_channel']);
 
 export function outboxStatement(frame: OutgoingFrame): Statement {
   const payload = frame.channel === null ? { to: frame.to } : { body: frame.body };
