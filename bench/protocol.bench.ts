@@ -178,7 +178,7 @@ const rotation = await sample(5, () => {
   const out = prepareChannelKey(large.s.store, 'general', large.users.map((u) => u.devices[0]!.address), NOW, true);
   large.s.store.commit(out.writes);
 }, 1);
-const distributionSize = encodePayload({ id: randomBytes(16), sentAt: NOW, timers: null, syncTo: null, kind: 'sender-key', distribution: senderKeyDistribution(outbound) }).length;
+const distributionSize = encodePayload({ id: randomBytes(16), sentAt: NOW, timers: null, syncTo: null, group: null, kind: 'sender-key', distribution: senderKeyDistribution(outbound) }).length;
 const plain = randomBytes(distributionSize);
 const bareRotation = await sample(5, () => {
   for (let m = 0; m < 1000; m++) aeadEncrypt(key, nonce, plain);

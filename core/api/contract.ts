@@ -28,8 +28,8 @@ export const ConversationId = z.string().min(1).max(128);
 export const IsoTime = z.iso.datetime({ offset: true });
 export const Passphrase = z.string().min(LIMITS.passphraseMin, `passphrases have at least ${LIMITS.passphraseMin} characters`).max(LIMITS.passphraseMax);
 
-/** `#channel` or `@username`: how the CLI and the UI name a conversation. */
-export const Target = z.string().regex(/^(#[a-z0-9][a-z0-9_-]{0,63}|@[a-z0-9][a-z0-9._-]{1,31})$/, 'a target is #channel or @username');
+/** `#channel`, `@username`, or `@ann,ben` for a group direct message: how the CLI and the UI name a conversation. */
+export const Target = z.string().max(1100).regex(/^(#[a-z0-9][a-z0-9_-]{0,63}|@[a-z0-9][a-z0-9._-]{1,31}(,[a-z0-9][a-z0-9._-]{1,31}){0,31})$/, 'a target is #channel, @username or @name,name');
 
 /** Timers travel inside the encrypted payload; the engine clamps them to the org policy's caps. */
 export const Timers = z.object({

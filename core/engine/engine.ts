@@ -24,7 +24,7 @@ import { Directory } from './directory.ts';
 import { EngineError } from './errors.ts';
 import { signedBlob, parseLinkCode, type VaultSettings } from './enrol.ts';
 import {
-  channelConversationId, conversationRows, conversationView, directConversationId, ensureDirectStatement, historyViews,
+  channelConversationId, conversationRows, conversationView, directConversationId, ensureDirectStatement, ensureGroupStatement, groupConversationId, historyViews,
   insertMessageStatements, messageViews, searchViews, upsertConversationStatement, editStatement, deleteStatement, reactionStatement,
 } from './history.ts';
 import { applyPayload, mentionsIn, type Effect } from './inbound.ts';
@@ -209,6 +209,7 @@ export class Engine {
         staged.commit(incoming.writes);
         if (!conversationId) continue;
         if (conversationId.startsWith('d:')) statements.push(ensureDirectStatement(conversationId.slice(2)));
+        if (conversationId.startsWith('g:')) statements.push(ensureGroupStatement(conversationId.slice(2), incoming.payload.group!.members, this.username));
         const applied = applyPayload(incoming.payload, { conversationId, sender, senderDevice: incoming.from.deviceId, own: sender === this.username, receivedAt: now });
         statements.push(...applied.statements);
         effects.push(...applied.effects);
@@ -274,8 +275,23 @@ export class Engine {
       }
       return channelConversationId(channelId);
     }
+    if (payload.group) {
+      const { id, members } = payload.group;
+      const stored = await this.#groupMembers(toBase64Url(id));
+      // a group is fixed at creation: only its members may speak in it, and only to a group that includes us
+      if (!(stored ?? members).includes(sender) || !members.includes(this.username)) {
+        this.#emit('message.undecryptable', { sender, reason: 'a group message from someone outside the group' });
+        return null;
+      }
+      return groupConversationId(toBase64Url(id));
+    }
     if (sender === this.username) return payload.syncTo ? directConversationId(payload.syncTo) : directConversationId(this.username);
     return directConversationId(sender);
+  }
+
+  async #groupMembers(groupId: string): Promise<string[] | null> {
+    const row = await this.#vault.get<{ members: string | null }>('SELECT members FROM conversations WHERE id = ?', [groupConversationId(groupId)]);
+    return row?.members ? (JSON.parse(row.members) as string[]) : null;
   }
 
   async #afterReceive(effects: Effect[], notices: ServerNotice[]): Promise<void> {
@@ -532,11 +548,15 @@ export class Engine {
     }
   }
 
-  /** Encrypts a payload to every device of `username` and this account's other devices, starting sessions as needed. */
-  async #encryptDirect(staged: StagedProtocolStore, username: string, payload: Payload, now: number): Promise<ProtocolFrame[]> {
-    const recipient = await this.#currentDevices(username);
+  /** Encrypts a payload to every device of these people and this account's other devices, starting sessions as needed. */
+  async #encryptDirect(staged: StagedProtocolStore, usernames: string[], payload: Payload, now: number): Promise<ProtocolFrame[]> {
     const own = await this.#currentDevices(this.username);
-    const targets = fanOutTargets(recipient, own, this.#self());
+    const targets: DeviceAddress[] = [];
+    for (const username of usernames) {
+      for (const t of fanOutTargets(await this.#currentDevices(username), own, this.#self())) {
+        if (!targets.some((x) => x.userId === t.userId && x.deviceId === t.deviceId)) targets.push(t);
+      }
+    }
     const first = encryptToDevices(staged, targets, payload, now);
     staged.commit(first.writes);
     if (first.missing.length === 0) return first.frames;
@@ -570,13 +590,13 @@ export class Engine {
   async #queueControl(username: string, content: PayloadContent): Promise<void> {
     const now = this.#now();
     const staged = new StagedProtocolStore(this.#store);
-    const payload = { id: newMessageId(), sentAt: now, timers: null, syncTo: username, ...content } as Payload;
-    const frames = await this.#encryptDirect(staged, username, payload, now);
+    const payload = { id: newMessageId(), sentAt: now, timers: null, syncTo: username, group: null, ...content } as Payload;
+    const frames = await this.#encryptDirect(staged, [username], payload, now);
     await this.#commitFrames(staged, [], this.#pairwiseFrames(frames, now));
   }
 
   /** Sends a user payload to a conversation target and records it locally in the same transaction. */
-  async #sendPayload(target: { kind: 'direct'; username: string } | { kind: 'channel'; channelId: string }, content: PayloadContent, timers: Payload['timers'], local: (id: string, conversationId: string, now: number) => Statement[]): Promise<string> {
+  async #sendPayload(target: SendTarget, content: PayloadContent, timers: Payload['timers'], local: (id: string, conversationId: string, now: number) => Statement[]): Promise<string> {
     const id = newMessageId();
     const messageId = toBase64Url(id);
     await this.#serial.run(async () => {
@@ -584,13 +604,18 @@ export class Engine {
       const staged = new StagedProtocolStore(this.#store);
       const expiresAt = Math.min(timers?.expiresAt ?? now + DEFAULT_ENVELOPE_TTL_MS, now + DEFAULT_ENVELOPE_TTL_MS);
       if (target.kind === 'direct') {
-        const payload = { id, sentAt: now, timers, syncTo: target.username, ...content } as Payload;
-        const frames = await this.#encryptDirect(staged, target.username, payload, now);
+        const payload = { id, sentAt: now, timers, syncTo: target.username, group: null, ...content } as Payload;
+        const frames = await this.#encryptDirect(staged, [target.username], payload, now);
         const conversationId = directConversationId(target.username);
         await this.#commitFrames(staged, [], this.#pairwiseFrames(frames, now, id, messageId, expiresAt), [ensureDirectStatement(target.username), ...local(messageId, conversationId, now)]);
+      } else if (target.kind === 'group') {
+        const payload = { id, sentAt: now, timers, syncTo: null, group: { id: fromBase64Url(target.groupId), members: target.members }, ...content } as Payload;
+        const frames = await this.#encryptDirect(staged, target.members.filter((m) => m !== this.username), payload, now);
+        await this.#commitFrames(staged, [], this.#pairwiseFrames(frames, now, id, messageId, expiresAt),
+          [ensureGroupStatement(target.groupId, target.members, this.username), ...local(messageId, groupConversationId(target.groupId), now)]);
       } else {
         const prepared = await this.#prepareChannel(staged, target.channelId, now);
-        const payload = { id, sentAt: now, timers, syncTo: null, ...content } as Payload;
+        const payload = { id, sentAt: now, timers, syncTo: null, group: null, ...content } as Payload;
         const encrypted = encryptChannelMessage(staged, target.channelId, payload, now);
         const channelFrame: OutgoingFrame = { msgId: id, expiresAt, channel: target.channelId, body: encrypted.frame, messageId };
         await this.#commitFrames(staged, encrypted.writes, [...this.#pairwiseFrames(prepared.frames, now), channelFrame],
@@ -600,14 +625,21 @@ export class Engine {
     return messageId;
   }
 
-  async #targetOf(target: string): Promise<{ kind: 'direct'; username: string } | { kind: 'channel'; channelId: string }> {
+  /** `#channel`, `@user`, or `@ann,ben` (a group direct message with exactly those people and us). */
+  async #targetOf(target: string): Promise<SendTarget> {
     if (target.startsWith('@')) {
-      const username = target.slice(1);
-      await this.#directory.accountIdOf(username).catch((error: unknown) => {
-        if (error instanceof RelayError && error.status === 404) throw new EngineError('NOT_FOUND', `no user @${username} in this organisation`);
-        throw error;
-      });
-      return { kind: 'direct', username };
+      const others = [...new Set(target.slice(1).split(','))].filter((u) => u !== this.username);
+      for (const username of others) {
+        await this.#directory.accountIdOf(username).catch((error: unknown) => {
+          if (error instanceof RelayError && error.status === 404) throw new EngineError('NOT_FOUND', `no user @${username} in this organisation`);
+          throw error;
+        });
+      }
+      if (others.length <= 1) return { kind: 'direct', username: others[0] ?? this.username };
+      const members = [...others, this.username].sort();
+      if (members.length > MAX_GROUP_MEMBERS) throw new EngineError('INVALID', `a group direct message has at most ${MAX_GROUP_MEMBERS} people; use a channel`);
+      const existing = await this.#vault.get<{ remote_id: string }>("SELECT remote_id FROM conversations WHERE kind = 'group' AND members = ? ORDER BY coalesce(last_message_at, 0) DESC", [JSON.stringify(members)]);
+      return { kind: 'group', groupId: existing?.remote_id ?? toBase64Url(newMessageId()), members };
     }
     return { kind: 'channel', channelId: await this.#channelByName(target.slice(1)) };
   }
@@ -620,10 +652,12 @@ export class Engine {
     return view;
   }
 
-  async #ownMessage(id: string): Promise<{ conversation: string; target: { kind: 'direct'; username: string } | { kind: 'channel'; channelId: string } }> {
+  async #ownMessage(id: string): Promise<{ conversation: string; target: SendTarget }> {
     const row = await this.#vault.get<{ conversation_id: string; sender_id: string }>('SELECT conversation_id, sender_id FROM messages WHERE message_id = ?', [id]);
     if (!row) throw new EngineError('NOT_FOUND', 'no such message');
-    return { conversation: row.conversation_id, target: targetOfConversation(row.conversation_id) };
+    const c = row.conversation_id;
+    if (c.startsWith('g:')) return { conversation: c, target: { kind: 'group', groupId: c.slice(2), members: (await this.#groupMembers(c.slice(2)))! } };
+    return { conversation: c, target: c.startsWith('c:') ? { kind: 'channel', channelId: c.slice(2) } : { kind: 'direct', username: c.slice(2) } };
   }
 
   async #sweepExpired(): Promise<void> {
@@ -639,7 +673,8 @@ export class Engine {
   #handlers(): Handlers {
     const conversationsView = async () => {
       const rows = await conversationRows(this.#vault);
-      return Promise.all(rows.map(async (r) => conversationView(r, r.kind === 'channel' ? await this.#memberNames(r.remote_id) : [this.username, r.remote_id].sort())));
+      return Promise.all(rows.map(async (r) => conversationView(r, r.kind === 'channel' ? await this.#memberNames(r.remote_id)
+        : r.kind === 'group' ? (await this.#groupMembers(r.remote_id)) ?? [] : [this.username, r.remote_id].sort())));
     };
     return {
       'account.join': async () => { throw new EngineError('ALREADY_ENROLLED', 'this profile is already enrolled'); },
@@ -719,8 +754,7 @@ export class Engine {
       'messages.list': async ({ target, before, limit }) => {
         const to = await this.#targetOf(target).catch(() => null);
         if (!to) return { messages: [] };
-        const conversationId = to.kind === 'direct' ? directConversationId(to.username) : channelConversationId(to.channelId);
-        return { messages: await historyViews(this.#vault, conversationId, limit, before, this.#now()) };
+        return { messages: await historyViews(this.#vault, conversationIdOf(to), limit, before, this.#now()) };
       },
       'messages.edit': async ({ id, text }) => {
         const { conversation, target } = await this.#ownMessageChecked(id);
@@ -745,15 +779,15 @@ export class Engine {
       },
       'messages.markRead': async ({ target, upTo }) => {
         const to = await this.#targetOf(target);
-        const conversationId = to.kind === 'direct' ? directConversationId(to.username) : channelConversationId(to.channelId);
+        const conversationId = conversationIdOf(to);
         const unread = await this.#vault.all<{ message_id: string }>(
           `SELECT message_id FROM messages WHERE conversation_id = ? AND outgoing = 0 AND id <= (SELECT id FROM messages WHERE message_id = ?) ORDER BY id DESC LIMIT 200`, [conversationId, upTo]);
         const now = this.#now();
         // burn-on-read starts at first read and never outlives the sender's expiry
         await this.#vault.transaction([
           { sql: 'UPDATE conversations SET unread = 0 WHERE id = ?', params: [conversationId] },
-          { sql: `UPDATE messages SET expires_at = min(coalesce(expires_at, ?1 + burn_seconds * 1000), ?1 + burn_seconds * 1000)
-                  WHERE conversation_id = ?2 AND burn_seconds IS NOT NULL AND outgoing = 0`, params: [now, conversationId] },
+          { sql: `UPDATE messages SET expires_at = min(coalesce(expires_at, ? + burn_seconds * 1000), ? + burn_seconds * 1000)
+                  WHERE conversation_id = ? AND burn_seconds IS NOT NULL AND outgoing = 0`, params: [now, now, conversationId] },
         ]);
         if (to.kind === 'direct' && this.#profile.receipts && unread.length) {
           await this.#serial.run(() => this.#queueControl(to.username, { kind: 'receipt', receipt: 'read', targets: unread.map((u) => fromBase64Url(u.message_id)) }));
@@ -841,6 +875,10 @@ export class Engine {
 
 // ---------------------------------------------------------------- helpers
 
+type SendTarget = { kind: 'direct'; username: string } | { kind: 'group'; groupId: string; members: string[] } | { kind: 'channel'; channelId: string };
+const MAX_GROUP_MEMBERS = 32;
+const conversationIdOf = (t: SendTarget) => (t.kind === 'direct' ? directConversationId(t.username) : t.kind === 'group' ? groupConversationId(t.groupId) : channelConversationId(t.channelId));
+
 const rotationKey = (channelId: string) => `e:rotate:${channelId}`;
 const rotationFlagStatement = (channelId: string): Statement => ({ sql: 'INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)', params: [rotationKey(channelId), new Uint8Array(0)] });
 const encodeName = (text: string) => new TextEncoder().encode(text);
@@ -858,9 +896,6 @@ function decodedDeviceOf(session: { bundle: { certificate: Uint8Array } }): stri
 
 const deviceIdOfCertificate = (certificate: Uint8Array) => decodeDeviceCertificate(certificate).deviceId;
 
-function targetOfConversation(conversationId: string): { kind: 'direct'; username: string } | { kind: 'channel'; channelId: string } {
-  return conversationId.startsWith('c:') ? { kind: 'channel', channelId: conversationId.slice(2) } : { kind: 'direct', username: conversationId.slice(2) };
-}
 
 function relayToEngine(error: unknown): never {
   if (error instanceof RelayError && (error.status === 403 || error.status === 409)) throw new EngineError('FORBIDDEN', error.message);

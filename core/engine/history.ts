@@ -3,11 +3,12 @@
 import type { ConversationViewT, MessageViewT } from '../api/contract.ts';
 import type { SqlExecutor, Statement } from '../vault/index.ts';
 
-export type ConversationKind = 'channel' | 'direct';
+export type ConversationKind = 'channel' | 'direct' | 'group';
 export type MessageStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'failed';
 
 export const channelConversationId = (channelId: string) => `c:${channelId}`;
 export const directConversationId = (username: string) => `d:${username}`;
+export const groupConversationId = (groupId: string) => `g:${groupId}`;
 
 export interface NewMessage {
   messageId: string;
@@ -38,6 +39,15 @@ export function ensureDirectStatement(username: string): Statement {
   return {
     sql: `INSERT OR IGNORE INTO conversations (id, kind, remote_id, name) VALUES (?, 'direct', ?, ?)`,
     params: [directConversationId(username), username, username],
+  };
+}
+
+/** A group direct message: its members are fixed when it is first seen; its name lists the others. */
+export function ensureGroupStatement(groupId: string, members: string[], me: string): Statement {
+  const sorted = [...new Set(members)].sort();
+  return {
+    sql: `INSERT OR IGNORE INTO conversations (id, kind, remote_id, name, members) VALUES (?, 'group', ?, ?, ?)`,
+    params: [groupConversationId(groupId), groupId, sorted.filter((m) => m !== me).join(', '), JSON.stringify(sorted)],
   };
 }
 

@@ -19,6 +19,8 @@ export const LIMITS = {
   maxSkip: 25_000,
   /** Receipts and other lists of message ids. */
   idsPerList: 500,
+  /** people in a group direct message, the sender included */
+  groupMembers: 32,
   /** Old sessions kept per peer device so late messages on a replaced session still decrypt. */
   previousSessions: 4,
 } as const;

@@ -152,7 +152,7 @@ export function decryptFrame(store: ProtocolStore, frame: Uint8Array, now: numbe
 // ---------------------------------------------------------------- channels
 
 function controlPayload(now: number, content: PayloadContent): Payload {
-  return { id: newMessageId(), sentAt: now, timers: null, syncTo: null, ...content } as Payload;
+  return { id: newMessageId(), sentAt: now, timers: null, syncTo: null, group: null, ...content } as Payload;
 }
 
 /**

@@ -90,6 +90,8 @@ const common = {
   timers: timersSchema,
   /** On copies sent to the sender's own other devices: the user a direct message went to. */
   syncTo: nullable(idField),
+  /** Set on group direct messages: the group's random id and everyone in it (the sender included). */
+  group: nullable(struct({ id: messageId, members: list(idField, LIMITS.groupMembers) })),
 };
 
 const fileSchema = struct({
@@ -130,8 +132,8 @@ const payloadSchemas = {
 type PayloadOf<K extends keyof typeof payloadSchemas> = Omit<Infer<(typeof payloadSchemas)[K]>, 'v'>;
 export type Payload = { [K in keyof typeof payloadSchemas]: PayloadOf<K> }[keyof typeof payloadSchemas];
 export type PayloadKind = Payload['kind'];
-/** A payload without the envelope-like fields every kind shares (id, sentAt, timers, syncTo). */
-export type PayloadContent = Payload extends infer P ? (P extends unknown ? Omit<P, 'id' | 'sentAt' | 'timers' | 'syncTo'> : never) : never;
+/** A payload without the envelope-like fields every kind shares (id, sentAt, timers, syncTo, group). */
+export type PayloadContent = Payload extends infer P ? (P extends unknown ? Omit<P, 'id' | 'sentAt' | 'timers' | 'syncTo' | 'group'> : never) : never;
 export type Timers = NonNullable<Payload['timers']>;
 
 const payloadSchema = variants('kind', payloadSchemas);

@@ -100,6 +100,8 @@ export const MIGRATIONS: readonly Migration[] = [
         name         TEXT NOT NULL,
         topic        TEXT,
         role         TEXT,
+        -- group direct messages: everyone in it (JSON list of usernames), fixed at creation
+        members      TEXT,
         member       INTEGER NOT NULL DEFAULT 1,
         unread       INTEGER NOT NULL DEFAULT 0,
         last_message_at INTEGER

@@ -64,7 +64,7 @@ export function buildTargets(): Target[] {
   return [
     { name: 'decodeEnvelope', samples: frames, run: decodeEnvelope },
     { name: 'decryptFrame', samples: frames.slice(2), run: (input) => decryptFrame(receiver, input, NOW) },
-    { name: 'decodePayload', samples: [encodePayload(textPayload('hello')), encodePayload({ id: new Uint8Array(16), sentAt: NOW, timers: { expiresAt: NOW, burnAfterReadSeconds: null }, syncTo: 'bob', kind: 'receipt', receipt: 'read', targets: [new Uint8Array(16)] })], run: decodePayload },
+    { name: 'decodePayload', samples: [encodePayload(textPayload('hello')), encodePayload({ id: new Uint8Array(16), sentAt: NOW, timers: { expiresAt: NOW, burnAfterReadSeconds: null }, syncTo: 'bob', group: { id: new Uint8Array(16), members: ['alice', 'bob', 'carol'] }, kind: 'receipt', receipt: 'read', targets: [new Uint8Array(16)] })], run: decodePayload },
     { name: 'decodeDeviceCertificate', samples: [a.identity.certificate], run: decodeDeviceCertificate },
     { name: 'decodeDeviceList', samples: [alice.deviceList], run: decodeDeviceList },
     { name: 'applyDeviceList', samples: [signDeviceList(alice.account, { userId: 'alice', version: 2, devices: ['d0', 'd1'], issuedAt: NOW })], run: (input) => applyDeviceList(knownAccountOf(alice), 'alice', input) },

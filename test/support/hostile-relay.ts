@@ -18,6 +18,8 @@ export interface HostileRelay {
   url: string;
   /** Applied to every server-to-client frame; the default passes everything through. */
   rewrite: Rewrite;
+  /** Applied to the body of every JSON reply to a GET (by path); the default passes it through. */
+  rewriteReply: (path: string, body: unknown) => unknown;
   /** Every deliver frame the server pushed, per device, as the server sent it. */
   delivered: Map<string, Deliver[]>;
   /** Pushes a frame to a device's socket as if the server sent it. */
@@ -32,8 +34,20 @@ export async function startHostileRelay(upstream: string): Promise<HostileRelay>
   const server = http.createServer((req, res) => {
     const target = new URL(req.url ?? '/', upstream);
     const forward = http.request(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (reply) => {
-      res.writeHead(reply.statusCode ?? 502, reply.headers);
-      reply.pipe(res);
+      const json = req.method === 'GET' && String(reply.headers['content-type'] ?? '').startsWith('application/json');
+      if (!json) {
+        res.writeHead(reply.statusCode ?? 502, reply.headers);
+        reply.pipe(res);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      reply.on('data', (chunk: Buffer) => chunks.push(chunk));
+      reply.on('end', () => {
+        const body = JSON.stringify(relay.rewriteReply(target.pathname, JSON.parse(Buffer.concat(chunks).toString('utf8'))));
+        const { 'content-length': _length, ...headers } = reply.headers;
+        res.writeHead(reply.statusCode ?? 502, { ...headers, 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      });
     });
     forward.on('error', () => res.destroy());
     req.pipe(forward);
@@ -42,6 +56,7 @@ export async function startHostileRelay(upstream: string): Promise<HostileRelay>
   const relay: HostileRelay = {
     url: '',
     rewrite: (frame) => [frame],
+    rewriteReply: (_path, body) => body,
     delivered: new Map(),
     inject(device, frame) {
       const socket = sockets.get(device);

@@ -9,7 +9,7 @@ import { decodeEnvelope, decodePayload, encodeEnvelope, encodePayload, type Payl
 const id = () => crypto.getRandomValues(new Uint8Array(16));
 const k32 = () => crypto.getRandomValues(new Uint8Array(32));
 const codeOf = (code: string) => (e: unknown) => e instanceof ProtocolError && e.code === code;
-const base = { sentAt: 1_790_000_000_000, timers: { expiresAt: 1_790_000_060_000, burnAfterReadSeconds: 30 }, syncTo: null };
+const base = { sentAt: 1_790_000_000_000, timers: { expiresAt: 1_790_000_060_000, burnAfterReadSeconds: 30 }, syncTo: null, group: null };
 
 const contents: PayloadContent[] = [
   { kind: 'text', body: 'hello 👋' },

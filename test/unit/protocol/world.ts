@@ -63,7 +63,7 @@ export function introduce(users: TestUser[]): void {
 }
 
 export function textPayload(body: string, now = NOW): Payload {
-  return { kind: 'text', id: newMessageId(), sentAt: now, timers: null, syncTo: null, body };
+  return { kind: 'text', id: newMessageId(), sentAt: now, timers: null, syncTo: null, group: null, body };
 }
 
 export { addOneTimePrekeys };

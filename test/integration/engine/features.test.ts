@@ -1,0 +1,135 @@
+// What people do with messages: edit, delete for everyone, reply in threads, react, mention, receipts, unread
+// counts, search, group direct messages, safety numbers and key changes. Real engines, vaults and relay.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { signingKeyPair, toBase64Url, sign } from '../../../core/crypto/sodium.ts';
+import { signDeviceList } from '../../../core/protocol/identity.ts';
+import type { MessageViewT } from '../../../core/api/contract.ts';
+import { startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
+import { startHostileRelay, type HostileRelay } from '../../support/hostile-relay.ts';
+
+describe('engine: messaging features', () => {
+  let org: TestOrg;
+  let relay: HostileRelay;
+  let ann: TestEngine;
+  let ben: TestEngine;
+  let cat: TestEngine;
+
+  before(async () => {
+    org = await startOrg({}, {}, async (url) => (relay = await startHostileRelay(url)));
+    ann = await org.addUser('ann');
+    ben = await org.addUser('ben');
+    cat = await org.addUser('cat');
+    await ann.engine.api.call('channels.create', { name: 'general', topic: 'everything' });
+    await ann.engine.api.call('channels.add', { channel: 'general', username: 'ben' });
+    await ann.engine.api.call('channels.add', { channel: 'general', username: 'cat' });
+  });
+  after(() => org.close());
+
+  const latest = (e: TestEngine, id: string) => [...e.events].reverse().find((x) => (x.name === 'message.received' || x.name === 'message.updated') && (x.payload as MessageViewT).id === id)?.payload as MessageViewT | undefined;
+  const arrives = (e: TestEngine, id: string) => e.waitFor(() => latest(e, id), 15_000, `message ${id}`);
+
+  it('edits and deletes for everyone, only the author\'s own messages', async () => {
+    const sent = await ann.engine.api.call('messages.send', { target: '#general', text: 'the meeting is at 10' });
+    await arrives(ben, sent.id);
+    await ann.engine.api.call('messages.edit', { id: sent.id, text: 'the meeting is at 11' });
+    await ben.waitFor(() => latest(ben, sent.id)?.text === 'the meeting is at 11', 15_000, 'the edit');
+    assert.ok(latest(ben, sent.id)!.editedAt, 'marked as edited');
+    await assert.rejects(ben.engine.api.call('messages.edit', { id: sent.id, text: 'hijack' }), /only change your own/);
+    await ann.engine.api.call('messages.delete', { id: sent.id });
+    await ben.waitFor(() => ben.events.some((e) => e.name === 'message.removed' && (e.payload as { id: string }).id === sent.id), 15_000, 'the delete');
+    const history = await ben.engine.api.call('messages.list', { target: '#general', limit: 50 });
+    assert.equal(history.messages.some((m) => m.id === sent.id), false, 'gone from history');
+    assert.equal((await ben.engine.api.call('messages.search', { query: 'meeting' })).messages.length, 0, 'gone from search');
+  });
+
+  it('threads replies under their root, reacts, and records mentions', async () => {
+    const root = await ann.engine.api.call('messages.send', { target: '#general', text: 'release plan? @ben @cat' });
+    const r1 = await ben.engine.api.call('messages.send', { target: '#general', text: 'friday', replyTo: root.id });
+    await arrives(cat, r1.id);
+    const r2 = await cat.engine.api.call('messages.send', { target: '#general', text: 'agreed', replyTo: r1.id });
+    const got = await arrives(ann, r2.id);
+    assert.equal(got.replyTo, r1.id);
+    assert.equal(got.threadRoot, root.id, 'a reply to a reply joins the first message\'s thread');
+    assert.deepEqual(latest(cat, root.id)?.mentions, ['ben', 'cat']);
+    await ben.engine.api.call('messages.react', { id: root.id, emoji: '👍' });
+    await cat.engine.api.call('messages.react', { id: root.id, emoji: '👍' });
+    await ann.waitFor(() => latest(ann, root.id)?.reactions.find((r) => r.emoji === '👍')?.users.length === 2, 15_000, 'two reactions');
+    await ben.engine.api.call('messages.react', { id: root.id, emoji: '👍', remove: true });
+    await ann.waitFor(() => latest(ann, root.id)?.reactions.find((r) => r.emoji === '👍')?.users.join() === 'cat', 15_000, 'one reaction left');
+  });
+
+  it('reports delivery and reads in direct messages, and counts unread', async () => {
+    const sent = await ann.engine.api.call('messages.send', { target: '@ben', text: 'are you there?' });
+    await ann.waitFor(() => latest(ann, sent.id)?.status === 'delivered', 15_000, 'delivered');
+    await ben.engine.api.call('sync.now', {});
+    const before = (await ben.engine.api.call('channels.list', {})).conversations.find((c) => c.id === 'd:ann');
+    assert.ok(before && before.unread >= 1, 'unread counted');
+    await ben.engine.api.call('messages.markRead', { target: '@ann', upTo: sent.id });
+    await ann.waitFor(() => latest(ann, sent.id)?.status === 'read', 15_000, 'read');
+    const afterRead = (await ben.engine.api.call('channels.list', {})).conversations.find((c) => c.id === 'd:ann');
+    assert.equal(afterRead?.unread, 0);
+  });
+
+  it('carries timers inside the message; burn-on-read starts at the first read and never outlives the expiry', async () => {
+    const sent = await ann.engine.api.call('messages.send', { target: '@ben', text: 'self-destructing', timers: { expiresInSeconds: 3600, burnAfterReadSeconds: 30 } });
+    const got = await arrives(ben, sent.id);
+    assert.equal(got.burnAfterReadSeconds, 30);
+    assert.equal(got.expiresAt, sent.expiresAt, 'the sender\'s expiry, from the encrypted payload');
+    const readAt = Date.now();
+    await ben.engine.api.call('messages.markRead', { target: '@ann', upTo: sent.id });
+    const [after] = (await ben.engine.api.call('messages.list', { target: '@ann', limit: 1 })).messages;
+    assert.equal(after!.id, sent.id);
+    const burnsAt = Date.parse(after!.expiresAt!);
+    assert.ok(burnsAt >= readAt + 30_000 && burnsAt < Date.parse(sent.expiresAt!), 'now burns 30 s after reading, before the expiry');
+  });
+
+  it('finds words inside links and file names', async () => {
+    const sent = await ben.engine.api.call('messages.send', { target: '#general', text: 'spec at https://wiki.example.org/payments/roadmap and budget-q3.xlsx' });
+    await arrives(ann, sent.id);
+    for (const query of ['roadmap', 'payments', 'budget', 'xlsx']) {
+      const found = await ann.engine.api.call('messages.search', { query });
+      assert.deepEqual(found.messages.map((m) => m.id), [sent.id], query);
+    }
+  });
+
+  it('talks in a group direct message that only its members receive', async () => {
+    const sent = await ann.engine.api.call('messages.send', { target: '@ben,cat', text: 'just the three of us' });
+    assert.match(sent.conversation, /^g:/);
+    const onBen = await arrives(ben, sent.id);
+    const onCat = await arrives(cat, sent.id);
+    assert.equal(onBen.conversation, sent.conversation);
+    assert.equal(onCat.conversation, sent.conversation);
+    const reply = await cat.engine.api.call('messages.send', { target: '@ann,ben', text: 'agreed' });
+    assert.equal(reply.conversation, sent.conversation, 'the same members name the same group');
+    await arrives(ann, reply.id);
+    const listed = (await ben.engine.api.call('channels.list', {})).conversations.find((c) => c.id === sent.conversation);
+    assert.deepEqual(listed?.members, ['ann', 'ben', 'cat']);
+    assert.equal(listed?.kind, 'group');
+    assert.equal(org.admin.received().some((m) => m.id === sent.id), false);
+  });
+
+  it('gives both sides the same safety number, and flags a verified contact whose key changes', async () => {
+    const annSide = await ann.engine.api.call('contacts.safetyNumber', { username: 'ben' });
+    const benSide = await ben.engine.api.call('contacts.safetyNumber', { username: 'ann' });
+    assert.equal(annSide.digits, benSide.digits);
+    assert.equal(annSide.digits.replace(/ /g, '').length, 60);
+    await ann.engine.api.call('contacts.markVerified', { username: 'ben', verified: true });
+    assert.equal((await ann.engine.api.call('contacts.safetyNumber', { username: 'ben' })).verified, true);
+
+    // the relay now serves a device list for ben signed by a key that is not ben's
+    const benAccount = (await ben.engine.api.call('account.whoami', {})).accountId;
+    const impostor = signingKeyPair();
+    const list = signDeviceList(impostor, { userId: 'ben', version: 99, devices: [ben.engine.deviceId], issuedAt: Date.now() });
+    relay.rewriteReply = (path, body) => (path === `/v1/accounts/${benAccount}/devices`
+      ? { ...(body as object), accountPublicKey: toBase64Url(impostor.publicKey), deviceList: { data: toBase64Url(list), signature: toBase64Url(sign(list, impostor.secretKey)) }, deviceListVersion: 99 }
+      : body);
+    assert.ok(relay.inject(ann.engine.deviceId, { t: 'event', kind: 'device_list', account: benAccount }));
+    const warning = await ann.waitFor(() => ann.events.find((e) => e.name === 'contact.keyChanged'), 15_000, 'the key-change warning');
+    assert.deepEqual(warning.payload, { username: 'ben', wasVerified: true });
+    const now = await ann.engine.api.call('contacts.safetyNumber', { username: 'ben' });
+    assert.equal(now.verified, false, 'no longer verified');
+    assert.notEqual(now.digits, annSide.digits, 'the number changed with the key');
+    relay.rewriteReply = (_path, body) => body;
+  });
+});
