@@ -174,10 +174,10 @@ export async function link(settings: VaultSettings, inviteOrServerLink: string, 
   // A throwaway account key only fixes the device's own keys; the real certificate comes from the approver.
   const draft = createDevice(recovered ?? createAccountIdentity(), username, deviceIdFor, now);
   const http = new RelayHttp(endpoint);
-  await http.requestPendingDevice(username, draft.signing.publicKey);
+  const pending = await http.requestPendingDevice(username, draft.signing.publicKey);
   const request = { username, signingPublicKey: draft.signing.publicKey, dhPublicKey: draft.dh.publicKey, createdAt: now };
   const completed = withNewVault(settings, async (vault) => {
-    if (recovered) await recoverWith(http, recovered, draft, username);
+    if (recovered) await recoverWith(http, recovered, draft, username, pending);
     http.setDevice(draft.deviceId, draft.signing.secretKey);
     const me = await waitForApproval(http, options);
     const served = await http.accountDevices(me.accountId);
@@ -205,10 +205,10 @@ export async function link(settings: VaultSettings, inviteOrServerLink: string, 
 }
 
 /** The kit holds the account key: it certifies the new device (the draft already is) and publishes the new list. */
-async function recoverWith(http: RelayHttp, account: AccountIdentity, draft: DeviceIdentity, username: string): Promise<void> {
-  const accountId = (await http.directory(username)).accountId;
-  const served = await http.accountDevices(accountId);
+async function recoverWith(http: RelayHttp, account: AccountIdentity, draft: DeviceIdentity, username: string, served: Awaited<ReturnType<RelayHttp['requestPendingDevice']>>): Promise<void> {
+  if (toBase64Url(served.accountPublicKey) !== toBase64Url(account.publicKey)) throw new EngineError('INVALID', `that recovery kit is not for @${username}`);
   const current = served.deviceList ? applyDeviceList(null, username, served.deviceList.data).entry : null;
+  if (current && toBase64Url(current.accountPublicKey) !== toBase64Url(account.publicKey)) throw new EngineError('HOSTILE_SERVER', 'the relay served a device list signed by another key');
   const version = Math.max(served.deviceListVersion, current?.listVersion ?? 0) + 1;
   const devices = [...(current?.devices ?? []), draft.deviceId];
   const list = signDeviceList(account, { userId: username, version, devices, issuedAt: Date.now() });

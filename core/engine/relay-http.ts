@@ -219,7 +219,7 @@ const replies = {
     }).refine(keyMatchesId, KEY_MISMATCH)).max(1000),
   }),
   deviceListVersion: z.object({ deviceListVersion: count }),
-  pending: z.object({ deviceId: id, accountId: id, accountPublicKey: publicKey }),
+  pending: z.object({ deviceId: id, accountId: id, accountPublicKey: publicKey, deviceList: signedBlob(MAX_DEVICE_LIST_BYTES).nullable(), deviceListVersion: count }),
   deviceStatus: z.object({ deviceId: id, status: z.enum(['active', 'revoked']) }),
   prekeyCount: z.object({ oneTimePrekeys: count }),
   claim: z.object({
@@ -407,7 +407,7 @@ export class RelayHttp {
   }
 
   /** A new device asks to join the account of `username` (no login: the device cannot log in until approved). */
-  async requestPendingDevice(name: string, signingPublicKey: Uint8Array): Promise<{ deviceId: string; accountId: string; accountPublicKey: Uint8Array }> {
+  async requestPendingDevice(name: string, signingPublicKey: Uint8Array): Promise<z.infer<typeof replies.pending>> {
     const pending = await this.#call('POST', '/v1/devices/pending', replies.pending, { username: name, signingPublicKey: toBase64Url(signingPublicKey) });
     if (pending.deviceId !== deviceIdFor(signingPublicKey)) throw new RelayError('bad_reply', 'the relay named our device with an id not derived from its key');
     return pending;

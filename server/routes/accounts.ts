@@ -207,7 +207,14 @@ export function accountRoutes(app: FastifyInstance, ctx: Context): void {
       if (device.status === 'active') ctx.hub.notify(device.deviceId, { t: 'event', kind: 'device_list', account: account.accountId });
     }
     reply.code(201);
-    return { deviceId, accountId: account.accountId, accountPublicKey: toBase64Url(account.publicKey) };
+    // The current signed list lets a device being recovered with the kit publish the next one (it cannot log in
+    // to read it yet). It reveals only how many devices the account has, to someone who knows the username.
+    const list = ctx.store.getDeviceList(account.accountId);
+    return {
+      deviceId, accountId: account.accountId, accountPublicKey: toBase64Url(account.publicKey),
+      deviceList: list ? { data: toBase64Url(list.list.data), signature: toBase64Url(list.list.signature) } : null,
+      deviceListVersion: list?.version ?? 0,
+    };
   });
 
   app.post('/v1/devices/:deviceId/approve', async (request) => {

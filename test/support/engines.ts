@@ -21,6 +21,8 @@ export interface TestEngine {
   received(): MessageViewT[];
   waitFor<T>(find: () => T | undefined | false | null, timeoutMs?: number, what?: string): Promise<T>;
   reopen(): Promise<TestEngine>;
+  /** shown once at join */
+  recoveryKit?: string;
 }
 
 const EVENT_NAMES: EventName[] = ['connection.state', 'message.received', 'message.updated', 'message.removed', 'conversation.updated', 'message.undecryptable', 'contact.keyChanged', 'contact.deviceAdded'];
@@ -74,7 +76,8 @@ export interface TestOrg {
   admin: TestEngine;
   engines: TestEngine[];
   addUser(username: string): Promise<TestEngine>;
-  linkDevice(existing: TestEngine): Promise<TestEngine>;
+  /** A second device for the same person, approved by `existing`, or by the recovery kit when one is given. */
+  linkDevice(existing: TestEngine, recoveryKit?: string): Promise<TestEngine>;
   close(): Promise<void>;
 }
 
@@ -90,10 +93,12 @@ export async function startOrg(options: Partial<EngineOptions> = {}, serverOptio
   const engines: TestEngine[] = [];
   let counter = 0;
   const settings = (name: string) => ({ profileDir: path.join(root, `${name}-${counter++}`), passphrase: PASSPHRASE, kdf: TEST_KDF });
-  const open = async (vaultPromise: Promise<{ vault: Parameters<typeof Engine.start>[0] }>, profileDir: string) => {
-    const { vault } = await vaultPromise;
+  const open = async (vaultPromise: Promise<{ vault: Parameters<typeof Engine.start>[0]; recoveryKit?: string }>, profileDir: string) => {
+    const { vault, recoveryKit } = await vaultPromise;
     const log = process.env.WARDROOM_TEST_LOG ? (line: string) => console.error(`[${path.basename(profileDir)}] ${line}`) : undefined;
-    return wrap(await Engine.start(vault, { profileDir, passphrase: PASSPHRASE, ...(log ? { log } : {}), ...options }), profileDir, options, engines);
+    const engine = wrap(await Engine.start(vault, { profileDir, passphrase: PASSPHRASE, ...(log ? { log } : {}), ...options }), profileDir, options, engines);
+    if (recoveryKit) engine.recoveryKit = recoveryKit;
+    return engine;
   };
   const adminSettings = settings('admin');
   const admin = await open(join(adminSettings, routed(server.firstAdminInvite!), 'admin', Date.now()), adminSettings.profileDir);
@@ -104,11 +109,11 @@ export async function startOrg(options: Partial<EngineOptions> = {}, serverOptio
       const s = settings(username);
       return open(join(s, routed(invite), username, Date.now()), s.profileDir);
     },
-    async linkDevice(existing) {
+    async linkDevice(existing, recoveryKit) {
       const { link: invite } = await admin.engine.api.call('org.invite', { admin: false });
       const s = settings(`${existing.username}-linked`);
-      const pending = await link(s, routed(invite), existing.username, Date.now(), { pollMs: 50 });
-      await existing.engine.api.call('devices.approve', { code: pending.code });
+      const pending = await link(s, routed(invite), existing.username, Date.now(), { pollMs: 50, ...(recoveryKit ? { recoveryKit } : {}) });
+      if (!recoveryKit) await existing.engine.api.call('devices.approve', { code: pending.code });
       return open(pending.completed.then((vault) => ({ vault })), s.profileDir);
     },
     async close() {

@@ -121,7 +121,9 @@ test('every route round-trips its shapes through a real relay', async (t) => {
   const phoneKeys = signingKeyPair();
   const phone = client(t, endpoint);
   const pending = await phone.requestPendingDevice('carol', phoneKeys.publicKey);
-  assert.deepEqual({ ...pending }, { deviceId: deviceIdFor(phoneKeys.publicKey), accountId: created.accountId, accountPublicKey: account.publicKey });
+  assert.deepEqual({ ...pending }, {
+    deviceId: deviceIdFor(phoneKeys.publicKey), accountId: created.accountId, accountPublicKey: account.publicKey, deviceList: blob('list 2', account), deviceListVersion: 2,
+  });
   phone.setDevice(pending.deviceId, phoneKeys.secretKey);
   await assert.rejects(phone.me(), isRelayError('device_pending', 403));
   await carol.approveDevice(pending.deviceId, blob(`cert ${pending.deviceId}`, account), blob('list 3', account), 3);
