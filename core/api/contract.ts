@@ -107,7 +107,9 @@ export const commands = {
   'org.invite': { request: z.object({ admin: z.boolean().default(false) }).strict(), response: z.object({ link: z.string() }) },
 
   'channels.list': { request: empty, response: z.object({ conversations: z.array(ConversationView) }) },
-  'channels.create': { request: z.object({ name: ChannelName, topic: z.string().max(LIMITS.topicMax).optional() }).strict(), response: ConversationView },
+  /** `open` channels are listed to everyone in the org, who may join them; others are invitation only. */
+  'channels.create': { request: z.object({ name: ChannelName, topic: z.string().max(LIMITS.topicMax).optional(), open: z.boolean().default(false) }).strict(), response: ConversationView },
+  'channels.join': { request: z.object({ channel: ChannelName }).strict(), response: ConversationView },
   'channels.add': { request: z.object({ channel: ChannelName, username: Username }).strict(), response: empty },
   'channels.remove': { request: z.object({ channel: ChannelName, username: Username }).strict(), response: empty },
   'channels.leave': { request: z.object({ channel: ChannelName }).strict(), response: empty },
@@ -152,6 +154,8 @@ export const commands = {
   'devices.approve': { request: z.object({ code: z.string().min(1).max(LIMITS.linkMax) }).strict(), response: DeviceView },
 
   'vault.shred': { request: empty, response: ShredReportView },
+  /** Delivery and read receipts in direct messages (both ways: who turns them off neither sends nor asks for them). */
+  'settings.receipts': { request: z.object({ enabled: z.boolean() }).strict(), response: z.object({ enabled: z.boolean() }) },
 } as const;
 
 // ---------------------------------------------------------------- events (core -> UI)

@@ -208,6 +208,7 @@ export class Engine {
         // a payload that is ignored still used its ratchet step and its id: both are committed
         staged.commit(incoming.writes);
         if (!conversationId) continue;
+        if (incoming.payload.kind === 'receipt' && !this.#profile.receipts) continue; // off means off both ways
         if (conversationId.startsWith('d:')) statements.push(ensureDirectStatement(conversationId.slice(2)));
         if (conversationId.startsWith('g:')) statements.push(ensureGroupStatement(conversationId.slice(2), incoming.payload.group!.members, this.username));
         const applied = applyPayload(incoming.payload, { conversationId, sender, senderDevice: incoming.from.deviceId, own: sender === this.username, receivedAt: now });
@@ -698,10 +699,11 @@ export class Engine {
         await this.#syncChannels().catch((error: Error) => this.#problem(error));
         return { conversations: await conversationsView() };
       },
-      'channels.create': async ({ name, topic }) => {
+      'channels.create': async ({ name, topic, open }) => {
         await this.#syncChannels();
-        if ((await conversationRows(this.#vault, "kind = 'channel' AND name = ?", [name])).length) throw new EngineError('CONFLICT', `#${name} already exists`);
-        const created = await this.#http.createChannel(encodeName(name), topic ? encodeName(topic) : undefined);
+        const taken = (await this.#http.listChannels()).some((c) => decodeName(c.name) === name);
+        if (taken || (await conversationRows(this.#vault, "kind = 'channel' AND name = ?", [name])).length) throw new EngineError('CONFLICT', `#${name} already exists`);
+        const created = await this.#http.createChannel(encodeName(name), topic ? encodeName(topic) : undefined, open);
         await this.#vault.transaction([upsertConversationStatement({ id: channelConversationId(created.channelId), kind: 'channel', remoteId: created.channelId, name, topic: topic ?? null, role: 'owner' })]);
         const row = (await conversationRows(this.#vault, 'id = ?', [channelConversationId(created.channelId)]))[0]!;
         return conversationView(row, [this.username]);
@@ -718,6 +720,15 @@ export class Engine {
         this.#channels.delete(channelId);
         await this.#vault.transaction([rotationFlagStatement(channelId)]);
         return {};
+      },
+      'channels.join': async ({ channel }) => {
+        const open = (await this.#http.listChannels()).find((c) => c.role === null && c.open && decodeName(c.name) === channel);
+        if (!open) throw new EngineError('NOT_FOUND', `no open channel named #${channel} (private channels need an invitation)`);
+        await this.#http.joinChannel(open.channelId).catch(relayToEngine);
+        this.#channels.delete(open.channelId);
+        await this.#syncChannels();
+        const row = (await conversationRows(this.#vault, 'id = ?', [channelConversationId(open.channelId)]))[0]!;
+        return conversationView(row, await this.#memberNames(open.channelId));
       },
       'channels.leave': async ({ channel }) => {
         const channelId = await this.#channelByName(channel);
@@ -832,6 +843,11 @@ export class Engine {
         };
       },
       'devices.approve': async ({ code }) => this.#approve(code),
+      'settings.receipts': async ({ enabled }) => {
+        this.#profile = { ...this.#profile, receipts: enabled };
+        await this.#vault.transaction([profileStatement(this.#profile)]);
+        return { enabled };
+      },
       'vault.shred': async () => {
         await this.#sweepExpired();
         const report = await this.#vault.shred();

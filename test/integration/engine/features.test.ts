@@ -84,6 +84,32 @@ describe('engine: messaging features', () => {
     assert.ok(burnsAt >= readAt + 30_000 && burnsAt < Date.parse(sent.expiresAt!), 'now burns 30 s after reading, before the expiry');
   });
 
+  it('sends no receipts and shows none once receipts are switched off', async () => {
+    await ben.engine.api.call('settings.receipts', { enabled: false });
+    const quiet = await ann.engine.api.call('messages.send', { target: '@ben', text: 'no receipts please' });
+    await arrives(ben, quiet.id);
+    await ben.engine.api.call('messages.markRead', { target: '@ann', upTo: quiet.id });
+    const probe = await ben.engine.api.call('messages.send', { target: '@ann', text: 'probe after the read' });
+    await arrives(ann, probe.id); // anything ben queued before the probe has reached ann by now
+    assert.equal(latest(ann, quiet.id)?.status ?? 'sent', 'sent', 'neither delivered nor read reported');
+    await ann.engine.api.call('messages.markRead', { target: '@ben', upTo: probe.id });
+    await ann.engine.api.call('sync.now', {});
+    await ben.engine.api.call('sync.now', {});
+    assert.equal(latest(ben, probe.id)?.status ?? (await ben.engine.api.call('messages.list', { target: '@ann', limit: 1 })).messages[0]!.status, 'sent', 'ann\'s receipts are not shown to ben');
+    await ben.engine.api.call('settings.receipts', { enabled: true });
+  });
+
+  it('lists open channels to everyone, who can join them; private ones need an invitation', async () => {
+    await ann.engine.api.call('channels.create', { name: 'lobby', open: true });
+    await ann.engine.api.call('channels.create', { name: 'board' });
+    const joined = await cat.engine.api.call('channels.join', { channel: 'lobby' });
+    assert.deepEqual(joined.members, ['ann', 'cat']);
+    await assert.rejects(cat.engine.api.call('channels.join', { channel: 'board' }), /no open channel named #board/);
+    await assert.rejects(cat.engine.api.call('channels.create', { name: 'lobby' }), /already exists/);
+    const hello = await cat.engine.api.call('messages.send', { target: '#lobby', text: 'hi from the lobby' });
+    await arrives(ann, hello.id);
+  });
+
   it('finds words inside links and file names', async () => {
     const sent = await ben.engine.api.call('messages.send', { target: '#general', text: 'spec at https://wiki.example.org/payments/roadmap and budget-q3.xlsx' });
     await arrives(ann, sent.id);
