@@ -1,22 +1,31 @@
 #!/usr/bin/env node
 // `wardroom`: the command-line client. Wires runCli (core/cli/main.ts) to this process: argv, stdout/stderr, the
 // environment, Ctrl-C and the exit code. Runs on Node 24 directly (type stripping), like server/bin.ts.
-import { createEngineHost } from '../engine/host.ts';
+import type { EngineHost } from './main.ts';
 import { runCli } from './main.ts';
 
-/** After the first Ctrl-C a command has this long to close its profile cleanly; a second Ctrl-C exits at once. */
+/** After the first Ctrl-C a command has this long to close its profile cleanly. */
 const GRACE_MS = 5000;
+/** A second SIGINT this soon after the first is the same Ctrl-C passed on by a wrapper (npm run forwards it). */
+const SAME_INTERRUPT_MS = 1000;
+
+// Under `npm run wardroom -- …` npm starts us in the package root; relative paths (--profile ./me) mean the
+// directory the person typed the command in.
+if (process.env.npm_lifecycle_event === 'wardroom' && process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
 
 let interrupt: () => void = () => {};
 const interrupted = new Promise<void>((resolve) => {
   interrupt = resolve;
 });
-let interrupts = 0;
+let firstInterrupt = 0;
 process.on('SIGINT', () => {
-  interrupts++;
-  if (interrupts > 1) process.exit(130);
-  interrupt();
-  setTimeout(() => process.exit(130), GRACE_MS).unref();
+  if (firstInterrupt === 0) {
+    firstInterrupt = Date.now();
+    interrupt();
+    setTimeout(() => process.exit(130), GRACE_MS).unref();
+  } else if (Date.now() - firstInterrupt > SAME_INTERRUPT_MS) {
+    process.exit(130); // asked twice: stop now
+  }
 });
 
 // A reader that went away (`wardroom read … | head`) is not an error worth a stack trace.
@@ -27,7 +36,15 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-const code = await runCli(process.argv.slice(2), createEngineHost({ env: process.env }), {
+// The engine (libsodium, SQLCipher) loads only for commands that need it: --help and usage errors stay instant.
+const engineHost = async () => (await import('../engine/host.ts')).createEngineHost({ env: process.env });
+const host: EngineHost = {
+  open: async (...args) => (await engineHost()).open(...args),
+  join: async (...args) => (await engineHost()).join(...args),
+  link: async (...args) => (await engineHost()).link(...args),
+};
+
+const code = await runCli(process.argv.slice(2), host, {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
   env: process.env,
