@@ -1,7 +1,7 @@
 // Protocol costs, each beside a bare XChaCha20-Poly1305 (+ Ed25519 where the protocol signs) baseline measured
 // in the same run: 1:1 encrypt/decrypt, session set-up, channel messages at 10 and 1,000 members, and rotating
 // a sender key in a 1,000-member channel. Run: npm run bench -- protocol
-import { aeadDecrypt, aeadEncrypt, dh, dhKeyPair, randomBytes, sign, signingKeyPair, systemRandomBytes, verify } from '../core/crypto/sodium.ts';
+import { aeadDecrypt, aeadEncrypt, dh, dhKeyPair, randomBytes, sign, signingKeyPair, verify } from '../core/crypto/sodium.ts';
 import { decryptFrame, encryptChannelMessage, encryptToDevices, prepareChannelKey } from '../core/protocol/processor.ts';
 import { acceptSessionStart, initiateSession, sessionDecrypt, sessionEncrypt, type Session } from '../core/protocol/session.ts';
 import { installSenderKey, senderKeyDecrypt, senderKeyDistribution, senderKeyEncrypt, createOutboundSenderKey, type InboundSenderKey, type OutboundSenderKey } from '../core/protocol/sender-keys.ts';
@@ -52,11 +52,11 @@ const setup = await sample(40, () => {
 // the same public-key operations done bare: 5 Ed25519 verifications (bundle certificate, signed prekey, sender
 // certificate, both own certificates), 11 X25519 (X3DH both sides 4+4, first ratchet 1, DH ratchet step 2) and
 // 3 key generations (ephemeral, two ratchet keys)
-const peer = dhKeyPair(systemRandomBytes(32));
+const peer = dhKeyPair(randomBytes(32));
 const bareSetup = await sample(40, () => {
   for (let n = 0; n < 5; n++) verify(signature, sealed, signer.publicKey);
   for (let n = 0; n < 11; n++) dh(peer.secretKey, peer.publicKey);
-  for (let n = 0; n < 3; n++) dhKeyPair(systemRandomBytes(32));
+  for (let n = 0; n < 3; n++) dhKeyPair(randomBytes(32));
 }, 5);
 report({ name: 'session set-up (verify bundle, X3DH both sides, first message)', value: us(setup.ms), unit: 'us', baseline: { name: 'the same public-key operations bare', value: us(bareSetup.ms) } });
 

@@ -21,11 +21,7 @@ export class CryptoError extends Error {
   override readonly name = 'CryptoError';
 }
 
-// ---------------------------------------------------------------- randomness and memory
-
-export function randomBytes(length: number): Uint8Array {
-  return sodium.randombytes_buf(length);
-}
+// ---------------------------------------------------------------- memory
 
 /** Overwrites key material in place. JS cannot promise no copies exist, but every buffer we own is wiped. */
 export function memzero(bytes: Uint8Array): void {
@@ -268,7 +264,7 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-// ---------------------------------------------------------------- fast system randomness (appended by the protocol library)
+// ---------------------------------------------------------------- randomness
 
 const WEB_CRYPTO_MAX_BYTES = 65_536;
 
@@ -276,9 +272,9 @@ const WEB_CRYPTO_MAX_BYTES = 65_536;
  * Random bytes from the operating system's CSPRNG via Web Crypto (crypto.getRandomValues, built into Node).
  * libsodium.js's randombytes_buf asks Node's crypto for 4 bytes at a time; measured here it costs ~11 us per byte
  * (16 bytes ~200 us, 4 KiB ~45 ms), which dominated key generation and message ids. Same source, ~30x faster for
- * 16 bytes. Use it for keys, seeds, ids and nonces generated at message rate.
+ * 16 bytes. Every random value in Wardroom (keys, seeds, nonces, ids) comes from here.
  */
-export function systemRandomBytes(length: number): Uint8Array {
+export function randomBytes(length: number): Uint8Array {
   const out = new Uint8Array(length);
   for (let offset = 0; offset < length; offset += WEB_CRYPTO_MAX_BYTES) {
     globalThis.crypto.getRandomValues(out.subarray(offset, Math.min(length, offset + WEB_CRYPTO_MAX_BYTES)));
