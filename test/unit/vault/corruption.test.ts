@@ -39,9 +39,10 @@ test('garbage in page 1 is CORRUPT at unlock; garbage in a data page is CORRUPT 
   writeFileSync(db, headerDamaged);
   await assert.rejects(openVault({ dir, passphrase: PASSPHRASE }), isVaultError('CORRUPT'));
 
-  // Damage every page in the middle of the file: SQLCipher's per-page HMAC refuses them on read.
+  // Damage every page in the second half of the file, where the messages went after the schema was written (the
+  // schema's own pages come first and are read at unlock): SQLCipher's per-page HMAC refuses them on read.
   const dataDamaged = Buffer.from(original);
-  for (let page = 10; page < original.length / 4096 - 2; page++) dataDamaged[page * 4096 + 1000]! ^= 0xff;
+  for (let page = Math.floor(original.length / 4096 / 2); page < original.length / 4096 - 2; page++) dataDamaged[page * 4096 + 1000]! ^= 0xff;
   writeFileSync(db, dataDamaged);
   const vault = await openVault({ dir, passphrase: PASSPHRASE });
   t.after(() => vault.lock());
