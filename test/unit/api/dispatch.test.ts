@@ -25,7 +25,7 @@ const api = createDispatcher(handlers, (command) => internal.push(command));
 test('a valid request reaches the handler and its checked answer comes back', async () => {
   const view = await api.call('channels.create', { name: 'ops' });
   assert.equal(view.name, 'ops');
-  assert.deepEqual(seen.at(-1), { name: 'ops' });
+  assert.deepEqual(seen.at(-1), { name: 'ops', open: false }, 'the handler sees the request with its defaults applied');
 });
 
 test('unknown commands, unknown fields and oversized fields are refused before any handler runs', async () => {
