@@ -243,7 +243,7 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
         // Following listens before the history is read, so nothing that arrives in between is lost (or shown twice).
         const follow = flags.follow ? followConversation(engine.api, target!, show) : null;
         try {
-          await call('sync.now', {});
+          await syncForReading(engine.api, io);
           const { messages } = await call('messages.list', { target: target!, limit: numbers.limit ?? 50 });
           if (!follow) {
             for (const m of [...messages].reverse()) show(m);
@@ -354,6 +354,26 @@ async function channelCommand(
     }
     default:
       throw new UsageError('channel takes create, add, remove, leave or topic');
+  }
+}
+
+/**
+ * Fetches what is waiting on the relay before a read; a relay that cannot be reached ends the wait (instead of
+ * sync.now's long timeout), and the read shows what this device already has, with a warning on stderr.
+ */
+async function syncForReading(api: WardroomApi, io: CliIo): Promise<void> {
+  let off: () => void = () => {};
+  const offline = new Promise<'offline'>((resolve) => {
+    off = api.on('connection.state', ({ state }) => {
+      if (state === 'offline') resolve('offline');
+    });
+  });
+  try {
+    if ((await Promise.race([api.call('sync.now', {}), offline])) === 'offline') {
+      io.err('wardroom: the relay cannot be reached; showing what this device already has');
+    }
+  } finally {
+    off();
   }
 }
 

@@ -162,3 +162,36 @@ test('link with a recovery kit file needs no approval and prints no code; Ctrl-C
   assert.equal(await running, 1);
   assert.equal(err.at(-1), 'wardroom: linking was cancelled');
 });
+
+test('read shows local history with a warning, at once, when the relay cannot be reached', async () => {
+  const listeners: ((payload: { state: string }) => void)[] = [];
+  const message = {
+    id: 'AAAAAAAAAAAAAAAAAAAAAA', conversation: 'd:bob', sender: 'bob', senderDevice: 'dev', text: 'kept locally', sentAt: '2026-01-02T03:04:05.000Z',
+    mentions: [], reactions: [], status: 'sent', outgoing: false,
+  };
+  const api: WardroomApi = {
+    call: (async (name: string) => {
+      if (name === 'sync.now') {
+        setImmediate(() => listeners.forEach((l) => l({ state: 'offline' })));
+        return new Promise(() => {}); // the relay never answers
+      }
+      if (name === 'messages.list') return { messages: [message] };
+      throw new Error(`unexpected ${name}`);
+    }) as WardroomApi['call'],
+    on: ((name: string, listener: (payload: { state: string }) => void) => {
+      if (name === 'connection.state') listeners.push(listener);
+      return () => {};
+    }) as WardroomApi['on'],
+  };
+  const host: EngineHost = {
+    open: async () => ({ api, close: async () => {} }),
+    join: async () => { throw new Error('not reachable'); },
+    link: async () => { throw new Error('not reachable'); },
+  };
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), env: { WARDROOM_PASSPHRASE: 'pass-phrase-1' }, interrupted: new Promise(() => {}) };
+  assert.equal(await runCli(['--profile', '/tmp/p', 'read', '@bob', '--json'], host, io), 0);
+  assert.deepEqual(out.map((l) => JSON.parse(l).text), ['kept locally']);
+  assert.deepEqual(err, ['wardroom: the relay cannot be reached; showing what this device already has']);
+});
