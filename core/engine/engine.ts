@@ -12,7 +12,7 @@ import { certifyDevice, decodeDeviceCertificate, signDeviceList, type AccountIde
 import { addOneTimePrekeys } from '../protocol/prekeys.ts';
 import {
   answerSenderKeyRequest, decryptFrame, encryptChannelMessage, encryptToDevices, fanOutTargets, newMessageId, prepareChannelKey,
-  requestSenderKey, type OutgoingFrame as ProtocolFrame,
+  requestSenderKey, type NewSession, type OutgoingFrame as ProtocolFrame,
 } from '../protocol/processor.ts';
 import { deviceIdFor } from '../protocol/ids.ts';
 import { safetyNumber } from '../protocol/safety-number.ts';
@@ -337,11 +337,7 @@ export class Engine {
       try {
         const channel = await this.#channel(r.channelId, true);
         if (!channel?.members.has(await this.#directory.accountIdOf(r.requester.userId))) continue; // never to a non-member
-        const now = this.#now();
-        const staged = new StagedProtocolStore(this.#store);
-        let result = answerSenderKeyRequest(staged, r.requester, r.channelId, r.keyId, now);
-        if (result.missing.length) result = answerSenderKeyRequest(staged, r.requester, r.channelId, r.keyId, now, await this.#directory.newSessions(result.missing, (e) => this.#problem(e)));
-        await this.#commitFrames(staged, result.writes, this.#pairwiseFrames(result.frames, now));
+        await this.#queueToDevices((staged, now, sessions) => answerSenderKeyRequest(staged, r.requester, r.channelId, r.keyId, now, sessions));
       } catch (error) {
         this.#problem(error as Error);
       }
@@ -356,16 +352,21 @@ export class Engine {
       if (seen.has(key)) continue;
       seen.add(key);
       try {
-        const now = this.#now();
-        const staged = new StagedProtocolStore(this.#store);
         await this.#directory.ensure(r.sender.userId);
-        let result = requestSenderKey(staged, r.sender, r.channelId, r.keyId, now);
-        if (result.missing.length) result = requestSenderKey(staged, r.sender, r.channelId, r.keyId, now, await this.#directory.newSessions(result.missing, (e) => this.#problem(e)));
-        await this.#commitFrames(staged, result.writes, this.#pairwiseFrames(result.frames, now));
+        await this.#queueToDevices((staged, now, sessions) => requestSenderKey(staged, r.sender, r.channelId, r.keyId, now, sessions));
       } catch (error) {
         this.#problem(error as Error);
       }
     }
+  }
+
+  /** Encrypts control traffic to particular devices (starting sessions where there are none) and queues it. In the lane. */
+  async #queueToDevices(encrypt: (staged: StagedProtocolStore, now: number, sessions: NewSession[]) => { frames: ProtocolFrame[]; missing: DeviceAddress[]; writes: ProtocolWrite[] }): Promise<void> {
+    const now = this.#now();
+    const staged = new StagedProtocolStore(this.#store);
+    let result = encrypt(staged, now, []);
+    if (result.missing.length) result = encrypt(staged, now, await this.#directory.newSessions(result.missing, (e) => this.#problem(e)));
+    await this.#commitFrames(staged, result.writes, this.#pairwiseFrames(result.frames, now));
   }
 
   /** Channel frames that waited for their sender key go through the normal path again. */

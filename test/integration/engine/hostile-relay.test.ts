@@ -113,6 +113,22 @@ describe('engine: a hostile relay', () => {
     assert.equal(countOf(ids[0]!) + countOf(ids[1]!), 0, 'a damaged message is never shown');
   });
 
+  it('asks the sender for a sender key the relay withheld, then shows the held message', async () => {
+    await alice.engine.api.call('channels.create', { name: 'ops2' });
+    await alice.engine.api.call('channels.add', { channel: 'ops2', username: 'bob' });
+    let withholding = true;
+    relay.rewrite = (frame, device) => {
+      if (!toBob(frame, device)) return [frame];
+      if ((frame as Deliver).channel !== null) withholding = false; // the channel message itself goes through
+      return withholding ? [] : [frame]; // the pairwise sender-key distribution before it does not
+    };
+    const sent = await send('#ops2', 'after a withheld key');
+    await bob.waitFor(() => bob.events.some((e) => e.name === 'message.undecryptable' && /waiting for the sender/.test((e.payload as { reason: string }).reason)), 15_000, 'the wait report');
+    const got = await bob.waitFor(() => bob.received().find((m) => m.id === sent.id), 15_000, 'the held message');
+    assert.equal(got.text, 'after a withheld key');
+    assert.equal(countOf(sent.id), 1);
+  });
+
   it('refuses an envelope whose relay-given sender disagrees with the envelope', async () => {
     const admin = await org.admin.engine.api.call('account.whoami', {});
     relay.rewrite = (frame, device) => (toBob(frame, device) ? [{ ...(frame as Deliver), from: { account: admin.accountId, device: org.admin.engine.deviceId } }] : [frame]);
