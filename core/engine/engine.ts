@@ -12,7 +12,7 @@ import { certifyDevice, decodeDeviceCertificate, signDeviceList, type AccountIde
 import { addOneTimePrekeys } from '../protocol/prekeys.ts';
 import {
   answerSenderKeyRequest, decryptFrame, encryptChannelMessage, encryptToDevices, fanOutTargets, newMessageId, prepareChannelKey,
-  requestSenderKey, type NewSession, type OutgoingFrame as ProtocolFrame,
+  requestSenderKey, resetSession, type NewSession, type OutgoingFrame as ProtocolFrame,
 } from '../protocol/processor.ts';
 import { deviceIdFor } from '../protocol/ids.ts';
 import { safetyNumber } from '../protocol/safety-number.ts';
@@ -47,6 +47,7 @@ export interface EngineOptions extends VaultSettings {
 /** Envelopes wait on the relay at most this long unless the message's own timer is shorter. */
 const DEFAULT_ENVELOPE_TTL_MS = 30 * 24 * 3600 * 1000;
 const HELD_FRAMES_MAX = 5000;
+const SESSION_RESET_INTERVAL_MS = 60_000;
 /** Bytes of ciphertext per relay frame (its limit is 256 KiB, with CBOR framing around the bodies). */
 const FRAME_BUDGET_BYTES = 192 * 1024;
 
@@ -259,11 +260,40 @@ export class Engine {
         return null;
       }
       undecryptable.push({ ...(delivery.channel ? { conversation: channelConversationId(delivery.channel) } : {}), reason: error.code });
+      if (error.code === 'NO_SESSION' || error.code === 'DECRYPT_FAILED') {
+        const envelope = decodeEnvelope(delivery.body);
+        if (envelope.kind === 'pairwise') this.#pendingResets.push({ device: envelope.from, brokenSessionId: envelope.sessionId, reason: error.code === 'NO_SESSION' ? 'no-session' : 'decrypt-failed' });
+      }
       return null;
     }
   }
 
   #pendingKeyRequests: { sender: DeviceAddress; channelId: string; keyId: number }[] = [];
+  #pendingResets: { device: DeviceAddress; brokenSessionId: Uint8Array; reason: 'no-session' | 'decrypt-failed' }[] = [];
+  readonly #lastReset = new Map<string, number>();
+
+  /**
+   * A session that cannot decrypt (our state was lost, or theirs) is replaced: a fresh X3DH session whose first
+   * message tells the peer which session broke. At most one reset per device per interval, so a relay that
+   * tampers with frames cannot make us churn sessions.
+   */
+  async #resetBrokenSessions(): Promise<void> {
+    for (const r of this.#pendingResets.splice(0)) {
+      const key = `${r.device.userId}/${r.device.deviceId}`;
+      const now = this.#now();
+      if (now - (this.#lastReset.get(key) ?? -Infinity) < SESSION_RESET_INTERVAL_MS) continue;
+      this.#lastReset.set(key, now);
+      try {
+        const [session] = await this.#directory.newSessions([r.device], (e) => this.#problem(e));
+        if (!session) continue;
+        const staged = new StagedProtocolStore(this.#store);
+        const result = resetSession(staged, session, r.brokenSessionId, r.reason, now);
+        await this.#commitFrames(staged, result.writes, this.#pairwiseFrames(result.frames, now));
+      } catch (error) {
+        this.#problem(error as Error);
+      }
+    }
+  }
 
   /** Which conversation a payload belongs to; null when it must be ignored (e.g. a sender outside the channel). */
   async #conversationFor(channelId: string | null, sender: string, payload: Payload): Promise<string | null> {
@@ -320,6 +350,7 @@ export class Engine {
     for (const [user, ids] of receipts) await this.#queueControl(user, { kind: 'receipt', receipt: 'delivered', targets: ids.map(fromBase64Url) }).catch((error: Error) => this.#problem(error));
     await this.#answerKeyRequests();
     await this.#requestMissingKeys();
+    await this.#resetBrokenSessions();
     if (this.#retryHeld) await this.#retryHeldFrames();
     void this.#outbox.flush().catch((error: Error) => this.#problem(error));
   }

@@ -22,6 +22,8 @@ export interface HostileRelay {
   rewriteReply: (path: string, body: unknown) => unknown;
   /** Every deliver frame the server pushed, per device, as the server sent it. */
   delivered: Map<string, Deliver[]>;
+  /** Every seq each device acknowledged (it acknowledges a batch after committing it). */
+  acked: Map<string, Set<number>>;
   /** Pushes a frame to a device's socket as if the server sent it. */
   inject(device: string, frame: ServerFrame): boolean;
   /** Deliveries this relay made up: their acks are swallowed so the real server never sees unknown seqs. */
@@ -58,6 +60,7 @@ export async function startHostileRelay(upstream: string): Promise<HostileRelay>
     rewrite: (frame) => [frame],
     rewriteReply: (_path, body) => body,
     delivered: new Map(),
+    acked: new Map(),
     inject(device, frame) {
       const socket = sockets.get(device);
       if (!socket || socket.readyState !== WebSocket.OPEN) return false;
@@ -96,6 +99,7 @@ export async function startHostileRelay(upstream: string): Promise<HostileRelay>
         client.on('message', (data: Buffer) => {
           const frame = decoder.decode(data) as { t: string; rid: number; seqs?: number[] };
           if (frame.t === 'ack' && frame.seqs) {
+            for (const seq of frame.seqs) relay.acked.set(deviceId, (relay.acked.get(deviceId) ?? new Set()).add(seq));
             const real = frame.seqs.filter((s) => !fakeSeqs.has(s));
             if (real.length === 0) {
               client.send(encodeFrame({ t: 'acked', rid: frame.rid, removed: 0 }));
