@@ -25,7 +25,7 @@ import { EngineError } from './errors.ts';
 import { signedBlob, parseLinkCode, type VaultSettings } from './enrol.ts';
 import {
   channelConversationId, conversationRows, conversationView, directConversationId, ensureDirectStatement, ensureGroupStatement, groupConversationId, historyViews,
-  insertMessageStatements, messageViews, searchViews, upsertConversationStatement, editStatement, deleteStatement, reactionStatement,
+  insertMessageStatements, messageViews, searchViews, statusStatement, upsertConversationStatement, editStatement, deleteStatement, reactionStatement,
 } from './history.ts';
 import { applyPayload, mentionsIn, type Effect } from './inbound.ts';
 import { Outbox, outboxStatement, type OutgoingFrame, type Recipient } from './outbox.ts';
@@ -210,8 +210,10 @@ export class Engine {
         staged.commit(incoming.writes);
         if (!conversationId) continue;
         if (incoming.payload.kind === 'receipt' && !this.#profile.receipts) continue; // off means off both ways
-        if (conversationId.startsWith('d:')) statements.push(ensureDirectStatement(conversationId.slice(2)));
-        if (conversationId.startsWith('g:')) statements.push(ensureGroupStatement(conversationId.slice(2), incoming.payload.group!.members, this.username));
+        // only something a person wrote opens a conversation: sender keys and receipts do not
+        const opens = incoming.payload.kind === 'text' || incoming.payload.kind === 'reply';
+        if (opens && conversationId.startsWith('d:')) statements.push(ensureDirectStatement(conversationId.slice(2)));
+        if (opens && conversationId.startsWith('g:')) statements.push(ensureGroupStatement(conversationId.slice(2), incoming.payload.group!.members, this.username));
         const applied = applyPayload(incoming.payload, { conversationId, sender, senderDevice: incoming.from.deviceId, own: sender === this.username, receivedAt: now });
         statements.push(...applied.statements);
         effects.push(...applied.effects);
@@ -640,7 +642,9 @@ export class Engine {
         const payload = { id, sentAt: now, timers, syncTo: target.username, group: null, ...content } as Payload;
         const frames = await this.#encryptDirect(staged, [target.username], payload, now);
         const conversationId = directConversationId(target.username);
-        await this.#commitFrames(staged, [], this.#pairwiseFrames(frames, now, id, messageId, expiresAt), [ensureDirectStatement(target.username), ...local(messageId, conversationId, now)]);
+        // a note to self on an account with one device goes nowhere: it is sent as soon as it is stored
+        const done = frames.length === 0 ? [statusStatement([messageId], 'sent')] : [];
+        await this.#commitFrames(staged, [], this.#pairwiseFrames(frames, now, id, messageId, expiresAt), [ensureDirectStatement(target.username), ...local(messageId, conversationId, now), ...done]);
       } else if (target.kind === 'group') {
         const payload = { id, sentAt: now, timers, syncTo: null, group: { id: fromBase64Url(target.groupId), members: target.members }, ...content } as Payload;
         const frames = await this.#encryptDirect(staged, target.members.filter((m) => m !== this.username), payload, now);

@@ -110,6 +110,14 @@ describe('engine: messaging features', () => {
     await arrives(ann, hello.id);
   });
 
+  it('opens no conversation for control traffic, and a note to self is sent at once', async () => {
+    const conversations = (await cat.engine.api.call('channels.list', {})).conversations;
+    assert.deepEqual(conversations.filter((c) => c.kind === 'direct').map((c) => c.id), [], 'sender keys and receipts are not conversations');
+    const note = await ann.engine.api.call('messages.send', { target: '@ann', text: 'remember the milk' });
+    assert.equal(note.status, 'sent');
+    assert.equal(note.conversation, 'd:ann');
+  });
+
   it('finds words inside links and file names', async () => {
     const sent = await ben.engine.api.call('messages.send', { target: '#general', text: 'spec at https://wiki.example.org/payments/roadmap and budget-q3.xlsx' });
     await arrives(ann, sent.id);
