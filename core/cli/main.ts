@@ -53,14 +53,16 @@ export const USAGE = `usage: wardroom --profile DIR [--passphrase-file FILE] COM
                                      kit it needs no approval)
   whoami [--json]                    who this profile is
   invite [--admin]                   (admins) print an invite link
-  channel create NAME [--topic T]    create a channel
+  channel create NAME [--topic T] [--open]
+                                     create a channel (--open: anyone in the org may join)
+  channel join NAME                  join an open channel
   channel add NAME USERNAME          add a member
   channel remove NAME USERNAME       remove a member
   channel leave NAME                 leave a channel
   channel topic NAME TEXT            set the topic
   channels [--json]                  list channels and direct messages
   send TARGET TEXT [--expire S] [--burn S] [--reply ID]
-                                     TARGET is #channel or @username
+                                     TARGET is #channel, @username or @name,name (a group)
   read TARGET [--json] [--follow] [--limit N]
                                      --follow prints new messages as they arrive until Ctrl-C
   sync                               fetch and process everything pending, then exit
@@ -71,13 +73,14 @@ export const USAGE = `usage: wardroom --profile DIR [--passphrase-file FILE] COM
   safety-number USERNAME [--verified | --unverified]
   devices [--json]                   this account's devices
   approve CODE                       approve a device that ran link (from a device with the account key)
+  receipts on|off                    send and show delivery and read receipts, or neither
   shred                              run the shredder and print its report
 
 The passphrase comes from WARDROOM_PASSPHRASE or --passphrase-file (first line). join and link create the
 profile (a new directory) locked with it.`;
 
 /** Every command name, checked before anything else so a typo is a usage error (exit 2) at no cost. */
-const COMMANDS = new Set(['join', 'link', 'whoami', 'invite', 'channel', 'channels', 'send', 'read', 'sync', 'search', 'edit', 'delete', 'react', 'safety-number', 'devices', 'approve', 'shred']);
+const COMMANDS = new Set(['join', 'link', 'whoami', 'invite', 'channel', 'channels', 'send', 'read', 'sync', 'search', 'edit', 'delete', 'react', 'safety-number', 'devices', 'approve', 'receipts', 'shred']);
 
 const options = {
   profile: { type: 'string' },
@@ -96,6 +99,7 @@ const options = {
   burn: { type: 'string' },
   reply: { type: 'string' },
   topic: { type: 'string' },
+  open: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -172,6 +176,7 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
     if (!COMMANDS.has(command)) throw new UsageError(`unknown command: ${command.slice(0, 64)} (wardroom --help lists them)`);
     // Checked before the engine opens: a typo should not cost an Argon2id unlock.
     const numbers = { expire: positiveInt('expire', flags.expire), burn: positiveInt('burn', flags.burn), limit: positiveInt('limit', flags.limit) };
+    if (command === 'receipts' && (args.length !== 1 || (args[0] !== 'on' && args[0] !== 'off'))) throw new UsageError('receipts takes on or off');
     const passphrase = await passphraseFrom(flags, io);
 
     if (command === 'join') {
@@ -301,6 +306,12 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
         io.out(`approved ${device.id} (${device.name})`);
         return 0;
       }
+      case 'receipts': {
+        const [state] = args;
+        await call('settings.receipts', { enabled: state === 'on' });
+        io.out(`receipts ${state}`);
+        return 0;
+      }
       case 'shred': {
         const report = await call('vault.shred', {});
         print(report, () => io.out(`shredded ${report.rows} rows, ${report.files} files, ${report.bytes} bytes`));
@@ -328,8 +339,14 @@ async function channelCommand(
   switch (sub) {
     case 'create': {
       const [name] = need(rest, 1, 'channel create NAME');
-      const created = await call('channels.create', { name: name!, ...(flags.topic ? { topic: flags.topic } : {}) });
-      io.out(`created #${created.name}`);
+      const created = await call('channels.create', { name: name!, open: flags.open, ...(flags.topic ? { topic: flags.topic } : {}) });
+      io.out(`created #${created.name}${flags.open ? ' (open)' : ''}`);
+      return 0;
+    }
+    case 'join': {
+      const [name] = need(rest, 1, 'channel join NAME');
+      const joined = await call('channels.join', { channel: name! });
+      io.out(`joined #${joined.name}`);
       return 0;
     }
     case 'add': {
@@ -353,7 +370,7 @@ async function channelCommand(
       return 0;
     }
     default:
-      throw new UsageError('channel takes create, add, remove, leave or topic');
+      throw new UsageError('channel takes create, join, add, remove, leave or topic');
   }
 }
 

@@ -195,3 +195,10 @@ test('read shows local history with a warning, at once, when the relay cannot be
   assert.deepEqual(out.map((l) => JSON.parse(l).text), ['kept locally']);
   assert.deepEqual(err, ['wardroom: the relay cannot be reached; showing what this device already has']);
 });
+
+test('receipts takes on or off, checked before the profile is opened', async () => {
+  const h = harness({ WARDROOM_PASSPHRASE: 'passphrase' });
+  assert.equal(await h.run(['--profile', '/tmp/x', 'receipts', 'maybe']), 2);
+  assert.deepEqual(h.err, ['wardroom: receipts takes on or off']);
+  assert.deepEqual(h.opened, [], 'the vault was never opened');
+});
