@@ -241,6 +241,8 @@ export class RelaySocket {
       this.#report(error);
       return this.#reconnectLater();
     }
+    // A token from a fresh login (the last one was refused): if the relay refuses this one too, back off as usual.
+    const relogin = this.#rejectedToken !== undefined;
     this.#rejectedToken = undefined;
     if (!this.#running) return;
     const { url, trust, servername } = this.#target;
@@ -274,7 +276,7 @@ export class RelaySocket {
     ws.on('pong', () => {
       this.#awaitingPong = false;
     });
-    ws.on('close', (code) => this.#onClose(ws, code, problem));
+    ws.on('close', (code) => this.#onClose(ws, code, problem, unauthorized && !relogin));
   }
 
   #onOpen(ws: WebSocket): void {
@@ -298,7 +300,7 @@ export class RelaySocket {
     for (const request of waiting) this.#transmit(request);
   }
 
-  #onClose(ws: WebSocket, code: number, problem: Error | null): void {
+  #onClose(ws: WebSocket, code: number, problem: Error | null, loginAgainNow = false): void {
     if (ws !== this.#ws) return;
     this.#ws = null;
     this.#clearTimers();
@@ -314,11 +316,12 @@ export class RelaySocket {
     if (code === CLOSE_SUSPENDED) return this.#terminate(new RelayError('suspended', 'this account is suspended'));
     if (problem) this.#report(problem);
     if (code === CLOSE_REPLACED) this.#report(new RelayError('replaced', 'another connection for this device replaced ours'));
-    this.#reconnectLater();
+    // A refused token is no outage (a relay restart signs everyone out): the relay is up, so log in again at once
+    // instead of after the longest wait yet.
+    this.#reconnectLater(loginAgainNow ? 0 : undefined);
   }
 
-  #reconnectLater(): void {
-    const delay = this.#backoff.next();
+  #reconnectLater(delay = this.#backoff.next()): void {
     this.#setState('offline', delay);
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = null;

@@ -215,6 +215,8 @@ test('reconnects after the relay restarts on the same port and data, logging in 
   // A restart signs everyone out: the upgrade was refused once and the token callback logged in afresh.
   assert.deepEqual(log.tokensRejected, [tokenBefore]);
   assert.notEqual(await http.token(), tokenBefore);
+  // The relay was up when it refused the token: the socket logged in again at once, with no backoff wait.
+  assert.deepEqual(log.states.slice(-3), [['offline', 0], ['connecting', undefined], ['online', undefined]]);
   const admin = await WsClient.connect(server.url, await deviceHttp(t, endpoint, org.admin).token());
   t.after(() => admin.close());
   const delivered = await admin.waitForDeliveries(1);
