@@ -284,13 +284,13 @@ export class Engine {
       const key = `${r.device.userId}/${r.device.deviceId}`;
       const now = this.#now();
       if (now - (this.#lastReset.get(key) ?? -Infinity) < SESSION_RESET_INTERVAL_MS) continue;
-      this.#lastReset.set(key, now);
       try {
         const [session] = await this.#directory.newSessions([r.device], (e) => this.#problem(e));
         if (!session) continue;
         const staged = new StagedProtocolStore(this.#store);
         const result = resetSession(staged, session, r.brokenSessionId, r.reason, now);
         await this.#commitFrames(staged, result.writes, this.#pairwiseFrames(result.frames, now));
+        this.#lastReset.set(key, now); // only a reset that was queued counts: a failed attempt is retried next time
       } catch (error) {
         this.#problem(error as Error);
       }

@@ -2,6 +2,7 @@
 // could not read, starts a fresh session, and tells the sender, whose next messages arrive again.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { decodeEnvelope } from '../../../core/protocol/wire.ts';
 import { openVault } from '../../../core/vault/index.ts';
 import { PASSPHRASE, startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
 import { startHostileRelay, type HostileRelay } from '../../support/hostile-relay.ts';
@@ -34,13 +35,18 @@ describe('engine: a broken session heals', () => {
     assert.equal(removed.changes, 1, 'bob forgot his session with alice');
     bob = await bob.reopen();
 
-    const lost = await alice.engine.api.call('messages.send', { target: '@bob', text: 'this one is lost' });
-    await bob.waitFor(() => bob.events.some((e) => e.name === 'message.undecryptable' && (e.payload as { reason: string }).reason === 'NO_SESSION'), 15_000, 'the report');
-    // bob tells alice with a fresh session: wait until alice has committed (acknowledged) what bob sent her since
     const aliceDevice = alice.engine.deviceId;
     const seen = (relay.delivered.get(aliceDevice) ?? []).length;
-    const reset = await alice.waitFor(() => (relay.delivered.get(aliceDevice) ?? []).slice(seen).find((f) => f.from?.device === bob.engine.deviceId), 15_000, 'bob\'s session reset');
-    await alice.waitFor(() => relay.acked.get(aliceDevice)?.has(reset.seq), 15_000, 'alice processing it');
+    const lost = await alice.engine.api.call('messages.send', { target: '@bob', text: 'this one is lost' });
+    await bob.waitFor(() => bob.events.some((e) => e.name === 'message.undecryptable' && (e.payload as { reason: string }).reason === 'NO_SESSION'), 15_000, 'the report');
+    // bob tells alice with a fresh session (a frame that starts one): wait until alice has committed (acknowledged) it
+    const startsSession = (body: Uint8Array) => {
+      const envelope = decodeEnvelope(body);
+      return envelope.kind === 'pairwise' && envelope.start !== null;
+    };
+    const reset = await alice.waitFor(() => (relay.delivered.get(aliceDevice) ?? []).slice(seen)
+      .find((f) => f.from?.device === bob.engine.deviceId && startsSession(f.body)), 30_000, 'bob\'s session reset');
+    await alice.waitFor(() => relay.acked.get(aliceDevice)?.has(reset.seq), 30_000, 'alice processing it');
     const healed = await alice.engine.api.call('messages.send', { target: '@bob', text: 'and this one arrives' });
     const got = await arrives(bob, healed.id);
     assert.equal(got.text, 'and this one arrives');
