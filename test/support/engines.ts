@@ -27,7 +27,8 @@ export interface TestEngine {
 
 const EVENT_NAMES: EventName[] = ['connection.state', 'message.received', 'message.updated', 'message.removed', 'conversation.updated', 'message.undecryptable', 'contact.keyChanged', 'contact.deviceAdded'];
 
-function wrap(engine: Engine, profileDir: string, options: Partial<EngineOptions>, registry: TestEngine[]): TestEngine {
+/** Records every event of an engine, and adds it to `registry` (whoever closes the registry closes the engine). */
+export function watch(engine: Engine, profileDir: string, options: Partial<EngineOptions>, registry: TestEngine[]): TestEngine {
   const events: { name: EventName; payload: unknown }[] = [];
   const waiters = new Set<() => void>();
   for (const name of EVENT_NAMES) {
@@ -63,7 +64,7 @@ function wrap(engine: Engine, profileDir: string, options: Partial<EngineOptions
     },
     async reopen() {
       await engine.close();
-      return wrap(await Engine.open({ profileDir, passphrase: PASSPHRASE, ...options }), profileDir, options, registry);
+      return watch(await Engine.open({ profileDir, passphrase: PASSPHRASE, ...options }), profileDir, options, registry);
     },
   };
   registry.push(test);
@@ -96,7 +97,7 @@ export async function startOrg(options: Partial<EngineOptions> = {}, serverOptio
   const open = async (vaultPromise: Promise<{ vault: Parameters<typeof Engine.start>[0]; recoveryKit?: string }>, profileDir: string) => {
     const { vault, recoveryKit } = await vaultPromise;
     const log = process.env.WARDROOM_TEST_LOG ? (line: string) => console.error(`[${path.basename(profileDir)}] ${line}`) : undefined;
-    const engine = wrap(await Engine.start(vault, { profileDir, passphrase: PASSPHRASE, ...(log ? { log } : {}), ...options }), profileDir, options, engines);
+    const engine = watch(await Engine.start(vault, { profileDir, passphrase: PASSPHRASE, ...(log ? { log } : {}), ...options }), profileDir, options, engines);
     if (recoveryKit) engine.recoveryKit = recoveryKit;
     return engine;
   };
@@ -127,3 +128,15 @@ export async function startOrg(options: Partial<EngineOptions> = {}, serverOptio
 
 /** Texts of the messages an engine received in a conversation, in arrival order. */
 export const textsIn = (e: TestEngine, conversation: string) => e.received().filter((m) => m.conversation === conversation).map((m) => m.text);
+
+/** A conversation's whole history, oldest first, paged through messages.list as a UI would. */
+export async function history(e: TestEngine, target: string): Promise<MessageViewT[]> {
+  const all: MessageViewT[] = [];
+  let before: string | undefined;
+  for (;;) {
+    const page = await e.engine.api.call('messages.list', { target, limit: 200, ...(before ? { before } : {}) });
+    all.push(...page.messages);
+    if (page.messages.length < 200) return all.reverse();
+    before = page.messages.at(-1)!.id;
+  }
+}

@@ -3,55 +3,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { EventName, EventPayload, MessageViewT } from '../../core/api/contract.ts';
 import { Engine, type EngineOptions } from '../../core/engine/engine.ts';
 import { join } from '../../core/engine/enrol.ts';
-import { PASSPHRASE, type TestEngine } from './engines.ts';
+import { PASSPHRASE, watch, type TestEngine } from './engines.ts';
 import { TEST_KDF } from './vault-helpers.ts';
-
-const EVENT_NAMES: EventName[] = ['connection.state', 'message.received', 'message.updated', 'message.removed', 'conversation.updated', 'message.undecryptable', 'contact.keyChanged', 'contact.deviceAdded'];
-
-/** Records every event of an engine (like engines.ts does) and reopens its profile with the same options. */
-export function watch(engine: Engine, profileDir: string, options: Partial<EngineOptions> = {}, opened?: Set<Engine>): TestEngine {
-  opened?.add(engine);
-  const events: { name: EventName; payload: unknown }[] = [];
-  const waiters = new Set<() => void>();
-  for (const name of EVENT_NAMES) {
-    engine.api.on(name, (payload: EventPayload<typeof name>) => {
-      events.push({ name, payload });
-      for (const w of [...waiters]) w();
-    });
-  }
-  return {
-    engine, username: engine.username, profileDir, events,
-    received: () => events.filter((e) => e.name === 'message.received').map((e) => e.payload as MessageViewT),
-    waitFor<T>(find: () => T | undefined | false | null, timeoutMs = 15_000, what = 'a condition'): Promise<T> {
-      const found = find();
-      if (found) return Promise.resolve(found);
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const value = find();
-          if (!value) return;
-          waiters.delete(check);
-          clearTimeout(timer);
-          clearInterval(poll);
-          resolve(value);
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          clearInterval(poll);
-          reject(new Error(`${engine.username}: timed out waiting for ${what}`));
-        }, timeoutMs);
-        const poll = setInterval(check, 50);
-        waiters.add(check);
-      });
-    },
-    async reopen() {
-      await engine.close();
-      return watch(await Engine.open({ profileDir, passphrase: PASSPHRASE, ...options }), profileDir, options, opened);
-    },
-  };
-}
 
 export interface SpawnedOrg {
   admin: TestEngine;
@@ -65,7 +20,7 @@ export interface SpawnedOrg {
 /** Enrols an admin (named `adminName`) with the relay's first admin invite; users join with invites the admin creates. */
 export async function orgOn(firstAdminInvite: string, options: Partial<EngineOptions> = {}, adminName = 'admin'): Promise<SpawnedOrg> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'wardroom-spawned-org-'));
-  const opened = new Set<Engine>();
+  const opened: TestEngine[] = [];
   if (process.env.WARDROOM_TEST_LOG && !options.log) options = { ...options, log: (line) => console.error(`[engine] ${line}`) };
   const enrol = async (invite: string, username: string, extra: Partial<EngineOptions>) => {
     const profileDir = path.join(root, username);
@@ -85,7 +40,7 @@ export async function orgOn(firstAdminInvite: string, options: Partial<EngineOpt
       return watch(await Engine.open({ profileDir, passphrase: PASSPHRASE, ...all }), profileDir, all, opened);
     },
     async close() {
-      await Promise.all([...opened].map((e) => e.close().catch(() => {})));
+      await Promise.all(opened.map((e) => e.engine.close().catch(() => {})));
       rmSync(root, { recursive: true, force: true });
     },
   };

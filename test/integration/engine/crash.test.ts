@@ -7,26 +7,14 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { MessageViewT } from '../../../core/api/contract.ts';
 import { openVault } from '../../../core/vault/index.ts';
-import { PASSPHRASE, type TestEngine } from '../../support/engines.ts';
+import { history, PASSPHRASE, type TestEngine } from '../../support/engines.ts';
 import { tempDir } from '../../support/server-client.ts';
 import { killSpawnedServers, spawnServer } from '../../support/server-process.ts';
 import { orgOn } from '../../support/spawned-org.ts';
 
 const CHILD = path.join(import.meta.dirname, '..', '..', 'support', 'engine-child.ts');
 
-/** Whole history of a conversation, oldest first. */
-async function history(e: TestEngine, target: string): Promise<MessageViewT[]> {
-  const all: MessageViewT[] = [];
-  let before: string | undefined;
-  for (;;) {
-    const page = await e.engine.api.call('messages.list', { target, limit: 200, ...(before ? { before } : {}) });
-    all.push(...page.messages);
-    if (page.messages.length < 200) return all.reverse();
-    before = page.messages.at(-1)!.id;
-  }
-}
 
 /** engine-child.ts sending from a profile; `lines` fills with what it prints as each messages.send returns. */
 function sendingChild(profileDir: string, count: number, targets: string[], sendWaitMs: number) {

@@ -3,22 +3,10 @@
 // order, in his events and in his stored history, and his engine takes them in a few large batches.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { MessageViewT } from '../../../core/api/contract.ts';
-import { startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
+import { history, startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
 
 const PER_SENDER = 250;
 
-/** Whole history of a conversation, oldest first, paged through messages.list. */
-async function history(e: TestEngine, target: string): Promise<MessageViewT[]> {
-  const all: MessageViewT[] = [];
-  let before: string | undefined;
-  for (;;) {
-    const page = await e.engine.api.call('messages.list', { target, limit: 200, ...(before ? { before } : {}) });
-    all.push(...page.messages);
-    if (page.messages.length < 200) return all.reverse();
-    before = page.messages.at(-1)!.id;
-  }
-}
 
 /** Sends `count` messages, one after another: two of every three to the recipient directly, one to the channel. */
 async function sendMany(from: TestEngine, to: string, channel: string, count: number): Promise<{ id: string; text: string; target: string; conversation: string; status: string }[]> {
