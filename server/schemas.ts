@@ -1,31 +1,11 @@
 // Shared input schemas. Every byte string crossing the HTTP boundary is base64url without padding and has a
 // maximum length, so no field can make the server allocate more than the route's body limit allows.
 import { z } from 'zod';
-import { fromBase64Url, SIGN_PUBLIC_BYTES, SIGNATURE_BYTES } from '../core/crypto/sodium.ts';
+import { SIGN_PUBLIC_BYTES, SIGNATURE_BYTES } from '../core/crypto/sodium.ts';
+import { b64bytes } from '../core/relay/base64-bytes.ts';
+
+export { b64bytes };
 import type { SignedBlob } from './store/types.ts';
-
-const BASE64URL = /^[A-Za-z0-9_-]*$/;
-
-/** base64url text decoded to bytes, with byte-length bounds checked after decoding. */
-export function b64bytes(minBytes: number, maxBytes: number) {
-  return z.string()
-    .max(Math.ceil((maxBytes * 4) / 3) + 4)
-    .regex(BASE64URL, 'must be base64url without padding')
-    .transform((text, ctx) => {
-      let decoded: Uint8Array;
-      try {
-        decoded = fromBase64Url(text);
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'is not valid base64url' });
-        return z.NEVER;
-      }
-      if (decoded.length < minBytes || decoded.length > maxBytes) {
-        ctx.addIssue({ code: 'custom', message: `must decode to ${minBytes}..${maxBytes} bytes` });
-        return z.NEVER;
-      }
-      return decoded;
-    });
-}
 
 export const publicKeySchema = b64bytes(SIGN_PUBLIC_BYTES, SIGN_PUBLIC_BYTES);
 export const signatureSchema = b64bytes(SIGNATURE_BYTES, SIGNATURE_BYTES);

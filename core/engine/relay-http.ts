@@ -10,6 +10,7 @@ import { fetchPinnedCertificate, PinError, pinnedTrust } from '../net/pinned-tls
 import type { PinnedTrust } from '../net/pinned-tls.ts';
 import { deviceIdFor } from '../protocol/ids.ts';
 import { ID_PATTERN } from '../relay/frames.ts';
+import { b64bytes } from '../relay/base64-bytes.ts';
 import { parseInviteLink } from '../relay/invite-link.ts';
 
 export interface RelayEndpoint {
@@ -172,32 +173,15 @@ const MAX_CHANNEL_META_BYTES = 4096;
 const MAX_POLICY_BYTES = 16 * 1024;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
-function bytes(min: number, max: number) {
-  return z.string().max(Math.ceil((max * 4) / 3)).regex(BASE64URL, 'must be base64url').transform((text, ctx) => {
-    let decoded: Uint8Array;
-    try {
-      decoded = fromBase64Url(text);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'is not valid base64url' });
-      return z.NEVER;
-    }
-    if (decoded.length < min || decoded.length > max) {
-      ctx.addIssue({ code: 'custom', message: `must decode to ${min}..${max} bytes` });
-      return z.NEVER;
-    }
-    return decoded;
-  });
-}
-
 const id = z.string().regex(ID_PATTERN, 'must be a 22-character id');
-const publicKey = bytes(32, 32);
+const publicKey = b64bytes(32, 32);
 const time = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const username = z.string().min(2).max(32);
 const accountRole = z.enum(['admin', 'member']);
 const channelRole = z.enum(['owner', 'admin', 'member']);
-const signedBlob = (max: number) => z.object({ data: bytes(1, max), signature: bytes(64, 64) });
-const prekey = z.object({ keyId: z.number().int().min(0).max(2 ** 31), data: bytes(1, MAX_PREKEY_BYTES) });
+const signedBlob = (max: number) => z.object({ data: b64bytes(1, max), signature: b64bytes(64, 64) });
+const prekey = z.object({ keyId: z.number().int().min(0).max(2 ** 31), data: b64bytes(1, MAX_PREKEY_BYTES) });
 // A device id is derived from its key (core/protocol/ids.ts): a relay cannot pair a known id with another key.
 const keyMatchesId = (d: { deviceId: string; signingPublicKey: Uint8Array }) => deviceIdFor(d.signingPublicKey) === d.deviceId;
 const KEY_MISMATCH = { message: 'device id does not belong to its signing key' };
@@ -229,7 +213,7 @@ const replies = {
     }).refine(keyMatchesId, KEY_MISMATCH)).max(1000),
   }),
   channel: z.object({
-    channelId: id, name: bytes(0, MAX_CHANNEL_META_BYTES), topic: bytes(0, MAX_CHANNEL_META_BYTES), open: z.boolean(), createdAt: time, role: channelRole.nullable(),
+    channelId: id, name: b64bytes(0, MAX_CHANNEL_META_BYTES), topic: b64bytes(0, MAX_CHANNEL_META_BYTES), open: z.boolean(), createdAt: time, role: channelRole.nullable(),
   }),
   members: z.object({ members: z.array(z.object({ accountId: id, role: channelRole })).max(100_000) }),
   left: z.object({ left: z.literal(true) }),
