@@ -4,12 +4,12 @@
 // Every operation that reads protocol state and commits writes runs in one serial lane (Serial): inbound batches,
 // sends, rotations. Inside it: compute (decrypt or encrypt, against a StagedProtocolStore), commit the protocol
 // writes and the messages in ONE vault transaction, then apply the writes to memory, then acknowledge or send.
-import { toBase64Url, fromBase64Url } from '../crypto/sodium.ts';
+import { fromBase64Url, toBase64Url } from '../crypto/sodium.ts';
 import type { EventName, EventPayload, MessageViewT } from '../api/contract.ts';
 import { createDispatcher, type Dispatcher, type Handlers } from '../api/dispatch.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { certifyDevice, decodeDeviceCertificate, signDeviceList, type AccountIdentity } from '../protocol/identity.ts';
-import { addOneTimePrekeys } from '../protocol/prekeys.ts';
+import { addOneTimePrekeys, rotateSignedPrekey } from '../protocol/prekeys.ts';
 import {
   answerSenderKeyRequest, decryptFrame, encryptChannelMessage, encryptToDevices, fanOutTargets, newMessageId, prepareChannelKey,
   requestSenderKey, resetSession, type NewSession, type OutgoingFrame as ProtocolFrame,
@@ -20,7 +20,7 @@ import { StagedProtocolStore, type ProtocolWrite } from '../protocol/store.ts';
 import { decodeEnvelope, type DeviceAddress, type Payload, type PayloadContent } from '../protocol/wire.ts';
 import { decodeNotice, MAX_RECIPIENTS, type ServerFrame, type ServerNotice } from '../relay/frames.ts';
 import { ftsQuery, openVault, type Statement, type Vault } from '../vault/index.ts';
-import { Directory } from './directory.ts';
+import { Directory, encodeSignedPrekey } from './directory.ts';
 import { EngineError } from './errors.ts';
 import { signedBlob, parseLinkCode, type VaultSettings } from './enrol.ts';
 import {
@@ -29,8 +29,8 @@ import {
 } from './history.ts';
 import { applyPayload, mentionsIn, type Effect } from './inbound.ts';
 import { Outbox, outboxStatement, type OutgoingFrame, type Recipient } from './outbox.ts';
-import { loadProfile, profileStatement, type Profile } from './profile.ts';
-import { protocolStatements, VaultProtocolStore } from './protocol-store.ts';
+import { loadProfile, profileStatement, signedPrekeyUploadedStatement, uploadedSignedPrekey, type Profile } from './profile.ts';
+import { protocolStatements, pruneSeenStatement, VaultProtocolStore } from './protocol-store.ts';
 import { RelayError, RelayHttp } from './relay-http.ts';
 import { RelaySocket, type Delivery } from './relay-socket.ts';
 import { Serial } from './serial.ts';
@@ -48,6 +48,10 @@ export interface EngineOptions extends VaultSettings {
 const DEFAULT_ENVELOPE_TTL_MS = 30 * 24 * 3600 * 1000;
 const HELD_FRAMES_MAX = 5000;
 const SESSION_RESET_INTERVAL_MS = 60_000;
+const SIGNED_PREKEY_ROTATION_MS = 7 * 24 * 3600 * 1000;
+/** Longer than two signed-prekey periods: a replayed session start names a signed prekey that is gone by then. */
+const SEEN_RETENTION_MS = 30 * 24 * 3600 * 1000;
+
 /** Bytes of ciphertext per relay frame (its limit is 256 KiB, with CBOR framing around the bodies). */
 const FRAME_BUDGET_BYTES = 192 * 1024;
 
@@ -98,6 +102,7 @@ export class Engine {
         this.#emit('connection.state', { state, ...(retryInMs !== undefined ? { retryInMs } : {}) });
         if (state === 'online') this.#listsFresh.clear();
         if (state === 'online') void this.#outbox.flush().catch((error: Error) => this.#problem(error));
+        if (state === 'online') void this.#serial.run(() => this.#maintainSignedPrekey()).catch((error: Error) => this.#problem(error));
       },
       onProblem: (error) => this.#problem(error),
       ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
@@ -123,6 +128,7 @@ export class Engine {
   static async start(vault: Vault, options: EngineOptions): Promise<Engine> {
     try {
       const { profile, account } = await loadProfile(vault);
+      await vault.transaction([pruneSeenStatement((options.now ?? Date.now)() - SEEN_RETENTION_MS)]);
       const store = await VaultProtocolStore.load(vault);
       const http = new RelayHttp({ server: profile.server, pin: profile.pin, ca: profile.ca });
       http.setDevice(profile.deviceId, store.device().signing.secretKey);
@@ -223,7 +229,7 @@ export class Engine {
       }
     }
     const writes = staged.takeWrites();
-    await this.#vault.transaction([...protocolStatements(writes), ...statements]);
+    await this.#vault.transaction([...protocolStatements(writes, now), ...statements]);
     this.#store.commit(writes);
     // The batch is committed: its acknowledgement need not hold the lane. Awaited here, a relay slow to answer
     // (frozen, half-open) blocked every send for up to the request timeout, though a send needs only the vault.
@@ -430,7 +436,7 @@ export class Engine {
       }
     }
     const writes = staged.takeWrites();
-    await this.#vault.transaction([...protocolStatements(writes), ...statements, { sql: 'DELETE FROM held_frames WHERE id IN (SELECT value FROM json_each(?))', params: [JSON.stringify(done)] }]);
+    await this.#vault.transaction([...protocolStatements(writes, now), ...statements, { sql: 'DELETE FROM held_frames WHERE id IN (SELECT value FROM json_each(?))', params: [JSON.stringify(done)] }]);
     this.#store.commit(writes);
     await this.#afterReceive(effects, []);
   }
@@ -444,6 +450,26 @@ export class Engine {
     } else if (event.kind === 'prekeys_low') {
       await this.#serial.run(() => this.#topUpPrekeys());
     }
+  }
+
+  /**
+   * The signed prekey is replaced weekly (the previous one stays usable for session starts in flight), and the
+   * newest one is uploaded until the relay has it. Runs whenever the socket comes online.
+   */
+  async #maintainSignedPrekey(): Promise<void> {
+    let prekeys = this.#store.prekeys();
+    const newest = prekeys.signed[0]!;
+    if (this.#now() - newest.createdAt >= SIGNED_PREKEY_ROTATION_MS) {
+      const rotated = rotateSignedPrekey(prekeys, this.#store.device(), this.#now());
+      const writes: ProtocolWrite[] = [{ kind: 'prekeys', state: rotated.state }];
+      await this.#vault.transaction(protocolStatements(writes));
+      this.#store.commit(writes);
+      prekeys = rotated.state;
+    }
+    const current = prekeys.signed[0]!;
+    if ((await uploadedSignedPrekey(this.#vault)) === current.id) return;
+    await this.#http.putPrekeys({ signedPrekey: { keyId: current.id, data: encodeSignedPrekey(current.keyPair.publicKey, current.signature) }, oneTimePrekeys: [] });
+    await this.#vault.transaction([signedPrekeyUploadedStatement(current.id)]);
   }
 
   async #topUpPrekeys(): Promise<void> {

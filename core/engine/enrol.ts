@@ -15,7 +15,7 @@ import { createPrekeys, type PublicPrekeys } from '../protocol/prekeys.ts';
 import { parseInviteLink, InviteLinkError } from '../relay/invite-link.ts';
 import { createVault, type Vault } from '../vault/index.ts';
 import { EngineError } from './errors.ts';
-import { accountStatement, profileStatement, type Profile } from './profile.ts';
+import { accountStatement, profileStatement, signedPrekeyUploadedStatement, type Profile } from './profile.ts';
 import { initialProtocolStatements, protocolStatements } from './protocol-store.ts';
 import { RelayHttp, trustEndpoint, type RelayEndpoint, type SignedBlob } from './relay-http.ts';
 import { encodeSignedPrekey } from './directory.ts';
@@ -77,6 +77,7 @@ async function finishDevice(vault: Vault, http: RelayHttp, device: DeviceIdentit
   const { state, upload } = createPrekeys(device, now, PREKEY_BATCH);
   await vault.transaction([...initialProtocolStatements(device, state), profileStatement(profile), ...(account ? [accountStatement(account)] : [])]);
   await http.putPrekeys(prekeyUpload(upload));
+  await vault.transaction([signedPrekeyUploadedStatement(upload.signedPrekey.id)]);
 }
 
 /** Join an organisation with an invite link: a new account, its first device, and the recovery kit (shown once). */

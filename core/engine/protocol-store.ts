@@ -20,14 +20,19 @@ const SEP = '\u0001';
 const key = (...parts: (string | number)[]) => PREFIX + parts.join(SEP);
 const upsert = (k: string, value: Uint8Array): Statement => ({ sql: 'INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)', params: [k, value] });
 
-function iterationBytes(iteration: number): Uint8Array {
+/** Big-endian, so SQLite's byte-wise BLOB comparison orders the values as numbers. */
+function uint64Bytes(value: number): Uint8Array {
   const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, BigInt(iteration));
+  new DataView(out.buffer).setBigUint64(0, BigInt(value));
   return out;
 }
 
-/** The vault rows a batch of protocol writes becomes. */
-export function protocolStatements(writes: readonly ProtocolWrite[]): Statement[] {
+/**
+ * The vault rows a batch of protocol writes becomes. A seen message id is stored with the time it was seen, so old
+ * ids can be dropped (pruneSeenStatement): replaying an old frame fails anyway once its ratchet or sender-key step
+ * and its signed prekey are gone.
+ */
+export function protocolStatements(writes: readonly ProtocolWrite[], now = Date.now()): Statement[] {
   return writes.map((w): Statement => {
     switch (w.kind) {
       case 'prekeys':
@@ -39,13 +44,18 @@ export function protocolStatements(writes: readonly ProtocolWrite[]): Statement[
       case 'outbound-sender-key':
         return upsert(key('outbound', w.state.channelId), serializeOutboundSenderKey(w.state));
       case 'sender-key-share':
-        return upsert(key('share', w.channelId, w.keyId, w.device.userId, w.device.deviceId), iterationBytes(w.iteration));
+        return upsert(key('share', w.channelId, w.keyId, w.device.userId, w.device.deviceId), uint64Bytes(w.iteration));
       case 'inbound-sender-key':
         return upsert(key('inbound', w.state.channelId, w.state.sender.userId, w.state.sender.deviceId, w.state.keyId), serializeInboundSenderKey(w.state));
       case 'seen':
-        return upsert(key('seen', w.senderUserId, toHex(w.messageId)), new Uint8Array(0));
+        return upsert(key('seen', w.senderUserId, toHex(w.messageId)), uint64Bytes(now));
     }
   });
+}
+
+/** Forgets message ids seen before `before` (ms); run before the store is loaded, so they never reach memory. */
+export function pruneSeenStatement(before: number): Statement {
+  return { sql: 'DELETE FROM kv WHERE key >= ? AND key < ? AND value < ?', params: [key('seen') + SEP, key('seen') + '\u0002', uint64Bytes(before)] };
 }
 
 /** Statements that store a brand-new device's identity and prekeys (at enrolment). */
