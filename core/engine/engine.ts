@@ -79,6 +79,10 @@ export class Engine {
   #received = 0;
   /** Acknowledgements of committed batches still waiting for the relay's reply (sync.now waits for them). */
   readonly #acks = new Set<Promise<void>>();
+  /** Post-commit work of inbound batches (acknowledge, events, follow-ups), in batch order. */
+  readonly #post = new Serial();
+  #lastCommit: Promise<void> = Promise.resolve();
+  #failure: EngineError | null = null;
   /** Accounts whose device list was fetched since the socket last came online (see #currentDevices). */
   readonly #listsFresh = new Set<string>();
   #closed = false;
@@ -115,7 +119,15 @@ export class Engine {
       stillListed: (to) => to.filter((r) => this.#directory.known(r.user)?.devices.includes(r.device)),
       problem: (error) => this.#problem(error),
     });
-    this.api = createDispatcher(this.#handlers(), (command, error) => this.#log(`command ${command} failed: ${(error as Error)?.stack ?? String(error)}`));
+    const handlers = this.#handlers();
+    for (const name of Object.keys(handlers) as (keyof Handlers)[]) {
+      const handler = handlers[name] as (request: unknown) => Promise<unknown>;
+      (handlers as Record<string, (request: unknown) => Promise<unknown>>)[name] = async (request) => {
+        if (this.#failure) throw this.#failure;
+        return handler(request);
+      };
+    }
+    this.api = createDispatcher(handlers, (command, error) => this.#log(`command ${command} failed: ${(error as Error)?.stack ?? String(error)}`));
   }
 
   /** Opens an enrolled profile and connects. A wrong passphrase fails here with the vault's own error. */
@@ -145,6 +157,8 @@ export class Engine {
         },
       });
       engine = new Engine(vault, store, profile, account, http, directory, options);
+      // member lists are needed to accept the first channel message: fetch them while the socket connects
+      void engine.#warmChannels().catch((error: Error) => engine!.#problem(error));
       engine.#socket.start();
       engine.#sweepTimer = setInterval(() => void engine!.#sweepExpired().catch(() => {}), 30_000);
       engine.#sweepTimer.unref();
@@ -163,6 +177,7 @@ export class Engine {
     if (this.#sweepTimer) clearInterval(this.#sweepTimer);
     await this.#socket.stop();
     await this.#serial.run(async () => {});
+    await this.#post.run(async () => {});
     await this.#vault.lock();
   }
 
@@ -229,15 +244,48 @@ export class Engine {
       }
     }
     const writes = staged.takeWrites();
-    await this.#vault.transaction([...protocolStatements(writes, now), ...statements]);
+    const committed = this.#commitAhead(writes, [...protocolStatements(writes, now), ...statements]);
+    // After the commit, outside the lane (the next batch decrypts meanwhile): acknowledge, tell the UI, react. The
+    // acknowledgement is not awaited by anything that sends: a relay slow to answer must not hold up the vault.
+    void this.#post.run(async () => {
+      if (!(await committed)) return;
+      const acked = this.#socket.ack(batch.map((d) => d.seq)).catch((error: Error) => this.#problem(error));
+      this.#acks.add(acked);
+      void acked.finally(() => this.#acks.delete(acked));
+      for (const u of undecryptable) this.#emit('message.undecryptable', u);
+      await this.#afterReceive(effects, notices);
+    }).catch((error: Error) => this.#problem(error));
+  }
+
+  /**
+   * Commit pipelining, depth one. The batch's writes go to memory now, so the next batch decrypts on top of them
+   * while the vault worker writes this one; but no later transaction is issued until this one has committed
+   * (#settled), so the vault never holds state derived from a batch it does not hold. If a commit fails, memory is
+   * ahead of the vault: the engine stops (nothing was acknowledged, so the relay still has every envelope) and must
+   * be reopened. Resolves true once committed, false if it failed.
+   */
+  #commitAhead(writes: ProtocolWrite[], statements: Statement[]): Promise<boolean> {
+    const previous = this.#lastCommit;
     this.#store.commit(writes);
-    // The batch is committed: its acknowledgement need not hold the lane. Awaited here, a relay slow to answer
-    // (frozen, half-open) blocked every send for up to the request timeout, though a send needs only the vault.
-    const acked = this.#socket.ack(batch.map((d) => d.seq)).catch((error: Error) => this.#problem(error));
-    this.#acks.add(acked);
-    void acked.finally(() => this.#acks.delete(acked));
-    for (const u of undecryptable) this.#emit('message.undecryptable', u);
-    await this.#afterReceive(effects, notices);
+    const committed = previous.then(() => this.#vault.transaction(statements)).then(() => true, (error: Error) => {
+      this.#fail(error);
+      return false;
+    });
+    this.#lastCommit = committed.then(() => {});
+    return committed;
+  }
+
+  /** Waits for the pipelined commit before a transaction of our own; throws if the engine has failed. */
+  async #settled(): Promise<void> {
+    await this.#lastCommit;
+    if (this.#failure) throw this.#failure;
+  }
+
+  #fail(error: Error): void {
+    if (this.#failure) return;
+    this.#failure = new EngineError('VAULT', `the vault could not be written (${error.message.slice(0, 200)}); nothing was lost: close and reopen the profile`);
+    this.#problem(error);
+    void this.#socket.stop().catch(() => {});
   }
 
   /** The relay says who sent an envelope; the envelope says it too, and the two must agree. */
@@ -355,11 +403,16 @@ export class Engine {
     await this.#emitUpdated(updated);
     for (const notice of notices) await this.#onNotice(notice).catch((error: Error) => this.#problem(error));
     // follow-ups that send: answers to key requests, our own key requests, delivery receipts, held frames
-    for (const [user, ids] of receipts) await this.#queueControl(user, { kind: 'receipt', receipt: 'delivered', targets: ids.map(fromBase64Url) }).catch((error: Error) => this.#problem(error));
-    await this.#answerKeyRequests();
-    await this.#requestMissingKeys();
-    await this.#resetBrokenSessions();
-    if (this.#retryHeld) await this.#retryHeldFrames();
+    await this.#serial.run(async () => {
+      for (const [user, ids] of receipts) await this.#queueControl(user, { kind: 'receipt', receipt: 'delivered', targets: ids.map(fromBase64Url) }).catch((error: Error) => this.#problem(error));
+      await this.#answerKeyRequests();
+      await this.#requestMissingKeys();
+      await this.#resetBrokenSessions();
+    });
+    if (this.#retryHeld) {
+      const retried = await this.#serial.run(() => this.#retryHeldFrames());
+      if (retried.length) await this.#afterReceive(retried, []);
+    }
     void this.#outbox.flush().catch((error: Error) => this.#problem(error));
   }
 
@@ -408,12 +461,12 @@ export class Engine {
     await this.#commitFrames(staged, result.writes, this.#pairwiseFrames(result.frames, now));
   }
 
-  /** Channel frames that waited for their sender key go through the normal path again. */
-  async #retryHeldFrames(): Promise<void> {
+  /** Channel frames that waited for their sender key go through the normal path again; returns their effects. */
+  async #retryHeldFrames(): Promise<Effect[]> {
     this.#retryHeld = false;
     const rows = await this.#vault.all<{ id: number; msg_id: Uint8Array; sender_user: string; sender_device: string; channel: string; body: Uint8Array; received_at: number }>(
       'SELECT id, msg_id, sender_user, sender_device, channel, body, received_at FROM held_frames ORDER BY id LIMIT ?', [HELD_FRAMES_MAX]);
-    if (rows.length === 0) return;
+    if (rows.length === 0) return [];
     const now = this.#now();
     const staged = new StagedProtocolStore(this.#store);
     const statements: Statement[] = [];
@@ -436,9 +489,10 @@ export class Engine {
       }
     }
     const writes = staged.takeWrites();
+    await this.#settled();
     await this.#vault.transaction([...protocolStatements(writes, now), ...statements, { sql: 'DELETE FROM held_frames WHERE id IN (SELECT value FROM json_each(?))', params: [JSON.stringify(done)] }]);
     this.#store.commit(writes);
-    await this.#afterReceive(effects, []);
+    return effects;
   }
 
   async #onRelayEvent(event: Extract<ServerFrame, { t: 'event' }>): Promise<void> {
@@ -462,6 +516,7 @@ export class Engine {
     if (this.#now() - newest.createdAt >= SIGNED_PREKEY_ROTATION_MS) {
       const rotated = rotateSignedPrekey(prekeys, this.#store.device(), this.#now());
       const writes: ProtocolWrite[] = [{ kind: 'prekeys', state: rotated.state }];
+      await this.#settled();
       await this.#vault.transaction(protocolStatements(writes));
       this.#store.commit(writes);
       prekeys = rotated.state;
@@ -478,6 +533,7 @@ export class Engine {
     if (room <= 0) return;
     const { state, oneTime } = addOneTimePrekeys(prekeys, Math.min(100, room));
     const writes: ProtocolWrite[] = [{ kind: 'prekeys', state }];
+    await this.#settled();
     await this.#vault.transaction(protocolStatements(writes));
     this.#store.commit(writes);
     await this.#http.putPrekeys({ oneTimePrekeys: oneTime.map((k) => ({ keyId: k.id, data: k.publicKey })) });
@@ -486,9 +542,20 @@ export class Engine {
   // ---------------------------------------------------------------- channels and membership
 
   /** The relay's view of a channel (members and roles); cached until a notice says it changed. */
-  async #channel(channelId: string, refresh = false): Promise<ChannelInfo | null> {
+  #channel(channelId: string, refresh = false): Promise<ChannelInfo | null> {
     const cached = this.#channels.get(channelId);
-    if (cached && !refresh) return cached;
+    if (cached && !refresh) return Promise.resolve(cached);
+    // one fetch at a time per channel: a backlog's first batch asks for the same channel hundreds of times
+    const inFlight = this.#channelFetches.get(channelId);
+    if (inFlight && !refresh) return inFlight;
+    const fetched = this.#fetchChannel(channelId, cached).finally(() => this.#channelFetches.delete(channelId));
+    this.#channelFetches.set(channelId, fetched);
+    return fetched;
+  }
+
+  readonly #channelFetches = new Map<string, Promise<ChannelInfo | null>>();
+
+  async #fetchChannel(channelId: string, cached: ChannelInfo | undefined): Promise<ChannelInfo | null> {
     let members;
     try {
       members = await this.#http.channelMembers(channelId);
@@ -503,6 +570,11 @@ export class Engine {
     const info = { channelId, name, members: new Map(members.map((m) => [m.accountId, m.role])) };
     this.#channels.set(channelId, info);
     return info;
+  }
+
+  async #warmChannels(): Promise<void> {
+    const rows = await conversationRows(this.#vault, "kind = 'channel' AND member = 1");
+    await Promise.all(rows.map((r) => this.#channel(r.remote_id)));
   }
 
   async #syncChannels(): Promise<void> {
@@ -587,6 +659,7 @@ export class Engine {
   async #commitFrames(staged: StagedProtocolStore, writes: ProtocolWrite[], frames: OutgoingFrame[], extra: Statement[] = []): Promise<void> {
     staged.commit(writes);
     const all = staged.takeWrites();
+    await this.#settled();
     await this.#vault.transaction([...protocolStatements(all), ...extra, ...frames.map(outboxStatement)]);
     this.#store.commit(all);
   }
@@ -878,7 +951,9 @@ export class Engine {
           throw new EngineError('OFFLINE', `could not reach the relay: ${(error as Error).message}`);
         });
         await this.#serial.run(async () => {});
+        await this.#post.run(async () => {}); // every batch delivered so far is committed, acknowledged and announced
         await Promise.all(this.#acks);
+        if (this.#failure) throw this.#failure;
         const pending = await this.#outbox.pending();
         await this.#outbox.flush();
         return { received: this.#received - before, sent: pending - (await this.#outbox.pending()) };

@@ -1,0 +1,53 @@
+// When the vault cannot write a batch (a full disk, an I/O error), the engine stops instead of running ahead of
+// its own storage: nothing is acknowledged, every command says what happened, and after a restart every message
+// arrives exactly once. The failure is injected with an SQLite trigger that aborts one insert, a real write error
+// raised inside the real SQLCipher database.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { openVault } from '../../../core/vault/index.ts';
+import { PASSPHRASE, startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
+
+describe('engine: a vault that fails to write', () => {
+  let org: TestOrg;
+  let alice: TestEngine;
+  let bob: TestEngine;
+
+  before(async () => {
+    org = await startOrg();
+    alice = await org.addUser('alice');
+    bob = await org.addUser('bob');
+  });
+  after(() => org.close());
+
+  async function onBobsVault(sql: string) {
+    await bob.engine.close();
+    const vault = await openVault({ dir: bob.profileDir, passphrase: PASSPHRASE });
+    await vault.run(sql);
+    await vault.lock();
+    bob = await bob.reopen();
+  }
+
+  it('stops, says so, and loses nothing', async () => {
+    const warm = await alice.engine.api.call('messages.send', { target: '@bob', text: 'warm-up' });
+    await bob.waitFor(() => bob.received().find((m) => m.id === warm.id), 15_000, 'the warm-up');
+    await onBobsVault("CREATE TRIGGER simulated_failure BEFORE INSERT ON messages WHEN new.body = 'poison' BEGIN SELECT RAISE(ABORT, 'simulated write failure'); END");
+
+    const texts = ['before', 'poison', 'after 1', 'after 2'];
+    const ids: string[] = [];
+    for (const text of texts) ids.push((await alice.engine.api.call('messages.send', { target: '@bob', text })).id);
+    // the batch holding 'poison' cannot commit: from then on every command refuses with the reason
+    const refusal = async () => {
+      for (let i = 0; i < 300; i++) {
+        await bob.engine.api.call('messages.list', { target: '@alice', limit: 5 });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    await assert.rejects(refusal, (e: Error & { code?: string }) => e.code === 'VAULT' && /could not be written/.test(e.message));
+    assert.equal(bob.received().some((m) => m.text === 'poison' || m.text === 'after 2'), false, 'nothing from the failed batch onwards was shown');
+
+    await onBobsVault('DROP TRIGGER simulated_failure');
+    await bob.engine.api.call('sync.now', {});
+    const history = (await bob.engine.api.call('messages.list', { target: '@alice', limit: 10 })).messages.map((m) => m.text).reverse();
+    assert.deepEqual(history, ['warm-up', ...texts], 'every message, once, in order');
+  });
+});
