@@ -10,6 +10,7 @@ import { createDispatcher, type Dispatcher, type Handlers } from '../api/dispatc
 import { ProtocolError } from '../protocol/errors.ts';
 import { certifyDevice, decodeDeviceCertificate, signDeviceList, type AccountIdentity } from '../protocol/identity.ts';
 import { addOneTimePrekeys, rotateSignedPrekey } from '../protocol/prekeys.ts';
+import { channelSignedBytes, type SignatureCheck } from '../protocol/sender-keys.ts';
 import {
   answerSenderKeyRequest, decryptFrame, encryptChannelMessage, encryptToDevices, fanOutTargets, newMessageId, prepareChannelKey,
   requestSenderKey, resetSession, type NewSession, type OutgoingFrame as ProtocolFrame,
@@ -27,13 +28,14 @@ import {
   channelConversationId, conversationRows, conversationView, directConversationId, ensureDirectStatement, ensureGroupStatement, groupConversationId, historyViews,
   insertMessageStatements, messageViews, searchViews, statusStatement, upsertConversationStatement, editStatement, deleteStatement, reactionStatement,
 } from './history.ts';
-import { applyPayload, mentionsIn, type Effect } from './inbound.ts';
+import { activityStatements, applyPayload, mentionsIn, type Effect } from './inbound.ts';
 import { Outbox, outboxStatement, type OutgoingFrame, type Recipient } from './outbox.ts';
 import { loadProfile, profileStatement, signedPrekeyUploadedStatement, uploadedSignedPrekey, type Profile } from './profile.ts';
 import { protocolStatements, pruneSeenStatement, VaultProtocolStore } from './protocol-store.ts';
 import { RelayError, RelayHttp } from './relay-http.ts';
 import { RelaySocket, type Delivery } from './relay-socket.ts';
 import { Serial } from './serial.ts';
+import { precheckedSignatures, SignatureVerifier, type SignatureJob } from './signature-verifier.ts';
 
 export interface EngineOptions extends VaultSettings {
   now?: () => number;
@@ -48,6 +50,8 @@ export interface EngineOptions extends VaultSettings {
 const DEFAULT_ENVELOPE_TTL_MS = 30 * 24 * 3600 * 1000;
 const HELD_FRAMES_MAX = 5000;
 const SESSION_RESET_INTERVAL_MS = 60_000;
+/** Batches at least this big have part of their channel signatures checked on the verifier thread. */
+const PRECHECK_MIN_BATCH = 32;
 const SIGNED_PREKEY_ROTATION_MS = 7 * 24 * 3600 * 1000;
 /** Longer than two signed-prekey periods: a replayed session start names a signed prekey that is gone by then. */
 const SEEN_RETENTION_MS = 30 * 24 * 3600 * 1000;
@@ -81,6 +85,7 @@ export class Engine {
   readonly #acks = new Set<Promise<void>>();
   /** Post-commit work of inbound batches (acknowledge, events, follow-ups), in batch order. */
   readonly #post = new Serial();
+  readonly #verifier = new SignatureVerifier();
   #lastCommit: Promise<void> = Promise.resolve();
   #failure: EngineError | null = null;
   /** Accounts whose device list was fetched since the socket last came online (see #currentDevices). */
@@ -178,6 +183,7 @@ export class Engine {
     await this.#socket.stop();
     await this.#serial.run(async () => {});
     await this.#post.run(async () => {});
+    await this.#verifier.close();
     await this.#vault.lock();
   }
 
@@ -209,13 +215,19 @@ export class Engine {
 
   /** One batch from the relay: decrypt all in one vault transaction, then acknowledge, then react. */
   async #receive(batch: Delivery[]): Promise<void> {
+    // Batches follow each other through promise callbacks only; without a turn of the event loop the vault
+    // worker's answers (and so the pipelined commits) would wait until the whole backlog was decrypted.
+    await new Promise((resolve) => setImmediate(resolve));
     const now = this.#now();
     const staged = new StagedProtocolStore(this.#store);
     const statements: Statement[] = [];
     const effects: Effect[] = [];
     const notices: ServerNotice[] = [];
     const undecryptable: EventPayload<'message.undecryptable'>[] = [];
-    for (const delivery of batch) {
+    const prechecked = this.#precheckSignatures(batch);
+    let checkSignature: SignatureCheck | undefined;
+    for (const [index, delivery] of batch.entries()) {
+      if (index === prechecked?.from) checkSignature = await prechecked.check;
       try {
         if (delivery.from === null) {
           const notice = decodeNotice(delivery.body);
@@ -224,7 +236,7 @@ export class Engine {
           continue;
         }
         const sender = await this.#checkSender(delivery);
-        const incoming = this.#decrypt(staged, delivery, now, statements, undecryptable);
+        const incoming = this.#decrypt(staged, delivery, now, statements, undecryptable, checkSignature);
         if (!incoming) continue;
         const conversationId = await this.#conversationFor(incoming.channelId, sender, incoming.payload);
         // a payload that is ignored still used its ratchet step and its id: both are committed
@@ -244,7 +256,7 @@ export class Engine {
       }
     }
     const writes = staged.takeWrites();
-    const committed = this.#commitAhead(writes, [...protocolStatements(writes, now), ...statements]);
+    const committed = this.#commitAhead(writes, [...protocolStatements(writes, now), ...statements, ...activityStatements(effects)]);
     // After the commit, outside the lane (the next batch decrypts meanwhile): acknowledge, tell the UI, react. The
     // acknowledgement is not awaited by anything that sends: a relay slow to answer must not hold up the vault.
     void this.#post.run(async () => {
@@ -255,6 +267,34 @@ export class Engine {
       for (const u of undecryptable) this.#emit('message.undecryptable', u);
       await this.#afterReceive(effects, notices);
     }).catch((error: Error) => this.#problem(error));
+  }
+
+  /**
+   * Hands the channel signatures of the batch's second half to the verifier thread, while this thread decrypts the
+   * first half (verifying those itself). Only messages whose sender key is already held can be checked ahead; any
+   * other, or a worker failure, is verified inline. Small batches (live traffic) are not worth the round trip.
+   */
+  #precheckSignatures(batch: Delivery[]): { from: number; check: Promise<SignatureCheck | undefined> } | null {
+    if (batch.length < PRECHECK_MIN_BATCH) return null;
+    const from = Math.floor(batch.length / 2);
+    const jobs: SignatureJob[] = [];
+    for (const delivery of batch.slice(from)) {
+      if (delivery.channel === null || delivery.from === null) continue;
+      try {
+        const envelope = decodeEnvelope(delivery.body);
+        if (envelope.kind !== 'channel') continue;
+        const inbound = this.#store.inboundSenderKey(envelope.channelId, envelope.from, envelope.keyId);
+        if (inbound) jobs.push({ signature: envelope.signature, message: channelSignedBytes(envelope), publicKey: inbound.signingPublicKey });
+      } catch {
+        // a malformed frame is reported by the normal path
+      }
+    }
+    if (jobs.length === 0) return null;
+    const check = this.#verifier.verifyAll(jobs).then((results) => precheckedSignatures(jobs, results), (error: Error) => {
+      this.#problem(error);
+      return undefined;
+    });
+    return { from, check };
   }
 
   /**
@@ -300,9 +340,9 @@ export class Engine {
     return claimed;
   }
 
-  #decrypt(staged: StagedProtocolStore, delivery: Delivery, now: number, statements: Statement[], undecryptable: EventPayload<'message.undecryptable'>[]) {
+  #decrypt(staged: StagedProtocolStore, delivery: Delivery, now: number, statements: Statement[], undecryptable: EventPayload<'message.undecryptable'>[], checkSignature?: SignatureCheck) {
     try {
-      return decryptFrame(staged, delivery.body, now);
+      return decryptFrame(staged, delivery.body, now, checkSignature);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       if (error.code === 'DUPLICATE') return null; // already shown once: never twice
@@ -490,7 +530,7 @@ export class Engine {
     }
     const writes = staged.takeWrites();
     await this.#settled();
-    await this.#vault.transaction([...protocolStatements(writes, now), ...statements, { sql: 'DELETE FROM held_frames WHERE id IN (SELECT value FROM json_each(?))', params: [JSON.stringify(done)] }]);
+    await this.#vault.transaction([...protocolStatements(writes, now), ...statements, ...activityStatements(effects), { sql: 'DELETE FROM held_frames WHERE id IN (SELECT value FROM json_each(?))', params: [JSON.stringify(done)] }]);
     this.#store.commit(writes);
     return effects;
   }

@@ -57,20 +57,23 @@ export function ensureGroupStatement(groupId: string, members: string[], me: str
  * hang off their root: a reply to a reply joins the first message's thread.
  */
 export function insertMessageStatements(m: NewMessage): Statement[] {
-  return [
-    {
+  return [insertMessageStatement(m), conversationActivityStatement(m.conversationId, m.sentAt, m.outgoing ? 0 : 1)];
+}
+
+export function insertMessageStatement(m: NewMessage): Statement {
+  return {
       sql: `INSERT OR IGNORE INTO messages (message_id, conversation_id, sender_id, sender_device, sent_at, received_at, body, expires_at,
               burn_seconds, reply_to, thread_root, mentions, outgoing, status)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
               (SELECT coalesce(thread_root, message_id) FROM messages WHERE message_id = ? AND conversation_id = ?), ?, ?, ?)`,
       params: [m.messageId, m.conversationId, m.sender, m.senderDevice, m.sentAt, m.receivedAt, m.body, m.expiresAt, m.burnSeconds, m.replyTo,
         m.replyTo, m.conversationId, JSON.stringify(m.mentions), m.outgoing ? 1 : 0, m.status],
-    },
-    {
-      sql: `UPDATE conversations SET last_message_at = max(coalesce(last_message_at, 0), ?), unread = unread + ? WHERE id = ?`,
-      params: [m.sentAt, m.outgoing ? 0 : 1, m.conversationId],
-    },
-  ];
+  };
+}
+
+/** New messages in a conversation: its latest time and unread count (one statement per conversation per batch). */
+export function conversationActivityStatement(conversationId: string, lastAt: number, unread: number): Statement {
+  return { sql: 'UPDATE conversations SET last_message_at = max(coalesce(last_message_at, 0), ?), unread = unread + ? WHERE id = ?', params: [lastAt, unread, conversationId] };
 }
 
 /** Edits and deletes apply only to the sender's own message in the same conversation. */

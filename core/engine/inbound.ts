@@ -4,7 +4,7 @@
 import { toBase64Url } from '../crypto/sodium.ts';
 import type { DeviceAddress, Payload } from '../protocol/wire.ts';
 import type { Statement } from '../vault/index.ts';
-import { deleteStatement, editStatement, insertMessageStatements, reactionStatement, statusStatement } from './history.ts';
+import { conversationActivityStatement, deleteStatement, editStatement, insertMessageStatement, reactionStatement, statusStatement } from './history.ts';
 
 export interface Origin {
   conversationId: string;
@@ -16,7 +16,7 @@ export interface Origin {
 }
 
 export type Effect =
-  | { kind: 'received'; messageId: string }
+  | { kind: 'received'; messageId: string; conversationId: string; sentAt: number; outgoing: boolean }
   | { kind: 'updated'; messageId: string }
   | { kind: 'removed'; messageId: string; conversationId: string }
   | { kind: 'status'; messageIds: string[] }
@@ -43,14 +43,14 @@ export function applyPayload(payload: Payload, origin: Origin): { statements: St
     case 'text':
     case 'reply': {
       const replyTo = payload.kind === 'reply' ? toBase64Url(payload.target) : null;
-      const statements = insertMessageStatements({
+      const statement = insertMessageStatement({
         messageId: id, conversationId, sender, senderDevice: origin.senderDevice, sentAt: payload.sentAt, receivedAt: origin.receivedAt,
         body: payload.body, expiresAt: payload.timers?.expiresAt ?? null, burnSeconds: payload.timers?.burnAfterReadSeconds ?? null,
         replyTo, mentions: mentionsIn(payload.body), outgoing: origin.own, status: 'sent',
       });
-      const effects: Effect[] = [{ kind: 'received', messageId: id }];
+      const effects: Effect[] = [{ kind: 'received', messageId: id, conversationId, sentAt: payload.sentAt, outgoing: origin.own }];
       if (!origin.own && conversationId.startsWith('d:')) effects.push({ kind: 'delivered-receipt', messageId: id });
-      return { statements, effects };
+      return { statements: [statement], effects };
     }
     case 'edit':
       return { statements: [editStatement(conversationId, sender, toBase64Url(payload.target), payload.body, payload.sentAt)], effects: [{ kind: 'updated', messageId: toBase64Url(payload.target) }] };
@@ -73,4 +73,15 @@ export function applyPayload(payload: Payload, origin: Origin): { statements: St
       // session resets are handled by the protocol layer; files and calls arrive with their own issues
       return { statements: [], effects: [] };
   }
+}
+
+/** One activity update per conversation for the messages a batch stored: latest time, and how many are unread. */
+export function activityStatements(effects: readonly Effect[]): Statement[] {
+  const byConversation = new Map<string, { lastAt: number; unread: number }>();
+  for (const e of effects) {
+    if (e.kind !== 'received') continue;
+    const c = byConversation.get(e.conversationId) ?? { lastAt: 0, unread: 0 };
+    byConversation.set(e.conversationId, { lastAt: Math.max(c.lastAt, e.sentAt), unread: c.unread + (e.outgoing ? 0 : 1) });
+  }
+  return [...byConversation].map(([id, c]) => conversationActivityStatement(id, c.lastAt, c.unread));
 }

@@ -9,7 +9,7 @@ import type { KnownAccount } from './identity.ts';
 import { verifyPrekeyBundle, type PrekeyBundle } from './prekeys.ts';
 import {
   createOutboundSenderKey, installSenderKey, redistributeSenderKey, senderKeyDecrypt, senderKeyDistribution, senderKeyEncrypt,
-  senderKeyRotationReason, type RotationReason,
+  senderKeyRotationReason, type RotationReason, type SignatureCheck,
 } from './sender-keys.ts';
 import { acceptSessionStart, findSession, initiateSession, putSession, sessionDecrypt, sessionEncrypt, type SessionRecord } from './session.ts';
 import type { ProtocolStore, ProtocolWrite } from './store.ts';
@@ -102,8 +102,11 @@ export function encryptToDevices(store: ProtocolStore, targets: DeviceAddress[],
   return { frames, missing, writes };
 }
 
-/** Decrypts one frame from the relay. Throws a ProtocolError (and so changes nothing) if anything is wrong. */
-export function decryptFrame(store: ProtocolStore, frame: Uint8Array, now: number): Incoming {
+/**
+ * Decrypts one frame from the relay. Throws a ProtocolError (and so changes nothing) if anything is wrong.
+ * `checkSignature` lets a caller supply channel signatures it verified ahead of time (see SignatureCheck).
+ */
+export function decryptFrame(store: ProtocolStore, frame: Uint8Array, now: number, checkSignature?: SignatureCheck): Incoming {
   const envelope = decodeEnvelope(frame);
   const self = store.device();
   const sender = requireListedDevice(store, envelope.from, new Map());
@@ -134,7 +137,7 @@ export function decryptFrame(store: ProtocolStore, frame: Uint8Array, now: numbe
         channelId: envelope.channelId, userId: envelope.from.userId, deviceId: envelope.from.deviceId, keyId: envelope.keyId,
       });
     }
-    const opened = senderKeyDecrypt(inbound, envelope);
+    const opened = senderKeyDecrypt(inbound, envelope, checkSignature);
     plaintext = opened.plaintext;
     writes.push({ kind: 'inbound-sender-key', state: opened.state });
   }

@@ -99,7 +99,14 @@ export function redistributeSenderKey(state: OutboundSenderKey, keyId: number, e
   return { channelId: state.channelId, keyId, iteration: entitledFrom, chainKey, signingPublicKey: key.signingPublicKey };
 }
 
-function signedPart(e: Omit<ChannelEnvelope, 'signature'>): Uint8Array {
+/**
+ * Checks one Ed25519 signature. The default is libsodium's verify; a caller may pass one that looks up a result it
+ * computed earlier (on another thread) for these exact bytes, and must fall back to verifying when it has none.
+ */
+export type SignatureCheck = (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean;
+
+/** The bytes a channel message's signature covers. */
+export function channelSignedBytes(e: Omit<ChannelEnvelope, 'signature'>): Uint8Array {
   return framed(LABEL.channelMessage, e.channelId, e.from.userId, e.from.deviceId, uint32Bytes(e.keyId), uint32Bytes(e.iteration), e.ciphertext);
 }
 
@@ -113,7 +120,7 @@ export function senderKeyEncrypt(state: OutboundSenderKey, from: DeviceAddress, 
   const { key, nonce } = messageKeys(messageKey, LABEL.senderKeyMessage);
   const ciphertext = aeadEncrypt(key, nonce, plaintext, associatedData(state.channelId, from, state.keyId, state.iteration));
   const unsigned = { kind: 'channel' as const, channelId: state.channelId, from, keyId: state.keyId, iteration: state.iteration, ciphertext };
-  const signature = sign(signedPart(unsigned), state.signing.secretKey);
+  const signature = sign(channelSignedBytes(unsigned), state.signing.secretKey);
   return { state: { ...state, chainKey, iteration: state.iteration + 1 }, envelope: { ...unsigned, signature } };
 }
 
@@ -143,11 +150,11 @@ export function installSenderKey(existing: InboundSenderKey | null, sender: Devi
   return { ...existing, firstIteration: d.iteration, skipped: stripIndex(kept), discarded: addDiscarded(existing.discarded, discarded) };
 }
 
-export function senderKeyDecrypt(state: InboundSenderKey, envelope: ChannelEnvelope): { state: InboundSenderKey; plaintext: Uint8Array } {
+export function senderKeyDecrypt(state: InboundSenderKey, envelope: ChannelEnvelope, checkSignature: SignatureCheck = verify): { state: InboundSenderKey; plaintext: Uint8Array } {
   if (envelope.channelId !== state.channelId || envelope.keyId !== state.keyId || envelope.from.userId !== state.sender.userId || envelope.from.deviceId !== state.sender.deviceId) {
     fail('WRONG_RECIPIENT', 'channel message does not belong to this sender key');
   }
-  if (!verify(envelope.signature, signedPart(envelope), state.signingPublicKey)) fail('BAD_SIGNATURE', 'channel message signature does not verify');
+  if (!checkSignature(envelope.signature, channelSignedBytes(envelope), state.signingPublicKey)) fail('BAD_SIGNATURE', 'channel message signature does not verify');
   const n = envelope.iteration;
   let messageKey: Uint8Array;
   let next: InboundSenderKey;

@@ -42,6 +42,20 @@ export interface ProtocolStore {
 
 const addr = (a: DeviceAddress) => JSON.stringify([a.userId, a.deviceId]);
 
+/** Which piece of state a write replaces whole; null for writes that add an entry (shares, seen ids). */
+function stateKey(w: ProtocolWrite): string | null {
+  switch (w.kind) {
+    case 'prekeys': return 'prekeys';
+    case 'session': return `session ${addr(w.peer)}`;
+    case 'known-account': return `known ${w.entry.userId}`;
+    case 'outbound-sender-key': return `outbound ${w.state.channelId}`;
+    case 'inbound-sender-key': return `inbound ${JSON.stringify([w.state.channelId, addr(w.state.sender), w.state.keyId])}`;
+    case 'sender-key-share':
+    case 'seen':
+      return null;
+  }
+}
+
 export class MemoryProtocolStore implements ProtocolStore {
   /** Kept decoded: it never changes, and re-deriving its key pairs on every message would dominate the cost. */
   #device: DeviceIdentity;
@@ -169,10 +183,22 @@ export class StagedProtocolStore implements ProtocolStore {
     this.#writes.push(...writes);
   }
 
-  /** All staged writes in order (later writes to the same state supersede earlier ones when applied in order). */
+  /**
+   * The staged writes to commit: for each piece of state (a session, a sender key, the prekeys...) only its last
+   * write, since each write is a whole snapshot; shares and seen ids are all kept. A batch of 500 messages on one
+   * channel becomes one sender-key write instead of 500.
+   */
   takeWrites(): ProtocolWrite[] {
     const writes = this.#writes;
     this.#writes = [];
-    return writes;
+    const last = new Map<string, number>();
+    writes.forEach((w, i) => {
+      const key = stateKey(w);
+      if (key !== null) last.set(key, i);
+    });
+    return writes.filter((w, i) => {
+      const key = stateKey(w);
+      return key === null || last.get(key) === i;
+    });
   }
 }

@@ -113,6 +113,28 @@ describe('engine: a hostile relay', () => {
     assert.equal(countOf(ids[0]!) + countOf(ids[1]!), 0, 'a damaged message is never shown');
   });
 
+  it('rejects a forged signature inside a large backlog (signatures checked ahead on another thread)', async () => {
+    await bob.engine.close();
+    const ids: string[] = [];
+    for (let i = 0; i < 80; i++) ids.push((await send('#ops', `backlog ${i}`)).id);
+    const forged = new Set<number>();
+    relay.rewrite = (frame, device) => {
+      if (device !== bob.engine.deviceId || !isMessage(frame) || (frame as Deliver).channel === null) return [frame];
+      const index = ids.indexOf(Buffer.from((frame as Deliver).msgId).toString('base64url'));
+      if (index !== 70) return [frame]; // late in the batch: among the signatures checked ahead
+      forged.add(index);
+      const body = new Uint8Array((frame as Deliver).body);
+      body[body.length - 5]! ^= 0x01; // the signature is the envelope's last field
+      return [{ ...(frame as Deliver), body }];
+    };
+    bob = await bob.reopen();
+    await bob.engine.api.call('sync.now', {});
+    assert.equal(forged.size, 1);
+    assert.equal(countOf(ids[70]!), 0, 'the forged message is not shown');
+    for (const [i, id] of ids.entries()) if (i !== 70) assert.equal(countOf(id), 1, `message ${i} once`);
+    assert.ok(bob.events.some((e) => e.name === 'message.undecryptable' && (e.payload as { reason: string }).reason === 'BAD_SIGNATURE'));
+  });
+
   it('asks the sender for a sender key the relay withheld, then shows the held message', async () => {
     await alice.engine.api.call('channels.create', { name: 'ops2' });
     await alice.engine.api.call('channels.add', { channel: 'ops2', username: 'bob' });
