@@ -46,20 +46,28 @@ const sender = z.object({ account: z.string().regex(ID_PATTERN), device: deviceI
 export type Sender = z.infer<typeof sender>;
 const shortText = (max: number) => z.string().max(max);
 
-/** What a client accepts from the relay: the server is outside the client's trust, so its frames are checked too. */
-// A plain union: three `event` kinds share the `t` value, which a discriminated union cannot express.
-export const serverFrameSchema = z.union([
-  z.object({ t: z.literal('sent'), rid: requestId, duplicate: z.boolean() }).strict(),
-  z.object({ t: z.literal('acked'), rid: requestId, removed: z.number().int().min(0) }).strict(),
-  z.object({ t: z.literal('signalled'), rid: requestId }).strict(),
-  z.object({
-    t: z.literal('deliver'), seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER), msgId: bytesOf(MSG_ID_BYTES, MSG_ID_BYTES),
-    from: sender.nullable(), channel: z.string().regex(ID_PATTERN).nullable(), body: bytesOf(1, MAX_BODY_BYTES), sentAt: expiresAt, expiresAt,
-  }).strict(),
+/** Control events from the relay, told apart by `kind`. */
+const eventSchema = z.discriminatedUnion('kind', [
   z.object({ t: z.literal('event'), kind: z.literal('prekeys_low'), remaining: z.number().int().min(0) }).strict(),
   z.object({ t: z.literal('event'), kind: z.literal('queue_empty') }).strict(),
   z.object({ t: z.literal('event'), kind: z.literal('device_list'), account: z.string().regex(ID_PATTERN) }).strict(),
   z.object({ t: z.literal('event'), kind: z.literal('signal'), from: sender, body: bytesOf(1, MAX_SIGNAL_BYTES) }).strict(),
+]);
+
+/**
+ * What a client accepts from the relay: the server is outside the client's trust, so its frames are checked too.
+ * Discriminated by `t` (and events by `kind`), so a frame is checked against its own schema only: a backlog is
+ * thousands of frames, and a plain union tried the schemas one after another.
+ */
+export const serverFrameSchema = z.discriminatedUnion('t', [
+  z.object({
+    t: z.literal('deliver'), seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER), msgId: bytesOf(MSG_ID_BYTES, MSG_ID_BYTES),
+    from: sender.nullable(), channel: z.string().regex(ID_PATTERN).nullable(), body: bytesOf(1, MAX_BODY_BYTES), sentAt: expiresAt, expiresAt,
+  }).strict(),
+  z.object({ t: z.literal('sent'), rid: requestId, duplicate: z.boolean() }).strict(),
+  z.object({ t: z.literal('acked'), rid: requestId, removed: z.number().int().min(0) }).strict(),
+  z.object({ t: z.literal('signalled'), rid: requestId }).strict(),
+  eventSchema,
   z.object({ t: z.literal('error'), rid: requestId.nullable(), code: shortText(64), message: shortText(1000) }).strict(),
 ]);
 
