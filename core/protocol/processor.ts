@@ -13,7 +13,7 @@ import {
 } from './sender-keys.ts';
 import { acceptSessionStart, findSession, initiateSession, putSession, sessionDecrypt, sessionEncrypt, type SessionRecord } from './session.ts';
 import type { ProtocolStore, ProtocolWrite } from './store.ts';
-import { decodeEnvelope, decodePayload, encodeEnvelope, encodePayload, type DeviceAddress, type Payload, type PayloadContent } from './wire.ts';
+import { decodeEnvelope, decodePayload, encodeEnvelope, encodePayload, type DeviceAddress, type Envelope, type Payload, type PayloadContent } from './wire.ts';
 
 export interface OutgoingFrame {
   to: DeviceAddress;
@@ -107,7 +107,11 @@ export function encryptToDevices(store: ProtocolStore, targets: DeviceAddress[],
  * `checkSignature` lets a caller supply channel signatures it verified ahead of time (see SignatureCheck).
  */
 export function decryptFrame(store: ProtocolStore, frame: Uint8Array, now: number, checkSignature?: SignatureCheck): Incoming {
-  const envelope = decodeEnvelope(frame);
+  return decryptEnvelope(store, decodeEnvelope(frame), now, checkSignature);
+}
+
+/** decryptFrame for an envelope the caller has already decoded (with decodeEnvelope, which checked it). */
+export function decryptEnvelope(store: ProtocolStore, envelope: Envelope, now: number, checkSignature?: SignatureCheck): Incoming {
   const self = store.device();
   const sender = requireListedDevice(store, envelope.from, new Map());
   const writes: ProtocolWrite[] = [];
