@@ -450,12 +450,15 @@ export class Engine {
     await this.#emitUpdated(updated);
     for (const notice of notices) await this.#onNotice(notice).catch((error: Error) => this.#problem(error));
     // follow-ups that send: answers to key requests, our own key requests, delivery receipts, held frames
-    await this.#serial.run(async () => {
-      for (const [user, ids] of receipts) await this.#queueControl(user, { kind: 'receipt', receipt: 'delivered', targets: ids.map(fromBase64Url) }).catch((error: Error) => this.#problem(error));
-      await this.#answerKeyRequests();
-      await this.#requestMissingKeys();
-      await this.#resetBrokenSessions();
-    });
+    // Only follow-ups that send need the lane; a batch without any must not queue behind the next batch's decrypt.
+    if (receipts.size || this.#keyAnswers.length || this.#pendingKeyRequests.length || this.#pendingResets.length) {
+      await this.#serial.run(async () => {
+        for (const [user, ids] of receipts) await this.#queueControl(user, { kind: 'receipt', receipt: 'delivered', targets: ids.map(fromBase64Url) }).catch((error: Error) => this.#problem(error));
+        await this.#answerKeyRequests();
+        await this.#requestMissingKeys();
+        await this.#resetBrokenSessions();
+      });
+    }
     if (this.#retryHeld) {
       const retried = await this.#serial.run(() => this.#retryHeldFrames());
       if (retried.length) await this.#afterReceive(retried, []);
