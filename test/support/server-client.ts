@@ -24,8 +24,14 @@ const frameDecoder = new Decoder({ useRecords: false, mapsAsObjects: true });
 const decodeServerFrame = (data: Uint8Array) => frameDecoder.decode(data) as ServerFrame;
 export const decodeNotice = (body: Uint8Array) => frameDecoder.decode(body) as ServerNotice;
 
+const tempDirs: string[] = [];
+
+/** A temporary directory, removed when the test process exits (each test file runs in its own process). */
 export function tempDir(prefix = 'wardroom-server-test-'): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  if (tempDirs.length === 0) process.once('exit', () => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  tempDirs.push(dir);
+  return dir;
 }
 
 /**

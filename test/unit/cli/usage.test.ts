@@ -1,13 +1,21 @@
 // CLI behaviour that needs no engine: argument errors, passphrase sources and exit codes. The host here refuses to
 // be reached, so every case proves the CLI stopped before touching a profile. (The full CLI flow against a real
 // server and engines is in test/integration/cli.)
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ApiError, type WardroomApi } from '../../../core/api/contract.ts';
 import { runCli, USAGE, type EngineHost, type CliIo } from '../../../core/cli/main.ts';
+
+const scratch: string[] = [];
+after(() => Promise.all(scratch.map((dir) => rm(dir, { recursive: true, force: true }))));
+async function scratchDir(): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'wardroom-cli-'));
+  scratch.push(dir);
+  return dir;
+}
 
 function harness(env: Record<string, string> = {}) {
   const out: string[] = [];
@@ -49,7 +57,7 @@ test('missing profile, missing passphrase and unknown flags are one-line usage e
 });
 
 test('the passphrase file wins over the environment and only its first line is used', async () => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'wardroom-cli-'));
+  const dir = await scratchDir();
   const file = path.join(dir, 'pass');
   await writeFile(file, 'correct horse battery\nsecond line\n');
   const h = harness({ WARDROOM_PASSPHRASE: 'from-env-passphrase' });
@@ -85,7 +93,7 @@ test('unknown commands are usage errors (exit 2) before any passphrase is needed
 });
 
 test('link is a pre-enrolment command: its argument errors stop before the host is reached', async () => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'wardroom-cli-'));
+  const dir = await scratchDir();
   const h = harness({ WARDROOM_PASSPHRASE: 'pass-phrase-1' });
   assert.equal(await h.run(['--profile', '/tmp/p', 'link', 'wardroom://join?x']), 2);
   assert.match(h.err.at(-1)!, /link needs --username NAME/);
@@ -143,7 +151,7 @@ test('link prints the code first, waits for approval, then says who it linked as
 });
 
 test('link with a recovery kit file needs no approval and prints no code; Ctrl-C cancels a waiting link', async () => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'wardroom-cli-'));
+  const dir = await scratchDir();
   await writeFile(path.join(dir, 'kit'), 'WRK1.kit-text\n');
   const { host, calls } = linkingHost();
   const out: string[] = [];
