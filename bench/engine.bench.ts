@@ -28,7 +28,7 @@ import { createOrg, http, login, TestUser, WsClient } from '../test/support/serv
 import { killSpawnedServers, spawnServer } from '../test/support/server-process.ts';
 import type { ServerProcess } from '../test/support/server-process.ts';
 import { TEST_KDF } from '../test/support/vault-helpers.ts';
-import { percentile, report, section } from './harness.ts';
+import { DeliveryCollector as Collector, percentile, report, section } from './harness.ts';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -55,32 +55,6 @@ const engineLog = (name: string) => (VERBOSE ? { log: (line: string) => console.
 const EXPIRY_MS = 3_600_000;
 
 // ------------------------------------------------------------------ shared
-
-/** Counts deliveries across all receivers; resolves when `expected` have arrived. */
-class Collector {
-  latencies: number[] = [];
-  count = 0;
-  lastAt = 0;
-  #expected = 0;
-  #done: (() => void) | null = null;
-
-  expect(expected: number): Promise<void> {
-    this.latencies = [];
-    this.count = 0;
-    this.#expected = expected;
-    return new Promise((resolve) => {
-      this.#done = resolve;
-    });
-  }
-
-  record(sentAt: number | undefined): void {
-    const now = performance.now();
-    if (sentAt !== undefined) this.latencies.push(now - sentAt);
-    this.count++;
-    this.lastAt = now;
-    if (this.count === this.#expected) this.#done?.();
-  }
-}
 
 /** Sends `count` messages at `ratePerSecond`, each through `send(i)`, and waits until `done`. */
 async function paced(count: number, ratePerSecond: number, send: (i: number) => void, done: Promise<void>): Promise<void> {

@@ -62,3 +62,30 @@ export function report(figure: Figure): void {
 export function section(title: string): void {
   console.log(`\n== ${title}`);
 }
+
+/** Counts deliveries across all receivers, with each one's latency when known; resolves when `expected` arrived. */
+export class DeliveryCollector {
+  latencies: number[] = [];
+  count = 0;
+  lastAt = 0;
+  #expected = 0;
+  #done: (() => void) | null = null;
+
+  expect(expected: number): Promise<void> {
+    this.latencies = [];
+    this.count = 0;
+    this.#expected = expected;
+    return new Promise((resolve) => {
+      this.#done = resolve;
+    });
+  }
+
+  /** `sentAt`: the send time on this process's performance clock, when the delivery carries it. */
+  record(sentAt: number | undefined): void {
+    const now = performance.now();
+    if (sentAt !== undefined) this.latencies.push(now - sentAt);
+    this.count++;
+    this.lastAt = now;
+    if (this.count === this.#expected) this.#done?.();
+  }
+}

@@ -18,7 +18,7 @@ import { randomBytes } from '../core/crypto/sodium.ts';
 import { createOrg, http, login, TestUser, WsClient } from '../test/support/server-client.ts';
 import { killSpawnedServers, spawnServer } from '../test/support/server-process.ts';
 import type { ServerProcess } from '../test/support/server-process.ts';
-import { percentile, report, section } from './harness.ts';
+import { DeliveryCollector as Collector, percentile, report, section } from './harness.ts';
 
 const BODY_BYTES = 256;
 // Latency runs pace the sender at 2,500 deliveries/s: about a third of what the durable relay sustains here.
@@ -46,32 +46,6 @@ function stampedBody(): Uint8Array {
 }
 
 const sentAt = (body: Uint8Array): number => new DataView(body.buffer, body.byteOffset, 8).getFloat64(0);
-
-/** Collects deliveries across all receivers; resolves when `expected` have arrived. */
-class Collector {
-  latencies: number[] = [];
-  count = 0;
-  lastAt = 0;
-  #expected = 0;
-  #done: (() => void) | null = null;
-
-  expect(expected: number): Promise<void> {
-    this.latencies = [];
-    this.count = 0;
-    this.#expected = expected;
-    return new Promise((resolve) => {
-      this.#done = resolve;
-    });
-  }
-
-  record(body: Uint8Array): void {
-    const now = performance.now();
-    this.latencies.push(now - sentAt(body));
-    this.count++;
-    this.lastAt = now;
-    if (this.count === this.#expected) this.#done?.();
-  }
-}
 
 // ------------------------------------------------------------------ bare ws relay (baseline)
 
@@ -103,7 +77,7 @@ async function runBare(url: string, members: number, size: typeof SIZES[number])
   const receivers = await Promise.all(Array.from({ length: members }, () => new Promise<WebSocket>((resolve) => {
     const socket = new WebSocket(url);
     socket.binaryType = 'nodebuffer';
-    socket.on('message', (data: Buffer) => collector.record(data));
+    socket.on('message', (data: Buffer) => collector.record(sentAt(data)));
     socket.once('open', () => resolve(socket));
   })));
   const sender = await new Promise<WebSocket>((resolve) => {
@@ -172,7 +146,7 @@ async function runWardroom(server: ServerProcess, members: number, size: typeof 
     let pending: number[] = [];
     socket.onFrame = (frame) => {
       if (frame.t !== 'deliver') return;
-      if (frame.from !== null) collector.record(frame.body);
+      if (frame.from !== null) collector.record(sentAt(frame.body));
       if (pending.length === 0) {
         setImmediate(() => {
           socket.send({ t: 'ack', rid: socket.nextRid(), seqs: pending });
