@@ -316,7 +316,10 @@ export class Engine {
   #commitAhead(writes: ProtocolWrite[], statements: Statement[]): Promise<boolean> {
     const previous = this.#lastCommit;
     this.#store.commit(writes);
-    const committed = previous.then(() => this.#vault.transaction(statements)).then(() => true, (error: Error) => {
+    const committed = previous.then(() => {
+      if (this.#failure) throw this.#failure; // nothing derived from a batch that failed may reach the vault
+      return this.#vault.transaction(statements);
+    }).then(() => true, (error: Error) => {
       this.#fail(error);
       return false;
     });
