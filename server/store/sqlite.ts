@@ -145,8 +145,7 @@ export function openSqliteStore(file: string): ServerStore {
     insertMessage: s(`INSERT INTO messages(msg_id, sender_account, sender_device, channel_id, body, expires_at, sent_at, remaining)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
     insertDelivery: s('INSERT INTO deliveries(device_id, message_seq) VALUES (?, ?)'),
-    // one statement per acknowledged envelope: delete it and learn its message in the same step
-    ackDelivery: s('DELETE FROM deliveries WHERE seq = ? AND device_id = ? RETURNING message_seq').pluck(),
+    deliveryOf: s('SELECT message_seq FROM deliveries WHERE seq = ? AND device_id = ?').pluck(),
     deleteDelivery: s('DELETE FROM deliveries WHERE seq = ?'),
     decrementMessage: s('UPDATE messages SET remaining = remaining - ? WHERE message_seq = ?'),
     deleteDoneMessage: s('DELETE FROM messages WHERE message_seq = ? AND remaining <= 0'),
@@ -279,8 +278,9 @@ export function openSqliteStore(file: string): ServerStore {
   const commitAck = ({ deviceId, seqs }: AckRequest, released: Map<number, number>): number => {
     let removed = 0;
     for (const seq of seqs) {
-      const messageSeq = q.ackDelivery.get(seq, deviceId) as number | undefined;
+      const messageSeq = q.deliveryOf.get(seq, deviceId) as number | undefined;
       if (messageSeq === undefined) continue; // already acked, expired, or not this device's: acks are idempotent
+      q.deleteDelivery.run(seq);
       released.set(messageSeq, (released.get(messageSeq) ?? 0) + 1);
       removed++;
     }
