@@ -12,6 +12,9 @@ import { protocolStatements, type VaultProtocolStore } from './protocol-store.ts
 import type { RelayHttp } from './relay-http.ts';
 import { EngineError } from './errors.ts';
 
+/** A session to start, with the device it is for (checked by verifyPrekeyBundle against the bundle's certificate). */
+export type StartedSession = NewSession & { device: DeviceAddress };
+
 export interface DirectoryEvents {
   keyChanged(username: string, wasVerified: boolean): void;
   deviceAdded(username: string, deviceId: string): void;
@@ -152,17 +155,18 @@ export class Directory {
    * each against the device list we accepted. A device whose bundle is missing or invalid is left out (it can ask
    * for what it missed later); one bad bundle never blocks the others.
    */
-  async newSessions(targets: readonly DeviceAddress[], report: (error: Error) => void): Promise<NewSession[]> {
+  async newSessions(targets: readonly DeviceAddress[], report: (error: Error) => void): Promise<StartedSession[]> {
     const byUser = new Map<string, string[]>();
     for (const t of targets) byUser.set(t.userId, [...(byUser.get(t.userId) ?? []), t.deviceId]);
-    const sessions: NewSession[] = [];
+    const sessions: StartedSession[] = [];
     for (const [username, deviceIds] of byUser) {
       let known = await this.ensure(username);
       if (!deviceIds.every((d) => this.#certificates.get(username)?.has(d))) known = await this.refresh(username);
       const claimed = await this.#http.claimPrekeys(await this.accountIdOf(username), deviceIds);
       for (const bundle of claimed.bundles) {
         const certificate = this.#certificates.get(username)?.get(bundle.deviceId);
-        if (!certificate || !bundle.signedPrekey || !deviceIds.includes(bundle.deviceId)) continue;
+        // only devices we asked for, each once, whatever the relay answered
+        if (!certificate || !bundle.signedPrekey || !deviceIds.includes(bundle.deviceId) || sessions.some((s) => s.device.userId === username && s.device.deviceId === bundle.deviceId)) continue;
         const signed = bundle.signedPrekey.data;
         const candidate: PrekeyBundle = {
           certificate,
@@ -172,7 +176,7 @@ export class Directory {
         try {
           if (signed.length !== 96 || (candidate.oneTimePrekey && candidate.oneTimePrekey.publicKey.length !== 32)) throw new EngineError('HOSTILE_SERVER', 'malformed prekey bundle');
           verifyPrekeyBundle(known, candidate);
-          sessions.push({ known, bundle: candidate });
+          sessions.push({ known, bundle: candidate, device: { userId: username, deviceId: bundle.deviceId } });
         } catch (error) {
           report(error as Error);
         }

@@ -4,11 +4,11 @@
 // Every operation that reads protocol state and commits writes runs in one serial lane (Serial): inbound batches,
 // sends, rotations. Inside it: compute (decrypt or encrypt, against a StagedProtocolStore), commit the protocol
 // writes and the messages in ONE vault transaction, then apply the writes to memory, then acknowledge or send.
-import { fromBase64Url, toBase64Url } from '../crypto/sodium.ts';
+import { fromBase64Url, toBase64Url, utf8 } from '../crypto/sodium.ts';
 import type { EventName, EventPayload, MessageViewT } from '../api/contract.ts';
 import { createDispatcher, type Dispatcher, type Handlers } from '../api/dispatch.ts';
 import { ProtocolError } from '../protocol/errors.ts';
-import { certifyDevice, decodeDeviceCertificate, signDeviceList, type AccountIdentity } from '../protocol/identity.ts';
+import { certifyDevice, signDeviceList, type AccountIdentity } from '../protocol/identity.ts';
 import { addOneTimePrekeys, rotateSignedPrekey } from '../protocol/prekeys.ts';
 import { channelSignedBytes, type SignatureCheck } from '../protocol/sender-keys.ts';
 import {
@@ -748,8 +748,7 @@ export class Engine {
     staged.commit(first.writes);
     if (first.missing.length === 0) return first.frames;
     const sessions = await this.#directory.newSessions(first.missing, (e) => this.#problem(e));
-    const started = first.missing.filter((d) => sessions.some((s) => s.known.userId === d.userId && decodedDeviceOf(s) === d.deviceId));
-    const second = encryptToDevices(staged, started, payload, now, sessions.filter((s) => started.some((d) => d.deviceId === decodedDeviceOf(s))));
+    const second = encryptToDevices(staged, sessions.map((s) => s.device), payload, now, sessions);
     staged.commit(second.writes);
     return [...first.frames, ...second.frames];
   }
@@ -763,9 +762,8 @@ export class Engine {
     let frames = first.frames;
     if (first.missing.length) {
       const sessions = await this.#directory.newSessions(first.missing, (e) => this.#problem(e));
-      const started = first.missing.filter((d) => sessions.some((s) => decodedDeviceOf(s) === d.deviceId));
-      if (started.length) {
-        const second = prepareChannelKey(staged, channelId, started, now, false, sessions.filter((s) => started.some((d) => d.deviceId === decodedDeviceOf(s))));
+      if (sessions.length) {
+        const second = prepareChannelKey(staged, channelId, sessions.map((s) => s.device), now, false, sessions);
         staged.commit(second.writes);
         frames = [...frames, ...second.frames];
       }
@@ -891,7 +889,7 @@ export class Engine {
         await this.#syncChannels();
         const taken = (await this.#http.listChannels()).some((c) => decodeName(c.name) === name);
         if (taken || (await conversationRows(this.#vault, "kind = 'channel' AND name = ?", [name])).length) throw new EngineError('CONFLICT', `#${name} already exists`);
-        const created = await this.#http.createChannel(encodeName(name), topic ? encodeName(topic) : undefined, open);
+        const created = await this.#http.createChannel(utf8(name), topic ? utf8(topic) : undefined, open);
         await this.#vault.transaction([upsertConversationStatement({ id: channelConversationId(created.channelId), kind: 'channel', remoteId: created.channelId, name, topic: topic ?? null, role: 'owner' })]);
         const row = (await conversationRows(this.#vault, 'id = ?', [channelConversationId(created.channelId)]))[0]!;
         return conversationView(row, [this.username]);
@@ -926,7 +924,7 @@ export class Engine {
       },
       'channels.setTopic': async ({ channel, topic }) => {
         const channelId = await this.#channelByName(channel);
-        await this.#http.updateChannel(channelId, { topic: encodeName(topic) }).catch(relayToEngine);
+        await this.#http.updateChannel(channelId, { topic: utf8(topic) }).catch(relayToEngine);
         await this.#syncChannels();
         return {};
       },
@@ -1087,7 +1085,6 @@ const conversationIdOf = (t: SendTarget) => (t.kind === 'direct' ? directConvers
 
 const rotationKey = (channelId: string) => `e:rotate:${channelId}`;
 const rotationFlagStatement = (channelId: string): Statement => ({ sql: 'INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)', params: [rotationKey(channelId), new Uint8Array(0)] });
-const encodeName = (text: string) => new TextEncoder().encode(text);
 function decodeName(bytes: Uint8Array): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes).slice(0, 256);
@@ -1095,13 +1092,6 @@ function decodeName(bytes: Uint8Array): string {
     return '(unreadable name)';
   }
 }
-
-function decodedDeviceOf(session: { bundle: { certificate: Uint8Array } }): string {
-  return deviceIdOfCertificate(session.bundle.certificate);
-}
-
-const deviceIdOfCertificate = (certificate: Uint8Array) => decodeDeviceCertificate(certificate).deviceId;
-
 
 function relayToEngine(error: unknown): never {
   if (error instanceof RelayError && (error.status === 403 || error.status === 409)) throw new EngineError('FORBIDDEN', error.message);
