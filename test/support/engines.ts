@@ -140,3 +140,9 @@ export async function history(e: TestEngine, target: string): Promise<MessageVie
     before = page.messages.at(-1)!.id;
   }
 }
+
+/** A private channel that `owner` creates and adds `members` to. */
+export async function createChannel(owner: TestEngine, name: string, members: string[]): Promise<void> {
+  await owner.engine.api.call('channels.create', { name });
+  for (const username of members) await owner.engine.api.call('channels.add', { channel: name, username });
+}

@@ -2,7 +2,7 @@
 // real vaults and a real relay.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startOrg, textsIn, type TestEngine, type TestOrg } from '../../support/engines.ts';
+import { createChannel, startOrg, type TestEngine, type TestOrg, textsIn } from '../../support/engines.ts';
 
 describe('engine: join and talk', () => {
   let org: TestOrg;
@@ -28,8 +28,7 @@ describe('engine: join and talk', () => {
   });
 
   it('delivers channel messages to members', async () => {
-    await alice.engine.api.call('channels.create', { name: 'general' });
-    await alice.engine.api.call('channels.add', { channel: 'general', username: 'bob' });
+    await createChannel(alice, 'general', ['bob']);
     const sent = await alice.engine.api.call('messages.send', { target: '#general', text: 'welcome to #general' });
     const got = await bob.waitFor(() => bob.received().find((m) => m.id === sent.id), 15_000, 'the channel message');
     assert.equal(got.text, 'welcome to #general');

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { openVault } from '../../../core/vault/index.ts';
-import { history, PASSPHRASE, type TestEngine } from '../../support/engines.ts';
+import { createChannel, history, PASSPHRASE, type TestEngine } from '../../support/engines.ts';
 import { tempDir } from '../../support/server-client.ts';
 import { killSpawnedServers, spawnServer } from '../../support/server-process.ts';
 import { orgOn } from '../../support/spawned-org.ts';
@@ -89,8 +89,7 @@ describe('engine: crashes', () => {
     });
     const alice = org.admin;
     const bob = await org.addUser('bob');
-    await alice.engine.api.call('channels.create', { name: 'crash' });
-    await alice.engine.api.call('channels.add', { channel: 'crash', username: 'bob' });
+    await createChannel(alice, 'crash', ['bob']);
     await bob.waitFor(() => bob.events.some((e) => e.name === 'conversation.updated'), 15_000, 'the #crash membership');
     await alice.engine.close();
 
@@ -150,9 +149,7 @@ describe('engine: crashes', () => {
     const alice = org.admin;
     const carol = await org.addUser('carol');
     const bob = await org.addUser('bob');
-    await alice.engine.api.call('channels.create', { name: 'ops' });
-    await alice.engine.api.call('channels.add', { channel: 'ops', username: 'carol' });
-    await alice.engine.api.call('channels.add', { channel: 'ops', username: 'bob' });
+    await createChannel(alice, 'ops', ['carol', 'bob']);
     await bob.waitFor(() => bob.events.some((e) => e.name === 'conversation.updated'), 15_000, 'the #ops membership');
     await carol.waitFor(() => carol.events.some((e) => e.name === 'conversation.updated'), 15_000, 'the #ops membership');
 

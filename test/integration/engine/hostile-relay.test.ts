@@ -3,7 +3,7 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ServerFrame } from '../../../core/relay/frames.ts';
-import { startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
+import { createChannel, startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
 import { startHostileRelay, type HostileRelay } from '../../support/hostile-relay.ts';
 
 type Deliver = Extract<ServerFrame, { t: 'deliver' }>;
@@ -20,8 +20,7 @@ describe('engine: a hostile relay', () => {
     org = await startOrg({}, {}, async (url) => (relay = await startHostileRelay(url)));
     alice = await org.addUser('alice');
     bob = await org.addUser('bob');
-    await alice.engine.api.call('channels.create', { name: 'ops' });
-    await alice.engine.api.call('channels.add', { channel: 'ops', username: 'bob' });
+    await createChannel(alice, 'ops', ['bob']);
     // warm up both paths so later tests exercise established sessions and sender keys
     await send('#ops', 'warm-up channel');
     await send('@bob', 'warm-up dm');
@@ -136,8 +135,7 @@ describe('engine: a hostile relay', () => {
   });
 
   it('asks the sender for a sender key the relay withheld, then shows the held message', async () => {
-    await alice.engine.api.call('channels.create', { name: 'ops2' });
-    await alice.engine.api.call('channels.add', { channel: 'ops2', username: 'bob' });
+    await createChannel(alice, 'ops2', ['bob']);
     let withholding = true;
     relay.rewrite = (frame, device) => {
       if (!toBob(frame, device)) return [frame];

@@ -2,7 +2,7 @@
 // newcomer) envelopes it should never have had shows that the engine still cannot read them.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
+import { createChannel, startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
 import { startHostileRelay, type HostileRelay } from '../../support/hostile-relay.ts';
 
 describe('engine: channel membership and keys', () => {
@@ -19,9 +19,7 @@ describe('engine: channel membership and keys', () => {
     bob = await org.addUser('bob');
     carol = await org.addUser('carol');
     dan = await org.addUser('dan');
-    await alice.engine.api.call('channels.create', { name: 'secret' });
-    await alice.engine.api.call('channels.add', { channel: 'secret', username: 'bob' });
-    await alice.engine.api.call('channels.add', { channel: 'secret', username: 'carol' });
+    await createChannel(alice, 'secret', ['bob', 'carol']);
   });
   after(() => org.close());
 

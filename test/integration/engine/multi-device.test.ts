@@ -2,7 +2,7 @@
 // it (the recipients' devices and the sender's other device), in order per sender, exactly once.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
+import { createChannel, startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
 
 describe('engine: three users, two devices each', () => {
   let org: TestOrg;
@@ -30,9 +30,7 @@ describe('engine: three users, two devices each', () => {
 
   it('delivers channel traffic from every device to every other device, in order, exactly once', async () => {
     const [ann1] = devices.ann!;
-    await ann1!.engine.api.call('channels.create', { name: 'team' });
-    await ann1!.engine.api.call('channels.add', { channel: 'team', username: 'ben' });
-    await ann1!.engine.api.call('channels.add', { channel: 'team', username: 'cat' });
+    await createChannel(ann1!, 'team', ['ben', 'cat']);
     const perDevice = 5;
     const sent: { id: string; from: TestEngine; text: string }[] = [];
     for (let i = 0; i < perDevice; i++) {

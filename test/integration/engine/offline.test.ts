@@ -3,7 +3,7 @@
 // order, in his events and in his stored history, and his engine takes them in a few large batches.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { history, startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
+import { createChannel, history, startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
 
 const PER_SENDER = 250;
 
@@ -32,9 +32,7 @@ describe('engine: offline catch-up', () => {
     alice = await org.addUser('alice');
     carol = await org.addUser('carol');
     bob = await org.addUser('bob');
-    await alice.engine.api.call('channels.create', { name: 'ops' });
-    await alice.engine.api.call('channels.add', { channel: 'ops', username: 'carol' });
-    await alice.engine.api.call('channels.add', { channel: 'ops', username: 'bob' });
+    await createChannel(alice, 'ops', ['carol', 'bob']);
   });
   after(async () => {
     await Promise.all(reopened.map((e) => e.engine.close().catch(() => {})));
