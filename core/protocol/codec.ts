@@ -9,7 +9,12 @@ const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array
 
 /** Returns a plain Uint8Array that owns its memory (cbor-x returns Buffer views into a shared scratch buffer). */
 export function encodeCbor(value: unknown): Uint8Array {
-  return new Uint8Array(cbor.encode(value)); // typed-array copy: a memcpy, unlike Uint8Array.from's iteration
+  return new Uint8Array(encodeCborScratch(value)); // typed-array copy: a memcpy, unlike Uint8Array.from's iteration
+}
+
+/** The encoding as a view into cbor-x's scratch buffer: valid only until the next encode, so copy it before then. */
+export function encodeCborScratch(value: unknown): Uint8Array {
+  return cbor.encode(value);
 }
 
 /** Decodes one CBOR item that must fill the whole input; the size check comes first, before any parsing. */
@@ -155,16 +160,26 @@ export function decodeVersioned<T>(bytes: Uint8Array, schema: Field<T>, opts: { 
 
 /** Length-prefixed concatenation: unambiguous input for hashes, signatures and associated data. */
 export function framed(...parts: (Uint8Array | string)[]): Uint8Array {
-  const encoded = parts.map((p) => (typeof p === 'string' ? new TextEncoder().encode(p) : p));
-  const out = new Uint8Array(encoded.reduce((n, p) => n + 4 + p.length, 0));
-  const view = new DataView(out.buffer);
+  // this runs twice per channel message, so: strings encoded once (Buffer.from draws small ones from Node's pool,
+  // far cheaper than a TextEncoder result), one allocation for the output, length prefixes written by hand
+  const encoded = parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'utf8') : part));
+  let size = 0;
+  for (const part of encoded) size += 4 + part.length;
+  const out = new Uint8Array(size);
   let offset = 0;
   for (const part of encoded) {
-    view.setUint32(offset, part.length);
+    writeUint32(out, offset, part.length);
     out.set(part, offset + 4);
     offset += 4 + part.length;
   }
   return out;
+}
+
+function writeUint32(out: Uint8Array, offset: number, value: number): void {
+  out[offset] = value >>> 24;
+  out[offset + 1] = (value >>> 16) & 0xff;
+  out[offset + 2] = (value >>> 8) & 0xff;
+  out[offset + 3] = value & 0xff;
 }
 
 export const UINT32_MAX = 0xffff_ffff;
@@ -172,6 +187,6 @@ export const UINT32_MAX = 0xffff_ffff;
 /** Big-endian 4-byte encoding for counters inside hashed or signed data. */
 export function uint32Bytes(value: number): Uint8Array {
   const out = new Uint8Array(4);
-  new DataView(out.buffer).setUint32(0, value);
+  writeUint32(out, 0, value);
   return out;
 }

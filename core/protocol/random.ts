@@ -1,5 +1,5 @@
-// Fresh keys and ids for the protocol, all from the system CSPRNG (see randomBytes for why not
-// libsodium.js's randombytes_buf). Key pairs are derived from 32 random bytes with libsodium's seed functions.
+// Fresh keys and ids for the protocol, all from the system CSPRNG through randomBytes. Key pairs are derived
+// from 32 random bytes with libsodium's seed functions.
 import { dhKeyPair, signingKeyPair, randomBytes, type DhKeyPair, type SigningKeyPair } from '../crypto/sodium.ts';
 
 export const randomKey = (): Uint8Array => randomBytes(32);

@@ -11,7 +11,7 @@
 //
 // Superseded keys are not wiped here: the previous state object is the caller's rollback copy and may still be
 // in use. The persisted blob is overwritten on commit; see docs/protocol.md ("what is not protected").
-import { aeadDecrypt, aeadEncrypt, constantTimeEqual, CryptoError, dh, hkdfExpandSha256, hkdfSha256, hmacSha256Key32, type DhKeyPair } from '../crypto/sodium.ts';
+import { aeadDecrypt, aeadEncrypt, constantTimeEqual, CryptoError, dh, hkdfExpandSha256, hkdfSha256, hmacSha256, type DhKeyPair } from '../crypto/sodium.ts';
 import { newDhKeyPair as dhKeyPair } from './random.ts';
 import { bytes, framed, list, nullable, struct, uint, uint32Bytes, UINT32_MAX } from './codec.ts';
 import { fail } from './errors.ts';
@@ -77,7 +77,7 @@ function kdfRoot(rootKey: Uint8Array, dhOutput: Uint8Array): { rootKey: Uint8Arr
 }
 
 export function kdfChain(chainKey: Uint8Array): { messageKey: Uint8Array; chainKey: Uint8Array } {
-  return { messageKey: hmacSha256Key32(chainKey, ONE), chainKey: hmacSha256Key32(chainKey, TWO) };
+  return { messageKey: hmacSha256(chainKey, ONE), chainKey: hmacSha256(chainKey, TWO) };
 }
 
 export function messageKeys(messageKey: Uint8Array, label: string): { key: Uint8Array; nonce: Uint8Array } {

@@ -6,7 +6,7 @@
 // Membership: a device that joins receives the chain at the current iteration, so it cannot derive keys for
 // earlier messages. When a member or device leaves, the sender makes a new sender key and gives it only to those
 // who remain, so the removed device learns nothing about later messages. Rotation also happens by count and age.
-import { aeadDecrypt, aeadEncrypt, CryptoError, sign, verify, type SigningKeyPair } from '../crypto/sodium.ts';
+import { AEAD_TAG_BYTES, aeadDecrypt, aeadEncryptInto, concatBytes, CryptoError, sign, verify, type SigningKeyPair } from '../crypto/sodium.ts';
 import { newSigningKeyPair, randomKey, randomUint32 } from './random.ts';
 import { bytes, decodeVersioned, encodeCbor, framed, list, struct, uint, uint32Bytes, UINT32_MAX } from './codec.ts';
 import { fail } from './errors.ts';
@@ -106,22 +106,31 @@ export function redistributeSenderKey(state: OutboundSenderKey, keyId: number, e
 export type SignatureCheck = (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean;
 
 /** The bytes a channel message's signature covers. */
+/** What a channel message's signature covers: framed(label, channel, sender, key id, iteration, ciphertext). */
 export function channelSignedBytes(e: Omit<ChannelEnvelope, 'signature'>): Uint8Array {
-  return framed(LABEL.channelMessage, e.channelId, e.from.userId, e.from.deviceId, uint32Bytes(e.keyId), uint32Bytes(e.iteration), e.ciphertext);
+  return signedBytesAfter(associatedData(e.channelId, e.from, e.keyId, e.iteration), e.ciphertext);
 }
 
 function associatedData(channelId: string, from: DeviceAddress, keyId: number, iteration: number): Uint8Array {
   return framed(LABEL.channelMessage, channelId, from.userId, from.deviceId, uint32Bytes(keyId), uint32Bytes(iteration));
 }
 
+/** framed(...parts, ciphertext) equals framed(...parts) followed by framed(ciphertext), so the AD is reused. */
+function signedBytesAfter(ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
+  return concatBytes(ad, uint32Bytes(ciphertext.length), ciphertext);
+}
+
 export function senderKeyEncrypt(state: OutboundSenderKey, from: DeviceAddress, plaintext: Uint8Array): { state: OutboundSenderKey; envelope: ChannelEnvelope } {
   if (state.iteration >= UINT32_MAX) fail('INVALID_ARGUMENT', 'sender key exhausted; rotate');
   const { messageKey, chainKey } = kdfChain(state.chainKey);
   const { key, nonce } = messageKeys(messageKey, LABEL.senderKeyMessage);
-  const ciphertext = aeadEncrypt(key, nonce, plaintext, associatedData(state.channelId, from, state.keyId, state.iteration));
-  const unsigned = { kind: 'channel' as const, channelId: state.channelId, from, keyId: state.keyId, iteration: state.iteration, ciphertext };
-  const signature = sign(channelSignedBytes(unsigned), state.signing.secretKey);
-  return { state: { ...state, chainKey, iteration: state.iteration + 1 }, envelope: { ...unsigned, signature } };
+  const ad = associatedData(state.channelId, from, state.keyId, state.iteration);
+  // the ciphertext is encrypted straight into its place in the signed bytes: one buffer, no copy
+  const signed = signedBytesAfter(ad, new Uint8Array(plaintext.length + AEAD_TAG_BYTES));
+  const ciphertext = aeadEncryptInto(signed.subarray(signed.length - plaintext.length - AEAD_TAG_BYTES), key, nonce, plaintext, ad);
+  const signature = sign(signed, state.signing.secretKey);
+  const envelope = { kind: 'channel' as const, channelId: state.channelId, from, keyId: state.keyId, iteration: state.iteration, ciphertext, signature };
+  return { state: { ...state, chainKey, iteration: state.iteration + 1 }, envelope };
 }
 
 /**
@@ -154,8 +163,9 @@ export function senderKeyDecrypt(state: InboundSenderKey, envelope: ChannelEnvel
   if (envelope.channelId !== state.channelId || envelope.keyId !== state.keyId || envelope.from.userId !== state.sender.userId || envelope.from.deviceId !== state.sender.deviceId) {
     fail('WRONG_RECIPIENT', 'channel message does not belong to this sender key');
   }
-  if (!checkSignature(envelope.signature, channelSignedBytes(envelope), state.signingPublicKey)) fail('BAD_SIGNATURE', 'channel message signature does not verify');
   const n = envelope.iteration;
+  const ad = associatedData(envelope.channelId, envelope.from, envelope.keyId, n);
+  if (!checkSignature(envelope.signature, signedBytesAfter(ad, envelope.ciphertext), state.signingPublicKey)) fail('BAD_SIGNATURE', 'channel message signature does not verify');
   let messageKey: Uint8Array;
   let next: InboundSenderKey;
   if (n < state.firstIteration) fail('WRONG_RECIPIENT', 'channel message was sent before this device was given the sender key', { iteration: n });
@@ -188,7 +198,7 @@ export function senderKeyDecrypt(state: InboundSenderKey, envelope: ChannelEnvel
   }
   const { key, nonce } = messageKeys(messageKey, LABEL.senderKeyMessage);
   try {
-    const plaintext = aeadDecrypt(key, nonce, envelope.ciphertext, associatedData(envelope.channelId, envelope.from, envelope.keyId, n));
+    const plaintext = aeadDecrypt(key, nonce, envelope.ciphertext, ad);
     return { state: next, plaintext };
   } catch (error) {
     if (error instanceof CryptoError) fail('DECRYPT_FAILED', 'channel message did not authenticate');

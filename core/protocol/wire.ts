@@ -2,7 +2,7 @@
 // them. Both are CBOR maps with a version field `v`; decoders refuse unknown versions first (UNKNOWN_VERSION),
 // then check every field's type and size. The relay sees only envelopes; everything a user wrote (text, file
 // keys and names, reactions, timers) is in the payload, padded to a power-of-two size before encryption.
-import { bool, bytes, decodeVersioned, encodeCbor, list, literal, nullable, struct, text, uint, variants, UINT32_MAX, type Field, type Infer } from './codec.ts';
+import { bool, bytes, decodeVersioned, encodeCbor, encodeCborScratch, list, literal, nullable, struct, text, uint, variants, UINT32_MAX, type Field, type Infer } from './codec.ts';
 import { fail } from './errors.ts';
 import { idField } from './identity.ts';
 import { LIMITS } from './limits.ts';
@@ -142,8 +142,9 @@ const MIN_PADDED = 256;
 /** Encodes and pads: 0x80 then zeros up to the next power of two (at least 256 bytes), ISO/IEC 7816-4 style. */
 export function encodePayload(payload: Payload): Uint8Array {
   // validate on the way out too, so a local bug cannot send something every receiver will reject
-  payloadSchema.parse({ v: WIRE_VERSION, ...payload }, 'payload');
-  const encoded = encodeCbor({ v: WIRE_VERSION, ...payload });
+  const versioned = { v: WIRE_VERSION, ...payload };
+  payloadSchema.parse(versioned, 'payload');
+  const encoded = encodeCborScratch(versioned); // copied once, straight into the padded buffer below
   if (encoded.length >= LIMITS.payloadBytes) fail('OVERSIZED', 'payload exceeds the limit', { size: encoded.length, limit: LIMITS.payloadBytes });
   let size = MIN_PADDED;
   while (size < encoded.length + 1) size *= 2;

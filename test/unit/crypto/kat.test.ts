@@ -2,8 +2,9 @@
 // order and output layout the standards define. Vectors are copied from the cited documents (hex as printed there).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import {
-  aeadDecrypt, aeadEncrypt, argon2id, blake2b, dh, dhKeyPair, fromHex, hkdfExpandSha256, hkdfSha256, hmacSha256, hmacSha256Key32, sha256, sha512,
+  aeadDecrypt, aeadEncrypt, argon2id, blake2b, dh, dhKeyPair, fromHex, hkdfExpandSha256, hkdfSha256, hmacSha256, sha256, sha512, fromBase64Url, toBase64Url,
   sign, signingKeyPair, toHex, utf8, verify,
 } from '../../../core/crypto/sodium.ts';
 
@@ -125,15 +126,6 @@ test('HKDF-Expand-SHA256 from a given PRK: RFC 5869 test cases 1 and 3 (their PR
   );
 });
 
-test('hmacSha256Key32 is HMAC-SHA256: equals the streaming form on 32-byte keys, refuses other key sizes', () => {
-  for (let i = 0; i < 20; i++) {
-    const key = crypto.getRandomValues(new Uint8Array(32));
-    const data = crypto.getRandomValues(new Uint8Array(i * 13));
-    assert.deepEqual(hmacSha256Key32(key, data), hmacSha256(key, data));
-  }
-  assert.throws(() => hmacSha256Key32(new Uint8Array(20), new Uint8Array(1)), { name: 'CryptoError' });
-});
-
 test('Argon2id v1.3: libsodium test/default/pwhash_argon2id.c vectors 5 and 7 (16-byte salt, one lane, no secret/ad)', () => {
   // RFC 9106's vector uses a secret and associated data, which crypto_pwhash does not accept, so these come from
   // libsodium's own test suite (its expected outputs in pwhash_argon2id.exp); the salt is the first 16 bytes of the
@@ -153,4 +145,26 @@ test('Argon2id v1.3: libsodium test/default/pwhash_argon2id.c vectors 5 and 7 (1
     toHex(v7),
     '7fb72409b0987f8190c3729710e98c3f80c5a8727d425fdcde7f3644d467fe973f5b5fee683bd3fce812cb9ae5e9921a2d06c2f1905e4e839692f2b934b682f11a2fe2b90482ea5dd234863516dba6f52dc0702d324ec77d860c2e181f84472bd7104fedce071ffa93c5309494ad51623d214447a7b2b1462dc7d5d55a1f6fd5b54ce024118d86f0c6489d16545aaa87b6689dad9f2fb47fda9894f8e12b87d978b483ccd4cc5fd9595cdc7a818452f915ce2f7df95ec12b1c72e3788d473441d884f9748eb14703c21b45d82fd667b85f5b2d98c13303b3fe76285531a826b6fc0fe8e3dddecf',
   );
+});
+
+test('hex and base64url decoders are strict: bad characters, odd lengths and non-canonical text are errors', () => {
+  const bytes = Uint8Array.of(0, 1, 0xfe, 0xff, 0x7f);
+  assert.deepEqual(fromHex(toHex(bytes)), bytes);
+  assert.deepEqual(fromBase64Url(toBase64Url(bytes)), bytes);
+  assert.equal(Object.getPrototypeOf(fromBase64Url('AAE')), Uint8Array.prototype, 'a plain Uint8Array, not a pooled Buffer');
+  for (const bad of ['0', 'zz', '00 11', '0g']) assert.throws(() => fromHex(bad), { name: 'CryptoError' }, bad);
+  // 'AAF' decodes to the same two bytes as 'AAE' under a lenient decoder (its last 2 bits are unused)
+  for (const bad of ['A', 'AA=', 'AA+/', 'AA.B', 'AAF']) assert.throws(() => fromBase64Url(bad), { name: 'CryptoError' }, bad);
+});
+
+test('HMAC-SHA256 agrees with OpenSSL (node:crypto) for keys and messages of every size class', () => {
+  // the implementation switches buffers around 64-byte keys and 224-byte messages; cover both sides of each edge
+  for (const keyLength of [0, 1, 32, 63, 64, 65, 200]) {
+    for (const dataLength of [0, 1, 31, 32, 33, 223, 224, 225, 1000]) {
+      const key = crypto.getRandomValues(new Uint8Array(keyLength));
+      const data = crypto.getRandomValues(new Uint8Array(dataLength));
+      const expected = createHmac('sha256', key).update(data).digest('hex');
+      assert.equal(toHex(hmacSha256(key, data)), expected, `key ${keyLength} bytes, data ${dataLength} bytes`);
+    }
+  }
 });

@@ -7,9 +7,12 @@ import {
 } from '../../../core/protocol/processor.ts';
 import { ProtocolError } from '../../../core/protocol/errors.ts';
 import {
-  createOutboundSenderKey, installSenderKey, senderKeyDecrypt, senderKeyDistribution, senderKeyEncrypt, senderKeyRotationReason,
+  channelSignedBytes, createOutboundSenderKey, installSenderKey, senderKeyDecrypt, senderKeyDistribution, senderKeyEncrypt, senderKeyRotationReason,
 } from '../../../core/protocol/sender-keys.ts';
-import { decodeEnvelope, encodeEnvelope, type ChannelEnvelope } from '../../../core/protocol/wire.ts';
+import { decodeEnvelope, encodeEnvelope, encodePayload, type ChannelEnvelope } from '../../../core/protocol/wire.ts';
+import { framed, uint32Bytes } from '../../../core/protocol/codec.ts';
+import { LABEL } from '../../../core/protocol/labels.ts';
+import { verify } from '../../../core/crypto/sodium.ts';
 import { LIMITS } from '../../../core/protocol/limits.ts';
 import { introduce, knownAccountOf, makeUser, NOW, Relay, textPayload, type TestDevice, type TestUser } from './world.ts';
 
@@ -213,4 +216,13 @@ test('rotation policy: by message count, by age, on departures; never on joins a
   assert.equal(senderKeyRotationReason(key, NOW, true, policy), 'member-left');
   assert.equal(senderKeyRotationReason({ ...key, iteration: 3 }, NOW, false, policy), 'message-count');
   assert.equal(senderKeyRotationReason(key, NOW + 1000, false, policy), 'age');
+});
+
+test('a channel signature covers exactly the documented bytes: framed(label, channel, sender, key id, iteration, ciphertext)', () => {
+  const sender = { userId: 'u'.repeat(22), deviceId: 'd'.repeat(12) };
+  const outbound = createOutboundSenderKey(CHANNEL, NOW);
+  const { envelope } = senderKeyEncrypt(outbound, sender, encodePayload(textPayload('signed')));
+  const documented = framed(LABEL.channelMessage, CHANNEL, sender.userId, sender.deviceId, uint32Bytes(envelope.keyId), uint32Bytes(envelope.iteration), envelope.ciphertext);
+  assert.deepEqual(channelSignedBytes(envelope), documented);
+  assert.equal(verify(envelope.signature, documented, senderKeyDistribution(outbound).signingPublicKey), true);
 });
