@@ -87,5 +87,22 @@ export class DeliveryCollector {
     this.count++;
     this.lastAt = now;
     if (this.count === this.#expected) this.#done?.();
+    if (this.#waiter && this.count >= this.#waiter.count) {
+      this.#waiter.resolve();
+      this.#waiter = null;
+    }
+  }
+
+  #waiter: { count: number; resolve: () => void } | null = null;
+
+  /**
+   * Resolves once `count` deliveries have been recorded. A sender keeping a window in flight waits on this instead of
+   * polling with setImmediate, which would keep this process spinning on a core the server under test needs.
+   */
+  reached(count: number): Promise<void> {
+    if (this.count >= count) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#waiter = { count, resolve };
+    });
   }
 }

@@ -89,6 +89,70 @@ export function encodeFrame(frame: ServerFrame | ClientFrame | ServerNotice): Ui
   return encoder.encode(frame);
 }
 
+export type DeliverFrame = Extract<ServerFrame, { t: 'deliver' }>;
+
+const CBOR_MAP_SMALL = 0xa0; // major type 5, entry count (0..23) in the low bits
+const CBOR_MAP_16 = 0xb9; // major type 5, entry count in the next two bytes: what cbor-x writes for objects
+const CBOR_SEQ_KEY = Uint8Array.of(0x63, 0x73, 0x65, 0x71); // text(3) "seq"
+
+/**
+ * Writes a seq as cbor-x writes a non-negative integer, at `offset`; returns the bytes written. Below 2^32 that is a
+ * CBOR unsigned integer in its shortest form; above, a float64 (exact up to 2^53), because cbor-x decodes 64-bit
+ * integers to BigInt, which the frame schemas refuse.
+ */
+function writeSeq(out: Uint8Array, offset: number, value: number): number {
+  if (value < 24) {
+    out[offset] = value;
+    return 1;
+  }
+  const view = new DataView(out.buffer, out.byteOffset);
+  if (value < 0x100) {
+    out[offset] = 0x18;
+    out[offset + 1] = value;
+    return 2;
+  }
+  if (value < 0x1_0000) {
+    out[offset] = 0x19;
+    view.setUint16(offset + 1, value);
+    return 3;
+  }
+  if (value < 0x1_0000_0000) {
+    out[offset] = 0x1a;
+    view.setUint32(offset + 1, value);
+    return 5;
+  }
+  out[offset] = 0xfb;
+  view.setFloat64(offset + 1, value);
+  return 9;
+}
+
+/**
+ * Encodes the deliver frames of one envelope, which go to many devices and differ only in `seq`. A CBOR map is a
+ * header then its entries in sequence, so the shared entries are encoded once and each device's frame is a new
+ * header, its own `seq` entry and those bytes: at a 50-device fan-out encoding was an eighth of the relay's work.
+ * Decoders see an ordinary map (key order is not significant), as the tests check against encodeFrame.
+ */
+export function deliverFrameEncoder(shared: Omit<DeliverFrame, 'seq'>): (seq: number) => Uint8Array {
+  const encoded = encoder.encode(shared);
+  const header = encoded[0]!;
+  const small = header >= CBOR_MAP_SMALL && header < CBOR_MAP_SMALL + 24;
+  if (!small && header !== CBOR_MAP_16) return (seq) => encodeFrame({ ...shared, seq }); // no map header we can extend
+  const entries = small ? header - CBOR_MAP_SMALL : (encoded[1]! << 8) | encoded[2]!;
+  const rest = new Uint8Array(encoded.subarray(small ? 1 : 3)); // a copy: cbor-x reuses its buffer on the next encode
+  const MAX_UINT_BYTES = 9;
+  return (seq) => {
+    // from Node's buffer pool: a fresh ArrayBuffer per frame was a visible cost at fan-out; every byte returned is written
+    const out = Buffer.allocUnsafe(3 + CBOR_SEQ_KEY.length + MAX_UINT_BYTES + rest.length);
+    out[0] = CBOR_MAP_16;
+    out[1] = (entries + 1) >>> 8;
+    out[2] = (entries + 1) & 0xff;
+    out.set(CBOR_SEQ_KEY, 3);
+    const end = 3 + CBOR_SEQ_KEY.length + writeSeq(out, 3 + CBOR_SEQ_KEY.length, seq);
+    out.set(rest, end);
+    return out.subarray(0, end + rest.length);
+  };
+}
+
 function decodeChecked<T>(data: Uint8Array, schema: z.ZodType<T>, what: string): T {
   if (data.length > MAX_FRAME_BYTES) throw new FrameError(`${what} too large`);
   let value: unknown;

@@ -6,8 +6,8 @@ import type { WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import type { QueuedEnvelope, SendRequest, SendResult, ServerStore } from '../store/types.ts';
 import { GroupCommitter } from './group-commit.ts';
-import { decodeClientFrame, encodeFrame, FrameError, requestIdOf } from '../../core/relay/frames.ts';
-import type { ClientFrame, ServerFrame, ServerNotice } from '../../core/relay/frames.ts';
+import { decodeClientFrame, deliverFrameEncoder, encodeFrame, FrameError, requestIdOf } from '../../core/relay/frames.ts';
+import type { ClientFrame, DeliverFrame, ServerFrame, ServerNotice } from '../../core/relay/frames.ts';
 
 /** Above this many bytes waiting in a socket we stop pushing to it and let the queue stay in the database. */
 const HIGH_WATER_BYTES = 1024 * 1024;
@@ -52,7 +52,11 @@ class Connection {
   }
 
   send(frame: ServerFrame): void {
-    if (this.open) this.socket.send(encodeFrame(frame));
+    this.sendEncoded(encodeFrame(frame));
+  }
+
+  sendEncoded(frame: Uint8Array): void {
+    if (this.open) this.socket.send(frame);
   }
 
   /** The TCP socket under ws: ws has no public cork(), and batching frames into one write matters at fan-out. */
@@ -69,11 +73,30 @@ class Connection {
   }
 }
 
-function deliverFrame(envelope: QueuedEnvelope): ServerFrame {
+/** A deliver frame without its seq: what every device receiving this envelope is sent alike. */
+function sharedDeliverFields(envelope: QueuedEnvelope): Omit<DeliverFrame, 'seq'> {
   return {
-    t: 'deliver', seq: envelope.seq, msgId: envelope.msgId,
+    t: 'deliver', msgId: envelope.msgId,
     from: envelope.senderAccount && envelope.senderDevice ? { account: envelope.senderAccount, device: envelope.senderDevice } : null,
     channel: envelope.channelId, body: envelope.body, sentAt: envelope.sentAt, expiresAt: envelope.expiresAt,
+  };
+}
+
+const deliverFrame = (envelope: QueuedEnvelope): ServerFrame => ({ ...sharedDeliverFields(envelope), seq: envelope.seq });
+
+/**
+ * Encodes deliver frames for a run of deliveries. The store hands every device of one fan-out the same body object
+ * (and the same other fields), so consecutive deliveries with that body reuse one encoding of the shared fields.
+ */
+function deliverFramesByBody(): (envelope: QueuedEnvelope) => Uint8Array {
+  let body: Uint8Array | null = null;
+  let encode: ((seq: number) => Uint8Array) | null = null;
+  return (envelope) => {
+    if (envelope.body !== body || !encode) {
+      body = envelope.body;
+      encode = deliverFrameEncoder(sharedDeliverFields(envelope));
+    }
+    return encode(envelope.seq);
   };
 }
 
@@ -285,6 +308,7 @@ export class Hub {
   #pushCommitted(results: SendResult[]): void {
     const now = this.#now();
     const corked = new Set<Connection>();
+    const frameFor = deliverFramesByBody();
     for (const result of results) {
       for (const { deviceId, envelope } of result.deliveries) {
         const connection = this.#connections.get(deviceId);
@@ -295,7 +319,7 @@ export class Hub {
             corked.add(connection);
             connection.cork();
           }
-          connection.send(deliverFrame(envelope));
+          connection.sendEncoded(frameFor(envelope));
           connection.cursor = envelope.seq;
         } else {
           connection.caughtUp = false;

@@ -200,7 +200,10 @@ export async function createOrg(server: { url: string; firstAdminInvite: string 
 
 type Deliver = Extract<ServerFrame, { t: 'deliver' }>;
 
-/** A device's WebSocket. Records every frame; `autoAck` acknowledges deliveries as they arrive. */
+/**
+ * A device's WebSocket. Records every frame (unless `record` is off: a benchmark's load generator should not keep
+ * hundreds of thousands of frames alive for the garbage collector to trace); `autoAck` acknowledges deliveries.
+ */
 export class WsClient {
   readonly socket: WebSocket;
   readonly frames: ServerFrame[] = [];
@@ -212,16 +215,16 @@ export class WsClient {
   /** Called for every frame, before waiters are checked. */
   onFrame: ((frame: ServerFrame) => void) | null = null;
 
-  private constructor(socket: WebSocket, autoAck: boolean) {
+  private constructor(socket: WebSocket, autoAck: boolean, record: boolean) {
     this.socket = socket;
     this.autoAck = autoAck;
     socket.binaryType = 'nodebuffer';
     socket.on('message', (data: Buffer) => {
       const frame = decodeServerFrame(data);
-      this.frames.push(frame);
+      if (record) this.frames.push(frame);
       this.onFrame?.(frame);
       if (frame.t === 'deliver') {
-        this.deliveries.push(frame);
+        if (record) this.deliveries.push(frame);
         if (this.autoAck) this.send({ t: 'ack', rid: this.nextRid(), seqs: [frame.seq] });
       }
       this.#check();
@@ -232,10 +235,10 @@ export class WsClient {
     });
   }
 
-  static connect(url: string, token: string, options: { autoAck?: boolean } = {}): Promise<WsClient> {
+  static connect(url: string, token: string, options: { autoAck?: boolean; record?: boolean } = {}): Promise<WsClient> {
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/ws`, { headers: { authorization: `Bearer ${token}` } });
-      const client = new WsClient(socket, options.autoAck ?? false);
+      const client = new WsClient(socket, options.autoAck ?? false, options.record ?? true);
       socket.once('open', () => resolve(client));
       socket.once('error', reject);
       socket.once('unexpected-response', (_req, res) => reject(new Error(`websocket refused: ${res.statusCode}`)));

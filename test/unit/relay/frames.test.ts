@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decodeClientFrame, decodeNotice, decodeServerFrame, encodeFrame, FrameError, MAX_FRAME_BYTES } from '../../../core/relay/frames.ts';
+import { decodeClientFrame, decodeNotice, decodeServerFrame, deliverFrameEncoder, encodeFrame, FrameError, MAX_FRAME_BYTES } from '../../../core/relay/frames.ts';
 
 const validSend = () => ({
   t: 'send' as const, rid: 7, msgId: new Uint8Array(16).fill(1), expiresAt: 1_900_000_000_000,
@@ -106,3 +106,23 @@ describe('server frame decoding (the engine\'s side)', () => {
   });
 });
 
+
+describe('deliver frames encoded once per fan-out', () => {
+  it('decode to exactly the frame encodeFrame would have sent, at every seq width', () => {
+    const shared = {
+      t: 'deliver' as const, msgId: new Uint8Array(16).fill(7), from: { account: 'A'.repeat(22), device: 'D'.repeat(22) },
+      channel: 'C'.repeat(22), body: new Uint8Array(300).fill(9), sentAt: 1_700_000_000_000, expiresAt: 1_700_000_360_000,
+    };
+    for (const fields of [shared, { ...shared, from: null, channel: null }]) { // a message, and a server notice
+      const encode = deliverFrameEncoder(fields);
+      // one value on each side of every CBOR integer width boundary, up to the largest seq the schema allows
+      for (const seq of [1, 23, 24, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER]) {
+        // (as Buffers both: cbor-x decodes byte strings to views of the same class as its input)
+        assert.deepEqual(decodeServerFrame(Buffer.from(encode(seq))), decodeServerFrame(encodeFrame({ ...fields, seq })), `seq ${seq}`);
+      }
+      // and it really splices: the shared fields' encoding (after its 3-byte map header) ends every frame
+      const sharedBytes = new Uint8Array(encodeFrame(fields as never).subarray(3)); // what the encoder shares: the fields without seq
+      assert.deepEqual(new Uint8Array(encode(7).subarray(-sharedBytes.length)), sharedBytes);
+    }
+  });
+});
