@@ -366,9 +366,9 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
 // ---------------------------------------------------------------- randomness
 
 /**
- * Random bytes from libsodium's randombytes_buf, which reads the operating system's CSPRNG (getrandom(2) on Linux).
- * Every random value in Wardroom (keys, seeds, nonces, ids) comes from here. About 1.4 us for 16 bytes here, against
- * ~4 us for Web Crypto's getRandomValues.
+ * Random bytes from libsodium's randombytes_buf (its CSPRNG, seeded from the operating system: getrandom(2) on
+ * Linux). Every random value in Wardroom (keys, seeds, nonces, ids) comes from here. About 1.4 us for 16 bytes here,
+ * against ~4 us for Web Crypto's getRandomValues.
  */
 export function randomBytes(length: number): Uint8Array {
   const out = new Uint8Array(length);

@@ -181,7 +181,7 @@ const username = z.string().min(2).max(32);
 const accountRole = z.enum(['admin', 'member']);
 const channelRole = z.enum(['owner', 'admin', 'member']);
 const signedBlob = (max: number) => z.object({ data: b64bytes(1, max), signature: b64bytes(64, 64) });
-const prekey = z.object({ keyId: z.number().int().min(0).max(2 ** 31), data: b64bytes(1, MAX_PREKEY_BYTES) });
+const prekey = z.object({ keyId: z.number().int().min(0).max(2 ** 32 - 1), data: b64bytes(1, MAX_PREKEY_BYTES) });
 // A device id is derived from its key (core/protocol/ids.ts): a relay cannot pair a known id with another key.
 const keyMatchesId = (d: { deviceId: string; signingPublicKey: Uint8Array }) => deviceIdFor(d.signingPublicKey) === d.deviceId;
 const KEY_MISMATCH = { message: 'device id does not belong to its signing key' };

@@ -18,7 +18,7 @@ const MAX_CHANNEL_META_BYTES = 4096;
 const MAX_PRESENCE_QUERY = 200;
 const MAX_MEMBERS_PER_ADD = 1000;
 
-const prekeySchema = z.object({ keyId: z.number().int().min(0).max(2 ** 31), data: b64bytes(1, MAX_PREKEY_BYTES) }).strict();
+const prekeySchema = z.object({ keyId: z.number().int().min(0).max(2 ** 32 - 1), data: b64bytes(1, MAX_PREKEY_BYTES) }).strict();
 const channelParams = z.object({ channelId: idSchema }).strict();
 const memberParams = z.object({ channelId: idSchema, accountId: idSchema }).strict();
 const roleSchema = z.enum(['owner', 'admin', 'member']);

@@ -51,6 +51,11 @@ describe('bad input', () => {
     assert.equal(unknown.body.error?.code, 'no_route');
     await refused(404, 'DELETE', '/v1/accounts', {});
     await refused(400, 'POST', '/v1/accounts', { json: { inviteCode: 'x', username: 'UPPER case', accountPublicKey: 'AA' } });
+    // prekey ids are 32-bit, as in the protocol: one past the range is refused, the top of it is stored
+    const prekey = (keyId: number) => ({ oneTimePrekeys: [{ keyId, data: toBase64Url(randomBytes(32)) }] });
+    await refused(400, 'PUT', '/v1/prekeys', { token: alice.token, json: prekey(2 ** 32) });
+    await refused(400, 'PUT', '/v1/prekeys', { token: alice.token, json: prekey(-1) });
+    assert.equal((await http(server.url, 'PUT', '/v1/prekeys', { token: alice.token, json: prekey(2 ** 32 - 1) })).status, 200);
   });
 
   it('refuses missing, forged and revoked-device tokens', async () => {
