@@ -18,6 +18,27 @@ export async function sample(iterations: number, fn: (i: number) => unknown, war
   return { ms };
 }
 
+/**
+ * Times `fn` and `baseline` alternately, one call each per iteration, so both see the same moment of a machine whose
+ * speed drifts (this host's bare sign + AEAD median moves between about 30 and 55 us within one process).
+ */
+export function samplePair(iterations: number, warmup: number, fn: () => unknown, baseline: () => unknown): { ms: number[]; baselineMs: number[] } {
+  const ms: number[] = [];
+  const baselineMs: number[] = [];
+  for (let i = 0; i < warmup + iterations; i++) {
+    let start = performance.now();
+    fn();
+    const took = performance.now() - start;
+    start = performance.now();
+    baseline();
+    const baselineTook = performance.now() - start;
+    if (i < warmup) continue;
+    ms.push(took);
+    baselineMs.push(baselineTook);
+  }
+  return { ms, baselineMs };
+}
+
 export async function timeOnce(fn: () => unknown): Promise<number> {
   const start = performance.now();
   await fn();

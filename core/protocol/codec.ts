@@ -160,19 +160,35 @@ export function decodeVersioned<T>(bytes: Uint8Array, schema: Field<T>, opts: { 
 
 /** Length-prefixed concatenation: unambiguous input for hashes, signatures and associated data. */
 export function framed(...parts: (Uint8Array | string)[]): Uint8Array {
-  // this runs twice per channel message, so: strings encoded once (Buffer.from draws small ones from Node's pool,
-  // far cheaper than a TextEncoder result), one allocation for the output, length prefixes written by hand
-  const encoded = parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'utf8') : part));
+  const encoded = framedParts(parts);
+  const out = new Uint8Array(framedLength(encoded));
+  writeFramed(out, 0, encoded);
+  return out;
+}
+
+/**
+ * framed() in two steps, for a caller that places the framing inside a larger buffer: strings encoded once
+ * (Buffer.from draws small ones from Node's pool, far cheaper than a TextEncoder result), then sized, then written.
+ */
+export function framedParts(parts: (Uint8Array | string)[]): Uint8Array[] {
+  return parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'utf8') : part));
+}
+
+export function framedLength(encoded: Uint8Array[]): number {
   let size = 0;
   for (const part of encoded) size += 4 + part.length;
-  const out = new Uint8Array(size);
-  let offset = 0;
+  return size;
+}
+
+/** Writes the framing of `encoded` at `offset` (the caller sized `out` with framedLength); returns the end offset. */
+export function writeFramed(out: Uint8Array, offset: number, encoded: Uint8Array[]): number {
+  let at = offset;
   for (const part of encoded) {
-    writeUint32(out, offset, part.length);
-    out.set(part, offset + 4);
-    offset += 4 + part.length;
+    writeUint32(out, at, part.length);
+    out.set(part, at + 4);
+    at += 4 + part.length;
   }
-  return out;
+  return at;
 }
 
 function writeUint32(out: Uint8Array, offset: number, value: number): void {

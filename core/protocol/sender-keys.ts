@@ -6,9 +6,9 @@
 // Membership: a device that joins receives the chain at the current iteration, so it cannot derive keys for
 // earlier messages. When a member or device leaves, the sender makes a new sender key and gives it only to those
 // who remain, so the removed device learns nothing about later messages. Rotation also happens by count and age.
-import { AEAD_TAG_BYTES, aeadDecrypt, aeadEncryptInto, concatBytes, CryptoError, sign, verify, type SigningKeyPair } from '../crypto/sodium.ts';
+import { AEAD_TAG_BYTES, aeadDecrypt, aeadEncryptInto, allocBytes, CryptoError, sign, verify, type SigningKeyPair } from '../crypto/sodium.ts';
 import { newSigningKeyPair, randomKey, randomUint32 } from './random.ts';
-import { bytes, decodeVersioned, encodeCbor, framed, list, struct, uint, uint32Bytes, UINT32_MAX } from './codec.ts';
+import { bytes, decodeVersioned, encodeCbor, framed, framedLength, framedParts, list, struct, uint, uint32Bytes, UINT32_MAX, writeFramed } from './codec.ts';
 import { fail } from './errors.ts';
 import { idField } from './identity.ts';
 import { LABEL } from './labels.ts';
@@ -105,29 +105,34 @@ export function redistributeSenderKey(state: OutboundSenderKey, keyId: number, e
  */
 export type SignatureCheck = (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean;
 
-/** The bytes a channel message's signature covers. */
 /** What a channel message's signature covers: framed(label, channel, sender, key id, iteration, ciphertext). */
 export function channelSignedBytes(e: Omit<ChannelEnvelope, 'signature'>): Uint8Array {
-  return signedBytesAfter(associatedData(e.channelId, e.from, e.keyId, e.iteration), e.ciphertext);
+  // its own memory, not the pool: the engine keeps these and posts them to the verifier thread
+  return framed(LABEL.channelMessage, e.channelId, e.from.userId, e.from.deviceId, uint32Bytes(e.keyId), uint32Bytes(e.iteration), e.ciphertext);
 }
 
-function associatedData(channelId: string, from: DeviceAddress, keyId: number, iteration: number): Uint8Array {
-  return framed(LABEL.channelMessage, channelId, from.userId, from.deviceId, uint32Bytes(keyId), uint32Bytes(iteration));
-}
-
-/** framed(...parts, ciphertext) equals framed(...parts) followed by framed(ciphertext), so the AD is reused. */
-function signedBytesAfter(ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
-  return concatBytes(ad, uint32Bytes(ciphertext.length), ciphertext);
+/**
+ * One buffer holding the signed bytes, with the ciphertext's slot at the end and the associated data as a view of
+ * their start: the AD is framed(label, channel, sender, key id, iteration), and framed(...parts, ciphertext) is that
+ * followed by framed(ciphertext). Short-lived (signed or verified, then dropped), so from the buffer pool; every
+ * byte is written, the ciphertext slot by the caller.
+ */
+function channelMessageBytes(channelId: string, from: DeviceAddress, keyId: number, iteration: number, ciphertextLength: number) {
+  const parts = framedParts([LABEL.channelMessage, channelId, from.userId, from.deviceId, uint32Bytes(keyId), uint32Bytes(iteration)]);
+  const adLength = framedLength(parts);
+  const signed = allocBytes(adLength + 4 + ciphertextLength);
+  writeFramed(signed, 0, parts);
+  signed.set(uint32Bytes(ciphertextLength), adLength);
+  return { signed, ad: signed.subarray(0, adLength), ciphertext: signed.subarray(adLength + 4) };
 }
 
 export function senderKeyEncrypt(state: OutboundSenderKey, from: DeviceAddress, plaintext: Uint8Array): { state: OutboundSenderKey; envelope: ChannelEnvelope } {
   if (state.iteration >= UINT32_MAX) fail('INVALID_ARGUMENT', 'sender key exhausted; rotate');
   const { messageKey, chainKey } = kdfChain(state.chainKey);
   const { key, nonce } = messageKeys(messageKey, LABEL.senderKeyMessage);
-  const ad = associatedData(state.channelId, from, state.keyId, state.iteration);
   // the ciphertext is encrypted straight into its place in the signed bytes: one buffer, no copy
-  const signed = signedBytesAfter(ad, new Uint8Array(plaintext.length + AEAD_TAG_BYTES));
-  const ciphertext = aeadEncryptInto(signed.subarray(signed.length - plaintext.length - AEAD_TAG_BYTES), key, nonce, plaintext, ad);
+  const { signed, ad, ciphertext } = channelMessageBytes(state.channelId, from, state.keyId, state.iteration, plaintext.length + AEAD_TAG_BYTES);
+  aeadEncryptInto(ciphertext, key, nonce, plaintext, ad);
   const signature = sign(signed, state.signing.secretKey);
   const envelope = { kind: 'channel' as const, channelId: state.channelId, from, keyId: state.keyId, iteration: state.iteration, ciphertext, signature };
   return { state: { ...state, chainKey, iteration: state.iteration + 1 }, envelope };
@@ -164,8 +169,9 @@ export function senderKeyDecrypt(state: InboundSenderKey, envelope: ChannelEnvel
     fail('WRONG_RECIPIENT', 'channel message does not belong to this sender key');
   }
   const n = envelope.iteration;
-  const ad = associatedData(envelope.channelId, envelope.from, envelope.keyId, n);
-  if (!checkSignature(envelope.signature, signedBytesAfter(ad, envelope.ciphertext), state.signingPublicKey)) fail('BAD_SIGNATURE', 'channel message signature does not verify');
+  const { signed, ad, ciphertext: slot } = channelMessageBytes(envelope.channelId, envelope.from, envelope.keyId, n, envelope.ciphertext.length);
+  slot.set(envelope.ciphertext);
+  if (!checkSignature(envelope.signature, signed, state.signingPublicKey)) fail('BAD_SIGNATURE', 'channel message signature does not verify');
   let messageKey: Uint8Array;
   let next: InboundSenderKey;
   if (n < state.firstIteration) fail('WRONG_RECIPIENT', 'channel message was sent before this device was given the sender key', { iteration: n });

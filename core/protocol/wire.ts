@@ -3,6 +3,7 @@
 // then check every field's type and size. The relay sees only envelopes; everything a user wrote (text, file
 // keys and names, reactions, timers) is in the payload, padded to a power-of-two size before encryption.
 import { bool, bytes, decodeVersioned, encodeCbor, encodeCborScratch, list, literal, nullable, struct, text, uint, variants, UINT32_MAX, type Field, type Infer } from './codec.ts';
+import { allocBytes } from '../crypto/sodium.ts';
 import { fail } from './errors.ts';
 import { idField } from './identity.ts';
 import { LIMITS } from './limits.ts';
@@ -148,9 +149,10 @@ export function encodePayload(payload: Payload): Uint8Array {
   if (encoded.length >= LIMITS.payloadBytes) fail('OVERSIZED', 'payload exceeds the limit', { size: encoded.length, limit: LIMITS.payloadBytes });
   let size = MIN_PADDED;
   while (size < encoded.length + 1) size *= 2;
-  const padded = new Uint8Array(size);
+  const padded = allocBytes(size);
   padded.set(encoded, 0);
   padded[encoded.length] = 0x80;
+  padded.fill(0, encoded.length + 1);
   return padded;
 }
 
