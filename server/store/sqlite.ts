@@ -135,7 +135,12 @@ export function openSqliteStore(file: string): ServerStore {
   const channelDevicesCache = new Map<string, string[]>();
   const membership = (sql: string) => {
     const statement = db.prepare(sql);
-    return { run: (...params: unknown[]) => (channelDevicesCache.clear(), statement.run(...params)) };
+    return {
+      run: (...params: unknown[]) => {
+        channelDevicesCache.clear();
+        return statement.run(...params);
+      },
+    };
   };
   const q = {
     getMeta: s('SELECT value FROM meta WHERE key = ?').pluck(),
