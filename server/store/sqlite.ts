@@ -110,9 +110,9 @@ function migrateDeliveriesToQueue(db: DatabaseTypes.Database): void {
   if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'deliveries'").get()) return;
   db.transaction(() => {
     db.exec('INSERT INTO queue(device_id, seq, message_seq) SELECT device_id, seq, message_seq FROM deliveries');
-    const highWater = db.prepare(`SELECT max(
-      coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'deliveries'), 0),
-      coalesce((SELECT max(seq) FROM deliveries), 0))`).pluck().get() as number;
+    const hasSequence = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'").get() !== undefined;
+    const issued = hasSequence ? (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'deliveries'").pluck().get() as number | undefined) : undefined;
+    const highWater = Math.max(issued ?? 0, (db.prepare('SELECT max(seq) FROM deliveries').pluck().get() as number | null) ?? 0);
     db.prepare("INSERT INTO meta(key, value) VALUES ('last_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
       .run(String(highWater));
     db.exec('DROP TABLE deliveries');
