@@ -81,3 +81,27 @@ test('a database with the old deliveries table migrates: queued envelopes kept, 
   assert.equal(after.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'deliveries'").pluck().get(), 0);
   after.close();
 });
+
+test('queue rows of expired messages are invisible at once and removed window by window by later sweeps', (t) => {
+  const file = tempDb(t);
+  const store = openSqliteStore(file);
+  const devices = Array.from({ length: 50 }, (_, i) => `d${i}`);
+  // 210 fan-outs to 50 devices: 10,500 queue rows, more than one clean-up window; every third message expires
+  const sends = Array.from({ length: 210 }, (_, i) => channelSend(devices, i % 250, i % 3 === 0 ? NOW + 1000 : NOW + 60_000));
+  store.commitBatch(sends, []);
+  const rows = () => {
+    const db = new Database(file, { readonly: true });
+    try {
+      return db.prepare('SELECT count(*) FROM queue').pluck().get() as number;
+    } finally {
+      db.close();
+    }
+  };
+  assert.equal(rows(), 10_500);
+  assert.equal(store.sweepExpired(NOW + 2000), 70, 'the expired messages (their ciphertext) are deleted at once');
+  assert.equal(store.pendingFor('d7', 0, NOW, 1000).length, 140, 'orphaned rows are never delivered');
+  assert.ok(rows() > 7_000, 'one sweep cleans one window, not the whole queue');
+  for (let sweep = 0; sweep < 3; sweep++) store.sweepExpired(NOW + 2000);
+  assert.equal(rows(), 7_000, 'later sweeps removed every orphan and nothing else');
+  store.close();
+});
