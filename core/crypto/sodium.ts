@@ -234,9 +234,10 @@ const hmacInner = new Uint8Array(SHA256_BYTES);
 /**
  * HMAC-SHA256 (RFC 2104 / FIPS 198-1) of the concatenation of `data`, over libsodium's SHA-256, with a key of any
  * length: H(K^opad || H(K^ipad || m)). sodium-native does not expose libsodium's crypto_auth_hmacsha256, and Node's
- * createHmac costs ~38 us a call here (OpenSSL context set-up) against ~3 us for this; the ratchets call it several
- * times per message. Taking the message in parts spares HKDF a concatenation per block. RFC 4231's vectors pin it.
- * The scratch buffers are wiped before returning; JavaScript is single-threaded, so no call can observe another's.
+ * createHmac costs 28-38 us a call here (OpenSSL context set-up) against about 4 us for this; the ratchets call it
+ * several times per message. Taking the message in parts spares HKDF a concatenation per block. RFC 4231's vectors
+ * pin it. The scratch buffers are wiped before returning; JavaScript is single-threaded, so no call can observe
+ * another's.
  */
 export function hmacSha256(key: Uint8Array, ...data: Uint8Array[]): Uint8Array {
   let dataLength = 0;
