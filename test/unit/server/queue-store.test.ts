@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type DatabaseTypes from '../../../node_modules/better-sqlite3-multiple-ciphers/index.d.ts';
+import fc from 'fast-check';
 import { openSqliteStore } from '../../../server/store/sqlite.ts';
 import type { SendRequest } from '../../../server/store/types.ts';
 
@@ -104,4 +105,64 @@ test('queue rows of expired messages are invisible at once and removed window by
   for (let sweep = 0; sweep < 3; sweep++) store.sweepExpired(NOW + 2000);
   assert.equal(rows(), 7_000, 'later sweeps removed every orphan and nothing else');
   store.close();
+});
+
+test('property: random sends, acks, expiry sweeps and restarts keep every device\'s queue equal to a model', () => {
+  const devices = ['d0', 'd1', 'd2', 'd3'];
+  const operation = fc.oneof(
+    fc.record({ op: fc.constant('send' as const), to: fc.subarray(devices, { minLength: 1 }), shortLived: fc.boolean() }),
+    fc.record({ op: fc.constant('ack' as const), device: fc.constantFrom(...devices), pick: fc.array(fc.nat(), { maxLength: 4 }), foreign: fc.boolean() }),
+    fc.record({ op: fc.constant('sweep' as const) }),
+    fc.record({ op: fc.constant('restart' as const) }),
+  );
+  fc.assert(fc.property(fc.array(operation, { minLength: 1, maxLength: 40 }), (operations) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'wardroom-queue-prop-'));
+    const file = path.join(dir, 'relay.db');
+    let store = openSqliteStore(file);
+    // the model: per device, the envelopes still owed (seq -> marker), and which markers have expired
+    const owed = new Map(devices.map((d) => [d, new Map<number, number>()]));
+    const expiresAt = new Map<number, number>();
+    let now = NOW;
+    let highestSeq = 0;
+    let marker = 0;
+    try {
+      for (const step of operations) {
+        if (step.op === 'send') {
+          marker++;
+          const expiry = now + (step.shortLived ? 1000 : 3_600_000);
+          expiresAt.set(marker, expiry);
+          const { deliveries } = store.commitBatch([channelSend(step.to, marker, expiry)], []).sends[0]!; // marker < 256: distinct ids
+          for (const { deviceId, envelope } of deliveries) {
+            assert.ok(envelope.seq > highestSeq, `seq ${envelope.seq} after ${highestSeq}: never reused, always rising`);
+            highestSeq = envelope.seq;
+            owed.get(deviceId)!.set(envelope.seq, marker);
+          }
+        } else if (step.op === 'ack') {
+          const mine = [...owed.get(step.device)!.keys()];
+          const seqs = step.pick.map((n) => mine.length > 0 ? mine[n % mine.length]! : n + 1);
+          // someone else's seq must change nothing
+          if (step.foreign) seqs.push(...[...owed.values()].flatMap((m) => [...m.keys()]).filter((s) => !owed.get(step.device)!.has(s)).slice(0, 2));
+          if (seqs.length === 0) continue;
+          const expected = new Set(seqs.filter((s) => owed.get(step.device)!.has(s) && expiresAt.get(owed.get(step.device)!.get(s)!)! > now)).size;
+          const removed = store.commitBatch([], [{ deviceId: step.device, seqs }]).acks[0]!;
+          // an ack of an expired-but-not-yet-cleaned row may remove it too; live rows must match exactly
+          assert.ok(removed >= expected, `ack removed ${removed}, at least ${expected} expected`);
+          for (const s of seqs) owed.get(step.device)!.delete(s);
+        } else if (step.op === 'sweep') {
+          now += 2000; // past every short-lived message sent so far
+          store.sweepExpired(now);
+        } else {
+          store.close();
+          store = openSqliteStore(file);
+        }
+        for (const device of devices) {
+          const live = [...owed.get(device)!].filter(([, m]) => expiresAt.get(m)! > now).map(([seq]) => seq).sort((a, b) => a - b);
+          assert.deepEqual(store.pendingFor(device, 0, now, 1000).map((e) => e.seq), live, `${device} after ${step.op}`);
+        }
+      }
+    } finally {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }), { seed: 20261130, numRuns: 30 });
 });
