@@ -13,7 +13,7 @@ import { Backoff, Challenges, Sessions } from './auth.ts';
 import { resolveConfig } from './config.ts';
 import type { ServerConfig } from './config.ts';
 import { Context, issueInvite } from './context.ts';
-import { ApiError } from './errors.ts';
+import { ApiError, isStorageFull, STORAGE_FULL_MESSAGE } from './errors.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { blobPath, blobRoutes } from './routes/blobs.ts';
@@ -68,7 +68,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     log.warn('PLAIN HTTP (--insecure-http): no TLS, no certificate pin. Only for tests on loopback. Never expose this server.');
   }
   const tls = config.insecureHttp ? null : await loadOrCreateTls(config.dataDir, config.tlsCert, config.tlsKey);
-  const store = openSqliteStore(path.join(config.dataDir, 'wardroom-server.db'));
+  const store = openSqliteStore(path.join(config.dataDir, 'wardroom-server.db'), { maxBytes: config.maxDatabaseBytes });
   const hub: Hub = new Hub({
     store, log, maxEnvelopeTtlMs: config.maxEnvelopeTtlSeconds * 1000, ...(heartbeatMs ? { heartbeatMs } : {}),
     policyTtlCapMs: (): number | null => {
@@ -99,6 +99,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     if (error instanceof ApiError) {
       if (error.retryAfterSeconds !== null) reply.header('retry-after', String(error.retryAfterSeconds));
       return reply.code(error.status).send({ error: { code: error.code, message: error.message } });
+    }
+    if (isStorageFull(error)) {
+      request.log.warn({ route: request.routeOptions.url }, 'storage full: request refused');
+      return reply.code(507).send({ error: { code: 'storage_full', message: STORAGE_FULL_MESSAGE } });
     }
     const status = (error as FastifyError).statusCode;
     if (status !== undefined && status >= 400 && status < 500) {

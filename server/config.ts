@@ -23,6 +23,8 @@ export interface ServerConfig {
   maxBlobBytes: number;
   blobTtlSeconds: number;
   maxEnvelopeTtlSeconds: number;
+  /** Cap on the database's size in bytes (0: none). At the cap sends are refused with storage_full; acks still work. */
+  maxDatabaseBytes: number;
   sessionTtlSeconds: number;
   inviteTtlSeconds: number;
 }
@@ -50,6 +52,7 @@ const OPTIONS: Option[] = [
   { key: 'maxBlobBytes', flag: 'max-blob', type: 'string', help: 'largest single blob in bytes. Default: 100 MiB' },
   { key: 'blobTtlSeconds', flag: 'blob-ttl', type: 'string', help: 'longest blob lifetime in seconds. Default: 30 days' },
   { key: 'maxEnvelopeTtlSeconds', flag: 'max-envelope-ttl', type: 'string', help: 'longest an envelope waits for its device. Default: 30 days' },
+  { key: 'maxDatabaseBytes', flag: 'max-db-size', type: 'string', help: 'cap on the database size in bytes; at the cap sends are refused (storage_full) until devices fetch their queues. Default: 0 (none)' },
   { key: 'sessionTtlSeconds', flag: 'session-ttl', type: 'string', help: 'lifetime of a session token in seconds. Default: 3600' },
   { key: 'inviteTtlSeconds', flag: 'invite-ttl', type: 'string', help: 'lifetime of an invite code in seconds. Default: 7 days' },
 ];
@@ -82,6 +85,7 @@ const configSchema = z.object({
   maxBlobBytes: intFrom(1, 2 ** 40),
   blobTtlSeconds: intFrom(60, 365 * DAY),
   maxEnvelopeTtlSeconds: intFrom(60, 365 * DAY),
+  maxDatabaseBytes: intFrom(0, 2 ** 50),
   sessionTtlSeconds: intFrom(60, DAY),
   inviteTtlSeconds: intFrom(60, 90 * DAY),
 }).strict();
@@ -91,7 +95,7 @@ export function defaults(): ServerConfig {
     dataDir: defaultDataDir(), host: '127.0.0.1', port: 8443, tlsCert: null, tlsKey: null, insecureHttp: false,
     publicUrl: null, logLevel: 'info', turnUrls: [], turnSecret: null, turnTtlSeconds: 3600,
     blobQuotaBytes: 1024 ** 3, maxBlobBytes: 100 * 1024 ** 2, blobTtlSeconds: 30 * DAY,
-    maxEnvelopeTtlSeconds: 30 * DAY, sessionTtlSeconds: 3600, inviteTtlSeconds: 7 * DAY,
+    maxEnvelopeTtlSeconds: 30 * DAY, maxDatabaseBytes: 0, sessionTtlSeconds: 3600, inviteTtlSeconds: 7 * DAY,
   };
 }
 

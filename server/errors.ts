@@ -22,6 +22,17 @@ export const forbidden = (message: string, code = 'forbidden') => new ApiError(4
 export const notFound = (message: string, code = 'not_found') => new ApiError(404, code, message);
 export const conflict = (message: string, code = 'conflict') => new ApiError(409, code, message);
 
+/**
+ * True for "no room left": the database reached its configured cap or the disk is full (SQLITE_FULL), or a file
+ * write found no space (ENOSPC). Such a request changed nothing and can be retried once space is freed.
+ */
+export function isStorageFull(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_FULL') || code === 'ENOSPC');
+}
+
+export const STORAGE_FULL_MESSAGE = 'the server is out of storage space; nothing was stored, retry later';
+
 /** Validates untrusted input against a schema; the first issue becomes a 400 that names the offending field. */
 export function parseInput<T>(schema: z.ZodType<T>, value: unknown, what = 'request body'): T {
   const result = schema.safeParse(value);

@@ -120,7 +120,8 @@ function migrateDeliveriesToQueue(db: DatabaseTypes.Database): void {
   })();
 }
 
-export function openSqliteStore(file: string): ServerStore {
+/** `maxBytes` caps the database file (0: no cap): a write that would grow it further fails with SQLITE_FULL. */
+export function openSqliteStore(file: string, options: { maxBytes?: number } = {}): ServerStore {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL'); // an ack means committed to disk, not only to the OS cache
@@ -128,6 +129,12 @@ export function openSqliteStore(file: string): ServerStore {
   db.pragma('busy_timeout = 5000'); // the `invite` CLI may write while the server runs
   db.exec(SCHEMA);
   migrateDeliveriesToQueue(db);
+  if (options.maxBytes) {
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    // never below what the file already holds: SQLite would refuse every write, acks included
+    const pages = Math.max(Math.ceil(options.maxBytes / pageSize), db.pragma('page_count', { simple: true }) as number);
+    db.pragma(`max_page_count = ${pages}`);
+  }
 
   const s = (sql: string) => db.prepare(sql);
   // Which devices a channel send fans out to: asked on every channel message, changed only when membership or a

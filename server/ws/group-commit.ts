@@ -2,6 +2,7 @@
 // then each caller's promise resolves. With synchronous=FULL every transaction costs an fsync, so batching is what
 // lets durable acknowledgement keep up with many senders: the busier the server, the larger each batch.
 import type { AckRequest, SendRequest, SendResult, ServerStore } from '../store/types.ts';
+import { isStorageFull } from '../errors.ts';
 
 interface Pending<I, O> {
   input: I;
@@ -50,8 +51,16 @@ export class GroupCommitter {
     try {
       results = this.#store.commitBatch(sends.map((p) => p.input), acks.map((p) => p.input));
     } catch (error) {
-      // The transaction rolled back as a whole: nobody was acknowledged, so every caller hears the failure.
-      for (const p of [...sends, ...acks]) p.reject(error);
+      // The transaction rolled back as a whole: nobody was acknowledged, so every caller hears the failure. When
+      // storage is full the acks are committed on their own: deleting is what makes room, so they must not share
+      // the fate of the sends that did not fit.
+      for (const p of sends) p.reject(error);
+      if (isStorageFull(error) && sends.length > 0 && acks.length > 0) {
+        this.#acks = [...acks, ...this.#acks];
+        this.flush();
+      } else {
+        for (const p of acks) p.reject(error);
+      }
       return;
     }
     this.batches++;

@@ -6,6 +6,7 @@ import type { WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import type { QueuedEnvelope, SendRequest, SendResult, ServerStore } from '../store/types.ts';
 import { GroupCommitter } from './group-commit.ts';
+import { isStorageFull, STORAGE_FULL_MESSAGE } from '../errors.ts';
 import { decodeClientFrame, deliverFrameEncoder, encodeFrame, FrameError, requestIdOf } from '../../core/relay/frames.ts';
 import type { ClientFrame, DeliverFrame, ServerFrame, ServerNotice } from '../../core/relay/frames.ts';
 
@@ -299,6 +300,11 @@ export class Hub {
   #replyError(connection: Connection, rid: number, error: unknown): void {
     if (error instanceof HubError) {
       connection.send({ t: 'error', rid, code: error.code, message: error.message });
+      return;
+    }
+    if (isStorageFull(error)) {
+      this.#log.warn({ deviceId: connection.deviceId }, 'storage full: send refused');
+      connection.send({ t: 'error', rid, code: 'storage_full', message: STORAGE_FULL_MESSAGE });
       return;
     }
     this.#log.error({ err: (error as Error).message, deviceId: connection.deviceId }, 'frame handling failed');
