@@ -29,7 +29,7 @@ import {
   insertMessageStatements, messageViews, searchViews, statusStatement, upsertConversationStatement, editStatement, deleteStatement, reactionStatement,
 } from './history.ts';
 import { activityStatements, applyPayload, mentionsIn, type Effect } from './inbound.ts';
-import { Outbox, outboxStatement, type OutgoingFrame, type Recipient } from './outbox.ts';
+import { Outbox, outboxStatement, type OutboxRetry, type OutgoingFrame, type Recipient } from './outbox.ts';
 import { loadProfile, profileStatement, signedPrekeyUploadedStatement, uploadedSignedPrekey, type Profile } from './profile.ts';
 import { protocolStatements, pruneSeenStatement, VaultProtocolStore } from './protocol-store.ts';
 import { RelayError, RelayHttp } from './relay-http.ts';
@@ -44,6 +44,8 @@ export interface EngineOptions extends VaultSettings {
   heartbeatMs?: number;
   /** How long messages.send waits for the relay's acknowledgement before answering with status "pending". */
   sendWaitMs?: number;
+  /** Backoff for resending frames the relay refused for a while (default 2 s doubling to 60 s). */
+  outboxRetry?: OutboxRetry;
 }
 
 /** Envelopes wait on the relay at most this long unless the message's own timer is shorter. */
@@ -130,7 +132,7 @@ export class Engine {
       },
       stillListed: (to) => to.filter((r) => this.#directory.known(r.user)?.devices.includes(r.device)),
       problem: (error) => this.#problem(error),
-    });
+    }, options.outboxRetry);
     const handlers = this.#handlers();
     for (const name of Object.keys(handlers) as (keyof Handlers)[]) {
       const handler = handlers[name] as (request: unknown) => Promise<unknown>;
@@ -187,6 +189,7 @@ export class Engine {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#sweepTimer) clearInterval(this.#sweepTimer);
+    this.#outbox.stop();
     await this.#socket.stop();
     await this.#serial.run(async () => {});
     await this.#post.run(async () => {});

@@ -52,17 +52,38 @@ export interface OutboxEvents {
   problem(error: Error): void;
 }
 
+/** After a transient refusal (the relay out of storage, an internal error) the outbox retries on its own. */
+export interface OutboxRetry {
+  firstMs: number;
+  maxMs: number;
+}
+
+const DEFAULT_RETRY: OutboxRetry = { firstMs: 2000, maxMs: 60_000 };
+
 export class Outbox {
   readonly #sql: SqlExecutor;
   readonly #socket: RelaySocket;
   readonly #events: OutboxEvents;
+  readonly #retry: OutboxRetry;
   #running: Promise<void> | null = null;
   #again = false;
+  #retryTimer: NodeJS.Timeout | null = null;
+  #retryDelayMs: number;
+  #stopped = false;
 
-  constructor(sql: SqlExecutor, socket: RelaySocket, events: OutboxEvents) {
+  constructor(sql: SqlExecutor, socket: RelaySocket, events: OutboxEvents, retry: OutboxRetry = DEFAULT_RETRY) {
     this.#sql = sql;
     this.#socket = socket;
     this.#events = events;
+    this.#retry = retry;
+    this.#retryDelayMs = retry.firstMs;
+  }
+
+  /** No more retries (the engine is closing); a flush already running finishes. */
+  stop(): void {
+    this.#stopped = true;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
   }
 
   async pending(): Promise<number> {
@@ -100,9 +121,29 @@ export class Outbox {
         }
         await this.#settle(done, 'sent');
         await this.#settle(failed, 'failed');
-        if (transient) return;
+        if (transient) {
+          this.#scheduleRetry();
+          return;
+        }
       }
     } while (this.#again);
+    this.#retryDelayMs = this.#retry.firstMs; // drained: the next trouble starts the backoff afresh
+  }
+
+  /**
+   * Without this, frames the relay refused for a while (out of storage, say) would wait for the next send or
+   * reconnect. Offline, reconnecting flushes anyway and a retry just fails fast. Doubling delays with jitter, so a
+   * relay that is full is not hammered by every client at once.
+   */
+  #scheduleRetry(): void {
+    if (this.#stopped || this.#retryTimer) return;
+    const delay = this.#retryDelayMs * (0.75 + Math.random() * 0.5);
+    this.#retryDelayMs = Math.min(this.#retryDelayMs * 2, this.#retry.maxMs);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      if (!this.#stopped) void this.flush().catch((error: Error) => this.#events.problem(error));
+    }, delay);
+    this.#retryTimer.unref();
   }
 
   #send(row: Row): Promise<unknown> {
