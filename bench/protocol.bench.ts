@@ -18,6 +18,11 @@ const BODY = (() => {
   return 'x'.repeat(length);
 })();
 const us = (ms: number[]) => median(ms) * 1000;
+const N = 2000;
+// Per-message functions are measured in steady state: N warm-up calls first (V8 needs thousands of calls to
+// optimise the whole path; an app sending for a while runs optimised code). Warm-up output feeds the decrypt
+// warm-up, so each decrypt still sees a fresh frame.
+const WARM = N;
 
 // ---------------------------------------------------------------- baselines (warmed up like the measured paths below)
 const key = randomBytes(32);
@@ -26,10 +31,12 @@ const signer = signingKeyPair();
 const kib = randomBytes(1024);
 const sealed = aeadEncrypt(key, nonce, kib);
 const signature = sign(sealed, signer.secretKey);
-const baseEncrypt = us((await sample(2000, () => aeadEncrypt(key, nonce, kib), 2000)).ms);
-const baseEncryptSign = us((await sample(2000, () => sign(aeadEncrypt(key, nonce, kib), signer.secretKey), 2000)).ms);
-const baseDecrypt = us((await sample(2000, () => aeadDecrypt(key, nonce, sealed), 2000)).ms);
-const baseVerifyDecrypt = us((await sample(2000, () => verify(signature, sealed, signer.publicKey) && aeadDecrypt(key, nonce, sealed), 2000)).ms);
+const bareEncryptSign = () => sign(aeadEncrypt(key, nonce, kib), signer.secretKey);
+const bareVerifyDecrypt = () => verify(signature, sealed, signer.publicKey) && aeadDecrypt(key, nonce, sealed);
+const baseEncrypt = us((await sample(N, () => aeadEncrypt(key, nonce, kib), WARM)).ms);
+const baseEncryptSign = us((await sample(N, bareEncryptSign, WARM)).ms);
+const baseDecrypt = us((await sample(N, () => aeadDecrypt(key, nonce, sealed), WARM)).ms);
+const baseVerifyDecrypt = us((await sample(N, bareVerifyDecrypt, WARM)).ms);
 section('baselines (1 KiB)');
 report({ name: 'XChaCha20-Poly1305 encrypt', value: baseEncrypt, unit: 'us' });
 report({ name: 'XChaCha20-Poly1305 encrypt + Ed25519 sign', value: baseEncryptSign, unit: 'us' });
@@ -70,11 +77,6 @@ const first = encryptToDevices(a.store, [b.address], textPayload('hi'), NOW, [{ 
 a.store.commit(first.writes);
 b.store.commit(decryptFrame(b.store, first.frames[0]!.frame, NOW).writes);
 let sending: Session = a.store.sessionRecord(b.address)!.active;
-const N = 2000;
-// Per-message functions are measured in steady state: N warm-up calls first (V8 needs thousands of calls to
-// optimise the whole path; an app sending for a while runs optimised code). Warm-up output feeds the decrypt
-// warm-up, so each decrypt still sees a fresh frame.
-const WARM = N;
 const frames: Uint8Array[] = [];
 const enc = await sample(N, () => {
   const { session, envelope } = sessionEncrypt(sending, encodePayload(textPayload(BODY)));
@@ -126,7 +128,7 @@ const chEnc = samplePair(N, WARM, () => {
   const out = senderKeyEncrypt(outbound, a.address, encodePayload(textPayload(BODY)));
   outbound = out.state;
   channelFrames.push(encodeEnvelope(out.envelope));
-}, () => sign(aeadEncrypt(key, nonce, kib), signer.secretKey));
+}, bareEncryptSign);
 report({ name: 'channel encrypt + sign (pure: encode, chain step, AEAD, Ed25519, frame)', value: us(chEnc.ms), unit: 'us', baseline: { name: 'AEAD + sign, interleaved', value: us(chEnc.baselineMs) }, target: '< 100 us median' });
 let c = 0;
 globalThis.gc?.();
@@ -134,7 +136,7 @@ const chDec = samplePair(N, WARM, () => {
   const out = senderKeyDecrypt(inbound, decodeEnvelope(channelFrames[c++]!) as ChannelEnvelope);
   inbound = out.state;
   decodePayload(out.plaintext);
-}, () => verify(signature, sealed, signer.publicKey) && aeadDecrypt(key, nonce, sealed));
+}, bareVerifyDecrypt);
 report({ name: 'channel verify + decrypt (pure: frame, Ed25519, chain step, AEAD, decode)', value: us(chDec.ms), unit: 'us', baseline: { name: 'verify + AEAD, interleaved', value: us(chDec.baselineMs) }, target: '< 200 us median' });
 console.log(`    p95: encrypt+sign ${(percentile(chEnc.ms, 95) * 1000).toFixed(1)} us, verify+decrypt ${(percentile(chDec.ms, 95) * 1000).toFixed(1)} us`);
 

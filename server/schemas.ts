@@ -3,9 +3,9 @@
 import { z } from 'zod';
 import { SIGN_PUBLIC_BYTES, SIGNATURE_BYTES } from '../core/crypto/sodium.ts';
 import { b64bytes } from '../core/relay/base64-bytes.ts';
+import type { SignedBlob } from './store/types.ts';
 
 export { b64bytes };
-import type { SignedBlob } from './store/types.ts';
 
 export const publicKeySchema = b64bytes(SIGN_PUBLIC_BYTES, SIGN_PUBLIC_BYTES);
 export const signatureSchema = b64bytes(SIGNATURE_BYTES, SIGNATURE_BYTES);

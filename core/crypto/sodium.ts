@@ -274,6 +274,35 @@ export function hkdfSha256(inputKeyMaterial: Uint8Array, salt: Uint8Array | null
   return out;
 }
 
+/**
+ * HKDF-Expand-SHA256 (RFC 5869 section 2.3) from a 32-byte pseudorandom key. For inputs that are already uniform
+ * keys (RFC 5869 section 3.3 allows skipping Extract then), such as a ratchet's message key.
+ */
+export function hkdfExpandSha256(prk: Uint8Array, info: Uint8Array | string, length: number): Uint8Array {
+  if (length <= 0 || length > 255 * 32) throw new CryptoError('HKDF output length out of range');
+  const infoBytes = typeof info === 'string' ? labelBytes(info) : info;
+  const out = new Uint8Array(length);
+  const counter = new Uint8Array(1);
+  let previous: Uint8Array = new Uint8Array(0);
+  for (let block = 1, offset = 0; offset < length; block++, offset += 32) {
+    counter[0] = block;
+    previous = hmacSha256(prk, previous, infoBytes, counter); // T(n) = HMAC(PRK, T(n-1) | info | n)
+    out.set(previous.subarray(0, Math.min(32, length - offset)), offset);
+  }
+  return out;
+}
+
+/** KDF labels are a small fixed set of constants (core/protocol/labels.ts): each is encoded once. */
+const encodedLabels = new Map<string, Uint8Array>();
+function labelBytes(label: string): Uint8Array {
+  let bytes = encodedLabels.get(label);
+  if (!bytes) {
+    bytes = utf8(label);
+    if (encodedLabels.size < 256) encodedLabels.set(label, bytes); // bounded, should a caller pass other strings
+  }
+  return bytes;
+}
+
 // ---------------------------------------------------------------- Argon2id (RFC 9106)
 
 export interface Argon2idParams {
@@ -404,36 +433,4 @@ export function randomBytes(length: number): Uint8Array {
   served.fill(0);
   randomPoolUsed += length;
   return out;
-}
-
-// ---------------------------------------------------------------- per-message key derivation (appended by the protocol library)
-
-
-/**
- * HKDF-Expand-SHA256 (RFC 5869 section 2.3) from a 32-byte pseudorandom key. For inputs that are already uniform
- * keys (RFC 5869 section 3.3 allows skipping Extract then), such as a ratchet's message key.
- */
-export function hkdfExpandSha256(prk: Uint8Array, info: Uint8Array | string, length: number): Uint8Array {
-  if (length <= 0 || length > 255 * 32) throw new CryptoError('HKDF output length out of range');
-  const infoBytes = typeof info === 'string' ? labelBytes(info) : info;
-  const out = new Uint8Array(length);
-  const counter = new Uint8Array(1);
-  let previous: Uint8Array = new Uint8Array(0);
-  for (let block = 1, offset = 0; offset < length; block++, offset += 32) {
-    counter[0] = block;
-    previous = hmacSha256(prk, previous, infoBytes, counter); // T(n) = HMAC(PRK, T(n-1) | info | n)
-    out.set(previous.subarray(0, Math.min(32, length - offset)), offset);
-  }
-  return out;
-}
-
-/** KDF labels are a small fixed set of constants (core/protocol/labels.ts): each is encoded once. */
-const encodedLabels = new Map<string, Uint8Array>();
-function labelBytes(label: string): Uint8Array {
-  let bytes = encodedLabels.get(label);
-  if (!bytes) {
-    bytes = utf8(label);
-    if (encodedLabels.size < 256) encodedLabels.set(label, bytes); // bounded, should a caller pass other strings
-  }
-  return bytes;
 }

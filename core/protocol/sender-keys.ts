@@ -105,10 +105,15 @@ export function redistributeSenderKey(state: OutboundSenderKey, keyId: number, e
  */
 export type SignatureCheck = (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean;
 
+/** A channel message's associated data is framed(these parts); its signature covers framed(these parts, ciphertext). */
+function channelMessageParts(channelId: string, from: DeviceAddress, keyId: number, iteration: number): (Uint8Array | string)[] {
+  return [LABEL.channelMessage, channelId, from.userId, from.deviceId, uint32Bytes(keyId), uint32Bytes(iteration)];
+}
+
 /** What a channel message's signature covers: framed(label, channel, sender, key id, iteration, ciphertext). */
 export function channelSignedBytes(e: Omit<ChannelEnvelope, 'signature'>): Uint8Array {
   // its own memory, not the pool: the engine keeps these and posts them to the verifier thread
-  return framed(LABEL.channelMessage, e.channelId, e.from.userId, e.from.deviceId, uint32Bytes(e.keyId), uint32Bytes(e.iteration), e.ciphertext);
+  return framed(...channelMessageParts(e.channelId, e.from, e.keyId, e.iteration), e.ciphertext);
 }
 
 /**
@@ -118,7 +123,7 @@ export function channelSignedBytes(e: Omit<ChannelEnvelope, 'signature'>): Uint8
  * byte is written, the ciphertext slot by the caller.
  */
 function channelMessageBytes(channelId: string, from: DeviceAddress, keyId: number, iteration: number, ciphertextLength: number) {
-  const parts = framedParts([LABEL.channelMessage, channelId, from.userId, from.deviceId, uint32Bytes(keyId), uint32Bytes(iteration)]);
+  const parts = framedParts(channelMessageParts(channelId, from, keyId, iteration));
   const adLength = framedLength(parts);
   const signed = allocBytes(adLength + 4 + ciphertextLength);
   writeFramed(signed, 0, parts);

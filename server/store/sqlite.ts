@@ -347,9 +347,8 @@ export function openSqliteStore(file: string, options: { maxBytes?: number } = {
   // Expired messages (the ciphertext) are deleted at once. Their queue rows hold no content, only routing, and with
   // no index by message finding them means scanning the queue (0.44 s per million rows here, a stall the relay
   // cannot afford), so while orphans may exist each sweep cleans one window of the queue in key order (about 9 ms
-  // for 10,000 rows) and resumes
-  // after it next time, until a whole pass has run with no expiry during it. Until then an orphan row is invisible:
-  // paging joins the queue to its message.
+  // for 10,000 rows) and resumes after it next time, until a whole pass has run with no expiry during it. Until
+  // then an orphan row is invisible: paging joins the queue to its message.
   const ORPHAN_WINDOW_ROWS = 10_000;
   const passStart = { device: '', seq: -1 };
   const orphans = { cursor: passStart, cleaning: false, expiredDuringPass: false };
@@ -435,7 +434,7 @@ export function openSqliteStore(file: string, options: { maxBytes?: number } = {
         devices = q.channelDevices.all(channelId) as string[];
         channelDevicesCache.set(channelId, devices);
       }
-      return [...devices]; // a copy: callers filter it
+      return [...devices]; // a copy, so no caller can change the cached list
     },
     putPrekeys: (deviceId, signed, oneTime) => putPrekeys(deviceId, signed, oneTime),
     claimPrekeys: (deviceId) => claimPrekeys(deviceId),
