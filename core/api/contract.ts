@@ -187,7 +187,11 @@ export type ConversationViewT = z.output<typeof ConversationView>;
 /** The surface every transport exposes (window.wardroom in the UI, the engine in-process for the CLI). */
 export interface WardroomApi {
   call<N extends CommandName>(name: N, request: CommandRequest<N>): Promise<CommandResponse<N>>;
-  on<N extends EventName>(name: N, listener: (payload: EventPayload<N>) => void): () => void;
+  /**
+   * `seq` numbers every event this engine emitted, from 1, without gaps: a client that lost its connection asks
+   * for what came after the last number it saw (events.since) instead of re-reading everything.
+   */
+  on<N extends EventName>(name: N, listener: (payload: EventPayload<N>, seq: number) => void): () => void;
 }
 
 /** Errors cross every transport as this shape, so a UI can show `message` and branch on `code`. */

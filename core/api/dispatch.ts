@@ -26,10 +26,28 @@ export interface Dispatcher extends WardroomApi {
   /** For transports that receive untyped names and payloads (IPC, WebSocket). */
   callUntyped(name: string, request: unknown): Promise<unknown>;
   emit<N extends EventName>(name: N, payload: EventPayload<N>): void;
+  /** The number of the last event emitted (0 before the first). */
+  lastSeq(): number;
+  /**
+   * The events after `seq`, oldest first, as far as the replay buffer reaches; `complete` is false when some were
+   * already dropped from it, and the client must take a fresh snapshot instead.
+   */
+  since(seq: number): { events: RecordedEvent[]; complete: boolean };
 }
 
+export interface RecordedEvent {
+  seq: number;
+  name: EventName;
+  payload: unknown;
+}
+
+/** How many recent events a reconnecting client can catch up on. */
+export const REPLAY_EVENTS = 4096;
+
 export function createDispatcher(handlers: Handlers, onInternalError: (command: string, error: unknown) => void = () => {}): Dispatcher {
-  const listeners = new Map<EventName, Set<(payload: unknown) => void>>();
+  const listeners = new Map<EventName, Set<(payload: unknown, seq: number) => void>>();
+  const replay: RecordedEvent[] = [];
+  let seq = 0;
 
   async function callUntyped(name: string, request: unknown): Promise<unknown> {
     if (!isCommandName(name)) throw new ApiError('UNKNOWN_COMMAND', `unknown command: ${name.slice(0, 64)}`);
@@ -57,13 +75,21 @@ export function createDispatcher(handlers: Handlers, onInternalError: (command: 
     on(name, listener) {
       const set = listeners.get(name) ?? new Set();
       listeners.set(name, set);
-      set.add(listener as (payload: unknown) => void);
-      return () => set.delete(listener as (payload: unknown) => void);
+      set.add(listener as (payload: unknown, seq: number) => void);
+      return () => set.delete(listener as (payload: unknown, seq: number) => void);
     },
     emit(name, payload) {
       // Events are checked as they leave core too: a UI must never receive a shape the contract does not promise.
       const checked = events[name].parse(payload);
-      for (const listener of listeners.get(name) ?? []) listener(checked);
+      seq += 1;
+      replay.push({ seq, name, payload: checked });
+      if (replay.length > REPLAY_EVENTS) replay.splice(0, replay.length - REPLAY_EVENTS);
+      for (const listener of listeners.get(name) ?? []) listener(checked, seq);
+    },
+    lastSeq: () => seq,
+    since(after) {
+      const first = replay[0]?.seq ?? seq + 1;
+      return { events: replay.filter((e) => e.seq > after), complete: after >= first - 1 };
     },
   };
 }

@@ -3,7 +3,7 @@
 // environment, Ctrl-C and the exit code. Runs on Node 24 directly (type stripping), like server/bin.ts.
 import module from 'node:module';
 import path from 'node:path';
-import type { EngineHost } from './main.ts';
+import type { EngineHost } from '../api/host.ts';
 
 // Every command is a fresh process: V8's on-disk compile cache halves the start-up (type stripping and compiling
 // the engine). It lives beside the project's own dependencies, not in a shared /tmp that others could write to.

@@ -5,31 +5,10 @@
 import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
 import type { CommandName, CommandRequest, CommandResponse, ConversationViewT, MessageViewT, WardroomApi } from '../api/contract.ts';
+import type { EngineHost, OpenEngine } from '../api/host.ts';
 import { ApiError } from '../api/contract.ts';
 
-/** How the CLI gets an engine: open an existing profile, or create one by joining or by linking a device. */
-export interface EngineHost {
-  open(profileDir: string, passphrase: string): Promise<OpenEngine>;
-  join(profileDir: string, link: string, username: string, passphrase: string): Promise<OpenEngine & { recoveryKit: string }>;
-  /**
-   * Enrols this profile as a new device of an existing account. `onCode` gets the link code (WDL1.…) as soon as
-   * the relay holds the request; the promise resolves once an existing device approved it (at once with a
-   * recovery kit), and rejects when `signal` aborts.
-   */
-  link(profileDir: string, link: string, username: string, passphrase: string, options: LinkOptions, onCode: (code: string) => void): Promise<OpenEngine>;
-}
-
-export interface LinkOptions {
-  recoveryKit?: string;
-  signal?: AbortSignal;
-  pollMs?: number;
-  timeoutMs?: number;
-}
-
-export interface OpenEngine {
-  api: WardroomApi;
-  close(): Promise<void>;
-}
+export type { EngineHost, LinkOptions, OpenEngine } from '../api/host.ts';
 
 export interface CliIo {
   out(line: string): void;

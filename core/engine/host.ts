@@ -9,7 +9,7 @@
 import { appendFileSync, existsSync, renameSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ApiError, Passphrase, Username } from '../api/contract.ts';
-import type { EngineHost, LinkOptions, OpenEngine } from '../cli/main.ts';
+import type { EngineHost, LinkOptions, OpenEngine } from '../api/host.ts';
 import { ARGON2ID_INTERACTIVE, type Argon2idParams } from '../crypto/sodium.ts';
 import { vaultExists, VaultError, type Vault } from '../vault/index.ts';
 import { Engine, type EngineOptions } from './engine.ts';
