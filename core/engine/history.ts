@@ -2,13 +2,10 @@
 // vault transaction as the ratchet step that decrypted it) and as the views the API returns.
 import type { ConversationViewT, MessageViewT } from '../api/contract.ts';
 import type { SqlExecutor, Statement } from '../vault/index.ts';
+import { directConversationId, groupConversationId, type ConversationKind } from './conversations/ref.ts';
 
-export type ConversationKind = 'channel' | 'direct' | 'group';
 export type MessageStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'failed';
 
-export const channelConversationId = (channelId: string) => `c:${channelId}`;
-export const directConversationId = (username: string) => `d:${username}`;
-export const groupConversationId = (groupId: string) => `g:${groupId}`;
 
 export interface NewMessage {
   messageId: string;

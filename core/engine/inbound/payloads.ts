@@ -1,10 +1,11 @@
 // What a decrypted payload does to the local record: the statements to commit with its ratchet step, and the
 // follow-ups to run after the commit (answers, events). Pure apart from reading the payload: the engine decides
 // which conversation a message belongs to before calling here.
-import { toBase64Url } from '../crypto/sodium.ts';
-import type { DeviceAddress, Payload } from '../protocol/wire.ts';
-import type { Statement } from '../vault/index.ts';
-import { conversationActivityStatement, deleteStatement, editStatement, insertMessageStatement, reactionStatement, statusStatement } from './history.ts';
+import { toBase64Url } from '../../crypto/sodium.ts';
+import type { DeviceAddress, Payload } from '../../protocol/wire.ts';
+import type { Statement } from '../../vault/index.ts';
+import { refOf } from '../conversations/ref.ts';
+import { conversationActivityStatement, deleteStatement, editStatement, insertMessageStatement, reactionStatement, statusStatement } from '../history.ts';
 
 export interface Origin {
   conversationId: string;
@@ -49,7 +50,7 @@ export function applyPayload(payload: Payload, origin: Origin): { statements: St
         replyTo, mentions: mentionsIn(payload.body), outgoing: origin.own, status: 'sent',
       });
       const effects: Effect[] = [{ kind: 'received', messageId: id, conversationId, sentAt: payload.sentAt, outgoing: origin.own }];
-      if (!origin.own && conversationId.startsWith('d:')) effects.push({ kind: 'delivered-receipt', messageId: id });
+      if (!origin.own && refOf(conversationId).kind === 'direct') effects.push({ kind: 'delivered-receipt', messageId: id });
       return { statements: [statement], effects };
     }
     case 'edit':

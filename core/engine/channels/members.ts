@@ -1,0 +1,139 @@
+// The relay's view of our channels: who is in each (and their role), cached until a notice says it changed, and
+// the local conversation rows kept in step with the relay's channel list.
+import type { ConversationViewT } from '../../api/contract.ts';
+import type { ServerNotice } from '../../relay/frames.ts';
+import type { EngineContext } from '../context.ts';
+import { EngineError } from '../errors.ts';
+import { conversationRows, conversationView, upsertConversationStatement } from '../history.ts';
+import { channelConversationId } from '../conversations/ref.ts';
+import { RelayError } from '../relay-http.ts';
+import { rotationFlagStatement } from './rotation.ts';
+
+export interface ChannelInfo {
+  channelId: string;
+  name: string;
+  members: Map<string, string>; // accountId -> role
+}
+
+/** Channel names and topics are bytes on the relay; anything that is not UTF-8 is shown as such, not guessed. */
+export function decodeName(bytes: Uint8Array): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes).slice(0, 256);
+  } catch {
+    return '(unreadable name)';
+  }
+}
+
+export class ChannelDirectory {
+  readonly #ctx: EngineContext;
+  readonly #channels = new Map<string, ChannelInfo>();
+  readonly #fetches = new Map<string, Promise<ChannelInfo | null>>();
+
+  constructor(ctx: EngineContext) {
+    this.#ctx = ctx;
+  }
+
+  /** The relay's view of a channel (members and roles); cached until a notice says it changed. */
+  channel(channelId: string, refresh = false): Promise<ChannelInfo | null> {
+    const cached = this.#channels.get(channelId);
+    if (cached && !refresh) return Promise.resolve(cached);
+    // one fetch at a time per channel: a backlog's first batch asks for the same channel hundreds of times
+    const inFlight = this.#fetches.get(channelId);
+    if (inFlight && !refresh) return inFlight;
+    const fetched = this.#fetch(channelId, cached).finally(() => this.#fetches.delete(channelId));
+    this.#fetches.set(channelId, fetched);
+    return fetched;
+  }
+
+  /** Drops what we know of a channel's members: the next use asks the relay again. */
+  forget(channelId: string): void {
+    this.#channels.delete(channelId);
+  }
+
+  async #fetch(channelId: string, cached: ChannelInfo | undefined): Promise<ChannelInfo | null> {
+    let members;
+    try {
+      members = await this.#ctx.http.channelMembers(channelId);
+    } catch (error) {
+      if (error instanceof RelayError && error.status === 404) {
+        this.#channels.delete(channelId);
+        return null;
+      }
+      throw error;
+    }
+    const name = cached?.name ?? (await this.#ctx.vault.get<{ name: string }>('SELECT name FROM conversations WHERE id = ?', [channelConversationId(channelId)]))?.name ?? channelId;
+    const info = { channelId, name, members: new Map(members.map((m) => [m.accountId, m.role])) };
+    this.#channels.set(channelId, info);
+    return info;
+  }
+
+  /** Member lists are needed to accept the first channel message: fetched while the socket connects. */
+  async warm(): Promise<void> {
+    const rows = await conversationRows(this.#ctx.vault, "kind = 'channel' AND member = 1");
+    await Promise.all(rows.map((r) => this.channel(r.remote_id)));
+  }
+
+  /** Brings the local channel rows in line with the relay's list: new channels appear, ones we left are marked. */
+  async sync(): Promise<void> {
+    const channels = await this.#ctx.http.listChannels();
+    const statements = channels.filter((c) => c.role !== null).map((c) => upsertConversationStatement({
+      id: channelConversationId(c.channelId), kind: 'channel', remoteId: c.channelId, name: decodeName(c.name), topic: c.topic ? decodeName(c.topic) : null, role: c.role,
+    }));
+    const current = new Set(channels.filter((c) => c.role !== null).map((c) => channelConversationId(c.channelId)));
+    const stored = await conversationRows(this.#ctx.vault, "kind = 'channel' AND member = 1");
+    for (const row of stored) if (!current.has(row.id)) statements.push({ sql: 'UPDATE conversations SET member = 0, role = NULL WHERE id = ?', params: [row.id] });
+    if (statements.length) await this.#ctx.vault.transaction(statements);
+  }
+
+  async onNotice(notice: ServerNotice): Promise<void> {
+    this.#channels.delete(notice.channel);
+    await this.sync();
+    const view = await this.view(notice.channel);
+    if (view) this.#ctx.emit('conversation.updated', view);
+  }
+
+  async view(channelId: string): Promise<ConversationViewT | undefined> {
+    const row = (await conversationRows(this.#ctx.vault, 'id = ?', [channelConversationId(channelId)]))[0];
+    return row ? conversationView(row, await this.memberNames(channelId)) : undefined;
+  }
+
+  async memberNames(channelId: string): Promise<string[]> {
+    const channel = await this.channel(channelId).catch(() => null);
+    if (!channel) return [];
+    const names: string[] = [];
+    for (const accountId of channel.members.keys()) names.push(await this.#ctx.directory.usernameOf(accountId).catch(() => accountId));
+    return names.filter((n) => /^[a-z0-9][a-z0-9._-]{1,31}$/.test(n)).sort();
+  }
+
+  /** Whether the relay lists this person in the channel (a channel message is accepted only from members). */
+  async isMember(channelId: string, username: string, refresh = false): Promise<boolean> {
+    const channel = await this.channel(channelId, refresh);
+    return channel !== null && channel.members.has(await this.#ctx.directory.accountIdOf(username));
+  }
+
+  /**
+   * When anyone loses a device (or their key changes), our channels rotate their sender keys at the next send:
+   * cheaper than working out which channels that person shares with us, and rotation is cheap.
+   */
+  async rotateAll(): Promise<void> {
+    const rows = await conversationRows(this.#ctx.vault, "kind = 'channel' AND member = 1");
+    if (rows.length) await this.#ctx.vault.transaction(rows.map((r) => rotationFlagStatement(r.remote_id)));
+  }
+
+  async byName(name: string): Promise<string> {
+    let row = (await conversationRows(this.#ctx.vault, "kind = 'channel' AND name = ?", [name]))[0];
+    if (!row) {
+      await this.sync();
+      row = (await conversationRows(this.#ctx.vault, "kind = 'channel' AND name = ?", [name]))[0];
+    }
+    if (!row || !row.member) throw new EngineError('NOT_FOUND', `you are not in a channel named #${name}`);
+    return row.remote_id;
+  }
+
+  /** The members' account ids, as the relay lists them (who); their devices come from verified device lists. */
+  async memberAccounts(channelId: string): Promise<string[]> {
+    const channel = await this.channel(channelId);
+    if (!channel) throw new EngineError('NOT_FOUND', 'no such channel');
+    return [...channel.members.keys()];
+  }
+}

@@ -1,0 +1,198 @@
+// Everything that leaves this device: user payloads to a conversation and control payloads to particular devices,
+// encrypted against the lane's protocol state and committed, with the frames, into the outbox in one transaction.
+import type { MessageViewT } from '../../api/contract.ts';
+import { fromBase64Url, toBase64Url } from '../../crypto/sodium.ts';
+import {
+  encryptChannelMessage, encryptToDevices, fanOutTargets, newMessageId, prepareChannelKey, type NewSession, type OutgoingFrame as ProtocolFrame,
+} from '../../protocol/processor.ts';
+import { StagedProtocolStore, type ProtocolWrite } from '../../protocol/store.ts';
+import type { DeviceAddress, Payload, PayloadContent } from '../../protocol/wire.ts';
+import { MAX_RECIPIENTS } from '../../relay/frames.ts';
+import type { Statement } from '../../vault/index.ts';
+import type { ChannelDirectory } from '../channels/members.ts';
+import { clearRotationStatement, rotationDue } from '../channels/rotation.ts';
+import type { EngineContext } from '../context.ts';
+import { conversationId, type ConversationRef } from '../conversations/ref.ts';
+import { EngineError } from '../errors.ts';
+import { ensureDirectStatement, ensureGroupStatement, messageViews, statusStatement } from '../history.ts';
+import type { OutgoingFrame, Recipient } from '../outbox.ts';
+
+/** Envelopes wait on the relay at most this long unless the message's own timer is shorter. */
+const DEFAULT_ENVELOPE_TTL_MS = 30 * 24 * 3600 * 1000;
+/** Bytes of ciphertext per relay frame (its limit is 256 KiB, with CBOR framing around the bodies). */
+const FRAME_BUDGET_BYTES = 192 * 1024;
+
+/** Where a user payload goes: a conversation, with a group's members resolved (they are fixed at creation). */
+export type SendTarget = Exclude<ConversationRef, { kind: 'group' }> | { kind: 'group'; groupId: string; members: string[] };
+
+type DeviceEncryption = (staged: StagedProtocolStore, now: number, sessions: NewSession[]) => { frames: ProtocolFrame[]; missing: DeviceAddress[]; writes: ProtocolWrite[] };
+
+export class Outbound {
+  readonly #ctx: EngineContext;
+  readonly #channels: ChannelDirectory;
+  /** Accounts whose device list was fetched since the socket last came online (see currentDevices). */
+  readonly #listsFresh = new Set<string>();
+
+  constructor(ctx: EngineContext, channels: ChannelDirectory) {
+    this.#ctx = ctx;
+    this.#channels = channels;
+  }
+
+  /** The socket came online: device lists are fetched afresh before the next encryption to them. */
+  online(): void {
+    this.#listsFresh.clear();
+  }
+
+  /**
+   * Relay frames for pairwise ciphertexts. A large fan-out (a sender key to a big channel) is split so each frame
+   * stays well under the relay's 256 KiB limit; every part needs its own id, since the relay stores an id once.
+   */
+  pairwiseFrames(frames: ProtocolFrame[], now: number, msgId = newMessageId(), messageId: string | null = null, expiresAt = now + DEFAULT_ENVELOPE_TTL_MS): OutgoingFrame[] {
+    const parts: Recipient[][] = [];
+    let size = Infinity;
+    for (const f of frames) {
+      if (size + f.frame.length > FRAME_BUDGET_BYTES || parts.at(-1)!.length >= MAX_RECIPIENTS) {
+        parts.push([]);
+        size = 0;
+      }
+      parts.at(-1)!.push({ user: f.to.userId, device: f.to.deviceId, body: f.frame });
+      size += f.frame.length + 64;
+    }
+    return parts.map((to, i) => ({ msgId: i === 0 ? msgId : newMessageId(), expiresAt, channel: null, messageId: i === 0 ? messageId : null, to }));
+  }
+
+  /**
+   * The account's device list, fetched afresh once per connection before we encrypt to it: the relay announces
+   * list changes (a linked device) only to devices online at the time, so a device that was closed would
+   * otherwise keep encrypting to the old list. Offline, or if the fetch fails, the list we hold is used.
+   */
+  async currentDevices(username: string) {
+    const { directory } = this.#ctx;
+    if (this.#listsFresh.has(username)) return directory.ensure(username);
+    try {
+      const known = await directory.refresh(username);
+      this.#listsFresh.add(username);
+      return known;
+    } catch (error) {
+      if (!directory.known(username)) throw error;
+      this.#ctx.problem(error as Error);
+      return directory.ensure(username);
+    }
+  }
+
+  /** Every member device except this one, as verified device lists say (the relay's member list says who). */
+  async #memberDevices(channelId: string): Promise<DeviceAddress[]> {
+    const devices: DeviceAddress[] = [];
+    for (const accountId of await this.#channels.memberAccounts(channelId)) {
+      const username = await this.#ctx.directory.usernameOf(accountId);
+      const known = await this.currentDevices(username);
+      for (const deviceId of known.devices) if (!(username === this.#ctx.username && deviceId === this.#ctx.deviceId)) devices.push({ userId: username, deviceId });
+    }
+    return devices;
+  }
+
+  /** Encrypts a payload to every device of these people and this account's other devices, starting sessions as needed. */
+  async #encryptDirect(staged: StagedProtocolStore, usernames: string[], payload: Payload, now: number): Promise<ProtocolFrame[]> {
+    const own = await this.currentDevices(this.#ctx.username);
+    const targets: DeviceAddress[] = [];
+    for (const username of usernames) {
+      for (const t of fanOutTargets(await this.currentDevices(username), own, this.#ctx.self)) {
+        if (!targets.some((x) => x.userId === t.userId && x.deviceId === t.deviceId)) targets.push(t);
+      }
+    }
+    const first = encryptToDevices(staged, targets, payload, now);
+    staged.commit(first.writes);
+    if (first.missing.length === 0) return first.frames;
+    const sessions = await this.#ctx.directory.newSessions(first.missing, (e) => this.#ctx.problem(e));
+    const second = encryptToDevices(staged, sessions.map((s) => s.device), payload, now, sessions);
+    staged.commit(second.writes);
+    return [...first.frames, ...second.frames];
+  }
+
+  /** Makes sure every member device holds our current sender key, rotating first if someone left. */
+  async #prepareChannel(staged: StagedProtocolStore, channelId: string, now: number): Promise<{ frames: ProtocolFrame[]; statements: Statement[] }> {
+    const members = await this.#memberDevices(channelId);
+    const rotate = await rotationDue(this.#ctx.vault, channelId);
+    const first = prepareChannelKey(staged, channelId, members, now, rotate);
+    staged.commit(first.writes);
+    let frames = first.frames;
+    if (first.missing.length) {
+      const sessions = await this.#ctx.directory.newSessions(first.missing, (e) => this.#ctx.problem(e));
+      if (sessions.length) {
+        const second = prepareChannelKey(staged, channelId, sessions.map((s) => s.device), now, false, sessions);
+        staged.commit(second.writes);
+        frames = [...frames, ...second.frames];
+      }
+    }
+    return { frames, statements: rotate ? [clearRotationStatement(channelId)] : [] };
+  }
+
+  /** A control payload to a person's devices (and our own other devices), through the outbox. Call inside the lane. */
+  async queueControl(username: string, content: PayloadContent): Promise<void> {
+    const now = this.#ctx.now();
+    const staged = new StagedProtocolStore(this.#ctx.store);
+    const payload = { id: newMessageId(), sentAt: now, timers: null, syncTo: username, group: null, ...content } as Payload;
+    const frames = await this.#encryptDirect(staged, [username], payload, now);
+    await this.#ctx.lane.commitFrames(staged, [], this.pairwiseFrames(frames, now));
+  }
+
+  /** Encrypts control traffic to particular devices (starting sessions where there are none) and queues it. In the lane. */
+  async queueToDevices(encrypt: DeviceEncryption): Promise<void> {
+    const now = this.#ctx.now();
+    const staged = new StagedProtocolStore(this.#ctx.store);
+    let result = encrypt(staged, now, []);
+    if (result.missing.length) result = encrypt(staged, now, await this.#ctx.directory.newSessions(result.missing, (e) => this.#ctx.problem(e)));
+    await this.#ctx.lane.commitFrames(staged, result.writes, this.pairwiseFrames(result.frames, now));
+  }
+
+  /** Sends a user payload to a conversation and records it locally in the same transaction; returns its id. */
+  async sendPayload(target: SendTarget, content: PayloadContent, timers: Payload['timers'], local: (id: string, conversationId: string, now: number) => Statement[]): Promise<string> {
+    const ctx = this.#ctx;
+    const id = newMessageId();
+    const messageId = toBase64Url(id);
+    await ctx.lane.run(async () => {
+      const now = ctx.now();
+      const staged = new StagedProtocolStore(ctx.store);
+      const expiresAt = Math.min(timers?.expiresAt ?? now + DEFAULT_ENVELOPE_TTL_MS, now + DEFAULT_ENVELOPE_TTL_MS);
+      if (target.kind === 'direct') {
+        const payload = { id, sentAt: now, timers, syncTo: target.username, group: null, ...content } as Payload;
+        const frames = await this.#encryptDirect(staged, [target.username], payload, now);
+        // a note to self on an account with one device goes nowhere: it is sent as soon as it is stored
+        const done = frames.length === 0 ? [statusStatement([messageId], 'sent')] : [];
+        await ctx.lane.commitFrames(staged, [], this.pairwiseFrames(frames, now, id, messageId, expiresAt),
+          [ensureDirectStatement(target.username), ...local(messageId, conversationId(target), now), ...done]);
+      } else if (target.kind === 'group') {
+        const payload = { id, sentAt: now, timers, syncTo: null, group: { id: fromBase64Url(target.groupId), members: target.members }, ...content } as Payload;
+        const frames = await this.#encryptDirect(staged, target.members.filter((m) => m !== ctx.username), payload, now);
+        await ctx.lane.commitFrames(staged, [], this.pairwiseFrames(frames, now, id, messageId, expiresAt),
+          [ensureGroupStatement(target.groupId, target.members, ctx.username), ...local(messageId, conversationId({ kind: 'group', groupId: target.groupId }), now)]);
+      } else {
+        const prepared = await this.#prepareChannel(staged, target.channelId, now);
+        const payload = { id, sentAt: now, timers, syncTo: null, group: null, ...content } as Payload;
+        const encrypted = encryptChannelMessage(staged, target.channelId, payload, now);
+        const channelFrame: OutgoingFrame = { msgId: id, expiresAt, channel: target.channelId, body: encrypted.frame, messageId };
+        await ctx.lane.commitFrames(staged, encrypted.writes, [...this.pairwiseFrames(prepared.frames, now), channelFrame],
+          [...prepared.statements, ...local(messageId, conversationId(target), now)]);
+      }
+    });
+    return messageId;
+  }
+
+  /** Waits (bounded) for the outbox to hand what is queued to the relay, so a caller sees "sent" when it was. */
+  async flushBounded(): Promise<void> {
+    await Promise.race([this.#ctx.outbox.flush(), new Promise((resolve) => setTimeout(resolve, this.#ctx.sendWaitMs).unref())]).catch(() => {});
+  }
+
+  /** Waits (bounded) for a message to reach the relay and answers with how it stands. */
+  async settleSend(messageId: string): Promise<MessageViewT> {
+    await this.flushBounded();
+    const [view] = await messageViews(this.#ctx.vault, [messageId]);
+    if (!view) throw new EngineError('NOT_FOUND', 'the message vanished before it was sent');
+    return view;
+  }
+
+  /** Starts the outbox without waiting: what was just queued goes out as soon as the relay takes it. */
+  flushSoon(): void {
+    void this.#ctx.outbox.flush().catch((error: Error) => this.#ctx.problem(error));
+  }
+}
