@@ -2,16 +2,15 @@
 // act on. Routes throw them; one error handler turns them (and fastify's own parse errors) into
 // `{ "error": { "code", "message" } }` so clients never have to guess what went wrong.
 import type { z } from 'zod';
+import { CodedError } from '../core/crypto/coded-error.ts';
 
-export class ApiError extends Error {
+export class ApiError extends CodedError<string> {
   override readonly name = 'ApiError';
   readonly status: number;
-  readonly code: string;
   readonly retryAfterSeconds: number | null;
   constructor(status: number, code: string, message: string, retryAfterSeconds: number | null = null) {
-    super(message);
+    super(code, message);
     this.status = status;
-    this.code = code;
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }

@@ -5,6 +5,7 @@
 //
 // The renderer imports this file for types only (`import type`); the lint rule in eslint.config.js enforces that.
 import { z } from 'zod';
+import { CodedError } from '../crypto/coded-error.ts';
 
 // ---------------------------------------------------------------- shared shapes and limits
 
@@ -194,15 +195,41 @@ export interface WardroomApi {
   on<N extends EventName>(name: N, listener: (payload: EventPayload<N>, seq: number) => void): () => void;
 }
 
+/**
+ * Every code an ApiError can carry, so a UI can branch on each one. test/unit/api/error-codes.test.ts fails if
+ * core throws a code missing here, or if a code here is thrown nowhere.
+ */
+export const ErrorCode = z.enum([
+  // the request
+  'UNKNOWN_COMMAND', // no command by that name
+  'BAD_REQUEST', // the request breaks the contract (a field's shape or size), or the environment is misconfigured
+  'INVALID', // well-formed but not acceptable: a damaged code or kit, too many group members, a cancelled link
+  'NOT_FOUND', // no such message, channel, user or waiting device; no keys known for a user yet
+  'CONFLICT', // a name already taken (a channel)
+  'FORBIDDEN', // not this user's to do (not an admin, not the author, not a device that can approve)
+  // the profile
+  'NOT_ENROLLED', // no profile in that directory: join or link first
+  'ALREADY_ENROLLED', // the directory already holds a profile
+  'LOCKED', // the profile is open in another process
+  'WRONG_PASSPHRASE',
+  'VAULT', // the vault could not be written; nothing was lost: close and reopen the profile
+  'VAULT_CORRUPT',
+  'VAULT_UNSUPPORTED_VERSION', // the profile was written by a newer Wardroom
+  'VAULT_DISK_FULL',
+  'VAULT_KEYSTORE_UNAVAILABLE', // the platform keystore could not unwrap the vault key: unlock with the passphrase
+  // the relay
+  'OFFLINE', // the relay could not be reached, or no device approved a link in time
+  'RELAY', // the relay refused or could not be reached while opening or enrolling a profile
+  'HOSTILE_SERVER', // the relay served something that cannot be true (another user's keys, a bad signature)
+  // ours
+  'INTERNAL', // an engine bug: the details are in the engine's log, never in the message
+]);
+export type ErrorCode = z.output<typeof ErrorCode>;
+
 /** Errors cross every transport as this shape, so a UI can show `message` and branch on `code`. */
-export const ApiErrorShape = z.object({ code: z.string(), message: z.string() });
+export const ApiErrorShape = z.object({ code: ErrorCode, message: z.string() });
 export type ApiErrorT = z.output<typeof ApiErrorShape>;
 
-export class ApiError extends Error {
+export class ApiError extends CodedError<ErrorCode> {
   override readonly name = 'ApiError';
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
-  }
 }

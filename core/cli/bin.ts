@@ -43,7 +43,7 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 // The engine (libsodium, SQLCipher) loads only for commands that need it: --help and usage errors stay instant.
-const engineHost = async () => (await import('../engine/host.ts')).createEngineHost({ env: process.env });
+const engineHost = async () => (await import('../host/index.ts')).createEngineHost({ env: process.env });
 const host: EngineHost = {
   open: async (...args) => (await engineHost()).open(...args),
   join: async (...args) => (await engineHost()).join(...args),

@@ -59,8 +59,10 @@ function explain(error: unknown, profileDir: string, log: (line: string) => void
       case 'LOCKED_BY_OTHER_PROCESS': throw new ApiError('LOCKED', 'this profile is open in another wardroom process');
       case 'ALREADY_EXISTS': throw new ApiError('ALREADY_ENROLLED', 'this profile is already enrolled');
       case 'INVALID_ARGUMENT': throw new ApiError('BAD_REQUEST', printable(error.message));
-      case 'CORRUPT': case 'UNSUPPORTED_VERSION': case 'DISK_FULL': case 'KEYSTORE_UNAVAILABLE':
-        throw new ApiError(`VAULT_${error.code}`, printable(error.message));
+      case 'CORRUPT': throw new ApiError('VAULT_CORRUPT', printable(error.message));
+      case 'UNSUPPORTED_VERSION': throw new ApiError('VAULT_UNSUPPORTED_VERSION', printable(error.message));
+      case 'DISK_FULL': throw new ApiError('VAULT_DISK_FULL', printable(error.message));
+      case 'KEYSTORE_UNAVAILABLE': throw new ApiError('VAULT_KEYSTORE_UNAVAILABLE', printable(error.message));
       default: break;
     }
   }

@@ -5,6 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { CodedError } from '../crypto/coded-error.ts';
 import { concatBytes, fromBase64Url, sha256, sign, toBase64Url, utf8 } from '../crypto/sodium.ts';
 import { fetchPinnedCertificate, PinError, pinnedTrust } from '../net/pinned-tls.ts';
 import type { PinnedTrust } from '../net/pinned-tls.ts';
@@ -37,15 +38,13 @@ export interface Prekey {
  * Every failure talking to the relay. `status` is the HTTP status (0 when there was none); `code` is the server's
  * error code, or one of ours: network, timeout, bad_reply, closed, insecure, pin_mismatch, invalid_input, no_device.
  */
-export class RelayError extends Error {
+export class RelayError extends CodedError<string> {
   override readonly name = 'RelayError';
   readonly status: number;
-  readonly code: string;
   /** What the server asked for in Retry-After (429, some 503), if anything. */
   readonly retryAfterSeconds: number | null;
   constructor(code: string, message: string, options: { status?: number; retryAfterSeconds?: number | null; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, message, options.cause === undefined ? undefined : { cause: options.cause });
     this.status = options.status ?? 0;
     this.retryAfterSeconds = options.retryAfterSeconds ?? null;
   }

@@ -1,6 +1,7 @@
 // The one error type the protocol library throws. Every rejection carries a code the engine can branch on
 // (show a key-change warning, ask for a sender key, start a new session) and a message safe to log: messages
 // never contain key material or plaintext, only sizes, ids and field names.
+import { CodedError } from '../crypto/coded-error.ts';
 
 export type ProtocolErrorCode =
   | 'MALFORMED' // not the expected structure: bad CBOR, wrong type, missing or extra field, trailing bytes
@@ -19,15 +20,13 @@ export type ProtocolErrorCode =
   | 'MISSING_SENDER_KEY' // a channel message whose sender key we have not received: ask the sender
   | 'INVALID_ARGUMENT'; // a local caller passed something impossible (a programming error, not an attack)
 
-export class ProtocolError extends Error {
+export class ProtocolError extends CodedError<ProtocolErrorCode> {
   override readonly name = 'ProtocolError';
-  readonly code: ProtocolErrorCode;
   /** Non-secret facts the engine needs to react (ids, counters); never keys or plaintext. */
   readonly details: Readonly<Record<string, string | number>>;
 
   constructor(code: ProtocolErrorCode, message: string, details: Record<string, string | number> = {}) {
-    super(`${code}: ${message}`);
-    this.code = code;
+    super(code, `${code}: ${message}`);
     this.details = details;
   }
 }

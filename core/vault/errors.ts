@@ -1,5 +1,6 @@
 // One typed error for everything the vault can refuse, so callers branch on `code`, never on message text.
 // Messages never contain key material, passphrases or row contents.
+import { CodedError } from '../crypto/coded-error.ts';
 
 export type VaultErrorCode =
   | 'WRONG_PASSPHRASE'
@@ -16,14 +17,8 @@ export type VaultErrorCode =
   | 'IO'
   | 'SQL';
 
-export class VaultError extends Error {
+export class VaultError extends CodedError<VaultErrorCode> {
   override readonly name = 'VaultError';
-  readonly code: VaultErrorCode;
-
-  constructor(code: VaultErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 }
 
 /** The serialisable form that crosses the worker boundary (structured clone drops class identity). */

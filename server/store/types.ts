@@ -1,6 +1,7 @@
 // The storage contract of the relay. Routes and the WebSocket hub talk only to this interface, so a PostgreSQL
 // implementation can replace the embedded SQLite one without touching them. Everything here is routing data or
 // opaque bytes the clients encrypted or signed; nothing in it lets the server read a message.
+import { CodedError } from '../../core/crypto/coded-error.ts';
 
 export type Role = 'admin' | 'member';
 export type DeviceStatus = 'pending' | 'active' | 'revoked';
@@ -206,11 +207,6 @@ export interface ServerStore {
 }
 
 /** A write refused because it conflicts with existing data (taken username, used invite, stale version). */
-export class StoreConflict extends Error {
+export class StoreConflict extends CodedError<string> {
   override readonly name = 'StoreConflict';
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
-  }
 }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { QueuedEnvelope, SendRequest, SendResult, ServerStore } from '../store/types.ts';
 import { GroupCommitter } from './group-commit.ts';
 import { isStorageFull, STORAGE_FULL_MESSAGE } from '../errors.ts';
+import { CodedError } from '../../core/crypto/coded-error.ts';
 import { decodeClientFrame, deliverFrameEncoder, encodeFrame, FrameError, requestIdOf } from '../../core/relay/frames.ts';
 import type { ClientFrame, DeliverFrame, ServerFrame, ServerNotice } from '../../core/relay/frames.ts';
 
@@ -376,11 +377,6 @@ export class Hub {
   }
 }
 
-export class HubError extends Error {
+export class HubError extends CodedError<string> {
   override readonly name = 'HubError';
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
-  }
 }

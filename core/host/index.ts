@@ -1,0 +1,3 @@
+// The host entry: what a front door (the CLI, the Electron shell, the web shell) calls to start engines. Front
+// doors import this and core/api, never core/engine, so the engine's insides can move without touching them.
+export { createEngineHost } from '../engine/host.ts';
