@@ -29,6 +29,7 @@ import { killSpawnedServers, spawnServer } from '../test/support/server-process.
 import type { ServerProcess } from '../test/support/server-process.ts';
 import { TEST_KDF } from '../test/support/vault-helpers.ts';
 import { DeliveryCollector as Collector, percentile, report, section } from './harness.ts';
+import { idOf } from '../test/support/engines.ts';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -310,7 +311,7 @@ async function runEngines(server: ServerProcess, root: string): Promise<EngineRe
   }
   step(`${MEMBERS + 1} joined`);
   const bench = (await admin.engine.api.call('channels.create', { name: 'bench' })).id;
-  for (const { username } of joined) await admin.engine.api.call('channels.add', { channel: 'bench', username });
+  for (const { username } of joined) await admin.engine.api.call('channels.add', { conversation: await idOf(admin.engine.api, '#bench'), username });
   step('channel ready');
   const members: Enrolled[] = [];
   for (let i = 0; i < joined.length; i += 10) {
@@ -321,7 +322,7 @@ async function runEngines(server: ServerProcess, root: string): Promise<EngineRe
   const senders = [admin, ...members.slice(1, Math.min(BACKLOG_SENDERS, MEMBERS))].map((m) => m.engine);
   for (const [k, engine] of senders.entries()) {
     await engine.api.call('channels.create', { name: `backlog${k}` });
-    await engine.api.call('channels.add', { channel: `backlog${k}`, username: joined[0]!.username });
+    await engine.api.call('channels.add', { conversation: await idOf(engine.api, `#backlog${k}`), username: joined[0]!.username });
   }
   await Promise.all(members.map((m) => m.engine.api.call('sync.now', {})));
   const enrolMs = performance.now() - enrolStart;
@@ -342,7 +343,7 @@ async function runEngines(server: ServerProcess, root: string): Promise<EngineRe
   }
   const text = (i: number) => `b${i} ${'benchmark message '.repeat(3)}`;
   const send = async (from: Engine, target: string, i: number) => {
-    const sent = await from.api.call('messages.send', { target, text: text(i) });
+    const sent = await from.api.call('messages.send', { conversation: await idOf(from.api, target), text: text(i) });
     if (sent.status !== 'sent') throw new Error(`message ${i} not sent: ${sent.status}`);
   };
 
@@ -422,12 +423,13 @@ async function engineDrainChild(profileDir: string, expected: number, channels: 
   // Not timed: page through the history to check everything is there (less the one warm-up message per channel).
   let count = -channels;
   for (let k = 0; k < channels; k++) {
+    const conversation = await idOf(engine!.api, `#backlog${k}`);
     let before: string | undefined;
     for (;;) {
-      const page = await engine!.api.call('messages.list', { target: `#backlog${k}`, limit: 200, ...(before ? { before } : {}) });
+      const page = await engine!.api.call('messages.list', { conversation, limit: 200, ...(before ? { before } : {}) });
       count += page.messages.length;
-      if (page.messages.length < 200) break;
-      before = page.messages.at(-1)!.id;
+      if (!page.hasOlder) break;
+      before = page.messages[0]!.id;
     }
   }
   await engine!.close();

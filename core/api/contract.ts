@@ -20,12 +20,18 @@ export const LIMITS = {
   passphraseMin: 8,
   passphraseMax: 1024,
   linkMax: 2048,
+  previewMax: 200,
+  displayNameMax: 64,
 } as const;
 
 export const Username = z.string().regex(/^[a-z0-9][a-z0-9._-]{1,31}$/, 'usernames are 2-32 characters: a-z, 0-9, dot, dash, underscore');
 export const ChannelName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'channel names are 1-64 characters: a-z, 0-9, dash, underscore');
 export const MessageId = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'not a message id');
-export const ConversationId = z.string().min(1).max(128);
+/**
+ * A conversation's stable name in the contract: `c:` + the relay's channel id, `d:` + the other person's username,
+ * `g:` + a group's id. Opaque to callers: get one from conversations.list or conversations.resolve.
+ */
+export const ConversationId = z.string().regex(/^[cdg]:[A-Za-z0-9._-]{1,64}$/, 'not a conversation id (conversations.resolve turns #channel or @user into one)');
 export const IsoTime = z.iso.datetime({ offset: true });
 export const Passphrase = z.string().min(LIMITS.passphraseMin, `passphrases have at least ${LIMITS.passphraseMin} characters`).max(LIMITS.passphraseMax);
 
@@ -41,6 +47,14 @@ export const Timers = z.object({
 export const ConversationKind = z.enum(['channel', 'direct', 'group']);
 export const Role = z.enum(['owner', 'admin', 'member']);
 
+/** The newest message of a conversation, as a sidebar shows it (text cut to a preview). */
+export const LastMessageView = z.object({
+  id: MessageId,
+  sender: Username,
+  text: z.string().max(LIMITS.previewMax),
+  sentAt: IsoTime,
+});
+
 export const ConversationView = z.object({
   id: ConversationId,
   kind: ConversationKind,
@@ -49,8 +63,42 @@ export const ConversationView = z.object({
   role: Role.optional(),
   members: z.array(Username),
   unread: z.number().int().nonnegative(),
+  /** unread messages that mention this user */
+  mentions: z.number().int().nonnegative(),
   lastMessageAt: IsoTime.optional(),
+  lastMessage: LastMessageView.optional(),
 });
+
+export const Theme = z.enum(['light', 'dark', 'system']);
+/** What a notification may say: everything, only mentions and direct messages, or nothing. */
+export const NotifyLevel = z.enum(['all', 'mentions', 'none']);
+
+/** Typed per-profile settings; settings.set takes any subset and answers with the whole. */
+export const Settings = z.object({
+  /** delivery and read receipts in direct messages (both ways: who turns them off neither sends nor asks for them) */
+  receipts: z.boolean(),
+  /** typing indicators, both ways like receipts */
+  typing: z.boolean(),
+  notifications: NotifyLevel,
+  /** notifications show the sender and text; off shows only that something arrived */
+  notificationContent: z.boolean(),
+  /** lock the app after this long without activity; 0 never */
+  lockAfterSeconds: z.number().int().nonnegative().max(7 * 24 * 3600),
+  theme: Theme,
+}).strict();
+
+export const ContactView = z.object({
+  username: Username,
+  /** the name this contact chose for themselves (shown beside the username, never instead of it) */
+  displayName: z.string().max(LIMITS.displayNameMax).optional(),
+  verified: z.boolean(),
+});
+
+/** A recorded event: what events.since replays to a client that lost its connection. */
+export const RecordedEventView = z.object({ seq: z.number().int().positive(), name: z.string(), payload: z.unknown() });
+
+/** Long commands take an id chosen by the caller: progress events name it, and operations.cancel stops it. */
+export const OperationId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'an operation id is 1-64 characters: letters, digits, dash, underscore');
 
 export const Reaction = z.object({ emoji: z.string().min(1).max(16), users: z.array(Username) });
 
@@ -103,60 +151,91 @@ export const commands = {
   'account.lock': { request: empty, response: empty },
   'account.whoami': {
     request: empty,
-    response: z.object({ username: Username, accountId: z.string(), deviceId: z.string(), server: z.string(), admin: z.boolean() }),
+    response: z.object({ username: Username, displayName: z.string().optional(), accountId: z.string(), deviceId: z.string(), server: z.string(), admin: z.boolean() }),
   },
   'org.invite': { request: z.object({ admin: z.boolean().default(false) }).strict(), response: z.object({ link: z.string() }) },
 
-  'channels.list': { request: empty, response: z.object({ conversations: z.array(ConversationView) }) },
+  /**
+   * Every conversation this device is in (channels, direct and group messages), newest activity first. `seq` is the
+   * number of the last event emitted before the list was read: a client that subscribed first and then listed
+   * applies only events after it, and after a reconnect asks events.since for what it missed.
+   */
+  'conversations.list': { request: empty, response: z.object({ conversations: z.array(ConversationView), seq: z.number().int().nonnegative() }) },
+  /** `#channel`, `@user` or `@ann,ben` to the conversation's view (a first direct or group message opens it). */
+  'conversations.resolve': { request: z.object({ target: Target }).strict(), response: ConversationView },
+  /** Tells the other members that this user is (or stopped) typing; nothing is stored, and it is off with the typing setting. */
+  'conversations.typing': { request: z.object({ conversation: ConversationId, typing: z.boolean() }).strict(), response: empty },
   /** `open` channels are listed to everyone in the org, who may join them; others are invitation only. */
   'channels.create': { request: z.object({ name: ChannelName, topic: z.string().max(LIMITS.topicMax).optional(), open: z.boolean().default(false) }).strict(), response: ConversationView },
   'channels.join': { request: z.object({ channel: ChannelName }).strict(), response: ConversationView },
-  'channels.add': { request: z.object({ channel: ChannelName, username: Username }).strict(), response: empty },
-  'channels.remove': { request: z.object({ channel: ChannelName, username: Username }).strict(), response: empty },
-  'channels.leave': { request: z.object({ channel: ChannelName }).strict(), response: empty },
-  'channels.setTopic': { request: z.object({ channel: ChannelName, topic: z.string().max(LIMITS.topicMax) }).strict(), response: empty },
-  'channels.setRole': { request: z.object({ channel: ChannelName, username: Username, role: Role }).strict(), response: empty },
+  'channels.add': { request: z.object({ conversation: ConversationId, username: Username }).strict(), response: empty },
+  'channels.remove': { request: z.object({ conversation: ConversationId, username: Username }).strict(), response: empty },
+  'channels.leave': { request: z.object({ conversation: ConversationId }).strict(), response: empty },
+  'channels.setTopic': { request: z.object({ conversation: ConversationId, topic: z.string().max(LIMITS.topicMax) }).strict(), response: empty },
+  'channels.setRole': { request: z.object({ conversation: ConversationId, username: Username, role: Role }).strict(), response: empty },
 
   'messages.send': {
     request: z.object({
-      target: Target,
+      conversation: ConversationId,
       text: z.string().min(1).max(LIMITS.messageTextMax),
       replyTo: MessageId.optional(),
       timers: Timers.optional(),
     }).strict(),
     response: MessageView,
   },
+  /**
+   * A page of history, oldest first, for a list that pages both ways: the newest page, or the page `before` or
+   * `after` a message, or one `around` it (the message in the middle: jump to a search result or the first unread).
+   * `hasOlder` / `hasNewer` say whether another page lies that way.
+   */
   'messages.list': {
     request: z.object({
-      target: Target,
+      conversation: ConversationId,
       before: MessageId.optional(),
+      after: MessageId.optional(),
+      around: MessageId.optional(),
       limit: z.number().int().positive().max(LIMITS.historyPageMax).default(50),
-    }).strict(),
-    response: z.object({ messages: z.array(MessageView) }),
+    }).strict().refine((r) => [r.before, r.after, r.around].filter(Boolean).length <= 1, 'give at most one of before, after and around'),
+    response: z.object({ messages: z.array(MessageView), hasOlder: z.boolean(), hasNewer: z.boolean() }),
   },
   'messages.edit': { request: z.object({ id: MessageId, text: z.string().min(1).max(LIMITS.messageTextMax) }).strict(), response: empty },
   'messages.delete': { request: z.object({ id: MessageId }).strict(), response: empty },
   'messages.react': { request: z.object({ id: MessageId, emoji: z.string().min(1).max(16), remove: z.boolean().default(false) }).strict(), response: empty },
-  'messages.markRead': { request: z.object({ target: Target, upTo: MessageId }).strict(), response: empty },
+  'messages.markRead': { request: z.object({ conversation: ConversationId, upTo: MessageId }).strict(), response: empty },
   'messages.search': {
     request: z.object({ query: z.string().min(1).max(LIMITS.searchQueryMax), limit: z.number().int().positive().max(200).default(50) }).strict(),
     response: z.object({ messages: z.array(MessageView) }),
   },
 
-  'sync.now': { request: empty, response: z.object({ received: z.number().int().nonnegative(), sent: z.number().int().nonnegative() }) },
+  /** Fetches and processes everything the relay holds; reports progress as operation.progress when given an id. */
+  'sync.now': { request: z.object({ operation: OperationId.optional() }).strict(), response: z.object({ received: z.number().int().nonnegative(), sent: z.number().int().nonnegative() }) },
+  /** Stops a long command started with this id; the command then fails with CANCELLED. Unknown ids are ignored. */
+  'operations.cancel': { request: z.object({ operation: OperationId }).strict(), response: z.object({ cancelled: z.boolean() }) },
+  /**
+   * The events after `after`, oldest first, as far as the engine's replay buffer reaches. `complete` false means
+   * some were already dropped: take a fresh snapshot (conversations.list) instead.
+   */
+  'events.since': {
+    request: z.object({ after: z.number().int().nonnegative() }).strict(),
+    response: z.object({ events: z.array(RecordedEventView), complete: z.boolean(), seq: z.number().int().nonnegative() }),
+  },
 
   'contacts.safetyNumber': {
     request: z.object({ username: Username }).strict(),
     response: z.object({ digits: z.string().regex(/^(\d{5} ){11}\d{5}$/), qr: z.string(), verified: z.boolean() }),
   },
   'contacts.markVerified': { request: z.object({ username: Username, verified: z.boolean() }).strict(), response: empty },
+  /** The people this device knows: everyone it shares a conversation with, with their display names. */
+  'contacts.list': { request: empty, response: z.object({ contacts: z.array(ContactView) }) },
+  /** The name others see beside this user's username; sent end to end to everyone this user shares a conversation with. */
+  'account.setDisplayName': { request: z.object({ displayName: z.string().trim().max(LIMITS.displayNameMax) }).strict(), response: empty },
 
   'devices.list': { request: empty, response: z.object({ devices: z.array(DeviceView) }) },
   'devices.approve': { request: z.object({ code: z.string().min(1).max(LIMITS.linkMax) }).strict(), response: DeviceView },
 
   'vault.shred': { request: empty, response: ShredReportView },
-  /** Delivery and read receipts in direct messages (both ways: who turns them off neither sends nor asks for them). */
-  'settings.receipts': { request: z.object({ enabled: z.boolean() }).strict(), response: z.object({ enabled: z.boolean() }) },
+  'settings.get': { request: empty, response: Settings },
+  'settings.set': { request: Settings.partial().strict(), response: Settings },
 } as const;
 
 // ---------------------------------------------------------------- events (core -> UI)
@@ -171,6 +250,12 @@ export const events = {
   'message.undecryptable': z.object({ conversation: ConversationId.optional(), sender: Username.optional(), reason: z.string() }),
   'contact.keyChanged': z.object({ username: Username, wasVerified: z.boolean() }),
   'contact.deviceAdded': z.object({ username: Username, deviceId: z.string() }),
+  'contact.updated': ContactView,
+  /** Someone is typing in a conversation (or stopped); a UI shows it for a few seconds unless renewed. */
+  'typing': z.object({ conversation: ConversationId, username: Username, typing: z.boolean() }),
+  'settings.changed': Settings,
+  /** How far a long command has come; `total` when it is known. */
+  'operation.progress': z.object({ operation: OperationId, done: z.number().int().nonnegative(), total: z.number().int().nonnegative().optional() }),
 } as const;
 
 // ---------------------------------------------------------------- derived types
@@ -184,6 +269,8 @@ export type EventName = keyof Events;
 export type EventPayload<N extends EventName> = z.output<Events[N]>;
 export type MessageViewT = z.output<typeof MessageView>;
 export type ConversationViewT = z.output<typeof ConversationView>;
+export type SettingsT = z.output<typeof Settings>;
+export type ContactViewT = z.output<typeof ContactView>;
 
 /** The surface every transport exposes (window.wardroom in the UI, the engine in-process for the CLI). */
 export interface WardroomApi {
@@ -207,10 +294,11 @@ export const ErrorCode = z.enum([
   'NOT_FOUND', // no such message, channel, user or waiting device; no keys known for a user yet
   'CONFLICT', // a name already taken (a channel)
   'FORBIDDEN', // not this user's to do (not an admin, not the author, not a device that can approve)
+  'CANCELLED', // a long command stopped because operations.cancel named it
   // the profile
   'NOT_ENROLLED', // no profile in that directory: join or link first
   'ALREADY_ENROLLED', // the directory already holds a profile
-  'LOCKED', // the profile is open in another process
+  'LOCKED', // the profile is open in another process, or locked in this one (unlock it first)
   'WRONG_PASSPHRASE',
   'VAULT', // the vault could not be written; nothing was lost: close and reopen the profile
   'VAULT_CORRUPT',

@@ -4,7 +4,7 @@
 // --passphrase-file, and every failure is one line on stderr with a non-zero exit.
 import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
-import type { CommandName, CommandRequest, CommandResponse, ConversationViewT, MessageViewT, WardroomApi } from '../api/contract.ts';
+import type { CommandName, CommandRequest, CommandResponse, MessageViewT, WardroomApi } from '../api/contract.ts';
 import type { EngineHost, OpenEngine } from '../api/host.ts';
 import { ApiError } from '../api/contract.ts';
 
@@ -42,7 +42,8 @@ export const USAGE = `usage: wardroom --profile DIR [--passphrase-file FILE] COM
   channels [--json]                  list channels and direct messages
   send TARGET TEXT [--expire S] [--burn S] [--reply ID]
                                      TARGET is #channel, @username or @name,name (a group)
-  read TARGET [--json] [--follow] [--limit N]
+  read TARGET [--json] [--follow] [--limit N] [--peek]
+                                     marks what it shows as read (--peek leaves it unread);
                                      --follow prints new messages as they arrive until Ctrl-C
   sync                               fetch and process everything pending, then exit
   search QUERY [--json]
@@ -69,6 +70,7 @@ const options = {
   'recovery-kit-file': { type: 'string' },
   json: { type: 'boolean', default: false },
   follow: { type: 'boolean', default: false },
+  peek: { type: 'boolean', default: false },
   admin: { type: 'boolean', default: false },
   remove: { type: 'boolean', default: false },
   verified: { type: 'boolean', default: false },
@@ -194,6 +196,8 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
     engine = await host.open(profile, passphrase);
     const call = <N extends CommandName>(name: N, request: CommandRequest<N>): Promise<CommandResponse<N>> => engine!.api.call(name, request);
     const print = (value: unknown, human: () => void) => (flags.json ? io.out(JSON.stringify(value)) : human());
+    /** `#channel`, `@user` and `@ann,ben` are the CLI's names; the contract takes the conversation's id. */
+    const conversationOf = async (target: string) => (await call('conversations.resolve', { target })).id;
 
     switch (command) {
       case 'whoami': {
@@ -208,7 +212,7 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
       case 'channel':
         return await channelCommand(args, flags, call, io);
       case 'channels': {
-        const { conversations } = await call('channels.list', {});
+        const { conversations } = await call('conversations.list', {});
         if (flags.json) for (const c of conversations) io.out(JSON.stringify(c));
         else for (const c of conversations) io.out(`${c.kind === 'channel' ? '#' : '@'}${c.name}${c.unread ? ` (${c.unread} unread)` : ''}${c.topic ? ` - ${c.topic}` : ''}`);
         return 0;
@@ -217,23 +221,33 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
         const [target, text] = need(args, 2, 'send TARGET TEXT');
         const { expire: expiresInSeconds, burn: burnAfterReadSeconds } = numbers;
         const timers = expiresInSeconds || burnAfterReadSeconds ? { expiresInSeconds, burnAfterReadSeconds } : undefined;
-        const sent = await call('messages.send', { target: target!, text: text!, ...(flags.reply ? { replyTo: flags.reply } : {}), ...(timers ? { timers } : {}) });
+        const sent = await call('messages.send', { conversation: await conversationOf(target!), text: text!, ...(flags.reply ? { replyTo: flags.reply } : {}), ...(timers ? { timers } : {}) });
         print(sent, () => io.out(`${sent.id} ${sent.status}`));
         return 0;
       }
       case 'read': {
         const [target] = need(args, 1, 'read TARGET');
+        const conversation = await conversationOf(target!);
         const show = (m: MessageViewT) => io.out(flags.json ? messageJson(m) : formatMessage(m));
+        // What was displayed is read (receipts go out, burn-on-read starts), unless --peek leaves it for later.
+        const markRead = async (m: MessageViewT | undefined) => {
+          if (m && !flags.peek) await call('messages.markRead', { conversation, upTo: m.id });
+        };
         // Following listens before the history is read, so nothing that arrives in between is lost (or shown twice).
-        const follow = flags.follow ? followConversation(engine.api, target!, show) : null;
+        const follow = flags.follow ? followConversation(engine.api, conversation, (m) => {
+          show(m);
+          void markRead(m).catch(() => {});
+        }) : null;
         try {
           await syncForReading(engine.api, io);
-          const { messages } = await call('messages.list', { target: target!, limit: numbers.limit ?? 50 });
+          const { messages } = await call('messages.list', { conversation, limit: numbers.limit ?? 50 });
           if (!follow) {
-            for (const m of [...messages].reverse()) show(m);
+            for (const m of messages) show(m);
+            await markRead(messages.at(-1));
             return 0;
           }
-          await follow.start([...messages].reverse());
+          follow.start(messages, show);
+          await markRead(messages.at(-1));
           await io.interrupted;
         } finally {
           follow?.stop();
@@ -287,7 +301,7 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
       }
       case 'receipts': {
         const [state] = args;
-        await call('settings.receipts', { enabled: state === 'on' });
+        await call('settings.set', { receipts: state === 'on' });
         io.out(`receipts ${state}`);
         return 0;
       }
@@ -315,6 +329,7 @@ async function channelCommand(
   io: CliIo,
 ): Promise<number> {
   const [sub, ...rest] = args;
+  const channelId = async (name: string) => (await call('conversations.resolve', { target: `#${name}` })).id;
   switch (sub) {
     case 'create': {
       const [name] = need(rest, 1, 'channel create NAME');
@@ -330,22 +345,22 @@ async function channelCommand(
     }
     case 'add': {
       const [channel, username] = need(rest, 2, 'channel add NAME USERNAME');
-      await call('channels.add', { channel: channel!, username: username! });
+      await call('channels.add', { conversation: await channelId(channel!), username: username! });
       return 0;
     }
     case 'remove': {
       const [channel, username] = need(rest, 2, 'channel remove NAME USERNAME');
-      await call('channels.remove', { channel: channel!, username: username! });
+      await call('channels.remove', { conversation: await channelId(channel!), username: username! });
       return 0;
     }
     case 'leave': {
       const [channel] = need(rest, 1, 'channel leave NAME');
-      await call('channels.leave', { channel: channel! });
+      await call('channels.leave', { conversation: await channelId(channel!) });
       return 0;
     }
     case 'topic': {
       const [channel, topic] = need(rest, 2, 'channel topic NAME TEXT');
-      await call('channels.setTopic', { channel: channel!, topic: topic! });
+      await call('channels.setTopic', { conversation: await channelId(channel!), topic: topic! });
       return 0;
     }
     default:
@@ -374,46 +389,28 @@ async function syncForReading(api: WardroomApi, io: CliIo): Promise<void> {
 }
 
 /**
- * `read TARGET --follow`: prints the history it is given, then every message that arrives in TARGET, each once,
- * in arrival order. The conversation is found through the API (channels.list), also when it only appears later
- * (a first direct message).
+ * `read TARGET --follow`: prints the history it is given, then every message that arrives in the conversation,
+ * each once, in arrival order.
  */
-function followConversation(api: WardroomApi, target: string, show: (m: MessageViewT) => void) {
-  const kind = target.startsWith('#') ? 'channel' : 'direct';
-  const name = target.slice(1);
-  const matches = (c: ConversationViewT) => c.kind === kind && c.name === name;
-  const known = new Map<string, boolean>(); // conversation id -> is TARGET
+function followConversation(api: WardroomApi, conversation: string, show: (m: MessageViewT) => void) {
   const shown = new Set<string>();
-  let queue: Promise<void> = Promise.resolve();
   let started = false;
   const held: MessageViewT[] = [];
-
-  const isTarget = async (conversation: string): Promise<boolean> => {
-    if (!known.has(conversation)) {
-      const { conversations } = await api.call('channels.list', {});
-      for (const c of conversations) known.set(c.id, matches(c));
-      if (!known.has(conversation)) return false; // not listed yet: ask again next time
-    }
-    return known.get(conversation)!;
-  };
   const deliver = (m: MessageViewT) => {
-    queue = queue.then(async () => {
-      if (shown.has(m.id) || !(await isTarget(m.conversation).catch(() => false))) return;
-      shown.add(m.id);
-      show(m);
-    });
+    if (m.conversation !== conversation || shown.has(m.id)) return;
+    shown.add(m.id);
+    show(m);
   };
   const off = api.on('message.received', (m) => (started ? deliver(m) : held.push(m)));
   return {
-    async start(history: MessageViewT[]) {
+    /** Prints the history (with `showHistory`), then what arrived meanwhile and from now on (with `show`). */
+    start(history: MessageViewT[], showHistory: (m: MessageViewT) => void) {
       for (const m of history) {
-        known.set(m.conversation, true);
         shown.add(m.id);
-        show(m);
+        showHistory(m);
       }
       started = true;
       for (const m of held.splice(0)) deliver(m);
-      await queue;
     },
     stop: off,
   };

@@ -13,7 +13,9 @@ import { openVault, type Vault } from '../vault/index.ts';
 import { accountHandlers } from './account/handlers.ts';
 import { channelHandlers } from './channels/handlers.ts';
 import { ChannelDirectory } from './channels/members.ts';
+import { DisplayNames } from './contacts/display-names.ts';
 import { contactHandlers } from './contacts/handlers.ts';
+import { conversationHandlers } from './conversations/handlers.ts';
 import type { EngineContext } from './context.ts';
 import { ConversationRouter } from './conversations/routing.ts';
 import { deviceHandlers } from './devices/handlers.ts';
@@ -26,6 +28,7 @@ import { ExpiryScheduler } from './messages/expiry.ts';
 import { messageHandlers } from './messages/handlers.ts';
 import { emitUpdated } from './messages/views.ts';
 import { Outbound } from './outbound/fanout.ts';
+import { Operations } from './operations/registry.ts';
 import { Outbox, type OutboxRetry } from './outbox.ts';
 import { maintainSignedPrekey, topUpPrekeys } from './prekeys/maintenance.ts';
 import { loadProfile, profileStatement, type Profile } from './profile.ts';
@@ -36,6 +39,7 @@ import { RelayHttp } from './relay-http.ts';
 import { RelaySocket } from './relay-socket.ts';
 import { settingsHandlers } from './settings/handlers.ts';
 import { syncHandlers } from './sync/handlers.ts';
+import { Typing } from './typing/typing.ts';
 
 export interface EngineOptions extends VaultSettings {
   now?: () => number;
@@ -70,6 +74,7 @@ export class Engine {
   readonly #outbound: Outbound;
   readonly #inbound: Inbound;
   readonly #expiry: ExpiryScheduler;
+  readonly #typing: Typing;
   #closed = false;
 
   private constructor(opened: Opened, options: EngineOptions) {
@@ -126,18 +131,23 @@ export class Engine {
     this.#outbound = new Outbound(ctx, this.#channels);
     const keys = new SenderKeyRecovery(ctx, this.#channels, routing, this.#outbound);
     const resets = new SessionResets(ctx, this.#outbound);
-    this.#inbound = new Inbound(ctx, { channels: this.#channels, routing, outbound: this.#outbound, keys, resets });
+    const names = new DisplayNames(ctx, routing, this.#outbound);
+    this.#inbound = new Inbound(ctx, { channels: this.#channels, routing, outbound: this.#outbound, keys, resets, names });
     this.#expiry = new ExpiryScheduler(ctx);
+    this.#typing = new Typing(ctx, this.#channels, routing, this.#outbound);
+    const operations = new Operations(ctx);
 
     const handlers: Handlers = {
       ...this.#lifecycleHandlers(),
       ...accountHandlers(ctx),
+      ...conversationHandlers(ctx, this.#channels, routing, this.#typing, () => this.api.lastSeq()),
       ...channelHandlers(ctx, this.#channels, routing),
       ...messageHandlers(ctx, routing, this.#outbound, this.#expiry),
-      ...syncHandlers(ctx, this.#inbound, this.#expiry),
-      ...contactHandlers(ctx),
+      ...syncHandlers(ctx, this.#inbound, this.#expiry, operations),
+      ...contactHandlers(ctx, names),
       ...deviceHandlers(ctx),
       ...settingsHandlers(ctx),
+      'events.since': async ({ after }) => ({ ...this.api.since(after), seq: this.api.lastSeq() }),
     };
     // a failed commit stops the engine: every command says so until the profile is reopened
     for (const name of Object.keys(handlers) as (keyof Handlers)[]) {
@@ -227,6 +237,8 @@ export class Engine {
       await this.#lane.run(async () => directory.refresh(await directory.usernameOf(event.account)));
     } else if (event.kind === 'prekeys_low') {
       await this.#lane.run(() => topUpPrekeys(this.#ctx));
+    } else if (event.kind === 'signal') {
+      await this.#typing.receive(event.from, event.body);
     }
   }
 

@@ -15,7 +15,7 @@ import { createPrekeys, type PublicPrekeys } from '../protocol/prekeys.ts';
 import { parseInviteLink, InviteLinkError } from '../relay/invite-link.ts';
 import { createVault, type Vault } from '../vault/index.ts';
 import { EngineError } from './errors.ts';
-import { accountStatement, profileStatement, signedPrekeyUploadedStatement, type Profile } from './profile.ts';
+import { accountStatement, profileStatement, signedPrekeyUploadedStatement, type NewProfile } from './profile.ts';
 import { initialProtocolStatements, protocolStatements } from './protocol-store.ts';
 import { RelayHttp, trustEndpoint, type RelayEndpoint, type SignedBlob } from './relay-http.ts';
 import { encodeSignedPrekey } from './directory.ts';
@@ -73,7 +73,7 @@ async function checkOrgKey(http: RelayHttp, expected: string | null): Promise<st
   return org.orgKey === null ? null : toBase64Url(org.orgKey);
 }
 
-async function finishDevice(vault: Vault, http: RelayHttp, device: DeviceIdentity, profile: Profile, account: AccountIdentity | null, now: number): Promise<void> {
+async function finishDevice(vault: Vault, http: RelayHttp, device: DeviceIdentity, profile: NewProfile, account: AccountIdentity | null, now: number): Promise<void> {
   const { state, upload } = createPrekeys(device, now, PREKEY_BATCH);
   await vault.transaction([...initialProtocolStatements(device, state), profileStatement(profile), ...(account ? [accountStatement(account)] : [])]);
   await http.putPrekeys(prekeyUpload(upload));

@@ -1,8 +1,9 @@
 // The engine's local record of conversations and messages, as SQL statements (so a message commits in the same
 // vault transaction as the ratchet step that decrypted it) and as the views the API returns.
-import type { ConversationViewT, MessageViewT } from '../api/contract.ts';
+import { LIMITS, type ConversationViewT, type MessageViewT } from '../api/contract.ts';
 import type { SqlExecutor, Statement } from '../vault/index.ts';
 import { directConversationId, groupConversationId, type ConversationKind } from './conversations/ref.ts';
+import { EngineError } from './errors.ts';
 
 export type MessageStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'failed';
 
@@ -54,7 +55,7 @@ export function ensureGroupStatement(groupId: string, members: string[], me: str
  * hang off their root: a reply to a reply joins the first message's thread.
  */
 export function insertMessageStatements(m: NewMessage): Statement[] {
-  return [insertMessageStatement(m), conversationActivityStatement(m.conversationId, m.sentAt, m.outgoing ? 0 : 1)];
+  return [insertMessageStatement(m), conversationActivityStatement(m.conversationId, m.sentAt, m.outgoing ? 0 : 1, 0)];
 }
 
 export function insertMessageStatement(m: NewMessage): Statement {
@@ -68,9 +69,12 @@ export function insertMessageStatement(m: NewMessage): Statement {
   };
 }
 
-/** New messages in a conversation: its latest time and unread count (one statement per conversation per batch). */
-export function conversationActivityStatement(conversationId: string, lastAt: number, unread: number): Statement {
-  return { sql: 'UPDATE conversations SET last_message_at = max(coalesce(last_message_at, 0), ?), unread = unread + ? WHERE id = ?', params: [lastAt, unread, conversationId] };
+/** New messages in a conversation: its latest time, unread and mention counts (one statement per conversation per batch). */
+export function conversationActivityStatement(conversationId: string, lastAt: number, unread: number, mentions: number): Statement {
+  return {
+    sql: 'UPDATE conversations SET last_message_at = max(coalesce(last_message_at, 0), ?), unread = unread + ?, mentions = mentions + ? WHERE id = ?',
+    params: [lastAt, unread, mentions, conversationId],
+  };
 }
 
 /** Edits and deletes apply only to the sender's own message in the same conversation. */
@@ -159,14 +163,54 @@ export async function messageViews(sql: SqlExecutor, messageIds: readonly string
   return toViews(sql, rows.sort((a, b) => order.get(a.message_id)! - order.get(b.message_id)!));
 }
 
-/** A page of history, newest first, not counting messages whose time is up (the sweeper removes them). */
-export async function historyViews(sql: SqlExecutor, conversationId: string, limit: number, before: string | undefined, now: number): Promise<MessageViewT[]> {
-  const cursor = before ? await sql.get<{ sent_at: number; id: number }>('SELECT sent_at, id FROM messages WHERE message_id = ?', [before]) : undefined;
+export type PageAnchor = { before: string } | { after: string } | { around: string } | { newest: true };
+
+export interface HistoryPage {
+  /** oldest first */
+  messages: MessageViewT[];
+  hasOlder: boolean;
+  hasNewer: boolean;
+}
+
+/**
+ * One side of a page: up to `limit` messages strictly older (or newer) than the cursor, nearest first, fetched one
+ * past the limit to learn whether more lie that way. (sent_at, id) orders history: the index's own order.
+ */
+async function side(sql: SqlExecutor, conversationId: string, now: number, cursor: { sent_at: number; id: number } | null, older: boolean, limit: number, inclusive = false) {
+  const compare = older ? (inclusive ? '<=' : '<') : (inclusive ? '>=' : '>');
+  const order = older ? 'DESC' : 'ASC';
   const rows = await sql.all<MessageRow & Record<string, never>>(
     `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.conversation_id = ? AND (m.expires_at IS NULL OR m.expires_at > ?)
-     ${cursor ? 'AND (m.sent_at, m.id) < (?, ?)' : ''} ORDER BY m.sent_at DESC, m.id DESC LIMIT ?`,
-    cursor ? [conversationId, now, cursor.sent_at, cursor.id, limit] : [conversationId, now, limit]);
-  return toViews(sql, rows);
+     ${cursor ? `AND (m.sent_at, m.id) ${compare} (?, ?)` : ''} ORDER BY m.sent_at ${order}, m.id ${order} LIMIT ?`,
+    cursor ? [conversationId, now, cursor.sent_at, cursor.id, limit + 1] : [conversationId, now, limit + 1]);
+  return { rows: rows.slice(0, limit), more: rows.length > limit };
+}
+
+/** A page of history in either direction, oldest first, not counting messages whose time is up (the sweeper removes them). */
+export async function historyPage(sql: SqlExecutor, conversationId: string, anchor: PageAnchor, limit: number, now: number): Promise<HistoryPage> {
+  const id = 'before' in anchor ? anchor.before : 'after' in anchor ? anchor.after : 'around' in anchor ? anchor.around : null;
+  const cursor = id === null ? null : await sql.get<{ sent_at: number; id: number }>('SELECT sent_at, id FROM messages WHERE message_id = ? AND conversation_id = ?', [id, conversationId]);
+  if (id !== null && !cursor) throw new EngineError('NOT_FOUND', 'that message is not in this conversation (it may have expired or been deleted)');
+  if ('newest' in anchor || 'before' in anchor) {
+    const older = await side(sql, conversationId, now, cursor ?? null, true, limit);
+    return { messages: await toViews(sql, older.rows.reverse()), hasOlder: older.more, hasNewer: 'before' in anchor };
+  }
+  if ('after' in anchor) {
+    const newer = await side(sql, conversationId, now, cursor!, false, limit);
+    return { messages: await toViews(sql, newer.rows), hasOlder: true, hasNewer: newer.more };
+  }
+  // around: the message itself and about half the page on each side
+  const older = await side(sql, conversationId, now, cursor!, true, Math.ceil(limit / 2), true);
+  const newer = await side(sql, conversationId, now, cursor!, false, Math.max(0, limit - older.rows.length));
+  return { messages: await toViews(sql, [...older.rows.reverse(), ...newer.rows]), hasOlder: older.more, hasNewer: newer.more };
+}
+
+/** The newest message of a conversation that is still alive, for the sidebar. */
+async function lastMessage(sql: SqlExecutor, conversationId: string, now: number): Promise<ConversationViewT['lastMessage']> {
+  const row = await sql.get<{ message_id: string; sender_id: string; body: string; sent_at: number }>(
+    `SELECT message_id, sender_id, body, sent_at FROM messages WHERE conversation_id = ? AND (expires_at IS NULL OR expires_at > ?)
+     ORDER BY sent_at DESC, id DESC LIMIT 1`, [conversationId, now]);
+  return row ? { id: row.message_id, sender: row.sender_id, text: [...row.body].slice(0, LIMITS.previewMax).join('').slice(0, LIMITS.previewMax), sentAt: iso(row.sent_at) } : undefined;
 }
 
 export async function searchViews(sql: SqlExecutor, match: string, limit: number, now: number): Promise<MessageViewT[]> {
@@ -185,10 +229,12 @@ interface ConversationRow {
   role: 'owner' | 'admin' | 'member' | null;
   member: number;
   unread: number;
+  mentions: number;
   last_message_at: number | null;
 }
 
-export function conversationView(row: ConversationRow, members: string[]): ConversationViewT {
+export async function conversationView(sql: SqlExecutor, row: ConversationRow, members: string[], now: number): Promise<ConversationViewT> {
+  const last = await lastMessage(sql, row.id, now);
   return {
     id: row.id,
     kind: row.kind,
@@ -197,12 +243,14 @@ export function conversationView(row: ConversationRow, members: string[]): Conve
     ...(row.role ? { role: row.role } : {}),
     members,
     unread: row.unread,
+    mentions: row.mentions,
     ...(row.last_message_at !== null ? { lastMessageAt: iso(row.last_message_at) } : {}),
+    ...(last ? { lastMessage: last } : {}),
   };
 }
 
 export async function conversationRows(sql: SqlExecutor, where = 'member = 1', params: (string | number)[] = []): Promise<ConversationRow[]> {
   return sql.all<ConversationRow & Record<string, never>>(
-    `SELECT id, kind, remote_id, name, topic, role, member, unread, last_message_at FROM conversations WHERE ${where}
+    `SELECT id, kind, remote_id, name, topic, role, member, unread, mentions, last_message_at FROM conversations WHERE ${where}
      ORDER BY coalesce(last_message_at, 0) DESC, name`, params);
 }

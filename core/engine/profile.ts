@@ -1,6 +1,7 @@
 // What an enrolled profile remembers about itself, in the vault's kv table under `e:` keys (the protocol's own
 // state lives under `p:`, core/engine/protocol-store.ts). Everything here is inside the encrypted database.
 import { z } from 'zod';
+import { NotifyLevel, Theme, type SettingsT } from '../api/contract.ts';
 import { fromUtf8, utf8 } from '../crypto/sodium.ts';
 import { deserializeAccountIdentity, serializeAccountIdentity, type AccountIdentity } from '../protocol/identity.ts';
 import type { SqlExecutor, Statement } from '../vault/index.ts';
@@ -18,15 +19,32 @@ const profileSchema = z.object({
   deviceListVersion: z.number().int().nonnegative(),
   /** delivery and read receipts for direct messages */
   receipts: z.boolean(),
+  // Added later: profiles written before them read back with these defaults.
+  typing: z.boolean().default(true),
+  notifications: NotifyLevel.default('all'),
+  /** off by default: a notification says that something arrived, not who sent what */
+  notificationContent: z.boolean().default(false),
+  lockAfterSeconds: z.number().int().nonnegative().default(15 * 60),
+  theme: Theme.default('system'),
+  /** the name this user chose to be shown by; empty for none */
+  displayName: z.string().default(''),
 }).strict();
 
-export type Profile = z.infer<typeof profileSchema>;
+/** The profile's part that the contract calls settings. */
+export function settingsOf(profile: Profile): SettingsT {
+  const { receipts, typing, notifications, notificationContent, lockAfterSeconds, theme } = profile;
+  return { receipts, typing, notifications, notificationContent, lockAfterSeconds, theme };
+}
+
+export type Profile = z.output<typeof profileSchema>;
+/** A profile as enrolment writes it: settings added later take their defaults. */
+export type NewProfile = z.input<typeof profileSchema>;
 
 const PROFILE_KEY = 'e:profile';
 const ACCOUNT_KEY = 'e:account';
 const upsert = (key: string, value: Uint8Array): Statement => ({ sql: 'INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)', params: [key, value] });
 
-export function profileStatement(profile: Profile): Statement {
+export function profileStatement(profile: NewProfile): Statement {
   return upsert(PROFILE_KEY, utf8(JSON.stringify(profileSchema.parse(profile))));
 }
 

@@ -8,6 +8,8 @@ export const LIMITS = {
   /** User, device and channel identifiers (assigned by the server, opaque to the protocol). */
   idBytes: 128,
   textBytes: 64 * 1024,
+  /** a display name: 64 characters of up to 4 UTF-8 bytes */
+  displayNameBytes: 256,
   certificateBytes: 1024,
   deviceListBytes: 16 * 1024,
   devicesPerAccount: 100,

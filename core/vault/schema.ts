@@ -154,6 +154,15 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    description: 'unread mentions per conversation; display names of people',
+    sql: `
+      ALTER TABLE conversations ADD COLUMN mentions INTEGER NOT NULL DEFAULT 0;
+      -- the name a person chose for themselves, as their own devices sent it (end to end)
+      ALTER TABLE people ADD COLUMN display_name TEXT;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

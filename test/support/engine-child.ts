@@ -15,7 +15,7 @@ console.log('ready');
 const targets = targetsText!.split(',');
 for (let i = 0; i < Number(countText); i++) {
   const target = targets[i % targets.length]!;
-  const sent = await engine.api.call('messages.send', { target, text: `${engine.username} ${i}` });
+  const sent = await engine.api.call('messages.send', { conversation: (await engine.api.call('conversations.resolve', { target })).id, text: `${engine.username} ${i}` });
   console.log(JSON.stringify({ i, id: sent.id, target, status: sent.status }));
 }
 console.log('done');

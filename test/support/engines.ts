@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { EventName, EventPayload, MessageViewT } from '../../core/api/contract.ts';
+import type { EventName, EventPayload, MessageViewT, WardroomApi } from '../../core/api/contract.ts';
 import { Engine, type EngineOptions } from '../../core/engine/engine.ts';
 import { join, link } from '../../core/engine/enrol.ts';
 import { formatInviteLink, parseInviteLink } from '../../core/relay/invite-link.ts';
@@ -129,20 +129,23 @@ export async function startOrg(options: Partial<EngineOptions> = {}, serverOptio
 /** Texts of the messages an engine received in a conversation, in arrival order. */
 export const textsIn = (e: TestEngine, conversation: string) => e.received().filter((m) => m.conversation === conversation).map((m) => m.text);
 
+/** The conversation id of `#channel`, `@user` or `@ann,ben`, as the CLI resolves it. */
+export const idOf = async (api: WardroomApi, target: string): Promise<string> => (await api.call('conversations.resolve', { target })).id;
+
 /** A conversation's whole history, oldest first, paged through messages.list as a UI would. */
 export async function history(e: TestEngine, target: string): Promise<MessageViewT[]> {
-  const all: MessageViewT[] = [];
-  let before: string | undefined;
-  for (;;) {
-    const page = await e.engine.api.call('messages.list', { target, limit: 200, ...(before ? { before } : {}) });
-    all.push(...page.messages);
-    if (page.messages.length < 200) return all.reverse();
-    before = page.messages.at(-1)!.id;
+  const conversation = await idOf(e.engine.api, target);
+  let page = await e.engine.api.call('messages.list', { conversation, limit: 200 });
+  const all = [...page.messages];
+  while (page.hasOlder) {
+    page = await e.engine.api.call('messages.list', { conversation, limit: 200, before: all[0]!.id });
+    all.unshift(...page.messages);
   }
+  return all;
 }
 
 /** A private channel that `owner` creates and adds `members` to. */
 export async function createChannel(owner: TestEngine, name: string, members: string[]): Promise<void> {
   await owner.engine.api.call('channels.create', { name });
-  for (const username of members) await owner.engine.api.call('channels.add', { channel: name, username });
+  for (const username of members) await owner.engine.api.call('channels.add', { conversation: await idOf(owner.engine.api, `#${name}`), username });
 }

@@ -10,7 +10,7 @@ export function accountHandlers(ctx: EngineContext): AccountHandlers {
   return {
     'account.whoami': async () => {
       const me = await ctx.http.login().catch(() => null);
-      return { username: ctx.username, accountId: ctx.profile.accountId, deviceId: ctx.deviceId, server: ctx.profile.server, admin: me?.role === 'admin' };
+      return { username: ctx.username, ...(ctx.profile.displayName ? { displayName: ctx.profile.displayName } : {}), accountId: ctx.profile.accountId, deviceId: ctx.deviceId, server: ctx.profile.server, admin: me?.role === 'admin' };
     },
     'org.invite': async ({ admin }) => {
       const invite = await ctx.http.createInvite(admin).catch((error: unknown) => {

@@ -2,7 +2,7 @@
 import type { Handlers } from '../../api/dispatch.ts';
 import { utf8 } from '../../crypto/sodium.ts';
 import type { EngineContext } from '../context.ts';
-import { channelConversationId, refOf } from '../conversations/ref.ts';
+import { channelConversationId } from '../conversations/ref.ts';
 import type { ConversationRouter } from '../conversations/routing.ts';
 import { EngineError } from '../errors.ts';
 import { conversationRows, conversationView, upsertConversationStatement } from '../history.ts';
@@ -10,7 +10,7 @@ import { RelayError } from '../relay-http.ts';
 import { decodeName, type ChannelDirectory } from './members.ts';
 import { rotationFlagStatement } from './rotation.ts';
 
-type ChannelHandlers = Pick<Handlers, 'channels.list' | 'channels.create' | 'channels.join' | 'channels.add' | 'channels.remove' | 'channels.leave' | 'channels.setTopic' | 'channels.setRole'>;
+type ChannelHandlers = Pick<Handlers, 'channels.create' | 'channels.join' | 'channels.add' | 'channels.remove' | 'channels.leave' | 'channels.setTopic' | 'channels.setRole'>;
 
 /** The relay's refusals that a person can act on, in their terms. */
 function relayRefusal(error: unknown): never {
@@ -20,21 +20,7 @@ function relayRefusal(error: unknown): never {
 }
 
 export function channelHandlers(ctx: EngineContext, channels: ChannelDirectory, routing: ConversationRouter): ChannelHandlers {
-  const conversationsView = async () => {
-    const rows = await conversationRows(ctx.vault);
-    return Promise.all(rows.map(async (r) => {
-      const ref = refOf(r.id);
-      const members = ref.kind === 'channel' ? await channels.memberNames(ref.channelId)
-        : ref.kind === 'group' ? (await routing.groupMembers(ref.groupId)) ?? [] : [ctx.username, ref.username].sort();
-      return conversationView(r, members);
-    }));
-  };
-
   return {
-    'channels.list': async () => {
-      await channels.sync().catch((error: Error) => ctx.problem(error));
-      return { conversations: await conversationsView() };
-    },
     'channels.create': async ({ name, topic, open }) => {
       await channels.sync();
       const taken = (await ctx.http.listChannels()).some((c) => decodeName(c.name) === name);
@@ -42,16 +28,16 @@ export function channelHandlers(ctx: EngineContext, channels: ChannelDirectory, 
       const created = await ctx.http.createChannel(utf8(name), topic ? utf8(topic) : undefined, open);
       await ctx.vault.transaction([upsertConversationStatement({ id: channelConversationId(created.channelId), kind: 'channel', remoteId: created.channelId, name, topic: topic ?? null, role: 'owner' })]);
       const row = (await conversationRows(ctx.vault, 'id = ?', [channelConversationId(created.channelId)]))[0]!;
-      return conversationView(row, [ctx.username]);
+      return conversationView(ctx.vault, row, [ctx.username], ctx.now());
     },
-    'channels.add': async ({ channel, username }) => {
-      const channelId = await channels.byName(channel);
+    'channels.add': async ({ conversation, username }) => {
+      const channelId = await routing.channelFromCaller(conversation);
       await ctx.http.addMembers(channelId, [await ctx.directory.accountIdOf(username)]).catch(relayRefusal);
       channels.forget(channelId);
       return {};
     },
-    'channels.remove': async ({ channel, username }) => {
-      const channelId = await channels.byName(channel);
+    'channels.remove': async ({ conversation, username }) => {
+      const channelId = await routing.channelFromCaller(conversation);
       await ctx.http.removeMember(channelId, await ctx.directory.accountIdOf(username)).catch(relayRefusal);
       channels.forget(channelId);
       await ctx.vault.transaction([rotationFlagStatement(channelId)]);
@@ -65,20 +51,20 @@ export function channelHandlers(ctx: EngineContext, channels: ChannelDirectory, 
       await channels.sync();
       return (await channels.view(open.channelId))!;
     },
-    'channels.leave': async ({ channel }) => {
-      const channelId = await channels.byName(channel);
+    'channels.leave': async ({ conversation }) => {
+      const channelId = await routing.channelFromCaller(conversation);
       await ctx.http.leaveChannel(channelId).catch(relayRefusal);
       await channels.sync();
       return {};
     },
-    'channels.setTopic': async ({ channel, topic }) => {
-      const channelId = await channels.byName(channel);
+    'channels.setTopic': async ({ conversation, topic }) => {
+      const channelId = await routing.channelFromCaller(conversation);
       await ctx.http.updateChannel(channelId, { topic: utf8(topic) }).catch(relayRefusal);
       await channels.sync();
       return {};
     },
-    'channels.setRole': async ({ channel, username, role }) => {
-      const channelId = await channels.byName(channel);
+    'channels.setRole': async ({ conversation, username, role }) => {
+      const channelId = await routing.channelFromCaller(conversation);
       await ctx.http.setRole(channelId, await ctx.directory.accountIdOf(username), role).catch(relayRefusal);
       channels.forget(channelId);
       return {};

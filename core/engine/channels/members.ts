@@ -94,7 +94,7 @@ export class ChannelDirectory {
 
   async view(channelId: string): Promise<ConversationViewT | undefined> {
     const row = (await conversationRows(this.#ctx.vault, 'id = ?', [channelConversationId(channelId)]))[0];
-    return row ? conversationView(row, await this.memberNames(channelId)) : undefined;
+    return row ? conversationView(this.#ctx.vault, row, await this.memberNames(channelId), this.#ctx.now()) : undefined;
   }
 
   async memberNames(channelId: string): Promise<string[]> {

@@ -1,12 +1,13 @@
-// Contacts: safety numbers (compared out of band) and whether the user verified one.
+// Contacts: the people this device knows, safety numbers (compared out of band) and whether the user verified one.
 import type { Handlers } from '../../api/dispatch.ts';
 import { toBase64Url } from '../../crypto/sodium.ts';
 import { safetyNumber } from '../../protocol/safety-number.ts';
 import type { EngineContext } from '../context.ts';
+import type { DisplayNames } from './display-names.ts';
 
-type ContactHandlers = Pick<Handlers, 'contacts.safetyNumber' | 'contacts.markVerified'>;
+type ContactHandlers = Pick<Handlers, 'contacts.safetyNumber' | 'contacts.markVerified' | 'contacts.list' | 'account.setDisplayName'>;
 
-export function contactHandlers(ctx: EngineContext): ContactHandlers {
+export function contactHandlers(ctx: EngineContext, names: DisplayNames): ContactHandlers {
   const { directory } = ctx;
   return {
     'contacts.safetyNumber': async ({ username }) => {
@@ -19,6 +20,11 @@ export function contactHandlers(ctx: EngineContext): ContactHandlers {
     'contacts.markVerified': async ({ username, verified }) => {
       await directory.ensure(username);
       await directory.setVerified(username, verified);
+      return {};
+    },
+    'contacts.list': async () => ({ contacts: await names.contacts() }),
+    'account.setDisplayName': async ({ displayName }) => {
+      await names.set(displayName);
       return {};
     },
   };

@@ -9,7 +9,8 @@ import type { EngineContext } from '../context.ts';
 import { EngineError } from '../errors.ts';
 import type { SendTarget } from '../outbound/fanout.ts';
 import { RelayError } from '../relay-http.ts';
-import { channelConversationId, directConversationId, groupConversationId, refOf } from './ref.ts';
+import { ensureDirectStatement, ensureGroupStatement } from '../history.ts';
+import { channelConversationId, directConversationId, groupConversationId, parseConversationId, refOf } from './ref.ts';
 
 const MAX_GROUP_MEMBERS = 32;
 
@@ -68,6 +69,37 @@ export class ConversationRouter {
       return { kind: 'group', groupId: existing?.remote_id ?? toBase64Url(newMessageId()), members };
     }
     return { kind: 'channel', channelId: await this.#channels.byName(target.slice(1)) };
+  }
+
+  /**
+   * The conversation a caller names: `#channel`, `@user` or `@ann,ben`. A direct or group conversation that does
+   * not exist yet is opened (its row is written), so the id it answers with stays the same the next time.
+   */
+  async resolve(target: string): Promise<SendTarget> {
+    const resolved = await this.target(target);
+    if (resolved.kind === 'direct') await this.#ctx.vault.transaction([ensureDirectStatement(resolved.username)]);
+    if (resolved.kind === 'group') await this.#ctx.vault.transaction([ensureGroupStatement(resolved.groupId, resolved.members, this.#ctx.username)]);
+    return resolved;
+  }
+
+  /**
+   * A ConversationId from a caller, checked: it must be a conversation this device is in (a channel we are a
+   * member of, a group we hold, or a direct conversation with someone in the organisation).
+   */
+  async fromCaller(id: string): Promise<SendTarget> {
+    const ref = parseConversationId(id);
+    const row = ref ? await this.#ctx.vault.get<{ member: number }>('SELECT member FROM conversations WHERE id = ?', [id]) : undefined;
+    if (ref?.kind === 'channel' && row && !row.member) throw new EngineError('FORBIDDEN', 'you are not in this channel any more');
+    if (!ref || (ref.kind !== 'direct' && !row?.member)) throw new EngineError('NOT_FOUND', 'no such conversation on this device (conversations.list names them)');
+    if (ref.kind === 'direct' && !row) return this.target(`@${ref.username}`);
+    return this.targetOfStored(id);
+  }
+
+  /** The channel a caller's ConversationId names (channel commands take only those). */
+  async channelFromCaller(id: string): Promise<string> {
+    const target = await this.fromCaller(id);
+    if (target.kind !== 'channel') throw new EngineError('INVALID', 'that conversation is not a channel');
+    return target.channelId;
   }
 
   /** The send target of a conversation this device holds (a group's members come from its row). */

@@ -13,17 +13,20 @@ export interface Origin {
   senderDevice: string;
   /** the sender is this account (a copy from one of its other devices) */
   own: boolean;
+  /** this account's username (mentions of it are counted) */
+  me: string;
   receivedAt: number;
 }
 
 export type Effect =
-  | { kind: 'received'; messageId: string; conversationId: string; sentAt: number; outgoing: boolean }
+  | { kind: 'received'; messageId: string; conversationId: string; sentAt: number; outgoing: boolean; mentionsMe: boolean }
   | { kind: 'updated'; messageId: string }
   | { kind: 'removed'; messageId: string; conversationId: string }
   | { kind: 'status'; messageIds: string[] }
   | { kind: 'sender-key-request'; requester: DeviceAddress; channelId: string; keyId: number }
   | { kind: 'sender-key-arrived'; channelId: string }
-  | { kind: 'delivered-receipt'; messageId: string };
+  | { kind: 'delivered-receipt'; messageId: string }
+  | { kind: 'profile'; username: string; displayName: string };
 
 const MAX_MENTIONS = 50;
 
@@ -44,12 +47,13 @@ export function applyPayload(payload: Payload, origin: Origin): { statements: St
     case 'text':
     case 'reply': {
       const replyTo = payload.kind === 'reply' ? toBase64Url(payload.target) : null;
+      const mentions = mentionsIn(payload.body);
       const statement = insertMessageStatement({
         messageId: id, conversationId, sender, senderDevice: origin.senderDevice, sentAt: payload.sentAt, receivedAt: origin.receivedAt,
         body: payload.body, expiresAt: payload.timers?.expiresAt ?? null, burnSeconds: payload.timers?.burnAfterReadSeconds ?? null,
-        replyTo, mentions: mentionsIn(payload.body), outgoing: origin.own, status: 'sent',
+        replyTo, mentions, outgoing: origin.own, status: 'sent',
       });
-      const effects: Effect[] = [{ kind: 'received', messageId: id, conversationId, sentAt: payload.sentAt, outgoing: origin.own }];
+      const effects: Effect[] = [{ kind: 'received', messageId: id, conversationId, sentAt: payload.sentAt, outgoing: origin.own, mentionsMe: !origin.own && mentions.includes(origin.me) }];
       if (!origin.own && refOf(conversationId).kind === 'direct') effects.push({ kind: 'delivered-receipt', messageId: id });
       return { statements: [statement], effects };
     }
@@ -68,6 +72,9 @@ export function applyPayload(payload: Payload, origin: Origin): { statements: St
       return { statements: [], effects: [{ kind: 'sender-key-arrived', channelId: payload.distribution.channelId }] };
     case 'sender-key-request':
       return { statements: [], effects: [{ kind: 'sender-key-request', requester: { userId: sender, deviceId: origin.senderDevice }, channelId: payload.channelId, keyId: payload.keyId }] };
+    case 'profile':
+      return origin.own ? { statements: [], effects: [] } : { statements: [], effects: [{ kind: 'profile', username: sender, displayName: payload.displayName }] };
+    case 'typing': // typing travels only as a live signal (typing/typing.ts); a stored one is dropped
     case 'session-reset':
     case 'file':
     case 'call':
@@ -78,11 +85,11 @@ export function applyPayload(payload: Payload, origin: Origin): { statements: St
 
 /** One activity update per conversation for the messages a batch stored: latest time, and how many are unread. */
 export function activityStatements(effects: readonly Effect[]): Statement[] {
-  const byConversation = new Map<string, { lastAt: number; unread: number }>();
+  const byConversation = new Map<string, { lastAt: number; unread: number; mentions: number }>();
   for (const e of effects) {
     if (e.kind !== 'received') continue;
-    const c = byConversation.get(e.conversationId) ?? { lastAt: 0, unread: 0 };
-    byConversation.set(e.conversationId, { lastAt: Math.max(c.lastAt, e.sentAt), unread: c.unread + (e.outgoing ? 0 : 1) });
+    const c = byConversation.get(e.conversationId) ?? { lastAt: 0, unread: 0, mentions: 0 };
+    byConversation.set(e.conversationId, { lastAt: Math.max(c.lastAt, e.sentAt), unread: c.unread + (e.outgoing ? 0 : 1), mentions: c.mentions + (e.mentionsMe ? 1 : 0) });
   }
-  return [...byConversation].map(([id, c]) => conversationActivityStatement(id, c.lastAt, c.unread));
+  return [...byConversation].map(([id, c]) => conversationActivityStatement(id, c.lastAt, c.unread, c.mentions));
 }

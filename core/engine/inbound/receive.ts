@@ -13,6 +13,7 @@ import { decodeEnvelope, type Envelope } from '../../protocol/wire.ts';
 import { decodeNotice, type ServerNotice } from '../../relay/frames.ts';
 import type { Statement } from '../../vault/index.ts';
 import type { ChannelDirectory } from '../channels/members.ts';
+import type { DisplayNames } from '../contacts/display-names.ts';
 import { rotationFlagStatement } from '../channels/rotation.ts';
 import type { EngineContext } from '../context.ts';
 import { channelConversationId, refOf } from '../conversations/ref.ts';
@@ -47,6 +48,7 @@ export interface InboundParts {
   outbound: Outbound;
   keys: SenderKeyRecovery;
   resets: SessionResets;
+  names: DisplayNames;
 }
 
 export class Inbound {
@@ -128,7 +130,7 @@ export class Inbound {
         const ref = refOf(conversationId);
         if (opens && ref.kind === 'direct') statements.push(ensureDirectStatement(ref.username));
         if (opens && ref.kind === 'group') statements.push(ensureGroupStatement(ref.groupId, incoming.payload.group!.members, ctx.username));
-        const applied = applyPayload(incoming.payload, { conversationId, sender, senderDevice: incoming.from.deviceId, own: sender === ctx.username, receivedAt: now });
+        const applied = applyPayload(incoming.payload, { conversationId, sender, senderDevice: incoming.from.deviceId, own: sender === ctx.username, me: ctx.username, receivedAt: now });
         statements.push(...applied.statements);
         effects.push(...applied.effects);
         if (applied.effects.some((e) => e.kind === 'received')) this.#received++;
@@ -222,6 +224,7 @@ export class Inbound {
         case 'sender-key-arrived': keys.keyArrived(); break;
         case 'sender-key-request': keys.asked(effect.requester, effect.channelId, effect.keyId); break;
         case 'delivered-receipt': break;
+        case 'profile': await this.#parts.names.arrived(effect.username, effect.displayName).catch((error: Error) => ctx.problem(error)); break;
       }
     }
     for (const view of await messageViews(ctx.vault, received)) {

@@ -5,13 +5,16 @@ import type { Handlers } from '../../api/dispatch.ts';
 import { ftsQuery } from '../../vault/index.ts';
 import type { EngineContext } from '../context.ts';
 import { conversationId } from '../conversations/ref.ts';
+import type { SendTarget } from '../outbound/fanout.ts';
 import type { ConversationRouter } from '../conversations/routing.ts';
 import { EngineError } from '../errors.ts';
-import { deleteStatement, editStatement, historyViews, insertMessageStatements, reactionStatement, searchViews } from '../history.ts';
+import { deleteStatement, editStatement, historyPage, insertMessageStatements, reactionStatement, searchViews } from '../history.ts';
 import { mentionsIn } from '../inbound/payloads.ts';
 import type { Outbound } from '../outbound/fanout.ts';
 import type { ExpiryScheduler } from './expiry.ts';
 import { emitUpdated } from './views.ts';
+
+const storedId = (target: SendTarget) => (target.kind === 'group' ? conversationId({ kind: 'group', groupId: target.groupId }) : conversationId(target));
 
 type MessageHandlers = Pick<Handlers, 'messages.send' | 'messages.list' | 'messages.edit' | 'messages.delete' | 'messages.react' | 'messages.markRead' | 'messages.search'>;
 
@@ -24,25 +27,25 @@ export function messageHandlers(ctx: EngineContext, routing: ConversationRouter,
   };
 
   return {
-    'messages.send': async ({ target, text, replyTo, timers }) => {
-      const to = await routing.target(target);
+    'messages.send': async ({ conversation, text, replyTo, timers }) => {
+      const to = await routing.fromCaller(conversation);
       const now = ctx.now();
       const payloadTimers = timers && (timers.expiresInSeconds || timers.burnAfterReadSeconds)
         ? { expiresAt: timers.expiresInSeconds ? now + timers.expiresInSeconds * 1000 : null, burnAfterReadSeconds: timers.burnAfterReadSeconds ?? null }
         : null;
       const content: PayloadContent = replyTo ? { kind: 'reply', target: fromBase64Url(replyTo), body: text } : { kind: 'text', body: text };
-      const messageId = await outbound.sendPayload(to, content, payloadTimers, (id, conversation, at) => insertMessageStatements({
-        messageId: id, conversationId: conversation, sender: ctx.username, senderDevice: ctx.deviceId, sentAt: at, receivedAt: at, body: text,
+      const messageId = await outbound.sendPayload(to, content, payloadTimers, (id, into, at) => insertMessageStatements({
+        messageId: id, conversationId: into, sender: ctx.username, senderDevice: ctx.deviceId, sentAt: at, receivedAt: at, body: text,
         expiresAt: payloadTimers?.expiresAt ?? null, burnSeconds: payloadTimers?.burnAfterReadSeconds ?? null, replyTo: replyTo ?? null,
         mentions: mentionsIn(text), outgoing: true, status: 'pending',
       }));
       if (payloadTimers?.expiresAt) expiry.noteDeadline(payloadTimers.expiresAt);
       return outbound.settleSend(messageId);
     },
-    'messages.list': async ({ target, before, limit }) => {
-      const to = await routing.target(target).catch(() => null);
-      if (!to) return { messages: [] };
-      return { messages: await historyViews(ctx.vault, conversationId(to), limit, before, ctx.now()) };
+    'messages.list': async ({ conversation, before, after, around, limit }) => {
+      const to = await routing.fromCaller(conversation);
+      const anchor = before ? { before } : after ? { after } : around ? { around } : { newest: true as const };
+      return historyPage(ctx.vault, storedId(to), anchor, limit, ctx.now());
     },
     'messages.edit': async ({ id, text }) => {
       const { conversation, target } = await ownMessage(id);
@@ -65,15 +68,15 @@ export function messageHandlers(ctx: EngineContext, routing: ConversationRouter,
       outbound.flushSoon();
       return {};
     },
-    'messages.markRead': async ({ target, upTo }) => {
-      const to = await routing.target(target);
-      const conversation = conversationId(to);
+    'messages.markRead': async ({ conversation: requested, upTo }) => {
+      const to = await routing.fromCaller(requested);
+      const conversation = storedId(to);
       const unread = await ctx.vault.all<{ message_id: string }>(
         `SELECT message_id FROM messages WHERE conversation_id = ? AND outgoing = 0 AND id <= (SELECT id FROM messages WHERE message_id = ?) ORDER BY id DESC LIMIT 200`, [conversation, upTo]);
       const now = ctx.now();
       // burn-on-read starts at first read and never outlives the sender's expiry
       await ctx.vault.transaction([
-        { sql: 'UPDATE conversations SET unread = 0 WHERE id = ?', params: [conversation] },
+        { sql: 'UPDATE conversations SET unread = 0, mentions = 0 WHERE id = ?', params: [conversation] },
         { sql: `UPDATE messages SET expires_at = min(coalesce(expires_at, ? + burn_seconds * 1000), ? + burn_seconds * 1000)
                 WHERE conversation_id = ? AND burn_seconds IS NOT NULL AND outgoing = 0`, params: [now, now, conversation] },
       ]);

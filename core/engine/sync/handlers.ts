@@ -4,25 +4,37 @@ import type { EngineContext } from '../context.ts';
 import { EngineError } from '../errors.ts';
 import type { Inbound } from '../inbound/receive.ts';
 import type { ExpiryScheduler } from '../messages/expiry.ts';
+import type { Operations } from '../operations/registry.ts';
 
-type SyncHandlers = Pick<Handlers, 'sync.now' | 'vault.shred'>;
+type SyncHandlers = Pick<Handlers, 'sync.now' | 'vault.shred' | 'operations.cancel'>;
 
 /** How long sync.now waits for the relay to hand over what it holds. */
 const DRAIN_TIMEOUT_MS = 60_000;
+/** How often a running sync reports how many messages it has taken in. */
+const PROGRESS_EVERY_MS = 250;
 
-export function syncHandlers(ctx: EngineContext, inbound: Inbound, expiry: ExpiryScheduler): SyncHandlers {
+export function syncHandlers(ctx: EngineContext, inbound: Inbound, expiry: ExpiryScheduler, operations: Operations): SyncHandlers {
   return {
-    'sync.now': async () => {
+    'sync.now': async ({ operation }) => operations.run(operation, async (op) => {
       const before = inbound.received;
-      await ctx.socket.drained(DRAIN_TIMEOUT_MS).catch((error: unknown) => {
-        throw new EngineError('OFFLINE', `could not reach the relay: ${(error as Error).message}`);
-      });
-      await inbound.drained(); // every batch delivered so far is committed, acknowledged and announced
+      const progress = setInterval(() => op.progress(inbound.received - before), PROGRESS_EVERY_MS);
+      const cancelled = new Promise<never>((_, reject) => op.signal.addEventListener('abort', () => reject(new EngineError('CANCELLED', 'sync cancelled')), { once: true }));
+      cancelled.catch(() => {});
+      try {
+        await Promise.race([ctx.socket.drained(DRAIN_TIMEOUT_MS).catch((error: unknown) => {
+          throw new EngineError('OFFLINE', `could not reach the relay: ${(error as Error).message}`);
+        }), cancelled]);
+        await Promise.race([inbound.drained(), cancelled]); // every batch delivered so far is committed, acknowledged and announced
+      } finally {
+        clearInterval(progress);
+      }
       if (ctx.lane.failure) throw ctx.lane.failure;
       const pending = await ctx.outbox.pending();
       await ctx.outbox.flush();
+      op.progress(inbound.received - before);
       return { received: inbound.received - before, sent: pending - (await ctx.outbox.pending()) };
-    },
+    }),
+    'operations.cancel': async ({ operation }) => ({ cancelled: operations.cancel(operation) }),
     'vault.shred': async () => {
       await expiry.sweep();
       const report = await ctx.vault.shred();

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { openVault } from '../../../core/vault/index.ts';
-import { createChannel, history, PASSPHRASE, type TestEngine } from '../../support/engines.ts';
+import { createChannel, history, idOf, PASSPHRASE, type TestEngine } from '../../support/engines.ts';
 import { tempDir } from '../../support/server-client.ts';
 import { killSpawnedServers, spawnServer } from '../../support/server-process.ts';
 import { orgOn } from '../../support/spawned-org.ts';
@@ -159,7 +159,7 @@ describe('engine: crashes', () => {
     const sending = [...sent].map(async ([e, ids]) => {
       for (let i = 0; i < COUNT; i++) {
         const target = i % 3 === 2 ? '#ops' : '@bob';
-        const view = await e.engine.api.call('messages.send', { target, text: `${e.username} ${i}` }).catch((error: Error) => {
+        const view = await e.engine.api.call('messages.send', { conversation: await idOf(e.engine.api, target), text: `${e.username} ${i}` }).catch((error: Error) => {
           failures.push(`${e.username} ${i}: ${error.message}`);
           return null;
         });

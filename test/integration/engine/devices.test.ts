@@ -1,7 +1,7 @@
 // Devices of one account: linking with approval, linking with the recovery kit, and who may approve.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
+import { startOrg, type TestEngine, type TestOrg, idOf } from '../../support/engines.ts';
 
 describe('engine: devices', () => {
   let org: TestOrg;
@@ -23,10 +23,10 @@ describe('engine: devices', () => {
     const recovered = await org.linkDevice(eve, eve.recoveryKit);
     const devices = (await recovered.engine.api.call('devices.list', {})).devices.filter((d) => d.status === 'active');
     assert.equal(devices.length, 2);
-    const sent = await fay.engine.api.call('messages.send', { target: '@eve', text: 'for every eve device' });
+    const sent = await fay.engine.api.call('messages.send', { conversation: await idOf(fay.engine.api, '@eve'), text: 'for every eve device' });
     for (const device of [eve, recovered]) await device.waitFor(() => device.received().find((m) => m.id === sent.id), 15_000, 'the DM');
     const third = await org.linkDevice(recovered);
-    const back = await third.engine.api.call('messages.send', { target: '@fay', text: 'from the third device' });
+    const back = await third.engine.api.call('messages.send', { conversation: await idOf(third.engine.api, '@fay'), text: 'from the third device' });
     await fay.waitFor(() => fay.received().find((m) => m.id === back.id), 15_000, 'the reply');
     await eve.waitFor(() => eve.received().find((m) => m.id === back.id), 15_000, 'the copy on the first device');
   });
@@ -48,7 +48,7 @@ describe('engine: devices', () => {
     const store = org.server.store;
     while (store.countOneTimePrekeys(device) > 10) store.claimPrekeys(device);
     const newcomer = await org.addUser('gus');
-    const hello = await newcomer.engine.api.call('messages.send', { target: '@fay', text: 'first contact' }); // claims one more
+    const hello = await newcomer.engine.api.call('messages.send', { conversation: await idOf(newcomer.engine.api, '@fay'), text: 'first contact' }); // claims one more
     await fay.waitFor(() => fay.received().find((m) => m.id === hello.id), 15_000, 'the first message');
     await fay.waitFor(() => store.countOneTimePrekeys(device) >= 100, 15_000, 'a fresh batch of prekeys');
   });

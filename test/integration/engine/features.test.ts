@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { signingKeyPair, toBase64Url, sign } from '../../../core/crypto/sodium.ts';
 import { signDeviceList } from '../../../core/protocol/identity.ts';
 import type { MessageViewT } from '../../../core/api/contract.ts';
-import { startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
+import { startOrg, type TestEngine, type TestOrg, idOf } from '../../support/engines.ts';
 import { startHostileRelay, type HostileRelay } from '../../support/hostile-relay.ts';
 
 describe('engine: messaging features', () => {
@@ -21,8 +21,8 @@ describe('engine: messaging features', () => {
     ben = await org.addUser('ben');
     cat = await org.addUser('cat');
     await ann.engine.api.call('channels.create', { name: 'general', topic: 'everything' });
-    await ann.engine.api.call('channels.add', { channel: 'general', username: 'ben' });
-    await ann.engine.api.call('channels.add', { channel: 'general', username: 'cat' });
+    await ann.engine.api.call('channels.add', { conversation: await idOf(ann.engine.api, '#general'), username: 'ben' });
+    await ann.engine.api.call('channels.add', { conversation: await idOf(ann.engine.api, '#general'), username: 'cat' });
   });
   after(() => org.close());
 
@@ -30,7 +30,7 @@ describe('engine: messaging features', () => {
   const arrives = (e: TestEngine, id: string) => e.waitFor(() => latest(e, id), 15_000, `message ${id}`);
 
   it('edits and deletes for everyone, only the author\'s own messages', async () => {
-    const sent = await ann.engine.api.call('messages.send', { target: '#general', text: 'the meeting is at 10' });
+    const sent = await ann.engine.api.call('messages.send', { conversation: await idOf(ann.engine.api, '#general'), text: 'the meeting is at 10' });
     await arrives(ben, sent.id);
     await ann.engine.api.call('messages.edit', { id: sent.id, text: 'the meeting is at 11' });
     await ben.waitFor(() => latest(ben, sent.id)?.text === 'the meeting is at 11', 15_000, 'the edit');
@@ -38,16 +38,16 @@ describe('engine: messaging features', () => {
     await assert.rejects(ben.engine.api.call('messages.edit', { id: sent.id, text: 'hijack' }), /only change your own/);
     await ann.engine.api.call('messages.delete', { id: sent.id });
     await ben.waitFor(() => ben.events.some((e) => e.name === 'message.removed' && (e.payload as { id: string }).id === sent.id), 15_000, 'the delete');
-    const history = await ben.engine.api.call('messages.list', { target: '#general', limit: 50 });
+    const history = await ben.engine.api.call('messages.list', { conversation: await idOf(ben.engine.api, '#general'), limit: 50 });
     assert.equal(history.messages.some((m) => m.id === sent.id), false, 'gone from history');
     assert.equal((await ben.engine.api.call('messages.search', { query: 'meeting' })).messages.length, 0, 'gone from search');
   });
 
   it('threads replies under their root, reacts, and records mentions', async () => {
-    const root = await ann.engine.api.call('messages.send', { target: '#general', text: 'release plan? @ben @cat' });
-    const r1 = await ben.engine.api.call('messages.send', { target: '#general', text: 'friday', replyTo: root.id });
+    const root = await ann.engine.api.call('messages.send', { conversation: await idOf(ann.engine.api, '#general'), text: 'release plan? @ben @cat' });
+    const r1 = await ben.engine.api.call('messages.send', { conversation: await idOf(ben.engine.api, '#general'), text: 'friday', replyTo: root.id });
     await arrives(cat, r1.id);
-    const r2 = await cat.engine.api.call('messages.send', { target: '#general', text: 'agreed', replyTo: r1.id });
+    const r2 = await cat.engine.api.call('messages.send', { conversation: await idOf(cat.engine.api, '#general'), text: 'agreed', replyTo: r1.id });
     const got = await arrives(ann, r2.id);
     assert.equal(got.replyTo, r1.id);
     assert.equal(got.threadRoot, root.id, 'a reply to a reply joins the first message\'s thread');
@@ -60,43 +60,43 @@ describe('engine: messaging features', () => {
   });
 
   it('reports delivery and reads in direct messages, and counts unread', async () => {
-    const sent = await ann.engine.api.call('messages.send', { target: '@ben', text: 'are you there?' });
+    const sent = await ann.engine.api.call('messages.send', { conversation: await idOf(ann.engine.api, '@ben'), text: 'are you there?' });
     await ann.waitFor(() => latest(ann, sent.id)?.status === 'delivered', 15_000, 'delivered');
     await ben.engine.api.call('sync.now', {});
-    const before = (await ben.engine.api.call('channels.list', {})).conversations.find((c) => c.id === 'd:ann');
+    const before = (await ben.engine.api.call('conversations.list', {})).conversations.find((c) => c.id === 'd:ann');
     assert.ok(before && before.unread >= 1, 'unread counted');
-    await ben.engine.api.call('messages.markRead', { target: '@ann', upTo: sent.id });
+    await ben.engine.api.call('messages.markRead', { conversation: await idOf(ben.engine.api, '@ann'), upTo: sent.id });
     await ann.waitFor(() => latest(ann, sent.id)?.status === 'read', 15_000, 'read');
-    const afterRead = (await ben.engine.api.call('channels.list', {})).conversations.find((c) => c.id === 'd:ann');
+    const afterRead = (await ben.engine.api.call('conversations.list', {})).conversations.find((c) => c.id === 'd:ann');
     assert.equal(afterRead?.unread, 0);
   });
 
   it('carries timers inside the message; burn-on-read starts at the first read and never outlives the expiry', async () => {
-    const sent = await ann.engine.api.call('messages.send', { target: '@ben', text: 'self-destructing', timers: { expiresInSeconds: 3600, burnAfterReadSeconds: 30 } });
+    const sent = await ann.engine.api.call('messages.send', { conversation: await idOf(ann.engine.api, '@ben'), text: 'self-destructing', timers: { expiresInSeconds: 3600, burnAfterReadSeconds: 30 } });
     const got = await arrives(ben, sent.id);
     assert.equal(got.burnAfterReadSeconds, 30);
     assert.equal(got.expiresAt, sent.expiresAt, 'the sender\'s expiry, from the encrypted payload');
     const readAt = Date.now();
-    await ben.engine.api.call('messages.markRead', { target: '@ann', upTo: sent.id });
-    const [after] = (await ben.engine.api.call('messages.list', { target: '@ann', limit: 1 })).messages;
+    await ben.engine.api.call('messages.markRead', { conversation: await idOf(ben.engine.api, '@ann'), upTo: sent.id });
+    const [after] = (await ben.engine.api.call('messages.list', { conversation: await idOf(ben.engine.api, '@ann'), limit: 1 })).messages;
     assert.equal(after!.id, sent.id);
     const burnsAt = Date.parse(after!.expiresAt!);
     assert.ok(burnsAt >= readAt + 30_000 && burnsAt < Date.parse(sent.expiresAt!), 'now burns 30 s after reading, before the expiry');
   });
 
   it('sends no receipts and shows none once receipts are switched off', async () => {
-    await ben.engine.api.call('settings.receipts', { enabled: false });
-    const quiet = await ann.engine.api.call('messages.send', { target: '@ben', text: 'no receipts please' });
+    await ben.engine.api.call('settings.set', { receipts: false });
+    const quiet = await ann.engine.api.call('messages.send', { conversation: await idOf(ann.engine.api, '@ben'), text: 'no receipts please' });
     await arrives(ben, quiet.id);
-    await ben.engine.api.call('messages.markRead', { target: '@ann', upTo: quiet.id });
-    const probe = await ben.engine.api.call('messages.send', { target: '@ann', text: 'probe after the read' });
+    await ben.engine.api.call('messages.markRead', { conversation: await idOf(ben.engine.api, '@ann'), upTo: quiet.id });
+    const probe = await ben.engine.api.call('messages.send', { conversation: await idOf(ben.engine.api, '@ann'), text: 'probe after the read' });
     await arrives(ann, probe.id); // anything ben queued before the probe has reached ann by now
     assert.equal(latest(ann, quiet.id)?.status ?? 'sent', 'sent', 'neither delivered nor read reported');
-    await ann.engine.api.call('messages.markRead', { target: '@ben', upTo: probe.id });
+    await ann.engine.api.call('messages.markRead', { conversation: await idOf(ann.engine.api, '@ben'), upTo: probe.id });
     await ann.engine.api.call('sync.now', {});
     await ben.engine.api.call('sync.now', {});
-    assert.equal(latest(ben, probe.id)?.status ?? (await ben.engine.api.call('messages.list', { target: '@ann', limit: 1 })).messages[0]!.status, 'sent', 'ann\'s receipts are not shown to ben');
-    await ben.engine.api.call('settings.receipts', { enabled: true });
+    assert.equal(latest(ben, probe.id)?.status ?? (await ben.engine.api.call('messages.list', { conversation: await idOf(ben.engine.api, '@ann'), limit: 1 })).messages[0]!.status, 'sent', 'ann\'s receipts are not shown to ben');
+    await ben.engine.api.call('settings.set', { receipts: true });
   });
 
   it('lists open channels to everyone, who can join them; private ones need an invitation', async () => {
@@ -106,20 +106,20 @@ describe('engine: messaging features', () => {
     assert.deepEqual(joined.members, ['ann', 'cat']);
     await assert.rejects(cat.engine.api.call('channels.join', { channel: 'board' }), /no open channel named #board/);
     await assert.rejects(cat.engine.api.call('channels.create', { name: 'lobby' }), /already exists/);
-    const hello = await cat.engine.api.call('messages.send', { target: '#lobby', text: 'hi from the lobby' });
+    const hello = await cat.engine.api.call('messages.send', { conversation: await idOf(cat.engine.api, '#lobby'), text: 'hi from the lobby' });
     await arrives(ann, hello.id);
   });
 
   it('opens no conversation for control traffic, and a note to self is sent at once', async () => {
-    const conversations = (await cat.engine.api.call('channels.list', {})).conversations;
+    const conversations = (await cat.engine.api.call('conversations.list', {})).conversations;
     assert.deepEqual(conversations.filter((c) => c.kind === 'direct').map((c) => c.id), [], 'sender keys and receipts are not conversations');
-    const note = await ann.engine.api.call('messages.send', { target: '@ann', text: 'remember the milk' });
+    const note = await ann.engine.api.call('messages.send', { conversation: await idOf(ann.engine.api, '@ann'), text: 'remember the milk' });
     assert.equal(note.status, 'sent');
     assert.equal(note.conversation, 'd:ann');
   });
 
   it('finds words inside links and file names', async () => {
-    const sent = await ben.engine.api.call('messages.send', { target: '#general', text: 'spec at https://wiki.example.org/payments/roadmap and budget-q3.xlsx' });
+    const sent = await ben.engine.api.call('messages.send', { conversation: await idOf(ben.engine.api, '#general'), text: 'spec at https://wiki.example.org/payments/roadmap and budget-q3.xlsx' });
     await arrives(ann, sent.id);
     for (const query of ['roadmap', 'payments', 'budget', 'xlsx']) {
       const found = await ann.engine.api.call('messages.search', { query });
@@ -128,16 +128,16 @@ describe('engine: messaging features', () => {
   });
 
   it('talks in a group direct message that only its members receive', async () => {
-    const sent = await ann.engine.api.call('messages.send', { target: '@ben,cat', text: 'just the three of us' });
+    const sent = await ann.engine.api.call('messages.send', { conversation: await idOf(ann.engine.api, '@ben,cat'), text: 'just the three of us' });
     assert.match(sent.conversation, /^g:/);
     const onBen = await arrives(ben, sent.id);
     const onCat = await arrives(cat, sent.id);
     assert.equal(onBen.conversation, sent.conversation);
     assert.equal(onCat.conversation, sent.conversation);
-    const reply = await cat.engine.api.call('messages.send', { target: '@ann,ben', text: 'agreed' });
+    const reply = await cat.engine.api.call('messages.send', { conversation: await idOf(cat.engine.api, '@ann,ben'), text: 'agreed' });
     assert.equal(reply.conversation, sent.conversation, 'the same members name the same group');
     await arrives(ann, reply.id);
-    const listed = (await ben.engine.api.call('channels.list', {})).conversations.find((c) => c.id === sent.conversation);
+    const listed = (await ben.engine.api.call('conversations.list', {})).conversations.find((c) => c.id === sent.conversation);
     assert.deepEqual(listed?.members, ['ann', 'ben', 'cat']);
     assert.equal(listed?.kind, 'group');
     assert.equal(org.admin.received().some((m) => m.id === sent.id), false);

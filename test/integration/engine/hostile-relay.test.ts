@@ -3,7 +3,7 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ServerFrame } from '../../../core/relay/frames.ts';
-import { createChannel, startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
+import { createChannel, startOrg, type TestEngine, type TestOrg, idOf } from '../../support/engines.ts';
 import { startHostileRelay, type HostileRelay } from '../../support/hostile-relay.ts';
 
 type Deliver = Extract<ServerFrame, { t: 'deliver' }>;
@@ -32,7 +32,7 @@ describe('engine: a hostile relay', () => {
   after(() => org.close());
 
   async function send(target: string, text: string) {
-    return alice.engine.api.call('messages.send', { target, text });
+    return alice.engine.api.call('messages.send', { conversation: await idOf(alice.engine.api, target), text });
   }
   const toBob = (frame: ServerFrame, device: string) => device === bob.engine.deviceId && isMessage(frame);
   const countOf = (id: string) => bob.received().filter((m) => m.id === id).length;
@@ -90,8 +90,8 @@ describe('engine: a hostile relay', () => {
     relay.rewrite = (frame) => [frame];
     bob = await bob.reopen(); // the relay still holds the unacknowledged envelope and delivers it again
     await bob.engine.api.call('sync.now', {});
-    const history = await bob.engine.api.call('messages.list', { target: '@alice', limit: 50 });
-    const channel = await bob.engine.api.call('messages.list', { target: '#ops', limit: 50 });
+    const history = await bob.engine.api.call('messages.list', { conversation: await idOf(bob.engine.api, '@alice'), limit: 50 });
+    const channel = await bob.engine.api.call('messages.list', { conversation: await idOf(bob.engine.api, '#ops'), limit: 50 });
     const stored = [...history.messages, ...channel.messages].map((m) => m.id);
     for (const id of ids) assert.equal(stored.filter((s) => s === id).length, 1, 'stored exactly once');
   });

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine } from '../../../core/engine/engine.ts';
 import { openVault } from '../../../core/vault/index.ts';
-import { PASSPHRASE, startOrg, watch, type TestEngine, type TestOrg } from '../../support/engines.ts';
+import { PASSPHRASE, startOrg, watch, type TestEngine, type TestOrg, idOf } from '../../support/engines.ts';
 
 const DAY = 24 * 3600 * 1000;
 
@@ -34,7 +34,7 @@ describe('engine: housekeeping', () => {
     const device = eve.engine.deviceId;
     const signedBefore = org.server.store.claimPrekeys(device).signedPrekey!.keyId;
     for (let i = 0; i < 3; i++) {
-      const sent = await fay.engine.api.call('messages.send', { target: '@eve', text: `note ${i}` });
+      const sent = await fay.engine.api.call('messages.send', { conversation: await idOf(fay.engine.api, '@eve'), text: `note ${i}` });
       await eve.waitFor(() => eve.received().find((m) => m.id === sent.id), 15_000, 'a message');
     }
     await eve.engine.close();
@@ -46,7 +46,7 @@ describe('engine: housekeeping', () => {
 
     // someone new starts a session with the rotated prekey
     const gus = await org.addUser('gus');
-    const hello = await gus.engine.api.call('messages.send', { target: '@eve', text: 'hello after the rotation' });
+    const hello = await gus.engine.api.call('messages.send', { conversation: await idOf(gus.engine.api, '@eve'), text: 'hello after the rotation' });
     await eve.waitFor(() => eve.received().find((m) => m.id === hello.id), 15_000, 'the first message on the new prekey');
     await eve.engine.close();
     assert.equal(await seenRows(eve.profileDir), 1, 'the three old ids are gone; the new one is kept');

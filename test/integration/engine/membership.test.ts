@@ -2,7 +2,7 @@
 // newcomer) envelopes it should never have had shows that the engine still cannot read them.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createChannel, startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
+import { createChannel, startOrg, type TestEngine, type TestOrg, idOf } from '../../support/engines.ts';
 import { startHostileRelay, type HostileRelay } from '../../support/hostile-relay.ts';
 
 describe('engine: channel membership and keys', () => {
@@ -23,7 +23,7 @@ describe('engine: channel membership and keys', () => {
   });
   after(() => org.close());
 
-  const send = (from: TestEngine, text: string) => from.engine.api.call('messages.send', { target: '#secret', text });
+  const send = async (from: TestEngine, text: string) => from.engine.api.call('messages.send', { conversation: await idOf(from.engine.api, '#secret'), text });
   const arrives = (on: TestEngine, id: string) => on.waitFor(() => on.received().find((m) => m.id === id), 15_000, `message ${id}`);
   /** The channel envelope bob was given for a message, as the relay pushed it. */
   const envelopeFor = async (id: string) => {
@@ -41,7 +41,7 @@ describe('engine: channel membership and keys', () => {
   it('a removed member cannot read what is sent after the removal, even when the relay hands it over', async () => {
     const before = await send(alice, 'everyone can read this');
     await arrives(carol, before.id);
-    await alice.engine.api.call('channels.remove', { channel: 'secret', username: 'carol' });
+    await alice.engine.api.call('channels.remove', { conversation: await idOf(alice.engine.api, '#secret'), username: 'carol' });
     await carol.waitFor(() => carol.events.some((e) => e.name === 'conversation.updated'), 15_000, 'the removal notice');
     const afterRemoval = await send(alice, 'carol must not read this');
     const envelope = await envelopeFor(afterRemoval.id);
@@ -59,7 +59,7 @@ describe('engine: channel membership and keys', () => {
   it('a new member cannot read what was sent before it joined, even when the relay hands it over', async () => {
     const early = await send(alice, 'before dan joined');
     const earlyEnvelope = await envelopeFor(early.id);
-    await alice.engine.api.call('channels.add', { channel: 'secret', username: 'dan' });
+    await alice.engine.api.call('channels.add', { conversation: await idOf(alice.engine.api, '#secret'), username: 'dan' });
     const welcome = await send(alice, 'welcome dan');
     await arrives(dan, welcome.id);
     replayTo(dan, earlyEnvelope);
@@ -74,6 +74,9 @@ describe('engine: channel membership and keys', () => {
   });
 
   it('a removed member can no longer send to the channel', async () => {
-    await assert.rejects(carol.engine.api.call('messages.send', { target: '#secret', text: 'let me in' }), /not in a channel named #secret/);
+    // by name, and by the conversation id carol's device still has from before
+    await assert.rejects(idOf(carol.engine.api, '#secret'), /not in a channel named #secret/);
+    const conversation = await idOf(alice.engine.api, '#secret');
+    await assert.rejects(carol.engine.api.call('messages.send', { conversation, text: 'let me in' }), /not in this channel any more/);
   });
 });

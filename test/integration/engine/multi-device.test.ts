@@ -2,7 +2,7 @@
 // it (the recipients' devices and the sender's other device), in order per sender, exactly once.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createChannel, startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
+import { createChannel, startOrg, type TestEngine, type TestOrg, idOf } from '../../support/engines.ts';
 
 describe('engine: three users, two devices each', () => {
   let org: TestOrg;
@@ -36,7 +36,7 @@ describe('engine: three users, two devices each', () => {
     for (let i = 0; i < perDevice; i++) {
       for (const sender of all()) {
         const text = `${sender.username}/${sender.engine.deviceId.slice(0, 4)} #${i}`;
-        const view = await sender.engine.api.call('messages.send', { target: '#team', text });
+        const view = await sender.engine.api.call('messages.send', { conversation: await idOf(sender.engine.api, '#team'), text });
         sent.push({ id: view.id, from: sender, text });
       }
     }
@@ -57,7 +57,7 @@ describe('engine: three users, two devices each', () => {
     const [ann1, ann2] = devices.ann!;
     const [ben1, ben2] = devices.ben!;
     const [cat1, cat2] = devices.cat!;
-    const view = await ann1!.engine.api.call('messages.send', { target: '@ben', text: 'just for ben' });
+    const view = await ann1!.engine.api.call('messages.send', { conversation: await idOf(ann1!.engine.api, '@ben'), text: 'just for ben' });
     for (const device of [ben1!, ben2!]) {
       const got = await device.waitFor(() => device.received().find((m) => m.id === view.id), 15_000, 'the DM');
       assert.equal(got.conversation, 'd:ann');
@@ -66,7 +66,7 @@ describe('engine: three users, two devices each', () => {
     const copy = await ann2!.waitFor(() => ann2!.received().find((m) => m.id === view.id), 15_000, 'the sync copy');
     assert.equal(copy.conversation, 'd:ben', 'the copy lands in the conversation with ben');
     assert.equal(copy.outgoing, true);
-    const reply = await ben2!.engine.api.call('messages.send', { target: '@ann', text: 'got it' });
+    const reply = await ben2!.engine.api.call('messages.send', { conversation: await idOf(ben2!.engine.api, '@ann'), text: 'got it' });
     for (const device of [ann1!, ann2!, ben1!]) await device.waitFor(() => device.received().find((m) => m.id === reply.id), 15_000, 'the reply');
     await ann1!.engine.api.call('sync.now', {});
     for (const device of [cat1!, cat2!]) {

@@ -3,7 +3,7 @@
 // order, in his events and in his stored history, and his engine takes them in a few large batches.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createChannel, history, startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
+import { createChannel, history, idOf, startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
 
 const PER_SENDER = 250;
 
@@ -14,7 +14,7 @@ async function sendMany(from: TestEngine, to: string, channel: string, count: nu
   for (let i = 0; i < count; i++) {
     const target = i % 3 === 2 ? `#${channel}` : `@${to}`;
     const text = `${from.username} ${i}`;
-    const view = await from.engine.api.call('messages.send', { target, text });
+    const view = await from.engine.api.call('messages.send', { conversation: await idOf(from.engine.api, target), text });
     sent.push({ id: view.id, text, target, conversation: view.conversation, status: view.status });
   }
   return sent;

@@ -4,7 +4,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from '../../../core/crypto/sodium.ts';
 import type { SendRequest } from '../../../server/store/types.ts';
-import { startOrg, type TestOrg } from '../../support/engines.ts';
+import { startOrg, type TestOrg, idOf } from '../../support/engines.ts';
 
 const FILLER_DEVICE = 'filler-device-that-never-connects';
 
@@ -16,7 +16,7 @@ describe('engine: relay out of storage', () => {
     org = await startOrg({ sendWaitMs: 300, outboxRetry: { firstMs: 200, maxMs: 1000 } }, { maxDatabaseBytes: 2 * 1024 * 1024 });
     const alice = await org.addUser('alice');
     const bob = await org.addUser('bob');
-    await alice.engine.api.call('messages.send', { target: '@bob', text: 'before' }); // sessions are set up
+    await alice.engine.api.call('messages.send', { conversation: await idOf(alice.engine.api, '@bob'), text: 'before' }); // sessions are set up
     await bob.waitFor(() => bob.received().find((m) => m.text === 'before'), 10_000, 'the first message');
 
     // fill the relay's database to its cap with envelopes for a device that never fetches them, smaller and smaller
@@ -38,17 +38,17 @@ describe('engine: relay out of storage', () => {
       }
     }
 
-    const sent = await alice.engine.api.call('messages.send', { target: '@bob', text: 'while full' });
+    const sent = await alice.engine.api.call('messages.send', { conversation: await idOf(alice.engine.api, '@bob'), text: 'while full' });
     assert.equal(sent.status, 'pending', 'the relay refused it for now');
     await new Promise((r) => setTimeout(r, 800)); // a few retries hit the full relay
     assert.equal(bob.received().some((m) => m.text === 'while full'), false);
-    const stored = await alice.engine.api.call('messages.list', { target: '@bob', limit: 10 });
+    const stored = await alice.engine.api.call('messages.list', { conversation: await idOf(alice.engine.api, '@bob'), limit: 10 });
     assert.equal(stored.messages.find((m) => m.id === sent.id)?.status, 'pending', 'pending, not failed');
 
     // room again: the filler is acknowledged; nothing else is sent or reconnected
     store.commitBatch([], [{ deviceId: FILLER_DEVICE, seqs: fillerSeqs }]);
     await bob.waitFor(() => bob.received().find((m) => m.text === 'while full'), 10_000, 'the refused message, resent by the outbox');
-    const statusOf = async () => (await alice.engine.api.call('messages.list', { target: '@bob', limit: 10 })).messages.find((m) => m.id === sent.id)?.status;
+    const statusOf = async () => (await alice.engine.api.call('messages.list', { conversation: await idOf(alice.engine.api, '@bob'), limit: 10 })).messages.find((m) => m.id === sent.id)?.status;
     for (let i = 0; i < 50 && (await statusOf()) !== 'sent'; i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal(await statusOf(), 'sent');
   });

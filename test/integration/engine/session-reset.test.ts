@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeEnvelope } from '../../../core/protocol/wire.ts';
 import { openVault } from '../../../core/vault/index.ts';
-import { PASSPHRASE, startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
+import { PASSPHRASE, startOrg, type TestEngine, type TestOrg, idOf } from '../../support/engines.ts';
 import { startHostileRelay, type HostileRelay } from '../../support/hostile-relay.ts';
 
 describe('engine: a broken session heals', () => {
@@ -23,9 +23,9 @@ describe('engine: a broken session heals', () => {
   const arrives = (on: TestEngine, id: string) => on.waitFor(() => on.received().find((m) => m.id === id), 15_000, `message ${id}`);
 
   it('starts a new session when the receiver has lost the old one, and says what was lost', async () => {
-    const first = await alice.engine.api.call('messages.send', { target: '@bob', text: 'hello' });
+    const first = await alice.engine.api.call('messages.send', { conversation: await idOf(alice.engine.api, '@bob'), text: 'hello' });
     await arrives(bob, first.id);
-    const reply = await bob.engine.api.call('messages.send', { target: '@alice', text: 'hi' });
+    const reply = await bob.engine.api.call('messages.send', { conversation: await idOf(bob.engine.api, '@alice'), text: 'hi' });
     await arrives(alice, reply.id); // alice's session is confirmed: her next messages carry no session start
 
     await bob.engine.close();
@@ -37,7 +37,7 @@ describe('engine: a broken session heals', () => {
 
     const aliceDevice = alice.engine.deviceId;
     const seen = (relay.delivered.get(aliceDevice) ?? []).length;
-    const lost = await alice.engine.api.call('messages.send', { target: '@bob', text: 'this one is lost' });
+    const lost = await alice.engine.api.call('messages.send', { conversation: await idOf(alice.engine.api, '@bob'), text: 'this one is lost' });
     await bob.waitFor(() => bob.events.some((e) => e.name === 'message.undecryptable' && (e.payload as { reason: string }).reason === 'NO_SESSION'), 15_000, 'the report');
     // bob tells alice with a fresh session (a frame that starts one): wait until alice has committed (acknowledged) it
     const startsSession = (body: Uint8Array) => {
@@ -47,7 +47,7 @@ describe('engine: a broken session heals', () => {
     const reset = await alice.waitFor(() => (relay.delivered.get(aliceDevice) ?? []).slice(seen)
       .find((f) => f.from?.device === bob.engine.deviceId && startsSession(f.body)), 30_000, 'bob\'s session reset');
     await alice.waitFor(() => relay.acked.get(aliceDevice)?.has(reset.seq), 30_000, 'alice processing it');
-    const healed = await alice.engine.api.call('messages.send', { target: '@bob', text: 'and this one arrives' });
+    const healed = await alice.engine.api.call('messages.send', { conversation: await idOf(alice.engine.api, '@bob'), text: 'and this one arrives' });
     const got = await arrives(bob, healed.id);
     assert.equal(got.text, 'and this one arrives');
     assert.equal(bob.received().some((m) => m.id === lost.id), false, 'a message nobody can decrypt is never shown');

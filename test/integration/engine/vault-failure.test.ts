@@ -5,7 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { openVault } from '../../../core/vault/index.ts';
-import { PASSPHRASE, startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
+import { PASSPHRASE, startOrg, type TestEngine, type TestOrg, idOf } from '../../support/engines.ts';
 
 describe('engine: a vault that fails to write', () => {
   let org: TestOrg;
@@ -30,17 +30,17 @@ describe('engine: a vault that fails to write', () => {
   }
 
   it('stops, says so, and loses nothing', async () => {
-    const warm = await alice.engine.api.call('messages.send', { target: '@bob', text: 'warm-up' });
+    const warm = await alice.engine.api.call('messages.send', { conversation: await idOf(alice.engine.api, '@bob'), text: 'warm-up' });
     await bob.waitFor(() => bob.received().find((m) => m.id === warm.id), 15_000, 'the warm-up');
     // bob is away while 80 messages queue, the second of them poisoned, so his backlog spans several batches
     const texts = ['before', 'poison', ...Array.from({ length: 78 }, (_, i) => `after ${i}`)];
     await onBobsVault("CREATE TRIGGER simulated_failure BEFORE INSERT ON messages WHEN new.body = 'poison' BEGIN SELECT RAISE(ABORT, 'simulated write failure'); END", async () => {
-      for (const text of texts) await alice.engine.api.call('messages.send', { target: '@bob', text });
+      for (const text of texts) await alice.engine.api.call('messages.send', { conversation: await idOf(alice.engine.api, '@bob'), text });
     });
     // the batch holding 'poison' cannot commit: from then on every command refuses with the reason
     const refusal = async () => {
       for (let i = 0; i < 300; i++) {
-        await bob.engine.api.call('messages.list', { target: '@alice', limit: 5 });
+        await bob.engine.api.call('messages.list', { conversation: await idOf(bob.engine.api, '@alice'), limit: 5 });
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     };
@@ -49,7 +49,7 @@ describe('engine: a vault that fails to write', () => {
 
     await onBobsVault('DROP TRIGGER simulated_failure');
     await bob.engine.api.call('sync.now', {});
-    const history = (await bob.engine.api.call('messages.list', { target: '@alice', limit: 100 })).messages.map((m) => m.text).reverse();
+    const history = (await bob.engine.api.call('messages.list', { conversation: await idOf(bob.engine.api, '@alice'), limit: 100 })).messages.map((m) => m.text);
     assert.deepEqual(history, ['warm-up', ...texts], 'every message, once, in order');
   });
 });

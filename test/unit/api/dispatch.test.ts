@@ -8,7 +8,7 @@ const seen: unknown[] = [];
 const handlers = {
   'channels.create': async (req: { name: string; topic?: string }) => {
     seen.push(req);
-    return { id: `c-${req.name}`, kind: 'channel', name: req.name, members: ['alice'], unread: 0, role: 'owner' };
+    return { id: `c:${req.name}`, kind: 'channel', name: req.name, members: ['alice'], unread: 0, mentions: 0, role: 'owner' };
   },
   'account.whoami': async () => ({ username: 'NOT VALID', accountId: 'a', deviceId: 'd', server: 's', admin: false }),
   'account.lock': async () => {
@@ -33,8 +33,9 @@ test('unknown commands, unknown fields and oversized fields are refused before a
   await assert.rejects(api.callUntyped('channels.explode', {}), (e: ApiError) => e.code === 'UNKNOWN_COMMAND');
   await assert.rejects(api.callUntyped('channels.create', { name: 'ops', admin: true }), (e: ApiError) => e.code === 'BAD_REQUEST');
   await assert.rejects(api.callUntyped('channels.create', { name: 'x'.repeat(LIMITS.channelNameMax + 1) }), (e: ApiError) => e.code === 'BAD_REQUEST' && /name/.test(e.message));
-  await assert.rejects(api.callUntyped('messages.send', { target: '@bob', text: 'x'.repeat(LIMITS.messageTextMax + 1) }), (e: ApiError) => /text/.test(e.message));
-  await assert.rejects(api.callUntyped('messages.send', { target: 'bob', text: 'hi' }), (e: ApiError) => /target/.test(e.message));
+  await assert.rejects(api.callUntyped('messages.send', { conversation: 'd:bob', text: 'x'.repeat(LIMITS.messageTextMax + 1) }), (e: ApiError) => /text/.test(e.message));
+  await assert.rejects(api.callUntyped('messages.send', { conversation: 'bob', text: 'hi' }), (e: ApiError) => /conversation/.test(e.message));
+  await assert.rejects(api.callUntyped('conversations.resolve', { target: 'bob' }), (e: ApiError) => /target/.test(e.message));
   assert.equal(seen.length, before);
 });
 

@@ -183,7 +183,9 @@ test('read shows local history with a warning, at once, when the relay cannot be
         setImmediate(() => listeners.forEach((l) => l({ state: 'offline' })));
         return new Promise(() => {}); // the relay never answers
       }
-      if (name === 'messages.list') return { messages: [message] };
+      if (name === 'conversations.resolve') return { id: 'd:bob' };
+      if (name === 'messages.list') return { messages: [message], hasOlder: false, hasNewer: false };
+      if (name === 'messages.markRead') return {};
       throw new Error(`unexpected ${name}`);
     }) as WardroomApi['call'],
     on: ((name: string, listener: (payload: { state: string }) => void) => {
