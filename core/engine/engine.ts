@@ -132,8 +132,8 @@ export class Engine {
     const keys = new SenderKeyRecovery(ctx, this.#channels, routing, this.#outbound);
     const resets = new SessionResets(ctx, this.#outbound);
     const names = new DisplayNames(ctx, routing, this.#outbound);
-    this.#inbound = new Inbound(ctx, { channels: this.#channels, routing, outbound: this.#outbound, keys, resets, names });
     this.#expiry = new ExpiryScheduler(ctx);
+    this.#inbound = new Inbound(ctx, { channels: this.#channels, routing, outbound: this.#outbound, keys, resets, names, expiry: this.#expiry });
     this.#typing = new Typing(ctx, this.#channels, routing, this.#outbound);
     const operations = new Operations(ctx);
 

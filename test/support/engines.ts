@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { EventName, EventPayload, MessageViewT, WardroomApi } from '../../core/api/contract.ts';
+import { events, type EventName, type EventPayload, type MessageViewT, type WardroomApi } from '../../core/api/contract.ts';
 import { Engine, type EngineOptions } from '../../core/engine/engine.ts';
 import { join, link } from '../../core/engine/enrol.ts';
 import { formatInviteLink, parseInviteLink } from '../../core/relay/invite-link.ts';
@@ -25,7 +25,7 @@ export interface TestEngine {
   recoveryKit?: string;
 }
 
-const EVENT_NAMES: EventName[] = ['connection.state', 'message.received', 'message.updated', 'message.removed', 'conversation.updated', 'message.undecryptable', 'contact.keyChanged', 'contact.deviceAdded'];
+const EVENT_NAMES = Object.keys(events) as EventName[];
 
 /** Records every event of an engine, and adds it to `registry` (whoever closes the registry closes the engine). */
 export function watch(engine: Engine, profileDir: string, options: Partial<EngineOptions>, registry: TestEngine[]): TestEngine {

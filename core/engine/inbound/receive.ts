@@ -20,6 +20,7 @@ import { channelConversationId, refOf } from '../conversations/ref.ts';
 import type { ConversationRouter } from '../conversations/routing.ts';
 import { describeFailure, EngineError } from '../errors.ts';
 import { ensureDirectStatement, ensureGroupStatement, messageViews } from '../history.ts';
+import type { ExpiryScheduler } from '../messages/expiry.ts';
 import { emitUpdated } from '../messages/views.ts';
 import type { Outbound } from '../outbound/fanout.ts';
 import { protocolStatements } from '../protocol-store.ts';
@@ -49,6 +50,7 @@ export interface InboundParts {
   keys: SenderKeyRecovery;
   resets: SessionResets;
   names: DisplayNames;
+  expiry: ExpiryScheduler;
 }
 
 export class Inbound {
@@ -232,6 +234,7 @@ export class Inbound {
       if (!view.outgoing && refOf(view.conversation).kind === 'direct' && ctx.profile.receipts) receipts.set(view.sender, [...(receipts.get(view.sender) ?? []), view.id]);
     }
     await emitUpdated(ctx, updated);
+    if (received.length) await this.#parts.expiry.rearm(); // a message with a timer may have arrived
     for (const notice of notices) await channels.onNotice(notice).catch((error: Error) => ctx.problem(error));
     // follow-ups that send: answers to key requests, our own key requests, delivery receipts, held frames
     // Only follow-ups that send need the lane; a batch without any must not queue behind the next batch's decrypt.
