@@ -143,12 +143,6 @@ const empty = z.object({}).strict();
  * either way it is better refused than ignored.
  */
 export const commands = {
-  'account.join': {
-    request: z.object({ link: z.string().max(LIMITS.linkMax), username: Username, passphrase: Passphrase }).strict(),
-    response: z.object({ username: Username, deviceId: z.string(), recoveryKit: z.string() }),
-  },
-  'account.unlock': { request: z.object({ passphrase: z.string().max(LIMITS.passphraseMax) }).strict(), response: empty },
-  'account.lock': { request: empty, response: empty },
   'account.whoami': {
     request: empty,
     response: z.object({ username: Username, displayName: z.string().optional(), accountId: z.string(), deviceId: z.string(), server: z.string(), admin: z.boolean() }),

@@ -22,6 +22,34 @@ export function toApiError(error: unknown): ApiError {
   return new ApiError('INTERNAL', 'internal error in the engine (details are in its log)');
 }
 
+/** A command's two schemas. */
+export interface CommandSpec {
+  request: z.ZodType;
+  response: z.ZodType;
+}
+
+/**
+ * One command through its schemas: the request is parsed (strictly) before the handler runs, and the answer is
+ * checked before it leaves. The engine's dispatcher and the host's both go through here.
+ */
+export async function checkedCall(name: string, spec: CommandSpec, handler: (request: unknown) => Promise<unknown>, request: unknown, onInternalError: (command: string, error: unknown) => void): Promise<unknown> {
+  const parsed = spec.request.safeParse(request ?? {});
+  if (!parsed.success) throw new ApiError('BAD_REQUEST', `${name}: ${describeIssues(parsed.error)}`);
+  let response: unknown;
+  try {
+    response = await handler(parsed.data);
+  } catch (error) {
+    if (!(error instanceof ApiError)) onInternalError(name, error);
+    throw toApiError(error);
+  }
+  const checked = spec.response.safeParse(response);
+  if (!checked.success) {
+    onInternalError(name, new Error(`response broke the contract: ${describeIssues(checked.error)}`));
+    throw new ApiError('INTERNAL', `${name}: the engine's answer broke the contract`);
+  }
+  return checked.data;
+}
+
 export interface Dispatcher extends WardroomApi {
   /** For transports that receive untyped names and payloads (IPC, WebSocket). */
   callUntyped(name: string, request: unknown): Promise<unknown>;
@@ -51,22 +79,7 @@ export function createDispatcher(handlers: Handlers, onInternalError: (command: 
 
   async function callUntyped(name: string, request: unknown): Promise<unknown> {
     if (!isCommandName(name)) throw new ApiError('UNKNOWN_COMMAND', `unknown command: ${name.slice(0, 64)}`);
-    const spec = commands[name];
-    const parsed = spec.request.safeParse(request ?? {});
-    if (!parsed.success) throw new ApiError('BAD_REQUEST', `${name}: ${describeIssues(parsed.error)}`);
-    let response: unknown;
-    try {
-      response = await (handlers[name] as (r: unknown) => Promise<unknown>)(parsed.data);
-    } catch (error) {
-      if (!(error instanceof ApiError)) onInternalError(name, error);
-      throw toApiError(error);
-    }
-    const checked = spec.response.safeParse(response);
-    if (!checked.success) {
-      onInternalError(name, new Error(`response broke the contract: ${describeIssues(checked.error)}`));
-      throw new ApiError('INTERNAL', `${name}: the engine's answer broke the contract`);
-    }
-    return checked.data;
+    return checkedCall(name, commands[name], handlers[name] as (r: unknown) => Promise<unknown>, request, onInternalError);
   }
 
   return {

@@ -20,7 +20,6 @@ import type { EngineContext } from './context.ts';
 import { ConversationRouter } from './conversations/routing.ts';
 import { deviceHandlers } from './devices/handlers.ts';
 import { Directory } from './directory.ts';
-import { EngineError } from './errors.ts';
 import type { VaultSettings } from './enrol.ts';
 import { Inbound } from './inbound/receive.ts';
 import { CommitLane } from './lane/commit-lane.ts';
@@ -138,7 +137,6 @@ export class Engine {
     const operations = new Operations(ctx);
 
     const handlers: Handlers = {
-      ...this.#lifecycleHandlers(),
       ...accountHandlers(ctx),
       ...conversationHandlers(ctx, this.#channels, routing, this.#typing, () => this.api.lastSeq()),
       ...channelHandlers(ctx, this.#channels, routing),
@@ -240,18 +238,5 @@ export class Engine {
     } else if (event.kind === 'signal') {
       await this.#typing.receive(event.from, event.body);
     }
-  }
-
-  #lifecycleHandlers(): Pick<Handlers, 'account.join' | 'account.unlock' | 'account.lock'> {
-    return {
-      'account.join': async () => {
-        throw new EngineError('ALREADY_ENROLLED', 'this profile is already enrolled');
-      },
-      'account.unlock': async () => ({}),
-      'account.lock': async () => {
-        await this.close();
-        return {};
-      },
-    };
   }
 }

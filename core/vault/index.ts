@@ -6,6 +6,7 @@ export { LATEST_SCHEMA_VERSION } from './schema.ts';
 export {
   changePassphrase,
   createVault,
+  destroyVault,
   openVault,
   setKeystore,
   Vault,

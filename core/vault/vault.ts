@@ -96,6 +96,25 @@ function removeDatabaseFiles(paths: VaultPaths): void {
   for (const suffix of ['', '-wal', '-shm']) rmSync(`${paths.database}${suffix}`, { force: true });
 }
 
+/**
+ * Deletes a vault that no process has open, for good: the key file is overwritten and removed first (without it
+ * the database is ciphertext no passphrase opens: crypto-shredding), then the directory with everything in it.
+ */
+export async function destroyVault(dir: string): Promise<void> {
+  const paths = vaultPaths(dir);
+  if (!vaultExists(paths.dir)) throw new VaultError('NOT_FOUND', 'no vault in this directory');
+  if (openHere.has(canonical(paths.dir))) throw new VaultError('LOCKED_BY_OTHER_PROCESS', 'this vault is open: lock it first');
+  const lock = acquireInstanceLock(paths.lockFile);
+  try {
+    await shredFile(paths.keyFile);
+  } catch (error) {
+    throw classify(error);
+  } finally {
+    lock.release();
+  }
+  rmSync(paths.dir, { recursive: true, force: true });
+}
+
 /** Creates a new vault in `dir` (created if missing). Fails with ALREADY_EXISTS if a vault is there. */
 export async function createVault(options: CreateVaultOptions): Promise<Vault> {
   checkPassphrase(options.passphrase);

@@ -11,7 +11,7 @@ const handlers = {
     return { id: `c:${req.name}`, kind: 'channel', name: req.name, members: ['alice'], unread: 0, mentions: 0, role: 'owner' };
   },
   'account.whoami': async () => ({ username: 'NOT VALID', accountId: 'a', deviceId: 'd', server: 's', admin: false }),
-  'account.lock': async () => {
+  'vault.shred': async () => {
     throw new Error('secret path /home/alice/.wardroom/vault.db');
   },
   'messages.delete': async () => {
@@ -45,7 +45,7 @@ test('an engine answer that breaks the contract becomes an INTERNAL error, not b
 });
 
 test('engine bugs do not leak their text to callers; deliberate ApiErrors keep code and message', async () => {
-  await assert.rejects(api.call('account.lock', {}), (e: ApiError) => e.code === 'INTERNAL' && !e.message.includes('/home/alice'));
+  await assert.rejects(api.call('vault.shred', {}), (e: ApiError) => e.code === 'INTERNAL' && !e.message.includes('/home/alice'));
   await assert.rejects(api.call('messages.delete', { id: 'a'.repeat(20) }), (e: ApiError) => e.code === 'NOT_FOUND' && e.message === 'no such message');
 });
 
