@@ -35,6 +35,7 @@ import { pruneSeenStatement, VaultProtocolStore } from './protocol-store.ts';
 import { SenderKeyRecovery } from './recovery/sender-keys.ts';
 import { SessionResets } from './recovery/session-reset.ts';
 import { RelayHttp } from './relay-http.ts';
+import { PROFILE_MIGRATIONS } from './schema.ts';
 import { RelaySocket } from './relay-socket.ts';
 import { settingsHandlers } from './settings/handlers.ts';
 import { syncHandlers } from './sync/handlers.ts';
@@ -160,7 +161,7 @@ export class Engine {
 
   /** Opens an enrolled profile and connects. A wrong passphrase fails here with the vault's own error. */
   static async open(options: EngineOptions): Promise<Engine> {
-    const vault = await openVault({ dir: options.profileDir, passphrase: options.passphrase });
+    const vault = await openVault({ dir: options.profileDir, passphrase: options.passphrase, migrations: PROFILE_MIGRATIONS });
     return Engine.start(vault, options);
   }
 

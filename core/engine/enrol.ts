@@ -15,6 +15,7 @@ import { createPrekeys, type PublicPrekeys } from '../protocol/prekeys.ts';
 import { parseInviteLink, InviteLinkError } from '../relay/invite-link.ts';
 import { createVault, type Vault } from '../vault/index.ts';
 import { EngineError } from './errors.ts';
+import { PROFILE_MIGRATIONS } from './schema.ts';
 import { accountStatement, profileStatement, signedPrekeyUploadedStatement, type NewProfile } from './profile.ts';
 import { initialProtocolStatements, protocolStatements } from './protocol-store.ts';
 import { RelayHttp, trustEndpoint, type RelayEndpoint, type SignedBlob } from './relay-http.ts';
@@ -52,7 +53,7 @@ async function endpointFor(link: string): Promise<{ endpoint: RelayEndpoint; cod
 
 /** Creates the vault last-but-one and removes it again if the relay refuses, so a failed join leaves nothing. */
 async function withNewVault<T>(settings: VaultSettings, build: (vault: Vault) => Promise<T>): Promise<T> {
-  const vault = await createVault({ dir: settings.profileDir, passphrase: settings.passphrase, ...(settings.kdf ? { kdf: settings.kdf } : {}) }).catch((error: Error & { code?: string }) => {
+  const vault = await createVault({ dir: settings.profileDir, passphrase: settings.passphrase, migrations: PROFILE_MIGRATIONS, ...(settings.kdf ? { kdf: settings.kdf } : {}) }).catch((error: Error & { code?: string }) => {
     if (error.code === 'ALREADY_EXISTS') throw new EngineError('ALREADY_ENROLLED', 'this profile is already enrolled');
     throw error;
   });

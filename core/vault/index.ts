@@ -2,7 +2,7 @@
 export { VaultError, type VaultErrorCode } from './errors.ts';
 export { KDF_LIMITS, type KeystoreWrap } from './keyfile.ts';
 export { DEFAULT_CACHE_KIB } from './connection.ts';
-export { LATEST_SCHEMA_VERSION } from './schema.ts';
+export { LATEST_SCHEMA_VERSION, MIGRATIONS as VAULT_MIGRATIONS, type Migration } from './schema.ts';
 export {
   changePassphrase,
   createVault,

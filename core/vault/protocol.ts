@@ -1,5 +1,6 @@
 // The typed message protocol between the vault's main side (sql-client.ts) and its SQL worker (worker.ts).
 import type { VaultErrorShape } from './errors.ts';
+import type { Migration } from './schema.ts';
 
 export type SqlValue = null | number | bigint | string | Uint8Array;
 export type SqlParams = readonly SqlValue[] | Readonly<Record<string, SqlValue>>;
@@ -28,6 +29,8 @@ export interface OpenRequest {
   rawKey: Uint8Array | null;
   create: boolean;
   cacheKiB?: number;
+  /** the whole schema, in order (default: the vault's own tables only) */
+  migrations?: readonly Migration[];
 }
 
 /** Every operation, its arguments and its result type, in one map so both sides are checked against it. */

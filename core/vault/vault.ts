@@ -26,6 +26,7 @@ import {
 } from './keyfile.ts';
 import * as messages from './messages.ts';
 import type { Row, RunResult, SqlParams, Statement } from './protocol.ts';
+import type { Migration } from './schema.ts';
 import { ATTACHMENT_ID_PATTERN, shred, type ShredOptions, type ShredReport } from './shredder.ts';
 import { SqlWorker, type SqlExecutor } from './sql-client.ts';
 
@@ -82,6 +83,8 @@ export interface CreateVaultOptions {
   keystore?: KeystoreWrap;
   /** page cache size; default DEFAULT_CACHE_KIB (connection.ts) */
   cacheKiB?: number;
+  /** the whole schema in order; default the vault's own tables (the engine passes its profile schema) */
+  migrations?: readonly Migration[];
 }
 
 export interface OpenVaultOptions {
@@ -90,6 +93,7 @@ export interface OpenVaultOptions {
   passphrase?: string;
   keystore?: KeystoreWrap;
   cacheKiB?: number;
+  migrations?: readonly Migration[];
 }
 
 function removeDatabaseFiles(paths: VaultPaths): void {
@@ -136,7 +140,7 @@ export async function createVault(options: CreateVaultOptions): Promise<Vault> {
     // Without a key file, any database here is the remains of a create that crashed; its key was never stored.
     removeDatabaseFiles(paths);
     const keyFile = await buildKeyFile(databaseKey, options.passphrase, kdf, options.keystore);
-    const started = await SqlWorker.start({ file: paths.database, rawKey: transferable(databaseKey), create: true, cacheKiB: options.cacheKiB });
+    const started = await SqlWorker.start({ file: paths.database, rawKey: transferable(databaseKey), create: true, cacheKiB: options.cacheKiB, migrations: options.migrations });
     sql = started.worker;
     writeKeyFileAtomic(paths.keyFile, keyFile);
     return Vault.register(paths, sql, lock, started.schemaVersion);
@@ -178,7 +182,7 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
     let started: Awaited<ReturnType<typeof SqlWorker.start>>;
     try {
       if (!existsSync(paths.database)) throw new VaultError('CORRUPT', 'the vault database file is missing');
-      started = await SqlWorker.start({ file: paths.database, rawKey: transferable(databaseKey), create: false, cacheKiB: options.cacheKiB });
+      started = await SqlWorker.start({ file: paths.database, rawKey: transferable(databaseKey), create: false, cacheKiB: options.cacheKiB, migrations: options.migrations });
     } finally {
       memzero(databaseKey);
     }

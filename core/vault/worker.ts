@@ -84,7 +84,7 @@ const handlers: Handlers = {
     if (db) throw new VaultError('INVALID_ARGUMENT', 'this worker already has a database open');
     const conn = openConnection(args);
     try {
-      const migrated = applyMigrations(conn);
+      const migrated = applyMigrations(conn, args.migrations);
       db = conn;
       databaseFile = args.file;
       return { schemaVersion: conn.pragma('user_version', { simple: true }) as number, migrated };

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { openVault } from '../../../core/vault/index.ts';
+import { PROFILE_MIGRATIONS } from '../../../core/engine/schema.ts';
 import { createChannel, history, idOf, PASSPHRASE, type TestEngine } from '../../support/engines.ts';
 import { tempDir } from '../../support/server-client.ts';
 import { killSpawnedServers, spawnServer } from '../../support/server-process.ts';
@@ -107,7 +108,7 @@ describe('engine: crashes', () => {
     const printed = child.lines.map((l) => l.id);
 
     // What the crash left in the vault: every committed message, and those still waiting in the outbox.
-    const vault = await openVault({ dir: alice.profileDir, passphrase: PASSPHRASE });
+    const vault = await openVault({ dir: alice.profileDir, passphrase: PASSPHRASE, migrations: PROFILE_MIGRATIONS });
     const committed = (await vault.all<{ message_id: string }>('SELECT message_id FROM messages WHERE outgoing = 1 ORDER BY id')).map((r) => r.message_id);
     const queued = new Set((await vault.all<{ message_id: string }>('SELECT message_id FROM outbox WHERE message_id IS NOT NULL')).map((r) => r.message_id));
     await vault.lock();

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine } from '../../../core/engine/engine.ts';
 import { openVault } from '../../../core/vault/index.ts';
+import { PROFILE_MIGRATIONS } from '../../../core/engine/schema.ts';
 import { PASSPHRASE, startOrg, watch, type TestEngine, type TestOrg, idOf } from '../../support/engines.ts';
 
 const DAY = 24 * 3600 * 1000;
@@ -22,7 +23,7 @@ describe('engine: housekeeping', () => {
   after(() => org.close());
 
   const seenRows = async (profileDir: string) => {
-    const vault = await openVault({ dir: profileDir, passphrase: PASSPHRASE });
+    const vault = await openVault({ dir: profileDir, passphrase: PASSPHRASE, migrations: PROFILE_MIGRATIONS });
     try {
       return (await vault.get<{ n: number }>("SELECT count(*) AS n FROM kv WHERE key >= 'p:seen' || char(1) AND key < 'p:seen' || char(2)"))!.n;
     } finally {

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeEnvelope } from '../../../core/protocol/wire.ts';
 import { openVault } from '../../../core/vault/index.ts';
+import { PROFILE_MIGRATIONS } from '../../../core/engine/schema.ts';
 import { PASSPHRASE, startOrg, type TestEngine, type TestOrg, idOf } from '../../support/engines.ts';
 import { startHostileRelay, type HostileRelay } from '../../support/hostile-relay.ts';
 
@@ -29,7 +30,7 @@ describe('engine: a broken session heals', () => {
     await arrives(alice, reply.id); // alice's session is confirmed: her next messages carry no session start
 
     await bob.engine.close();
-    const vault = await openVault({ dir: bob.profileDir, passphrase: PASSPHRASE });
+    const vault = await openVault({ dir: bob.profileDir, passphrase: PASSPHRASE, migrations: PROFILE_MIGRATIONS });
     const removed = await vault.run("DELETE FROM kv WHERE key LIKE 'p:session' || char(1) || 'alice' || char(1) || '%'");
     await vault.lock();
     assert.equal(removed.changes, 1, 'bob forgot his session with alice');

@@ -5,6 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { openVault } from '../../../core/vault/index.ts';
+import { PROFILE_MIGRATIONS } from '../../../core/engine/schema.ts';
 import { PASSPHRASE, startOrg, type TestEngine, type TestOrg, idOf } from '../../support/engines.ts';
 
 describe('engine: a vault that fails to write', () => {
@@ -22,7 +23,7 @@ describe('engine: a vault that fails to write', () => {
   /** Runs SQL on bob's vault while his engine is closed; `between` runs before he comes back. */
   async function onBobsVault(sql: string, between: () => Promise<void> = async () => {}) {
     await bob.engine.close();
-    const vault = await openVault({ dir: bob.profileDir, passphrase: PASSPHRASE });
+    const vault = await openVault({ dir: bob.profileDir, passphrase: PASSPHRASE, migrations: PROFILE_MIGRATIONS });
     await vault.run(sql);
     await vault.lock();
     await between();

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { openVault } from '../../../core/vault/index.ts';
+import { PROFILE_MIGRATIONS } from '../../../core/engine/schema.ts';
 import { createSession, ProfileHost, type Session } from '../../../core/host/index.ts';
 import { startTestServer, tempDir } from '../../support/server-client.ts';
 
@@ -57,7 +58,7 @@ describe('host: profiles and the session', () => {
     assert.deepEqual(await call('profiles.lock', { profile: 'alice' }), { name: 'alice', state: 'locked', username: 'alice' });
     await assert.rejects(call('account.whoami'), code('LOCKED'));
     // the vault was closed: this process can open it itself (it could not while the engine held it)
-    const vault = await openVault({ dir: host.dirOf('alice'), passphrase: PASS });
+    const vault = await openVault({ dir: host.dirOf('alice'), passphrase: PASS, migrations: PROFILE_MIGRATIONS });
     await vault.lock();
     await assert.rejects(call('profiles.unlock', { profile: 'alice', passphrase: 'not the passphrase' }), code('WRONG_PASSPHRASE'));
     assert.equal((await call('profiles.list') as { profiles: { state: string }[] }).profiles[0]!.state, 'locked');

@@ -1,0 +1,9 @@
+// Every migration of a profile's vault, in order: the vault's own tables, then the engine's, each kept beside the
+// queries that use its tables. Every opener of a profile passes this list, so a profile is never opened by code
+// that knows only part of its schema.
+import { VAULT_MIGRATIONS, type Migration } from '../vault/index.ts';
+import { m006 } from './contacts/migrations/006-display-names.ts';
+import { m005 } from './conversations/migrations/005-mentions.ts';
+import { m004 } from './migrations/004-conversations-people-reactions-outbox-held-frames.ts';
+
+export const PROFILE_MIGRATIONS: readonly Migration[] = [...VAULT_MIGRATIONS, m004, m005, m006];
