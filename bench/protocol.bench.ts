@@ -1,6 +1,7 @@
 // Protocol costs, each beside a bare XChaCha20-Poly1305 (+ Ed25519 where the protocol signs) baseline measured
-// in the same run: 1:1 encrypt/decrypt, session set-up, channel messages at 10 and 1,000 members, and rotating
-// a sender key in a 1,000-member channel. Run: npm run bench -- protocol
+// in the same run: 1:1 encrypt/decrypt, session set-up, channel messages at 10 and 1,000 members, a channel message
+// received through the engine's store (beside the bare protocol receive), and rotating a sender key in a
+// 1,000-member channel. Run: npm run bench -- protocol
 import { aeadDecrypt, aeadEncrypt, dh, dhKeyPair, randomBytes, sign, signingKeyPair, verify } from '../core/crypto/sodium.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
