@@ -6,11 +6,11 @@
 // Reads are served from a MemoryProtocolStore loaded at unlock (the protocol needs synchronous reads, and the
 // vault answers from a worker thread). Rows live in the vault's kv table under a `p:` namespace.
 import { fromHex, toHex } from '../crypto/sodium.ts';
-import { deserializeDeviceIdentity, deserializeKnownAccount, serializeDeviceIdentity, serializeKnownAccount, type DeviceIdentity } from '../protocol/identity.ts';
+import { deserializeDeviceIdentity, deserializeKnownAccount, serializeDeviceIdentity, type DeviceIdentity } from '../protocol/identity.ts';
 import { deserializePrekeyState, serializePrekeyState, type PrekeyState } from '../protocol/prekeys.ts';
-import { deserializeInboundSenderKey, deserializeOutboundSenderKey, serializeInboundSenderKey, serializeOutboundSenderKey } from '../protocol/sender-keys.ts';
-import { deserializeSessionRecord, serializeSessionRecord } from '../protocol/session.ts';
-import { MemoryProtocolStore, type ProtocolStore, type ProtocolWrite } from '../protocol/store.ts';
+import { deserializeInboundSenderKey, deserializeOutboundSenderKey } from '../protocol/sender-keys.ts';
+import { deserializeSessionRecord } from '../protocol/session.ts';
+import { MemoryProtocolStore, serializedState, type ProtocolStore, type ProtocolWrite } from '../protocol/store.ts';
 import type { DeviceAddress } from '../protocol/wire.ts';
 import type { SqlExecutor, Statement } from '../vault/index.ts';
 
@@ -36,17 +36,17 @@ export function protocolStatements(writes: readonly ProtocolWrite[], now = Date.
   return writes.map((w): Statement => {
     switch (w.kind) {
       case 'prekeys':
-        return upsert(key('prekeys'), serializePrekeyState(w.state));
+        return upsert(key('prekeys'), serializedState(w));
       case 'session':
-        return upsert(key('session', w.peer.userId, w.peer.deviceId), serializeSessionRecord(w.record));
+        return upsert(key('session', w.peer.userId, w.peer.deviceId), serializedState(w));
       case 'known-account':
-        return upsert(key('known', w.entry.userId), serializeKnownAccount(w.entry));
+        return upsert(key('known', w.entry.userId), serializedState(w));
       case 'outbound-sender-key':
-        return upsert(key('outbound', w.state.channelId), serializeOutboundSenderKey(w.state));
+        return upsert(key('outbound', w.state.channelId), serializedState(w));
       case 'sender-key-share':
         return upsert(key('share', w.channelId, w.keyId, w.device.userId, w.device.deviceId), uint64Bytes(w.iteration));
       case 'inbound-sender-key':
-        return upsert(key('inbound', w.state.channelId, w.state.sender.userId, w.state.sender.deviceId, w.state.keyId), serializeInboundSenderKey(w.state));
+        return upsert(key('inbound', w.state.channelId, w.state.sender.userId, w.state.sender.deviceId, w.state.keyId), serializedState(w));
       case 'seen':
         return upsert(key('seen', w.senderUserId, toHex(w.messageId)), uint64Bytes(now));
     }

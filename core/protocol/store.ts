@@ -56,6 +56,36 @@ function stateKey(w: ProtocolWrite): string | null {
   }
 }
 
+/** A write that replaces a piece of state whole (every kind but shares and seen ids, which add an entry). */
+export type StateWrite = Exclude<ProtocolWrite, { kind: 'sender-key-share' | 'seen' }>;
+
+const encodedStates = new WeakMap<StateWrite, Uint8Array>();
+
+/**
+ * The stored bytes of a state write, encoded at most once per write. The engine turns a batch's writes into vault
+ * rows and then commits the same write objects to memory, which keeps the same bytes: each state is encoded once for
+ * both, not twice (for a live channel message that was a tenth of its receive cost). A write is a value nobody
+ * changes, so its bytes cannot go stale; they are never changed either, only decoded (into copies) or stored.
+ */
+export function serializedState(w: StateWrite): Uint8Array {
+  let blob = encodedStates.get(w);
+  if (!blob) {
+    blob = serializeState(w);
+    encodedStates.set(w, blob);
+  }
+  return blob;
+}
+
+function serializeState(w: StateWrite): Uint8Array {
+  switch (w.kind) {
+    case 'prekeys': return serializePrekeyState(w.state);
+    case 'session': return serializeSessionRecord(w.record);
+    case 'known-account': return serializeKnownAccount(w.entry);
+    case 'outbound-sender-key': return serializeOutboundSenderKey(w.state);
+    case 'inbound-sender-key': return serializeInboundSenderKey(w.state);
+  }
+}
+
 export class MemoryProtocolStore implements ProtocolStore {
   /** Kept decoded: it never changes, and re-deriving its key pairs on every message would dominate the cost. */
   #device: DeviceIdentity;
@@ -105,13 +135,13 @@ export class MemoryProtocolStore implements ProtocolStore {
     // serialize everything first: if any write is invalid, nothing is applied
     const apply = writes.map((w): (() => void) => {
       switch (w.kind) {
-        case 'prekeys': { const blob = serializePrekeyState(w.state); return () => { this.#prekeys = blob; }; }
-        case 'session': { const blob = serializeSessionRecord(w.record); return () => this.#sessions.set(addr(w.peer), blob); }
-        case 'known-account': { const blob = serializeKnownAccount(w.entry); return () => this.#known.set(w.entry.userId, blob); }
-        case 'outbound-sender-key': { const blob = serializeOutboundSenderKey(w.state); return () => this.#outbound.set(w.state.channelId, blob); }
+        case 'prekeys': { const blob = serializedState(w); return () => { this.#prekeys = blob; }; }
+        case 'session': { const blob = serializedState(w); return () => this.#sessions.set(addr(w.peer), blob); }
+        case 'known-account': { const blob = serializedState(w); return () => this.#known.set(w.entry.userId, blob); }
+        case 'outbound-sender-key': { const blob = serializedState(w); return () => this.#outbound.set(w.state.channelId, blob); }
         case 'sender-key-share': return () => this.#shares.set(JSON.stringify([w.channelId, w.keyId, addr(w.device)]), w.iteration);
         case 'inbound-sender-key': {
-          const blob = serializeInboundSenderKey(w.state);
+          const blob = serializedState(w);
           return () => this.#inbound.set(JSON.stringify([w.state.channelId, addr(w.state.sender), w.state.keyId]), blob);
         }
         case 'seen': return () => this.#seen.add(`${w.senderUserId}\u0000${toHex(w.messageId)}`);
@@ -191,14 +221,11 @@ export class StagedProtocolStore implements ProtocolStore {
   takeWrites(): ProtocolWrite[] {
     const writes = this.#writes;
     this.#writes = [];
+    const keys = writes.map(stateKey);
     const last = new Map<string, number>();
-    writes.forEach((w, i) => {
-      const key = stateKey(w);
+    keys.forEach((key, i) => {
       if (key !== null) last.set(key, i);
     });
-    return writes.filter((w, i) => {
-      const key = stateKey(w);
-      return key === null || last.get(key) === i;
-    });
+    return writes.filter((_, i) => keys[i] === null || last.get(keys[i]!) === i);
   }
 }

@@ -7,6 +7,9 @@ import { VaultProtocolStore, initialProtocolStatements, protocolStatements } fro
 import { decryptFrame, encryptToDevices, prepareChannelKey, encryptChannelMessage } from '../../../core/protocol/processor.ts';
 import { ProtocolError } from '../../../core/protocol/errors.ts';
 import { createPrekeys } from '../../../core/protocol/prekeys.ts';
+import { createOutboundSenderKey, installSenderKey, senderKeyDistribution, senderKeyEncrypt } from '../../../core/protocol/sender-keys.ts';
+import { serializedState, StagedProtocolStore, type ProtocolWrite } from '../../../core/protocol/store.ts';
+import { encodeEnvelope, encodePayload } from '../../../core/protocol/wire.ts';
 import { Relay, makeUser, introduce, knownAccountOf, textPayload, NOW } from '../../unit/protocol/world.ts';
 import { TEST_KDF, PASSPHRASE, tempDir } from '../../support/vault-helpers.ts';
 
@@ -120,4 +123,56 @@ test('channel sender keys and their shares round-trip through the vault', async 
   const message = encryptChannelMessage(store, 'ops', textPayload('to the channel'), NOW + 1);
   const got = decryptFrame(bob.devices[0]!.store, message.frame, NOW + 1);
   assert.equal((got.payload as { body: string }).body, 'to the channel');
+});
+
+test('a batch staged and committed in one transaction stores the same rows as its messages committed one by one', async (t) => {
+  const relay = new Relay();
+  const alice = makeUser(relay, 'alice', 1);
+  const bob = makeUser(relay, 'bob', 1);
+  const from = alice.devices[0]!.address;
+  let key = createOutboundSenderKey('ops', NOW);
+  const bobDevice = bob.devices[0]!;
+  const { state: prekeys } = createPrekeys(bobDevice.identity, NOW, 1);
+  const initial: ProtocolWrite[] = [
+    ...[alice, bob].map((u) => ({ kind: 'known-account' as const, entry: knownAccountOf(u) })),
+    { kind: 'inbound-sender-key', state: installSenderKey(null, from, senderKeyDistribution(key)) },
+  ];
+  // two vaults of the same device with the same state
+  const vaults = await Promise.all([0, 1].map(async () => {
+    const vault = await createVault({ dir: tempDir(t), passphrase: PASSPHRASE, kdf: TEST_KDF });
+    t.after(() => vault.lock());
+    await vault.transaction([...initialProtocolStatements(bobDevice.identity, prekeys), ...protocolStatements(initial, NOW)]);
+    return { vault, store: await VaultProtocolStore.load(vault) };
+  }));
+  const [batched, oneByOne] = vaults as [typeof vaults[0], typeof vaults[0]];
+  const frames = Array.from({ length: 5 }, (_, i) => {
+    const out = senderKeyEncrypt(key, from, encodePayload(textPayload(`m${i}`)));
+    key = out.state;
+    return encodeEnvelope(out.envelope);
+  });
+  const order = [3, 0, 1, 4, 2];
+  const staged = new StagedProtocolStore(batched.store);
+  for (const i of order) {
+    staged.commit(decryptFrame(staged, frames[i]!, NOW).writes);
+    const incoming = decryptFrame(oneByOne.store, frames[i]!, NOW);
+    await oneByOne.vault.transaction(protocolStatements(incoming.writes, NOW));
+    oneByOne.store.commit(incoming.writes);
+  }
+  const writes = staged.takeWrites();
+  const statements = protocolStatements(writes, NOW);
+  // the vault row and the memory copy share one encoding of each state
+  writes.forEach((w, i) => {
+    if (w.kind !== 'seen' && w.kind !== 'sender-key-share') assert.equal((statements[i]!.params as readonly unknown[])[1], serializedState(w));
+  });
+  await batched.vault.transaction(statements);
+  batched.store.commit(writes);
+  const rows = (vault: typeof batched.vault) => vault.all<{ key: string; value: Uint8Array }>('SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key', ['p:', 'p;']);
+  const stored = await rows(batched.vault);
+  assert.deepEqual(stored, await rows(oneByOne.vault));
+  assert.equal(stored.filter((r) => r.key.startsWith('p:seen')).length, frames.length);
+  // and the store loaded from those rows refuses every replay and reads the next message
+  const reloaded = await VaultProtocolStore.load(batched.vault);
+  for (const frame of frames) assert.throws(() => decryptFrame(reloaded, frame, NOW), (e: ProtocolError) => e.code === 'DUPLICATE');
+  const next = senderKeyEncrypt(key, from, encodePayload(textPayload('after the batch')));
+  assert.equal((decryptFrame(reloaded, encodeEnvelope(next.envelope), NOW).payload as { body: string }).body, 'after the batch');
 });
