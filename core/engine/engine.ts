@@ -20,13 +20,14 @@ import type { EngineContext } from './context.ts';
 import { ConversationRouter } from './conversations/routing.ts';
 import { deviceHandlers } from './devices/handlers.ts';
 import { Directory } from './directory.ts';
+import { EngineError } from './errors.ts';
 import type { VaultSettings } from './enrol.ts';
 import { Inbound } from './inbound/receive.ts';
 import { CommitLane } from './lane/commit-lane.ts';
 import { ExpiryScheduler } from './messages/expiry.ts';
 import { messageHandlers } from './messages/handlers.ts';
 import { emitUpdated } from './messages/views.ts';
-import { Outbound } from './outbound/fanout.ts';
+import { Outbound, relayUnreachable } from './outbound/fanout.ts';
 import { Operations } from './operations/registry.ts';
 import { Outbox, type OutboxRetry } from './outbox.ts';
 import { maintainSignedPrekey, topUpPrekeys } from './prekeys/maintenance.ts';
@@ -34,7 +35,7 @@ import { loadProfile, profileStatement, type Profile } from './profile.ts';
 import { pruneSeenStatement, VaultProtocolStore } from './protocol-store.ts';
 import { SenderKeyRecovery } from './recovery/sender-keys.ts';
 import { SessionResets } from './recovery/session-reset.ts';
-import { RelayHttp } from './relay-http.ts';
+import { RelayError, RelayHttp } from './relay-http.ts';
 import { PROFILE_MIGRATIONS } from './schema.ts';
 import { RelaySocket } from './relay-socket.ts';
 import { settingsHandlers } from './settings/handlers.ts';
@@ -51,6 +52,9 @@ export interface EngineOptions extends VaultSettings {
   /** Backoff for resending frames the relay refused for a while (default 2 s doubling to 60 s). */
   outboxRetry?: OutboxRetry;
 }
+
+/** How long closing waits for queued frames to reach a relay that is online. */
+const CLOSE_FLUSH_MS = 2_000;
 
 /** Longer than two signed-prekey periods: a replayed session start names a signed prekey that is gone by then. */
 const SEEN_RETENTION_MS = 30 * 24 * 3600 * 1000;
@@ -75,6 +79,7 @@ export class Engine {
   readonly #inbound: Inbound;
   readonly #expiry: ExpiryScheduler;
   readonly #typing: Typing;
+  readonly #routing: ConversationRouter;
   #closed = false;
 
   private constructor(opened: Opened, options: EngineOptions) {
@@ -128,6 +133,7 @@ export class Engine {
     const ctx = this.#ctx;
     this.#channels = new ChannelDirectory(ctx);
     const routing = new ConversationRouter(ctx, this.#channels);
+    this.#routing = routing;
     this.#outbound = new Outbound(ctx, this.#channels);
     const keys = new SenderKeyRecovery(ctx, this.#channels, routing, this.#outbound);
     const resets = new SessionResets(ctx, this.#outbound);
@@ -148,12 +154,15 @@ export class Engine {
       ...settingsHandlers(ctx),
       'events.since': async ({ after }) => ({ ...this.api.since(after), seq: this.api.lastSeq() }),
     };
-    // a failed commit stops the engine: every command says so until the profile is reopened
+    // a failed commit stops the engine: every command says so until the profile is reopened; a relay that
+    // cannot be reached or that refused is said so in the user's terms
     for (const name of Object.keys(handlers) as (keyof Handlers)[]) {
       const handler = handlers[name] as (request: unknown) => Promise<unknown>;
       (handlers as Record<string, (request: unknown) => Promise<unknown>>)[name] = async (request) => {
         if (this.#lane.failure) throw this.#lane.failure;
-        return handler(request);
+        return handler(request).catch((error: unknown) => {
+          throw relayFailure(error, profile.server);
+        });
       };
     }
     this.api = createDispatcher(handlers, (command, error) => log(`command ${command} failed: ${(error as Error)?.stack ?? String(error)}`));
@@ -205,6 +214,10 @@ export class Engine {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // what is waiting gets a moment to reach a relay that is there (a one-shot command closes right after a send)
+    if (this.#socket.state === 'online') {
+      await Promise.race([this.#sendHeld().then(() => this.#outbox.flush()), new Promise((resolve) => setTimeout(resolve, CLOSE_FLUSH_MS).unref())]).catch(() => {});
+    }
     this.#expiry.stop();
     this.#outbox.stop();
     await this.#socket.stop();
@@ -226,8 +239,13 @@ export class Engine {
     this.#ctx.emit('connection.state', { state, ...(retryInMs !== undefined ? { retryInMs } : {}) });
     if (state !== 'online') return;
     this.#outbound.online();
-    void this.#outbox.flush().catch(problem);
+    void this.#sendHeld().then(() => this.#outbox.flush()).catch(problem);
     void this.#lane.run(() => maintainSignedPrekey(this.#ctx)).catch(problem);
+  }
+
+  /** Sends held while the relay was unreachable go out now (in the lane), before the outbox is flushed. */
+  #sendHeld(): Promise<number> {
+    return this.#lane.run(() => this.#outbound.sendHeld((conversation) => this.#routing.targetOfStored(conversation)));
   }
 
   async #onRelayEvent(event: Extract<ServerFrame, { t: 'event' }>): Promise<void> {
@@ -241,3 +259,21 @@ export class Engine {
     }
   }
 }
+
+/** A relay failure a command met, in the user's terms: unreachable, or refused with the relay's own reason. */
+function relayFailure(error: unknown, server: string): unknown {
+  if (relayUnreachable(error)) return new EngineError('OFFLINE', `the relay at ${hostOf(server)} cannot be reached; try again when it is back`);
+  if (error instanceof RelayError) return new EngineError('RELAY', `the relay refused: ${printable(error.message)}`);
+  return error;
+}
+
+const hostOf = (server: string) => {
+  try {
+    return new URL(server).host;
+  } catch {
+    return 'its address';
+  }
+};
+
+/** Text from the relay is the server's to choose: one printable line. */
+const printable = (text: string) => text.replace(/[\p{Cc}\p{Cf}]+/gu, ' ').slice(0, 200);

@@ -6,7 +6,7 @@ import {
   encryptChannelMessage, encryptToDevices, fanOutTargets, newMessageId, prepareChannelKey, type NewSession, type OutgoingFrame as ProtocolFrame,
 } from '../../protocol/processor.ts';
 import { StagedProtocolStore, type ProtocolWrite } from '../../protocol/store.ts';
-import type { DeviceAddress, Payload, PayloadContent } from '../../protocol/wire.ts';
+import { decodePayload, encodePayload, type DeviceAddress, type Payload, type PayloadContent } from '../../protocol/wire.ts';
 import { MAX_RECIPIENTS } from '../../relay/frames.ts';
 import type { Statement } from '../../vault/index.ts';
 import type { ChannelDirectory } from '../channels/members.ts';
@@ -16,6 +16,7 @@ import { conversationId, type ConversationRef } from '../conversations/ref.ts';
 import { EngineError } from '../errors.ts';
 import { ensureDirectStatement, ensureGroupStatement, messageViews, statusStatement } from '../history.ts';
 import type { OutgoingFrame, Recipient } from '../outbox.ts';
+import { RelayError } from '../relay-http.ts';
 
 /** Envelopes wait on the relay at most this long unless the message's own timer is shorter. */
 const DEFAULT_ENVELOPE_TTL_MS = 30 * 24 * 3600 * 1000;
@@ -24,6 +25,23 @@ const FRAME_BUDGET_BYTES = 192 * 1024;
 
 /** Where a user payload goes: a conversation, with a group's members resolved (they are fixed at creation). */
 export type SendTarget = Exclude<ConversationRef, { kind: 'group' }> | { kind: 'group'; groupId: string; members: string[] };
+
+/** The ConversationId of a send target (a group's is its id alone). */
+export const storedConversationId = (target: SendTarget) => (target.kind === 'group' ? conversationId({ kind: 'group', groupId: target.groupId }) : conversationId(target));
+
+/** How long a command waits for the relay connection before answering "pending" (queued until it is back). */
+export const CONNECT_WAIT_MS = 3_000;
+/** How many held sends one round moves to the outbox (the rest follow in the next). */
+const HELD_SENDS_PER_ROUND = 500;
+
+/** The relay could not be reached (as opposed to refusing): what a send can wait out. */
+export function relayUnreachable(error: unknown): boolean {
+  return (error instanceof RelayError && ['network', 'timeout', 'closed'].includes(error.code)) || (error instanceof EngineError && error.code === 'OFFLINE');
+}
+
+const heldSendStatement = (conversation: string, payload: Payload, messageId: string | null, now: number): Statement => ({
+  sql: 'INSERT INTO pending_sends (conversation, payload, message_id, created_at) VALUES (?, ?, ?, ?)', params: [conversation, encodePayload(payload), messageId, now],
+});
 
 type DeviceEncryption = (staged: StagedProtocolStore, now: number, sessions: NewSession[]) => { frames: ProtocolFrame[]; missing: DeviceAddress[]; writes: ProtocolWrite[] };
 
@@ -130,10 +148,8 @@ export class Outbound {
   /** A control payload to a person's devices (and our own other devices), through the outbox. Call inside the lane. */
   async queueControl(username: string, content: PayloadContent): Promise<void> {
     const now = this.#ctx.now();
-    const staged = new StagedProtocolStore(this.#ctx.store);
     const payload = { id: newMessageId(), sentAt: now, timers: null, syncTo: username, group: null, ...content } as Payload;
-    const frames = await this.#encryptDirect(staged, [username], payload, now);
-    await this.#ctx.lane.commitFrames(staged, [], this.pairwiseFrames(frames, now));
+    await this.#deliverOrHold({ kind: 'direct', username }, payload, null, [], now);
   }
 
   /** Encrypts control traffic to particular devices (starting sessions where there are none) and queues it. In the lane. */
@@ -152,34 +168,89 @@ export class Outbound {
     const messageId = toBase64Url(id);
     await ctx.lane.run(async () => {
       const now = ctx.now();
-      const staged = new StagedProtocolStore(ctx.store);
-      const expiresAt = Math.min(timers?.expiresAt ?? now + DEFAULT_ENVELOPE_TTL_MS, now + DEFAULT_ENVELOPE_TTL_MS);
-      if (target.kind === 'direct') {
-        const payload = { id, sentAt: now, timers, syncTo: target.username, group: null, ...content } as Payload;
-        const frames = await this.#encryptDirect(staged, [target.username], payload, now);
-        // a note to self on an account with one device goes nowhere: it is sent as soon as it is stored
-        const done = frames.length === 0 ? [statusStatement([messageId], 'sent')] : [];
-        await ctx.lane.commitFrames(staged, [], this.pairwiseFrames(frames, now, id, messageId, expiresAt),
-          [ensureDirectStatement(target.username), ...local(messageId, conversationId(target), now), ...done]);
-      } else if (target.kind === 'group') {
-        const payload = { id, sentAt: now, timers, syncTo: null, group: { id: fromBase64Url(target.groupId), members: target.members }, ...content } as Payload;
-        const frames = await this.#encryptDirect(staged, target.members.filter((m) => m !== ctx.username), payload, now);
-        await ctx.lane.commitFrames(staged, [], this.pairwiseFrames(frames, now, id, messageId, expiresAt),
-          [ensureGroupStatement(target.groupId, target.members, ctx.username), ...local(messageId, conversationId({ kind: 'group', groupId: target.groupId }), now)]);
-      } else {
-        const prepared = await this.#prepareChannel(staged, target.channelId, now);
-        const payload = { id, sentAt: now, timers, syncTo: null, group: null, ...content } as Payload;
-        const encrypted = encryptChannelMessage(staged, target.channelId, payload, now);
-        const channelFrame: OutgoingFrame = { msgId: id, expiresAt, channel: target.channelId, body: encrypted.frame, messageId };
-        await ctx.lane.commitFrames(staged, encrypted.writes, [...this.pairwiseFrames(prepared.frames, now), channelFrame],
-          [...prepared.statements, ...local(messageId, conversationId(target), now)]);
-      }
+      const payload = {
+        id, sentAt: now, timers,
+        syncTo: target.kind === 'direct' ? target.username : null,
+        group: target.kind === 'group' ? { id: fromBase64Url(target.groupId), members: target.members } : null,
+        ...content,
+      } as Payload;
+      const opens = target.kind === 'direct' ? [ensureDirectStatement(target.username)]
+        : target.kind === 'group' ? [ensureGroupStatement(target.groupId, target.members, ctx.username)] : [];
+      await this.#deliverOrHold(target, payload, messageId, [...opens, ...local(messageId, storedConversationId(target), now)], now);
     });
     return messageId;
   }
 
-  /** Waits (bounded) for the outbox to hand what is queued to the relay, so a caller sees "sent" when it was. */
+  /**
+   * Encrypts a payload and queues its frames with `records` (the local rows) in one transaction. When that needs
+   * the relay (a device list, a prekey, a member list) and the relay cannot be reached, the payload is held instead,
+   * committed with the same rows, and goes out from sendHeld once the relay is back. In the lane.
+   */
+  async #deliverOrHold(target: SendTarget, payload: Payload, messageId: string | null, records: Statement[], now: number): Promise<void> {
+    try {
+      await this.#encryptAndQueue(target, payload, messageId, records, now);
+    } catch (error) {
+      if (!relayUnreachable(error)) throw error;
+      await this.#ctx.lane.commitWrites([], [...records, heldSendStatement(storedConversationId(target), payload, messageId, now)]);
+      this.#ctx.log(`relay unreachable: a ${payload.kind} waits for it (${(error as Error).message.slice(0, 120)})`);
+    }
+  }
+
+  async #encryptAndQueue(target: SendTarget, payload: Payload, messageId: string | null, extra: Statement[], now: number): Promise<void> {
+    const ctx = this.#ctx;
+    const staged = new StagedProtocolStore(ctx.store);
+    const expiresAt = Math.min(payload.timers?.expiresAt ?? now + DEFAULT_ENVELOPE_TTL_MS, now + DEFAULT_ENVELOPE_TTL_MS);
+    if (target.kind === 'channel') {
+      const prepared = await this.#prepareChannel(staged, target.channelId, now);
+      const encrypted = encryptChannelMessage(staged, target.channelId, payload, now);
+      const channelFrame: OutgoingFrame = { msgId: payload.id, expiresAt, channel: target.channelId, body: encrypted.frame, messageId };
+      await ctx.lane.commitFrames(staged, encrypted.writes, [...this.pairwiseFrames(prepared.frames, now), channelFrame], [...prepared.statements, ...extra]);
+      return;
+    }
+    const people = target.kind === 'direct' ? [target.username] : target.members.filter((m) => m !== ctx.username);
+    const frames = await this.#encryptDirect(staged, people, payload, now);
+    // a note to self on an account with one device goes nowhere: it is sent as soon as it is stored
+    const done = frames.length === 0 && messageId ? [statusStatement([messageId], 'sent')] : [];
+    await ctx.lane.commitFrames(staged, [], this.pairwiseFrames(frames, now, payload.id, messageId, expiresAt), [...extra, ...done]);
+  }
+
+  /**
+   * Sends what was held while the relay was unreachable, oldest first, each moved to the outbox in the transaction
+   * that deletes its hold. Stops at the first one the relay is still needed for. In the lane.
+   */
+  async sendHeld(targetOf: (conversation: string) => Promise<SendTarget>): Promise<number> {
+    const ctx = this.#ctx;
+    const rows = await ctx.vault.all<{ seq: number; conversation: string; payload: Uint8Array; message_id: string | null }>(
+      'SELECT seq, conversation, payload, message_id FROM pending_sends ORDER BY seq LIMIT ?', [HELD_SENDS_PER_ROUND]);
+    let sent = 0;
+    for (const row of rows) {
+      const release: Statement = { sql: 'DELETE FROM pending_sends WHERE seq = ?', params: [row.seq] };
+      const payload = decodePayload(row.payload);
+      const now = ctx.now();
+      try {
+        if (payload.timers?.expiresAt != null && payload.timers.expiresAt <= now) {
+          await ctx.vault.transaction([release]); // its time ran out while it waited: it is gone here too
+          continue;
+        }
+        await this.#encryptAndQueue(await targetOf(row.conversation), payload, row.message_id, [release], now);
+        sent++;
+      } catch (error) {
+        if (relayUnreachable(error)) break;
+        ctx.problem(error as Error);
+        await ctx.vault.transaction([release, ...(row.message_id ? [statusStatement([row.message_id], 'failed')] : [])]);
+      }
+    }
+    return sent;
+  }
+
+  /**
+   * Waits (bounded) for the outbox to hand what is queued to the relay, so a caller sees "sent" when it was. A relay
+   * that is not there within a few seconds is not waited for: what was queued stays queued and goes out when it is
+   * back, and the caller hears so at once.
+   */
   async flushBounded(): Promise<void> {
+    const online = await this.#ctx.socket.waitOnline(CONNECT_WAIT_MS).then(() => true, () => false);
+    if (!online) return;
     await Promise.race([this.#ctx.outbox.flush(), new Promise((resolve) => setTimeout(resolve, this.#ctx.sendWaitMs).unref())]).catch(() => {});
   }
 

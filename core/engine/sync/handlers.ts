@@ -8,6 +8,8 @@ import type { Operations } from '../operations/registry.ts';
 
 type SyncHandlers = Pick<Handlers, 'sync.now' | 'vault.shred' | 'operations.cancel'>;
 
+/** How long sync.now waits for a connection to the relay before saying it cannot be reached. */
+const CONNECT_TIMEOUT_MS = 5_000;
 /** How long sync.now waits for the relay to hand over what it holds. */
 const DRAIN_TIMEOUT_MS = 60_000;
 /** How often a running sync reports how many messages it has taken in. */
@@ -21,8 +23,12 @@ export function syncHandlers(ctx: EngineContext, inbound: Inbound, expiry: Expir
       const cancelled = new Promise<never>((_, reject) => op.signal.addEventListener('abort', () => reject(new EngineError('CANCELLED', 'sync cancelled')), { once: true }));
       cancelled.catch(() => {});
       try {
+        // a relay that is not there is said so within seconds, not after the whole drain timeout
+        await Promise.race([ctx.socket.waitOnline(CONNECT_TIMEOUT_MS).catch(() => {
+          throw new EngineError('OFFLINE', `the relay at ${new URL(ctx.profile.server).host} cannot be reached`);
+        }), cancelled]);
         await Promise.race([ctx.socket.drained(DRAIN_TIMEOUT_MS).catch((error: unknown) => {
-          throw new EngineError('OFFLINE', `could not reach the relay: ${(error as Error).message}`);
+          throw new EngineError('OFFLINE', `the relay stopped answering: ${(error as Error).message}`);
         }), cancelled]);
         await Promise.race([inbound.drained(), cancelled]); // every batch delivered so far is committed, acknowledged and announced
       } finally {
