@@ -24,7 +24,7 @@ const interrupted = new Promise<void>((resolve) => {
   interrupt = resolve;
 });
 let firstInterrupt = 0;
-process.on('SIGINT', () => {
+const onInterrupt = () => {
   if (firstInterrupt === 0) {
     firstInterrupt = Date.now();
     interrupt();
@@ -32,7 +32,10 @@ process.on('SIGINT', () => {
   } else if (Date.now() - firstInterrupt > SAME_INTERRUPT_MS) {
     process.exit(130); // asked twice: stop now
   }
-});
+};
+process.on('SIGINT', onInterrupt);
+// SIGTERM (a service manager stopping `serve`) asks for the same clean stop as Ctrl-C.
+process.on('SIGTERM', onInterrupt);
 
 // A reader that went away (`wardroom read … | head`) is not an error worth a stack trace.
 for (const stream of [process.stdout, process.stderr]) {
@@ -59,6 +62,7 @@ const code = await runCli(process.argv.slice(2), host, {
   err: (line) => process.stderr.write(`${line}\n`),
   env: process.env,
   interrupted,
+  stdio: { input: process.stdin, output: process.stdout },
 });
 
 // Exit explicitly (a stray handle must not keep a finished command alive), once both streams are flushed.
