@@ -301,7 +301,8 @@ export const ErrorCode = z.enum([
   'VAULT_KEYSTORE_UNAVAILABLE', // the platform keystore could not unwrap the vault key: unlock with the passphrase
   // the relay
   'OFFLINE', // the relay could not be reached, or no device approved a link in time
-  'RELAY', // the relay refused or could not be reached while opening or enrolling a profile
+  'RELAY', // the relay refused a request (its own reason follows), or could not be reached while enrolling
+  'DISCONNECTED', // the `wardroom serve` a command went through went away before answering
   'HOSTILE_SERVER', // the relay served something that cannot be true (another user's keys, a bad signature)
   // ours
   'INTERNAL', // an engine bug: the details are in the engine's log, never in the message

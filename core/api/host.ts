@@ -31,7 +31,7 @@ export interface OpenEngine {
 // ---------------------------------------------------------------- profiles, for a front end that holds several
 
 /** A profile's name: its directory inside the app's data directory. */
-export const ProfileName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'profile names are 1-64 characters: a-z, 0-9, dot, dash, underscore');
+export const ProfileName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'profile names are 1-64 characters: letters, digits, dot, dash, underscore (not first)');
 export const ProfileState = z.enum(['locked', 'unlocking', 'open', 'linking']);
 
 export const ProfileView = z.object({

@@ -4,9 +4,11 @@
 // --passphrase-file, and every failure is one line on stderr with a non-zero exit.
 import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
+import type { Readable, Writable } from 'node:stream';
 import type { CommandName, CommandRequest, CommandResponse, MessageViewT, WardroomApi } from '../api/contract.ts';
 import type { EngineHost, OpenEngine } from '../api/host.ts';
 import { ApiError } from '../api/contract.ts';
+import { openProfile } from './rpc-client.ts';
 
 export type { EngineHost, LinkOptions, OpenEngine } from '../api/host.ts';
 
@@ -14,8 +16,10 @@ export interface CliIo {
   out(line: string): void;
   err(line: string): void;
   env: Record<string, string | undefined>;
-  /** resolves when the user interrupts (SIGINT); `read --follow` stops then */
+  /** resolves when the user interrupts (SIGINT, SIGTERM); `read --follow` and `serve` stop then */
   interrupted: Promise<void>;
+  /** the process's stdin and stdout, for `serve` */
+  stdio?: { input: Readable; output: Writable };
 }
 
 export class UsageError extends Error {
@@ -55,12 +59,14 @@ export const USAGE = `usage: wardroom --profile DIR [--passphrase-file FILE] COM
   approve CODE                       approve a device that ran link (from a device with the account key)
   receipts on|off                    send and show delivery and read receipts, or neither
   shred                              run the shredder and print its report
+  serve [--socket PATH]              keep the profile open for bots: JSON-RPC on stdin/stdout, or on
+                                     PATH (docs/bots.md); other commands then go through it
 
 The passphrase comes from WARDROOM_PASSPHRASE or --passphrase-file (first line). join and link create the
 profile (a new directory) locked with it.`;
 
 /** Every command name, checked before anything else so a typo is a usage error (exit 2) at no cost. */
-const COMMANDS = new Set(['join', 'link', 'whoami', 'invite', 'channel', 'channels', 'send', 'read', 'sync', 'search', 'edit', 'delete', 'react', 'safety-number', 'devices', 'approve', 'receipts', 'shred']);
+const COMMANDS = new Set(['join', 'link', 'whoami', 'invite', 'channel', 'channels', 'send', 'read', 'sync', 'search', 'edit', 'delete', 'react', 'safety-number', 'devices', 'approve', 'receipts', 'shred', 'serve']);
 
 const options = {
   profile: { type: 'string' },
@@ -81,6 +87,7 @@ const options = {
   reply: { type: 'string' },
   topic: { type: 'string' },
   open: { type: 'boolean', default: false },
+  socket: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -158,12 +165,13 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
     // Checked before the engine opens: a typo should not cost an Argon2id unlock.
     const numbers = { expire: positiveInt('expire', flags.expire), burn: positiveInt('burn', flags.burn), limit: positiveInt('limit', flags.limit) };
     if (command === 'receipts' && (args.length !== 1 || (args[0] !== 'on' && args[0] !== 'off'))) throw new UsageError('receipts takes on or off');
-    const passphrase = await passphraseFrom(flags, io);
+    // Read when needed: a command that a running serve answers does not unlock the vault.
+    const passphrase = () => passphraseFrom(flags, io);
 
     if (command === 'join') {
       const [link] = need(args, 1, 'join LINK --username NAME');
       if (!flags.username) throw new UsageError('join needs --username NAME');
-      const joined = await host.join(profile, link!, flags.username, passphrase);
+      const joined = await host.join(profile, link!, flags.username, await passphrase());
       engine = joined;
       const me = await joined.api.call('account.whoami', {});
       io.out(`joined ${me.server} as @${me.username} (device ${me.deviceId})`);
@@ -182,7 +190,7 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
       const username = flags.username;
       const cancel = new AbortController();
       void io.interrupted.then(() => cancel.abort());
-      const linked = await host.link(profile, link!, username, passphrase, { ...(recoveryKit ? { recoveryKit } : {}), signal: cancel.signal }, (code) => {
+      const linked = await host.link(profile, link!, username, await passphrase(), { ...(recoveryKit ? { recoveryKit } : {}), signal: cancel.signal }, (code) => {
         if (recoveryKit) return; // the kit approves at once: there is nothing to show another device
         io.out(code);
         io.err(`waiting for approval: on a device signed in as @${username}, run  wardroom --profile DIR approve CODE  with the code above (Ctrl-C cancels)`);
@@ -193,7 +201,12 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
       return 0;
     }
 
-    engine = await host.open(profile, passphrase);
+    if (command === 'serve') {
+      need(args, 0, 'serve [--socket PATH]');
+      return await (await import('./serve.ts')).serve({ host, profileDir: profile, passphrase, ...(flags.socket !== undefined ? { socket: flags.socket } : {}), io });
+    }
+
+    engine = await openProfile(host, profile, passphrase, io.env);
     const call = <N extends CommandName>(name: N, request: CommandRequest<N>): Promise<CommandResponse<N>> => engine!.api.call(name, request);
     const print = (value: unknown, human: () => void) => (flags.json ? io.out(JSON.stringify(value)) : human());
     /** `#channel`, `@user` and `@ann,ben` are the CLI's names; the contract takes the conversation's id. */

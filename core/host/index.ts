@@ -1,6 +1,6 @@
 // The host entry: what a front door (the CLI, the Electron shell, the web shell, `wardroom serve`) calls to start
 // engines. Front doors import this and core/api, never core/engine, so the engine's insides can move without
 // touching them.
-export { createEngineHost } from '../engine/host.ts';
+export { createEngineHost, profileLog } from '../engine/host.ts';
 export { ProfileHost, type ProfileHostOptions } from './profiles.ts';
 export { createSession, type Session, type SessionListener } from './session.ts';

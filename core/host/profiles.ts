@@ -6,7 +6,7 @@ import path from 'node:path';
 import { ApiError } from '../api/contract.ts';
 import { checkedCall } from '../api/dispatch.ts';
 import { hostCommands, hostEvents, type HostCommandName, type HostEventName, type ProfileViewT, ProfileName } from '../api/host.ts';
-import type { OpenEngine } from '../api/host.ts';
+import type { EngineHost, OpenEngine } from '../api/host.ts';
 import { createEngineHost, type HostOptions } from '../engine/host.ts';
 import { destroyVault, vaultExists } from '../vault/index.ts';
 
@@ -26,6 +26,8 @@ interface Held {
 export interface ProfileHostOptions extends HostOptions {
   /** the app data directory: one subdirectory per profile */
   root: string;
+  /** how engines are started (default: the real engine); the CLI hands in its own lazily loaded one */
+  engines?: EngineHost;
   now?: () => number;
   /** how often idle locking looks at the clock */
   idleCheckMs?: number;
@@ -36,7 +38,7 @@ type Listener = (payload: unknown, seq: number) => void;
 
 export class ProfileHost {
   readonly #root: string;
-  readonly #engines: ReturnType<typeof createEngineHost>;
+  readonly #engines: EngineHost;
   readonly #held = new Map<string, Held>();
   readonly #listeners = new Map<HostEventName, Set<Listener>>();
   readonly #now: () => number;
@@ -47,7 +49,7 @@ export class ProfileHost {
 
   constructor(options: ProfileHostOptions) {
     this.#root = path.resolve(options.root);
-    this.#engines = createEngineHost(options);
+    this.#engines = options.engines ?? createEngineHost(options);
     this.#now = options.now ?? Date.now;
     this.#log = options.log ?? (() => {});
     this.#lastActivity = this.#now();
