@@ -61,6 +61,9 @@ export const USAGE = `usage: wardroom --profile DIR [--passphrase-file FILE] COM
   shred                              run the shredder and print its report
   serve [--socket PATH]              keep the profile open for bots: JSON-RPC on stdin/stdout, or on
                                      PATH (docs/bots.md); other commands then go through it
+  --profiles DIR serve [--socket PATH]
+                                     serve every profile in the app data directory DIR instead: clients
+                                     join, link, unlock, lock and remove profiles (the host's commands)
 
 The passphrase comes from WARDROOM_PASSPHRASE or --passphrase-file (first line). join and link create the
 profile (a new directory) locked with it.`;
@@ -70,6 +73,7 @@ const COMMANDS = new Set(['join', 'link', 'whoami', 'invite', 'channel', 'channe
 
 const options = {
   profile: { type: 'string' },
+  profiles: { type: 'string' },
   'passphrase-file': { type: 'string' },
   username: { type: 'string' },
   'recovery-kit': { type: 'string' },
@@ -158,9 +162,14 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
       io.out(USAGE);
       return flags.help ? 0 : 2;
     }
+    const [command, ...args] = positionals as [string, ...string[]];
+    if (command === 'serve' && flags.profiles !== undefined) {
+      need(args, 0, 'serve [--socket PATH]');
+      if (flags.profile !== undefined) throw new UsageError('serve takes --profile DIR or --profiles DIR, not both');
+      return await (await import('./serve.ts')).serve({ host, appDir: flags.profiles, passphrase: () => passphraseFrom(flags, io), ...(flags.socket !== undefined ? { socket: flags.socket } : {}), io });
+    }
     const profile = flags.profile ?? io.env.WARDROOM_PROFILE;
     if (!profile) throw new UsageError('no profile: pass --profile DIR (or set WARDROOM_PROFILE)');
-    const [command, ...args] = positionals as [string, ...string[]];
     if (!COMMANDS.has(command)) throw new UsageError(`unknown command: ${command.slice(0, 64)} (wardroom --help lists them)`);
     // Checked before the engine opens: a typo should not cost an Argon2id unlock.
     const numbers = { expire: positiveInt('expire', flags.expire), burn: positiveInt('burn', flags.burn), limit: positiveInt('limit', flags.limit) };

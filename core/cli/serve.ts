@@ -26,7 +26,10 @@ export interface ServeIo {
 
 export interface ServeOptions {
   host: EngineHost;
-  profileDir: string;
+  /** serve this profile, unlocked at start (`--profile DIR`), or ... */
+  profileDir?: string;
+  /** ... every profile of an app data directory, none unlocked until a client asks (`--profiles DIR`) */
+  appDir?: string;
   passphrase(): Promise<string>;
   /** --socket PATH: serve there instead of on stdin/stdout */
   socket?: string;
@@ -37,7 +40,7 @@ export interface ServeOptions {
 const EVENT_NAMES = [...Object.keys(events), ...Object.keys(hostEvents)];
 
 /** Runs until interrupted (or, in the stdio mode, until stdin ends and every call has been answered). */
-export async function serve({ host, profileDir, passphrase, socket, io }: ServeOptions): Promise<number> {
+export async function serve({ host, profileDir, appDir, passphrase, socket, io }: ServeOptions): Promise<number> {
   const ownSocket = socket === undefined ? null : path.resolve(socket);
   const problem = ownSocket && socketPathProblem(ownSocket);
   if (problem) throw new UsageError(`--socket: ${problem}`);
@@ -45,10 +48,12 @@ export async function serve({ host, profileDir, passphrase, socket, io }: ServeO
 
   // The profile is held by a host of its parent directory, so clients can also lock and unlock it (host commands);
   // each client gets its own session, which answers only host commands while the profile is locked.
-  const log = profileLog(profileDir);
-  const profiles = new ProfileHost({ root: path.dirname(path.resolve(profileDir)), engines: host, env: io.env, log });
-  const name = path.basename(path.resolve(profileDir));
-  await profiles.unlock(name, await passphrase());
+  // With --profiles the host serves a whole app data directory: clients join, link, unlock and remove profiles.
+  const root = appDir !== undefined ? path.resolve(appDir) : path.dirname(path.resolve(profileDir!));
+  const log = appDir !== undefined ? () => {} : profileLog(profileDir!);
+  const profiles = new ProfileHost({ root, engines: host, env: io.env, log });
+  const name = profileDir !== undefined ? path.basename(path.resolve(profileDir)) : undefined;
+  if (name !== undefined) await profiles.unlock(name, await passphrase());
   const target = (): RpcTarget & { close(): void } => {
     const session = createSession(profiles, name);
     return {
@@ -89,8 +94,10 @@ export async function serve({ host, profileDir, passphrase, socket, io }: ServeO
     // stdio first: a client's requests may already wait in the pipe, and no event is missed while sockets open
     const stdio = ownSocket ? null : startSession(target(), io.stdio!.input, io.stdio!.output, { eventNames: EVENT_NAMES, log, label: 'stdio' });
     if (stdio) track(stdio, () => {});
-    const place = profileSocket(profileDir, io.env);
-    if (place.path !== null) {
+    const place = profileDir !== undefined ? profileSocket(profileDir, io.env) : { path: null, reason: '' };
+    if (place.path === null && profileDir === undefined) {
+      // an app data directory has no one profile whose one-shot commands could come here
+    } else if (place.path !== null) {
       await listen(place.path).catch((error: Error) => io.err(`wardroom serve: ${error.message}; one-shot commands cannot reach this serve`));
     } else {
       io.err(`wardroom serve: ${place.reason}; one-shot commands cannot reach this serve`);

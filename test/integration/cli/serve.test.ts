@@ -253,6 +253,43 @@ describe('wardroom serve', () => {
     assert.equal(await serve.exited, 0, serve.stderr());
   });
 
+  it('serves a whole app data directory: every host command from another process', { timeout: 90_000 }, async () => {
+    const appDir = path.join(scratch, 'app');
+    const proc = start(process.execPath, [BIN, '--profiles', appDir, 'serve']);
+    const rpc = new LineClient(proc.child.stdout!, proc.child.stdin!);
+    await proc.until((p) => p.stderr().includes('wardroom serve: ready on stdin/stdout'), 'the app serve to be ready');
+    const result = async (method: string, params?: unknown) => {
+      const reply = await rpc.call(method, params);
+      assert.equal(reply.error, undefined, `${method}: ${JSON.stringify(reply.error)}`);
+      return reply.result as Record<string, unknown>;
+    };
+    const errorCode = async (method: string, params?: unknown) => ((await rpc.call(method, params)).error as { data: { code: string } }).data.code;
+
+    assert.deepEqual(await result('profiles.list'), { profiles: [] });
+    assert.equal(await errorCode('account.whoami'), 'LOCKED');
+    const { link } = await org.admin.engine.api.call('org.invite', { admin: false });
+    const joined = await result('profiles.join', { profile: 'carol', link, username: 'carol', passphrase: PASSPHRASE });
+    assert.deepEqual(joined.profile, { name: 'carol', state: 'open', username: 'carol' });
+    assert.equal((await result('account.whoami')).username, 'carol');
+    await result('app.activity');
+    const { link: second } = await org.admin.engine.api.call('org.invite', { admin: false });
+    const linked = await result('profiles.link', { profile: 'carol-laptop', link: second, username: 'carol', passphrase: PASSPHRASE, recoveryKit: joined.recoveryKit });
+    assert.deepEqual(linked.profile, { name: 'carol-laptop', state: 'open', username: 'carol' });
+    assert.equal((await result('profiles.select', { profile: 'carol' })).name, 'carol');
+    assert.equal((await result('profiles.list')).current, 'carol');
+    await result('app.lockAll');
+    assert.equal(await errorCode('account.whoami'), 'LOCKED');
+    await rpc.next((m) => m.method === 'profile.state' && m.params?.profile === 'carol-laptop' && m.params?.reason === 'system', 'the system lock event');
+    assert.equal((await result('profiles.unlock', { profile: 'carol', passphrase: PASSPHRASE })).state, 'open');
+    assert.equal(await errorCode('profiles.remove', { profile: 'carol', confirm: true }), 'CONFLICT');
+    await result('profiles.lock', { profile: 'carol' });
+    await result('profiles.remove', { profile: 'carol-laptop', confirm: true });
+    assert.deepEqual((await result('profiles.list')).profiles, [{ name: 'carol', state: 'locked', username: 'carol' }]);
+    assert.ok(!existsSync(path.join(appDir, 'carol-laptop')));
+    proc.child.kill('SIGTERM');
+    assert.equal(await proc.exited, 0, proc.stderr());
+  });
+
   it('answers malformed input with a JSON-RPC error each and keeps serving; nothing secret reaches the log', { timeout: 60_000 }, async () => {
     const serve = await startServe(alice);
     const { rpc } = serve;
