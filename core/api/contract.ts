@@ -161,7 +161,17 @@ export const commands = {
 // ---------------------------------------------------------------- events (core -> UI)
 
 export const events = {
-  'connection.state': z.object({ state: z.enum(['connecting', 'online', 'offline']), retryInMs: z.number().optional() }),
+  /**
+   * The relay connection. `untrusted` is an alarm, not an outage: the server at the relay's address failed the
+   * certificate pin (someone may be intercepting), the engine stopped connecting, and every command fails with
+   * UNTRUSTED_RELAY. It carries the relay's address and a one-line `message` for a warning banner.
+   */
+  'connection.state': z.object({
+    state: z.enum(['connecting', 'online', 'offline', 'untrusted']),
+    retryInMs: z.number().optional(),
+    relay: z.string().max(LIMITS.linkMax).optional(),
+    message: z.string().max(1000).optional(),
+  }).refine((e) => e.state !== 'untrusted' || (e.relay !== undefined && e.message !== undefined), 'an untrusted relay event names the relay and says why'),
   'message.received': MessageView,
   'message.updated': MessageView,
   'message.removed': z.object({ id: MessageId, conversation: ConversationId, reason: z.enum(['deleted', 'expired', 'burned']) }),

@@ -3,7 +3,8 @@
 import { ApiError } from '../api/contract.ts';
 
 export type EngineErrorCode =
-  | 'NOT_FOUND' | 'INVALID' | 'FORBIDDEN' | 'HOSTILE_SERVER' | 'OFFLINE' | 'NOT_ENROLLED' | 'ALREADY_ENROLLED' | 'LOCKED' | 'CONFLICT' | 'VAULT';
+  | 'NOT_FOUND' | 'INVALID' | 'FORBIDDEN' | 'HOSTILE_SERVER' | 'OFFLINE' | 'NOT_ENROLLED' | 'ALREADY_ENROLLED' | 'LOCKED' | 'CONFLICT' | 'VAULT'
+  | 'UNTRUSTED_RELAY';
 
 export class EngineError extends ApiError {
   constructor(code: EngineErrorCode, message: string) {

@@ -12,6 +12,7 @@ import { deviceIdFor } from '../protocol/ids.ts';
 import { ID_PATTERN } from '../relay/frames.ts';
 import { b64bytes } from '../relay/base64-bytes.ts';
 import { parseInviteLink } from '../relay/invite-link.ts';
+import { EngineError } from './errors.ts';
 
 export interface RelayEndpoint {
   /** origin of the relay: https:, or http: for a loopback test server */
@@ -34,8 +35,9 @@ export interface Prekey {
 }
 
 /**
- * Every failure talking to the relay. `status` is the HTTP status (0 when there was none); `code` is the server's
- * error code, or one of ours: network, timeout, bad_reply, closed, insecure, pin_mismatch, invalid_input, no_device.
+ * Every failure talking to the relay but one (UntrustedRelayError). `status` is the HTTP status (0 when there was
+ * none); `code` is the server's error code, or one of ours: network, timeout, bad_reply, closed, insecure,
+ * invalid_input, no_device.
  */
 export class RelayError extends Error {
   override readonly name = 'RelayError';
@@ -48,6 +50,22 @@ export class RelayError extends Error {
     this.code = code;
     this.status = options.status ?? 0;
     this.retryAfterSeconds = options.retryAfterSeconds ?? null;
+  }
+}
+
+/**
+ * The server at the relay's address proved it is not the relay we pinned: its certificate's key is not the pinned
+ * one, so nothing was sent to it. An alarm, not a network fault: someone may be intercepting the connection, and
+ * retrying cannot help. It is an ApiError, so every command that meets it fails with UNTRUSTED_RELAY and this
+ * line, whatever layer it crossed; the technical detail stays in `cause`, for the log.
+ */
+export class UntrustedRelayError extends EngineError {
+  /** the relay's origin, as the profile (or the invite) names it */
+  readonly relay: string;
+  constructor(relay: string, options: { cause?: unknown } = {}) {
+    super('UNTRUSTED_RELAY', `the relay at ${relay} presented a TLS key that is not the pinned one: the connection may be intercepted, so nothing was sent`);
+    this.relay = relay;
+    if (options.cause !== undefined) this.cause = options.cause;
   }
 }
 
@@ -89,10 +107,6 @@ function requireLoopback(url: URL): void {
   }
 }
 
-function pinError(error: PinError): RelayError {
-  return new RelayError('pin_mismatch', `the relay's TLS key is not the one pinned by the invite: ${error.message}`, { cause: error });
-}
-
 /** Checks an endpoint (the same rules as trustEndpoint) and works out how to connect to it; shared with RelaySocket. */
 export function resolveEndpoint(endpoint: RelayEndpoint): ResolvedEndpoint {
   const url = parseOrigin(endpoint.server);
@@ -107,9 +121,21 @@ export function resolveEndpoint(endpoint: RelayEndpoint): ResolvedEndpoint {
   try {
     trust = pinnedTrust(endpoint.ca, endpoint.pin);
   } catch (error) {
-    throw error instanceof PinError ? pinError(error) : new RelayError('invalid_input', 'the stored relay certificate is not a PEM certificate');
+    // The profile's own certificate and pin disagree: a local fault (nothing was presented by any server yet).
+    throw new RelayError('invalid_input', error instanceof PinError ? 'the stored relay certificate does not match the stored pin'
+      : 'the stored relay certificate is not a PEM certificate', { cause: error });
   }
   return { url, host, port, trust, servername: isIP(host) ? undefined : host };
+}
+
+/**
+ * TLS options for a pinned connection (https and wss alike). `rejectUnauthorized` is set explicitly: left out, Node
+ * reads it from NODE_TLS_REJECT_UNAUTHORIZED, and with that at 0 it completes a handshake whose chain or pin check
+ * failed and sends the request (and its token) anyway. The pin must hold whatever the environment says.
+ */
+export function pinnedTlsOptions(target: ResolvedEndpoint): { ca: string; checkServerIdentity: PinnedTrust['checkServerIdentity']; servername: string | undefined; rejectUnauthorized: true } {
+  if (!target.trust) throw new RelayError('insecure', 'a pinned connection needs the pinned certificate');
+  return { ca: target.trust.ca, checkServerIdentity: target.trust.checkServerIdentity, servername: target.servername, rejectUnauthorized: true };
 }
 
 /**
@@ -133,7 +159,7 @@ export async function trustEndpoint(server: string, pin: string | null, timeoutM
     const ca = await Promise.race([fetchPinnedCertificate(bareHost(url), Number(url.port || 443), pin, timeoutMs + 1000), timeout]);
     return { server: url.origin, pin, ca };
   } catch (error) {
-    throw transportError(error, `fetching the certificate of ${url.host}`);
+    throw transportError(error, `fetching the certificate of ${url.host}`, url.origin);
   } finally {
     clearTimeout(timer);
   }
@@ -149,15 +175,15 @@ const UNTRUSTED_CERTIFICATE = new Set([
   'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID',
 ]);
 
-/** Maps a thrown transport error to a RelayError whose message carries no request data. */
-export function transportError(error: unknown, what: string): RelayError {
-  if (error instanceof RelayError) return error;
-  if (error instanceof PinError) return pinError(error);
-  const message = error instanceof Error ? error.message : String(error);
+/**
+ * Maps a thrown transport error to a RelayError whose message carries no request data, or to an
+ * UntrustedRelayError when the server at `relay` failed the pin.
+ */
+export function transportError(error: unknown, what: string, relay: string): RelayError | UntrustedRelayError {
+  if (error instanceof RelayError || error instanceof UntrustedRelayError) return error;
   const code = (error as NodeJS.ErrnoException | null)?.code;
-  if (code !== undefined && UNTRUSTED_CERTIFICATE.has(code)) {
-    return new RelayError('pin_mismatch', `${what}: the relay presented a certificate other than the pinned one (${code})`, { cause: error });
-  }
+  if (error instanceof PinError || (code !== undefined && UNTRUSTED_CERTIFICATE.has(code))) return new UntrustedRelayError(relay, { cause: error });
+  const message = error instanceof Error ? error.message : String(error);
   return new RelayError('network', `${what}: ${message}`, { cause: error });
 }
 
@@ -288,9 +314,7 @@ export class RelayHttp {
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#maxReplyBytes = options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES;
     const trust = this.#target.trust;
-    this.#agent = trust
-      ? new https.Agent({ keepAlive: true, ca: trust.ca, checkServerIdentity: trust.checkServerIdentity, servername: this.#target.servername })
-      : new http.Agent({ keepAlive: true });
+    this.#agent = trust ? new https.Agent({ keepAlive: true, ...pinnedTlsOptions(this.#target) }) : new http.Agent({ keepAlive: true });
   }
 
   /** Closes idle keep-alive connections. */
@@ -553,7 +577,7 @@ export class RelayHttp {
         clearTimeout(timer);
         outcome();
       };
-      const fail = (error: RelayError) => finish(() => {
+      const fail = (error: RelayError | UntrustedRelayError) => finish(() => {
         request.destroy();
         reject(error);
       });
@@ -564,7 +588,7 @@ export class RelayHttp {
           finish(() => this.#exchange(method, path, payload, token, true).then(resolve, reject));
           return;
         }
-        fail(transportError(error, what));
+        fail(transportError(error, what, this.#target.url.origin));
       });
       request.on('response', (response) => {
         const tooLarge = () => new RelayError('bad_reply', `${what}: the reply is larger than ${limit} bytes`, { status: response.statusCode ?? 0 });
@@ -576,7 +600,7 @@ export class RelayHttp {
           if (size > limit) fail(tooLarge());
           else chunks.push(chunk);
         });
-        response.on('error', (error) => fail(transportError(error, what)));
+        response.on('error', (error) => fail(transportError(error, what, this.#target.url.origin)));
         response.on('close', () => {
           if (!response.complete) fail(new RelayError('network', `${what}: the connection closed in the middle of the reply`));
         });

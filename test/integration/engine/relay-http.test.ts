@@ -11,7 +11,7 @@ import { randomBytes, sha256, sign, signingKeyPair, toBase64Url, utf8 } from '..
 import type { SigningKeyPair } from '../../../core/crypto/sodium.ts';
 import { deviceIdFor } from '../../../core/protocol/ids.ts';
 import { parseInviteLink } from '../../../core/relay/invite-link.ts';
-import { RelayError, RelayHttp, trustEndpoint } from '../../../core/engine/relay-http.ts';
+import { RelayError, RelayHttp, trustEndpoint, UntrustedRelayError } from '../../../core/engine/relay-http.ts';
 import type { RelayEndpoint, SignedBlob } from '../../../core/engine/relay-http.ts';
 import { createOrg, http as rawHttp, startTestServer } from '../../support/server-client.ts';
 
@@ -24,6 +24,13 @@ const isRelayError = (code: string, status?: number) => (error: unknown) => {
   assert.ok(error instanceof RelayError, `expected a RelayError, got ${String(error)}`);
   assert.equal(error.code, code, error.message);
   if (status !== undefined) assert.equal(error.status, status);
+  return true;
+};
+
+const isUntrusted = (relay: string) => (error: unknown) => {
+  assert.ok(error instanceof UntrustedRelayError, `expected an UntrustedRelayError, got ${String(error)}`);
+  assert.equal(error.code, 'UNTRUSTED_RELAY');
+  assert.equal(error.relay, relay);
   return true;
 };
 
@@ -350,7 +357,7 @@ test('https: the pinned key works end to end; a wrong pin or another key fails b
   relay.setDevice(deviceId, device.secretKey);
   assert.equal((await relay.me()).role, 'admin');
 
-  await assert.rejects(trustEndpoint(server.url, toBase64Url(sha256(utf8('another key')))), isRelayError('pin_mismatch'));
+  await assert.rejects(trustEndpoint(server.url, toBase64Url(sha256(utf8('another key')))), isUntrusted(server.url));
 
   // An impostor with its own key, reached with the real server's pinned certificate: refused in the handshake,
   // so it never sees a request (nor a token).
@@ -366,13 +373,14 @@ test('https: the pinned key works end to end; a wrong pin or another key fails b
     impostor.closeAllConnections();
     impostor.close();
   });
-  const fake = client(t, { ...endpoint, server: `https://127.0.0.1:${(impostor.address() as AddressInfo).port}` });
+  const impostorUrl = `https://127.0.0.1:${(impostor.address() as AddressInfo).port}`;
+  const fake = client(t, { ...endpoint, server: impostorUrl });
   fake.setDevice(deviceId, device.secretKey);
-  await assert.rejects(fake.me(), isRelayError('pin_mismatch'));
-  await assert.rejects(fake.serverInfo(), isRelayError('pin_mismatch'));
+  await assert.rejects(fake.me(), isUntrusted(impostorUrl));
+  await assert.rejects(fake.serverInfo(), isUntrusted(impostorUrl));
   assert.deepEqual(requests, []);
-  // A stored certificate that does not match the stored pin is refused outright.
-  assert.throws(() => new RelayHttp({ ...endpoint, ca: pems.cert }), isRelayError('pin_mismatch'));
+  // A stored certificate that does not match the stored pin is refused outright (a local fault: no server was asked).
+  assert.throws(() => new RelayHttp({ ...endpoint, ca: pems.cert }), isRelayError('invalid_input'));
 });
 
 test('plain http is refused for any host but this computer, and addresses must be plain origins', async () => {
