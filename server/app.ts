@@ -68,7 +68,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     log.warn('PLAIN HTTP (--insecure-http): no TLS, no certificate pin. Only for tests on loopback. Never expose this server.');
   }
   const tls = config.insecureHttp ? null : await loadOrCreateTls(config.dataDir, config.tlsCert, config.tlsKey);
-  const store = openSqliteStore(path.join(config.dataDir, 'wardroom-server.db'), { maxBytes: config.maxDatabaseBytes });
+  const store = openSqliteStore(path.join(config.dataDir, 'wardroom-server.db'), {
+    maxBytes: config.maxDatabaseBytes, quotas: { senderBytes: config.senderQueueQuotaBytes, deviceBytes: config.deviceQueueQuotaBytes },
+  });
   const hub: Hub = new Hub({
     store, log, maxEnvelopeTtlMs: config.maxEnvelopeTtlSeconds * 1000, ...(heartbeatMs ? { heartbeatMs } : {}),
     policyTtlCapMs: (): number | null => {

@@ -78,6 +78,24 @@ export interface SendResult {
   duplicate: boolean;
   /** The queued rows, per recipient device, so online devices can be served from memory. */
   deliveries: { deviceId: string; envelope: QueuedEnvelope }[];
+  /** Set when the send was not stored because it would take its sender or a recipient device over its quota. */
+  overQuota?: QuotaRefusal;
+}
+
+/** Which queue quota a refused send would have exceeded, and its limit in bytes. */
+export interface QuotaRefusal {
+  quota: 'sender' | 'device';
+  limitBytes: number;
+}
+
+/**
+ * Caps on what waits in the queue (0: none), so one account cannot fill the relay for everyone. `senderBytes`:
+ * bytes stored for envelopes an account sent that are not yet acknowledged or expired (each body once, plus a
+ * small amount per recipient row). `deviceBytes`: bytes of direct envelopes waiting for one device.
+ */
+export interface QueueQuotas {
+  senderBytes: number;
+  deviceBytes: number;
 }
 
 export interface AckRequest {

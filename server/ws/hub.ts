@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import type { QueuedEnvelope, SendRequest, SendResult, ServerStore } from '../store/types.ts';
+import type { QueuedEnvelope, QuotaRefusal, SendRequest, SendResult, ServerStore } from '../store/types.ts';
 import { GroupCommitter } from './group-commit.ts';
 import { isStorageFull, STORAGE_FULL_MESSAGE } from '../errors.ts';
 import { decodeClientFrame, deliverFrameEncoder, encodeFrame, FrameError, requestIdOf } from '../../core/relay/frames.ts';
@@ -266,7 +266,7 @@ export class Hub {
       case 'send':
       case 'channel_send':
         this.#track(connection, this.committer.send(this.#authorise(connection, frame)), frame.rid,
-          (result) => ({ t: 'sent', rid: frame.rid, duplicate: result.duplicate }));
+          (result) => (result.overQuota ? this.#quotaError(connection, frame.rid, result.overQuota) : { t: 'sent', rid: frame.rid, duplicate: result.duplicate }));
         return;
       case 'ack':
         this.#track(connection, this.committer.ack({ deviceId: connection.deviceId, seqs: frame.seqs }), frame.rid,
@@ -326,6 +326,16 @@ export class Hub {
           connection.socket.resume();
         }
       });
+  }
+
+  /** A send refused by a queue quota: nothing was stored, and it can pass once devices fetch their queues. */
+  #quotaError(connection: Connection, rid: number, refusal: QuotaRefusal): ServerFrame {
+    this.#log.warn({ deviceId: connection.deviceId, quota: refusal.quota }, 'queue quota: send refused');
+    const limit = `${Math.round(refusal.limitBytes / 1024 ** 2)} MiB`;
+    const message = refusal.quota === 'sender'
+      ? `your account has ${limit} waiting on the relay for devices that have not fetched it yet; nothing was stored, retry later`
+      : `a recipient device has ${limit} waiting on the relay; nothing was stored, retry later`;
+    return { t: 'error', rid, code: 'quota_exceeded', message };
   }
 
   #replyError(connection: Connection, rid: number, error: unknown): void {
