@@ -25,6 +25,8 @@ const enforcedPolicySchema = z.object({
   version: z.number().int().min(1),
   requireTotpForAdmin: z.boolean().optional(),
   requireTotpForDeviceLink: z.boolean().optional(),
+  /** How long after a login with a TOTP code the same device may log in without one (0 or absent: never). */
+  totpRememberSeconds: z.number().int().min(0).max(30 * 86_400).optional(),
   fileSharing: z.boolean().optional(),
   maxFileBytes: z.number().int().min(0).optional(),
   maxExpirySeconds: z.number().int().min(1).optional(),

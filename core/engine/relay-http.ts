@@ -300,19 +300,33 @@ interface RawReply {
 const DEFAULT_TIMEOUT_MS = 15_000;
 const DEFAULT_MAX_REPLY_BYTES = 4 * 1024 * 1024;
 
+/**
+ * Asked for a current TOTP code when the relay wants one to log in (the account has TOTP, and this device is not
+ * within the org policy's remembered window). null: no code to give, and the login fails with totp_required.
+ */
+export type TotpCodeProvider = () => Promise<string | null>;
+
+export interface RelayHttpOptions {
+  timeoutMs?: number;
+  maxReplyBytes?: number;
+  totpCode?: TotpCodeProvider;
+}
+
 export class RelayHttp {
   readonly #target: ResolvedEndpoint;
   readonly #agent: http.Agent;
   readonly #timeoutMs: number;
   readonly #maxReplyBytes: number;
+  readonly #totpCode: TotpCodeProvider | null;
   #device: { deviceId: string; secretKey: Uint8Array } | null = null;
   #token: string | null = null;
   #loggingIn: Promise<LoginResult> | null = null;
 
-  constructor(endpoint: RelayEndpoint, options: { timeoutMs?: number; maxReplyBytes?: number } = {}) {
+  constructor(endpoint: RelayEndpoint, options: RelayHttpOptions = {}) {
     this.#target = resolveEndpoint(endpoint);
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#maxReplyBytes = options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES;
+    this.#totpCode = options.totpCode ?? null;
     const trust = this.#target.trust;
     this.#agent = trust ? new https.Agent({ keepAlive: true, ...pinnedTlsOptions(this.#target) }) : new http.Agent({ keepAlive: true });
   }
@@ -344,7 +358,10 @@ export class RelayHttp {
     if (token === undefined || token === this.#token) this.#token = null;
   }
 
-  /** Logs in now: challenge, signed with the device key, exchanged for a token. With `totp` the session is second-factor. */
+  /**
+   * Logs in now: challenge, signed with the device key, exchanged for a token. With `totp` the session is
+   * second-factor. Without it, if the relay answers totp_required, the code provider (if any) is asked once.
+   */
   async login(totp?: string): Promise<LoginResult> {
     const attempt = this.#login(totp);
     this.#loggingIn = attempt;
@@ -356,6 +373,17 @@ export class RelayHttp {
   }
 
   async #login(totp: string | undefined): Promise<LoginResult> {
+    try {
+      return await this.#session(totp);
+    } catch (error) {
+      if (totp !== undefined || !this.#totpCode || !(error instanceof RelayError) || error.code !== 'totp_required') throw error;
+    }
+    const code = await this.#totpCode();
+    if (code === null) throw new RelayError('totp_required', 'this account uses TOTP and no code was given to log in', { status: 401 });
+    return this.#session(code);
+  }
+
+  async #session(totp: string | undefined): Promise<LoginResult> {
     if (!this.#device) throw new RelayError('no_device', 'logging in needs the device key: call setDevice() first');
     const { deviceId, secretKey } = this.#device;
     const { challenge, bytes: challengeBytes } = await this.#challenge(deviceId);

@@ -110,9 +110,24 @@ export function accountRoutes(app: FastifyInstance, ctx: Context): void {
     return ctx.challenges.issue(deviceId, request.ip, ctx.now());
   });
 
+  /**
+   * When each device last logged in with a TOTP code. Within the org policy's `totpRememberSeconds` of that, the
+   * device may start new sessions with its signature alone (an engine renewing its session, a command-line
+   * client logging in per command); without that policy field every new session needs a code. In memory, like
+   * sessions: after a relay restart every device needs a code again.
+   */
+  const totpVerifiedAt = new Map<string, number>();
+  const rememberedForTotp = (deviceId: string, now: number): boolean => {
+    const seconds = ctx.policy().totpRememberSeconds ?? 0;
+    const at = totpVerifiedAt.get(deviceId);
+    return seconds > 0 && at !== undefined && now - at < seconds * 1000;
+  };
+
   // Signature failures are limited per client address only: Ed25519 cannot be guessed, so a per-device lock
   // would add no security and would let anyone who knows a (public) device id lock that device out.
-  // TOTP codes can be guessed, so they are limited per account, and only after a valid device signature.
+  // TOTP codes can be guessed, so they are limited per account, and only after a valid device signature. An account
+  // with TOTP gets no new session while it is locked out for wrong codes, with a code or without: a stolen device
+  // key must not be a way around the second factor.
   app.post('/v1/auth/session', async (request) => {
     const body = parseInput(z.object({
       deviceId: idSchema, challenge: z.string().max(64), signature: z.string().max(128),
@@ -134,15 +149,18 @@ export function accountRoutes(app: FastifyInstance, ctx: Context): void {
     if (device.status === 'revoked') throw forbidden('this device was revoked', 'device_revoked');
     if (account.suspended) throw forbidden('this account is suspended', 'suspended');
     let secondFactor = false;
+    const totpKey = `totp:${account.accountId}`;
+    if (account.totpSecret !== null || body.totp !== undefined) ctx.backoff.check(totpKey, now);
     if (body.totp !== undefined) {
-      const totpKey = `totp:${account.accountId}`;
-      ctx.backoff.check(totpKey, now);
       if (!totpAccepted(account.accountId, account.totpSecret, body.totp)) {
         ctx.backoff.fail(totpKey, now);
         throw unauthorized('the TOTP code is wrong or was already used', 'bad_totp');
       }
       ctx.backoff.succeed(totpKey);
+      totpVerifiedAt.set(device.deviceId, now);
       secondFactor = true;
+    } else if (account.totpSecret !== null && !rememberedForTotp(device.deviceId, now)) {
+      throw unauthorized('this account uses TOTP: log in with a current code from the authenticator app', 'totp_required');
     }
     const session = ctx.sessions.create(account.accountId, device.deviceId, secondFactor, now);
     return { ...session, accountId: account.accountId, deviceId: device.deviceId, role: account.role, secondFactor };
