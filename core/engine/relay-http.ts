@@ -5,12 +5,13 @@ import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { concatBytes, fromBase64Url, sha256, sign, toBase64Url, utf8 } from '../crypto/sodium.ts';
+import { fromBase64Url, sha256, sign, toBase64Url } from '../crypto/sodium.ts';
 import { fetchPinnedCertificate, PinError, pinnedTrust } from '../net/pinned-tls.ts';
 import type { PinnedTrust } from '../net/pinned-tls.ts';
 import { deviceIdFor } from '../protocol/ids.ts';
 import { ID_PATTERN } from '../relay/frames.ts';
 import { b64bytes } from '../relay/base64-bytes.ts';
+import { authMessage, linkCancelMessage, recoveryInfoMessage, recoveryMessage } from '../relay/challenge-messages.ts';
 import { parseInviteLink } from '../relay/invite-link.ts';
 import { EngineError } from './errors.ts';
 
@@ -229,7 +230,9 @@ const replies = {
     }).refine(keyMatchesId, KEY_MISMATCH)).max(1000),
   }),
   deviceListVersion: z.object({ deviceListVersion: count }),
-  pending: z.object({ deviceId: id, accountId: id, accountPublicKey: publicKey, deviceList: signedBlob(MAX_DEVICE_LIST_BYTES).nullable(), deviceListVersion: count }),
+  pending: z.object({ deviceId: id, expiresAt: time }),
+  recoveryInfo: z.object({ accountId: id, accountPublicKey: publicKey, deviceList: signedBlob(MAX_DEVICE_LIST_BYTES).nullable(), deviceListVersion: count }),
+  cancelled: z.object({ deviceId: id, status: z.literal('cancelled') }),
   deviceStatus: z.object({ deviceId: id, status: z.enum(['active', 'revoked']) }),
   prekeyCount: z.object({ oneTimePrekeys: count }),
   claim: z.object({
@@ -276,8 +279,6 @@ export type OrgInfo = z.infer<typeof replies.org>;
 // ---------------------------------------------------------------- signing (the framing in server/auth.ts)
 // Domain separation: a login or recovery signature can never be replayed as any other signed object.
 
-const authMessage = (challenge: Uint8Array, deviceId: string) => concatBytes(utf8('wardroom-auth-v1\0'), challenge, utf8(deviceId));
-const recoveryMessage = (challenge: Uint8Array, deviceId: string) => concatBytes(utf8('wardroom-recover-v1\0'), challenge, utf8(deviceId));
 
 const wireBlob = (blob: SignedBlob) => ({ data: toBase64Url(blob.data), signature: toBase64Url(blob.signature) });
 const wirePrekey = (key: Prekey) => ({ keyId: key.keyId, data: toBase64Url(key.data) });
@@ -442,11 +443,35 @@ export class RelayHttp {
     await this.#authed('PUT', '/v1/accounts/me/device-list', replies.deviceListVersion, { deviceList: wireBlob(list), deviceListVersion: version });
   }
 
-  /** A new device asks to join the account of `username` (no login: the device cannot log in until approved). */
+  /**
+   * A new device asks to join the account of `username` (no login: the device cannot log in until approved). The
+   * relay answers alike whether or not the name exists. The request lives while the device polls login() (which
+   * answers device_pending until an approval) and ends with cancelPendingDevice().
+   */
   async requestPendingDevice(name: string, signingPublicKey: Uint8Array): Promise<z.infer<typeof replies.pending>> {
     const pending = await this.#call('POST', '/v1/devices/pending', replies.pending, { username: name, signingPublicKey: toBase64Url(signingPublicKey) });
     if (pending.deviceId !== deviceIdFor(signingPublicKey)) throw new RelayError('bad_reply', 'the relay named our device with an id not derived from its key');
     return pending;
+  }
+
+  /** Withdraws this device's link request (signed with the key set by setDevice), so no approval can reach it. */
+  async cancelPendingDevice(): Promise<void> {
+    if (!this.#device) throw new RelayError('no_device', 'cancelling a link needs the device key: call setDevice() first');
+    const { deviceId, secretKey } = this.#device;
+    const { challenge, bytes } = await this.#challenge(deviceId);
+    try {
+      await this.#call('POST', `/v1/devices/${deviceId}/cancel`, replies.cancelled, { challenge, signature: toBase64Url(sign(linkCancelMessage(bytes, deviceId), secretKey)) });
+    } catch (error) {
+      if (!(error instanceof RelayError) || error.code !== 'no_link_request') throw error; // gone already: expired
+    }
+  }
+
+  /** The account and its current signed device list, for a device being recovered with the account key. */
+  async recoveryInfo(deviceId: string, accountSecretKey: Uint8Array): Promise<z.infer<typeof replies.recoveryInfo>> {
+    const { challenge, bytes } = await this.#challenge(deviceId);
+    return this.#call('POST', `/v1/devices/${pathId(deviceId, 'deviceId')}/recovery-info`, replies.recoveryInfo, {
+      challenge, signature: toBase64Url(sign(recoveryInfoMessage(bytes, deviceId), accountSecretKey)),
+    });
   }
 
   async approveDevice(deviceId: string, certificate: SignedBlob, deviceList: SignedBlob, version: number): Promise<void> {

@@ -123,6 +123,14 @@ function migrateDeliveriesToQueue(db: DatabaseTypes.Database): void {
   })();
 }
 
+/**
+ * Relays before link requests stored anonymous "pending" devices that nothing ever cleaned up (and that counted
+ * against their account's linking). Such a device never logged in and holds nothing: the waiting device asks again.
+ */
+function dropPendingDevices(db: DatabaseTypes.Database): void {
+  db.prepare("DELETE FROM devices WHERE status = 'pending'").run();
+}
+
 /** Databases from before queue quotas have no recipient_device column; their envelopes count for senders only. */
 function addRecipientDevice(db: DatabaseTypes.Database): void {
   const columns = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('messages') as string[];
@@ -150,6 +158,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   db.exec(SCHEMA);
   addRecipientDevice(db);
   migrateDeliveriesToQueue(db);
+  dropPendingDevices(db);
   if (options.maxBytes) {
     const pageSize = db.pragma('page_size', { simple: true }) as number;
     // never below what the file already holds: SQLite would refuse every write, acks included
@@ -189,8 +198,6 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       VALUES (?, ?, ?, ?, ?, ?, ?)`),
     deviceById: s('SELECT * FROM devices WHERE device_id = ?'),
     devicesOf: s('SELECT * FROM devices WHERE account_id = ? ORDER BY created_at, device_id'),
-    countPending: s("SELECT count(*) FROM devices WHERE account_id = ? AND status = 'pending' AND created_at > ?").pluck(),
-    activate: membership("UPDATE devices SET status = 'active', certificate = ?, certificate_sig = ? WHERE device_id = ? AND status = 'pending'"),
     revoke: membership("UPDATE devices SET status = 'revoked', revoked_at = ? WHERE device_id = ? AND status != 'revoked'"),
     deviceList: s('SELECT device_list, device_list_sig, device_list_version FROM accounts WHERE account_id = ?'),
     setDeviceList: s(`UPDATE accounts SET device_list = ?, device_list_sig = ?, device_list_version = ?
@@ -329,13 +336,10 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     }
   };
 
-  const approveDevice = db.transaction((deviceId: string, certificate: SignedBlob, list: SignedBlob, version: number) => {
-    const device = q.deviceById.get(deviceId) as Row | undefined;
-    if (!device) throw new StoreConflict('device_unknown', 'no such device');
-    setDeviceListOrThrow(device.account_id as string, list, version);
-    if (q.activate.run(certificate.data, certificate.signature, deviceId).changes !== 1) {
-      throw new StoreConflict('device_not_pending', 'the device is not waiting for approval');
-    }
+  const addLinkedDevice = db.transaction((d: Parameters<ServerStore['addLinkedDevice']>[0], list: SignedBlob, version: number) => {
+    if (q.deviceById.get(d.deviceId)) throw new StoreConflict('device_exists', 'that device key is already registered');
+    setDeviceListOrThrow(d.accountId, list, version);
+    q.insertDevice.run(d.deviceId, d.accountId, d.publicKey, d.certificate.data, d.certificate.signature, 'active', d.now);
   });
 
   const revokeDevice = tallied([senderBytes, deviceBytes], db.transaction((deviceId: string, now: number, list: SignedBlob | null, version: number | null) => {
@@ -479,12 +483,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     setTotpSecret: (id, secret) => { q.setTotp.run(secret, id); },
     getDevice: (id) => { const r = q.deviceById.get(id) as Row | undefined; return r ? toDevice(r) : null; },
     listDevices: (accountId) => (q.devicesOf.all(accountId) as Row[]).map(toDevice),
-    addPendingDevice: (d) => {
-      if (q.deviceById.get(d.deviceId)) throw new StoreConflict('device_exists', 'that device key is already registered');
-      q.insertDevice.run(d.deviceId, d.accountId, d.publicKey, null, null, 'pending', d.now);
-    },
-    countPendingDevices: (accountId, createdAfter) => q.countPending.get(accountId, createdAfter) as number,
-    approveDevice: (id, cert, list, version) => approveDevice(id, cert, list, version),
+    addLinkedDevice: (device, list, version) => addLinkedDevice(device, list, version),
     revokeDevice: (id, now, list, version) => revokeDevice(id, now, list, version),
     getDeviceList: (accountId) => {
       const r = q.deviceList.get(accountId) as Row | undefined;
