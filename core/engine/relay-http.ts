@@ -474,9 +474,20 @@ export class RelayHttp {
     });
   }
 
+  /**
+   * Certifies a device waiting to join this account. EngineError NOT_FOUND when no such device is waiting any more
+   * (its link was cancelled, its process stopped, or it never asked): something the person approving can act on.
+   */
   async approveDevice(deviceId: string, certificate: SignedBlob, deviceList: SignedBlob, version: number): Promise<void> {
     const path = `/v1/devices/${pathId(deviceId, 'deviceId')}/approve`;
-    await this.#authed('POST', path, replies.deviceStatus, { certificate: wireBlob(certificate), deviceList: wireBlob(deviceList), deviceListVersion: version });
+    try {
+      await this.#authed('POST', path, replies.deviceStatus, { certificate: wireBlob(certificate), deviceList: wireBlob(deviceList), deviceListVersion: version });
+    } catch (error) {
+      if (error instanceof RelayError && error.code === 'no_link_request') {
+        throw new EngineError('NOT_FOUND', 'no device with that code is waiting for approval: its link was cancelled or has expired; run link again on the new device');
+      }
+      throw error;
+    }
   }
 
   /** Approves a pending device with the account key from the recovery kit (no other device, no login). */

@@ -11,6 +11,7 @@ import { randomBytes, sha256, sign, signingKeyPair, toBase64Url, utf8 } from '..
 import type { SigningKeyPair } from '../../../core/crypto/sodium.ts';
 import { deviceIdFor } from '../../../core/protocol/ids.ts';
 import { parseInviteLink } from '../../../core/relay/invite-link.ts';
+import { EngineError } from '../../../core/engine/errors.ts';
 import { RelayError, RelayHttp, trustEndpoint, UntrustedRelayError } from '../../../core/engine/relay-http.ts';
 import type { RelayEndpoint, SignedBlob } from '../../../core/engine/relay-http.ts';
 import { createOrg, http as rawHttp, startTestServer } from '../../support/server-client.ts';
@@ -134,6 +135,8 @@ test('every route round-trips its shapes through a real relay', async (t) => {
   await assert.rejects(phone.me(), isRelayError('device_pending', 403));
   await carol.approveDevice(pending.deviceId, blob(`cert ${pending.deviceId}`, account), blob('list 3', account), 3);
   assert.equal((await phone.me()).deviceId, pending.deviceId);
+  await assert.rejects(carol.approveDevice(pending.deviceId, blob('cert again', account), blob('list 3b', account), 4),
+    (error) => error instanceof EngineError && error.code === 'NOT_FOUND', 'no longer waiting: a person can act on that');
 
   // A tablet is approved with the account key from the recovery kit, then revoked.
   const tabletKeys = signingKeyPair();
