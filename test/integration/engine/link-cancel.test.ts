@@ -65,8 +65,13 @@ describe('engine: links that end without an approval', () => {
     const carol = await org.addUser('carol');
     const { link: invite } = await org.admin.engine.api.call('org.invite', { admin: false });
     const pending = await link(profile(), invite, 'carol', Date.now(), { pollMs: 50 });
-    await org.restartServer();
-    await new Promise((resolve) => setTimeout(resolve, 300)); // a few polls meet the restarted relay
+    await org.restartServer(); // the relay forgot every request
+    for (let i = 0; ; i++) {
+      const { devices } = await carol.engine.api.call('devices.list', {});
+      if (devices.some((d) => d.status === 'pending')) break;
+      assert.ok(i < 200, 'the waiting device asked again after the restart');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     await carol.engine.api.call('devices.approve', { code: pending.code });
     const vault = await pending.completed;
     await vault.lock();
