@@ -10,6 +10,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import pino from 'pino';
 import type { DestinationStream, Logger } from 'pino';
 import { Backoff, Challenges, Sessions } from './auth.ts';
+import { LinkRequests } from './link-requests.ts';
 import { resolveConfig } from './config.ts';
 import type { ServerConfig } from './config.ts';
 import { Context, issueInvite } from './context.ts';
@@ -33,6 +34,8 @@ export interface StartOptions extends Partial<ServerConfig> {
   logDestination?: DestinationStream;
   /** WebSocket ping interval in ms (tests shorten it); default 30 s. */
   heartbeatMs?: number;
+  /** How long a link request outlives its device's last poll, in ms (tests shorten it); default 15 s. */
+  linkIdleMs?: number;
 }
 
 export interface RunningServer {
@@ -57,7 +60,7 @@ const REDACT = [
 ];
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
-  const { logDestination, heartbeatMs, ...configInput } = options;
+  const { logDestination, heartbeatMs, linkIdleMs, ...configInput } = options;
   const config = resolveConfig(configInput);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const blobsDir = path.join(config.dataDir, 'blobs');
@@ -68,7 +71,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     log.warn('PLAIN HTTP (--insecure-http): no TLS, no certificate pin. Only for tests on loopback. Never expose this server.');
   }
   const tls = config.insecureHttp ? null : await loadOrCreateTls(config.dataDir, config.tlsCert, config.tlsKey);
-  const store = openSqliteStore(path.join(config.dataDir, 'wardroom-server.db'), { maxBytes: config.maxDatabaseBytes });
+  const store = openSqliteStore(path.join(config.dataDir, 'wardroom-server.db'), {
+    maxBytes: config.maxDatabaseBytes, quotas: { senderBytes: config.senderQueueQuotaBytes, deviceBytes: config.deviceQueueQuotaBytes },
+  });
   const hub: Hub = new Hub({
     store, log, maxEnvelopeTtlMs: config.maxEnvelopeTtlSeconds * 1000, ...(heartbeatMs ? { heartbeatMs } : {}),
     policyTtlCapMs: (): number | null => {
@@ -78,12 +83,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   });
   const sessions = new Sessions(config.sessionTtlSeconds);
   const challenges = new Challenges();
+  const linkRequests = new LinkRequests(linkIdleMs ? { idleMs: linkIdleMs } : {});
   const backoff = new Backoff(5);
   const addressBackoff = new Backoff(50);
 
   let url = '';
   const ctx: Context = new Context({
-    config, store, hub, sessions, challenges, backoff, addressBackoff, log, blobsDir, pin: tls?.pin ?? null,
+    config, store, hub, sessions, challenges, linkRequests, backoff, addressBackoff, log, blobsDir, pin: tls?.pin ?? null,
     publicUrl: () => config.publicUrl ?? url,
   });
 
@@ -167,6 +173,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     }
     sessions.sweep(now);
     challenges.sweep(now);
+    linkRequests.sweep(now);
     backoff.sweep(now);
     addressBackoff.sweep(now);
   };

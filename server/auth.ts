@@ -2,13 +2,10 @@
 // the server answers with a short-lived bearer token. Tokens and challenges live only in memory (a restart
 // signs everyone out, which costs one round trip) and tokens are indexed by their hash.
 import { verifySync } from 'otplib';
-import { fromBase64Url, randomBytes, toBase64Url, utf8, verify, concatBytes } from '../core/crypto/sodium.ts';
+import { fromBase64Url, randomBytes, toBase64Url, verify } from '../core/crypto/sodium.ts';
 import { ApiError } from './errors.ts';
 import { newSecret, secretHash } from './ids.ts';
 
-/** Domain separation: a login signature can never be replayed as any other signed object, and vice versa. */
-const AUTH_CONTEXT = utf8('wardroom-auth-v1\0');
-const RECOVERY_CONTEXT = utf8('wardroom-recover-v1\0');
 const CHALLENGE_TTL_MS = 60_000;
 const MAX_OUTSTANDING_CHALLENGES = 50_000;
 
@@ -18,16 +15,6 @@ export interface Session {
   expiresAt: number;
   /** Whether a TOTP code was checked at login; admin and device-link actions may require it by policy. */
   secondFactor: boolean;
-}
-
-/** The bytes a device signs to log in: context || challenge || device id. */
-export function authMessage(challenge: Uint8Array, deviceId: string): Uint8Array {
-  return concatBytes(AUTH_CONTEXT, challenge, utf8(deviceId));
-}
-
-/** The bytes an account key (from the recovery kit) signs to approve a pending device. */
-export function recoveryMessage(challenge: Uint8Array, deviceId: string): Uint8Array {
-  return concatBytes(RECOVERY_CONTEXT, challenge, utf8(deviceId));
 }
 
 /**

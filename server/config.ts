@@ -25,6 +25,12 @@ export interface ServerConfig {
   maxEnvelopeTtlSeconds: number;
   /** Cap on the database's size in bytes (0: none). At the cap sends are refused with storage_full; acks still work. */
   maxDatabaseBytes: number;
+  /** Bytes an account may have waiting in the queue, unacknowledged (0: no limit). Over it, sends get quota_exceeded. */
+  senderQueueQuotaBytes: number;
+  /** Bytes of direct envelopes that may wait for one device (0: no limit). */
+  deviceQueueQuotaBytes: number;
+  /** One-time prekeys a device may store on the relay. */
+  maxOneTimePrekeys: number;
   sessionTtlSeconds: number;
   inviteTtlSeconds: number;
 }
@@ -53,6 +59,9 @@ const OPTIONS: Option[] = [
   { key: 'blobTtlSeconds', flag: 'blob-ttl', type: 'string', help: 'longest blob lifetime in seconds. Default: 30 days' },
   { key: 'maxEnvelopeTtlSeconds', flag: 'max-envelope-ttl', type: 'string', help: 'longest an envelope waits for its device. Default: 30 days' },
   { key: 'maxDatabaseBytes', flag: 'max-db-size', type: 'string', help: 'cap on the database size in bytes; at the cap sends are refused (storage_full) until devices fetch their queues. Default: 0 (none)' },
+  { key: 'senderQueueQuotaBytes', flag: 'sender-quota', type: 'string', help: 'bytes one account may have waiting for devices that have not fetched them; over it its sends are refused (quota_exceeded) until they do. 0: no limit. Default: 256 MiB' },
+  { key: 'deviceQueueQuotaBytes', flag: 'device-quota', type: 'string', help: 'bytes of direct messages that may wait for one device; over it sends to it are refused (quota_exceeded). 0: no limit. Default: 256 MiB' },
+  { key: 'maxOneTimePrekeys', flag: 'max-prekeys', type: 'string', help: 'one-time prekeys a device may store. Default: 1000' },
   { key: 'sessionTtlSeconds', flag: 'session-ttl', type: 'string', help: 'lifetime of a session token in seconds. Default: 3600' },
   { key: 'inviteTtlSeconds', flag: 'invite-ttl', type: 'string', help: 'lifetime of an invite code in seconds. Default: 7 days' },
 ];
@@ -67,6 +76,8 @@ export function defaultDataDir(): string {
 }
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** 0 (no limit) or at least 1 MiB, more than the largest frame (256 KiB). */
+const queueQuota = z.coerce.number().int().max(2 ** 50).refine((v) => v === 0 || v >= 1024 * 1024, 'use 0 (no limit) or at least 1048576 (1 MiB)');
 
 const configSchema = z.object({
   dataDir: z.string().min(1),
@@ -86,6 +97,10 @@ const configSchema = z.object({
   blobTtlSeconds: intFrom(60, 365 * DAY),
   maxEnvelopeTtlSeconds: intFrom(60, 365 * DAY),
   maxDatabaseBytes: intFrom(0, 2 ** 50),
+  // A quota below the largest frame would refuse some sends for ever, which a client retries for ever.
+  senderQueueQuotaBytes: queueQuota,
+  deviceQueueQuotaBytes: queueQuota,
+  maxOneTimePrekeys: intFrom(10, 100_000),
   sessionTtlSeconds: intFrom(60, DAY),
   inviteTtlSeconds: intFrom(60, 90 * DAY),
 }).strict();
@@ -95,7 +110,8 @@ export function defaults(): ServerConfig {
     dataDir: defaultDataDir(), host: '127.0.0.1', port: 8443, tlsCert: null, tlsKey: null, insecureHttp: false,
     publicUrl: null, logLevel: 'info', turnUrls: [], turnSecret: null, turnTtlSeconds: 3600,
     blobQuotaBytes: 1024 ** 3, maxBlobBytes: 100 * 1024 ** 2, blobTtlSeconds: 30 * DAY,
-    maxEnvelopeTtlSeconds: 30 * DAY, maxDatabaseBytes: 0, sessionTtlSeconds: 3600, inviteTtlSeconds: 7 * DAY,
+    maxEnvelopeTtlSeconds: 30 * DAY, maxDatabaseBytes: 0, senderQueueQuotaBytes: 256 * 1024 ** 2,
+    deviceQueueQuotaBytes: 256 * 1024 ** 2, maxOneTimePrekeys: 1000, sessionTtlSeconds: 3600, inviteTtlSeconds: 7 * DAY,
   };
 }
 

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { fromUtf8, sha256, toBase64Url, verify } from '../core/crypto/sodium.ts';
 import type { Backoff, Challenges, Session, Sessions } from './auth.ts';
+import type { LinkRequests } from './link-requests.ts';
 import type { ServerConfig } from './config.ts';
 import { forbidden, unauthorized } from './errors.ts';
 import { formatInviteLink } from '../core/relay/invite-link.ts';
@@ -25,6 +26,8 @@ const enforcedPolicySchema = z.object({
   version: z.number().int().min(1),
   requireTotpForAdmin: z.boolean().optional(),
   requireTotpForDeviceLink: z.boolean().optional(),
+  /** How long after a login with a TOTP code the same device may log in without one (0 or absent: never). */
+  totpRememberSeconds: z.number().int().min(0).max(30 * 86_400).optional(),
   fileSharing: z.boolean().optional(),
   maxFileBytes: z.number().int().min(0).optional(),
   maxExpirySeconds: z.number().int().min(1).optional(),
@@ -48,6 +51,7 @@ export interface ContextOptions {
   hub: Hub;
   sessions: Sessions;
   challenges: Challenges;
+  linkRequests: LinkRequests;
   backoff: Backoff;
   addressBackoff: Backoff;
   log: Logger;
@@ -63,6 +67,8 @@ export class Context {
   readonly hub: Hub;
   readonly sessions: Sessions;
   readonly challenges: Challenges;
+  /** New devices waiting to be approved into an account (not stored: they bind nothing until approved). */
+  readonly linkRequests: LinkRequests;
   /** Failed attempts per device or account. */
   readonly backoff: Backoff;
   /** Failed attempts per client address (more lenient: addresses are shared). */
@@ -79,6 +85,7 @@ export class Context {
     this.hub = options.hub;
     this.sessions = options.sessions;
     this.challenges = options.challenges;
+    this.linkRequests = options.linkRequests;
     this.backoff = options.backoff;
     this.addressBackoff = options.addressBackoff;
     this.log = options.log;

@@ -235,7 +235,17 @@ export const commands = {
 // ---------------------------------------------------------------- events (core -> UI)
 
 export const events = {
-  'connection.state': z.object({ state: z.enum(['connecting', 'online', 'offline']), retryInMs: z.number().optional() }),
+  /**
+   * The relay connection. `untrusted` is an alarm, not an outage: the server at the relay's address failed the
+   * certificate pin (someone may be intercepting), the engine stopped connecting, and every command fails with
+   * UNTRUSTED_RELAY. It carries the relay's address and a one-line `message` for a warning banner.
+   */
+  'connection.state': z.object({
+    state: z.enum(['connecting', 'online', 'offline', 'untrusted']),
+    retryInMs: z.number().optional(),
+    relay: z.string().max(LIMITS.linkMax).optional(),
+    message: z.string().max(1000).optional(),
+  }).refine((e) => e.state !== 'untrusted' || (e.relay !== undefined && e.message !== undefined), 'an untrusted relay event names the relay and says why'),
   'message.received': MessageView,
   'message.updated': MessageView,
   'message.removed': z.object({ id: MessageId, conversation: ConversationId, reason: z.enum(['deleted', 'expired', 'burned']) }),
@@ -304,6 +314,7 @@ export const ErrorCode = z.enum([
   'RELAY', // the relay refused a request (its own reason follows), or could not be reached while enrolling
   'DISCONNECTED', // the `wardroom serve` a command went through went away before answering
   'HOSTILE_SERVER', // the relay served something that cannot be true (another user's keys, a bad signature)
+  'UNTRUSTED_RELAY', // the server at the relay's address failed the certificate pin: an alarm, not an outage
   // ours
   'INTERNAL', // an engine bug: the details are in the engine's log, never in the message
 ]);

@@ -35,9 +35,9 @@ import { loadProfile, profileStatement, type Profile } from './profile.ts';
 import { pruneSeenStatement, VaultProtocolStore } from './protocol-store.ts';
 import { SenderKeyRecovery } from './recovery/sender-keys.ts';
 import { SessionResets } from './recovery/session-reset.ts';
-import { RelayError, RelayHttp } from './relay-http.ts';
+import { RelayError, RelayHttp, type TotpCodeProvider, type UntrustedRelayError } from './relay-http.ts';
 import { PROFILE_MIGRATIONS } from './schema.ts';
-import { RelaySocket } from './relay-socket.ts';
+import { RelaySocket, type ConnectionState } from './relay-socket.ts';
 import { settingsHandlers } from './settings/handlers.ts';
 import { syncHandlers } from './sync/handlers.ts';
 import { Typing } from './typing/typing.ts';
@@ -51,7 +51,12 @@ export interface EngineOptions extends VaultSettings {
   sendWaitMs?: number;
   /** Backoff for resending frames the relay refused for a while (default 2 s doubling to 60 s). */
   outboxRetry?: OutboxRetry;
+  /** Asked when the relay wants a TOTP code for a new session (an account with TOTP on); null when there is none. */
+  totpCode?: TotpCodeProvider;
 }
+
+/** Commands that only read what this device holds: they keep working while the relay is untrusted. */
+const LOCAL_READS = new Set<keyof Handlers>(['conversations.list', 'messages.list', 'messages.search', 'contacts.list', 'contacts.safetyNumber', 'settings.get', 'events.since']);
 
 /** How long closing waits for queued frames to reach a relay that is online. */
 const CLOSE_FLUSH_MS = 2_000;
@@ -80,6 +85,7 @@ export class Engine {
   readonly #expiry: ExpiryScheduler;
   readonly #typing: Typing;
   readonly #routing: ConversationRouter;
+  #untrusted: UntrustedRelayError | null = null;
   #closed = false;
 
   private constructor(opened: Opened, options: EngineOptions) {
@@ -97,7 +103,7 @@ export class Engine {
       token: (rejected) => http.token(rejected),
       onDeliveries: (batch) => this.#lane.run(() => this.#inbound.receive(batch)),
       onEvent: (event) => void this.#onRelayEvent(event).catch(problem),
-      onState: (state, retryInMs) => this.#onConnectionState(state, retryInMs),
+      onState: (state, retryInMs, untrusted) => this.#onConnectionState(state, retryInMs, untrusted),
       onProblem: problem,
       ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
     });
@@ -160,6 +166,9 @@ export class Engine {
       const handler = handlers[name] as (request: unknown) => Promise<unknown>;
       (handlers as Record<string, (request: unknown) => Promise<unknown>>)[name] = async (request) => {
         if (this.#lane.failure) throw this.#lane.failure;
+        // a relay that failed the pin stops everything that would reach it or change what goes to it; reading what
+        // this device holds still works, so the user can see their history beside the alarm
+        if (this.#untrusted && !LOCAL_READS.has(name)) throw this.#untrusted;
         return handler(request).catch((error: unknown) => {
           throw relayFailure(error, profile.server);
         });
@@ -180,7 +189,7 @@ export class Engine {
       const { profile, account } = await loadProfile(vault);
       await vault.transaction([pruneSeenStatement((options.now ?? Date.now)() - SEEN_RETENTION_MS)]);
       const store = await VaultProtocolStore.load(vault);
-      const http = new RelayHttp({ server: profile.server, pin: profile.pin, ca: profile.ca });
+      const http = new RelayHttp({ server: profile.server, pin: profile.pin, ca: profile.ca }, options.totpCode ? { totpCode: options.totpCode } : {});
       http.setDevice(profile.deviceId, store.device().signing.secretKey);
       let engine: Engine | null = null;
       const directory = await Directory.load(http, vault, store, {
@@ -234,9 +243,13 @@ export class Engine {
     return this.#ctx.username;
   }
 
-  #onConnectionState(state: 'connecting' | 'online' | 'offline', retryInMs: number | undefined): void {
+  #onConnectionState(state: ConnectionState, retryInMs: number | undefined, untrusted: UntrustedRelayError | undefined): void {
     const problem = (error: Error) => this.#ctx.problem(error);
-    this.#ctx.emit('connection.state', { state, ...(retryInMs !== undefined ? { retryInMs } : {}) });
+    // a relay that fails the pin is an alarm: the socket stops for good, and commands say why (relay-http does)
+    if (untrusted) this.#untrusted = untrusted;
+    this.#ctx.emit('connection.state', {
+      state, ...(retryInMs !== undefined ? { retryInMs } : {}), ...(untrusted ? { relay: untrusted.relay, message: untrusted.message } : {}),
+    });
     if (state !== 'online') return;
     this.#outbound.online();
     void this.#sendHeld().then(() => this.#outbox.flush()).catch(problem);

@@ -18,7 +18,7 @@ import { EngineError } from './errors.ts';
 import { PROFILE_MIGRATIONS } from './schema.ts';
 import { accountStatement, profileStatement, signedPrekeyUploadedStatement, type NewProfile } from './profile.ts';
 import { initialProtocolStatements, protocolStatements } from './protocol-store.ts';
-import { RelayHttp, trustEndpoint, type RelayEndpoint, type SignedBlob } from './relay-http.ts';
+import { RelayError, RelayHttp, trustEndpoint, type RelayEndpoint, type SignedBlob, type TotpCodeProvider } from './relay-http.ts';
 import { encodeSignedPrekey } from './directory.ts';
 
 /** One-time prekeys uploaded at enrolment and per top-up. */
@@ -154,16 +154,31 @@ export function parseLinkCode(text: string): LinkRequest {
 
 export interface PendingLink {
   code: string;
-  /** Resolves once an existing device (or the kit) approved this one and the profile is ready. */
+  /**
+   * Resolves once an existing device (or the kit) approved this one and the profile is ready. Rejects when the
+   * link is cancelled (`signal`), times out or fails; the relay's request is withdrawn first, so no approval can
+   * reach a device whose keys are gone, and the half-made profile is removed.
+   */
   completed: Promise<Vault>;
+}
+
+export interface LinkOptions {
+  recoveryKit?: string;
+  pollMs?: number;
+  /** How long to wait for an approval; the relay gives up on a request after 10 minutes anyway. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Asked for a TOTP code if the account has TOTP and the relay wants one at the first login. */
+  totpCode?: TotpCodeProvider;
 }
 
 /**
  * Starts linking a new device to an existing account. The new device's keys are made here; the account key, held
  * by the approving device, certifies them. `recoveryKit` approves at once instead (and the new device then holds
- * the account key too).
+ * the account key too). The relay learns of the new device only as a request that binds it to nothing and that
+ * lives while this process polls for the approval: if the process dies, it lapses within seconds.
  */
-export async function link(settings: VaultSettings, inviteOrServerLink: string, username: string, now: number, options: { recoveryKit?: string; pollMs?: number; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<PendingLink> {
+export async function link(settings: VaultSettings, inviteOrServerLink: string, username: string, now: number, options: LinkOptions = {}): Promise<PendingLink> {
   const { endpoint, org } = await endpointFor(inviteOrServerLink);
   const recovered = options.recoveryKit ? (() => {
     const { kit, code } = parseRecoveryKit(options.recoveryKit!);
@@ -175,13 +190,21 @@ export async function link(settings: VaultSettings, inviteOrServerLink: string, 
   })() : null;
   // A throwaway account key only fixes the device's own keys; the real certificate comes from the approver.
   const draft = createDevice(recovered ?? createAccountIdentity(), username, deviceIdFor, now);
-  const http = new RelayHttp(endpoint);
-  const pending = await http.requestPendingDevice(username, draft.signing.publicKey);
+  const http = new RelayHttp(endpoint, options.totpCode ? { totpCode: options.totpCode } : {});
+  await http.requestPendingDevice(username, draft.signing.publicKey);
+  http.setDevice(draft.deviceId, draft.signing.secretKey);
   const request = { username, signingPublicKey: draft.signing.publicKey, dhPublicKey: draft.dh.publicKey, createdAt: now };
   const completed = withNewVault(settings, async (vault) => {
-    if (recovered) await recoverWith(http, recovered, draft, username, pending);
-    http.setDevice(draft.deviceId, draft.signing.secretKey);
-    const me = await waitForApproval(http, options);
+    let me: Awaited<ReturnType<RelayHttp['login']>>;
+    try {
+      if (recovered) await recoverWith(http, recovered, draft, username);
+      me = await waitForApproval(http, username, draft, options);
+    } catch (error) {
+      // Withdrawn before the profile (and with it the device's keys) is removed: an approval arriving later finds
+      // nothing to approve, instead of making an active device whose keys no longer exist.
+      await http.cancelPendingDevice().catch(() => {});
+      throw error;
+    }
     const served = await http.accountDevices(me.accountId);
     const mine = served.devices.find((d) => d.deviceId === draft.deviceId);
     if (!mine?.certificate || !served.deviceList) throw new EngineError('HOSTILE_SERVER', 'the relay approved this device without a certificate');
@@ -202,13 +225,21 @@ export async function link(settings: VaultSettings, inviteOrServerLink: string, 
       ...endpoint, username, accountId: me.accountId, deviceId: draft.deviceId, orgKey, deviceListVersion: account.listVersion, receipts: true,
     }, recovered, Date.now());
     return vault;
-  });
+  }).finally(() => http.close());
   return { code: formatLinkCode(request), completed };
 }
 
 /** The kit holds the account key: it certifies the new device (the draft already is) and publishes the new list. */
-async function recoverWith(http: RelayHttp, account: AccountIdentity, draft: DeviceIdentity, username: string, served: Awaited<ReturnType<RelayHttp['requestPendingDevice']>>): Promise<void> {
-  if (toBase64Url(served.accountPublicKey) !== toBase64Url(account.publicKey)) throw new EngineError('INVALID', `that recovery kit is not for @${username}`);
+async function recoverWith(http: RelayHttp, account: AccountIdentity, draft: DeviceIdentity, username: string): Promise<void> {
+  let served: Awaited<ReturnType<RelayHttp['recoveryInfo']>>;
+  try {
+    served = await http.recoveryInfo(draft.deviceId, account.secretKey);
+  } catch (error) {
+    // The relay cannot tell "no such user" from "another account's key", and says neither: both are a wrong kit.
+    if (error instanceof RelayError && error.code === 'bad_signature') throw new EngineError('INVALID', `that recovery kit is not for @${username}`);
+    throw error;
+  }
+  if (toBase64Url(served.accountPublicKey) !== toBase64Url(account.publicKey)) throw new EngineError('HOSTILE_SERVER', 'the relay answered a recovery with another account\'s key');
   const current = served.deviceList ? applyDeviceList(null, username, served.deviceList.data).entry : null;
   if (current && toBase64Url(current.accountPublicKey) !== toBase64Url(account.publicKey)) throw new EngineError('HOSTILE_SERVER', 'the relay served a device list signed by another key');
   const version = Math.max(served.deviceListVersion, current?.listVersion ?? 0) + 1;
@@ -217,17 +248,37 @@ async function recoverWith(http: RelayHttp, account: AccountIdentity, draft: Dev
   await http.recoverDevice(draft.deviceId, account.secretKey, signedBlob(draft.certificate, account), signedBlob(list, account), version);
 }
 
-async function waitForApproval(http: RelayHttp, options: { pollMs?: number; timeoutMs?: number; signal?: AbortSignal }) {
+/**
+ * Polls login() until an approval makes it succeed. Each poll is signed with the device key, which is what keeps
+ * the relay's request alive; a request the relay lost (it restarted) is opened again, same keys, same code.
+ */
+async function waitForApproval(http: RelayHttp, username: string, draft: DeviceIdentity, options: LinkOptions) {
   const deadline = Date.now() + (options.timeoutMs ?? 10 * 60_000);
   for (;;) {
     try {
       return await http.login();
     } catch (error) {
       const code = (error as { code?: string }).code;
-      if (code !== 'device_pending') throw error;
+      if (code === 'bad_signature') await http.requestPendingDevice(username, draft.signing.publicKey);
+      else if (code !== 'device_pending') throw error;
     }
-    if (options.signal?.aborted) throw new EngineError('INVALID', 'linking was cancelled');
     if (Date.now() > deadline) throw new EngineError('OFFLINE', 'no device approved this one in time; run link again');
-    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1000));
+    await cancellableSleep(options.pollMs ?? 1000, options.signal);
   }
+}
+
+function cancellableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  const cancelled = () => new EngineError('INVALID', 'linking was cancelled');
+  if (signal?.aborted) return Promise.reject(cancelled());
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(cancelled());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }

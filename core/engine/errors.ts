@@ -5,7 +5,7 @@ import { ProtocolError } from '../protocol/errors.ts';
 
 /** The codes the engine throws itself: a subset of the contract's ErrorCode (a code outside it does not compile). */
 export type EngineErrorCode = Subset<ErrorCode,
-  'NOT_FOUND' | 'INVALID' | 'FORBIDDEN' | 'HOSTILE_SERVER' | 'OFFLINE' | 'NOT_ENROLLED' | 'ALREADY_ENROLLED' | 'LOCKED' | 'CONFLICT' | 'VAULT' | 'CANCELLED' | 'RELAY'>;
+  'NOT_FOUND' | 'INVALID' | 'FORBIDDEN' | 'HOSTILE_SERVER' | 'OFFLINE' | 'NOT_ENROLLED' | 'ALREADY_ENROLLED' | 'LOCKED' | 'CONFLICT' | 'VAULT' | 'CANCELLED' | 'RELAY' | 'UNTRUSTED_RELAY'>;
 type Subset<All extends string, Some extends All> = Some;
 
 export class EngineError extends ApiError {

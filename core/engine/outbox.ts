@@ -4,7 +4,7 @@
 import { Decoder, Encoder } from 'cbor-x';
 import { toBase64Url } from '../crypto/sodium.ts';
 import type { SqlExecutor, Statement } from '../vault/index.ts';
-import { RelayError } from './relay-http.ts';
+import { RelayError, UntrustedRelayError } from './relay-http.ts';
 import type { RelaySocket } from './relay-socket.ts';
 import { statusStatement } from './history.ts';
 
@@ -22,7 +22,11 @@ const encoder = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Ar
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
 /** Pipelined sends per flush round: the relay commits them in one group and answers in order. */
 const WINDOW = 64;
-/** Errors that will not go away by retrying the same bytes. */
+/**
+ * Errors that will not go away by retrying the same bytes. Everything else is retried later: the relay out of
+ * storage (storage_full), the sender or a recipient over its quota (quota_exceeded: room comes back as devices
+ * fetch their queues), an internal error, a network fault.
+ */
 const PERMANENT = new Set(['too_large', 'not_member', 'unknown_device', 'expired', 'duplicate_recipient', 'bad_frame', 'stale_devices', 'no_such_channel']);
 
 export function outboxStatement(frame: OutgoingFrame): Statement {
@@ -112,15 +116,19 @@ export class Outbox {
         const done: Row[] = [];
         const failed: Row[] = [];
         let transient = false;
+        let untrusted = false;
         for (const [i, result] of results.entries()) {
           if (result.status === 'fulfilled') done.push(rows[i]!);
           else if (result.reason instanceof RelayError && PERMANENT.has(result.reason.code)) {
             if (result.reason.code === 'stale_devices') await this.#dropStale(rows[i]!);
             else failed.push(rows[i]!);
-          } else transient = true;
+          } else if (result.reason instanceof UntrustedRelayError) untrusted = true;
+          else transient = true;
         }
         await this.#settle(done, 'sent');
         await this.#settle(failed, 'failed');
+        // An impostor relay: the frames stay queued (nothing is lost), but no timer knocks on its door again.
+        if (untrusted) return;
         if (transient) {
           this.#scheduleRetry();
           return;

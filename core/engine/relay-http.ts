@@ -6,13 +6,15 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { CodedError } from '../crypto/coded-error.ts';
-import { concatBytes, fromBase64Url, sha256, sign, toBase64Url, utf8 } from '../crypto/sodium.ts';
+import { fromBase64Url, sha256, sign, toBase64Url } from '../crypto/sodium.ts';
 import { fetchPinnedCertificate, PinError, pinnedTrust } from '../net/pinned-tls.ts';
 import type { PinnedTrust } from '../net/pinned-tls.ts';
 import { deviceIdFor } from '../protocol/ids.ts';
 import { ID_PATTERN } from '../relay/frames.ts';
 import { b64bytes } from '../relay/base64-bytes.ts';
+import { authMessage, linkCancelMessage, recoveryInfoMessage, recoveryMessage } from '../relay/challenge-messages.ts';
 import { parseInviteLink } from '../relay/invite-link.ts';
+import { EngineError } from './errors.ts';
 
 export interface RelayEndpoint {
   /** origin of the relay: https:, or http: for a loopback test server */
@@ -35,8 +37,9 @@ export interface Prekey {
 }
 
 /**
- * Every failure talking to the relay. `status` is the HTTP status (0 when there was none); `code` is the server's
- * error code, or one of ours: network, timeout, bad_reply, closed, insecure, pin_mismatch, invalid_input, no_device.
+ * Every failure talking to the relay but one (UntrustedRelayError). `status` is the HTTP status (0 when there was
+ * none); `code` is the server's error code, or one of ours: network, timeout, bad_reply, closed, insecure,
+ * invalid_input, no_device.
  */
 export class RelayError extends CodedError<string> {
   override readonly name = 'RelayError';
@@ -47,6 +50,22 @@ export class RelayError extends CodedError<string> {
     super(code, message, options.cause === undefined ? undefined : { cause: options.cause });
     this.status = options.status ?? 0;
     this.retryAfterSeconds = options.retryAfterSeconds ?? null;
+  }
+}
+
+/**
+ * The server at the relay's address proved it is not the relay we pinned: its certificate's key is not the pinned
+ * one, so nothing was sent to it. An alarm, not a network fault: someone may be intercepting the connection, and
+ * retrying cannot help. It is an ApiError, so every command that meets it fails with UNTRUSTED_RELAY and this
+ * line, whatever layer it crossed; the technical detail stays in `cause`, for the log.
+ */
+export class UntrustedRelayError extends EngineError {
+  /** the relay's origin, as the profile (or the invite) names it */
+  readonly relay: string;
+  constructor(relay: string, options: { cause?: unknown } = {}) {
+    super('UNTRUSTED_RELAY', `the relay at ${relay} presented a TLS key that is not the pinned one: the connection may be intercepted, so nothing was sent`);
+    this.relay = relay;
+    if (options.cause !== undefined) this.cause = options.cause;
   }
 }
 
@@ -88,10 +107,6 @@ function requireLoopback(url: URL): void {
   }
 }
 
-function pinError(error: PinError): RelayError {
-  return new RelayError('pin_mismatch', `the relay's TLS key is not the one pinned by the invite: ${error.message}`, { cause: error });
-}
-
 /** Checks an endpoint (the same rules as trustEndpoint) and works out how to connect to it; shared with RelaySocket. */
 export function resolveEndpoint(endpoint: RelayEndpoint): ResolvedEndpoint {
   const url = parseOrigin(endpoint.server);
@@ -106,9 +121,21 @@ export function resolveEndpoint(endpoint: RelayEndpoint): ResolvedEndpoint {
   try {
     trust = pinnedTrust(endpoint.ca, endpoint.pin);
   } catch (error) {
-    throw error instanceof PinError ? pinError(error) : new RelayError('invalid_input', 'the stored relay certificate is not a PEM certificate');
+    // The profile's own certificate and pin disagree: a local fault (nothing was presented by any server yet).
+    throw new RelayError('invalid_input', error instanceof PinError ? 'the stored relay certificate does not match the stored pin'
+      : 'the stored relay certificate is not a PEM certificate', { cause: error });
   }
   return { url, host, port, trust, servername: isIP(host) ? undefined : host };
+}
+
+/**
+ * TLS options for a pinned connection (https and wss alike). `rejectUnauthorized` is set explicitly: left out, Node
+ * reads it from NODE_TLS_REJECT_UNAUTHORIZED, and with that at 0 it completes a handshake whose chain or pin check
+ * failed and sends the request (and its token) anyway. The pin must hold whatever the environment says.
+ */
+export function pinnedTlsOptions(target: ResolvedEndpoint): { ca: string; checkServerIdentity: PinnedTrust['checkServerIdentity']; servername: string | undefined; rejectUnauthorized: true } {
+  if (!target.trust) throw new RelayError('insecure', 'a pinned connection needs the pinned certificate');
+  return { ca: target.trust.ca, checkServerIdentity: target.trust.checkServerIdentity, servername: target.servername, rejectUnauthorized: true };
 }
 
 /**
@@ -132,7 +159,7 @@ export async function trustEndpoint(server: string, pin: string | null, timeoutM
     const ca = await Promise.race([fetchPinnedCertificate(bareHost(url), Number(url.port || 443), pin, timeoutMs + 1000), timeout]);
     return { server: url.origin, pin, ca };
   } catch (error) {
-    throw transportError(error, `fetching the certificate of ${url.host}`);
+    throw transportError(error, `fetching the certificate of ${url.host}`, url.origin);
   } finally {
     clearTimeout(timer);
   }
@@ -148,15 +175,15 @@ const UNTRUSTED_CERTIFICATE = new Set([
   'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID',
 ]);
 
-/** Maps a thrown transport error to a RelayError whose message carries no request data. */
-export function transportError(error: unknown, what: string): RelayError {
-  if (error instanceof RelayError) return error;
-  if (error instanceof PinError) return pinError(error);
-  const message = error instanceof Error ? error.message : String(error);
+/**
+ * Maps a thrown transport error to a RelayError whose message carries no request data, or to an
+ * UntrustedRelayError when the server at `relay` failed the pin.
+ */
+export function transportError(error: unknown, what: string, relay: string): RelayError | UntrustedRelayError {
+  if (error instanceof RelayError || error instanceof UntrustedRelayError) return error;
   const code = (error as NodeJS.ErrnoException | null)?.code;
-  if (code !== undefined && UNTRUSTED_CERTIFICATE.has(code)) {
-    return new RelayError('pin_mismatch', `${what}: the relay presented a certificate other than the pinned one (${code})`, { cause: error });
-  }
+  if (error instanceof PinError || (code !== undefined && UNTRUSTED_CERTIFICATE.has(code))) return new UntrustedRelayError(relay, { cause: error });
+  const message = error instanceof Error ? error.message : String(error);
   return new RelayError('network', `${what}: ${message}`, { cause: error });
 }
 
@@ -202,7 +229,9 @@ const replies = {
     }).refine(keyMatchesId, KEY_MISMATCH)).max(1000),
   }),
   deviceListVersion: z.object({ deviceListVersion: count }),
-  pending: z.object({ deviceId: id, accountId: id, accountPublicKey: publicKey, deviceList: signedBlob(MAX_DEVICE_LIST_BYTES).nullable(), deviceListVersion: count }),
+  pending: z.object({ deviceId: id, expiresAt: time }),
+  recoveryInfo: z.object({ accountId: id, accountPublicKey: publicKey, deviceList: signedBlob(MAX_DEVICE_LIST_BYTES).nullable(), deviceListVersion: count }),
+  cancelled: z.object({ deviceId: id, status: z.literal('cancelled') }),
   deviceStatus: z.object({ deviceId: id, status: z.enum(['active', 'revoked']) }),
   prekeyCount: z.object({ oneTimePrekeys: count }),
   claim: z.object({
@@ -249,8 +278,6 @@ export type OrgInfo = z.infer<typeof replies.org>;
 // ---------------------------------------------------------------- signing (the framing in server/auth.ts)
 // Domain separation: a login or recovery signature can never be replayed as any other signed object.
 
-const authMessage = (challenge: Uint8Array, deviceId: string) => concatBytes(utf8('wardroom-auth-v1\0'), challenge, utf8(deviceId));
-const recoveryMessage = (challenge: Uint8Array, deviceId: string) => concatBytes(utf8('wardroom-recover-v1\0'), challenge, utf8(deviceId));
 
 const wireBlob = (blob: SignedBlob) => ({ data: toBase64Url(blob.data), signature: toBase64Url(blob.signature) });
 const wirePrekey = (key: Prekey) => ({ keyId: key.keyId, data: toBase64Url(key.data) });
@@ -273,23 +300,35 @@ interface RawReply {
 const DEFAULT_TIMEOUT_MS = 15_000;
 const DEFAULT_MAX_REPLY_BYTES = 4 * 1024 * 1024;
 
+/**
+ * Asked for a current TOTP code when the relay wants one to log in (the account has TOTP, and this device is not
+ * within the org policy's remembered window). null: no code to give, and the login fails with totp_required.
+ */
+export type TotpCodeProvider = () => Promise<string | null>;
+
+export interface RelayHttpOptions {
+  timeoutMs?: number;
+  maxReplyBytes?: number;
+  totpCode?: TotpCodeProvider;
+}
+
 export class RelayHttp {
   readonly #target: ResolvedEndpoint;
   readonly #agent: http.Agent;
   readonly #timeoutMs: number;
   readonly #maxReplyBytes: number;
+  readonly #totpCode: TotpCodeProvider | null;
   #device: { deviceId: string; secretKey: Uint8Array } | null = null;
   #token: string | null = null;
   #loggingIn: Promise<LoginResult> | null = null;
 
-  constructor(endpoint: RelayEndpoint, options: { timeoutMs?: number; maxReplyBytes?: number } = {}) {
+  constructor(endpoint: RelayEndpoint, options: RelayHttpOptions = {}) {
     this.#target = resolveEndpoint(endpoint);
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#maxReplyBytes = options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES;
+    this.#totpCode = options.totpCode ?? null;
     const trust = this.#target.trust;
-    this.#agent = trust
-      ? new https.Agent({ keepAlive: true, ca: trust.ca, checkServerIdentity: trust.checkServerIdentity, servername: this.#target.servername })
-      : new http.Agent({ keepAlive: true });
+    this.#agent = trust ? new https.Agent({ keepAlive: true, ...pinnedTlsOptions(this.#target) }) : new http.Agent({ keepAlive: true });
   }
 
   /** Closes idle keep-alive connections. */
@@ -319,7 +358,10 @@ export class RelayHttp {
     if (token === undefined || token === this.#token) this.#token = null;
   }
 
-  /** Logs in now: challenge, signed with the device key, exchanged for a token. With `totp` the session is second-factor. */
+  /**
+   * Logs in now: challenge, signed with the device key, exchanged for a token. With `totp` the session is
+   * second-factor. Without it, if the relay answers totp_required, the code provider (if any) is asked once.
+   */
   async login(totp?: string): Promise<LoginResult> {
     const attempt = this.#login(totp);
     this.#loggingIn = attempt;
@@ -331,6 +373,17 @@ export class RelayHttp {
   }
 
   async #login(totp: string | undefined): Promise<LoginResult> {
+    try {
+      return await this.#session(totp);
+    } catch (error) {
+      if (totp !== undefined || !this.#totpCode || !(error instanceof RelayError) || error.code !== 'totp_required') throw error;
+    }
+    const code = await this.#totpCode();
+    if (code === null) throw new RelayError('totp_required', 'this account uses TOTP and no code was given to log in', { status: 401 });
+    return this.#session(code);
+  }
+
+  async #session(totp: string | undefined): Promise<LoginResult> {
     if (!this.#device) throw new RelayError('no_device', 'logging in needs the device key: call setDevice() first');
     const { deviceId, secretKey } = this.#device;
     const { challenge, bytes: challengeBytes } = await this.#challenge(deviceId);
@@ -389,16 +442,51 @@ export class RelayHttp {
     await this.#authed('PUT', '/v1/accounts/me/device-list', replies.deviceListVersion, { deviceList: wireBlob(list), deviceListVersion: version });
   }
 
-  /** A new device asks to join the account of `username` (no login: the device cannot log in until approved). */
+  /**
+   * A new device asks to join the account of `username` (no login: the device cannot log in until approved). The
+   * relay answers alike whether or not the name exists. The request lives while the device polls login() (which
+   * answers device_pending until an approval) and ends with cancelPendingDevice().
+   */
   async requestPendingDevice(name: string, signingPublicKey: Uint8Array): Promise<z.infer<typeof replies.pending>> {
     const pending = await this.#call('POST', '/v1/devices/pending', replies.pending, { username: name, signingPublicKey: toBase64Url(signingPublicKey) });
     if (pending.deviceId !== deviceIdFor(signingPublicKey)) throw new RelayError('bad_reply', 'the relay named our device with an id not derived from its key');
     return pending;
   }
 
+  /** Withdraws this device's link request (signed with the key set by setDevice), so no approval can reach it. */
+  async cancelPendingDevice(): Promise<void> {
+    if (!this.#device) throw new RelayError('no_device', 'cancelling a link needs the device key: call setDevice() first');
+    const { deviceId, secretKey } = this.#device;
+    const { challenge, bytes } = await this.#challenge(deviceId);
+    try {
+      await this.#call('POST', `/v1/devices/${deviceId}/cancel`, replies.cancelled, { challenge, signature: toBase64Url(sign(linkCancelMessage(bytes, deviceId), secretKey)) });
+    } catch (error) {
+      if (!(error instanceof RelayError) || error.code !== 'no_link_request') throw error; // gone already: expired
+    }
+  }
+
+  /** The account and its current signed device list, for a device being recovered with the account key. */
+  async recoveryInfo(deviceId: string, accountSecretKey: Uint8Array): Promise<z.infer<typeof replies.recoveryInfo>> {
+    const { challenge, bytes } = await this.#challenge(deviceId);
+    return this.#call('POST', `/v1/devices/${pathId(deviceId, 'deviceId')}/recovery-info`, replies.recoveryInfo, {
+      challenge, signature: toBase64Url(sign(recoveryInfoMessage(bytes, deviceId), accountSecretKey)),
+    });
+  }
+
+  /**
+   * Certifies a device waiting to join this account. EngineError NOT_FOUND when no such device is waiting any more
+   * (its link was cancelled, its process stopped, or it never asked): something the person approving can act on.
+   */
   async approveDevice(deviceId: string, certificate: SignedBlob, deviceList: SignedBlob, version: number): Promise<void> {
     const path = `/v1/devices/${pathId(deviceId, 'deviceId')}/approve`;
-    await this.#authed('POST', path, replies.deviceStatus, { certificate: wireBlob(certificate), deviceList: wireBlob(deviceList), deviceListVersion: version });
+    try {
+      await this.#authed('POST', path, replies.deviceStatus, { certificate: wireBlob(certificate), deviceList: wireBlob(deviceList), deviceListVersion: version });
+    } catch (error) {
+      if (error instanceof RelayError && error.code === 'no_link_request') {
+        throw new EngineError('NOT_FOUND', 'no device with that code is waiting for approval: its link was cancelled or has expired; run link again on the new device');
+      }
+      throw error;
+    }
   }
 
   /** Approves a pending device with the account key from the recovery kit (no other device, no login). */
@@ -552,7 +640,7 @@ export class RelayHttp {
         clearTimeout(timer);
         outcome();
       };
-      const fail = (error: RelayError) => finish(() => {
+      const fail = (error: RelayError | UntrustedRelayError) => finish(() => {
         request.destroy();
         reject(error);
       });
@@ -563,7 +651,7 @@ export class RelayHttp {
           finish(() => this.#exchange(method, path, payload, token, true).then(resolve, reject));
           return;
         }
-        fail(transportError(error, what));
+        fail(transportError(error, what, this.#target.url.origin));
       });
       request.on('response', (response) => {
         const tooLarge = () => new RelayError('bad_reply', `${what}: the reply is larger than ${limit} bytes`, { status: response.statusCode ?? 0 });
@@ -575,7 +663,7 @@ export class RelayHttp {
           if (size > limit) fail(tooLarge());
           else chunks.push(chunk);
         });
-        response.on('error', (error) => fail(transportError(error, what)));
+        response.on('error', (error) => fail(transportError(error, what, this.#target.url.origin)));
         response.on('close', () => {
           if (!response.complete) fail(new RelayError('network', `${what}: the connection closed in the middle of the reply`));
         });

@@ -7,10 +7,11 @@ import WebSocket from 'ws';
 import { createBackoff } from '../net/backoff.ts';
 import { decodeServerFrame, encodeFrame, FrameError, MAX_ACKS_PER_FRAME, MAX_FRAME_BYTES } from '../relay/frames.ts';
 import type { ClientFrame, ServerFrame } from '../relay/frames.ts';
-import { RelayError, resolveEndpoint, transportError } from './relay-http.ts';
+import { pinnedTlsOptions, RelayError, resolveEndpoint, transportError, UntrustedRelayError } from './relay-http.ts';
 import type { RelayEndpoint, ResolvedEndpoint } from './relay-http.ts';
 
-export type ConnectionState = 'connecting' | 'online' | 'offline';
+/** `untrusted` is final: the server failed the pin (UntrustedRelayError), and the socket does not try again. */
+export type ConnectionState = 'connecting' | 'online' | 'offline' | 'untrusted';
 export type Delivery = Extract<ServerFrame, { t: 'deliver' }>;
 export type RelayEvent = Extract<ServerFrame, { t: 'event' }>;
 
@@ -28,11 +29,14 @@ export interface RelaySocketOptions {
   onDeliveries: (batch: Delivery[]) => Promise<void>;
   /** Every event frame, queue_empty included. */
   onEvent?: (event: RelayEvent) => void;
-  /** On every state change; 'offline' carries retryInMs when a reconnect is scheduled, none when it is final. */
-  onState?: (state: ConnectionState, retryInMs?: number) => void;
+  /**
+   * On every state change; 'offline' carries retryInMs when a reconnect is scheduled, none when it is final;
+   * 'untrusted' carries the UntrustedRelayError that stopped the socket (its message is one line for the user).
+   */
+  onState?: (state: ConnectionState, retryInMs?: number, reason?: UntrustedRelayError) => void;
   /**
    * Something went wrong that the socket survives (a malformed frame, a handler error, a failed connection
-   * attempt), or the reason it stopped for good (RelayError 'revoked' or 'suspended').
+   * attempt), or the reason it stopped for good (RelayError 'revoked' or 'suspended', or an UntrustedRelayError).
    */
   onProblem?: (error: Error) => void;
   backoff?: { baseMs: number; maxMs: number };
@@ -79,7 +83,7 @@ export class RelaySocket {
   #state: ConnectionState = 'offline';
   #running = false;
   /** Set by stop() or a terminal close: every request from then on fails with it. */
-  #finished: RelayError | null = null;
+  #finished: RelayError | UntrustedRelayError | null = null;
   #ws: WebSocket | null = null;
   /** Counts opened connections; queue_empty is remembered per connection. */
   #connection = 0;
@@ -134,7 +138,7 @@ export class RelaySocket {
     this.#ws = null;
     this.#failAll(closed);
     this.#inbox = [];
-    this.#setState('offline');
+    if (this.#state !== 'untrusted') this.#setState('offline'); // the alarm stands until someone acts on it
     if (ws) await closeSocket(ws);
     await this.#processing;
   }
@@ -234,6 +238,8 @@ export class RelaySocket {
       token = await this.#options.token(this.#rejectedToken);
     } catch (error) {
       if (!this.#running) return;
+      // The login is the first request of a connection, so an impostor is usually met here.
+      if (error instanceof UntrustedRelayError) return this.#terminate(error);
       // A device revoked or an account suspended while we were away learns it here, at login.
       const code = error instanceof RelayError ? error.code : null;
       if (code === 'device_revoked') return this.#terminate(new RelayError('revoked', 'this device was revoked', { cause: error }));
@@ -245,13 +251,13 @@ export class RelaySocket {
     const relogin = this.#rejectedToken !== undefined;
     this.#rejectedToken = undefined;
     if (!this.#running) return;
-    const { url, trust, servername } = this.#target;
+    const { url } = this.#target;
     const ws = new WebSocket(`${url.protocol === 'https:' ? 'wss' : 'ws'}://${url.host}/v1/ws`, {
       headers: { authorization: `Bearer ${token}` },
       maxPayload: MAX_FRAME_BYTES + PAYLOAD_SLACK,
       perMessageDeflate: false, // ciphertext does not compress
       handshakeTimeout: this.#requestTimeoutMs,
-      ...(trust ? { ca: trust.ca, checkServerIdentity: trust.checkServerIdentity, servername } : {}),
+      ...(this.#target.trust ? pinnedTlsOptions(this.#target) : {}),
     });
     this.#ws = ws;
     let problem: Error | null = null;
@@ -267,7 +273,7 @@ export class RelaySocket {
       ws.terminate();
     });
     ws.on('error', (error) => {
-      if (!unauthorized) problem ??= transportError(error, 'relay WebSocket');
+      if (!unauthorized) problem ??= transportError(error, 'relay WebSocket', url.origin);
     });
     ws.on('open', () => this.#onOpen(ws));
     ws.on('message', (data, isBinary) => {
@@ -314,6 +320,8 @@ export class RelaySocket {
     if (!this.#running) return;
     if (code === CLOSE_REVOKED) return this.#terminate(new RelayError('revoked', 'this device was revoked'));
     if (code === CLOSE_SUSPENDED) return this.#terminate(new RelayError('suspended', 'this account is suspended'));
+    // An impostor answers every attempt the same way: retrying would only hide the alarm behind a spinner.
+    if (problem instanceof UntrustedRelayError) return this.#terminate(problem);
     if (problem) this.#report(problem);
     if (code === CLOSE_REPLACED) this.#report(new RelayError('replaced', 'another connection for this device replaced ours'));
     // A refused token is no outage (a relay restart signs everyone out): the relay is up, so log in again at once
@@ -329,13 +337,14 @@ export class RelaySocket {
     }, delay);
   }
 
-  /** Revoked or suspended: no point in reconnecting, and everything waiting learns why. */
-  #terminate(reason: RelayError): void {
+  /** Revoked, suspended or an untrusted relay: no point in reconnecting, and everything waiting learns why. */
+  #terminate(reason: RelayError | UntrustedRelayError): void {
     this.#running = false;
     this.#finished = reason;
     this.#clearTimers();
     this.#failAll(reason);
-    this.#setState('offline');
+    if (reason instanceof UntrustedRelayError) this.#setState('untrusted', undefined, reason);
+    else this.#setState('offline');
     this.#report(reason);
   }
 
@@ -401,11 +410,11 @@ export class RelaySocket {
 
   // ---------------------------------------------------------------- helpers
 
-  #setState(state: ConnectionState, retryInMs?: number): void {
+  #setState(state: ConnectionState, retryInMs?: number, reason?: UntrustedRelayError): void {
     if (state === this.#state) return;
     this.#state = state;
     try {
-      this.#options.onState?.(state, retryInMs);
+      this.#options.onState?.(state, retryInMs, reason);
     } catch (error) {
       this.#report(error);
     }
@@ -436,7 +445,7 @@ export class RelaySocket {
     }
   }
 
-  #failAll(error: RelayError): void {
+  #failAll(error: RelayError | UntrustedRelayError): void {
     for (const request of [...this.#inFlight.values(), ...this.#outbox]) {
       clearTimeout(request.timer);
       request.reject(error);

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { randomBytes, toBase64Url } from '../../core/crypto/sodium.ts';
 import type { Caller, Context } from '../context.ts';
-import { badRequest, conflict, forbidden, notFound, parseInput } from '../errors.ts';
+import { ApiError, badRequest, conflict, forbidden, notFound, parseInput } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { b64bytes, idSchema } from '../schemas.ts';
 import type { ChannelRole } from '../store/types.ts';
@@ -31,6 +31,11 @@ export function messagingRoutes(app: FastifyInstance, ctx: Context): void {
       signedPrekey: prekeySchema.optional(),
       oneTimePrekeys: z.array(prekeySchema).max(MAX_PREKEYS_PER_UPLOAD),
     }).strict(), request.body);
+    // Counted as if every id were new (a client re-uploading an id it already stored is rare): an upper bound.
+    const stored = ctx.store.countOneTimePrekeys(device.deviceId);
+    if (stored + body.oneTimePrekeys.length > ctx.config.maxOneTimePrekeys) {
+      throw new ApiError(413, 'quota_exceeded', `a device may store at most ${ctx.config.maxOneTimePrekeys} one-time prekeys (this one has ${stored})`);
+    }
     const stock = ctx.store.putPrekeys(device.deviceId, body.signedPrekey ?? null, body.oneTimePrekeys);
     return { oneTimePrekeys: stock };
   });

@@ -7,9 +7,10 @@ import { createRequire } from 'node:module';
 import type DatabaseTypes from '../../node_modules/better-sqlite3-multiple-ciphers/index.d.ts';
 import type {
   AckRequest, Account, AuditEntry, Blob, Channel, ChannelMember, ChannelRole, ClaimedBundle, Device, DeviceStatus, Invite,
-  OrgPolicyRecord, PrekeyEntry, QueuedEnvelope, Role, SendRequest, SendResult, ServerStore, SignedBlob,
+  OrgPolicyRecord, PrekeyEntry, QueuedEnvelope, QueueQuotas, Role, SendRequest, SendResult, ServerStore, SignedBlob,
 } from './types.ts';
 import { StoreConflict } from './types.ts';
+import { Tally, tallied } from './tally.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -30,9 +31,11 @@ CREATE TABLE IF NOT EXISTS one_time_prekeys (
 CREATE TABLE IF NOT EXISTS sends (
   sender_device TEXT NOT NULL, msg_id BLOB NOT NULL, expires_at INTEGER NOT NULL,
   PRIMARY KEY (sender_device, msg_id)) WITHOUT ROWID;
+-- recipient_device: the one device a direct envelope is for (NULL for a channel fan-out), for its queue quota.
 CREATE TABLE IF NOT EXISTS messages (
   message_seq INTEGER PRIMARY KEY, msg_id BLOB NOT NULL, sender_account TEXT, sender_device TEXT, channel_id TEXT,
-  body BLOB NOT NULL, expires_at INTEGER NOT NULL, sent_at INTEGER NOT NULL, remaining INTEGER NOT NULL);
+  body BLOB NOT NULL, expires_at INTEGER NOT NULL, sent_at INTEGER NOT NULL, remaining INTEGER NOT NULL,
+  recipient_device TEXT);
 CREATE INDEX IF NOT EXISTS messages_by_expiry ON messages(expires_at);
 -- One row per envelope a device has still to receive, clustered by device: pushing, paging and acknowledging each
 -- touch one b-tree (the former rowid table with AUTOINCREMENT and two indexes touched four, and at a 50-device
@@ -120,15 +123,42 @@ function migrateDeliveriesToQueue(db: DatabaseTypes.Database): void {
   })();
 }
 
-/** `maxBytes` caps the database file (0: no cap): a write that would grow it further fails with SQLITE_FULL. */
-export function openSqliteStore(file: string, options: { maxBytes?: number } = {}): ServerStore {
+/**
+ * Relays before link requests stored anonymous "pending" devices that nothing ever cleaned up (and that counted
+ * against their account's linking). Such a device never logged in and holds nothing: the waiting device asks again.
+ */
+function dropPendingDevices(db: DatabaseTypes.Database): void {
+  db.prepare("DELETE FROM devices WHERE status = 'pending'").run();
+}
+
+/** Databases from before queue quotas have no recipient_device column; their envelopes count for senders only. */
+function addRecipientDevice(db: DatabaseTypes.Database): void {
+  const columns = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('messages') as string[];
+  if (!columns.includes('recipient_device')) db.exec('ALTER TABLE messages ADD COLUMN recipient_device TEXT');
+}
+
+/**
+ * What a queue row costs beyond the body it points to (its key, its b-tree entry), counted against the sender's
+ * quota, so a fan-out to many devices is not free.
+ */
+const QUEUE_ROW_BYTES = 64;
+
+export interface SqliteStoreOptions {
+  /** Caps the database file (0: no cap): a write that would grow it further fails with SQLITE_FULL. */
+  maxBytes?: number;
+  quotas?: QueueQuotas;
+}
+
+export function openSqliteStore(file: string, options: SqliteStoreOptions = {}): ServerStore {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL'); // an ack means committed to disk, not only to the OS cache
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000'); // the `invite` CLI may write while the server runs
   db.exec(SCHEMA);
+  addRecipientDevice(db);
   migrateDeliveriesToQueue(db);
+  dropPendingDevices(db);
   if (options.maxBytes) {
     const pageSize = db.pragma('page_size', { simple: true }) as number;
     // never below what the file already holds: SQLite would refuse every write, acks included
@@ -168,8 +198,6 @@ export function openSqliteStore(file: string, options: { maxBytes?: number } = {
       VALUES (?, ?, ?, ?, ?, ?, ?)`),
     deviceById: s('SELECT * FROM devices WHERE device_id = ?'),
     devicesOf: s('SELECT * FROM devices WHERE account_id = ? ORDER BY created_at, device_id'),
-    countPending: s("SELECT count(*) FROM devices WHERE account_id = ? AND status = 'pending' AND created_at > ?").pluck(),
-    activate: membership("UPDATE devices SET status = 'active', certificate = ?, certificate_sig = ? WHERE device_id = ? AND status = 'pending'"),
     revoke: membership("UPDATE devices SET status = 'revoked', revoked_at = ? WHERE device_id = ? AND status != 'revoked'"),
     deviceList: s('SELECT device_list, device_list_sig, device_list_version FROM accounts WHERE account_id = ?'),
     setDeviceList: s(`UPDATE accounts SET device_list = ?, device_list_sig = ?, device_list_version = ?
@@ -184,19 +212,26 @@ export function openSqliteStore(file: string, options: { maxBytes?: number } = {
     dropPrekeys: s('DELETE FROM one_time_prekeys WHERE device_id = ?'),
     dropSigned: s('DELETE FROM signed_prekeys WHERE device_id = ?'),
     insertSend: s('INSERT OR IGNORE INTO sends(sender_device, msg_id, expires_at) VALUES (?, ?, ?)'),
-    insertMessage: s(`INSERT INTO messages(msg_id, sender_account, sender_device, channel_id, body, expires_at, sent_at, remaining)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertMessage: s(`INSERT INTO messages(msg_id, sender_account, sender_device, channel_id, body, expires_at, sent_at, remaining, recipient_device)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    forgetSend: s('DELETE FROM sends WHERE sender_device = ? AND msg_id = ?'),
     insertDelivery: s('INSERT INTO queue(device_id, seq, message_seq) VALUES (?, ?, ?)'),
     // An ack frame's seqs in one statement (a JSON array of integers, checked by the frame schema): measured here
     // about 40% cheaper than a statement per seq, and acks are half of the relay's database work.
     deleteDeliveries: s('DELETE FROM queue WHERE device_id = ? AND seq IN (SELECT value FROM json_each(?)) RETURNING message_seq').pluck(),
-    decrementMessage: s('UPDATE messages SET remaining = remaining - ? WHERE message_seq = ?'),
-    deleteDoneMessage: s('DELETE FROM messages WHERE message_seq = ? AND remaining <= 0'),
+    decrementMessage: s(`UPDATE messages SET remaining = remaining - ? WHERE message_seq = ?
+      RETURNING sender_account, recipient_device, length(body) AS size, remaining`),
+    deleteMessageRow: s('DELETE FROM messages WHERE message_seq = ?'),
+    senderUsage: s(`SELECT sender_account AS key, sum(length(body) + remaining * ${QUEUE_ROW_BYTES}) AS bytes FROM messages
+      WHERE sender_account IS NOT NULL GROUP BY sender_account`),
+    deviceUsage: s(`SELECT recipient_device AS key, sum(length(body)) AS bytes FROM messages
+      WHERE recipient_device IS NOT NULL GROUP BY recipient_device`),
     pending: s(`SELECT d.seq, m.msg_id, m.sender_account, m.sender_device, m.channel_id, m.body, m.expires_at, m.sent_at
       FROM queue d JOIN messages m ON m.message_seq = d.message_seq
       WHERE d.device_id = ? AND d.seq > ? AND m.expires_at > ? ORDER BY d.seq LIMIT ?`),
     dropQueue: s('DELETE FROM queue WHERE device_id = ? RETURNING message_seq').pluck(),
-    expiredMessages: s('SELECT message_seq FROM messages WHERE expires_at <= ?').pluck(),
+    expiredMessages: s(`SELECT message_seq, sender_account, recipient_device, length(body) AS size, remaining FROM messages
+      WHERE expires_at <= ?`),
     // The next window of queue rows after a resume point, in key order: its last key, and the orphans in it.
     orphanWindowEnd: s(`SELECT device_id, seq FROM queue WHERE (device_id, seq) > (@device, @seq)
       ORDER BY device_id, seq LIMIT 1 OFFSET @window - 1`),
@@ -206,7 +241,6 @@ export function openSqliteStore(file: string, options: { maxBytes?: number } = {
       AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.message_seq = queue.message_seq)`),
     deleteOrphansAfter: s(`DELETE FROM queue WHERE (device_id, seq) > (@device, @seq)
       AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.message_seq = queue.message_seq)`),
-    deleteMessage: s('DELETE FROM messages WHERE message_seq = ?'),
     expireSends: s('DELETE FROM sends WHERE expires_at <= ?'),
     insertChannel: s('INSERT INTO channels(channel_id, name, topic, open, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
     channelById: s('SELECT * FROM channels WHERE channel_id = ?'),
@@ -235,10 +269,46 @@ export function openSqliteStore(file: string, options: { maxBytes?: number } = {
     listAudit: s('SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?'),
   };
 
+  // Bytes queued per sender account and per recipient device (QueueQuotas), rebuilt from the database at start and
+  // kept in step by every statement that stores or removes a message or a queue row.
+  const quotas = options.quotas ?? { senderBytes: 0, deviceBytes: 0 };
+  const senderBytes = new Tally();
+  const deviceBytes = new Tally();
+  for (const [statement, tally] of [[q.senderUsage, senderBytes], [q.deviceUsage, deviceBytes]] as const) {
+    for (const row of statement.all() as { key: string; bytes: number }[]) tally.add(row.key, row.bytes);
+    tally.commit();
+  }
+  interface MessageUsage { sender_account: string | null; recipient_device: string | null; size: number; remaining: number }
+  /** A message row leaves the queue: its body and its remaining rows stop counting. */
+  const uncount = (message: MessageUsage) => {
+    if (message.sender_account) senderBytes.add(message.sender_account, -(message.size + Math.max(0, message.remaining) * QUEUE_ROW_BYTES));
+    if (message.recipient_device) deviceBytes.add(message.recipient_device, -message.size);
+  };
+
   /** A message row lives while deliveries reference it; `released` counts the deliveries just deleted. */
   const releaseMessage = (messageSeq: number, released: number) => {
-    q.decrementMessage.run(released, messageSeq);
-    q.deleteDoneMessage.run(messageSeq);
+    // nothing comes back for a message already gone (expired, and counted out then)
+    const message = q.decrementMessage.get(released, messageSeq) as MessageUsage | undefined;
+    if (!message) return;
+    if (message.sender_account) senderBytes.add(message.sender_account, -released * QUEUE_ROW_BYTES);
+    if (message.remaining > 0) return;
+    q.deleteMessageRow.run(messageSeq);
+    uncount(message);
+  };
+
+  /** Which quota, if any, this send would take over its limit. */
+  const overQuota = (send: SendRequest): SendResult['overQuota'] => {
+    if (quotas.senderBytes > 0 && send.senderAccount !== null) {
+      const cost = send.parts.reduce((sum, part) => sum + (part.devices.length > 0 ? part.body.length + part.devices.length * QUEUE_ROW_BYTES : 0), 0);
+      if (senderBytes.get(send.senderAccount) + cost > quotas.senderBytes) return { quota: 'sender', limitBytes: quotas.senderBytes };
+    }
+    if (quotas.deviceBytes > 0 && send.channelId === null) {
+      for (const part of send.parts) {
+        const device = part.devices.length === 1 ? part.devices[0]! : null;
+        if (device !== null && deviceBytes.get(device) + part.body.length > quotas.deviceBytes) return { quota: 'device', limitBytes: quotas.deviceBytes };
+      }
+    }
+    return undefined;
   };
 
   // Seqs are allocated here and the high-water mark saved in the same transaction as the rows that use it. A rolled
@@ -266,16 +336,13 @@ export function openSqliteStore(file: string, options: { maxBytes?: number } = {
     }
   };
 
-  const approveDevice = db.transaction((deviceId: string, certificate: SignedBlob, list: SignedBlob, version: number) => {
-    const device = q.deviceById.get(deviceId) as Row | undefined;
-    if (!device) throw new StoreConflict('device_unknown', 'no such device');
-    setDeviceListOrThrow(device.account_id as string, list, version);
-    if (q.activate.run(certificate.data, certificate.signature, deviceId).changes !== 1) {
-      throw new StoreConflict('device_not_pending', 'the device is not waiting for approval');
-    }
+  const addLinkedDevice = db.transaction((d: Parameters<ServerStore['addLinkedDevice']>[0], list: SignedBlob, version: number) => {
+    if (q.deviceById.get(d.deviceId)) throw new StoreConflict('device_exists', 'that device key is already registered');
+    setDeviceListOrThrow(d.accountId, list, version);
+    q.insertDevice.run(d.deviceId, d.accountId, d.publicKey, d.certificate.data, d.certificate.signature, 'active', d.now);
   });
 
-  const revokeDevice = db.transaction((deviceId: string, now: number, list: SignedBlob | null, version: number | null) => {
+  const revokeDevice = tallied([senderBytes, deviceBytes], db.transaction((deviceId: string, now: number, list: SignedBlob | null, version: number | null) => {
     const device = q.deviceById.get(deviceId) as Row | undefined;
     if (!device) throw new StoreConflict('device_unknown', 'no such device');
     if (list && version !== null) setDeviceListOrThrow(device.account_id as string, list, version);
@@ -283,7 +350,7 @@ export function openSqliteStore(file: string, options: { maxBytes?: number } = {
     for (const messageSeq of q.dropQueue.all(deviceId) as number[]) releaseMessage(messageSeq, 1);
     q.dropPrekeys.run(deviceId);
     q.dropSigned.run(deviceId);
-  });
+  }));
 
   const putPrekeys = db.transaction((deviceId: string, signed: PrekeyEntry | null, oneTime: PrekeyEntry[]): number => {
     if (signed) q.putSigned.run(deviceId, signed.keyId, signed.data);
@@ -306,11 +373,21 @@ export function openSqliteStore(file: string, options: { maxBytes?: number } = {
     if (send.senderDevice !== null && q.insertSend.run(send.senderDevice, send.msgId, send.expiresAt).changes === 0) {
       return { duplicate: true, deliveries: [] };
     }
+    // After the duplicate check, so a retry of a send that was stored is answered as such even when over quota;
+    // and the idempotency key is taken back, so the refused send can be retried later.
+    const refused = overQuota(send);
+    if (refused) {
+      if (send.senderDevice !== null) q.forgetSend.run(send.senderDevice, send.msgId);
+      return { duplicate: false, deliveries: [], overQuota: refused };
+    }
     const deliveries: SendResult['deliveries'] = [];
     for (const part of send.parts) {
       if (part.devices.length === 0) continue;
+      const recipient = send.channelId === null && part.devices.length === 1 ? part.devices[0]! : null;
       const messageSeq = Number(q.insertMessage.run(send.msgId, send.senderAccount, send.senderDevice, send.channelId,
-        part.body, send.expiresAt, send.sentAt, part.devices.length).lastInsertRowid);
+        part.body, send.expiresAt, send.sentAt, part.devices.length, recipient).lastInsertRowid);
+      if (send.senderAccount !== null) senderBytes.add(send.senderAccount, part.body.length + part.devices.length * QUEUE_ROW_BYTES);
+      if (recipient !== null) deviceBytes.add(recipient, part.body.length);
       for (const deviceId of part.devices) {
         const seq = ++lastSeq;
         q.insertDelivery.run(deviceId, seq, messageSeq);
@@ -333,7 +410,7 @@ export function openSqliteStore(file: string, options: { maxBytes?: number } = {
     return messageSeqs.length;
   };
 
-  const commitBatch = db.transaction((sends: SendRequest[], acks: AckRequest[]) => {
+  const commitBatch = tallied([senderBytes, deviceBytes], db.transaction((sends: SendRequest[], acks: AckRequest[]) => {
     const seqBefore = lastSeq;
     const sendResults = sends.map(commitSend);
     if (lastSeq !== seqBefore) q.setMeta.run('last_seq', String(lastSeq));
@@ -342,7 +419,7 @@ export function openSqliteStore(file: string, options: { maxBytes?: number } = {
     const ackResults = acks.map((ack) => commitAck(ack, released));
     for (const [messageSeq, count] of released) releaseMessage(messageSeq, count);
     return { sends: sendResults, acks: ackResults };
-  });
+  }));
 
   // Expired messages (the ciphertext) are deleted at once. Their queue rows hold no content, only routing, and with
   // no index by message finding them means scanning the queue (0.44 s per million rows here, a stall the relay
@@ -365,9 +442,12 @@ export function openSqliteStore(file: string, options: { maxBytes?: number } = {
     orphans.cleaning = orphans.expiredDuringPass;
     orphans.expiredDuringPass = false;
   };
-  const sweepExpired = db.transaction((now: number): number => {
-    const expired = q.expiredMessages.all(now) as number[];
-    for (const messageSeq of expired) q.deleteMessage.run(messageSeq);
+  const sweepExpired = tallied([senderBytes, deviceBytes], db.transaction((now: number): number => {
+    const expired = q.expiredMessages.all(now) as (MessageUsage & { message_seq: number })[];
+    for (const message of expired) {
+      q.deleteMessageRow.run(message.message_seq);
+      uncount(message);
+    }
     if (expired.length > 0) {
       orphans.cleaning = true;
       orphans.expiredDuringPass = true;
@@ -375,7 +455,7 @@ export function openSqliteStore(file: string, options: { maxBytes?: number } = {
     if (orphans.cleaning) cleanOrphanWindow();
     q.expireSends.run(now);
     return expired.length;
-  });
+  }));
 
   const createBlob = db.transaction((blob: Blob, quotaBytes: number): boolean => {
     if ((q.blobUsage.get(blob.ownerAccount) as number) + blob.size > quotaBytes) return false;
@@ -403,12 +483,7 @@ export function openSqliteStore(file: string, options: { maxBytes?: number } = {
     setTotpSecret: (id, secret) => { q.setTotp.run(secret, id); },
     getDevice: (id) => { const r = q.deviceById.get(id) as Row | undefined; return r ? toDevice(r) : null; },
     listDevices: (accountId) => (q.devicesOf.all(accountId) as Row[]).map(toDevice),
-    addPendingDevice: (d) => {
-      if (q.deviceById.get(d.deviceId)) throw new StoreConflict('device_exists', 'that device key is already registered');
-      q.insertDevice.run(d.deviceId, d.accountId, d.publicKey, null, null, 'pending', d.now);
-    },
-    countPendingDevices: (accountId, createdAfter) => q.countPending.get(accountId, createdAfter) as number,
-    approveDevice: (id, cert, list, version) => approveDevice(id, cert, list, version),
+    addLinkedDevice: (device, list, version) => addLinkedDevice(device, list, version),
     revokeDevice: (id, now, list, version) => revokeDevice(id, now, list, version),
     getDeviceList: (accountId) => {
       const r = q.deviceList.get(accountId) as Row | undefined;

@@ -4,7 +4,8 @@
 import { CodedError } from '../../core/crypto/coded-error.ts';
 
 export type Role = 'admin' | 'member';
-export type DeviceStatus = 'pending' | 'active' | 'revoked';
+/** Stored devices are active or revoked; a device waiting for approval is a link request (server/link-requests.ts). */
+export type DeviceStatus = 'active' | 'revoked';
 export type ChannelRole = 'owner' | 'admin' | 'member';
 
 /** An Ed25519 signature over exact bytes; the server verifies it and stores both byte-for-byte. */
@@ -79,6 +80,24 @@ export interface SendResult {
   duplicate: boolean;
   /** The queued rows, per recipient device, so online devices can be served from memory. */
   deliveries: { deviceId: string; envelope: QueuedEnvelope }[];
+  /** Set when the send was not stored because it would take its sender or a recipient device over its quota. */
+  overQuota?: QuotaRefusal;
+}
+
+/** Which queue quota a refused send would have exceeded, and its limit in bytes. */
+export interface QuotaRefusal {
+  quota: 'sender' | 'device';
+  limitBytes: number;
+}
+
+/**
+ * Caps on what waits in the queue (0: none), so one account cannot fill the relay for everyone. `senderBytes`:
+ * bytes stored for envelopes an account sent that are not yet acknowledged or expired (each body once, plus a
+ * small amount per recipient row). `deviceBytes`: bytes of direct envelopes waiting for one device.
+ */
+export interface QueueQuotas {
+  senderBytes: number;
+  deviceBytes: number;
 }
 
 export interface AckRequest {
@@ -150,11 +169,12 @@ export interface ServerStore {
   setTotpSecret(accountId: string, secret: string | null): void;
   getDevice(deviceId: string): Device | null;
   listDevices(accountId: string): Device[];
-  addPendingDevice(device: { deviceId: string; accountId: string; publicKey: Uint8Array; now: number }): void;
-  /** Pending devices of the account created after the given time. */
-  countPendingDevices(accountId: string, createdAfter: number): number;
-  /** Activates a pending device and stores the new account-signed list (version must grow). */
-  approveDevice(deviceId: string, certificate: SignedBlob, deviceList: SignedBlob, version: number): void;
+  /**
+   * Adds an approved device, active at once, with the account-signed list that names it (the version must grow),
+   * in one transaction; StoreConflict device_exists if the key is registered already.
+   */
+  addLinkedDevice(device: { deviceId: string; accountId: string; publicKey: Uint8Array; certificate: SignedBlob; now: number },
+    deviceList: SignedBlob, version: number): void;
   /** Marks revoked, drops its queue and prekeys; optionally stores a new device list. */
   revokeDevice(deviceId: string, now: number, deviceList: SignedBlob | null, version: number | null): void;
   getDeviceList(accountId: string): { list: SignedBlob; version: number } | null;

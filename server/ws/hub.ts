@@ -1,10 +1,11 @@
 // The envelope hub: one WebSocket per device. It turns client frames into authorised store writes (through the
 // group committer), pushes committed envelopes to online devices, and replays each device's queue from the
 // database when it connects or falls behind. The database is the queue; memory only speeds up the common case.
+import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import type { QueuedEnvelope, SendRequest, SendResult, ServerStore } from '../store/types.ts';
+import type { QueuedEnvelope, QuotaRefusal, SendRequest, SendResult, ServerStore } from '../store/types.ts';
 import { GroupCommitter } from './group-commit.ts';
 import { isStorageFull, STORAGE_FULL_MESSAGE } from '../errors.ts';
 import { CodedError } from '../../core/crypto/coded-error.ts';
@@ -13,6 +14,12 @@ import type { ClientFrame, DeliverFrame, ServerFrame, ServerNotice } from '../..
 
 /** Above this many bytes waiting in a socket we stop pushing to it and let the queue stay in the database. */
 const HIGH_WATER_BYTES = 1024 * 1024;
+/**
+ * A socket with more than this waiting is closed. Deliveries stop at HIGH_WATER_BYTES, so a reader that keeps up,
+ * however slowly, stays far below it; only signals, events and replies pile up for a client that stopped reading,
+ * and without this cap they would grow the relay's memory without limit.
+ */
+export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 /** A sender with this many sends awaiting commit stops being read until the disk catches up. */
 const MAX_INFLIGHT_PER_SOCKET = 512;
 const PAGE = 256;
@@ -36,13 +43,18 @@ class Connection {
   inflight = 0;
   paused = false;
   toldQueueEmpty = false;
-  /** Cleared at each heartbeat, set by the pong: a socket that misses a whole interval is dead. */
-  alive = true;
+  /**
+   * The payload of the last ping, until a pong echoes it. Only that echo counts: it proves the client read our
+   * ping, whereas a client that stopped reading could still send pongs of its own to look alive.
+   */
+  unansweredPing: Buffer | null = null;
+  readonly #onSlow: (connection: Connection) => void;
 
-  constructor(socket: WebSocket, accountId: string, deviceId: string) {
+  constructor(socket: WebSocket, accountId: string, deviceId: string, onSlow: (connection: Connection) => void) {
     this.socket = socket;
     this.accountId = accountId;
     this.deviceId = deviceId;
+    this.#onSlow = onSlow;
   }
 
   get open(): boolean {
@@ -57,8 +69,11 @@ class Connection {
     this.sendEncoded(encodeFrame(frame));
   }
 
+  /** Every frame to this device goes through here, so this is where a client that stopped reading is cut off. */
   sendEncoded(frame: Uint8Array): void {
-    if (this.open) this.socket.send(frame);
+    if (!this.open) return;
+    this.socket.send(frame);
+    if (this.socket.bufferedAmount > MAX_BUFFERED_BYTES) this.#onSlow(this);
   }
 
   /** The TCP socket under ws: ws has no public cork(), and batching frames into one write matters at fan-out. */
@@ -143,7 +158,7 @@ export class Hub {
   attach(socket: WebSocket, accountId: string, deviceId: string): void {
     // One socket per device: a reconnect replaces the old socket, which may be a half-dead TCP connection.
     this.#connections.get(deviceId)?.socket.close(CLOSE_REPLACED, 'replaced by a newer connection');
-    const connection = new Connection(socket, accountId, deviceId);
+    const connection = new Connection(socket, accountId, deviceId, (slow) => this.#dropSlow(slow));
     this.#connections.set(deviceId, connection);
     socket.binaryType = 'nodebuffer';
     socket.on('message', (data, isBinary) => this.#onMessage(connection, data as Buffer, isBinary));
@@ -151,8 +166,8 @@ export class Hub {
       if (this.#connections.get(deviceId) === connection) this.#connections.delete(deviceId);
     });
     socket.on('error', (error) => this.#log.debug({ err: error.message, deviceId }, 'socket error'));
-    socket.on('pong', () => {
-      connection.alive = true;
+    socket.on('pong', (data) => {
+      if (connection.unansweredPing?.equals(data)) connection.unansweredPing = null;
     });
     const remaining = this.#store.countOneTimePrekeys(deviceId);
     if (remaining < PREKEYS_LOW_THRESHOLD) connection.send({ t: 'event', kind: 'prekeys_low', remaining });
@@ -197,16 +212,32 @@ export class Hub {
     this.#connections.clear();
   }
 
+  /** How many bytes wait in the device's socket (null when it is not connected); for monitoring. */
+  bufferedBytes(deviceId: string): number | null {
+    return this.#connections.get(deviceId)?.socket.bufferedAmount ?? null;
+  }
+
   #checkHeartbeats(): void {
     for (const connection of [...this.#connections.values()]) {
-      if (!connection.alive) {
+      if (connection.unansweredPing) {
         this.#connections.delete(connection.deviceId);
         connection.socket.terminate();
         continue;
       }
-      connection.alive = false;
-      connection.socket.ping();
+      connection.unansweredPing = randomBytes(8);
+      connection.socket.ping(connection.unansweredPing);
     }
+  }
+
+  /**
+   * The client stopped reading: drop it. terminate(), not close(): a close frame would only queue behind what is
+   * stuck. Nothing is lost: envelopes stay in the database until acknowledged, and a client that reconnects gets
+   * them again; signals were never stored.
+   */
+  #dropSlow(connection: Connection): void {
+    if (this.#connections.get(connection.deviceId) === connection) this.#connections.delete(connection.deviceId);
+    this.#log.warn({ deviceId: connection.deviceId, buffered: connection.socket.bufferedAmount }, 'slow consumer dropped');
+    connection.socket.terminate();
   }
 
   #onMessage(connection: Connection, data: Buffer, isBinary: boolean): void {
@@ -236,7 +267,7 @@ export class Hub {
       case 'send':
       case 'channel_send':
         this.#track(connection, this.committer.send(this.#authorise(connection, frame)), frame.rid,
-          (result) => ({ t: 'sent', rid: frame.rid, duplicate: result.duplicate }));
+          (result) => (result.overQuota ? this.#quotaError(connection, frame.rid, result.overQuota) : { t: 'sent', rid: frame.rid, duplicate: result.duplicate }));
         return;
       case 'ack':
         this.#track(connection, this.committer.ack({ deviceId: connection.deviceId, seqs: frame.seqs }), frame.rid,
@@ -298,6 +329,16 @@ export class Hub {
       });
   }
 
+  /** A send refused by a queue quota: nothing was stored, and it can pass once devices fetch their queues. */
+  #quotaError(connection: Connection, rid: number, refusal: QuotaRefusal): ServerFrame {
+    this.#log.warn({ deviceId: connection.deviceId, quota: refusal.quota }, 'queue quota: send refused');
+    const limit = `${Math.round(refusal.limitBytes / 1024 ** 2)} MiB`;
+    const message = refusal.quota === 'sender'
+      ? `your account has ${limit} waiting on the relay for devices that have not fetched it yet; nothing was stored, retry later`
+      : `a recipient device has ${limit} waiting on the relay; nothing was stored, retry later`;
+    return { t: 'error', rid, code: 'quota_exceeded', message };
+  }
+
   #replyError(connection: Connection, rid: number, error: unknown): void {
     if (error instanceof HubError) {
       connection.send({ t: 'error', rid, code: error.code, message: error.message });
@@ -357,10 +398,13 @@ export class Hub {
         return;
       }
       const page = this.#store.pendingFor(connection.deviceId, connection.cursor, this.#now(), PAGE);
-      for (const envelope of page) {
-        connection.send(deliverFrame(envelope));
-        connection.cursor = envelope.seq;
+      // Checked per frame: a page of 256 large envelopes would otherwise overshoot the high-water mark by 64 MiB.
+      let pushed = 0;
+      for (; pushed < page.length && !connection.full; pushed++) {
+        connection.send(deliverFrame(page[pushed]!));
+        connection.cursor = page[pushed]!.seq;
       }
+      if (pushed < page.length) continue;
       if (page.length < PAGE) {
         connection.caughtUp = !connection.full;
         if (!connection.caughtUp) {

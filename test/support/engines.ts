@@ -7,7 +7,7 @@ import { events, type EventName, type EventPayload, type MessageViewT, type Ward
 import { Engine, type EngineOptions } from '../../core/engine/engine.ts';
 import { join, link } from '../../core/engine/enrol.ts';
 import { formatInviteLink, parseInviteLink } from '../../core/relay/invite-link.ts';
-import { startTestServer } from './server-client.ts';
+import { startTestServer, tempDir } from './server-client.ts';
 import { TEST_KDF } from './vault-helpers.ts';
 
 export const PASSPHRASE = 'engine test passphrase';
@@ -79,6 +79,8 @@ export interface TestOrg {
   addUser(username: string): Promise<TestEngine>;
   /** A second device for the same person, approved by `existing`, or by the recovery kit when one is given. */
   linkDevice(existing: TestEngine, recoveryKit?: string): Promise<TestEngine>;
+  /** Stops the relay and starts it again on the same port and data (a restart signs every device out). */
+  restartServer(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -88,7 +90,8 @@ export interface TestOrg {
  */
 export async function startOrg(options: Partial<EngineOptions> = {}, serverOptions: Parameters<typeof startTestServer>[0] = {}, via?: (serverUrl: string) => Promise<{ url: string; close(): Promise<void> }>): Promise<TestOrg> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'wardroom-engines-'));
-  const server = await startTestServer(serverOptions);
+  const dataDir = serverOptions.dataDir ?? tempDir(); // kept across restarts
+  let server = await startTestServer({ ...serverOptions, dataDir });
   const proxy = via ? await via(server.url) : null;
   const routed = (invite: string) => (proxy ? formatInviteLink({ ...parseInviteLink(invite), server: proxy.url }) : invite);
   const engines: TestEngine[] = [];
@@ -103,7 +106,7 @@ export async function startOrg(options: Partial<EngineOptions> = {}, serverOptio
   };
   const adminSettings = settings('admin');
   const admin = await open(join(adminSettings, routed(server.firstAdminInvite!), 'admin', Date.now()), adminSettings.profileDir);
-  return {
+  const org: TestOrg = {
     url: server.url, server, admin, engines,
     async addUser(username) {
       const { link: invite } = await admin.engine.api.call('org.invite', { admin: false });
@@ -117,6 +120,11 @@ export async function startOrg(options: Partial<EngineOptions> = {}, serverOptio
       if (!recoveryKit) await existing.engine.api.call('devices.approve', { code: pending.code });
       return open(pending.completed.then((vault) => ({ vault })), s.profileDir);
     },
+    async restartServer() {
+      await server.close();
+      server = await startTestServer({ ...serverOptions, dataDir, port: server.port });
+      org.server = server;
+    },
     async close() {
       await Promise.all(engines.map((e) => e.engine.close().catch(() => {})));
       await proxy?.close();
@@ -124,6 +132,7 @@ export async function startOrg(options: Partial<EngineOptions> = {}, serverOptio
       rmSync(root, { recursive: true, force: true });
     },
   };
+  return org;
 }
 
 /** Texts of the messages an engine received in a conversation, in arrival order. */

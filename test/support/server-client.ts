@@ -11,7 +11,7 @@ import {
 import type { SigningKeyPair } from '../../core/crypto/sodium.ts';
 import { startServer } from '../../server/app.ts';
 import type { RunningServer, StartOptions } from '../../server/app.ts';
-import { authMessage, recoveryMessage } from '../../server/auth.ts';
+import { authMessage, recoveryInfoMessage, recoveryMessage } from '../../core/relay/challenge-messages.ts';
 import { deviceIdFor } from '../../server/ids.ts';
 import { parseInviteLink } from '../../core/relay/invite-link.ts';
 import { Decoder } from 'cbor-x';
@@ -164,8 +164,12 @@ export class TestUser {
     return device;
   }
 
-  recoverySignature(challenge: string, deviceId: string): string {
-    return toBase64Url(sign(recoveryMessage(fromBase64Url(challenge), deviceId), this.accountKeys.secretKey));
+  recoverySignature(challenge: string, deviceId: string, message = recoveryMessage): string {
+    return toBase64Url(sign(message(fromBase64Url(challenge), deviceId), this.accountKeys.secretKey));
+  }
+
+  recoveryInfoSignature(challenge: string, deviceId: string): string {
+    return this.recoverySignature(challenge, deviceId, recoveryInfoMessage);
   }
 }
 

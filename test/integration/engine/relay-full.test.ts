@@ -1,5 +1,6 @@
-// The relay runs out of storage (its --max-db-size cap) while Alice sends: her message stays pending in the outbox,
-// not lost and not failed, and goes out by itself once the relay has room again; no new send or reconnect needed.
+// The relay runs out of storage (its --max-db-size cap), or Bob's device is over its queue quota, while Alice sends:
+// her message stays pending in the outbox, not lost and not failed, and goes out by itself once the relay has room
+// again; no new send or reconnect needed.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from '../../../core/crypto/sodium.ts';
@@ -10,7 +11,8 @@ const FILLER_DEVICE = 'filler-device-that-never-connects';
 
 describe('engine: relay out of storage', () => {
   let org: TestOrg;
-  after(() => org?.close());
+  let quotaOrg: TestOrg;
+  after(() => Promise.all([org?.close(), quotaOrg?.close()]));
 
   it('keeps a refused message pending and sends it by itself once the relay has room', { timeout: 60_000 }, async () => {
     org = await startOrg({ sendWaitMs: 300, outboxRetry: { firstMs: 200, maxMs: 1000 } }, { maxDatabaseBytes: 2 * 1024 * 1024 });
@@ -51,5 +53,39 @@ describe('engine: relay out of storage', () => {
     const statusOf = async () => (await alice.engine.api.call('messages.list', { conversation: await idOf(alice.engine.api, '@bob'), limit: 10 })).messages.find((m) => m.id === sent.id)?.status;
     for (let i = 0; i < 50 && (await statusOf()) !== 'sent'; i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal(await statusOf(), 'sent');
+  });
+
+  it('keeps a message refused by the recipient device\'s queue quota pending, and sends it once that queue drains', { timeout: 60_000 }, async () => {
+    quotaOrg = await startOrg({ sendWaitMs: 300, outboxRetry: { firstMs: 200, maxMs: 1000 } }, { deviceQueueQuotaBytes: 1024 * 1024 });
+    const alice = await quotaOrg.addUser('alice');
+    let bob = await quotaOrg.addUser('bob');
+    await alice.engine.api.call('messages.send', { conversation: await idOf(alice.engine.api, '@bob'), text: 'before' });
+    await bob.waitFor(() => bob.received().find((m) => m.text === 'before'), 10_000, 'the first message');
+    const bobDevice = bob.engine.deviceId;
+    await bob.engine.close(); // bob's device goes away while others fill its queue to its quota
+
+    const { store } = quotaOrg.server;
+    const fillerSeqs: number[] = [];
+    for (let filled = 0; ; filled++) {
+      assert.ok(filled < 100, 'the device quota stops the filler within 100 x 64 KiB');
+      const result = store.commitBatch([{
+        senderAccount: 'filler', senderDevice: 'filler-device', msgId: randomBytes(16), channelId: null, expiresAt: Date.now() + 600_000,
+        sentAt: Date.now(), parts: [{ body: randomBytes(64 * 1024), devices: [bobDevice] }],
+      }], []).sends[0]!;
+      if (result.overQuota) break;
+      fillerSeqs.push(result.deliveries[0]!.envelope.seq);
+    }
+
+    const sent = await alice.engine.api.call('messages.send', { conversation: await idOf(alice.engine.api, '@bob'), text: 'while over quota' });
+    assert.equal(sent.status, 'pending', 'refused for now');
+    await new Promise((r) => setTimeout(r, 800)); // a few retries meet the quota
+    const statusOf = async () => (await alice.engine.api.call('messages.list', { conversation: await idOf(alice.engine.api, '@bob'), limit: 10 })).messages.find((m) => m.id === sent.id)?.status;
+    assert.equal(await statusOf(), 'pending', 'pending, not failed');
+
+    store.commitBatch([], [{ deviceId: bobDevice, seqs: fillerSeqs }]); // bob's queue drains
+    for (let i = 0; i < 100 && (await statusOf()) !== 'sent'; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await statusOf(), 'sent', 'the outbox sent it by itself');
+    bob = await bob.reopen();
+    await bob.waitFor(() => bob.received().find((m) => m.text === 'while over quota'), 10_000, 'the message refused by the quota');
   });
 });

@@ -11,7 +11,8 @@ import { randomBytes, sha256, sign, signingKeyPair, toBase64Url, utf8 } from '..
 import type { SigningKeyPair } from '../../../core/crypto/sodium.ts';
 import { deviceIdFor } from '../../../core/protocol/ids.ts';
 import { parseInviteLink } from '../../../core/relay/invite-link.ts';
-import { RelayError, RelayHttp, trustEndpoint } from '../../../core/engine/relay-http.ts';
+import { EngineError } from '../../../core/engine/errors.ts';
+import { RelayError, RelayHttp, trustEndpoint, UntrustedRelayError } from '../../../core/engine/relay-http.ts';
 import type { RelayEndpoint, SignedBlob } from '../../../core/engine/relay-http.ts';
 import { createOrg, http as rawHttp, startTestServer } from '../../support/server-client.ts';
 
@@ -24,6 +25,13 @@ const isRelayError = (code: string, status?: number) => (error: unknown) => {
   assert.ok(error instanceof RelayError, `expected a RelayError, got ${String(error)}`);
   assert.equal(error.code, code, error.message);
   if (status !== undefined) assert.equal(error.status, status);
+  return true;
+};
+
+const isUntrusted = (relay: string) => (error: unknown) => {
+  assert.ok(error instanceof UntrustedRelayError, `expected an UntrustedRelayError, got ${String(error)}`);
+  assert.equal(error.code, 'UNTRUSTED_RELAY');
+  assert.equal(error.relay, relay);
   return true;
 };
 
@@ -117,22 +125,26 @@ test('every route round-trips its shapes through a real relay', async (t) => {
   await assert.rejects(carol.putDeviceList(blob('list 2 again', account), 2), isRelayError('stale_device_list', 409));
   assert.equal((await adminRelay.accountDevices(created.accountId)).deviceListVersion, 2);
 
-  // A phone asks to join and the laptop approves it.
+  // A phone asks to join (the answer names no account) and the laptop approves it.
   const phoneKeys = signingKeyPair();
   const phone = client(t, endpoint);
   const pending = await phone.requestPendingDevice('carol', phoneKeys.publicKey);
-  assert.deepEqual({ ...pending }, {
-    deviceId: deviceIdFor(phoneKeys.publicKey), accountId: created.accountId, accountPublicKey: account.publicKey, deviceList: blob('list 2', account), deviceListVersion: 2,
-  });
+  assert.equal(pending.deviceId, deviceIdFor(phoneKeys.publicKey));
+  assert.deepEqual(Object.keys(pending).sort(), ['deviceId', 'expiresAt']);
   phone.setDevice(pending.deviceId, phoneKeys.secretKey);
   await assert.rejects(phone.me(), isRelayError('device_pending', 403));
   await carol.approveDevice(pending.deviceId, blob(`cert ${pending.deviceId}`, account), blob('list 3', account), 3);
   assert.equal((await phone.me()).deviceId, pending.deviceId);
+  await assert.rejects(carol.approveDevice(pending.deviceId, blob('cert again', account), blob('list 3b', account), 4),
+    (error) => error instanceof EngineError && error.code === 'NOT_FOUND', 'no longer waiting: a person can act on that');
 
   // A tablet is approved with the account key from the recovery kit, then revoked.
   const tabletKeys = signingKeyPair();
   const tablet = client(t, endpoint);
   const tabletId = (await tablet.requestPendingDevice('carol', tabletKeys.publicKey)).deviceId;
+  const info = await tablet.recoveryInfo(tabletId, account.secretKey);
+  assert.deepEqual({ ...info }, { accountId: created.accountId, accountPublicKey: account.publicKey, deviceList: blob('list 3', account), deviceListVersion: 3 });
+  await assert.rejects(tablet.recoveryInfo(tabletId, signingKeyPair().secretKey), isRelayError('bad_signature', 401));
   await tablet.recoverDevice(tabletId, account.secretKey, blob(`cert ${tabletId}`, account), blob('list 4', account), 4);
   tablet.setDevice(tabletId, tabletKeys.secretKey);
   assert.equal((await tablet.me()).deviceId, tabletId);
@@ -308,7 +320,7 @@ test('a hostile relay cannot slip wrong identities, tokens or keys past the chec
     ['an invite link for another code', {
       ...login(), 'POST /v1/admin/invites': json(201, { code: 'c'.repeat(43), link: `wardroom://join?server=http%3A%2F%2F127.0.0.1%3A1&code=${'d'.repeat(43)}`, expiresAt: 1 }),
     }, (r) => r.createInvite(false), 'bad_reply'],
-    ['a pending device named with another id', { 'POST /v1/devices/pending': json(201, { deviceId: ID, accountId: ID, accountPublicKey: toBase64Url(other.publicKey) }) },
+    ['a pending device named with another id', { 'POST /v1/devices/pending': json(201, { deviceId: ID, expiresAt: 1 }) },
       (r) => r.requestPendingDevice('bob', keys.publicKey), 'bad_reply'],
   ];
   for (const [name, routes, call, expected] of cases) {
@@ -350,7 +362,7 @@ test('https: the pinned key works end to end; a wrong pin or another key fails b
   relay.setDevice(deviceId, device.secretKey);
   assert.equal((await relay.me()).role, 'admin');
 
-  await assert.rejects(trustEndpoint(server.url, toBase64Url(sha256(utf8('another key')))), isRelayError('pin_mismatch'));
+  await assert.rejects(trustEndpoint(server.url, toBase64Url(sha256(utf8('another key')))), isUntrusted(server.url));
 
   // An impostor with its own key, reached with the real server's pinned certificate: refused in the handshake,
   // so it never sees a request (nor a token).
@@ -366,13 +378,14 @@ test('https: the pinned key works end to end; a wrong pin or another key fails b
     impostor.closeAllConnections();
     impostor.close();
   });
-  const fake = client(t, { ...endpoint, server: `https://127.0.0.1:${(impostor.address() as AddressInfo).port}` });
+  const impostorUrl = `https://127.0.0.1:${(impostor.address() as AddressInfo).port}`;
+  const fake = client(t, { ...endpoint, server: impostorUrl });
   fake.setDevice(deviceId, device.secretKey);
-  await assert.rejects(fake.me(), isRelayError('pin_mismatch'));
-  await assert.rejects(fake.serverInfo(), isRelayError('pin_mismatch'));
+  await assert.rejects(fake.me(), isUntrusted(impostorUrl));
+  await assert.rejects(fake.serverInfo(), isUntrusted(impostorUrl));
   assert.deepEqual(requests, []);
-  // A stored certificate that does not match the stored pin is refused outright.
-  assert.throws(() => new RelayHttp({ ...endpoint, ca: pems.cert }), isRelayError('pin_mismatch'));
+  // A stored certificate that does not match the stored pin is refused outright (a local fault: no server was asked).
+  assert.throws(() => new RelayHttp({ ...endpoint, ca: pems.cert }), isRelayError('invalid_input'));
 });
 
 test('plain http is refused for any host but this computer, and addresses must be plain origins', async () => {

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { ApiErrorShape, ErrorCode } from '../../../core/api/contract.ts';
 
 const core = path.resolve(import.meta.dirname, '../../../core');
-const THROWN = /new\s+(?:ApiError|EngineError)\(\s*'([^']*)'/g;
+// `new ApiError('X'`, `new EngineError('X'`, and `super('X'` in a class that extends one of them (UntrustedRelayError)
+const THROWN = /(?:new\s+(?:ApiError|EngineError)|(?<=extends\s+(?:ApiError|EngineError)\s*\{[^]*?)super)\(\s*'([^']*)'/g;
 
 function thrownCodes(): Map<string, string[]> {
   const where = new Map<string, string[]>();

@@ -1,0 +1,132 @@
+// A man in the middle with a certificate of its own (an "impostor" at the relay's address). The pin must hold
+// whatever the environment says (NODE_TLS_REJECT_UNAUTHORIZED=0), and a failed pin is an alarm: a typed
+// UNTRUSTED_RELAY error naming the relay on every call, a final `untrusted` socket state, and no retry loop.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import { promisify } from 'node:util';
+import { generate } from 'selfsigned';
+import { signingKeyPair } from '../../../core/crypto/sodium.ts';
+import { spkiPin } from '../../../core/net/pinned-tls.ts';
+import { deviceIdFor } from '../../../core/protocol/ids.ts';
+import { RelayHttp, UntrustedRelayError, type RelayEndpoint } from '../../../core/engine/relay-http.ts';
+import { RelaySocket, type ConnectionState } from '../../../core/engine/relay-socket.ts';
+import { Engine } from '../../../core/engine/engine.ts';
+import { join } from '../../../core/engine/enrol.ts';
+import { startTestServer, tempDir } from '../../support/server-client.ts';
+import { TEST_KDF } from '../../support/vault-helpers.ts';
+
+const CHILD = path.join(import.meta.dirname, '..', '..', 'support', 'pinned-client-child.ts');
+type After = { after(fn: () => unknown): void };
+
+const certificate = () => generate([{ name: 'commonName', value: 'localhost' }], { keyType: 'ec', algorithm: 'sha256' });
+
+/** A TLS server with its own key that records every request, WebSocket upgrade and handshake it sees. */
+async function startImpostor(t: After, port = 0) {
+  const pems = await certificate();
+  const seen = { requests: [] as string[], upgrades: [] as string[], connections: 0 };
+  const server = https.createServer({ key: pems.private, cert: pems.cert }, (req, res) => {
+    seen.requests.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''}`);
+    res.setHeader('content-type', 'application/json');
+    res.end('{"challenge":"AAAA"}');
+  });
+  server.on('upgrade', (req, socket) => {
+    seen.upgrades.push(`${req.url} ${req.headers.authorization ?? ''}`);
+    socket.destroy();
+  });
+  server.on('connection', () => seen.connections++);
+  server.listen(port, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return { seen, url: `https://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+/** The endpoint a profile would hold for the real relay (its certificate and pin), pointed at `server`. */
+async function pinnedEndpoint(server: string): Promise<RelayEndpoint> {
+  const real = await certificate();
+  return { server, pin: spkiPin(new X509Certificate(real.cert)), ca: real.cert };
+}
+
+const isUntrusted = (relay: string) => (error: unknown) => {
+  assert.ok(error instanceof UntrustedRelayError, `expected an UntrustedRelayError, got ${String(error)}`);
+  assert.equal(error.code, 'UNTRUSTED_RELAY');
+  assert.equal(error.relay, relay);
+  assert.ok(error.message.includes(relay), error.message);
+  assert.doesNotMatch(error.message, /\n/);
+  return true;
+};
+
+test('NODE_TLS_REJECT_UNAUTHORIZED=0 does not switch the pin off: the impostor receives no request and no token', async (t) => {
+  const impostor = await startImpostor(t);
+  const endpoint = await pinnedEndpoint(impostor.url);
+  const { stdout } = await promisify(execFile)(process.execPath, ['--no-warnings', CHILD, JSON.stringify(endpoint)], {
+    env: { ...process.env, NODE_TLS_REJECT_UNAUTHORIZED: '0' }, timeout: 30_000,
+  });
+  const result = JSON.parse(stdout) as { http: { code?: string; message: string }; socket: { code?: string }; states: ConnectionState[] };
+  assert.deepEqual(impostor.seen.requests, [], 'no HTTP request (no login, no token) reached the impostor');
+  assert.deepEqual(impostor.seen.upgrades, [], 'no WebSocket upgrade (no token) reached the impostor');
+  assert.equal(result.http.code, 'UNTRUSTED_RELAY', result.http.message);
+  assert.equal(result.socket.code, 'UNTRUSTED_RELAY');
+  assert.equal(result.states.at(-1), 'untrusted');
+});
+
+test('a pin mismatch is an alarm: every call fails with UNTRUSTED_RELAY naming the relay, and the socket stops for good', async (t) => {
+  const impostor = await startImpostor(t);
+  const endpoint = await pinnedEndpoint(impostor.url);
+  const relay = new RelayHttp(endpoint);
+  t.after(() => relay.close());
+  const device = signingKeyPair();
+  relay.setDevice(deviceIdFor(device.publicKey), device.secretKey);
+  await assert.rejects(relay.serverInfo(), isUntrusted(impostor.url));
+  await assert.rejects(relay.me(), isUntrusted(impostor.url));
+
+  const states: [ConnectionState, UntrustedRelayError | undefined][] = [];
+  const problems: Error[] = [];
+  const socket = new RelaySocket({
+    endpoint, token: (rejected) => relay.token(rejected), onDeliveries: async () => {},
+    onState: (state, _retry, reason) => states.push([state, reason]), onProblem: (error) => problems.push(error),
+    backoff: { baseMs: 10, maxMs: 20 },
+  });
+  t.after(() => socket.stop());
+  socket.start();
+  await assert.rejects(socket.waitOnline(5000), isUntrusted(impostor.url));
+  const connectionsAtAlarm = impostor.seen.connections;
+  // Ample time for dozens of reconnects at a 10-20 ms backoff, had the socket kept trying.
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  assert.equal(impostor.seen.connections, connectionsAtAlarm, 'no reconnect after the alarm');
+  assert.deepEqual(states.map(([state]) => state), ['connecting', 'untrusted']);
+  assert.ok(states[1]![1] instanceof UntrustedRelayError);
+  assert.equal(problems.filter((p) => p instanceof UntrustedRelayError).length, 1, 'reported once');
+  await assert.rejects(socket.send(new Uint8Array(16), Date.now() + 60_000, []), isUntrusted(impostor.url));
+  await socket.stop();
+  assert.equal(socket.state, 'untrusted', 'stopping does not turn the alarm into an ordinary "offline"');
+  assert.deepEqual(impostor.seen.requests, []);
+});
+
+test('an enrolled engine meeting an impostor at its relay\'s address: commands fail with UNTRUSTED_RELAY, nothing is retried', async (t) => {
+  const server = await startTestServer({ insecureHttp: false });
+  const profileDir = path.join(tempDir(), 'admin');
+  const enrolled = await join({ profileDir, passphrase: 'untrusted relay test', kdf: TEST_KDF }, server.firstAdminInvite!, 'admin', Date.now());
+  await enrolled.vault.lock();
+  const port = server.port;
+  await server.close();
+  const impostor = await startImpostor(t, port);
+
+  const engine = await Engine.open({ profileDir, passphrase: 'untrusted relay test', outboxRetry: { firstMs: 10, maxMs: 20 } });
+  t.after(() => engine.close());
+  await assert.rejects(engine.api.call('devices.list', {}), isUntrusted(server.url));
+  await assert.rejects(engine.api.call('org.invite', { admin: false }), isUntrusted(server.url));
+  const connections = impostor.seen.connections;
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  assert.equal(impostor.seen.connections, connections, "no retry loop");
+  assert.deepEqual(impostor.seen.requests, []);
+  assert.deepEqual(impostor.seen.upgrades, []);
+});
