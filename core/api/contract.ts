@@ -128,7 +128,7 @@ export const ShredReportView = z.object({
 
 export const DeviceView = z.object({
   id: z.string(),
-  name: z.string(),
+  name: z.string().max(LIMITS.displayNameMax),
   createdAt: IsoTime,
   current: z.boolean(),
   status: z.enum(['active', 'pending', 'revoked']),
@@ -226,6 +226,14 @@ export const commands = {
 
   'devices.list': { request: empty, response: z.object({ devices: z.array(DeviceView) }) },
   'devices.approve': { request: z.object({ code: z.string().min(1).max(LIMITS.linkMax) }).strict(), response: DeviceView },
+  /**
+   * Takes a device off the account (a lost or stolen laptop): the relay stops serving it, and the signed device list
+   * without it tells every contact to stop encrypting to it and to refuse what it sends. From a device holding the
+   * account key; not the device in use.
+   */
+  'devices.revoke': { request: z.object({ deviceId: z.string().min(1).max(64) }).strict(), response: DeviceView },
+  /** Names this device (the CLI gives the host name at join and link); sent end to end to the account's other devices only. */
+  'devices.rename': { request: z.object({ name: z.string().trim().min(1).max(LIMITS.displayNameMax) }).strict(), response: DeviceView },
 
   'vault.shred': { request: empty, response: ShredReportView },
   'settings.get': { request: empty, response: Settings },

@@ -156,7 +156,7 @@ export class Engine {
       ...messageHandlers(ctx, routing, this.#outbound, this.#expiry),
       ...syncHandlers(ctx, this.#inbound, this.#expiry, operations),
       ...contactHandlers(ctx, names),
-      ...deviceHandlers(ctx),
+      ...deviceHandlers(ctx, this.#outbound),
       ...settingsHandlers(ctx),
       'events.since': async ({ after }) => ({ ...this.api.since(after), seq: this.api.lastSeq() }),
     };

@@ -28,6 +28,8 @@ const profileSchema = z.object({
   theme: Theme.default('system'),
   /** the name this user chose to be shown by; empty for none */
   displayName: z.string().default(''),
+  /** this device's name, shown on the account's devices (never sent to the relay); empty for none */
+  deviceName: z.string().default(''),
 }).strict();
 
 /** The profile's part that the contract calls settings. */

@@ -130,8 +130,11 @@ const payloadSchemas = {
   'session-reset': struct({ ...common, kind: literal('session-reset'), brokenSessionId: nullable(messageId), reason: literal('decrypt-failed', 'no-session') }),
   /** Sent as a live signal, never stored: who is typing where (a channel's id, or the direct or group conversation). */
   typing: struct({ ...common, kind: literal('typing'), typing: bool, channel: nullable(idField) }),
-  /** The name its sender chose to be shown by (empty: none), sent to the people they share conversations with. */
-  profile: struct({ ...common, kind: literal('profile'), displayName: text(LIMITS.displayNameBytes) }),
+  /**
+   * The name its sender chose to be shown by (empty: none), sent to the people they share conversations with; and,
+   * to the sender's own other devices only, the sending device's name.
+   */
+  profile: struct({ ...common, kind: literal('profile'), displayName: text(LIMITS.displayNameBytes), deviceName: nullable(text(LIMITS.displayNameBytes)) }),
 } satisfies Record<string, Field<unknown>>;
 
 type PayloadOf<K extends keyof typeof payloadSchemas> = Omit<Infer<(typeof payloadSchemas)[K]>, 'v'>;

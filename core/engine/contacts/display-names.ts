@@ -44,7 +44,7 @@ export class DisplayNames {
     for (const row of await conversationRows(this.#ctx.vault)) {
       const target = await this.#routing.targetOfStored(row.id);
       if (target.kind === 'direct' && target.username === this.#ctx.username) continue;
-      await this.#outbound.sendPayload(target, { kind: 'profile', displayName: name }, null, () => []).catch((error: Error) => this.#ctx.problem(error));
+      await this.#outbound.sendPayload(target, { kind: 'profile', displayName: name, deviceName: null }, null, () => []).catch((error: Error) => this.#ctx.problem(error));
     }
     this.#outbound.flushSoon();
   }

@@ -5,6 +5,7 @@ import { toBase64Url } from '../../crypto/sodium.ts';
 import type { DeviceAddress, Payload } from '../../protocol/wire.ts';
 import type { Statement } from '../../vault/index.ts';
 import { refOf } from '../conversations/ref.ts';
+import { deviceNameStatement } from '../devices/names.ts';
 import { conversationActivityStatement, deleteStatement, editStatement, insertMessageStatement, reactionStatement, statusStatement } from '../history.ts';
 
 export interface Origin {
@@ -73,7 +74,8 @@ export function applyPayload(payload: Payload, origin: Origin): { statements: St
     case 'sender-key-request':
       return { statements: [], effects: [{ kind: 'sender-key-request', requester: { userId: sender, deviceId: origin.senderDevice }, channelId: payload.channelId, keyId: payload.keyId }] };
     case 'profile':
-      return origin.own ? { statements: [], effects: [] } : { statements: [], effects: [{ kind: 'profile', username: sender, displayName: payload.displayName }] };
+      if (origin.own) return { statements: payload.deviceName !== null ? [deviceNameStatement(origin.senderDevice, payload.deviceName)] : [], effects: [] };
+      return { statements: [], effects: [{ kind: 'profile', username: sender, displayName: payload.displayName }] };
     case 'typing': // typing travels only as a live signal (typing/typing.ts); a stored one is dropped
     case 'session-reset':
     case 'file':

@@ -31,6 +31,34 @@ describe('engine: devices', () => {
     await eve.waitFor(() => eve.received().find((m) => m.id === back.id), 15_000, 'the copy on the first device');
   });
 
+  it('names devices end to end to the account\'s own devices, and revokes a lost one: it stops receiving and contacts stop trusting it', async () => {
+    const gus = await org.addUser('gus');
+    const laptop = await org.linkDevice(gus);
+    await laptop.engine.api.call('devices.rename', { name: 'work laptop\u202e' });
+    await gus.engine.api.call('devices.rename', { name: 'phone' });
+    // names arrive end to end and raise no event: poll the list
+    let list: { id: string; name: string; status: string; current: boolean }[] = [];
+    for (let i = 0; i < 100; i++) {
+      list = (await gus.engine.api.call('devices.list', {})).devices;
+      if (list.some((d) => d.name === 'work laptop')) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.deepEqual(list.filter((d) => d.status === 'active').map((d) => [d.name, d.current]).sort(), [['phone', true], ['work laptop', false]], 'names cleaned, as each device chose them');
+
+    await assert.rejects(laptop.engine.api.call('devices.revoke', { deviceId: gus.engine.deviceId }), (e: { code: string }) => e.code === 'FORBIDDEN', 'a linked device holds no account key');
+    await assert.rejects(gus.engine.api.call('devices.revoke', { deviceId: gus.engine.deviceId }), (e: { code: string }) => e.code === 'INVALID');
+    const revoked = await gus.engine.api.call('devices.revoke', { deviceId: laptop.engine.deviceId });
+    assert.deepEqual([revoked.name, revoked.status], ['work laptop', 'revoked']);
+    assert.equal((await gus.engine.api.call('devices.list', {})).devices.find((d) => d.id === laptop.engine.deviceId)?.status ?? 'gone', 'gone', 'the relay no longer lists it');
+    await laptop.waitFor(() => laptop.events.find((e) => e.name === 'connection.state' && (e.payload as { state: string }).state === 'offline'), 15_000, 'the laptop cut off');
+
+    const after = await fay.engine.api.call('messages.send', { conversation: await idOf(fay.engine.api, '@gus'), text: 'after the revocation' });
+    await gus.waitFor(() => gus.received().find((m) => m.id === after.id), 15_000, 'the message on the phone');
+    await fay.engine.api.call('sync.now', {});
+    assert.ok(!laptop.received().some((m) => m.id === after.id), 'the revoked laptop gets nothing new');
+    await assert.rejects(gus.engine.api.call('devices.revoke', { deviceId: laptop.engine.deviceId }), (e: { code: string }) => e.code === 'NOT_FOUND');
+  });
+
   it('refuses approval from a device without the account key, and anything that is not a link code', async () => {
     const linked = await org.linkDevice(fay);
     await assert.rejects(linked.engine.api.call('devices.approve', { code: 'WDL1.AAAA' }), /cannot approve others/);
