@@ -46,10 +46,10 @@ describe('engine: devices', () => {
   it('tops up one-time prekeys when the relay says the stock is low', async () => {
     const device = fay.engine.deviceId;
     const store = org.server.store;
-    while (store.countOneTimePrekeys(device) > 10) store.claimPrekeys(device);
+    while (store.prekeyStock(device).oneTime > 10) store.claimPrekeys(device);
     const newcomer = await org.addUser('gus');
     const hello = await newcomer.engine.api.call('messages.send', { target: '@fay', text: 'first contact' }); // claims one more
     await fay.waitFor(() => fay.received().find((m) => m.id === hello.id), 15_000, 'the first message');
-    await fay.waitFor(() => store.countOneTimePrekeys(device) >= 100, 15_000, 'a fresh batch of prekeys');
+    await fay.waitFor(() => store.prekeyStock(device).oneTime >= 100, 15_000, 'a fresh batch of prekeys');
   });
 });

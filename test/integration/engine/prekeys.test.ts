@@ -1,0 +1,135 @@
+// Prekeys against a real relay and real vaults: a drained device still gets new sessions (on its last-resort keys,
+// which stay on the relay), the device's maintenance refills the relay from the relay's own count (even when the
+// device believes it holds plenty), and a device from before ML-KEM is brought up to date. The maintenance runs
+// here on a closed engine's vault (core/engine/prekey-upload.ts, what the engine calls on connect and prekeys_low).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { maintainPrekeys } from '../../../core/engine/prekey-upload.ts';
+import { loadProfile } from '../../../core/engine/profile.ts';
+import { protocolStatements, VaultProtocolStore } from '../../../core/engine/protocol-store.ts';
+import { RelayHttp } from '../../../core/engine/relay-http.ts';
+import { addOneTimePrekeys, MAX_ONE_TIME_PREKEYS, PREKEY_POLICY, serializePrekeyState } from '../../../core/protocol/prekeys.ts';
+import type { ProtocolWrite } from '../../../core/protocol/store.ts';
+import { decodeEnvelope, type PairwiseEnvelope } from '../../../core/protocol/wire.ts';
+import { openVault, type Vault } from '../../../core/vault/index.ts';
+import { PASSPHRASE, startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
+import { classicPrekeys } from '../../unit/protocol/world.ts';
+
+describe('engine: prekeys on the relay', () => {
+  let org: TestOrg;
+
+  before(async () => {
+    org = await startOrg();
+  });
+  after(() => org.close());
+
+  /** A drainer the claim limits did not stop (many accounts over many hours): every one-time key of both kinds taken. */
+  const drain = (deviceId: string) => {
+    while (org.server.store.prekeyStock(deviceId).oneTime + org.server.store.prekeyStock(deviceId).kemOneTime > 0) org.server.store.claimPrekeys(deviceId);
+  };
+
+  /** A closed engine's vault, its protocol store and an HTTP client logged in as its device. */
+  async function openDevice(user: TestEngine) {
+    const vault = await openVault({ dir: user.profileDir, passphrase: PASSPHRASE });
+    const store = await VaultProtocolStore.load(vault);
+    const { profile } = await loadProfile(vault);
+    const http = new RelayHttp({ server: profile.server, pin: profile.pin, ca: profile.ca });
+    http.setDevice(profile.deviceId, store.device().signing.secretKey);
+    const commit = async (writes: ProtocolWrite[]) => {
+      await vault.transaction(protocolStatements(writes));
+      store.commit(writes);
+    };
+    const maintain = () => maintainPrekeys({ store, vault, http, now: Date.now(), settled: async () => {} });
+    return { vault, store, http, commit, maintain };
+  }
+  const lock = (vault: Vault) => vault.lock();
+
+  it('after a drain, a new session uses the last-resort keys of both kinds, which stay on the relay', async () => {
+    const bob = await org.addUser('bob');
+    const gus = await org.addUser('gus');
+    const device = bob.engine.deviceId;
+    await bob.engine.close(); // offline: it cannot top up before the next session arrives
+    drain(device);
+    const hello = await gus.engine.api.call('messages.send', { target: '@bob', text: 'after the drain' });
+    const queued = await gus.waitFor(() => org.server.store.pendingFor(device, 0, Date.now(), 10).find((e) => e.senderDevice === gus.engine.deviceId), 15_000, 'the envelope on the relay');
+    const start = (decodeEnvelope(queued.body) as PairwiseEnvelope).start!;
+
+    const { vault, store } = await openDevice(bob);
+    const prekeys = store.prekeys();
+    await lock(vault);
+    assert.equal(start.oneTimePrekeyId, prekeys.lastResort[0]!.id, 'the X25519 last-resort key');
+    assert.equal(start.kem?.prekeyId, prekeys.kemLastResort[0]!.id, 'the ML-KEM last-resort key: the session is still hybrid');
+    const stock = org.server.store.prekeyStock(device);
+    assert.deepEqual([stock.lastResortId, stock.kemLastResortId], [prekeys.lastResort[0]!.id, prekeys.kemLastResort[0]!.id], 'both stay on the relay');
+
+    const back = await bob.reopen();
+    await back.waitFor(() => back.received().find((m) => m.id === hello.id), 15_000, 'the message on the last-resort session');
+    await back.engine.close();
+  });
+
+  it('refills the relay to the target from the relay\'s count, also when the device\'s own count says it is full', async () => {
+    const dee = await org.addUser('dee');
+    const device = dee.engine.deviceId;
+    await dee.engine.close();
+    const { vault, store, commit, maintain } = await openDevice(dee);
+    try {
+      const complete = await maintain();
+      assert.deepEqual([complete.oneTime, complete.kemOneTime], [PREKEY_POLICY.target, PREKEY_POLICY.target], 'enrolment uploaded a full stock');
+      const untouched = serializePrekeyState(store.prekeys());
+      assert.deepEqual(await maintain(), complete, 'a complete relay gets nothing');
+      assert.deepEqual(serializePrekeyState(store.prekeys()), untouched);
+
+      drain(device);
+      const refilled = await maintain();
+      assert.deepEqual([refilled.oneTime, refilled.kemOneTime], [PREKEY_POLICY.target, PREKEY_POLICY.target]);
+      assert.deepEqual(org.server.store.prekeyStock(device), refilled);
+
+      // the drained keys were never used, so the device still holds them: its own count is at the cap
+      await commit([{ kind: 'prekeys', state: addOneTimePrekeys(store.prekeys(), MAX_ONE_TIME_PREKEYS).state }]);
+      assert.equal(store.prekeys().oneTime.length, MAX_ONE_TIME_PREKEYS);
+      drain(device);
+      const again = await maintain();
+      assert.deepEqual([again.oneTime, again.kemOneTime], [PREKEY_POLICY.target, PREKEY_POLICY.target]);
+      const newest = store.prekeys().oneTime.slice(-PREKEY_POLICY.target).map((k) => k.id);
+      const handedOut = org.server.store.claimPrekeys(device).oneTimePrekey!.keyId;
+      assert.ok(newest.includes(handedOut), 'the relay hands out keys the device kept');
+    } finally {
+      await lock(vault);
+    }
+  });
+
+  it('brings a device from before ML-KEM up to date: new keys, last-resort slots, the old stock (with its last-resort key as a one-time key) replaced', async () => {
+    const old = await org.addUser('old');
+    const gus = org.engines.find((e) => e.username === 'gus')!;
+    const device = old.engine.deviceId;
+    await old.engine.close();
+    const { vault, store, maintain } = await openDevice(old);
+    try {
+      // what the previous version left: a version-1 state, and the relay holding its last-resort key (id 0) as a one-time key
+      const legacy = classicPrekeys(store.device(), Date.now(), 10);
+      await vault.transaction(protocolStatements([{ kind: 'prekeys', state: legacy.state }]));
+      const raw = (k: { id: number; publicKey: Uint8Array }) => ({ keyId: k.id, data: k.publicKey });
+      org.server.store.putPrekeys(device, {
+        signed: null, lastResort: null, kemLastResort: null, oneTime: [legacy.upload.lastResort!, ...legacy.upload.oneTime].map(raw), kemOneTime: [], replaceOneTime: true,
+      }, 1000);
+      const reloaded = await VaultProtocolStore.load(vault);
+      assert.deepEqual(reloaded.prekeys().kemLastResort, [], 'the state loads, without ML-KEM keys');
+      store.commit([{ kind: 'prekeys', state: reloaded.prekeys() }]);
+
+      const stock = await maintain();
+      const state = store.prekeys();
+      assert.deepEqual(stock, {
+        oneTime: PREKEY_POLICY.target, kemOneTime: PREKEY_POLICY.target, signedPrekeyId: state.signed[0]!.id, lastResortId: state.lastResort[0]!.id, kemLastResortId: state.kemLastResort[0]!.id,
+      });
+      assert.equal(state.signed[0]!.hybrid, true);
+      const ids = new Set<number>();
+      while (org.server.store.prekeyStock(device).oneTime > 0) ids.add(org.server.store.claimPrekeys(device).oneTimePrekey!.keyId);
+      assert.equal(ids.has(0), false, 'the old last-resort key is no longer handed out as a one-time key');
+    } finally {
+      await lock(vault);
+    }
+    const back = await old.reopen();
+    const hello = await gus.engine.api.call('messages.send', { target: '@old', text: 'hybrid now' });
+    await back.waitFor(() => back.received().find((m) => m.id === hello.id), 15_000, 'a message on a new (hybrid) session');
+  });
+});
