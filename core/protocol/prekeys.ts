@@ -332,9 +332,22 @@ const stateSchemaV2 = struct({
   lastResort: list(idKeyPair, PREKEY_GENERATIONS_KEPT),
   kemLastResort: list(struct({ id: prekeyId, seed, publicKey: bytes(ML_KEM_768_PUBLIC_KEY_BYTES), signature }), PREKEY_GENERATIONS_KEPT),
   oneTime: list(idKeyPair, MAX_ONE_TIME_PREKEYS),
-  kemOneTime: list(struct({ id: prekeyId, seed }), MAX_ONE_TIME_PREKEYS),
+  // the seeds packed in one byte string, in the order of the ids: one field to parse instead of a map per key
+  // (the state is read on every session start, and holds up to 1,000 of them)
+  kemOneTime: struct({ ids: list(prekeyId, MAX_ONE_TIME_PREKEYS), seeds: bytes(0, ML_KEM_768_SEED_BYTES * MAX_ONE_TIME_PREKEYS) }),
   nextId: prekeyId,
 });
+
+function packKemSeeds(keys: OneTimeKemPrekey[]): { ids: number[]; seeds: Uint8Array } {
+  const seeds = new Uint8Array(keys.length * ML_KEM_768_SEED_BYTES);
+  keys.forEach((k, i) => seeds.set(k.seed, i * ML_KEM_768_SEED_BYTES));
+  return { ids: keys.map((k) => k.id), seeds };
+}
+
+function unpackKemSeeds({ ids, seeds }: { ids: number[]; seeds: Uint8Array }, path: string): OneTimeKemPrekey[] {
+  if (seeds.length !== ids.length * ML_KEM_768_SEED_BYTES) fail('MALFORMED', `${path}.kemOneTime has ${ids.length} ids but ${seeds.length} seed bytes`);
+  return ids.map((id, i) => ({ id, seed: seeds.subarray(i * ML_KEM_768_SEED_BYTES, (i + 1) * ML_KEM_768_SEED_BYTES) }));
+}
 
 /** Version 1 is a state from before ML-KEM: it loads with no ML-KEM keys, and planPrekeyUpload adds them. */
 const stateSchema: Field<PrekeyState> = {
@@ -343,13 +356,13 @@ const stateSchema: Field<PrekeyState> = {
       const { v: _v, signed, lastResort, ...rest } = stateSchemaV1.parse(value, path);
       return { ...rest, signed: signed.map((k) => ({ ...k, hybrid: false })), lastResort: [lastResort], kemLastResort: [], kemOneTime: [] };
     }
-    const { v: _v, ...state } = stateSchemaV2.parse(value, path);
-    return state;
+    const { v: _v, kemOneTime, ...state } = stateSchemaV2.parse(value, path);
+    return { ...state, kemOneTime: unpackKemSeeds(kemOneTime, path) };
   },
 };
 
 export function serializePrekeyState(state: PrekeyState): Uint8Array {
-  return encodeCbor({ v: 2, ...state });
+  return encodeCbor({ v: 2, ...state, kemOneTime: packKemSeeds(state.kemOneTime) });
 }
 
 export function deserializePrekeyState(blob: Uint8Array): PrekeyState {
