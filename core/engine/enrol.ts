@@ -15,7 +15,7 @@ import { createPrekeys, PREKEY_POLICY } from '../protocol/prekeys.ts';
 import { parseInviteLink, InviteLinkError } from '../relay/invite-link.ts';
 import { createVault, type Vault } from '../vault/index.ts';
 import { EngineError } from './errors.ts';
-import { accountStatement, profileStatement, signedPrekeyUploadedStatement, type Profile } from './profile.ts';
+import { accountStatement, profileStatement, type Profile } from './profile.ts';
 import { initialProtocolStatements, protocolStatements } from './protocol-store.ts';
 import { RelayHttp, trustEndpoint, type RelayEndpoint, type SignedBlob } from './relay-http.ts';
 import { prekeyUploadRequest } from './prekey-upload.ts';
@@ -68,7 +68,6 @@ async function finishDevice(vault: Vault, http: RelayHttp, device: DeviceIdentit
   const { state, upload } = createPrekeys(device, now, PREKEY_POLICY.target);
   await vault.transaction([...initialProtocolStatements(device, state), profileStatement(profile), ...(account ? [accountStatement(account)] : [])]);
   await http.putPrekeys(prekeyUploadRequest(upload));
-  await vault.transaction([signedPrekeyUploadedStatement(state.signed[0]!.id)]);
 }
 
 /** Join an organisation with an invite link: a new account, its first device, and the recovery kit (shown once). */
