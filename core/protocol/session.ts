@@ -4,7 +4,7 @@
 import { blake2b, constantTimeEqual } from '../crypto/sodium.ts';
 import { bytes, decodeVersioned, encodeCbor, list, nullable, struct, uint } from './codec.ts';
 import { fail } from './errors.ts';
-import { decodeDeviceCertificate, idField, verifyDeviceForAccount, type DeviceIdentity, type KnownAccount } from './identity.ts';
+import { decodeDeviceCertificate, idField, verifyDeviceForAccount, type DeviceCertificate, type DeviceIdentity, type KnownAccount } from './identity.ts';
 import { LIMITS } from './limits.ts';
 import { takePrekeysForSessionStart, type PrekeyState, type VerifiedBundle } from './prekeys.ts';
 import { initInitiator, initResponder, ratchetDecrypt, ratchetEncrypt, ratchetFromPlain, ratchetStateSchema, ratchetToPlain, type RatchetState } from './ratchet.ts';
@@ -37,6 +37,21 @@ export interface SessionRecord {
 const sameAddress = (a: DeviceAddress, b: DeviceAddress) => a.userId === b.userId && a.deviceId === b.deviceId;
 const addressOf = (d: DeviceIdentity): DeviceAddress => ({ userId: d.userId, deviceId: d.deviceId });
 
+/**
+ * The device's own certificate, decoded. Its signature was checked when the identity was loaded (and a session start
+ * needs only its fields for the associated data), so it is verified once per certificate blob, not on every start:
+ * that was two Ed25519 verifications, about a tenth of a session set-up.
+ */
+const ownCertificates = new WeakMap<Uint8Array, DeviceCertificate>();
+function ownCertificate(self: DeviceIdentity): DeviceCertificate {
+  let decoded = ownCertificates.get(self.certificate);
+  if (!decoded) {
+    decoded = decodeDeviceCertificate(self.certificate);
+    ownCertificates.set(self.certificate, decoded);
+  }
+  return decoded;
+}
+
 export function initiateSession(self: DeviceIdentity, bundle: VerifiedBundle, now: number): Session {
   const remote = bundle.certificate;
   const { kemPrekey } = bundle;
@@ -50,7 +65,7 @@ export function initiateSession(self: DeviceIdentity, bundle: VerifiedBundle, no
     local: addressOf(self),
     remote: { userId: remote.userId, deviceId: remote.deviceId },
     remoteAccountKey: remote.accountPublicKey,
-    associatedData: sessionAssociatedData(decodeDeviceCertificate(self.certificate), remote, id),
+    associatedData: sessionAssociatedData(ownCertificate(self), remote, id),
     ratchet: initInitiator(sharedSecret, bundle.signedPrekey.publicKey),
     pendingStart: start,
     startDigest: null,
@@ -110,7 +125,7 @@ export function acceptSessionStart(self: DeviceIdentity, prekeys: PrekeyState, s
     local: addressOf(self),
     remote: { userId: sender.userId, deviceId: sender.deviceId },
     remoteAccountKey: sender.accountPublicKey,
-    associatedData: sessionAssociatedData(sender, decodeDeviceCertificate(self.certificate), id),
+    associatedData: sessionAssociatedData(sender, ownCertificate(self), id),
     ratchet: initResponder(sharedSecret, taken.signed),
     pendingStart: null,
     startDigest: startDigestOf(start),
