@@ -76,7 +76,7 @@ export function messagingRoutes(app: FastifyInstance, ctx: Context): void {
     claimLimiter.take(claimer.accountId, wanted.map((d) => d.deviceId), ctx.now());
     const bundles = wanted.map((device) => {
       const claimed = ctx.store.claimPrekeys(device.deviceId);
-      const remaining = Math.min(claimed.stock.oneTime, claimed.stock.kemOneTime);
+      const remaining = Math.min(claimed.remainingOneTime, claimed.remainingKemOneTime);
       if (remaining < PREKEYS_LOW_THRESHOLD) ctx.hub.notify(device.deviceId, { t: 'event', kind: 'prekeys_low', remaining });
       const wire = (entry: PrekeyEntry | null) => entry && { keyId: entry.keyId, data: toBase64Url(entry.data) };
       return {

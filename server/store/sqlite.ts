@@ -338,7 +338,10 @@ export function openSqliteStore(file: string, options: { maxBytes?: number } = {
       ?? entry(q.getLastResort.get(deviceId, LAST_RESORT_X25519) as Row | undefined);
     const kem = entry(q.claimKemOneTime.get({ device: deviceId }) as Row | undefined)
       ?? entry(q.getLastResort.get(deviceId, LAST_RESORT_ML_KEM) as Row | undefined);
-    return { deviceId, signedPrekey: signed, oneTimePrekey: oneTime, kemPrekey: kem, stock: prekeyStock(deviceId) };
+    return {
+      deviceId, signedPrekey: signed, oneTimePrekey: oneTime, kemPrekey: kem,
+      remainingOneTime: q.countOneTime.get(deviceId) as number, remainingKemOneTime: q.countKemOneTime.get(deviceId) as number,
+    };
   });
 
   const commitSend = (send: SendRequest): SendResult => {

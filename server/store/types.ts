@@ -70,7 +70,9 @@ export interface ClaimedBundle {
   /** A one-time key, or the last-resort key (which stays) when none is left. */
   oneTimePrekey: PrekeyEntry | null;
   kemPrekey: PrekeyEntry | null;
-  stock: PrekeyStock;
+  /** One-time keys of each kind left after this claim. */
+  remainingOneTime: number;
+  remainingKemOneTime: number;
 }
 
 /** One envelope bound for one device, as the hub delivers it. */
