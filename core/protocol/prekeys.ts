@@ -273,8 +273,10 @@ const prekeyId = uint(UINT32_MAX);
 const idKey = struct({ id: prekeyId, publicKey: key32 });
 const signedKey = struct({ id: prekeyId, publicKey: key32, signature });
 const kemKey = struct({ id: prekeyId, publicKey: bytes(ML_KEM_768_PUBLIC_KEY_BYTES), signature });
-const bundleFields = { v: uint(), certificate: bytes(1, LIMITS.certificateBytes), signedPrekey: signedKey, oneTimePrekey: nullable(idKey) };
-const bundleSchema = struct(bundleFields, { kemPrekey: nullable(kemKey) });
+const bundleSchema = struct(
+  { v: uint(), certificate: bytes(1, LIMITS.certificateBytes), signedPrekey: signedKey, oneTimePrekey: nullable(idKey) },
+  { kemPrekey: nullable(kemKey) },
+);
 const BUNDLE_VERSION = 2;
 
 export function encodePrekeyBundle(bundle: PrekeyBundle): Uint8Array {
