@@ -2,6 +2,7 @@
 // which stay on the relay), the device's maintenance refills the relay from the relay's own count (even when the
 // device believes it holds plenty), and a device from before ML-KEM is brought up to date. The maintenance runs
 // here on a closed engine's vault (core/engine/prekey-upload.ts, what the engine calls on connect and prekeys_low).
+// And a relay that strips the ML-KEM prekeys from bundles gets no classic (downgraded) session.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { maintainPrekeys } from '../../../core/engine/prekey-upload.ts';
@@ -13,6 +14,7 @@ import type { ProtocolWrite } from '../../../core/protocol/store.ts';
 import { decodeEnvelope, type PairwiseEnvelope } from '../../../core/protocol/wire.ts';
 import { openVault, type Vault } from '../../../core/vault/index.ts';
 import { PASSPHRASE, startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
+import { startHostileRelay, type HostileRelay } from '../../support/hostile-relay.ts';
 import { classicPrekeys } from '../../unit/protocol/world.ts';
 
 describe('engine: prekeys on the relay', () => {
@@ -131,5 +133,31 @@ describe('engine: prekeys on the relay', () => {
     const back = await old.reopen();
     const hello = await gus.engine.api.call('messages.send', { target: '@old', text: 'hybrid now' });
     await back.waitFor(() => back.received().find((m) => m.id === hello.id), 15_000, 'a message on a new (hybrid) session');
+  });
+});
+
+describe('engine: a relay that strips the ML-KEM prekeys from the bundles it hands out', () => {
+  let org: TestOrg;
+  let relay: HostileRelay;
+  const log: string[] = [];
+
+  before(async () => {
+    org = await startOrg({ log: (line) => log.push(line) }, {}, async (url) => (relay = await startHostileRelay(url)));
+  });
+  after(() => org.close());
+
+  it('gets no classic session out of it: the bundle is refused (PQ_REQUIRED) and reported, nothing goes to that device', async () => {
+    const alice = await org.addUser('alice');
+    const bob = await org.addUser('bob');
+    type Claim = { bundles: { kemPrekey: unknown }[] };
+    relay.rewriteReply = (path, body) => (path.endsWith('/prekeys/claim') ? { ...(body as Claim), bundles: (body as Claim).bundles.map((b) => ({ ...b, kemPrekey: null })) } : body);
+    await alice.engine.api.call('messages.send', { target: '@bob', text: 'downgraded?' }).catch(() => {});
+    await alice.waitFor(() => log.some((line) => line.includes('PQ_REQUIRED')), 15_000, 'the refused bundle reported');
+    const toBob = org.server.store.pendingFor(bob.engine.deviceId, 0, Date.now(), 100).filter((e) => e.senderDevice === alice.engine.deviceId);
+    assert.deepEqual(toBob, [], 'nothing was encrypted to bob on a classic session');
+
+    relay.rewriteReply = (_path, body) => body;
+    const hello = await alice.engine.api.call('messages.send', { target: '@bob', text: 'hybrid' });
+    await bob.waitFor(() => bob.received().find((m) => m.id === hello.id), 15_000, 'the message on a hybrid session');
   });
 });
