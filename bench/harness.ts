@@ -39,6 +39,19 @@ export function samplePair(iterations: number, warmup: number, fn: () => unknown
   return { ms, baselineMs };
 }
 
+/** samplePair for any number of functions: each called once per iteration, in turn; returns each one's durations. */
+export function sampleInterleaved(iterations: number, warmup: number, fns: (() => unknown)[]): number[][] {
+  const ms = fns.map(() => [] as number[]);
+  for (let i = 0; i < warmup + iterations; i++) {
+    fns.forEach((fn, n) => {
+      const start = performance.now();
+      fn();
+      if (i >= warmup) ms[n]!.push(performance.now() - start);
+    });
+  }
+  return ms;
+}
+
 export async function timeOnce(fn: () => unknown): Promise<number> {
   const start = performance.now();
   await fn();

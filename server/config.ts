@@ -61,7 +61,7 @@ const OPTIONS: Option[] = [
   { key: 'maxDatabaseBytes', flag: 'max-db-size', type: 'string', help: 'cap on the database size in bytes; at the cap sends are refused (storage_full) until devices fetch their queues. Default: 0 (none)' },
   { key: 'senderQueueQuotaBytes', flag: 'sender-quota', type: 'string', help: 'bytes one account may have waiting for devices that have not fetched them; over it its sends are refused (quota_exceeded) until they do. 0: no limit. Default: 256 MiB' },
   { key: 'deviceQueueQuotaBytes', flag: 'device-quota', type: 'string', help: 'bytes of direct messages that may wait for one device; over it sends to it are refused (quota_exceeded). 0: no limit. Default: 256 MiB' },
-  { key: 'maxOneTimePrekeys', flag: 'max-prekeys', type: 'string', help: 'one-time prekeys a device may store. Default: 1000' },
+  { key: 'maxOneTimePrekeys', flag: 'max-prekeys', type: 'string', help: 'one-time prekeys of each kind (X25519, ML-KEM) a device may store. Default: 500' },
   { key: 'sessionTtlSeconds', flag: 'session-ttl', type: 'string', help: 'lifetime of a session token in seconds. Default: 3600' },
   { key: 'inviteTtlSeconds', flag: 'invite-ttl', type: 'string', help: 'lifetime of an invite code in seconds. Default: 7 days' },
 ];
@@ -111,7 +111,7 @@ export function defaults(): ServerConfig {
     publicUrl: null, logLevel: 'info', turnUrls: [], turnSecret: null, turnTtlSeconds: 3600,
     blobQuotaBytes: 1024 ** 3, maxBlobBytes: 100 * 1024 ** 2, blobTtlSeconds: 30 * DAY,
     maxEnvelopeTtlSeconds: 30 * DAY, maxDatabaseBytes: 0, senderQueueQuotaBytes: 256 * 1024 ** 2,
-    deviceQueueQuotaBytes: 256 * 1024 ** 2, maxOneTimePrekeys: 1000, sessionTtlSeconds: 3600, inviteTtlSeconds: 7 * DAY,
+    deviceQueueQuotaBytes: 256 * 1024 ** 2, maxOneTimePrekeys: 500, sessionTtlSeconds: 3600, inviteTtlSeconds: 7 * DAY,
   };
 }
 

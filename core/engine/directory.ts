@@ -4,12 +4,14 @@
 // accepted only with a loud key-change event (and the contact loses its verified mark).
 import { ProtocolError } from '../protocol/errors.ts';
 import { applyDeviceList, decodeDeviceList, type KnownAccount } from '../protocol/identity.ts';
-import { verifyPrekeyBundle, type PrekeyBundle } from '../protocol/prekeys.ts';
+import { concatBytes, DH_BYTES, SIGNATURE_BYTES } from '../crypto/sodium.ts';
+import { ML_KEM_768_PUBLIC_KEY_BYTES } from '../crypto/ml-kem.ts';
+import { verifyPrekeyBundle, type PrekeyBundle, type PublicSignedPrekey } from '../protocol/prekeys.ts';
 import type { NewSession } from '../protocol/processor.ts';
 import type { DeviceAddress } from '../protocol/wire.ts';
 import type { SqlExecutor, Statement } from '../vault/index.ts';
 import { protocolStatements, type VaultProtocolStore } from './protocol-store.ts';
-import type { RelayHttp } from './relay-http.ts';
+import { RelayError, type RelayHttp } from './relay-http.ts';
 import { EngineError } from './errors.ts';
 
 /** A session to start, with the device it is for (checked by verifyPrekeyBundle against the bundle's certificate). */
@@ -31,12 +33,18 @@ const personStatement = (username: string, person: Person): Statement => ({
   params: [username, person.accountId, person.verified ? 1 : 0],
 });
 
-/** Prekeys travel as opaque bytes through the relay: signed = public key (32) || signature (64); one-time = key (32). */
+/**
+ * Prekeys travel as opaque bytes through the relay: a signed prekey is its public key (32) || signature (64), an
+ * ML-KEM prekey its public key (1,184) || signature (64), a one-time or last-resort X25519 prekey its key (32).
+ */
 export function encodeSignedPrekey(publicKey: Uint8Array, signature: Uint8Array): Uint8Array {
-  const out = new Uint8Array(96);
-  out.set(publicKey, 0);
-  out.set(signature, 32);
-  return out;
+  return concatBytes(publicKey, signature);
+}
+
+/** The relay's bytes as a signed key, or null when they are not the length one must have. */
+function decodeSignedPrekey(keyId: number, data: Uint8Array, keyBytes: number): PublicSignedPrekey | null {
+  if (data.length !== keyBytes + SIGNATURE_BYTES) return null;
+  return { id: keyId, publicKey: data.subarray(0, keyBytes), signature: data.subarray(keyBytes) };
 }
 
 export class Directory {
@@ -162,19 +170,26 @@ export class Directory {
     for (const [username, deviceIds] of byUser) {
       let known = await this.ensure(username);
       if (!deviceIds.every((d) => this.#certificates.get(username)?.has(d))) known = await this.refresh(username);
-      const claimed = await this.#http.claimPrekeys(await this.accountIdOf(username), deviceIds);
+      let claimed;
+      try {
+        claimed = await this.#http.claimPrekeys(await this.accountIdOf(username), deviceIds);
+      } catch (error) {
+        // the relay's limit on claims (a burst far above a normal client's): that person waits, the others do not
+        if (!(error instanceof RelayError && error.code === 'rate_limited')) throw error;
+        report(error);
+        continue;
+      }
       for (const bundle of claimed.bundles) {
         const certificate = this.#certificates.get(username)?.get(bundle.deviceId);
         // only devices we asked for, each once, whatever the relay answered
         if (!certificate || !bundle.signedPrekey || !deviceIds.includes(bundle.deviceId) || sessions.some((s) => s.device.userId === username && s.device.deviceId === bundle.deviceId)) continue;
-        const signed = bundle.signedPrekey.data;
-        const candidate: PrekeyBundle = {
-          certificate,
-          signedPrekey: { id: bundle.signedPrekey.keyId, publicKey: signed.subarray(0, 32), signature: signed.subarray(32, 96) },
-          oneTimePrekey: bundle.oneTimePrekey ? { id: bundle.oneTimePrekey.keyId, publicKey: bundle.oneTimePrekey.data } : null,
-        };
         try {
-          if (signed.length !== 96 || (candidate.oneTimePrekey && candidate.oneTimePrekey.publicKey.length !== 32)) throw new EngineError('HOSTILE_SERVER', 'malformed prekey bundle');
+          const signedPrekey = decodeSignedPrekey(bundle.signedPrekey.keyId, bundle.signedPrekey.data, DH_BYTES);
+          const kemPrekey = bundle.kemPrekey && decodeSignedPrekey(bundle.kemPrekey.keyId, bundle.kemPrekey.data, ML_KEM_768_PUBLIC_KEY_BYTES);
+          const oneTimePrekey = bundle.oneTimePrekey && { id: bundle.oneTimePrekey.keyId, publicKey: bundle.oneTimePrekey.data };
+          if (!signedPrekey || (bundle.kemPrekey && !kemPrekey) || (oneTimePrekey && oneTimePrekey.publicKey.length !== DH_BYTES)) throw new EngineError('HOSTILE_SERVER', 'malformed prekey bundle');
+          const candidate: PrekeyBundle = { certificate, signedPrekey, oneTimePrekey, kemPrekey };
+          // refuses a bad ML-KEM signature, and a bundle stripped of the ML-KEM prekey its device publishes (PQ_REQUIRED)
           verifyPrekeyBundle(known, candidate);
           sessions.push({ known, bundle: candidate, device: { userId: username, deviceId: bundle.deviceId } });
         } catch (error) {

@@ -30,7 +30,7 @@ import { emitUpdated } from './messages/views.ts';
 import { Outbound, relayUnreachable } from './outbound/fanout.ts';
 import { Operations } from './operations/registry.ts';
 import { Outbox, type OutboxRetry } from './outbox.ts';
-import { maintainSignedPrekey, topUpPrekeys } from './prekeys/maintenance.ts';
+import { maintainPrekeys } from './prekeys/upload.ts';
 import { loadProfile, profileStatement, type Profile } from './profile.ts';
 import { pruneSeenStatement, VaultProtocolStore } from './protocol-store.ts';
 import { SenderKeyRecovery } from './recovery/sender-keys.ts';
@@ -253,7 +253,13 @@ export class Engine {
     if (state !== 'online') return;
     this.#outbound.online();
     void this.#sendHeld().then(() => this.#outbox.flush()).catch(problem);
-    void this.#lane.run(() => maintainSignedPrekey(this.#ctx)).catch(problem);
+    void this.#lane.run(() => this.#maintainPrekeys()).catch(problem);
+  }
+
+  /** Prekeys on the relay topped up from the stock it reports (and rotated when due). In the lane. */
+  async #maintainPrekeys(): Promise<void> {
+    const ctx = this.#ctx;
+    await maintainPrekeys({ store: ctx.store, vault: ctx.vault, http: ctx.http, now: ctx.now(), settled: () => ctx.lane.settled() });
   }
 
   /** Sends held while the relay was unreachable go out now (in the lane), before the outbox is flushed. */
@@ -266,7 +272,7 @@ export class Engine {
     if (event.kind === 'device_list') {
       await this.#lane.run(async () => directory.refresh(await directory.usernameOf(event.account)));
     } else if (event.kind === 'prekeys_low') {
-      await this.#lane.run(() => topUpPrekeys(this.#ctx));
+      await this.#lane.run(() => this.#maintainPrekeys());
     } else if (event.kind === 'signal') {
       await this.#typing.receive(event.from, event.body);
     }

@@ -11,18 +11,15 @@ import {
   applyDeviceList, type AccountIdentity, type DeviceIdentity,
 } from '../protocol/identity.ts';
 import { deviceIdFor } from '../protocol/ids.ts';
-import { createPrekeys, type PublicPrekeys } from '../protocol/prekeys.ts';
+import { createPrekeys, PREKEY_POLICY } from '../protocol/prekeys.ts';
 import { parseInviteLink, InviteLinkError } from '../relay/invite-link.ts';
 import { createVault, type Vault } from '../vault/index.ts';
 import { EngineError } from './errors.ts';
 import { PROFILE_MIGRATIONS } from './schema.ts';
-import { accountStatement, profileStatement, signedPrekeyUploadedStatement, type NewProfile } from './profile.ts';
+import { accountStatement, profileStatement, type NewProfile } from './profile.ts';
 import { initialProtocolStatements, protocolStatements } from './protocol-store.ts';
 import { RelayError, RelayHttp, trustEndpoint, type RelayEndpoint, type SignedBlob, type TotpCodeProvider } from './relay-http.ts';
-import { encodeSignedPrekey } from './directory.ts';
-
-/** One-time prekeys uploaded at enrolment and per top-up. */
-export const PREKEY_BATCH = 100;
+import { prekeyUploadRequest } from './prekeys/upload.ts';
 
 export interface VaultSettings {
   profileDir: string;
@@ -32,13 +29,6 @@ export interface VaultSettings {
 
 /** The relay checks the outer signature (plain Ed25519 by the account key); clients check the protocol's own. */
 export const signedBlob = (data: Uint8Array, account: AccountIdentity): SignedBlob => ({ data, signature: sign(data, account.secretKey) });
-
-export function prekeyUpload(upload: PublicPrekeys) {
-  return {
-    signedPrekey: { keyId: upload.signedPrekey.id, data: encodeSignedPrekey(upload.signedPrekey.publicKey, upload.signedPrekey.signature) },
-    oneTimePrekeys: [upload.lastResort, ...upload.oneTime].map((k) => ({ keyId: k.id, data: k.publicKey })),
-  };
-}
 
 async function endpointFor(link: string): Promise<{ endpoint: RelayEndpoint; code: string; org: string | null }> {
   let parsed;
@@ -75,10 +65,10 @@ async function checkOrgKey(http: RelayHttp, expected: string | null): Promise<st
 }
 
 async function finishDevice(vault: Vault, http: RelayHttp, device: DeviceIdentity, profile: NewProfile, account: AccountIdentity | null, now: number): Promise<void> {
-  const { state, upload } = createPrekeys(device, now, PREKEY_BATCH);
+  // the last-resort keys go to their own slots on the relay (never handed out as one-time keys, never deleted)
+  const { state, upload } = createPrekeys(device, now, PREKEY_POLICY.target);
   await vault.transaction([...initialProtocolStatements(device, state), profileStatement(profile), ...(account ? [accountStatement(account)] : [])]);
-  await http.putPrekeys(prekeyUpload(upload));
-  await vault.transaction([signedPrekeyUploadedStatement(upload.signedPrekey.id)]);
+  await http.putPrekeys(prekeyUploadRequest(upload));
 }
 
 /** Join an organisation with an invite link: a new account, its first device, and the recovery kit (shown once). */

@@ -55,18 +55,6 @@ export function accountStatement(account: AccountIdentity): Statement {
   return upsert(ACCOUNT_KEY, serializeAccountIdentity(account));
 }
 
-const SIGNED_PREKEY_KEY = 'e:signed-prekey-uploaded';
-
-/** Which signed prekey the relay has: a rotation made offline is uploaded when the device is next online. */
-export function signedPrekeyUploadedStatement(id: number): Statement {
-  return upsert(SIGNED_PREKEY_KEY, utf8(String(id)));
-}
-
-export async function uploadedSignedPrekey(sql: SqlExecutor): Promise<number | null> {
-  const row = await sql.get<{ value: Uint8Array }>('SELECT value FROM kv WHERE key = ?', [SIGNED_PREKEY_KEY]);
-  return row ? Number(fromUtf8(row.value)) : null;
-}
-
 export async function loadProfile(sql: SqlExecutor): Promise<{ profile: Profile; account: AccountIdentity | null }> {
   const rows = await sql.all<{ key: string; value: Uint8Array }>('SELECT key, value FROM kv WHERE key IN (?, ?)', [PROFILE_KEY, ACCOUNT_KEY]);
   const byKey = new Map(rows.map((r) => [r.key, r.value]));

@@ -10,6 +10,7 @@ import { fromBase64Url, sha256, sign, toBase64Url } from '../crypto/sodium.ts';
 import { fetchPinnedCertificate, PinError, pinnedTrust } from '../net/pinned-tls.ts';
 import type { PinnedTrust } from '../net/pinned-tls.ts';
 import { deviceIdFor } from '../protocol/ids.ts';
+import type { RelayPrekeyStock } from '../protocol/prekeys.ts';
 import { ID_PATTERN } from '../relay/frames.ts';
 import { b64bytes } from '../relay/base64-bytes.ts';
 import { authMessage, linkCancelMessage, recoveryInfoMessage, recoveryMessage } from '../relay/challenge-messages.ts';
@@ -32,8 +33,19 @@ export interface SignedBlob {
 
 export interface Prekey {
   keyId: number;
-  /** opaque to the relay (at most 512 bytes) */
+  /** opaque to the relay (at most 512 bytes; an ML-KEM prekey at most 1,536) */
   data: Uint8Array;
+}
+
+/** A prekey upload (PUT /v1/prekeys); what is left out stays as the relay holds it. */
+export interface PrekeyUploadRequest {
+  signedPrekey?: Prekey;
+  lastResortPrekey?: Prekey;
+  kemLastResortPrekey?: Prekey;
+  oneTimePrekeys: Prekey[];
+  kemPrekeys?: Prekey[];
+  /** the relay drops the one-time keys it holds for this device first */
+  replaceOneTime?: boolean;
 }
 
 /**
@@ -194,7 +206,9 @@ export function transportError(error: unknown, what: string, relay: string): Rel
 const MAX_CERT_BYTES = 4096;
 const MAX_DEVICE_LIST_BYTES = 16 * 1024;
 const MAX_PREKEY_BYTES = 512;
+const MAX_KEM_PREKEY_BYTES = 1536;
 const MAX_PREKEYS_PER_UPLOAD = 200;
+const MAX_KEM_PREKEYS_PER_UPLOAD = 100;
 const MAX_CHANNEL_META_BYTES = 4096;
 const MAX_POLICY_BYTES = 16 * 1024;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
@@ -207,7 +221,9 @@ const username = z.string().min(2).max(32);
 const accountRole = z.enum(['admin', 'member']);
 const channelRole = z.enum(['owner', 'admin', 'member']);
 const signedBlob = (max: number) => z.object({ data: b64bytes(1, max), signature: b64bytes(64, 64) });
-const prekey = z.object({ keyId: z.number().int().min(0).max(2 ** 32 - 1), data: b64bytes(1, MAX_PREKEY_BYTES) });
+const keyId = z.number().int().min(0).max(2 ** 32 - 1);
+const prekey = z.object({ keyId, data: b64bytes(1, MAX_PREKEY_BYTES) });
+const kemPrekey = z.object({ keyId, data: b64bytes(1, MAX_KEM_PREKEY_BYTES) });
 // A device id is derived from its key (core/protocol/ids.ts): a relay cannot pair a known id with another key.
 const keyMatchesId = (d: { deviceId: string; signingPublicKey: Uint8Array }) => deviceIdFor(d.signingPublicKey) === d.deviceId;
 const KEY_MISMATCH = { message: 'device id does not belong to its signing key' };
@@ -233,11 +249,17 @@ const replies = {
   recoveryInfo: z.object({ accountId: id, accountPublicKey: publicKey, deviceList: signedBlob(MAX_DEVICE_LIST_BYTES).nullable(), deviceListVersion: count }),
   cancelled: z.object({ deviceId: id, status: z.literal('cancelled') }),
   deviceStatus: z.object({ deviceId: id, status: z.enum(['active', 'revoked']) }),
-  prekeyCount: z.object({ oneTimePrekeys: count }),
+  prekeyStock: z.object({
+    oneTimePrekeys: count, kemPrekeys: count, signedPrekeyId: keyId.nullable(), lastResortPrekeyId: keyId.nullable(), kemLastResortPrekeyId: keyId.nullable(),
+  }).transform((r): RelayPrekeyStock => ({
+    oneTime: r.oneTimePrekeys, kemOneTime: r.kemPrekeys, signedPrekeyId: r.signedPrekeyId, lastResortId: r.lastResortPrekeyId, kemLastResortId: r.kemLastResortPrekeyId,
+  })),
   claim: z.object({
     accountId: id, accountPublicKey: publicKey,
     bundles: z.array(z.object({
       deviceId: id, signingPublicKey: publicKey, signedPrekey: prekey.nullable(), oneTimePrekey: prekey.nullable(),
+      // absent from a relay from before ML-KEM; the protocol refuses a bundle without it when the device has one
+      kemPrekey: kemPrekey.nullable().default(null),
     }).refine(keyMatchesId, KEY_MISMATCH)).max(1000),
   }),
   channel: z.object({
@@ -504,24 +526,33 @@ export class RelayHttp {
     await this.#authed('POST', path, replies.deviceStatus, { deviceList: wireBlob(deviceList), deviceListVersion: version });
   }
 
-  /** Uploads prekeys (in requests of at most 200 one-time keys); returns how many one-time keys the relay holds. */
-  async putPrekeys(upload: { signedPrekey?: Prekey; oneTimePrekeys: Prekey[] }): Promise<number> {
-    let stock = 0;
-    let index = 0;
-    do {
-      const part = upload.oneTimePrekeys.slice(index, index + MAX_PREKEYS_PER_UPLOAD);
+  /**
+   * Uploads prekeys, in requests of at most 200 one-time X25519 and 100 ML-KEM keys (the first carries everything
+   * else, and the replace flag); returns what the relay then holds.
+   */
+  async putPrekeys(upload: PrekeyUploadRequest): Promise<RelayPrekeyStock> {
+    const kemPrekeys = upload.kemPrekeys ?? [];
+    const parts = Math.max(1, Math.ceil(upload.oneTimePrekeys.length / MAX_PREKEYS_PER_UPLOAD), Math.ceil(kemPrekeys.length / MAX_KEM_PREKEYS_PER_UPLOAD));
+    let stock: RelayPrekeyStock | undefined;
+    for (let part = 0; part < parts; part++) {
       const body = {
-        ...(index === 0 && upload.signedPrekey ? { signedPrekey: wirePrekey(upload.signedPrekey) } : {}),
-        oneTimePrekeys: part.map(wirePrekey),
+        ...(part === 0 ? {
+          ...(upload.signedPrekey ? { signedPrekey: wirePrekey(upload.signedPrekey) } : {}),
+          ...(upload.lastResortPrekey ? { lastResortPrekey: wirePrekey(upload.lastResortPrekey) } : {}),
+          ...(upload.kemLastResortPrekey ? { kemLastResortPrekey: wirePrekey(upload.kemLastResortPrekey) } : {}),
+          ...(upload.replaceOneTime ? { replaceOneTime: true } : {}),
+        } : {}),
+        oneTimePrekeys: upload.oneTimePrekeys.slice(part * MAX_PREKEYS_PER_UPLOAD, (part + 1) * MAX_PREKEYS_PER_UPLOAD).map(wirePrekey),
+        kemPrekeys: kemPrekeys.slice(part * MAX_KEM_PREKEYS_PER_UPLOAD, (part + 1) * MAX_KEM_PREKEYS_PER_UPLOAD).map(wirePrekey),
       };
-      stock = (await this.#authed('PUT', '/v1/prekeys', replies.prekeyCount, body)).oneTimePrekeys;
-      index += MAX_PREKEYS_PER_UPLOAD;
-    } while (index < upload.oneTimePrekeys.length);
-    return stock;
+      stock = await this.#authed('PUT', '/v1/prekeys', replies.prekeyStock, body);
+    }
+    return stock!;
   }
 
-  async prekeyCount(): Promise<number> {
-    return (await this.#authed('GET', '/v1/prekeys/count', replies.prekeyCount)).oneTimePrekeys;
+  /** What the relay holds for this device: one-time counts of each kind and which current keys it has. */
+  async prekeyStock(): Promise<RelayPrekeyStock> {
+    return this.#authed('GET', '/v1/prekeys/count', replies.prekeyStock);
   }
 
   /** One bundle per active device of the account (or of `devices`); each one-time prekey is handed out once. */

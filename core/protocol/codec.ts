@@ -114,20 +114,27 @@ function isPlainMap(value: unknown): value is Record<string, unknown> {
 type Shape = Record<string, Field<unknown>>;
 export type StructOf<S extends Shape> = { [K in keyof S]: Infer<S[K]> };
 
-/** A CBOR map with exactly these keys: a missing or an extra key is MALFORMED. */
-export function struct<S extends Shape>(shape: S): Field<StructOf<S>> {
+/**
+ * A CBOR map with exactly these keys: a missing or an extra key is MALFORMED. Keys in `optional` may be absent (never
+ * null): an absent key stays absent in the result, so a value that lacks it re-encodes to the same bytes.
+ */
+export function struct<S extends Shape, O extends Shape = Record<never, never>>(shape: S, optional?: O): Field<StructOf<S> & Partial<StructOf<O>>> {
   const keys = Object.keys(shape);
+  const optionalKeys = Object.keys(optional ?? {});
   return {
     parse(value, path) {
       if (!isPlainMap(value)) fail('MALFORMED', `${path} must be a map`);
       const present = Object.keys(value);
-      for (const key of present) if (!(key in shape)) fail('MALFORMED', `${path} has an unexpected field "${key.slice(0, 32)}"`);
+      for (const key of present) if (!(key in shape) && !(optional && key in optional)) fail('MALFORMED', `${path} has an unexpected field "${key.slice(0, 32)}"`);
       const out: Record<string, unknown> = {};
       for (const key of keys) {
         if (!Object.prototype.hasOwnProperty.call(value, key)) fail('MALFORMED', `${path}.${key} is missing`);
         out[key] = shape[key]!.parse(value[key], `${path}.${key}`);
       }
-      return out as StructOf<S>;
+      for (const key of optionalKeys) {
+        if (Object.prototype.hasOwnProperty.call(value, key)) out[key] = optional![key]!.parse(value[key], `${path}.${key}`);
+      }
+      return out as StructOf<S> & Partial<StructOf<O>>;
     },
   };
 }

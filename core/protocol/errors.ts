@@ -17,6 +17,7 @@ export type ProtocolErrorCode =
   | 'STALE_DEVICE_LIST' // a device list older than (or conflicting with) the last one we accepted
   | 'NO_SESSION' // no pairwise session matches this message: the sender must start a new one
   | 'UNKNOWN_PREKEY' // the prekey a session start refers to is gone or never existed
+  | 'PQ_REQUIRED' // a bundle or session start without the ML-KEM part its signed prekey commits to: a relay removed it
   | 'MISSING_SENDER_KEY' // a channel message whose sender key we have not received: ask the sender
   | 'INVALID_ARGUMENT'; // a local caller passed something impossible (a programming error, not an attack)
 

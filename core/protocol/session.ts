@@ -1,13 +1,14 @@
-// A pairwise session between two devices: X3DH to start, then the Double Ratchet. Pure functions; the caller
-// commits the returned session (and the returned prekey state, on the responder) with the decrypted message.
+// A pairwise session between two devices: X3DH (hybrid with ML-KEM-768 when the peer publishes it) to start, then
+// the Double Ratchet. Pure functions; the caller commits the returned session (and the returned prekey state, on the
+// responder) with the decrypted message.
 import { blake2b, constantTimeEqual } from '../crypto/sodium.ts';
-import { bytes, decodeVersioned, encodeCbor, list, nullable, struct, uint, UINT32_MAX } from './codec.ts';
+import { bytes, decodeVersioned, encodeCbor, list, nullable, struct, uint } from './codec.ts';
 import { fail } from './errors.ts';
-import { decodeDeviceCertificate, idField, verifyDeviceForAccount, type DeviceIdentity, type KnownAccount } from './identity.ts';
+import { decodeDeviceCertificate, idField, verifyDeviceForAccount, type DeviceCertificate, type DeviceIdentity, type KnownAccount } from './identity.ts';
 import { LIMITS } from './limits.ts';
 import { takePrekeysForSessionStart, type PrekeyState, type VerifiedBundle } from './prekeys.ts';
 import { initInitiator, initResponder, ratchetDecrypt, ratchetEncrypt, ratchetFromPlain, ratchetStateSchema, ratchetToPlain, type RatchetState } from './ratchet.ts';
-import type { DeviceAddress, PairwiseEnvelope, SessionStart } from './wire.ts';
+import { sessionStartSchema, type DeviceAddress, type PairwiseEnvelope, type SessionStart } from './wire.ts';
 import { sessionAssociatedData, sessionIdFor, x3dhInitiator, x3dhResponder } from './x3dh.ts';
 
 export interface Session {
@@ -36,18 +37,37 @@ export interface SessionRecord {
 const sameAddress = (a: DeviceAddress, b: DeviceAddress) => a.userId === b.userId && a.deviceId === b.deviceId;
 const addressOf = (d: DeviceIdentity): DeviceAddress => ({ userId: d.userId, deviceId: d.deviceId });
 
+/**
+ * The device's own certificate, decoded. Its signature was checked when the identity was loaded (and a session start
+ * needs only its fields for the associated data), so it is verified once per certificate blob, not on every start:
+ * that was two Ed25519 verifications, about a tenth of a session set-up.
+ */
+const ownCertificates = new WeakMap<Uint8Array, DeviceCertificate>();
+function ownCertificate(self: DeviceIdentity): DeviceCertificate {
+  let decoded = ownCertificates.get(self.certificate);
+  if (!decoded) {
+    decoded = decodeDeviceCertificate(self.certificate);
+    ownCertificates.set(self.certificate, decoded);
+  }
+  return decoded;
+}
+
 export function initiateSession(self: DeviceIdentity, bundle: VerifiedBundle, now: number): Session {
   const remote = bundle.certificate;
-  const { sharedSecret, ephemeralPublic } = x3dhInitiator(self.dh, remote.dhPublicKey, bundle.signedPrekey.publicKey, bundle.oneTimePrekey?.publicKey ?? null);
+  const { kemPrekey } = bundle;
+  const { sharedSecret, ephemeralPublic, kemCiphertext } = x3dhInitiator(self.dh, remote.dhPublicKey, bundle.signedPrekey.publicKey, bundle.oneTimePrekey?.publicKey ?? null, kemPrekey?.publicKey ?? null);
   const id = sessionIdFor(self.dh.publicKey, remote.dhPublicKey, ephemeralPublic);
+  const start: SessionStart = { certificate: self.certificate, ephemeralKey: ephemeralPublic, signedPrekeyId: bundle.signedPrekey.id, oneTimePrekeyId: bundle.oneTimePrekey?.id ?? null };
+  // a classic start has no `kem` key at all (see wire.ts)
+  if (kemPrekey && kemCiphertext) start.kem = { prekeyId: kemPrekey.id, ciphertext: kemCiphertext };
   return {
     id,
     local: addressOf(self),
     remote: { userId: remote.userId, deviceId: remote.deviceId },
     remoteAccountKey: remote.accountPublicKey,
-    associatedData: sessionAssociatedData(decodeDeviceCertificate(self.certificate), remote, id),
+    associatedData: sessionAssociatedData(ownCertificate(self), remote, id),
     ratchet: initInitiator(sharedSecret, bundle.signedPrekey.publicKey),
-    pendingStart: { certificate: self.certificate, ephemeralKey: ephemeralPublic, signedPrekeyId: bundle.signedPrekey.id, oneTimePrekeyId: bundle.oneTimePrekey?.id ?? null },
+    pendingStart: start,
     startDigest: null,
     createdAt: now,
   };
@@ -97,14 +117,15 @@ export function acceptSessionStart(self: DeviceIdentity, prekeys: PrekeyState, s
   if (!sameAddress(envelope.from, sender)) fail('UNKNOWN_DEVICE', 'session start certificate does not match the sending device');
   const id = sessionIdFor(sender.dhPublicKey, self.dh.publicKey, start.ephemeralKey);
   if (!constantTimeEqual(id, envelope.sessionId)) fail('MALFORMED', 'session id does not match the session start');
-  const taken = takePrekeysForSessionStart(prekeys, start.signedPrekeyId, start.oneTimePrekeyId);
-  const sharedSecret = x3dhResponder(self.dh, taken.signed, taken.oneTime, sender.dhPublicKey, start.ephemeralKey);
+  const taken = takePrekeysForSessionStart(prekeys, { signedPrekeyId: start.signedPrekeyId, oneTimePrekeyId: start.oneTimePrekeyId, kemPrekeyId: start.kem?.prekeyId ?? null });
+  const kem = start.kem && taken.kem ? { ...taken.kem, ciphertext: start.kem.ciphertext } : null;
+  const sharedSecret = x3dhResponder(self.dh, taken.signed, taken.oneTime, sender.dhPublicKey, start.ephemeralKey, kem);
   const fresh: Session = {
     id,
     local: addressOf(self),
     remote: { userId: sender.userId, deviceId: sender.deviceId },
     remoteAccountKey: sender.accountPublicKey,
-    associatedData: sessionAssociatedData(sender, decodeDeviceCertificate(self.certificate), id),
+    associatedData: sessionAssociatedData(sender, ownCertificate(self), id),
     ratchet: initResponder(sharedSecret, taken.signed),
     pendingStart: null,
     startDigest: startDigestOf(start),
@@ -141,7 +162,7 @@ const sessionSchema = struct({
   remoteAccountKey: key32,
   associatedData: bytes(1, 2048),
   ratchet: ratchetStateSchema,
-  pendingStart: nullable(struct({ certificate: bytes(1, LIMITS.certificateBytes), ephemeralKey: key32, signedPrekeyId: uint(UINT32_MAX), oneTimePrekeyId: nullable(uint(UINT32_MAX)) })),
+  pendingStart: nullable(sessionStartSchema),
   startDigest: nullable(key32),
   createdAt: uint(),
 });

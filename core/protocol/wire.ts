@@ -4,6 +4,7 @@
 // keys and names, reactions, timers) is in the payload, padded to a power-of-two size before encryption.
 import { bool, bytes, decodeVersioned, encodeCbor, encodeCborScratch, list, literal, nullable, struct, text, uint, variants, UINT32_MAX, type Field, type Infer } from './codec.ts';
 import { allocBytes } from '../crypto/sodium.ts';
+import { ML_KEM_768_CIPHERTEXT_BYTES } from '../crypto/ml-kem.ts';
 import { fail } from './errors.ts';
 import { idField } from './identity.ts';
 import { LIMITS } from './limits.ts';
@@ -21,11 +22,17 @@ export interface DeviceAddress {
 
 const address = struct({ userId: idField, deviceId: idField });
 
-const sessionStartSchema = struct({
+/**
+ * A hybrid start adds `kem`; a classic start (from a device from before ML-KEM, or to one) has no such key at all,
+ * so it encodes to exactly the bytes it always did and its digest (session.ts) is unchanged.
+ */
+export const sessionStartSchema = struct({
   certificate: bytes(1, LIMITS.certificateBytes),
   ephemeralKey: key32,
   signedPrekeyId: uint(UINT32_MAX),
   oneTimePrekeyId: nullable(uint(UINT32_MAX)),
+}, {
+  kem: struct({ prekeyId: uint(UINT32_MAX), ciphertext: bytes(ML_KEM_768_CIPHERTEXT_BYTES) }),
 });
 export type SessionStart = Infer<typeof sessionStartSchema>;
 

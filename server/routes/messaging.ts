@@ -5,64 +5,81 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { randomBytes, toBase64Url } from '../../core/crypto/sodium.ts';
 import type { Caller, Context } from '../context.ts';
-import { ApiError, badRequest, conflict, forbidden, notFound, parseInput } from '../errors.ts';
+import { badRequest, conflict, forbidden, notFound, parseInput } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { b64bytes, idSchema } from '../schemas.ts';
-import type { ChannelRole } from '../store/types.ts';
+import type { ChannelRole, PrekeyEntry, PrekeyStock } from '../store/types.ts';
+import { ClaimLimiter } from '../claim-limits.ts';
+import { storeWrite } from './accounts.ts';
 import { PREKEYS_LOW_THRESHOLD } from '../ws/hub.ts';
 import type { ServerNotice } from '../../core/relay/frames.ts';
 
 const MAX_PREKEY_BYTES = 512;
 const MAX_PREKEYS_PER_UPLOAD = 200;
+/** An ML-KEM-768 prekey is its 1,184-byte public key and a 64-byte signature. */
+const MAX_KEM_PREKEY_BYTES = 1536;
+const MAX_KEM_PREKEYS_PER_UPLOAD = 100;
+const PREKEY_BODY_LIMIT = 256 * 1024;
 const MAX_CHANNEL_META_BYTES = 4096;
 const MAX_PRESENCE_QUERY = 200;
 const MAX_MEMBERS_PER_ADD = 1000;
 
-const prekeySchema = z.object({ keyId: z.number().int().min(0).max(2 ** 32 - 1), data: b64bytes(1, MAX_PREKEY_BYTES) }).strict();
+const keyId = z.number().int().min(0).max(2 ** 32 - 1);
+const prekeySchema = z.object({ keyId, data: b64bytes(1, MAX_PREKEY_BYTES) }).strict();
+const kemPrekeySchema = z.object({ keyId, data: b64bytes(1, MAX_KEM_PREKEY_BYTES) }).strict();
 const channelParams = z.object({ channelId: idSchema }).strict();
 const memberParams = z.object({ channelId: idSchema, accountId: idSchema }).strict();
 const roleSchema = z.enum(['owner', 'admin', 'member']);
 
 export function messagingRoutes(app: FastifyInstance, ctx: Context): void {
   // ------------------------------------------------------------------ prekeys
-  app.put('/v1/prekeys', async (request) => {
+  const stockReply = (stock: PrekeyStock) => ({
+    oneTimePrekeys: stock.oneTime, kemPrekeys: stock.kemOneTime, signedPrekeyId: stock.signedPrekeyId,
+    lastResortPrekeyId: stock.lastResortId, kemLastResortPrekeyId: stock.kemLastResortId,
+  });
+  // ML-KEM public keys are 1,184 bytes: an upload of a full batch is larger than other requests may be
+  app.put('/v1/prekeys', { bodyLimit: PREKEY_BODY_LIMIT }, async (request) => {
     const { device } = ctx.authenticate(request);
     const body = parseInput(z.object({
       signedPrekey: prekeySchema.optional(),
+      lastResortPrekey: prekeySchema.optional(),
+      kemLastResortPrekey: kemPrekeySchema.optional(),
       oneTimePrekeys: z.array(prekeySchema).max(MAX_PREKEYS_PER_UPLOAD),
+      kemPrekeys: z.array(kemPrekeySchema).max(MAX_KEM_PREKEYS_PER_UPLOAD).optional(),
+      replaceOneTime: z.boolean().optional(),
     }).strict(), request.body);
-    // Counted as if every id were new (a client re-uploading an id it already stored is rare): an upper bound.
-    const stored = ctx.store.countOneTimePrekeys(device.deviceId);
-    if (stored + body.oneTimePrekeys.length > ctx.config.maxOneTimePrekeys) {
-      throw new ApiError(413, 'quota_exceeded', `a device may store at most ${ctx.config.maxOneTimePrekeys} one-time prekeys (this one has ${stored})`);
-    }
-    const stock = ctx.store.putPrekeys(device.deviceId, body.signedPrekey ?? null, body.oneTimePrekeys);
-    return { oneTimePrekeys: stock };
+    const stock = storeWrite(() => ctx.store.putPrekeys(device.deviceId, {
+      signed: body.signedPrekey ?? null, lastResort: body.lastResortPrekey ?? null, kemLastResort: body.kemLastResortPrekey ?? null,
+      oneTime: body.oneTimePrekeys, kemOneTime: body.kemPrekeys ?? [], replaceOneTime: body.replaceOneTime ?? false,
+    }, ctx.config.maxOneTimePrekeys));
+    return stockReply(stock);
   });
 
   app.get('/v1/prekeys/count', async (request) => {
     const { device } = ctx.authenticate(request);
-    return { oneTimePrekeys: ctx.store.countOneTimePrekeys(device.deviceId) };
+    return stockReply(ctx.store.prekeyStock(device.deviceId));
   });
 
-  // One bundle per active device of the account; each one-time prekey is handed out exactly once.
+  // One bundle per active device of the account. Each one-time prekey is handed out exactly once; a device with none
+  // left of a kind gets its last-resort key of that kind in the bundle, and keeps it. Limited per claimer (claim-limits.ts).
+  const claimLimiter = new ClaimLimiter();
   app.post('/v1/accounts/:accountId/prekeys/claim', async (request) => {
-    ctx.authenticate(request);
+    const { account: claimer } = ctx.authenticate(request);
     const { accountId } = parseInput(z.object({ accountId: idSchema }).strict(), request.params, 'accountId');
     const body = parseInput(z.object({ devices: z.array(idSchema).max(100).optional() }).strict(), request.body ?? {});
     const account = ctx.store.getAccount(accountId);
     if (!account) throw notFound('no such account', 'no_such_account');
     const active = ctx.store.listDevices(accountId).filter((d) => d.status === 'active');
     const wanted = body.devices ? active.filter((d) => body.devices!.includes(d.deviceId)) : active;
+    claimLimiter.take(claimer.accountId, wanted.map((d) => d.deviceId), ctx.now());
     const bundles = wanted.map((device) => {
       const claimed = ctx.store.claimPrekeys(device.deviceId);
-      if (claimed.remainingOneTime < PREKEYS_LOW_THRESHOLD) {
-        ctx.hub.notify(device.deviceId, { t: 'event', kind: 'prekeys_low', remaining: claimed.remainingOneTime });
-      }
+      const remaining = Math.min(claimed.remainingOneTime, claimed.remainingKemOneTime);
+      if (remaining < PREKEYS_LOW_THRESHOLD) ctx.hub.notify(device.deviceId, { t: 'event', kind: 'prekeys_low', remaining });
+      const wire = (entry: PrekeyEntry | null) => entry && { keyId: entry.keyId, data: toBase64Url(entry.data) };
       return {
         deviceId: device.deviceId, signingPublicKey: toBase64Url(device.publicKey),
-        signedPrekey: claimed.signedPrekey && { keyId: claimed.signedPrekey.keyId, data: toBase64Url(claimed.signedPrekey.data) },
-        oneTimePrekey: claimed.oneTimePrekey && { keyId: claimed.oneTimePrekey.keyId, data: toBase64Url(claimed.oneTimePrekey.data) },
+        signedPrekey: wire(claimed.signedPrekey), oneTimePrekey: wire(claimed.oneTimePrekey), kemPrekey: wire(claimed.kemPrekey),
       };
     });
     return { accountId, accountPublicKey: toBase64Url(account.publicKey), bundles };

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import type DatabaseTypes from '../../node_modules/better-sqlite3-multiple-ciphers/index.d.ts';
 import type {
   AckRequest, Account, AuditEntry, Blob, Channel, ChannelMember, ChannelRole, ClaimedBundle, Device, DeviceStatus, Invite,
-  OrgPolicyRecord, PrekeyEntry, QueuedEnvelope, QueueQuotas, Role, SendRequest, SendResult, ServerStore, SignedBlob,
+  OrgPolicyRecord, PrekeyEntry, PrekeyStock, PrekeyUpload, QueuedEnvelope, QueueQuotas, Role, SendRequest, SendResult, ServerStore, SignedBlob,
 } from './types.ts';
 import { StoreConflict } from './types.ts';
 import { Tally, tallied } from './tally.ts';
@@ -28,6 +28,11 @@ CREATE INDEX IF NOT EXISTS devices_by_account ON devices(account_id);
 CREATE TABLE IF NOT EXISTS signed_prekeys (device_id TEXT PRIMARY KEY, key_id INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS one_time_prekeys (
   device_id TEXT NOT NULL, key_id INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (device_id, key_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS kem_one_time_prekeys (
+  device_id TEXT NOT NULL, key_id INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (device_id, key_id)) WITHOUT ROWID;
+-- kind 'x25519' or 'ml-kem-768': one slot each per device, replaced by uploads, never removed by claims
+CREATE TABLE IF NOT EXISTS last_resort_prekeys (
+  device_id TEXT NOT NULL, kind TEXT NOT NULL, key_id INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (device_id, kind)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sends (
   sender_device TEXT NOT NULL, msg_id BLOB NOT NULL, expires_at INTEGER NOT NULL,
   PRIMARY KEY (sender_device, msg_id)) WITHOUT ROWID;
@@ -63,6 +68,8 @@ CREATE TABLE IF NOT EXISTS audit (
 `;
 
 type Row = Record<string, unknown>;
+const LAST_RESORT_X25519 = 'x25519';
+const LAST_RESORT_ML_KEM = 'ml-kem-768';
 const bytes = (value: unknown): Uint8Array => new Uint8Array(value as Buffer);
 
 function toAccount(r: Row): Account {
@@ -204,12 +211,21 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       WHERE account_id = ? AND device_list_version < ?`),
     putSigned: s('INSERT INTO signed_prekeys(device_id, key_id, data) VALUES (?, ?, ?) ON CONFLICT(device_id) DO UPDATE SET key_id = excluded.key_id, data = excluded.data'),
     putOneTime: s('INSERT OR REPLACE INTO one_time_prekeys(device_id, key_id, data) VALUES (?, ?, ?)'),
+    putKemOneTime: s('INSERT OR REPLACE INTO kem_one_time_prekeys(device_id, key_id, data) VALUES (?, ?, ?)'),
+    putLastResort: s(`INSERT INTO last_resort_prekeys(device_id, kind, key_id, data) VALUES (?, ?, ?, ?)
+      ON CONFLICT(device_id, kind) DO UPDATE SET key_id = excluded.key_id, data = excluded.data`),
     getSigned: s('SELECT key_id, data FROM signed_prekeys WHERE device_id = ?'),
+    getLastResort: s('SELECT key_id, data FROM last_resort_prekeys WHERE device_id = ? AND kind = ?'),
     // One statement picks and deletes the lowest one-time prekey, so two claims can never share one.
     claimOneTime: s(`DELETE FROM one_time_prekeys WHERE device_id = @device AND key_id =
       (SELECT key_id FROM one_time_prekeys WHERE device_id = @device ORDER BY key_id LIMIT 1) RETURNING key_id, data`),
+    claimKemOneTime: s(`DELETE FROM kem_one_time_prekeys WHERE device_id = @device AND key_id =
+      (SELECT key_id FROM kem_one_time_prekeys WHERE device_id = @device ORDER BY key_id LIMIT 1) RETURNING key_id, data`),
     countOneTime: s('SELECT count(*) FROM one_time_prekeys WHERE device_id = ?').pluck(),
+    countKemOneTime: s('SELECT count(*) FROM kem_one_time_prekeys WHERE device_id = ?').pluck(),
     dropPrekeys: s('DELETE FROM one_time_prekeys WHERE device_id = ?'),
+    dropKemPrekeys: s('DELETE FROM kem_one_time_prekeys WHERE device_id = ?'),
+    dropLastResort: s('DELETE FROM last_resort_prekeys WHERE device_id = ?'),
     dropSigned: s('DELETE FROM signed_prekeys WHERE device_id = ?'),
     insertSend: s('INSERT OR IGNORE INTO sends(sender_device, msg_id, expires_at) VALUES (?, ?, ?)'),
     insertMessage: s(`INSERT INTO messages(msg_id, sender_account, sender_device, channel_id, body, expires_at, sent_at, remaining, recipient_device)
@@ -342,30 +358,56 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     q.insertDevice.run(d.deviceId, d.accountId, d.publicKey, d.certificate.data, d.certificate.signature, 'active', d.now);
   });
 
+  const dropAllPrekeys = (deviceId: string) => {
+    for (const statement of [q.dropPrekeys, q.dropKemPrekeys, q.dropLastResort, q.dropSigned]) statement.run(deviceId);
+  };
+
   const revokeDevice = tallied([senderBytes, deviceBytes], db.transaction((deviceId: string, now: number, list: SignedBlob | null, version: number | null) => {
     const device = q.deviceById.get(deviceId) as Row | undefined;
     if (!device) throw new StoreConflict('device_unknown', 'no such device');
     if (list && version !== null) setDeviceListOrThrow(device.account_id as string, list, version);
     q.revoke.run(now, deviceId);
     for (const messageSeq of q.dropQueue.all(deviceId) as number[]) releaseMessage(messageSeq, 1);
-    q.dropPrekeys.run(deviceId);
-    q.dropSigned.run(deviceId);
+    dropAllPrekeys(deviceId);
   }));
 
-  const putPrekeys = db.transaction((deviceId: string, signed: PrekeyEntry | null, oneTime: PrekeyEntry[]): number => {
-    if (signed) q.putSigned.run(deviceId, signed.keyId, signed.data);
-    for (const key of oneTime) q.putOneTime.run(deviceId, key.keyId, key.data);
-    return q.countOneTime.get(deviceId) as number;
+  const entry = (row: Row | undefined): PrekeyEntry | null => (row ? { keyId: row.key_id as number, data: bytes(row.data) } : null);
+  const keyIdOf = (row: unknown): number | null => ((row as Row | undefined)?.key_id as number | undefined) ?? null;
+  const prekeyStock = (deviceId: string): PrekeyStock => ({
+    oneTime: q.countOneTime.get(deviceId) as number,
+    kemOneTime: q.countKemOneTime.get(deviceId) as number,
+    signedPrekeyId: keyIdOf(q.getSigned.get(deviceId)),
+    lastResortId: keyIdOf(q.getLastResort.get(deviceId, LAST_RESORT_X25519)),
+    kemLastResortId: keyIdOf(q.getLastResort.get(deviceId, LAST_RESORT_ML_KEM)),
+  });
+
+  const putPrekeys = db.transaction((deviceId: string, upload: PrekeyUpload, maxOneTime: number): PrekeyStock => {
+    if (upload.replaceOneTime) {
+      q.dropPrekeys.run(deviceId);
+      q.dropKemPrekeys.run(deviceId);
+    }
+    if (upload.signed) q.putSigned.run(deviceId, upload.signed.keyId, upload.signed.data);
+    if (upload.lastResort) q.putLastResort.run(deviceId, LAST_RESORT_X25519, upload.lastResort.keyId, upload.lastResort.data);
+    if (upload.kemLastResort) q.putLastResort.run(deviceId, LAST_RESORT_ML_KEM, upload.kemLastResort.keyId, upload.kemLastResort.data);
+    for (const key of upload.oneTime) q.putOneTime.run(deviceId, key.keyId, key.data);
+    for (const key of upload.kemOneTime) q.putKemOneTime.run(deviceId, key.keyId, key.data);
+    const stock = prekeyStock(deviceId);
+    if (stock.oneTime > maxOneTime || stock.kemOneTime > maxOneTime) {
+      // thrown inside the transaction, so nothing of this upload is kept
+      throw new StoreConflict('too_many_prekeys', `a device may keep at most ${maxOneTime} one-time prekeys of each kind on the relay`);
+    }
+    return stock;
   });
 
   const claimPrekeys = db.transaction((deviceId: string): ClaimedBundle => {
-    const signed = q.getSigned.get(deviceId) as Row | undefined;
-    const oneTime = q.claimOneTime.get({ device: deviceId }) as Row | undefined;
+    const signed = entry(q.getSigned.get(deviceId) as Row | undefined);
+    const oneTime = entry(q.claimOneTime.get({ device: deviceId }) as Row | undefined)
+      ?? entry(q.getLastResort.get(deviceId, LAST_RESORT_X25519) as Row | undefined);
+    const kem = entry(q.claimKemOneTime.get({ device: deviceId }) as Row | undefined)
+      ?? entry(q.getLastResort.get(deviceId, LAST_RESORT_ML_KEM) as Row | undefined);
     return {
-      deviceId,
-      signedPrekey: signed ? { keyId: signed.key_id as number, data: bytes(signed.data) } : null,
-      oneTimePrekey: oneTime ? { keyId: oneTime.key_id as number, data: bytes(oneTime.data) } : null,
-      remainingOneTime: q.countOneTime.get(deviceId) as number,
+      deviceId, signedPrekey: signed, oneTimePrekey: oneTime, kemPrekey: kem,
+      remainingOneTime: q.countOneTime.get(deviceId) as number, remainingKemOneTime: q.countKemOneTime.get(deviceId) as number,
     };
   });
 
@@ -511,9 +553,9 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       }
       return [...devices]; // a copy, so no caller can change the cached list
     },
-    putPrekeys: (deviceId, signed, oneTime) => putPrekeys(deviceId, signed, oneTime),
+    putPrekeys: (deviceId, upload, maxOneTime) => putPrekeys(deviceId, upload, maxOneTime),
     claimPrekeys: (deviceId) => claimPrekeys(deviceId),
-    countOneTimePrekeys: (deviceId) => q.countOneTime.get(deviceId) as number,
+    prekeyStock: (deviceId) => prekeyStock(deviceId),
     commitBatch: (sends, acks) => {
       if (sends.length > 0) return commitBatch(sends, acks);
       // A batch of acks alone commits without its own fsync (WAL + synchronous=NORMAL): it survives a process

@@ -45,11 +45,36 @@ export interface PrekeyEntry {
   data: Uint8Array;
 }
 
+/** A device's prekey upload; null and empty fields leave what the relay holds. */
+export interface PrekeyUpload {
+  signed: PrekeyEntry | null;
+  /** The device's X25519 and ML-KEM last-resort keys: each in its own slot, handed out when no one-time key is left, never deleted. */
+  lastResort: PrekeyEntry | null;
+  kemLastResort: PrekeyEntry | null;
+  oneTime: PrekeyEntry[];
+  kemOneTime: PrekeyEntry[];
+  /** Drop the one-time keys of both kinds held so far, before storing these. */
+  replaceOneTime: boolean;
+}
+
+/** What the relay holds for a device: the counts its top-ups are decided from, and which current keys it has. */
+export interface PrekeyStock {
+  oneTime: number;
+  kemOneTime: number;
+  signedPrekeyId: number | null;
+  lastResortId: number | null;
+  kemLastResortId: number | null;
+}
+
 export interface ClaimedBundle {
   deviceId: string;
   signedPrekey: PrekeyEntry | null;
+  /** A one-time key, or the last-resort key (which stays) when none is left. */
   oneTimePrekey: PrekeyEntry | null;
+  kemPrekey: PrekeyEntry | null;
+  /** One-time keys of each kind left after this claim. */
   remainingOneTime: number;
+  remainingKemOneTime: number;
 }
 
 /** One envelope bound for one device, as the hub delivers it. */
@@ -184,10 +209,14 @@ export interface ServerStore {
   channelDeviceIds(channelId: string): string[];
 
   // prekeys
-  putPrekeys(deviceId: string, signed: PrekeyEntry | null, oneTime: PrekeyEntry[]): number;
-  /** Atomically removes and returns one one-time prekey (if any) with the signed prekey. */
+  /** One transaction; refused (StoreConflict too_many_prekeys, nothing stored) beyond `maxOneTime` one-time keys of a kind. */
+  putPrekeys(deviceId: string, upload: PrekeyUpload, maxOneTime: number): PrekeyStock;
+  /**
+   * Atomically removes and returns one one-time key of each kind, with the signed prekey; a kind with no one-time
+   * key left gives its last-resort key instead, which is never removed.
+   */
   claimPrekeys(deviceId: string): ClaimedBundle;
-  countOneTimePrekeys(deviceId: string): number;
+  prekeyStock(deviceId: string): PrekeyStock;
 
   // envelopes
   /**

@@ -24,6 +24,7 @@ export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 const MAX_INFLIGHT_PER_SOCKET = 512;
 const PAGE = 256;
 const RETRY_WHEN_FULL_MS = 10;
+/** A device is told (prekeys_low) when the lower of its X25519 and ML-KEM one-time counts falls below this. */
 export const PREKEYS_LOW_THRESHOLD = 10;
 
 export const CLOSE_REPLACED = 4000;
@@ -169,7 +170,8 @@ export class Hub {
     socket.on('pong', (data) => {
       if (connection.unansweredPing?.equals(data)) connection.unansweredPing = null;
     });
-    const remaining = this.#store.countOneTimePrekeys(deviceId);
+    const stock = this.#store.prekeyStock(deviceId);
+    const remaining = Math.min(stock.oneTime, stock.kemOneTime);
     if (remaining < PREKEYS_LOW_THRESHOLD) connection.send({ t: 'event', kind: 'prekeys_low', remaining });
     this.#schedulePump(connection);
   }

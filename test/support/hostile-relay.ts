@@ -18,7 +18,7 @@ export interface HostileRelay {
   url: string;
   /** Applied to every server-to-client frame; the default passes everything through. */
   rewrite: Rewrite;
-  /** Applied to the body of every JSON reply to a GET (by path); the default passes it through. */
+  /** Applied to the body of every JSON reply (by path: GETs, and POSTs such as prekey claims); the default passes it through. */
   rewriteReply: (path: string, body: unknown) => unknown;
   /** Every deliver frame the server pushed, per device, as the server sent it. */
   delivered: Map<string, Deliver[]>;
@@ -36,7 +36,7 @@ export async function startHostileRelay(upstream: string): Promise<HostileRelay>
   const server = http.createServer((req, res) => {
     const target = new URL(req.url ?? '/', upstream);
     const forward = http.request(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (reply) => {
-      const json = req.method === 'GET' && String(reply.headers['content-type'] ?? '').startsWith('application/json');
+      const json = String(reply.headers['content-type'] ?? '').startsWith('application/json');
       if (!json) {
         res.writeHead(reply.statusCode ?? 502, reply.headers);
         reply.pipe(res);

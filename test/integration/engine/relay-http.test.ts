@@ -55,10 +55,10 @@ test('logs in on demand, shares one login between concurrent calls, and logs in 
     logins++;
     return login(totp);
   };
-  const [me, count] = await Promise.all([relay.me(), relay.prekeyCount(), relay.org()]);
+  const [me, stock] = await Promise.all([relay.me(), relay.prekeyStock(), relay.org()]);
   assert.equal(logins, 1);
   assert.deepEqual({ ...me }, { accountId: admin.accountId, username: 'admin', role: 'admin', deviceId: admin.deviceId, totpEnabled: false, secondFactor: false });
-  assert.equal(count, 0);
+  assert.deepEqual(stock, { oneTime: 0, kemOneTime: 0, signedPrekeyId: null, lastResortId: null, kemLastResortId: null });
 
   // The relay forgets sessions past their lifetime; the next call is refused once, logs in and goes through.
   const first = await relay.token();
@@ -154,11 +154,15 @@ test('every route round-trips its shapes through a real relay', async (t) => {
   assert.deepEqual(devices.devices.map((d) => d.deviceId).sort(), [laptopId, pending.deviceId].sort());
   assert.equal(devices.deviceListVersion, 5);
 
-  // Prekeys: more one-time keys than one request may carry.
+  // Prekeys: more one-time keys of each kind than one request may carry, and the last-resort slots.
   const signedPrekey = { keyId: 1, data: randomBytes(96) };
   const oneTimePrekeys = Array.from({ length: 250 }, (_, i) => ({ keyId: 100 + i, data: randomBytes(32) }));
-  assert.equal(await carol.putPrekeys({ signedPrekey, oneTimePrekeys }), 250);
-  assert.equal(await carol.prekeyCount(), 250);
+  const kemPrekeys = Array.from({ length: 150 }, (_, i) => ({ keyId: 1000 + i, data: randomBytes(1248) }));
+  const lastResortPrekey = { keyId: 2, data: randomBytes(32) };
+  const kemLastResortPrekey = { keyId: 3, data: randomBytes(1248) };
+  const uploaded = { oneTime: 250, kemOneTime: 150, signedPrekeyId: 1, lastResortId: 2, kemLastResortId: 3 };
+  assert.deepEqual(await carol.putPrekeys({ signedPrekey, lastResortPrekey, kemLastResortPrekey, oneTimePrekeys, kemPrekeys }), uploaded);
+  assert.deepEqual(await carol.prekeyStock(), uploaded);
   const claim = await adminRelay.claimPrekeys(created.accountId, [laptopId]);
   assert.deepEqual(claim.accountPublicKey, account.publicKey);
   assert.equal(claim.bundles.length, 1);
@@ -166,11 +170,14 @@ test('every route round-trips its shapes through a real relay', async (t) => {
   assert.deepEqual(bundle.signingPublicKey, laptopKeys.publicKey);
   assert.deepEqual(bundle.signedPrekey, signedPrekey);
   assert.ok(oneTimePrekeys.some((k) => k.keyId === bundle.oneTimePrekey!.keyId && Buffer.from(k.data).equals(bundle.oneTimePrekey!.data)));
+  assert.ok(kemPrekeys.some((k) => k.keyId === bundle.kemPrekey!.keyId && Buffer.from(k.data).equals(bundle.kemPrekey!.data)));
   const all = await adminRelay.claimPrekeys(created.accountId);
   assert.deepEqual(all.bundles.find((b) => b.deviceId === pending.deviceId), {
-    deviceId: pending.deviceId, signingPublicKey: phoneKeys.publicKey, signedPrekey: null, oneTimePrekey: null,
+    deviceId: pending.deviceId, signingPublicKey: phoneKeys.publicKey, signedPrekey: null, oneTimePrekey: null, kemPrekey: null,
   });
-  assert.equal(await carol.prekeyCount(), 248);
+  assert.deepEqual(await carol.prekeyStock(), { ...uploaded, oneTime: 248, kemOneTime: 148 });
+  // replacing the stock drops every one-time key of both kinds first
+  assert.deepEqual(await carol.putPrekeys({ oneTimePrekeys: oneTimePrekeys.slice(0, 3), replaceOneTime: true }), { ...uploaded, oneTime: 3, kemOneTime: 0 });
 
   // Channels.
   const open = await carol.createChannel(utf8('general'), utf8('all hands'), true);

@@ -101,8 +101,8 @@ describe('queue quotas', () => {
     assert.equal((await upload(0, 200)).status, 200);
     assert.equal((await upload(200, 100)).status, 200);
     const refused = await upload(300, 1);
-    assert.equal(refused.status, 413);
-    assert.equal(refused.body.error?.code, 'quota_exceeded');
+    assert.equal(refused.status, 409);
+    assert.equal(refused.body.error?.code, 'too_many_prekeys');
     assert.equal((await http<{ oneTimePrekeys: number }>(server.url, 'GET', '/v1/prekeys/count', { token: admin.token })).body.oneTimePrekeys, 300);
   });
 });

@@ -1,5 +1,5 @@
-// Known-answer tests: each proves that core/crypto/sodium.ts calls the primitive it claims to, with the argument
-// order and output layout the standards define. Vectors are copied from the cited documents (hex as printed there).
+// Known-answer tests: each proves that core/crypto (sodium.ts, ml-kem.ts) calls the primitive it claims to, with the
+// argument order and output layout the standards define. Vectors are copied from the cited documents (hex as printed there).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
@@ -7,6 +7,7 @@ import {
   aeadDecrypt, aeadEncrypt, argon2id, blake2b, dh, dhKeyPair, fromHex, hkdfExpandSha256, hkdfSha256, hmacSha256, sha256, sha512, fromBase64Url, toBase64Url,
   sign, signingKeyPair, toHex, utf8, verify,
 } from '../../../core/crypto/sodium.ts';
+import { kemDecapsulate, kemEncapsulate, kemKeyPair } from '../../../core/crypto/ml-kem.ts';
 
 const range = (from: number, to: number): Uint8Array => Uint8Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const filled = (byte: number, length: number): Uint8Array => new Uint8Array(length).fill(byte);
@@ -167,4 +168,52 @@ test('HMAC-SHA256 agrees with OpenSSL (node:crypto) for keys and messages of eve
       assert.equal(toHex(hmacSha256(key, data)), expected, `key ${keyLength} bytes, data ${dataLength} bytes`);
     }
   }
+});
+
+test('ML-KEM-768: NIST ACVP keyGen vector (FIPS 203), and decapsulation and implicit rejection as specified', () => {
+  // ACVP-Server v1.1.0.40, ML-KEM-keyGen-FIPS203, tcId 30: seed d || z gives the encapsulation key ek (SHA-256 of it here)
+  const seed = fromHex('d7561d7a9d674a1bc0799c08d6a04f72588e91a18fb3c3e5e16fd489d8bc024b' + 'a75f5d7bba350c587bffc6c85be26b18a37b982d50ae8f35d1d8b0a9bfc61b86');
+  const pair = kemKeyPair(seed);
+  assert.equal(pair.publicKey.length, 1184);
+  assert.equal(toHex(sha256(pair.publicKey)), '6c72e21afd3c8c663ee23b66b2228a4936e9003b1e520ad79a43e9dfc90acf73');
+  // encapsulation is randomised (node:crypto takes no caller randomness), so it is checked by round trip
+  const sent = kemEncapsulate(pair.publicKey);
+  assert.equal(sent.ciphertext.length, 1088);
+  const opened = kemDecapsulate(seed, sent.ciphertext);
+  assert.deepEqual(opened.sharedSecret, sent.sharedSecret);
+  assert.deepEqual(opened.publicKey, pair.publicKey);
+  // a ciphertext not made for the key decapsulates to J(z || c) (FIPS 203 algorithm 18), not to an error: the
+  // pq-crystals reference vector's pseudorandom ciphertext for its key seed, via C2SP CCTV ML-KEM/pq-crystals
+  const referenceSeed = fromHex('7f9c2ba4e88f827d616045507605853ed73b8093f6efbc88eb1a6eacfa66ef26' + '3cb1eea988004b93103cfb0aeefd2a686e01fa4a58e8a3639ca8a1e3f9ae57e2');
+  const pseudorandom = fromHex([
+    'badfd6dfaac359a5efbb7bcc4b59d538df9a04302e10c8bc1cbf1a0b3a5120ea17cda7cfad765f5623474d368ccca8af0007cd9f5e4c849f',
+    '167a580b14aabdefaee7eef47cb0fca9767be1fda69419dfb927e9df07348b196691abaeb580b32def58538b8d23f87732ea63b02b4fa0f4',
+    '873360e2841928cd60dd4cee8cc0d4c922a96188d032675c8ac850933c7aff1533b94c834adbb69c6115bad4692d8619f90b0cdf8a7b9c26',
+    '4029ac185b70b83f2801f2f4b3f70c593ea3aeeb613a7f1b1de33fd75081f592305f2e4526edc09631b10958f464d889f31ba010250fda7f',
+    '1368ec2967fc84ef2ae9aff268e0b1700affc6820b523a3d917135f2dff2ee06bfe72b3124721d4a26c04e53a75e30e73a7a9c4a95d91c55',
+    'd495e9f51dd0b5e9d83c6d5e8ce803aa62b8d654db53d09b8dcff273cdfeb573fad8bcd45578bec2e770d01efde86e721a3f7c6cce275dab',
+    'e6e2143f1af18da7efddc4c7b70b5e345db93cc936bea323491ccb38a388f546a9ff00dd4e1300b9b2153d2041d205b443e41b45a653f2a5',
+    'c4492c1add544512dda2529833462b71a41a45be97290b6f4cffda2cf990051634a4b1edf6114fb49083c1fa3b302ee097f051266be69dc7',
+    '16fdeef91b0d4ab2de525550bf80dc8a684bc3b5a4d46b7efae7afdc6292988dc9acae03f8634486c1abe2781aae4c02f3460d2cd4e6a463',
+    'a2ba9562ee623cf0e9f82ab4d0b5c9d040a269366479dff0038abfaf2e0ff21f36968972e3f104ddcbe1eb831a87c213162e29b34adfa564',
+    'd121e9f6e7729f4203fc5c6c22fa7a7350afddb620923a4a129b8acb19ea10f818c30e3b5b1c571fa79e57ee304388316a02fcd93a0d8ee0',
+    '2bb85701ee4ff097534b502c1b12fbb95c8ccb2f548921d99cc7c9fe17ac991b675e631144423eef7a5869168da63d1f4c21f650c02923bf',
+    'd396ca6a5db541068624cbc5ffe208c0d1a74e1a29618d0bb60036f5249abfa88898e393718d6efab05bb41279efcd4c5a0cc837ccfc22be',
+    '4f725c081f6aa090749dba7077bae8d41af3fec5a6ee1b8adcd25e72de36434584ef567c643d344294e8b2086b87f69c3bdc0d5969857082',
+    '987ca1c63b7182e86898fb9b8039e75eda219e289331610369271867b145b2908293963cd677c9a1ae6ceb28289b254cdeb76b12f33ce5cf',
+    '3743131bfb550f0197bfe16aff92367227adc5074fe3dc0d8d116253980a38636bc9d29f799bbb2d76a0a5f138b8c73ba484d6588764e331',
+    'd70c378c0641f2d9b6fd7c090df5a74604a1324ba0cc5c447b2dca644a50f1ad0477a701b9052ee9bef28833476343c82af29ff3a9b1c4cf',
+    '12de559cb9d9411f62bec838121fd74bc1fa712d8add51505c55e89a35deaf7a69dc0a18ad27396029cbf89f513e1b8f48bc01783d6849fb',
+    '32f211a4c87e16bcce0c41240a223ba6d69e0c51569f73cb107ead84d14dee92702e3a95eb844c716aec9829d06591ebd2501a3283cc0ffc',
+    '0fdcc031fe8d865e77fae5d6bb73815d9ae376006d0ae320',
+  ].join(''));
+  assert.equal(toHex(kemDecapsulate(referenceSeed, pseudorandom).sharedSecret), 'b877da792d89f28049b590121601202d2bc8f5f1af8382bf4f3941050dd5172b');
+  // what the protocol relies on: a changed ciphertext gives another secret; malformed inputs are errors
+  const tampered = Uint8Array.from(sent.ciphertext);
+  tampered[0]! ^= 1;
+  assert.notDeepEqual(kemDecapsulate(seed, tampered).sharedSecret, sent.sharedSecret);
+  assert.throws(() => kemDecapsulate(seed, sent.ciphertext.subarray(1)), { name: 'CryptoError' });
+  assert.throws(() => kemEncapsulate(new Uint8Array(1184).fill(0xff)), { name: 'CryptoError' }, 'coefficients not reduced modulo q');
+  assert.throws(() => kemEncapsulate(pair.publicKey.subarray(1)), { name: 'CryptoError' });
+  assert.throws(() => kemKeyPair(seed.subarray(1)), { name: 'CryptoError' });
 });

@@ -136,7 +136,7 @@ test('one-time prekeys are used once; the last-resort prekey takes over when the
   const bob = makeUser(relay, 'bob', 1, 1);
   introduce([alice, bob]);
   const b = bob.devices[0]!;
-  const lastResortId = b.store.prekeys().lastResort.id;
+  const lastResortId = b.store.prekeys().lastResort[0]!.id;
   assert.equal(b.store.prekeys().oneTime.length, 1);
   for (const [i, a] of alice.devices.entries()) {
     const bundle = relay.bundle(b.address);
@@ -146,7 +146,7 @@ test('one-time prekeys are used once; the last-resort prekey takes over when the
     assert.equal(bodyOf(deliver(b, out.frames[0]!.frame)), `from ${i}`);
   }
   assert.equal(b.store.prekeys().oneTime.length, 0);
-  assert.equal(b.store.prekeys().lastResort.id, lastResortId, 'the last-resort key is not consumed');
+  assert.equal(b.store.prekeys().lastResort[0]!.id, lastResortId, 'the last-resort key is not consumed');
 });
 
 test('a session start naming a used or unknown one-time prekey is UNKNOWN_PREKEY, and nothing changes', () => {
