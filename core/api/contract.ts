@@ -92,6 +92,8 @@ export const ContactView = z.object({
   /** the name this contact chose for themselves (shown beside the username, never instead of it) */
   displayName: z.string().max(LIMITS.displayNameMax).optional(),
   verified: z.boolean(),
+  /** `changed`: a new identity key the user has not accepted; sends to them are held (`changed-while-verified`: verify again) */
+  identity: z.enum(['accepted', 'changed', 'changed-while-verified']),
 });
 
 /** A recorded event: what events.since replays to a client that lost its connection. */
@@ -116,8 +118,11 @@ export const MessageView = z.object({
   reactions: z.array(Reaction),
   expiresAt: IsoTime.optional(),
   burnAfterReadSeconds: z.number().int().positive().optional(),
-  status: z.enum(['pending', 'sent', 'delivered', 'read', 'failed']),
+  /** `held`: not sent, because someone in the conversation has a new identity key the user has not accepted yet */
+  status: z.enum(['pending', 'held', 'sent', 'delivered', 'read', 'failed']),
   outgoing: z.boolean(),
+  /** a local notice in the history, not a message anyone sent: the sender's safety number changed */
+  notice: z.enum(['identity-changed']).optional(),
 });
 
 export const ShredReportView = z.object({
@@ -218,7 +223,13 @@ export const commands = {
     request: z.object({ username: Username }).strict(),
     response: z.object({ digits: z.string().regex(/^(\d{5} ){11}\d{5}$/), qr: z.string(), verified: z.boolean() }),
   },
+  /** Marking verified also accepts the identity key whose safety number the user compared (and sends what was held). */
   'contacts.markVerified': { request: z.object({ username: Username, verified: z.boolean() }).strict(), response: empty },
+  /**
+   * Accepts a contact's changed identity key: messages held for them go out. A contact that was verified must be
+   * verified again instead (FORBIDDEN). Only the user can do this: nothing the relay sends can.
+   */
+  'contacts.acceptIdentity': { request: z.object({ username: Username }).strict(), response: empty },
   /** The people this device knows: everyone it shares a conversation with, with their display names. */
   'contacts.list': { request: empty, response: z.object({ contacts: z.array(ContactView) }) },
   /** The name others see beside this user's username; sent end to end to everyone this user shares a conversation with. */

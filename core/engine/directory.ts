@@ -23,14 +23,21 @@ export interface DirectoryEvents {
   devicesRemoved(username: string, deviceIds: string[]): void;
 }
 
+/** Whether the identity key we hold for someone is one the user accepted: changed keys wait for the user. */
+export type IdentityState = 'accepted' | 'changed' | 'changed-while-verified';
+const IDENTITY_CODES: Record<IdentityState, number> = { accepted: 0, changed: 1, 'changed-while-verified': 2 };
+const identityOf = (code: number): IdentityState => (code === 2 ? 'changed-while-verified' : code === 1 ? 'changed' : 'accepted');
+
 interface Person {
   accountId: string;
   verified: boolean;
+  identity: IdentityState;
 }
 
 const personStatement = (username: string, person: Person): Statement => ({
-  sql: 'INSERT INTO people (username, account_id, verified) VALUES (?, ?, ?) ON CONFLICT (username) DO UPDATE SET account_id = excluded.account_id, verified = excluded.verified',
-  params: [username, person.accountId, person.verified ? 1 : 0],
+  sql: `INSERT INTO people (username, account_id, verified, identity_changed) VALUES (?, ?, ?, ?) ON CONFLICT (username)
+        DO UPDATE SET account_id = excluded.account_id, verified = excluded.verified, identity_changed = excluded.identity_changed`,
+  params: [username, person.accountId, person.verified ? 1 : 0, IDENTITY_CODES[person.identity]],
 });
 
 /**
@@ -66,8 +73,8 @@ export class Directory {
 
   static async load(http: RelayHttp, sql: SqlExecutor, store: VaultProtocolStore, events: DirectoryEvents): Promise<Directory> {
     const directory = new Directory(http, sql, store, events);
-    for (const row of await sql.all<{ username: string; account_id: string; verified: number }>('SELECT username, account_id, verified FROM people')) {
-      directory.#remember(row.username, { accountId: row.account_id, verified: row.verified === 1 });
+    for (const row of await sql.all<{ username: string; account_id: string; verified: number; identity_changed: number }>('SELECT username, account_id, verified, identity_changed FROM people')) {
+      directory.#remember(row.username, { accountId: row.account_id, verified: row.verified === 1, identity: identityOf(row.identity_changed) });
     }
     return directory;
   }
@@ -85,11 +92,32 @@ export class Directory {
     return this.#people.get(username)?.verified ?? false;
   }
 
+  /** Marking a contact verified also accepts its current identity key (the user compared that very key). */
   async setVerified(username: string, verified: boolean): Promise<void> {
     const person = this.#people.get(username);
     if (!person) throw new EngineError('NOT_FOUND', `no contact @${username}`);
-    await this.#sql.transaction([personStatement(username, { ...person, verified })]);
-    this.#remember(username, { ...person, verified });
+    const next = { ...person, verified, identity: verified ? 'accepted' as const : person.identity };
+    await this.#sql.transaction([personStatement(username, next)]);
+    this.#remember(username, next);
+  }
+
+  identity(username: string): IdentityState {
+    return this.#people.get(username)?.identity ?? 'accepted';
+  }
+
+  /**
+   * The user accepts a changed identity key. Only a local command reaches here, so a relay cannot make a client
+   * accept. A contact that was verified must be verified again (setVerified) instead: accepting alone is refused.
+   */
+  async acceptIdentity(username: string): Promise<void> {
+    const person = this.#people.get(username);
+    if (!person) throw new EngineError('NOT_FOUND', `no contact @${username}`);
+    if (person.identity === 'changed-while-verified') {
+      throw new EngineError('FORBIDDEN', `@${username} was verified: compare the new safety number with them and mark it verified again`);
+    }
+    const next = { ...person, identity: 'accepted' as const };
+    await this.#sql.transaction([personStatement(username, next)]);
+    this.#remember(username, next);
   }
 
   async accountIdOf(username: string): Promise<string> {
@@ -97,8 +125,8 @@ export class Directory {
     if (person) return person.accountId;
     const entry = await this.#http.directory(username);
     if (entry.username !== username) throw new EngineError('HOSTILE_SERVER', 'the relay answered a directory look-up with another user');
-    await this.#sql.transaction([personStatement(username, { accountId: entry.accountId, verified: false })]);
-    this.#remember(username, { accountId: entry.accountId, verified: false });
+    await this.#sql.transaction([personStatement(username, { accountId: entry.accountId, verified: false, identity: 'accepted' })]);
+    this.#remember(username, { accountId: entry.accountId, verified: false, identity: 'accepted' });
     return entry.accountId;
   }
 
@@ -141,13 +169,15 @@ export class Directory {
 
     const person = this.#people.get(username)!;
     const wasVerified = person.verified;
+    // a changed key waits for the user; one that changed while verified waits for a new verification
+    const changed: Person = { ...person, verified: false, identity: wasVerified || person.identity === 'changed-while-verified' ? 'changed-while-verified' : 'changed' };
     const statements = protocolStatements([{ kind: 'known-account', entry: outcome.entry }]);
-    if (outcome.kind === 'key-changed') statements.push(personStatement(username, { ...person, verified: false }));
+    if (outcome.kind === 'key-changed') statements.push(personStatement(username, changed));
     await this.#sql.transaction(statements);
     this.#store.commit([{ kind: 'known-account', entry: outcome.entry }]);
     if (outcome.kind === 'key-changed') {
       // a new account key means every device is new: old sessions and sender keys must not be used again
-      this.#remember(username, { ...person, verified: false });
+      this.#remember(username, changed);
       this.#events.keyChanged(username, wasVerified);
       this.#events.devicesRemoved(username, known!.devices);
       for (const deviceId of outcome.entry.devices) this.#events.deviceAdded(username, deviceId);

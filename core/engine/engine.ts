@@ -19,7 +19,11 @@ import { conversationHandlers } from './conversations/handlers.ts';
 import type { EngineContext } from './context.ts';
 import { ConversationRouter } from './conversations/routing.ts';
 import { deviceHandlers } from './devices/handlers.ts';
+import { toBase64Url } from '../crypto/sodium.ts';
+import { newMessageId } from '../protocol/processor.ts';
+import { directConversationId } from './conversations/ref.ts';
 import { Directory } from './directory.ts';
+import { messageViews, noticeStatement } from './history.ts';
 import { EngineError } from './errors.ts';
 import type { VaultSettings } from './enrol.ts';
 import { Inbound } from './inbound/receive.ts';
@@ -155,7 +159,7 @@ export class Engine {
       ...channelHandlers(ctx, this.#channels, routing),
       ...messageHandlers(ctx, routing, this.#outbound, this.#expiry),
       ...syncHandlers(ctx, this.#inbound, this.#expiry, operations),
-      ...contactHandlers(ctx, names),
+      ...contactHandlers(ctx, names, () => this.#sendHeld().then(() => this.#outbox.flush())),
       ...deviceHandlers(ctx, this.#outbound),
       ...settingsHandlers(ctx),
       'events.since': async ({ after }) => ({ ...this.api.since(after), seq: this.api.lastSeq() }),
@@ -194,7 +198,7 @@ export class Engine {
       let engine: Engine | null = null;
       const directory = await Directory.load(http, vault, store, {
         keyChanged: (username, wasVerified) => {
-          if (engine) engine.#ctx.emit('contact.keyChanged', { username, wasVerified });
+          if (engine) void engine.#identityChanged(username, wasVerified).catch((error: Error) => engine!.#ctx.problem(error));
         },
         deviceAdded: (username, deviceId) => {
           if (engine) engine.#ctx.emit('contact.deviceAdded', { username, deviceId });
@@ -254,6 +258,19 @@ export class Engine {
     this.#outbound.online();
     void this.#sendHeld().then(() => this.#outbox.flush()).catch(problem);
     void this.#lane.run(() => this.#maintainPrekeys()).catch(problem);
+  }
+
+  /**
+   * A contact's identity key changed: said in their conversation, in place, and as an event. Sends to them are held
+   * until the user accepts the new key (outbound/fanout.ts).
+   */
+  async #identityChanged(username: string, wasVerified: boolean): Promise<void> {
+    const ctx = this.#ctx;
+    const conversation = directConversationId(username);
+    const id = toBase64Url(newMessageId());
+    await ctx.vault.transaction([noticeStatement(conversation, id, username, 'identity-changed', ctx.now())]);
+    for (const view of await messageViews(ctx.vault, [id])) ctx.emit('message.received', view);
+    ctx.emit('contact.keyChanged', { username, wasVerified });
   }
 
   /** Prekeys on the relay topped up from the stock it reports (and rotated when due). In the lane. */

@@ -5,7 +5,7 @@ import type { SqlExecutor, Statement } from '../vault/index.ts';
 import { directConversationId, groupConversationId, type ConversationKind } from './conversations/ref.ts';
 import { EngineError } from './errors.ts';
 
-export type MessageStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'failed';
+export type MessageStatus = 'pending' | 'held' | 'sent' | 'delivered' | 'read' | 'failed';
 
 
 export interface NewMessage {
@@ -96,11 +96,11 @@ export function reactionStatement(conversationId: string, user: string, messageI
     };
 }
 
-const STATUS_ORDER = "CASE status WHEN 'pending' THEN 0 WHEN 'failed' THEN 0 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 END";
+const STATUS_ORDER = "CASE status WHEN 'pending' THEN 0 WHEN 'held' THEN 0 WHEN 'failed' THEN 0 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 END";
 
 /** Receipts only move a status forward (a late "delivered" never undoes "read"). */
 export function statusStatement(messageIds: readonly string[], status: MessageStatus, conversationId?: string): Statement {
-  const rank = { pending: 0, failed: 0, sent: 1, delivered: 2, read: 3 }[status];
+  const rank = { pending: 0, held: 0, failed: 0, sent: 1, delivered: 2, read: 3 }[status];
   return {
     sql: `UPDATE messages SET status = ? WHERE outgoing = 1 AND message_id IN (SELECT value FROM json_each(?))
           ${conversationId ? 'AND conversation_id = ?' : ''} AND (${STATUS_ORDER} < ? OR ? = 'failed')`,
@@ -123,10 +123,25 @@ interface MessageRow {
   mentions: string | null;
   outgoing: number;
   status: MessageStatus;
+  notice: 'identity-changed' | null;
 }
 
 const MESSAGE_COLUMNS = `m.message_id, m.conversation_id, m.sender_id, m.sender_device, m.sent_at, m.body, m.edited_at, m.expires_at,
-  m.burn_seconds, m.reply_to, m.thread_root, m.mentions, m.outgoing, m.status`;
+  m.burn_seconds, m.reply_to, m.thread_root, m.mentions, m.outgoing, m.status, m.notice`;
+
+/** Sets a message's status whatever it was (statusStatement only moves it forward): holding and releasing it. */
+export function setStatusStatement(messageId: string, status: MessageStatus): Statement {
+  return { sql: 'UPDATE messages SET status = ? WHERE message_id = ?', params: [status, messageId] };
+}
+
+/** A notice in a conversation's history, written locally (never sent): shown in place, not counted as unread. */
+export function noticeStatement(conversationId: string, messageId: string, sender: string, notice: 'identity-changed', at: number): Statement {
+  return {
+    sql: `INSERT OR IGNORE INTO messages (message_id, conversation_id, sender_id, sent_at, received_at, body, mentions, outgoing, status, notice)
+          SELECT ?, ?, ?, ?, ?, '', '[]', 0, 'sent', ? WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ?)`,
+    params: [messageId, conversationId, sender, at, at, notice, conversationId],
+  };
+}
 const iso = (ms: number) => new Date(ms).toISOString();
 
 async function toViews(sql: SqlExecutor, rows: MessageRow[]): Promise<MessageViewT[]> {
@@ -152,6 +167,7 @@ async function toViews(sql: SqlExecutor, rows: MessageRow[]): Promise<MessageVie
       ...(r.burn_seconds !== null ? { burnAfterReadSeconds: r.burn_seconds } : {}),
       status: r.status,
       outgoing: r.outgoing === 1,
+      ...(r.notice !== null ? { notice: r.notice } : {}),
     };
   });
 }

@@ -34,7 +34,7 @@ export class DisplayNames {
   }
 
   #view(username: string, displayName: string | null): ContactViewT {
-    return { username, ...(displayName ? { displayName } : {}), verified: this.#ctx.directory.isVerified(username) };
+    return { username, ...(displayName ? { displayName } : {}), verified: this.#ctx.directory.isVerified(username), identity: this.#ctx.directory.identity(username) };
   }
 
   /** Sets this user's name and sends it to every conversation this device is in. */

@@ -5,9 +5,10 @@ import { safetyNumber } from '../../protocol/safety-number.ts';
 import type { EngineContext } from '../context.ts';
 import type { DisplayNames } from './display-names.ts';
 
-type ContactHandlers = Pick<Handlers, 'contacts.safetyNumber' | 'contacts.markVerified' | 'contacts.list' | 'account.setDisplayName'>;
+type ContactHandlers = Pick<Handlers, 'contacts.safetyNumber' | 'contacts.markVerified' | 'contacts.acceptIdentity' | 'contacts.list' | 'account.setDisplayName'>;
 
-export function contactHandlers(ctx: EngineContext, names: DisplayNames): ContactHandlers {
+/** `released` sends what was held for a contact once their identity is accepted. */
+export function contactHandlers(ctx: EngineContext, names: DisplayNames, released: () => Promise<void>): ContactHandlers {
   const { directory } = ctx;
   return {
     'contacts.safetyNumber': async ({ username }) => {
@@ -20,6 +21,15 @@ export function contactHandlers(ctx: EngineContext, names: DisplayNames): Contac
     'contacts.markVerified': async ({ username, verified }) => {
       await directory.ensure(username);
       await directory.setVerified(username, verified);
+      if (verified) await released();
+      ctx.emit('contact.updated', (await names.contacts()).find((c) => c.username === username)!);
+      return {};
+    },
+    'contacts.acceptIdentity': async ({ username }) => {
+      await directory.ensure(username);
+      await directory.acceptIdentity(username);
+      await released();
+      ctx.emit('contact.updated', (await names.contacts()).find((c) => c.username === username)!);
       return {};
     },
     'contacts.list': async () => ({ contacts: await names.contacts() }),

@@ -14,7 +14,7 @@ import { clearRotationStatement, rotationDue } from '../channels/rotation.ts';
 import type { EngineContext } from '../context.ts';
 import { conversationId, type ConversationRef } from '../conversations/ref.ts';
 import { EngineError } from '../errors.ts';
-import { ensureDirectStatement, ensureGroupStatement, messageViews, statusStatement } from '../history.ts';
+import { ensureDirectStatement, ensureGroupStatement, messageViews, setStatusStatement, statusStatement } from '../history.ts';
 import type { OutgoingFrame, Recipient } from '../outbox.ts';
 import { RelayError } from '../relay-http.ts';
 
@@ -33,6 +33,9 @@ export const storedConversationId = (target: SendTarget) => (target.kind === 'gr
 export const CONNECT_WAIT_MS = 3_000;
 /** How many held sends one round moves to the outbox (the rest follow in the next). */
 const HELD_SENDS_PER_ROUND = 500;
+
+/** What a person wrote (held for an unaccepted identity); everything else is control traffic. */
+const USER_CONTENT = new Set<Payload['kind']>(['text', 'reply', 'edit', 'delete', 'reaction', 'file']);
 
 /** The relay could not be reached (as opposed to refusing): what a send can wait out. */
 export function relayUnreachable(error: unknown): boolean {
@@ -98,11 +101,15 @@ export class Outbound {
     }
   }
 
-  /** Every member device except this one, as verified device lists say (the relay's member list says who). */
+  /**
+   * Every member device except this one, as verified device lists say (the relay's member list says who). A member
+   * whose changed identity key the user has not accepted gets no sender key until it is accepted.
+   */
   async #memberDevices(channelId: string): Promise<DeviceAddress[]> {
     const devices: DeviceAddress[] = [];
     for (const accountId of await this.#channels.memberAccounts(channelId)) {
       const username = await this.#ctx.directory.usernameOf(accountId);
+      if (username !== this.#ctx.username && this.#ctx.directory.identity(username) !== 'accepted') continue;
       const known = await this.currentDevices(username);
       for (const deviceId of known.devices) if (!(username === this.#ctx.username && deviceId === this.#ctx.deviceId)) devices.push({ userId: username, deviceId });
     }
@@ -187,6 +194,13 @@ export class Outbound {
    * committed with the same rows, and goes out from sendHeld once the relay is back. In the lane.
    */
   async #deliverOrHold(target: SendTarget, payload: Payload, messageId: string | null, records: Statement[], now: number): Promise<void> {
+    if (this.#awaitingAcceptance(target).length) {
+      // Someone here has a new identity key the user has not accepted: what they wrote waits (held, shown as
+      // such); control traffic (receipts, names) is not sent to a key nobody accepted at all.
+      if (!USER_CONTENT.has(payload.kind)) return;
+      await this.#ctx.lane.commitWrites([], [...records, ...(messageId ? [setStatusStatement(messageId, 'held')] : []), heldSendStatement(storedConversationId(target), payload, messageId, now)]);
+      return;
+    }
     try {
       await this.#encryptAndQueue(target, payload, messageId, records, now);
     } catch (error) {
@@ -194,6 +208,12 @@ export class Outbound {
       await this.#ctx.lane.commitWrites([], [...records, heldSendStatement(storedConversationId(target), payload, messageId, now)]);
       this.#ctx.log(`relay unreachable: a ${payload.kind} waits for it (${(error as Error).message.slice(0, 120)})`);
     }
+  }
+
+  /** The people of a direct or group conversation whose changed identity key the user has not accepted yet. */
+  #awaitingAcceptance(target: SendTarget): string[] {
+    const people = target.kind === 'direct' ? [target.username] : target.kind === 'group' ? target.members : [];
+    return people.filter((p) => p !== this.#ctx.username && this.#ctx.directory.identity(p) !== 'accepted');
   }
 
   async #encryptAndQueue(target: SendTarget, payload: Payload, messageId: string | null, extra: Statement[], now: number): Promise<void> {
@@ -209,8 +229,10 @@ export class Outbound {
     }
     const people = target.kind === 'direct' ? [target.username] : target.members.filter((m) => m !== ctx.username);
     const frames = await this.#encryptDirect(staged, people, payload, now);
-    // a note to self on an account with one device goes nowhere: it is sent as soon as it is stored
-    const done = frames.length === 0 && messageId ? [statusStatement([messageId], 'sent')] : [];
+    // a note to self on an account with one device goes nowhere: it is sent as soon as it is stored (to anyone else,
+    // no frame at all means no device could be reached, which is not "sent")
+    const toSelfOnly = target.kind === 'direct' && target.username === ctx.username;
+    const done = frames.length === 0 && messageId && toSelfOnly ? [statusStatement([messageId], 'sent')] : [];
     await ctx.lane.commitFrames(staged, [], this.pairwiseFrames(frames, now, payload.id, messageId, expiresAt), [...extra, ...done]);
   }
 
@@ -232,7 +254,9 @@ export class Outbound {
           await ctx.vault.transaction([release]); // its time ran out while it waited: it is gone here too
           continue;
         }
-        await this.#encryptAndQueue(await targetOf(row.conversation), payload, row.message_id, [release], now);
+        const target = await targetOf(row.conversation);
+        if (this.#awaitingAcceptance(target).length) continue; // still waiting for the user, not for the relay
+        await this.#encryptAndQueue(target, payload, row.message_id, [release, ...(row.message_id ? [setStatusStatement(row.message_id, 'pending')] : [])], now);
         sent++;
       } catch (error) {
         if (relayUnreachable(error)) break;

@@ -164,6 +164,47 @@ describe('engine: messaging features', () => {
     const now = await ann.engine.api.call('contacts.safetyNumber', { username: 'ben' });
     assert.equal(now.verified, false, 'no longer verified');
     assert.notEqual(now.digits, annSide.digits, 'the number changed with the key');
+
+    // what ann writes to ben now is held, not encrypted to a key she never accepted; the change shows in place
+    const toBen = await idOf(ann.engine.api, '@ben');
+    const held = await ann.engine.api.call('messages.send', { conversation: toBen, text: 'meant for the real ben' });
+    assert.equal(held.status, 'held');
+    const page = await ann.engine.api.call('messages.list', { conversation: toBen, limit: 5 });
+    assert.ok(page.messages.some((m) => m.notice === 'identity-changed' && m.sender === 'ben'), 'a notice in the conversation');
+    assert.equal((await ann.engine.api.call('contacts.list', {})).contacts.find((c) => c.username === 'ben')?.identity, 'changed-while-verified');
+    // the relay cannot make ann accept: another announcement changes nothing, and accepting alone is refused for a verified contact
+    assert.ok(relay.inject(ann.engine.deviceId, { t: 'event', kind: 'device_list', account: benAccount }));
+    await ann.engine.api.call('sync.now', {});
+    await assert.rejects(ann.engine.api.call('contacts.acceptIdentity', { username: 'ben' }), (e: { code: string }) => e.code === 'FORBIDDEN');
+    assert.equal((await ann.engine.api.call('messages.list', { conversation: toBen, limit: 5 })).messages.find((m) => m.id === held.id)?.status, 'held');
+    assert.ok(!ben.received().some((m) => m.id === held.id));
+    // verifying the new number again is the user's acceptance: the held message leaves the hold
+    await ann.engine.api.call('contacts.markVerified', { username: 'ben', verified: true });
+    assert.equal((await ann.engine.api.call('contacts.list', {})).contacts.find((c) => c.username === 'ben')?.identity, 'accepted');
+    assert.notEqual((await ann.engine.api.call('messages.list', { conversation: toBen, limit: 5 })).messages.find((m) => m.id === held.id)?.status, 'held');
     relay.rewriteReply = (_path, body) => body;
+  });
+
+  it('holds messages to an unverified contact whose key changed until the user accepts the new one', async () => {
+    const catAccount = (await cat.engine.api.call('account.whoami', {})).accountId;
+    await ann.engine.api.call('messages.send', { conversation: await idOf(ann.engine.api, '@cat'), text: 'hello cat' });
+    const impostor = signingKeyPair();
+    const list = signDeviceList(impostor, { userId: 'cat', version: 99, devices: [cat.engine.deviceId], issuedAt: Date.now() });
+    relay.rewriteReply = (path, body) => (path === `/v1/accounts/${catAccount}/devices`
+      ? { ...(body as object), accountPublicKey: toBase64Url(impostor.publicKey), deviceList: { data: toBase64Url(list), signature: toBase64Url(sign(list, impostor.secretKey)) }, deviceListVersion: 99 }
+      : body);
+    try {
+      assert.ok(relay.inject(ann.engine.deviceId, { t: 'event', kind: 'device_list', account: catAccount }));
+      await ann.waitFor(() => ann.events.find((e) => e.name === 'contact.keyChanged' && (e.payload as { username: string }).username === 'cat'), 15_000, 'the key change');
+      const toCat = await idOf(ann.engine.api, '@cat');
+      const held = await ann.engine.api.call('messages.send', { conversation: toCat, text: 'after the change' });
+      assert.equal(held.status, 'held');
+      assert.equal((await ann.engine.api.call('contacts.list', {})).contacts.find((c) => c.username === 'cat')?.identity, 'changed');
+      await ann.engine.api.call('contacts.acceptIdentity', { username: 'cat' });
+      assert.equal((await ann.engine.api.call('contacts.list', {})).contacts.find((c) => c.username === 'cat')?.identity, 'accepted');
+      assert.notEqual((await ann.engine.api.call('messages.list', { conversation: toCat, limit: 5 })).messages.find((m) => m.id === held.id)?.status, 'held');
+    } finally {
+      relay.rewriteReply = (_path, body) => body;
+    }
   });
 });
