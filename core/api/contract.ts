@@ -152,6 +152,12 @@ export const commands = {
     request: empty,
     response: z.object({ username: Username, displayName: z.string().optional(), accountId: z.string(), deviceId: z.string(), server: z.string(), admin: z.boolean() }),
   },
+  /**
+   * Moves this device to its organisation's relay at a new address (the relay was moved or restarted elsewhere):
+   * LINK is any invite link of the same organisation. The relay there must hold the same org key, and know this
+   * device; nothing else is accepted. Takes effect when the profile is next opened.
+   */
+  'account.moveRelay': { request: z.object({ link: z.string().max(LIMITS.linkMax) }).strict(), response: z.object({ server: z.string() }) },
   'org.invite': { request: z.object({ admin: z.boolean().default(false) }).strict(), response: z.object({ link: z.string() }) },
 
   /**

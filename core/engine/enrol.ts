@@ -30,7 +30,7 @@ export interface VaultSettings {
 /** The relay checks the outer signature (plain Ed25519 by the account key); clients check the protocol's own. */
 export const signedBlob = (data: Uint8Array, account: AccountIdentity): SignedBlob => ({ data, signature: sign(data, account.secretKey) });
 
-async function endpointFor(link: string): Promise<{ endpoint: RelayEndpoint; code: string; org: string | null }> {
+export async function endpointFor(link: string): Promise<{ endpoint: RelayEndpoint; code: string; org: string | null }> {
   let parsed;
   try {
     parsed = parseInviteLink(link);
