@@ -78,3 +78,36 @@ describe('engine: the relay goes away and comes back', () => {
     assert.ok(!names.includes('during-outage'), 'a refused channel create changed nothing');
   });
 });
+
+describe('engine: the relay stops and comes back under a running sender', () => {
+  const dataDir = tempDir();
+  let org: TestOrg;
+  let restarted: Awaited<ReturnType<typeof startTestServer>> | null = null;
+  after(async () => {
+    await org.close();
+    await restarted?.close();
+  });
+
+  it('delivers every message of a sender that kept sending through the outage exactly once, in order', { timeout: 120_000 }, async () => {
+    org = await startOrg({ sendWaitMs: 500 }, { dataDir });
+    const alice = await org.addUser('alice');
+    const bob = await org.addUser('bob');
+    await createChannel(alice, 'general', ['bob']);
+    const general = await idOf(alice.engine.api, '#general');
+    const toBob = await idOf(alice.engine.api, '@bob');
+    const port = org.server.port;
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      if (i === 10) await org.server.close(); // the relay stops mid-traffic
+      if (i === 20) restarted = await startTestServer({ dataDir, port });
+      ids.push((await alice.engine.api.call('messages.send', { conversation: i % 2 ? general : toBob, text: `m${i}` })).id);
+    }
+    await bob.waitFor(() => ids.every((id) => bob.received().some((m) => m.id === id)), 60_000, 'all 30 messages');
+    await bob.engine.api.call('sync.now', {});
+    for (const id of ids) assert.equal(bob.received().filter((m) => m.id === id).length, 1, 'exactly once');
+    for (const conversation of [general, await idOf(bob.engine.api, '@alice')]) {
+      const texts = bob.received().filter((m) => m.conversation === conversation).map((m) => Number(m.text.slice(1)));
+      assert.deepEqual(texts, [...texts].sort((a, b) => a - b), 'in the order they were sent');
+    }
+  });
+});
