@@ -26,6 +26,11 @@ export const ChannelName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'chann
 export const MessageId = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'not a message id');
 export const ConversationId = z.string().min(1).max(128);
 export const IsoTime = z.iso.datetime({ offset: true });
+/**
+ * A message's text: at most LIMITS.messageTextMax characters, with something to see in it (whitespace, control
+ * and invisible format characters alone are no message).
+ */
+export const MessageText = z.string().max(LIMITS.messageTextMax).regex(/[^\s\p{Cc}\p{Cf}]/u, 'the message is empty');
 export const Passphrase = z.string().min(LIMITS.passphraseMin, `passphrases have at least ${LIMITS.passphraseMin} characters`).max(LIMITS.passphraseMax);
 
 /** `#channel`, `@username`, or `@ann,ben` for a group direct message: how the CLI and the UI name a conversation. */
@@ -119,7 +124,7 @@ export const commands = {
   'messages.send': {
     request: z.object({
       target: Target,
-      text: z.string().min(1).max(LIMITS.messageTextMax),
+      text: MessageText,
       replyTo: MessageId.optional(),
       timers: Timers.optional(),
     }).strict(),
@@ -133,7 +138,7 @@ export const commands = {
     }).strict(),
     response: z.object({ messages: z.array(MessageView) }),
   },
-  'messages.edit': { request: z.object({ id: MessageId, text: z.string().min(1).max(LIMITS.messageTextMax) }).strict(), response: empty },
+  'messages.edit': { request: z.object({ id: MessageId, text: MessageText }).strict(), response: empty },
   'messages.delete': { request: z.object({ id: MessageId }).strict(), response: empty },
   'messages.react': { request: z.object({ id: MessageId, emoji: z.string().min(1).max(16), remove: z.boolean().default(false) }).strict(), response: empty },
   'messages.markRead': { request: z.object({ target: Target, upTo: MessageId }).strict(), response: empty },
