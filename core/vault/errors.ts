@@ -19,10 +19,13 @@ export type VaultErrorCode =
 export class VaultError extends Error {
   override readonly name = 'VaultError';
   readonly code: VaultErrorCode;
+  /** LOCKED_BY_OTHER_PROCESS: the process that holds the vault, when it could be told. */
+  readonly holderPid: number | null;
 
-  constructor(code: VaultErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: VaultErrorCode, message: string, options?: { cause?: unknown; holderPid?: number | null }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    this.holderPid = options?.holderPid ?? null;
   }
 }
 
