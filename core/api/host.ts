@@ -3,6 +3,9 @@
 // depend on them here, so no layer imports a caller's module to learn its own interface.
 import type { WardroomApi } from './contract.ts';
 
+/** The diagnostics file inside a profile directory (what "see the log" points at). */
+export const PROFILE_LOG_FILE = 'wardroom.log';
+
 /** How a front end gets an engine: open an existing profile, or create one by joining or by linking a device. */
 export interface EngineHost {
   open(profileDir: string, passphrase: string): Promise<OpenEngine>;

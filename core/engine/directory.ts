@@ -9,7 +9,7 @@ import type { NewSession } from '../protocol/processor.ts';
 import type { DeviceAddress } from '../protocol/wire.ts';
 import type { SqlExecutor, Statement } from '../vault/index.ts';
 import { protocolStatements, type VaultProtocolStore } from './protocol-store.ts';
-import type { RelayHttp } from './relay-http.ts';
+import { RelayError, type RelayHttp } from './relay-http.ts';
 import { EngineError } from './errors.ts';
 
 /** A session to start, with the device it is for (checked by verifyPrekeyBundle against the bundle's certificate). */
@@ -87,7 +87,11 @@ export class Directory {
   async accountIdOf(username: string): Promise<string> {
     const person = this.#people.get(username);
     if (person) return person.accountId;
-    const entry = await this.#http.directory(username);
+    const entry = await this.#http.directory(username).catch((error: unknown) => {
+      // A name nobody has is the user's mistake (`channel add ops nobody`), not an engine failure.
+      if (error instanceof RelayError && error.status === 404) throw new EngineError('NOT_FOUND', `no user @${username} in this organisation`);
+      throw error;
+    });
     if (entry.username !== username) throw new EngineError('HOSTILE_SERVER', 'the relay answered a directory look-up with another user');
     await this.#sql.transaction([personStatement(username, { accountId: entry.accountId, verified: false })]);
     this.#remember(username, { accountId: entry.accountId, verified: false });

@@ -36,6 +36,8 @@ export interface Prekey {
 /**
  * Every failure talking to the relay. `status` is the HTTP status (0 when there was none); `code` is the server's
  * error code, or one of ours: network, timeout, bad_reply, closed, insecure, pin_mismatch, invalid_input, no_device.
+ * The message is written for the person using the client (it may reach their screen): no request paths, no ids.
+ * `detail` is for the log: the request it was for and any technical detail.
  */
 export class RelayError extends Error {
   override readonly name = 'RelayError';
@@ -43,11 +45,13 @@ export class RelayError extends Error {
   readonly code: string;
   /** What the server asked for in Retry-After (429, some 503), if anything. */
   readonly retryAfterSeconds: number | null;
-  constructor(code: string, message: string, options: { status?: number; retryAfterSeconds?: number | null; cause?: unknown } = {}) {
+  readonly detail: string | null;
+  constructor(code: string, message: string, options: { status?: number; retryAfterSeconds?: number | null; cause?: unknown; detail?: string } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.status = options.status ?? 0;
     this.retryAfterSeconds = options.retryAfterSeconds ?? null;
+    this.detail = options.detail ?? null;
   }
 }
 
@@ -156,9 +160,9 @@ export function transportError(error: unknown, what: string): RelayError {
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as NodeJS.ErrnoException | null)?.code;
   if (code !== undefined && UNTRUSTED_CERTIFICATE.has(code)) {
-    return new RelayError('pin_mismatch', `${what}: the relay presented a certificate other than the pinned one (${code})`, { cause: error });
+    return new RelayError('pin_mismatch', `the relay presented a certificate other than the pinned one (${code})`, { cause: error, detail: what });
   }
-  return new RelayError('network', `${what}: ${message}`, { cause: error });
+  return new RelayError('network', message, { cause: error, detail: what });
 }
 
 // ---------------------------------------------------------------- reply schemas
@@ -348,7 +352,7 @@ export class RelayHttp {
     try {
       return { challenge, bytes: fromBase64Url(challenge) };
     } catch {
-      throw new RelayError('bad_reply', 'bad reply to POST /v1/auth/challenge: challenge is not valid base64url');
+      throw new RelayError('bad_reply', 'the relay sent a malformed login challenge', { detail: 'POST /v1/auth/challenge: not base64url' });
     }
   }
 
@@ -521,14 +525,14 @@ export class RelayHttp {
       const error = replies.error.safeParse(json);
       const retry = Number(reply.retryAfter);
       const retryAfterSeconds = Number.isInteger(retry) && retry >= 0 ? retry : null;
-      if (!error.success) throw new RelayError('bad_reply', `${what}: HTTP ${reply.status} with an unreadable error body`, { status: reply.status, retryAfterSeconds });
-      throw new RelayError(error.data.error.code, `${what}: ${error.data.error.message}`, { status: reply.status, retryAfterSeconds });
+      if (!error.success) throw new RelayError('bad_reply', `the relay answered HTTP ${reply.status} with an unreadable error`, { status: reply.status, retryAfterSeconds, detail: what });
+      throw new RelayError(error.data.error.code, error.data.error.message, { status: reply.status, retryAfterSeconds, detail: what });
     }
-    if (json === undefined) throw new RelayError('bad_reply', `${what}: the reply is not JSON`, { status: reply.status });
+    if (json === undefined) throw new RelayError('bad_reply', 'the relay\'s reply is not JSON', { status: reply.status, detail: what });
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw new RelayError('bad_reply', `bad reply to ${what}: ${issue.path.join('.') || 'body'}: ${issue.message}`, { status: reply.status });
+      throw new RelayError('bad_reply', 'the relay sent a reply the protocol does not allow', { status: reply.status, detail: `${what}: ${issue.path.join('.') || 'body'}: ${issue.message}` });
     }
     return parsed.data;
   }
@@ -557,7 +561,7 @@ export class RelayHttp {
         request.destroy();
         reject(error);
       });
-      const timer = setTimeout(() => fail(new RelayError('timeout', `${what}: no complete reply within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+      const timer = setTimeout(() => fail(new RelayError('timeout', `the relay did not answer within ${this.#timeoutMs / 1000} s`, { detail: what })), this.#timeoutMs);
       request.on('error', (error: NodeJS.ErrnoException) => {
         // A kept-alive connection the server closed while idle: the request never reached it, so send it again once.
         if (!retried && request.reusedSocket && error.code === 'ECONNRESET') {
@@ -567,7 +571,7 @@ export class RelayHttp {
         fail(transportError(error, what));
       });
       request.on('response', (response) => {
-        const tooLarge = () => new RelayError('bad_reply', `${what}: the reply is larger than ${limit} bytes`, { status: response.statusCode ?? 0 });
+        const tooLarge = () => new RelayError('bad_reply', `the relay's reply is larger than ${limit} bytes`, { status: response.statusCode ?? 0, detail: what });
         if (Number(response.headers['content-length']) > limit) return fail(tooLarge());
         const chunks: Buffer[] = [];
         let size = 0;
@@ -578,7 +582,7 @@ export class RelayHttp {
         });
         response.on('error', (error) => fail(transportError(error, what)));
         response.on('close', () => {
-          if (!response.complete) fail(new RelayError('network', `${what}: the connection closed in the middle of the reply`));
+          if (!response.complete) fail(new RelayError('network', 'the relay closed the connection in the middle of its reply', { detail: what }));
         });
         response.on('end', () => finish(() => resolve({
           status: response.statusCode ?? 0, contentType: String(response.headers['content-type'] ?? ''),
