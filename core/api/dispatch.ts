@@ -59,10 +59,13 @@ export function isCommandName(name: string): name is CommandName {
   return Object.hasOwn(commands, name);
 }
 
-/** Errors that are not ApiErrors are engine bugs: their text may hold internals, so callers get a generic message. */
+/**
+ * Errors that are not ApiErrors are engine bugs: their text may hold internals, so callers get a generic message
+ * (and say where the host keeps its log: the CLI names the profile's wardroom.log).
+ */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
-  return new ApiError('INTERNAL', 'internal error in the engine (details are in its log)');
+  return new ApiError('INTERNAL', 'internal error in the engine');
 }
 
 export interface Dispatcher extends WardroomApi {

@@ -50,11 +50,23 @@ const host: EngineHost = {
   link: async (...args) => (await engineHost()).link(...args),
 };
 
+/** Standard input up to the first line break (or its end), stopping once it is longer than `maxBytes`. */
+async function stdinLine(maxBytes: number): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) {
+    text += chunk.toString();
+    if (text.includes('\n') || Buffer.byteLength(text) > maxBytes) break;
+  }
+  process.stdin.destroy();
+  return text;
+}
+
 const code = await runCli(process.argv.slice(2), host, {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
   env: process.env,
   interrupted,
+  stdinLine,
 });
 
 // Exit explicitly (a stray handle must not keep a finished command alive), once both streams are flushed.
