@@ -33,6 +33,11 @@ export const MessageId = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'not a messa
  */
 export const ConversationId = z.string().regex(/^[cdg]:[A-Za-z0-9._-]{1,64}$/, 'not a conversation id (conversations.resolve turns #channel or @user into one)');
 export const IsoTime = z.iso.datetime({ offset: true });
+/**
+ * A message's text: at most LIMITS.messageTextMax characters, with something to see in it (whitespace, control
+ * and invisible format characters alone are no message).
+ */
+export const MessageText = z.string().max(LIMITS.messageTextMax).regex(/[^\s\p{Cc}\p{Cf}]/u, 'the message is empty');
 export const Passphrase = z.string().min(LIMITS.passphraseMin, `passphrases have at least ${LIMITS.passphraseMin} characters`).max(LIMITS.passphraseMax);
 
 /** `#channel`, `@username`, or `@ann,ben` for a group direct message: how the CLI and the UI name a conversation. */
@@ -182,7 +187,7 @@ export const commands = {
   'messages.send': {
     request: z.object({
       conversation: ConversationId,
-      text: z.string().min(1).max(LIMITS.messageTextMax),
+      text: MessageText,
       replyTo: MessageId.optional(),
       timers: Timers.optional(),
     }).strict(),
@@ -203,7 +208,7 @@ export const commands = {
     }).strict().refine((r) => [r.before, r.after, r.around].filter(Boolean).length <= 1, 'give at most one of before, after and around'),
     response: z.object({ messages: z.array(MessageView), hasOlder: z.boolean(), hasNewer: z.boolean() }),
   },
-  'messages.edit': { request: z.object({ id: MessageId, text: z.string().min(1).max(LIMITS.messageTextMax) }).strict(), response: empty },
+  'messages.edit': { request: z.object({ id: MessageId, text: MessageText }).strict(), response: empty },
   'messages.delete': { request: z.object({ id: MessageId }).strict(), response: empty },
   'messages.react': { request: z.object({ id: MessageId, emoji: z.string().min(1).max(16), remove: z.boolean().default(false) }).strict(), response: empty },
   'messages.markRead': { request: z.object({ conversation: ConversationId, upTo: MessageId }).strict(), response: empty },

@@ -7,19 +7,67 @@ export type Handlers = {
   [N in CommandName]: (request: z.output<(typeof commands)[N]['request']>) => Promise<CommandResponse<N>>;
 };
 
-/** Turns a zod failure into one readable line: "text: Too big: expected string to have <=16000 characters". */
-function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => (issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message)).join('; ');
+/** What each request field is called in a sentence, and what it says when it is empty. */
+const FIELDS: Record<string, { noun: string; empty?: string; unit?: string }> = {
+  text: { noun: 'a message', empty: 'the message is empty' },
+  topic: { noun: 'a topic' },
+  query: { noun: 'a search', empty: 'the search is empty' },
+  emoji: { noun: 'a reaction', empty: 'the reaction is empty' },
+  code: { noun: 'a link code', empty: 'the link code is empty' },
+  link: { noun: 'an invite link', empty: 'the invite link is empty' },
+  passphrase: { noun: 'a passphrase', empty: 'the passphrase is empty' },
+  limit: { noun: 'the limit' },
+  expiresInSeconds: { noun: 'an expiry timer', unit: 'seconds' },
+  burnAfterReadSeconds: { noun: 'a burn-after-read timer', unit: 'seconds' },
+  displayName: { noun: 'a display name' },
+  name: { noun: 'a name', empty: 'the name is empty' },
+};
+
+const count = (n: unknown) => (typeof n === 'number' || typeof n === 'bigint' ? n.toLocaleString('en-US') : String(n));
+
+/**
+ * One zod issue as a sentence in the user's terms ("a message has at most 16,000 characters"), never zod's own
+ * text ("Too big: expected string to have <=16000 characters"). Schemas with their own message (usernames,
+ * channel names, targets) keep it.
+ */
+function describeIssue(issue: z.core.$ZodIssue, request: unknown): string {
+  const key = String(issue.path.at(-1) ?? 'request');
+  const field = FIELDS[key] ?? { noun: `the ${key} field` };
+  const ownMessage = issue.message && !/^(Invalid|Too (small|big)|Unrecognized)/.test(issue.message);
+  switch (issue.code) {
+    case 'too_small':
+      if (issue.origin === 'string') return Number(issue.minimum) <= 1 ? field.empty ?? `${field.noun} is empty` : `${field.noun} has at least ${count(issue.minimum)} characters`;
+      return `${field.noun} must be ${issue.inclusive ? 'at least' : 'more than'} ${count(issue.minimum)}${field.unit ? ` ${field.unit}` : ''}`;
+    case 'too_big':
+      if (issue.origin === 'string') return `${field.noun} has at most ${count(issue.maximum)} characters`;
+      return `${field.noun} must be ${issue.inclusive ? 'at most' : 'less than'} ${count(issue.maximum)}${field.unit ? ` ${field.unit}` : ''}`;
+    case 'invalid_type':
+      return valueAt(request, issue.path) === undefined ? `${field.noun} is missing` : `${field.noun} must be a ${issue.expected}`;
+    case 'unrecognized_keys':
+      return `unknown field${issue.keys.length === 1 ? '' : 's'}: ${issue.keys.slice(0, 8).join(', ').slice(0, 200)}`;
+    default:
+      return ownMessage ? issue.message : `${field.noun} is not valid`;
+  }
+}
+
+const valueAt = (value: unknown, path: readonly PropertyKey[]): unknown =>
+  path.reduce<unknown>((at, key) => (at !== null && typeof at === 'object' ? (at as Record<PropertyKey, unknown>)[key] : undefined), value);
+
+function describeIssues(error: z.ZodError, request: unknown): string {
+  return [...new Set(error.issues.map((issue) => describeIssue(issue, request)))].join('; ');
 }
 
 export function isCommandName(name: string): name is CommandName {
   return Object.hasOwn(commands, name);
 }
 
-/** Errors that are not ApiErrors are engine bugs: their text may hold internals, so callers get a generic message. */
+/**
+ * Errors that are not ApiErrors are engine bugs: their text may hold internals, so callers get a generic message
+ * (and say where the host keeps its log: the CLI names the profile's wardroom.log).
+ */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
-  return new ApiError('INTERNAL', 'internal error in the engine (details are in its log)');
+  return new ApiError('INTERNAL', 'internal error in the engine');
 }
 
 /** A command's two schemas. */
@@ -34,7 +82,7 @@ export interface CommandSpec {
  */
 export async function checkedCall(name: string, spec: CommandSpec, handler: (request: unknown) => Promise<unknown>, request: unknown, onInternalError: (command: string, error: unknown) => void): Promise<unknown> {
   const parsed = spec.request.safeParse(request ?? {});
-  if (!parsed.success) throw new ApiError('BAD_REQUEST', `${name}: ${describeIssues(parsed.error)}`);
+  if (!parsed.success) throw new ApiError('BAD_REQUEST', describeIssues(parsed.error, request));
   let response: unknown;
   try {
     response = await handler(parsed.data);
@@ -44,7 +92,7 @@ export async function checkedCall(name: string, spec: CommandSpec, handler: (req
   }
   const checked = spec.response.safeParse(response);
   if (!checked.success) {
-    onInternalError(name, new Error(`response broke the contract: ${describeIssues(checked.error)}`));
+    onInternalError(name, new Error(`response broke the contract: ${z.prettifyError(checked.error)}`));
     throw new ApiError('INTERNAL', `${name}: the engine's answer broke the contract`);
   }
   return checked.data;

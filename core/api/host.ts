@@ -4,6 +4,9 @@
 import { z } from 'zod';
 import { LIMITS, Passphrase, Username, type WardroomApi } from './contract.ts';
 
+/** The diagnostics file inside a profile directory (what "see the log" points at). */
+export const PROFILE_LOG_FILE = 'wardroom.log';
+
 /** How a front end gets an engine: open an existing profile, or create one by joining or by linking a device. */
 export interface EngineHost {
   open(profileDir: string, passphrase: string): Promise<OpenEngine>;

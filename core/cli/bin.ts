@@ -53,21 +53,28 @@ const host: EngineHost = {
   link: async (...args) => (await engineHost()).link(...args),
 };
 
-// Held until the explicit exit below: closing a profile awaits the vault's worker thread as it terminates, and Node
-// does not always count that as pending work, so it would end the process mid-close (exit 13, "unsettled
-// top-level await"); measured here on several commands in ten.
-const alive = setInterval(() => {}, 2 ** 30);
+/** Standard input up to the first line break (or its end), stopping once it is longer than `maxBytes`. */
+async function stdinLine(maxBytes: number): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) {
+    text += chunk.toString();
+    if (text.includes('\n') || Buffer.byteLength(text) > maxBytes) break;
+  }
+  process.stdin.destroy();
+  return text;
+}
+
 const code = await runCli(process.argv.slice(2), host, {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
   env: process.env,
   interrupted,
   stdio: { input: process.stdin, output: process.stdout },
+  stdinLine,
 });
 
 // Exit explicitly (a stray handle must not keep a finished command alive), once both streams are flushed.
 process.exitCode = code;
 await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((resolve) => stream.write('', () => resolve()))));
 module.flushCompileCache?.();
-clearInterval(alive);
 process.exit(code);

@@ -1,23 +1,32 @@
 // The `wardroom` command line: the same engine and contract as the desktop app, for scripting, bots and tests.
 // It talks to the engine only through the WardroomApi (core/api), so anything it can do the UI can do, and the
 // contract's checks apply to both. Non-interactive by design: the passphrase comes from WARDROOM_PASSPHRASE or
-// --passphrase-file, and every failure is one line on stderr with a non-zero exit.
+// --passphrase-file, and every failure is one line on stderr with a non-zero exit (1, or 2 for a usage error),
+// one JSON object {"code","message"} under --json. Everything it prints that someone else wrote goes through
+// format.ts, so it can neither steer the terminal nor pass for the CLI's own output.
 import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { CommandName, CommandRequest, CommandResponse, MessageViewT, WardroomApi } from '../api/contract.ts';
-import type { EngineHost, OpenEngine } from '../api/host.ts';
-import { ApiError } from '../api/contract.ts';
-import { openProfile } from './rpc-client.ts';
+import { PROFILE_LOG_FILE, type EngineHost, type OpenEngine } from '../api/host.ts';
+import { ApiError, LIMITS } from '../api/contract.ts';
+import { formatConversation, formatMessage, jsonLine, messageJson, neutralise } from './format.ts';
+import { COMMAND_HELP, COMMANDS, commandHelp, USAGE } from './help.ts';
+import { openProfile as servedOrOpened } from './rpc-client.ts';
 
 export type { EngineHost, LinkOptions, OpenEngine } from '../api/host.ts';
+export { USAGE } from './help.ts';
 
 export interface CliIo {
   out(line: string): void;
   err(line: string): void;
   env: Record<string, string | undefined>;
-  /** resolves when the user interrupts (SIGINT, SIGTERM); `read --follow` and `serve` stop then */
+  /** resolves when the user interrupts (SIGINT); `read --follow` stops then */
   interrupted: Promise<void>;
+  /** Standard input up to its first line break or end, at most `maxBytes` + 1 bytes (`--recovery-kit-file -`). */
+  stdinLine?(maxBytes: number): Promise<string>;
   /** the process's stdin and stdout, for `serve` */
   stdio?: { input: Readable; output: Writable };
 }
@@ -26,78 +35,45 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-export const USAGE = `usage: wardroom --profile DIR [--passphrase-file FILE] COMMAND [ARGS]
-
-  join LINK --username NAME          enrol with an invite link (prints the recovery kit once)
-  link LINK --username NAME [--recovery-kit-file FILE | --recovery-kit KIT]
-                                     make this profile a new device of an existing account: prints
-                                     a code (WDL1.…) and waits until a signed-in device approves it
-                                     (LINK: any invite link of the organisation; with the recovery
-                                     kit it needs no approval)
-  whoami [--json]                    who this profile is
-  invite [--admin]                   (admins) print an invite link
-  channel create NAME [--topic T] [--open]
-                                     create a channel (--open: anyone in the org may join)
-  channel join NAME                  join an open channel
-  channel add NAME USERNAME          add a member
-  channel remove NAME USERNAME       remove a member
-  channel leave NAME                 leave a channel
-  channel topic NAME TEXT            set the topic
-  channels [--json]                  list channels and direct messages
-  send TARGET TEXT [--expire S] [--burn S] [--reply ID]
-                                     TARGET is #channel, @username or @name,name (a group)
-  read TARGET [--json] [--follow] [--limit N] [--peek]
-                                     marks what it shows as read (--peek leaves it unread);
-                                     --follow prints new messages as they arrive until Ctrl-C
-  sync                               fetch and process everything pending, then exit
-  search QUERY [--json]
-  edit MESSAGE_ID TEXT
-  delete MESSAGE_ID                  delete for everyone
-  react MESSAGE_ID EMOJI [--remove]
-  safety-number USERNAME [--verified | --unverified]
-  devices [--json]                   this account's devices
-  approve CODE                       approve a device that ran link (from a device with the account key)
-  receipts on|off                    send and show delivery and read receipts, or neither
-  shred                              run the shredder and print its report
-  serve [--socket PATH]              keep the profile open for bots: JSON-RPC on stdin/stdout, or on
-                                     PATH (docs/bots.md); other commands then go through it
-  --profiles DIR serve [--socket PATH]
-                                     serve every profile in the app data directory DIR instead: clients
-                                     join, link, unlock, lock and remove profiles (the host's commands)
-
-The passphrase comes from WARDROOM_PASSPHRASE or --passphrase-file (first line). join and link create the
-profile (a new directory) locked with it.`;
-
-/** Every command name, checked before anything else so a typo is a usage error (exit 2) at no cost. */
-const COMMANDS = new Set(['join', 'link', 'whoami', 'invite', 'channel', 'channels', 'send', 'read', 'sync', 'search', 'edit', 'delete', 'react', 'safety-number', 'devices', 'approve', 'receipts', 'shred', 'serve']);
-
 const options = {
   profile: { type: 'string' },
-  profiles: { type: 'string' },
   'passphrase-file': { type: 'string' },
   username: { type: 'string' },
-  'recovery-kit': { type: 'string' },
   'recovery-kit-file': { type: 'string' },
   json: { type: 'boolean', default: false },
   follow: { type: 'boolean', default: false },
   peek: { type: 'boolean', default: false },
+  accept: { type: 'boolean', default: false },
+  socket: { type: 'string' },
+  profiles: { type: 'string' },
   admin: { type: 'boolean', default: false },
   remove: { type: 'boolean', default: false },
   verified: { type: 'boolean', default: false },
   unverified: { type: 'boolean', default: false },
   limit: { type: 'string' },
+  before: { type: 'string' },
   expire: { type: 'string' },
   burn: { type: 'string' },
   reply: { type: 'string' },
   topic: { type: 'string' },
   open: { type: 'boolean', default: false },
-  socket: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
+  version: { type: 'boolean', default: false },
 } as const;
 
 type Flags = ReturnType<typeof parse>['values'];
 
+/** How long a command waits for a profile another wardroom process holds, before saying which one it is. */
+const BUSY_WAIT_MS = 5000;
+const BUSY_POLL_MS = 250;
+/** A recovery kit is one line of a few hundred characters; standard input is read no further than this. */
+const KIT_MAX_BYTES = 4096;
+
 function parse(argv: string[]) {
+  // Gone for good, with the reason: a secret in argv is readable by every user of the computer (ps).
+  if (argv.some((arg) => arg === '--recovery-kit' || arg.startsWith('--recovery-kit='))) {
+    throw new UsageError('--recovery-kit would show the kit to everyone on this computer (ps): use --recovery-kit-file FILE, or --recovery-kit-file - to read it from standard input');
+  }
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (error) {
@@ -130,60 +106,134 @@ async function passphraseFrom(flags: Flags, io: CliIo): Promise<string> {
   throw new UsageError('no passphrase: set WARDROOM_PASSPHRASE or pass --passphrase-file FILE');
 }
 
-function formatTime(iso: string): string {
-  return iso.replace('T', ' ').slice(0, 16);
+/** `--recovery-kit-file FILE`, or `-` for standard input; undefined without the flag. */
+async function recoveryKitFrom(flags: Flags, io: CliIo): Promise<string | undefined> {
+  const file = flags['recovery-kit-file'];
+  if (file === undefined) return undefined;
+  if (file !== '-') return firstLine(file, 'recovery kit');
+  if (!io.stdinLine) throw new UsageError('standard input cannot be read here: pass --recovery-kit-file FILE');
+  const text = await io.stdinLine(KIT_MAX_BYTES);
+  if (Buffer.byteLength(text) > KIT_MAX_BYTES) throw new UsageError('standard input does not start with a recovery kit (the line is far too long)');
+  const kit = text.split(/\r?\n/, 1)[0]!.trim();
+  if (!kit) throw new UsageError('no recovery kit on standard input (it is the first line)');
+  return kit;
 }
 
-export function formatMessage(m: MessageViewT): string {
-  const timers = [m.expiresAt ? `expires ${formatTime(m.expiresAt)}` : '', m.burnAfterReadSeconds ? `burns ${m.burnAfterReadSeconds}s after read` : '']
-    .filter(Boolean)
-    .join(', ');
-  const edited = m.editedAt ? ' (edited)' : '';
-  return `${m.id}  ${formatTime(m.sentAt)}  @${m.sender}: ${m.text}${edited}${timers ? `  [${timers}]` : ''}`;
+/** The synopsis of a command ('send') or a channel subcommand ('channel add'), for its usage error. */
+function synopsis(command: string): string {
+  const usages = COMMAND_HELP[command.split(' ')[0]!]!.usage.map(([synopsis]) => synopsis);
+  return usages.find((u) => u === command || u.startsWith(`${command} `)) ?? usages[0]!;
 }
 
-/** The `read --json` line: the documented fields first, optional ones only when set. */
-export function messageJson(m: MessageViewT): string {
-  const { id, conversation, sender, text, sentAt, expiresAt, burnAfterReadSeconds, ...rest } = m;
-  return JSON.stringify({ id, conversation, sender, text, sentAt, ...(expiresAt ? { expiresAt } : {}), ...(burnAfterReadSeconds ? { burnAfterReadSeconds } : {}), ...rest });
-}
-
-function need(positionals: string[], count: number, what: string): string[] {
-  if (positionals.length !== count) throw new UsageError(`expected ${what}`);
+function need(positionals: string[], count: number, command: string): string[] {
+  if (positionals.length !== count) throw new UsageError(`usage: wardroom ${synopsis(command)}`);
   return positionals;
+}
+
+/** A conversation is #channel or @person; a bare word is a usage error that says which was probably meant. */
+function checkTarget(target: string): string {
+  if (/^[#@]/.test(target)) return target;
+  const word = neutralise(target.slice(0, 64));
+  throw new UsageError(`a target starts with @ or #: did you mean @${word} (a person) or #${word} (a channel)?`);
+}
+
+let version: string | undefined;
+/** The version in package.json, read only when asked for. */
+function cliVersion(): string {
+  version ??= (JSON.parse(readFileSync(path.join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+  return version;
+}
+
+/**
+ * The profile's engine: through its `serve` when one holds it, else opened here; if another wardroom process holds
+ * it, says so and waits a few seconds for it to finish.
+ */
+async function openProfile(host: EngineHost, profile: string, passphrase: () => Promise<string>, io: CliIo, notice: (text: string) => void): Promise<OpenEngine> {
+  const deadline = Date.now() + BUSY_WAIT_MS;
+  let interrupted = false;
+  void io.interrupted.then(() => (interrupted = true));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await servedOrOpened(host, profile, passphrase, io.env);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.code === 'LOCKED')) throw error;
+      if (Date.now() >= deadline || interrupted) throw new ApiError('LOCKED', `${error.message}; still busy after ${BUSY_WAIT_MS / 1000} s`);
+      if (attempt === 0) notice(`${error.message}: waiting up to ${BUSY_WAIT_MS / 1000} s for it to finish`);
+      await Promise.race([new Promise((resolve) => setTimeout(resolve, BUSY_POLL_MS)), io.interrupted]);
+    }
+  }
+}
+
+/** One failure as one line on stderr (one JSON object under --json); returns the exit code. */
+function report(error: unknown, io: CliIo, json: boolean, profile: string | undefined): number {
+  const usage = error instanceof UsageError;
+  const code = usage ? 'USAGE' : error instanceof ApiError ? error.code : 'INTERNAL';
+  let message = usage || error instanceof ApiError ? error.message : 'unexpected error';
+  // A bug, not a mistake: the details are in the profile's log, so say where that is.
+  if (code === 'INTERNAL' && profile) message += ` (details in ${path.resolve(profile, PROFILE_LOG_FILE)})`;
+  io.err(json ? jsonLine({ code, message }) : `wardroom: ${neutralise(message)}`);
+  return usage ? 2 : 1;
+}
+
+/** `wardroom help [COMMAND]` and `COMMAND --help`: no profile needed. */
+function help(name: string | undefined, io: CliIo): number {
+  if (name === undefined) {
+    io.out(USAGE);
+    return 0;
+  }
+  const text = commandHelp(name);
+  if (!text) throw new UsageError(`no command ${neutralise(name.slice(0, 64))} (wardroom help lists them)`);
+  io.out(text);
+  return 0;
 }
 
 /** Runs one CLI invocation; returns the exit code. Never throws. */
 export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promise<number> {
   let engine: OpenEngine | undefined;
+  let json = argv.includes('--json'); // before parsing, so that a parse error is reported as JSON too
+  let profile: string | undefined;
   try {
     const { values: flags, positionals } = parse(argv);
-    if (flags.help || positionals.length === 0) {
-      io.out(USAGE);
-      return flags.help ? 0 : 2;
+    json = flags.json;
+    const notice = (text: string) => io.err(json ? jsonLine({ notice: text }) : `wardroom: ${neutralise(text)}`);
+    if (flags.version) {
+      io.out(json ? jsonLine({ version: cliVersion() }) : `wardroom ${cliVersion()}`);
+      return 0;
     }
-    const [command, ...args] = positionals as [string, ...string[]];
+    const [command, ...args] = positionals as [string | undefined, ...string[]];
+    if (command === 'help') return help(args[0], io);
+    if (flags.help) return help(command, io);
+    if (command === undefined) {
+      io.err(USAGE);
+      return 2;
+    }
+    if (!COMMANDS.has(command)) throw new UsageError(`unknown command: ${command.slice(0, 64)} (wardroom help lists them)`);
     if (command === 'serve' && flags.profiles !== undefined) {
-      need(args, 0, 'serve [--socket PATH]');
+      need(args, 0, 'serve');
       if (flags.profile !== undefined) throw new UsageError('serve takes --profile DIR or --profiles DIR, not both');
       return await (await import('./serve.ts')).serve({ host, appDir: flags.profiles, passphrase: () => passphraseFrom(flags, io), ...(flags.socket !== undefined ? { socket: flags.socket } : {}), io });
     }
-    const profile = flags.profile ?? io.env.WARDROOM_PROFILE;
+    profile = flags.profile ?? io.env.WARDROOM_PROFILE;
     if (!profile) throw new UsageError('no profile: pass --profile DIR (or set WARDROOM_PROFILE)');
-    if (!COMMANDS.has(command)) throw new UsageError(`unknown command: ${command.slice(0, 64)} (wardroom --help lists them)`);
     // Checked before the engine opens: a typo should not cost an Argon2id unlock.
     const numbers = { expire: positiveInt('expire', flags.expire), burn: positiveInt('burn', flags.burn), limit: positiveInt('limit', flags.limit) };
     if (command === 'receipts' && (args.length !== 1 || (args[0] !== 'on' && args[0] !== 'off'))) throw new UsageError('receipts takes on or off');
+    if ((command === 'send' || command === 'read') && args[0] !== undefined) checkTarget(args[0]);
     // Read when needed: a command that a running serve answers does not unlock the vault.
     const passphrase = () => passphraseFrom(flags, io);
+    const print = (value: unknown, human: string) => io.out(json ? jsonLine(value) : human);
 
     if (command === 'join') {
-      const [link] = need(args, 1, 'join LINK --username NAME');
+      const [link] = need(args, 1, 'join');
       if (!flags.username) throw new UsageError('join needs --username NAME');
       const joined = await host.join(profile, link!, flags.username, await passphrase());
       engine = joined;
       const me = await joined.api.call('account.whoami', {});
-      io.out(`joined ${me.server} as @${me.username} (device ${me.deviceId})`);
+      if (json) {
+        io.out(jsonLine({ username: me.username, deviceId: me.deviceId, server: me.server, recoveryKit: joined.recoveryKit }));
+        return 0;
+      }
+      io.out(`joined ${neutralise(me.server)} as @${neutralise(me.username)} (device ${neutralise(me.deviceId)})`);
       io.out('');
       io.out('Recovery kit: write this down and keep it offline. It is shown once and is the only way');
       io.out('back into this account if every device is lost:');
@@ -192,65 +242,68 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
     }
 
     if (command === 'link') {
-      const [link] = need(args, 1, 'link LINK --username NAME');
+      const [link] = need(args, 1, 'link');
       if (!flags.username) throw new UsageError('link needs --username NAME');
-      if (flags['recovery-kit'] !== undefined && flags['recovery-kit-file'] !== undefined) throw new UsageError('pass --recovery-kit or --recovery-kit-file, not both');
-      const recoveryKit = flags['recovery-kit-file'] !== undefined ? await firstLine(flags['recovery-kit-file'], 'recovery kit') : flags['recovery-kit'];
+      const recoveryKit = await recoveryKitFrom(flags, io);
       const username = flags.username;
       const cancel = new AbortController();
       void io.interrupted.then(() => cancel.abort());
       const linked = await host.link(profile, link!, username, await passphrase(), { ...(recoveryKit ? { recoveryKit } : {}), signal: cancel.signal }, (code) => {
         if (recoveryKit) return; // the kit approves at once: there is nothing to show another device
-        io.out(code);
-        io.err(`waiting for approval: on a device signed in as @${username}, run  wardroom --profile DIR approve CODE  with the code above (Ctrl-C cancels)`);
+        print({ code }, code);
+        notice(`waiting for approval: on a device signed in as @${username}, run  wardroom --profile DIR approve CODE  with the code above (Ctrl-C cancels)`);
       });
       engine = linked;
       const me = await linked.api.call('account.whoami', {});
-      io.out(`linked as @${me.username} (device ${me.deviceId})`);
+      print({ username: me.username, deviceId: me.deviceId, server: me.server }, `linked as @${neutralise(me.username)} (device ${neutralise(me.deviceId)})`);
       return 0;
     }
 
     if (command === 'serve') {
-      need(args, 0, 'serve [--socket PATH]');
+      need(args, 0, 'serve');
       return await (await import('./serve.ts')).serve({ host, profileDir: profile, passphrase, ...(flags.socket !== undefined ? { socket: flags.socket } : {}), io });
     }
 
-    engine = await openProfile(host, profile, passphrase, io.env);
+    engine = await openProfile(host, profile, passphrase, io, notice);
     const call = <N extends CommandName>(name: N, request: CommandRequest<N>): Promise<CommandResponse<N>> => engine!.api.call(name, request);
-    const print = (value: unknown, human: () => void) => (flags.json ? io.out(JSON.stringify(value)) : human());
     /** `#channel`, `@user` and `@ann,ben` are the CLI's names; the contract takes the conversation's id. */
     const conversationOf = async (target: string) => (await call('conversations.resolve', { target })).id;
 
     switch (command) {
       case 'whoami': {
         const me = await call('account.whoami', {});
-        print(me, () => io.out(`@${me.username} on ${me.server}, device ${me.deviceId}${me.admin ? ' (admin)' : ''}`));
+        print(me, `@${neutralise(me.username)} on ${neutralise(me.server)}, device ${neutralise(me.deviceId)}${me.admin ? ' (admin)' : ''}`);
         return 0;
       }
       case 'invite': {
-        io.out((await call('org.invite', { admin: flags.admin })).link);
+        const invite = await call('org.invite', { admin: flags.admin });
+        print(invite, neutralise(invite.link));
         return 0;
       }
       case 'channel':
-        return await channelCommand(args, flags, call, io);
+        return await channelCommand(args, flags, call, print);
       case 'channels': {
         const { conversations } = await call('conversations.list', {});
-        if (flags.json) for (const c of conversations) io.out(JSON.stringify(c));
-        else for (const c of conversations) io.out(`${c.kind === 'channel' ? '#' : '@'}${c.name}${c.unread ? ` (${c.unread} unread)` : ''}${c.topic ? ` - ${c.topic}` : ''}`);
+        for (const c of conversations) print(c, formatConversation(c));
         return 0;
       }
       case 'send': {
-        const [target, text] = need(args, 2, 'send TARGET TEXT');
+        const [target, text] = need(args, 2, 'send');
         const { expire: expiresInSeconds, burn: burnAfterReadSeconds } = numbers;
         const timers = expiresInSeconds || burnAfterReadSeconds ? { expiresInSeconds, burnAfterReadSeconds } : undefined;
         const sent = await call('messages.send', { conversation: await conversationOf(target!), text: text!, ...(flags.reply ? { replyTo: flags.reply } : {}), ...(timers ? { timers } : {}) });
-        print(sent, () => io.out(`${sent.id} ${sent.status}`));
+        if (sent.status === 'held') {
+          const people = (await call('contacts.list', {})).contacts.filter((c) => c.identity !== 'accepted').map((c) => c.username);
+          throw new ApiError('FORBIDDEN', `held, not sent: the safety number of ${people.map((p) => `@${p}`).join(', ') || 'someone in this conversation'} changed. `
+            + `Compare it with them (wardroom safety-number NAME), then accept it (safety-number NAME --accept, or --verified); the message goes out then`);
+        }
+        print(sent, `${sent.id} ${sent.status}`);
         return 0;
       }
       case 'read': {
-        const [target] = need(args, 1, 'read TARGET');
+        const [target] = need(args, 1, 'read');
         const conversation = await conversationOf(target!);
-        const show = (m: MessageViewT) => io.out(flags.json ? messageJson(m) : formatMessage(m));
+        const show = (m: MessageViewT) => io.out(json ? messageJson(m) : formatMessage(m));
         // What was displayed is read (receipts go out, burn-on-read starts), unless --peek leaves it for later.
         const markRead = async (m: MessageViewT | undefined) => {
           if (m && !flags.peek) await call('messages.markRead', { conversation, upTo: m.id });
@@ -261,8 +314,8 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
           void markRead(m).catch(() => {});
         }) : null;
         try {
-          await syncForReading(engine.api, io);
-          const { messages } = await call('messages.list', { conversation, limit: numbers.limit ?? 50 });
+          await syncForReading(engine.api, notice);
+          const messages = await history(call, conversation, numbers.limit ?? 50, flags.before);
           if (!follow) {
             for (const m of messages) show(m);
             await markRead(messages.at(-1));
@@ -278,115 +331,153 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
       }
       case 'sync': {
         const result = await call('sync.now', {});
-        print(result, () => io.out(`received ${result.received}, sent ${result.sent}`));
+        print(result, `received ${result.received}, sent ${result.sent}`);
         return 0;
       }
       case 'search': {
-        const [query] = need(args, 1, 'search QUERY');
+        const [query] = need(args, 1, 'search');
         const { messages } = await call('messages.search', { query: query!, limit: numbers.limit ?? 50 });
-        for (const m of messages) io.out(flags.json ? messageJson(m) : formatMessage(m));
+        for (const m of messages) io.out(json ? messageJson(m) : formatMessage(m));
         return 0;
       }
       case 'edit': {
-        const [id, text] = need(args, 2, 'edit MESSAGE_ID TEXT');
+        const [id, text] = need(args, 2, 'edit');
         await call('messages.edit', { id: id!, text: text! });
+        print({ id, text }, `edited ${neutralise(id!)}`);
         return 0;
       }
       case 'delete': {
-        const [id] = need(args, 1, 'delete MESSAGE_ID');
+        const [id] = need(args, 1, 'delete');
         await call('messages.delete', { id: id! });
+        print({ id, deleted: true }, `deleted ${neutralise(id!)} for everyone`);
         return 0;
       }
       case 'react': {
-        const [id, emoji] = need(args, 2, 'react MESSAGE_ID EMOJI');
+        const [id, emoji] = need(args, 2, 'react');
         await call('messages.react', { id: id!, emoji: emoji!, remove: flags.remove });
+        print({ id, emoji, removed: flags.remove }, flags.remove ? `removed ${neutralise(emoji!)} from ${neutralise(id!)}` : `reacted ${neutralise(emoji!)} to ${neutralise(id!)}`);
         return 0;
       }
       case 'safety-number': {
-        const [username] = need(args, 1, 'safety-number USERNAME');
+        const [username] = need(args, 1, 'safety-number');
+        if (flags.accept) await call('contacts.acceptIdentity', { username: username! });
         if (flags.verified || flags.unverified) await call('contacts.markVerified', { username: username!, verified: flags.verified });
         const safety = await call('contacts.safetyNumber', { username: username! });
-        print(safety, () => io.out(`${safety.digits}${safety.verified ? '  (verified)' : ''}`));
+        print(safety, `${safety.digits}${safety.verified ? '  (verified)' : ''}`);
         return 0;
       }
       case 'devices': {
+        const [sub, value] = args;
+        if (sub === 'rename') {
+          need(args, 2, 'devices rename');
+          const device = await call('devices.rename', { name: value! });
+          print(device, `this device is now ${neutralise(device.name)}`);
+          return 0;
+        }
+        if (sub === 'revoke') {
+          need(args, 2, 'devices revoke');
+          const device = await call('devices.revoke', { deviceId: value! });
+          print(device, `revoked ${neutralise(device.id)} (${neutralise(device.name)}): it can no longer read or send`);
+          return 0;
+        }
+        if (sub !== undefined) throw new UsageError('devices takes nothing, rename NAME or revoke ID (wardroom help devices)');
         const { devices } = await call('devices.list', {});
-        if (flags.json) for (const d of devices) io.out(JSON.stringify(d));
-        else for (const d of devices) io.out(`${d.id}  ${d.name}  ${d.status}${d.current ? '  (this device)' : ''}`);
+        for (const d of devices) print(d, `${neutralise(d.id)}  ${neutralise(d.name)}  ${d.status}${d.current ? '  (this device)' : ''}`);
         return 0;
       }
       case 'approve': {
-        const [code] = need(args, 1, 'approve CODE');
+        const [code] = need(args, 1, 'approve');
         const device = await call('devices.approve', { code: code! });
-        io.out(`approved ${device.id} (${device.name})`);
+        print(device, `approved ${neutralise(device.id)} (${neutralise(device.name)})`);
         return 0;
       }
       case 'receipts': {
         const [state] = args;
-        await call('settings.set', { receipts: state === 'on' });
-        io.out(`receipts ${state}`);
+        const settings = await call('settings.set', { receipts: state === 'on' });
+        print({ enabled: settings.receipts }, `receipts ${settings.receipts ? 'on' : 'off'}`);
+        return 0;
+      }
+      case 'move-relay': {
+        const [link] = need(args, 1, 'move-relay');
+        const moved = await call('account.moveRelay', { link: link! });
+        print(moved, `moved to the relay at ${neutralise(moved.server)}; the next command connects there`);
         return 0;
       }
       case 'shred': {
         const report = await call('vault.shred', {});
-        print(report, () => io.out(`shredded ${report.rows} rows, ${report.files} files, ${report.bytes} bytes`));
+        print(report, `shredded ${report.rows} rows, ${report.files} files, ${report.bytes} bytes`);
         return 0;
       }
       default:
         throw new UsageError(`unknown command: ${command}`);
     }
   } catch (error) {
-    io.err(`wardroom: ${error instanceof UsageError || error instanceof ApiError ? error.message : 'unexpected error (see the log)'}`);
-    if (!(error instanceof UsageError) && !(error instanceof ApiError)) io.err(String((error as Error)?.stack ?? error).split('\n')[0]!);
-    return error instanceof UsageError ? 2 : 1;
+    return report(error, io, json, profile);
   } finally {
     await engine?.close().catch(() => {});
   }
 }
 
-async function channelCommand(
-  args: string[],
-  flags: Flags,
-  call: <N extends CommandName>(name: N, request: CommandRequest<N>) => Promise<CommandResponse<N>>,
-  io: CliIo,
-): Promise<number> {
+type Call = <N extends CommandName>(name: N, request: CommandRequest<N>) => Promise<CommandResponse<N>>;
+
+/** The last `limit` messages of a conversation (before message `before`, if given), oldest first, in pages the contract allows. */
+async function history(call: Call, conversation: string, limit: number, before: string | undefined): Promise<MessageViewT[]> {
+  const pages: MessageViewT[][] = [];
+  let count = 0;
+  let cursor = before;
+  while (count < limit) {
+    const want = Math.min(LIMITS.historyPageMax, limit - count);
+    const page = await call('messages.list', { conversation, limit: want, ...(cursor ? { before: cursor } : {}) });
+    pages.unshift(page.messages);
+    count += page.messages.length;
+    if (!page.hasOlder || page.messages.length === 0) break;
+    cursor = page.messages[0]!.id;
+  }
+  return pages.flat();
+}
+
+async function channelCommand(args: string[], flags: Flags, call: Call, print: (value: unknown, human: string) => void): Promise<number> {
   const [sub, ...rest] = args;
   const channelId = async (name: string) => (await call('conversations.resolve', { target: `#${name}` })).id;
   switch (sub) {
     case 'create': {
-      const [name] = need(rest, 1, 'channel create NAME');
+      const [name] = need(rest, 1, 'channel create');
       const created = await call('channels.create', { name: name!, open: flags.open, ...(flags.topic ? { topic: flags.topic } : {}) });
-      io.out(`created #${created.name}${flags.open ? ' (open)' : ''}`);
+      print(created, `created #${neutralise(created.name)}${flags.open ? ' (open)' : ''}`);
       return 0;
     }
     case 'join': {
-      const [name] = need(rest, 1, 'channel join NAME');
+      const [name] = need(rest, 1, 'channel join');
       const joined = await call('channels.join', { channel: name! });
-      io.out(`joined #${joined.name}`);
+      print(joined, `joined #${neutralise(joined.name)}`);
       return 0;
     }
     case 'add': {
-      const [channel, username] = need(rest, 2, 'channel add NAME USERNAME');
+      const [channel, username] = need(rest, 2, 'channel add');
       await call('channels.add', { conversation: await channelId(channel!), username: username! });
+      print({ channel, username, member: true }, `added @${neutralise(username!)} to #${neutralise(channel!)}`);
       return 0;
     }
     case 'remove': {
-      const [channel, username] = need(rest, 2, 'channel remove NAME USERNAME');
+      const [channel, username] = need(rest, 2, 'channel remove');
       await call('channels.remove', { conversation: await channelId(channel!), username: username! });
+      print({ channel, username, member: false }, `removed @${neutralise(username!)} from #${neutralise(channel!)}`);
       return 0;
     }
     case 'leave': {
-      const [channel] = need(rest, 1, 'channel leave NAME');
+      const [channel] = need(rest, 1, 'channel leave');
       await call('channels.leave', { conversation: await channelId(channel!) });
+      print({ channel, left: true }, `left #${neutralise(channel!)}`);
       return 0;
     }
     case 'topic': {
-      const [channel, topic] = need(rest, 2, 'channel topic NAME TEXT');
+      const [channel, topic] = need(rest, 2, 'channel topic');
       await call('channels.setTopic', { conversation: await channelId(channel!), topic: topic! });
+      print({ channel, topic }, `set the topic of #${neutralise(channel!)}: ${neutralise(topic!)}`);
       return 0;
     }
     default:
-      throw new UsageError('channel takes create, join, add, remove, leave or topic');
+      throw new UsageError('channel takes create, join, add, remove, leave or topic (wardroom help channel)');
   }
 }
 
@@ -394,7 +485,7 @@ async function channelCommand(
  * Fetches what is waiting on the relay before a read; a relay that cannot be reached ends the wait (instead of
  * sync.now's long timeout), and the read shows what this device already has, with a warning on stderr.
  */
-async function syncForReading(api: WardroomApi, io: CliIo): Promise<void> {
+async function syncForReading(api: WardroomApi, notice: (text: string) => void): Promise<void> {
   let off: () => void = () => {};
   const offline = new Promise<'offline'>((resolve) => {
     off = api.on('connection.state', ({ state }) => {
@@ -403,7 +494,7 @@ async function syncForReading(api: WardroomApi, io: CliIo): Promise<void> {
   });
   try {
     if ((await Promise.race([api.call('sync.now', {}), offline])) === 'offline') {
-      io.err('wardroom: the relay cannot be reached; showing what this device already has');
+      notice('the relay cannot be reached; showing what this device already has');
     }
   } finally {
     off();

@@ -123,7 +123,11 @@ export class Directory {
   async accountIdOf(username: string): Promise<string> {
     const person = this.#people.get(username);
     if (person) return person.accountId;
-    const entry = await this.#http.directory(username);
+    const entry = await this.#http.directory(username).catch((error: unknown) => {
+      // A name nobody has is the user's mistake (`channel add ops nobody`), not an engine failure.
+      if (error instanceof RelayError && error.status === 404) throw new EngineError('NOT_FOUND', `no user @${username} in this organisation`);
+      throw error;
+    });
     if (entry.username !== username) throw new EngineError('HOSTILE_SERVER', 'the relay answered a directory look-up with another user');
     await this.#sql.transaction([personStatement(username, { accountId: entry.accountId, verified: false, identity: 'accepted' })]);
     this.#remember(username, { accountId: entry.accountId, verified: false, identity: 'accepted' });

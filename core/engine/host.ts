@@ -9,7 +9,7 @@
 import { appendFileSync, existsSync, renameSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ApiError, Passphrase, Username } from '../api/contract.ts';
-import type { EngineHost, LinkOptions, OpenEngine } from '../api/host.ts';
+import { PROFILE_LOG_FILE, type EngineHost, type LinkOptions, type OpenEngine } from '../api/host.ts';
 import { ARGON2ID_INTERACTIVE, type Argon2idParams } from '../crypto/sodium.ts';
 import { vaultExists, VaultError, type Vault } from '../vault/index.ts';
 import { Engine, type EngineOptions } from './engine.ts';
@@ -17,7 +17,7 @@ import { join, link } from './enrol.ts';
 import { RelayError } from './relay-http.ts';
 
 /** The diagnostics file inside the profile directory. Engine log lines never hold secrets or message text. */
-export const LOG_FILE = 'wardroom.log';
+export const LOG_FILE = PROFILE_LOG_FILE;
 const LOG_MAX_BYTES = 1024 * 1024;
 
 /** WARDROOM_KDF: unset (or "production") for the real cost; "interactive" for tests and CI only. */
@@ -49,6 +49,15 @@ export function profileLog(profileDir: string): (line: string) => void {
 /** Text from the relay is the server's to choose: keep it to one printable line. */
 const printable = (text: string) => text.replace(/[\p{Cc}\p{Cf}]+/gu, ' ').slice(0, 300);
 
+/** A relay failure in the user's terms: could not reach it, it refused (in its words), or it misbehaved. */
+function relayProblem(error: RelayError): string {
+  switch (error.code) {
+    case 'network': case 'timeout': case 'closed': return `the relay cannot be reached: ${printable(error.message)}`;
+    case 'pin_mismatch': case 'insecure': case 'invalid_input': case 'bad_reply': return printable(error.message);
+    default: return `the relay refused: ${printable(error.message)}`;
+  }
+}
+
 /** Turns what a person can act on into ApiErrors; logs and rethrows the rest. */
 function explain(error: unknown, profileDir: string, log: (line: string) => void): never {
   if (error instanceof ApiError) throw error;
@@ -56,7 +65,8 @@ function explain(error: unknown, profileDir: string, log: (line: string) => void
     switch (error.code) {
       case 'WRONG_PASSPHRASE': throw new ApiError('WRONG_PASSPHRASE', 'wrong passphrase for this profile');
       case 'NOT_FOUND': throw new ApiError('NOT_ENROLLED', `no profile in ${profileDir}: join or link first`);
-      case 'LOCKED_BY_OTHER_PROCESS': throw new ApiError('LOCKED', 'this profile is open in another wardroom process');
+      case 'LOCKED_BY_OTHER_PROCESS':
+        throw new ApiError('LOCKED', `this profile is in use by another wardroom process${error.holderPid ? ` (pid ${error.holderPid})` : ''}`);
       case 'ALREADY_EXISTS': throw new ApiError('ALREADY_ENROLLED', 'this profile is already enrolled');
       case 'INVALID_ARGUMENT': throw new ApiError('BAD_REQUEST', printable(error.message));
       case 'CORRUPT': throw new ApiError('VAULT_CORRUPT', printable(error.message));
@@ -67,8 +77,8 @@ function explain(error: unknown, profileDir: string, log: (line: string) => void
     }
   }
   if (error instanceof RelayError) {
-    log(`relay error: ${error.code} ${error.status}: ${error.stack ?? error.message}`);
-    throw new ApiError('RELAY', `the relay refused or could not be reached: ${printable(error.message)}`);
+    log(`relay error: ${error.code} ${error.status} ${error.detail ?? ''}: ${error.stack ?? error.message}`);
+    throw new ApiError('RELAY', relayProblem(error));
   }
   log(`unexpected: ${(error as Error)?.stack ?? String(error)}`);
   throw error;

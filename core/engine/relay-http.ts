@@ -51,17 +51,20 @@ export interface PrekeyUploadRequest {
 /**
  * Every failure talking to the relay but one (UntrustedRelayError). `status` is the HTTP status (0 when there was
  * none); `code` is the server's error code, or one of ours: network, timeout, bad_reply, closed, insecure,
- * invalid_input, no_device.
+ * invalid_input, no_device. The message is written for the person using the client (it may reach their screen):
+ * no request paths, no ids. `detail` is for the log: the request it was for and any technical detail.
  */
 export class RelayError extends CodedError<string> {
   override readonly name = 'RelayError';
   readonly status: number;
   /** What the server asked for in Retry-After (429, some 503), if anything. */
   readonly retryAfterSeconds: number | null;
-  constructor(code: string, message: string, options: { status?: number; retryAfterSeconds?: number | null; cause?: unknown } = {}) {
+  readonly detail: string | null;
+  constructor(code: string, message: string, options: { status?: number; retryAfterSeconds?: number | null; cause?: unknown; detail?: string } = {}) {
     super(code, message, options.cause === undefined ? undefined : { cause: options.cause });
     this.status = options.status ?? 0;
     this.retryAfterSeconds = options.retryAfterSeconds ?? null;
+    this.detail = options.detail ?? null;
   }
 }
 
@@ -196,7 +199,7 @@ export function transportError(error: unknown, what: string, relay: string): Rel
   const code = (error as NodeJS.ErrnoException | null)?.code;
   if (error instanceof PinError || (code !== undefined && UNTRUSTED_CERTIFICATE.has(code))) return new UntrustedRelayError(relay, { cause: error });
   const message = error instanceof Error ? error.message : String(error);
-  return new RelayError('network', `${what}: ${message}`, { cause: error });
+  return new RelayError('network', message, { cause: error, detail: what });
 }
 
 // ---------------------------------------------------------------- reply schemas
@@ -422,7 +425,7 @@ export class RelayHttp {
     try {
       return { challenge, bytes: fromBase64Url(challenge) };
     } catch {
-      throw new RelayError('bad_reply', 'bad reply to POST /v1/auth/challenge: challenge is not valid base64url');
+      throw new RelayError('bad_reply', 'the relay sent a malformed login challenge', { detail: 'POST /v1/auth/challenge: not base64url' });
     }
   }
 
@@ -639,14 +642,14 @@ export class RelayHttp {
       const error = replies.error.safeParse(json);
       const retry = Number(reply.retryAfter);
       const retryAfterSeconds = Number.isInteger(retry) && retry >= 0 ? retry : null;
-      if (!error.success) throw new RelayError('bad_reply', `${what}: HTTP ${reply.status} with an unreadable error body`, { status: reply.status, retryAfterSeconds });
-      throw new RelayError(error.data.error.code, `${what}: ${error.data.error.message}`, { status: reply.status, retryAfterSeconds });
+      if (!error.success) throw new RelayError('bad_reply', `the relay answered HTTP ${reply.status} with an unreadable error`, { status: reply.status, retryAfterSeconds, detail: what });
+      throw new RelayError(error.data.error.code, error.data.error.message, { status: reply.status, retryAfterSeconds, detail: what });
     }
-    if (json === undefined) throw new RelayError('bad_reply', `${what}: the reply is not JSON`, { status: reply.status });
+    if (json === undefined) throw new RelayError('bad_reply', 'the relay\'s reply is not JSON', { status: reply.status, detail: what });
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw new RelayError('bad_reply', `bad reply to ${what}: ${issue.path.join('.') || 'body'}: ${issue.message}`, { status: reply.status });
+      throw new RelayError('bad_reply', 'the relay sent a reply the protocol does not allow', { status: reply.status, detail: `${what}: ${issue.path.join('.') || 'body'}: ${issue.message}` });
     }
     return parsed.data;
   }
@@ -675,7 +678,7 @@ export class RelayHttp {
         request.destroy();
         reject(error);
       });
-      const timer = setTimeout(() => fail(new RelayError('timeout', `${what}: no complete reply within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+      const timer = setTimeout(() => fail(new RelayError('timeout', `the relay did not answer within ${this.#timeoutMs / 1000} s`, { detail: what })), this.#timeoutMs);
       request.on('error', (error: NodeJS.ErrnoException) => {
         // A kept-alive connection the server closed while idle: the request never reached it, so send it again once.
         if (!retried && request.reusedSocket && error.code === 'ECONNRESET') {
@@ -685,7 +688,7 @@ export class RelayHttp {
         fail(transportError(error, what, this.#target.url.origin));
       });
       request.on('response', (response) => {
-        const tooLarge = () => new RelayError('bad_reply', `${what}: the reply is larger than ${limit} bytes`, { status: response.statusCode ?? 0 });
+        const tooLarge = () => new RelayError('bad_reply', `the relay's reply is larger than ${limit} bytes`, { status: response.statusCode ?? 0, detail: what });
         if (Number(response.headers['content-length']) > limit) return fail(tooLarge());
         const chunks: Buffer[] = [];
         let size = 0;
@@ -696,7 +699,7 @@ export class RelayHttp {
         });
         response.on('error', (error) => fail(transportError(error, what, this.#target.url.origin)));
         response.on('close', () => {
-          if (!response.complete) fail(new RelayError('network', `${what}: the connection closed in the middle of the reply`));
+          if (!response.complete) fail(new RelayError('network', 'the relay closed the connection in the middle of its reply', { detail: what }));
         });
         response.on('end', () => finish(() => resolve({
           status: response.statusCode ?? 0, contentType: String(response.headers['content-type'] ?? ''),

@@ -35,9 +35,13 @@ export class SignatureVerifier {
   verifyAll(jobs: readonly SignatureJob[]): Promise<boolean[]> {
     const worker = this.#start();
     const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
+    return new Promise<boolean[]>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
+      // A worker owing an answer keeps the process alive; an idle one does not (see #start).
+      worker.ref();
       worker.postMessage({ id, jobs });
+    }).finally(() => {
+      if (this.#pending.size === 0 && this.#worker === worker) worker.unref();
     });
   }
 
@@ -50,7 +54,6 @@ export class SignatureVerifier {
   #start(): Worker {
     if (this.#worker) return this.#worker;
     const worker = new Worker(new URL('./signature-worker.ts', import.meta.url));
-    worker.unref();
     worker.on('message', ({ id, results }: { id: number; results: boolean[] }) => {
       this.#pending.get(id)?.resolve(results);
       this.#pending.delete(id);
@@ -62,6 +65,9 @@ export class SignatureVerifier {
     };
     worker.on('error', failAll);
     worker.on('exit', () => failAll(new Error('the signature worker stopped')));
+    // After the listeners: adding a 'message' listener refs the worker's port again, and an idle worker held the
+    // process open until close().
+    worker.unref();
     this.#worker = worker;
     return worker;
   }

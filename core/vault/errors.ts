@@ -19,6 +19,13 @@ export type VaultErrorCode =
 
 export class VaultError extends CodedError<VaultErrorCode> {
   override readonly name = 'VaultError';
+  /** LOCKED_BY_OTHER_PROCESS: the process that holds the vault, when it could be told. */
+  readonly holderPid: number | null;
+
+  constructor(code: VaultErrorCode, message: string, options?: { cause?: unknown; holderPid?: number | null }) {
+    super(code, message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.holderPid = options?.holderPid ?? null;
+  }
 }
 
 /** The serialisable form that crosses the worker boundary (structured clone drops class identity). */

@@ -58,7 +58,9 @@ export class SqlWorker implements SqlExecutor {
       this.#worker.ref(); // keep the process alive while an answer is owed
       this.#worker.postMessage({ id, op, args }, transfer);
     }).finally(() => {
-      if (this.#pending.size === 0) this.#worker.unref();
+      // Never after terminate(): it refs the worker until the thread's exit is reported, and an unref here would
+      // let the event loop empty first, leaving whoever awaits close() unsettled (exit 13 under top-level await).
+      if (this.#pending.size === 0 && !this.#closed) this.#worker.unref();
     }) as Promise<Operations[K]['result']>;
   }
 
@@ -78,11 +80,16 @@ export class SqlWorker implements SqlExecutor {
     return this.call('transaction', { statements });
   }
 
-  /** Closes the database cleanly (waiting for queued requests), then ends the thread. */
+  /**
+   * Closes the database cleanly (waiting for queued requests), then ends the thread. Calls made once closing has
+   * begun are refused at once: the worker would only answer them after the database is gone.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
+    const closing = this.call('close', {});
+    this.#closed = true;
     try {
-      await this.call('close', {});
+      await closing;
     } finally {
       await this.terminate();
     }

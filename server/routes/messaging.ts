@@ -155,8 +155,9 @@ export function messagingRoutes(app: FastifyInstance, ctx: Context): void {
     const unique = [...new Set(accountIds)];
     for (const accountId of unique) {
       const invitee = ctx.store.getAccount(accountId);
-      if (!invitee || invitee.suspended) throw notFound(`no active account ${accountId}`, 'no_such_account');
-      if (ctx.store.getMember(channelId, accountId)) throw conflict(`${accountId} is already a member`, 'already_member');
+      // Messages a client may show as they are: in words, without ids (the code says which account is not needed).
+      if (!invitee || invitee.suspended) throw notFound('that person has no active account in this organisation', 'no_such_account');
+      if (ctx.store.getMember(channelId, accountId)) throw conflict('that person is already a member of this channel', 'already_member');
     }
     ctx.store.addMembers(channelId, unique, 'member');
     await announce(channelId, membership(channelId, 'joined', unique, caller.account.accountId, 'member'));

@@ -198,11 +198,11 @@ describe('README "Try it": the wardroom command line against a real relay', () =
     bobKit = /^ {2}(WRK1\.\S+)$/m.exec(bobJoined)![1]!;
 
     assert.equal(await ok(), 'created #general\n');
-    assert.equal(await ok(), '');
+    assert.equal(await ok(), 'added @bob to #general\n');
     assert.match(await ok(), /^\S{16,} sent\n$/);
     const bobReads = lines(await ok());
     assert.equal(bobReads.length, 1);
-    assert.match(bobReads[0]!, /^\S+ {2}\d{4}-\d\d-\d\d \d\d:\d\d {2}@alice: hello from alice$/);
+    assert.match(bobReads[0]!, /^\S+ {2}\d{4}-\d\d-\d\d \d\d:\d\d [+-]\d\d:\d\d {2}@alice: hello from alice$/);
 
     // A direct message with an expiry, read back as JSON lines.
     const dmId = /^(\S+) sent$/.exec((await ok()).trim())![1]!;

@@ -46,14 +46,15 @@ function start(...args: string[]): Child {
   };
 }
 
-test('a second process gets LOCKED_BY_OTHER_PROCESS; after the holder is killed the vault opens again', async (t) => {
+test('a second process gets LOCKED_BY_OTHER_PROCESS naming the holder\'s pid; after the holder is killed the vault opens again', async (t) => {
   const dir = tempDir(t);
   await (await createVault({ dir, passphrase: PASSPHRASE, kdf: TEST_KDF })).lock();
   const holder = start('hold', dir, PASSPHRASE);
   t.after(() => holder.process.kill('SIGKILL'));
   await holder.waitFor(/^ready$/);
 
-  await assert.rejects(openVault({ dir, passphrase: PASSPHRASE }), (e: unknown) => e instanceof VaultError && e.code === 'LOCKED_BY_OTHER_PROCESS');
+  await assert.rejects(openVault({ dir, passphrase: PASSPHRASE }), (e: unknown) => e instanceof VaultError && e.code === 'LOCKED_BY_OTHER_PROCESS'
+    && e.holderPid === holder.process.pid && e.message.endsWith(`(pid ${holder.process.pid})`));
   const second = start('hold', dir, PASSPHRASE);
   assert.equal(await second.waitFor(/^(ready|error)/), 'error LOCKED_BY_OTHER_PROCESS');
   await second.exited;

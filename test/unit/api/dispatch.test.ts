@@ -33,10 +33,34 @@ test('unknown commands, unknown fields and oversized fields are refused before a
   await assert.rejects(api.callUntyped('channels.explode', {}), (e: ApiError) => e.code === 'UNKNOWN_COMMAND');
   await assert.rejects(api.callUntyped('channels.create', { name: 'ops', admin: true }), (e: ApiError) => e.code === 'BAD_REQUEST');
   await assert.rejects(api.callUntyped('channels.create', { name: 'x'.repeat(LIMITS.channelNameMax + 1) }), (e: ApiError) => e.code === 'BAD_REQUEST' && /name/.test(e.message));
-  await assert.rejects(api.callUntyped('messages.send', { conversation: 'd:bob', text: 'x'.repeat(LIMITS.messageTextMax + 1) }), (e: ApiError) => /text/.test(e.message));
+  await assert.rejects(api.callUntyped('messages.send', { conversation: 'd:bob', text: 'x'.repeat(LIMITS.messageTextMax + 1) }), (e: ApiError) => /message/.test(e.message));
   await assert.rejects(api.callUntyped('messages.send', { conversation: 'bob', text: 'hi' }), (e: ApiError) => /conversation/.test(e.message));
   await assert.rejects(api.callUntyped('conversations.resolve', { target: 'bob' }), (e: ApiError) => /target/.test(e.message));
   assert.equal(seen.length, before);
+});
+
+test('refusals read as sentences in the user\'s terms, never the validator\'s own text', async () => {
+  const refusal = async (name: string, request: unknown) => {
+    const error = await api.callUntyped(name, request).then(() => assert.fail(`${name} was accepted`), (e: unknown) => e as ApiError);
+    assert.equal(error.code, 'BAD_REQUEST');
+    assert.doesNotMatch(error.message, /Too (small|big)|[<>]=|expected string|Invalid|messages\.|channels\./, 'no zod text, no command names');
+    return error.message;
+  };
+  const id = 'A'.repeat(22);
+  assert.equal(await refusal('messages.send', { conversation: 'd:bob', text: '' }), 'the message is empty');
+  assert.equal(await refusal('messages.send', { conversation: 'd:bob', text: ' \n\t\u00a0 ' }), 'the message is empty', 'whitespace only');
+  assert.equal(await refusal('messages.send', { conversation: 'd:bob', text: '\u200b\u202e\u0007' }), 'the message is empty', 'nothing visible');
+  assert.equal(await refusal('messages.edit', { id, text: '   ' }), 'the message is empty');
+  assert.equal(await refusal('messages.send', { conversation: 'd:bob', text: 'x'.repeat(LIMITS.messageTextMax + 1) }), 'a message has at most 16,000 characters');
+  assert.equal(await refusal('channels.setTopic', { conversation: 'c:ops', topic: 't'.repeat(LIMITS.topicMax + 1) }), 'a topic has at most 256 characters');
+  assert.equal(await refusal('messages.search', { query: 'hi', limit: 500 }), 'the limit must be at most 200');
+  assert.equal(await refusal('messages.search', { query: '' }), 'the search is empty');
+  assert.equal(await refusal('messages.react', { id, emoji: '' }), 'the reaction is empty');
+  assert.equal(await refusal('messages.send', { conversation: 'd:bob' }), 'a message is missing');
+  assert.equal(await refusal('messages.send', { conversation: 'd:bob', text: 5 }), 'a message must be a string');
+  assert.equal(await refusal('messages.send', { conversation: 'd:bob', text: 'hi', colour: 'red' }), 'unknown field: colour');
+  assert.equal(await refusal('conversations.resolve', { target: 'bob' }), 'a target is #channel, @username or @name,name', 'a schema\'s own message stays');
+  assert.equal(await refusal('messages.send', { conversation: 'd:bob', text: 'hi', timers: { expiresInSeconds: 0 } }), 'an expiry timer must be more than 0 seconds');
 });
 
 test('an engine answer that breaks the contract becomes an INTERNAL error, not bad data in the UI', async () => {

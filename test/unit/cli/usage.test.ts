@@ -3,7 +3,7 @@
 // server and engines is in test/integration/cli.)
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ApiError, type WardroomApi } from '../../../core/api/contract.ts';
@@ -37,11 +37,13 @@ function harness(env: Record<string, string> = {}) {
   return { out, err, opened, run: (argv: string[]) => runCli(argv, host, io) };
 }
 
-test('no arguments prints usage and exits 2; --help exits 0', async () => {
+test('no arguments prints usage on stderr and exits 2; --help prints it on stdout and exits 0', async () => {
   const h = harness();
   assert.equal(await h.run([]), 2);
-  assert.match(h.out.join('\n'), /usage: wardroom/);
+  assert.match(h.err.join('\n'), /^usage: wardroom/);
+  assert.deepEqual(h.out, []);
   assert.equal(await h.run(['--help']), 0);
+  assert.match(h.out.join('\n'), /^usage: wardroom/);
 });
 
 test('missing profile, missing passphrase and unknown flags are one-line usage errors (exit 2)', async () => {
@@ -72,10 +74,10 @@ test('the passphrase file wins over the environment and only its first line is u
   assert.match(h.err.at(-1)!, /the passphrase file is empty/);
 });
 
-test('an engine failure that is not an API error does not leak its message into the one-line error', async () => {
+test('an engine failure that is not an API error does not leak its message, and says where the log is', async () => {
   const h = harness({ WARDROOM_PASSPHRASE: 'pass-phrase-1' });
   assert.equal(await h.run(['--profile', '/tmp/p', 'whoami']), 1);
-  assert.equal(h.err[0], 'wardroom: unexpected error (see the log)');
+  assert.deepEqual(h.err, ['wardroom: unexpected error (details in /tmp/p/wardroom.log)']);
 });
 
 test('bad numbers for timers are refused before the engine opens', async () => {
@@ -98,8 +100,10 @@ test('link is a pre-enrolment command: its argument errors stop before the host 
   assert.equal(await h.run(['--profile', '/tmp/p', 'link', 'wardroom://join?x']), 2);
   assert.match(h.err.at(-1)!, /link needs --username NAME/);
   assert.equal(await h.run(['--profile', '/tmp/p', 'link', '--username', 'alice']), 2);
-  assert.equal(await h.run(['--profile', '/tmp/p', 'link', 'L', '--username', 'alice', '--recovery-kit', 'K', '--recovery-kit-file', 'F']), 2);
-  assert.match(h.err.at(-1)!, /not both/);
+  assert.equal(await h.run(['--profile', '/tmp/p', 'link', 'L', '--username', 'alice', '--recovery-kit', 'K']), 2);
+  assert.match(h.err.at(-1)!, /^wardroom: --recovery-kit would show the kit to everyone on this computer \(ps\): use --recovery-kit-file FILE/);
+  assert.equal(await h.run(['--profile', '/tmp/p', 'link', 'L', '--username', 'alice', '--recovery-kit=K']), 2);
+  assert.match(h.err.at(-1)!, /--recovery-kit-file/);
   assert.equal(await h.run(['--profile', '/tmp/p', 'link', 'L', '--username', 'alice', '--recovery-kit-file', path.join(dir, 'missing')]), 2);
   assert.match(h.err.at(-1)!, /cannot read the recovery kit file: ENOENT/);
   assert.deepEqual(h.opened, []);
@@ -203,7 +207,7 @@ test('read shows local history with a warning, at once, when the relay cannot be
   const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), env: { WARDROOM_PASSPHRASE: 'pass-phrase-1' }, interrupted: new Promise(() => {}) };
   assert.equal(await runCli(['--profile', '/tmp/p', 'read', '@bob', '--json'], host, io), 0);
   assert.deepEqual(out.map((l) => JSON.parse(l).text), ['kept locally']);
-  assert.deepEqual(err, ['wardroom: the relay cannot be reached; showing what this device already has']);
+  assert.deepEqual(err.map((l) => JSON.parse(l)), [{ notice: 'the relay cannot be reached; showing what this device already has' }], 'under --json stderr is JSON too');
 });
 
 test('receipts takes on or off, checked before the profile is opened', async () => {
@@ -211,4 +215,172 @@ test('receipts takes on or off, checked before the profile is opened', async () 
   assert.equal(await h.run(['--profile', '/tmp/x', 'receipts', 'maybe']), 2);
   assert.deepEqual(h.err, ['wardroom: receipts takes on or off']);
   assert.deepEqual(h.opened, [], 'the vault was never opened');
+});
+
+/** A host whose engine answers the given commands (anything else fails the test), recording every call. */
+/** What every command that names a conversation calls first, and what `read` calls last. */
+const defaults: Record<string, (request: Record<string, unknown>) => unknown> = {
+  'conversations.resolve': ({ target }) => ({ id: `${(target as string)[0] === '#' ? 'c' : 'd'}:${(target as string).slice(1)}` }),
+  'messages.markRead': () => ({}),
+};
+
+function apiHost(handlers: Record<string, (request: Record<string, unknown>) => unknown>, openFails: ApiError[] = []) {
+  const calls: { name: string; request: Record<string, unknown> }[] = [];
+  const api: WardroomApi = {
+    call: (async (name: string, request: Record<string, unknown>) => {
+      calls.push({ name, request });
+      const handler = handlers[name] ?? defaults[name];
+      if (!handler) throw new Error(`unexpected ${name}`);
+      return handler(request);
+    }) as WardroomApi['call'],
+    on: () => () => {},
+  };
+  let opens = 0;
+  const host: EngineHost = {
+    open: async () => {
+      const failure = openFails[opens++];
+      if (failure) throw failure;
+      return { api, close: async () => {} };
+    },
+    join: async () => { throw new Error('not reachable'); },
+    link: async () => { throw new Error('not reachable'); },
+  };
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), env: { WARDROOM_PASSPHRASE: 'pass-phrase-1' }, interrupted: new Promise(() => {}) };
+  return { calls, out, err, opens: () => opens, run: (argv: string[]) => runCli(['--profile', '/tmp/p', ...argv], host, io) };
+}
+
+test('help, COMMAND --help and --version need no profile and no passphrase', async () => {
+  const h = harness();
+  assert.equal(await h.run(['help']), 0);
+  assert.equal(h.out.pop(), USAGE);
+  assert.match(USAGE, /WARDROOM_PROFILE/);
+  assert.equal(await h.run(['help', 'read']), 0);
+  const readHelp = h.out.pop()!;
+  assert.match(readHelp, /^usage: wardroom read TARGET \[--limit N\] \[--before ID\] \[--follow\] \[--peek\]\n/);
+  assert.match(readHelp, /pages through the\s+history itself/);
+  assert.equal(await h.run(['read', '--help']), 0);
+  assert.equal(h.out.pop(), readHelp, 'COMMAND --help is help COMMAND');
+  assert.equal(await h.run(['help', 'channel']), 0);
+  assert.match(h.out.pop()!, /wardroom channel remove NAME USERNAME/);
+  assert.equal(await h.run(['help', 'frobnicate']), 2);
+  assert.match(h.err.pop()!, /^wardroom: no command frobnicate/);
+  const { version } = JSON.parse(await readFile(path.join(import.meta.dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
+  assert.equal(await h.run(['--version']), 0);
+  assert.equal(h.out.pop(), `wardroom ${version}`);
+  assert.equal(await h.run(['--version', '--json']), 0);
+  assert.deepEqual(JSON.parse(h.out.pop()!), { version });
+  assert.deepEqual(h.opened, []);
+});
+
+test('under --json every error is one JSON object {code, message} on stderr', async () => {
+  const h = harness({ WARDROOM_PASSPHRASE: 'pass-phrase-1' });
+  assert.equal(await h.run(['--json', 'frobnicate']), 2);
+  assert.deepEqual(JSON.parse(h.err.pop()!), { code: 'USAGE', message: 'unknown command: frobnicate (wardroom help lists them)' });
+  assert.equal(await h.run(['--json', '--bogus']), 2);
+  assert.equal(JSON.parse(h.err.pop()!).code, 'USAGE', 'a flag the parser refuses, too');
+  assert.equal(await h.run(['--json', '--profile', '/tmp/p', 'whoami']), 1);
+  assert.deepEqual(JSON.parse(h.err.pop()!), { code: 'INTERNAL', message: 'unexpected error (details in /tmp/p/wardroom.log)' });
+  const refused = apiHost({ 'account.whoami': () => { throw new ApiError('RELAY', 'the relay refused: \x1b[31mno\nZZfake'); } });
+  assert.equal(await refused.run(['--json', 'whoami']), 1);
+  assert.deepEqual(refused.err.map((l) => JSON.parse(l)), [{ code: 'RELAY', message: 'the relay refused: \x1b[31mno\nZZfake' }]);
+  assert.equal(await refused.run(['whoami']), 1);
+  assert.deepEqual(refused.err.slice(1), ['wardroom: the relay refused: \\x1b[31mno\\nZZfake'], 'the relay\'s words, neutralised, on one line');
+  assert.ok(h.err.every((line) => !line.includes('\n')));
+});
+
+test('a bare word as a target is a usage error that suggests @word, before the profile is opened', async () => {
+  const h = harness();
+  assert.equal(await h.run(['--profile', '/tmp/p', 'send', 'bob', 'hi']), 2);
+  assert.deepEqual(h.err.pop(), 'wardroom: a target starts with @ or #: did you mean @bob (a person) or #bob (a channel)?');
+  assert.equal(await h.run(['--profile', '/tmp/p', 'read', 'general']), 2);
+  assert.match(h.err.pop()!, /did you mean @general \(a person\) or #general \(a channel\)\?$/);
+  assert.deepEqual(h.opened, []);
+});
+
+test('--recovery-kit-file - reads the kit from standard input, and refuses an empty or endless one', async () => {
+  const run = async (stdin: string) => {
+    const { host, calls } = linkingHost();
+    const err: string[] = [];
+    const io: CliIo = {
+      out: () => {}, err: (l) => err.push(l), env: { WARDROOM_PASSPHRASE: 'pass-phrase-1' }, interrupted: new Promise(() => {}),
+      stdinLine: async (max) => stdin.slice(0, max + 1),
+    };
+    const code = await runCli(['--profile', '/tmp/new', 'link', 'L', '--username', 'alice', '--recovery-kit-file', '-'], host, io);
+    return { code, calls, err };
+  };
+  const piped = await run('WRK1.from-stdin\nrest is ignored');
+  assert.equal(piped.code, 0);
+  assert.deepEqual(piped.calls, [{ kit: 'WRK1.from-stdin' }]);
+  const empty = await run('\n');
+  assert.equal(empty.code, 2);
+  assert.deepEqual(empty.err, ['wardroom: no recovery kit on standard input (it is the first line)']);
+  const endless = await run('W'.repeat(10_000));
+  assert.equal(endless.code, 2);
+  assert.match(endless.err[0]!, /far too long/);
+});
+
+test('read pages through the history itself: any --limit, oldest first, --before passed on', async () => {
+  const ids = Array.from({ length: 450 }, (_, i) => `m${String(i).padStart(21, '0')}`); // oldest first
+  const view = (id: string) => ({
+    id, conversation: 'd:bob', sender: 'bob', senderDevice: 'dev', text: `text ${id}`, sentAt: '2026-01-02T03:04:05.000Z',
+    mentions: [], reactions: [], status: 'sent', outgoing: false,
+  });
+  const h = apiHost({
+    'sync.now': () => ({ received: 0, sent: 0 }),
+    'messages.list': ({ limit, before }) => {
+      const end = before ? ids.indexOf(before as string) : ids.length;
+      const start = Math.max(0, end - (limit as number));
+      return { messages: ids.slice(start, end).map(view), hasOlder: start > 0, hasNewer: end < ids.length }; // oldest first
+    },
+  });
+  assert.equal(await h.run(['read', '@bob', '--limit', '420', '--json']), 0);
+  assert.deepEqual(h.out.map((l) => JSON.parse(l).id), ids.slice(30));
+  const pages = h.calls.filter((c) => c.name === 'messages.list').map((c) => c.request);
+  assert.deepEqual(pages, [{ conversation: 'd:bob', limit: 200 }, { conversation: 'd:bob', limit: 200, before: ids[250] }, { conversation: 'd:bob', limit: 20, before: ids[50] }]);
+
+  h.out.length = 0;
+  assert.equal(await h.run(['read', '@bob', '--limit', '1000', '--before', ids[100]!, '--json']), 0);
+  assert.deepEqual(h.out.map((l) => JSON.parse(l).id), ids.slice(0, 100), 'stops when the history runs out');
+  h.out.length = 0;
+  assert.equal(await h.run(['read', '@bob']), 0);
+  assert.equal(h.out.length, 50, 'the last 50 by default');
+  assert.match(h.out.at(-1)!, new RegExp(`^${ids.at(-1)} `));
+});
+
+test('channel add, remove, leave and topic, edit, delete and react each print one line saying what changed', async () => {
+  const ok = () => ({});
+  const h = apiHost({
+    'channels.add': ok, 'channels.remove': ok, 'channels.leave': ok, 'channels.setTopic': ok, 'messages.edit': ok, 'messages.delete': ok, 'messages.react': ok,
+  });
+  const id = 'AbCdEfGhIjKlMnOpQrStUv';
+  const cases: [string[], string, unknown][] = [
+    [['channel', 'add', 'general', 'bob'], 'added @bob to #general', { channel: 'general', username: 'bob', member: true }],
+    [['channel', 'remove', 'general', 'bob'], 'removed @bob from #general', { channel: 'general', username: 'bob', member: false }],
+    [['channel', 'leave', 'general'], 'left #general', { channel: 'general', left: true }],
+    [['channel', 'topic', 'general', 'all hands'], 'set the topic of #general: all hands', { channel: 'general', topic: 'all hands' }],
+    [['edit', id, 'new text'], `edited ${id}`, { id, text: 'new text' }],
+    [['delete', id], `deleted ${id} for everyone`, { id, deleted: true }],
+    [['react', id, '👍'], `reacted 👍 to ${id}`, { id, emoji: '👍', removed: false }],
+    [['react', id, '👍', '--remove'], `removed 👍 from ${id}`, { id, emoji: '👍', removed: true }],
+  ];
+  for (const [args, human, json] of cases) {
+    h.out.length = 0;
+    assert.equal(await h.run(args), 0);
+    assert.deepEqual(h.out, [human], args.join(' '));
+    h.out.length = 0;
+    assert.equal(await h.run([...args, '--json']), 0);
+    assert.deepEqual(h.out.map((l) => JSON.parse(l)), [json], `${args.join(' ')} --json`);
+  }
+  assert.deepEqual(h.err, []);
+});
+
+test('a busy profile: the command says so once on stderr, waits, and goes on when the other process lets go', async () => {
+  const busy = new ApiError('LOCKED', 'this profile is in use by another wardroom process (pid 4242)');
+  const h = apiHost({ 'account.whoami': () => ({ username: 'alice', accountId: 'a1', deviceId: 'dev1', server: 'https://relay', admin: false }) }, [busy, busy]);
+  assert.equal(await h.run(['whoami']), 0);
+  assert.equal(h.opens(), 3);
+  assert.deepEqual(h.err, ['wardroom: this profile is in use by another wardroom process (pid 4242): waiting up to 5 s for it to finish']);
+  assert.deepEqual(h.out, ['@alice on https://relay, device dev1']);
 });

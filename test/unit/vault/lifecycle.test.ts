@@ -14,6 +14,7 @@ import {
   type VaultErrorCode,
 } from '../../../core/vault/index.ts';
 import { SqlWorker } from '../../../core/vault/sql-client.ts';
+import { repoModule, runModule } from '../../support/child-module.ts';
 import { makeMessages, PASSPHRASE, snapshotFiles, tempDir, TEST_KDF } from '../../support/vault-helpers.ts';
 import { testKeystore } from '../../support/vault-keystore.ts';
 
@@ -140,6 +141,26 @@ test('the database key is moved to the worker, not copied: the caller is left wi
   assert.deepEqual(await worker.get('SELECT 1 AS one'), { one: 1 });
   await worker.close();
   await assert.rejects(worker.get('SELECT 1'), isVaultError('CLOSED'));
+});
+
+test('a call made once close() has begun is refused at once, and awaiting close() keeps the process alive to the end', async (t) => {
+  // The engine can still be finishing a batch when the CLI closes it: the late call used to reach the closing
+  // worker, and its answer unref'd the worker after terminate(), so a top-level `await close()` could be left
+  // unsettled (`wardroom whoami` exited 13 about one run in four). Twenty rounds make the old race all but certain.
+  const dir = tempDir(t);
+  const child = await runModule(`
+    import { SqlWorker } from ${JSON.stringify(repoModule('core/vault/sql-client.ts'))};
+    for (let round = 0; round < 20; round++) {
+      const { worker } = await SqlWorker.start({ file: ${JSON.stringify(dir)} + '/db' + round, rawKey: new Uint8Array(32).fill(7), create: true });
+      const closing = worker.close();
+      const late = worker.get('SELECT 1').then(() => 'answered', (error) => error.code);
+      await closing;
+      if ((await late) !== 'CLOSED') throw new Error('the late call was ' + (await late));
+    }
+    console.log('closed 20');
+  `);
+  assert.equal(child.code, 0, child.stderr);
+  assert.equal(child.stdout, 'closed 20\n');
 });
 
 test('lock() lets requests already queued finish and commit before it closes', async (t) => {

@@ -1,0 +1,145 @@
+// The command line's help: one entry per command, from which both `wardroom --help` (every command, one line
+// each) and `wardroom help COMMAND` / `wardroom COMMAND --help` (one command in full) are made, so they cannot
+// drift apart. Help needs no profile and no passphrase.
+
+export interface CommandHelp {
+  /** each form of the command (without the leading `wardroom`) with its one-line summary for the overview */
+  usage: [synopsis: string, summary: string][];
+  /** the full explanation, shown by `help COMMAND` */
+  details: string;
+}
+
+const TARGET = 'TARGET is #channel, @username, or @name,name for a group direct message.';
+
+export const COMMAND_HELP: Record<string, CommandHelp> = {
+  join: {
+    usage: [['join LINK --username NAME', 'enrol with an invite link (prints the recovery kit once)']],
+    details: 'Creates the profile (a new directory, locked with the passphrase) and enrols it with the invite LINK an ' +
+      'admin printed (`wardroom invite`, or the relay on its first start). Prints the recovery kit once: write it down ' +
+      'and keep it offline; it is the only way back into the account if every device is lost.',
+  },
+  link: {
+    usage: [['link LINK --username NAME [--recovery-kit-file FILE]', 'make this profile a new device of an existing account']],
+    details: 'Prints a code (WDL1.…) and waits until a device signed in as NAME approves it with `wardroom approve CODE`; ' +
+      'Ctrl-C cancels. LINK is any invite link of the organisation (only its relay address and pin are used). With ' +
+      'the recovery kit it needs no approval: --recovery-kit-file FILE reads the kit from the first line of FILE, ' +
+      '--recovery-kit-file - from standard input. The kit is never taken on the command line, where other users of ' +
+      'the computer could read it (ps).',
+  },
+  whoami: { usage: [['whoami', 'who this profile is']], details: 'The username, the relay, this device\'s id, and whether the account is an admin.' },
+  invite: { usage: [['invite [--admin]', '(admins) print an invite link']], details: 'A single-use invite link for one new person; --admin makes them an admin too.' },
+  channel: {
+    usage: [
+      ['channel create NAME [--topic TEXT] [--open]', 'create a channel (--open: anyone in the org may join)'],
+      ['channel join NAME', 'join an open channel'],
+      ['channel add NAME USERNAME', 'add a member'],
+      ['channel remove NAME USERNAME', 'remove a member'],
+      ['channel leave NAME', 'leave a channel'],
+      ['channel topic NAME TEXT', 'set the topic'],
+    ],
+    details: 'NAME is the channel name without #. --open lets anyone in the organisation join it (`channel join`); other ' +
+      'channels are by invitation (`channel add`). Each prints one line saying what changed.',
+  },
+  channels: { usage: [['channels', 'list channels and direct messages']], details: 'One line per conversation, with its unread count and topic.' },
+  send: {
+    usage: [['send TARGET TEXT [--expire SECONDS] [--burn SECONDS] [--reply ID]', 'send a message']],
+    details: `${TARGET} --expire deletes the message everywhere SECONDS after sending; --burn deletes it SECONDS after ` +
+      'it is read; --reply answers the message ID. Prints the message id and its state.',
+  },
+  read: {
+    usage: [['read TARGET [--limit N] [--before ID] [--follow] [--peek]', 'print a conversation, oldest first']],
+    details: `${TARGET} Fetches what is waiting on the relay first, and marks what it prints as read (read receipts go ` +
+      'out, burn-on-read timers start); --peek leaves it unread, for scripts. --limit N prints the last N messages (default 50, ' +
+      'any number: it pages through the history itself); --before ID the ones before message ID. --follow then prints ' +
+      'new messages as they arrive, until Ctrl-C (a normal end: exit 0). Times are local, with the zone\'s offset; with ' +
+      '--json, ISO 8601 in UTC.',
+  },
+  sync: { usage: [['sync', 'fetch and process everything pending, then exit']], details: 'Prints how many items it received and sent.' },
+  search: { usage: [['search QUERY [--limit N]', 'search this device\'s messages']], details: 'Searches the local vault only: the relay never sees message text. --limit N: at most N results (default 50, at most 200).' },
+  edit: { usage: [['edit MESSAGE_ID TEXT', 'change the text of a message you sent']], details: 'Everyone in the conversation sees the new text, marked (edited).' },
+  delete: { usage: [['delete MESSAGE_ID', 'delete a message you sent, for everyone']], details: 'Removes it from every device in the conversation.' },
+  react: { usage: [['react MESSAGE_ID EMOJI [--remove]', 'add (or --remove) a reaction']], details: 'EMOJI is the reaction itself, e.g. 👍.' },
+  'safety-number': {
+    usage: [['safety-number USERNAME [--verified | --unverified | --accept]', 'show (or mark) the safety number with someone']],
+    details: 'Compare it with USERNAME in person or over a trusted channel; --verified records that you did, so a key ' +
+      'change is flagged. --unverified clears the mark. When their safety number changed, messages to them are held ' +
+      'until you accept the new one: --accept does (for someone you had verified, compare again and use --verified).',
+  },
+  devices: {
+    usage: [
+      ['devices', 'this account\'s devices'],
+      ['devices rename NAME', 'name this device (shown to your other devices only)'],
+      ['devices revoke ID', 'take a lost device off the account'],
+    ],
+    details: 'One line per device: id, name, state, and which one is this. rename sends the name end to end to your ' +
+      'other devices (the relay never sees it). revoke, from a device holding the account key, publishes a device list ' +
+      'without ID: the relay stops serving it and your contacts stop encrypting to it.',
+  },
+  'move-relay': {
+    usage: [['move-relay LINK', 'follow the organisation\'s relay to a new address']],
+    details: 'When the relay moved or restarted at another address, LINK is any invite link of the organisation. The ' +
+      'relay there must present the same organisation key and know this device; otherwise nothing changes. The next ' +
+      'command connects there.',
+  },
+  serve: {
+    usage: [
+      ['serve [--socket PATH]', 'keep the profile open for bots: JSON-RPC on stdin/stdout or PATH'],
+      ['--profiles DIR serve [--socket PATH]', 'serve every profile of the app data directory DIR'],
+    ],
+    details: 'Runs until Ctrl-C (or the end of stdin). Bots speak JSON-RPC 2.0, one object per line; the method names ' +
+      'are the contract\'s (docs/bots.md). While serve holds a profile, other commands of that profile go through it. ' +
+      'With --profiles nothing is unlocked at start: clients join, link, unlock, lock and remove profiles.',
+  },
+  approve: { usage: [['approve CODE', 'approve a device that ran link']], details: 'Run on a device signed in to the account, with the WDL1.… code `wardroom link` printed on the new one.' },
+  receipts: { usage: [['receipts on|off', 'send and show delivery and read receipts, or neither']], details: 'Whoever turns them off neither sends them nor sees anyone else\'s.' },
+  shred: { usage: [['shred', 'run the shredder and print its report']], details: 'Overwrites and frees what deleted and expired messages left in the vault.' },
+  help: { usage: [['help [COMMAND]', 'this overview, or one command in full']], details: 'Also `wardroom COMMAND --help`.' },
+};
+
+/** Commands that need a profile: every command but help. */
+export const COMMANDS = new Set(Object.keys(COMMAND_HELP).filter((name) => name !== 'help'));
+
+const COLUMN = 37;
+
+/** `  synopsis   summary`, the summary on a line of its own under a long synopsis. */
+const overviewLines = ([synopsis, summary]: [string, string]): string[] =>
+  synopsis.length + 2 < COLUMN ? [`  ${synopsis.padEnd(COLUMN - 2)}${summary}`] : [`  ${synopsis}`, `${' '.repeat(COLUMN)}${summary}`];
+
+const GLOBAL = `Options for every command:
+  --profile DIR          the profile (default: $WARDROOM_PROFILE)
+  --passphrase-file FILE the passphrase is the first line of FILE (default: $WARDROOM_PASSPHRASE)
+  --json                 print one JSON object per line; errors as one JSON object {"code","message"} on stderr
+  --help, -h             help for the command; --version prints the version
+
+Exit codes: 0 success, 1 failure (one line on stderr), 2 usage error.`;
+
+export const USAGE = [
+  'usage: wardroom [--profile DIR] [--passphrase-file FILE] [--json] COMMAND [ARGS]',
+  '',
+  ...Object.values(COMMAND_HELP).flatMap((help) => help.usage.flatMap(overviewLines)),
+  '',
+  GLOBAL,
+  '',
+  'join and link create the profile (a new directory) locked with the passphrase. `wardroom help COMMAND` explains one',
+  'command in full.',
+].join('\n');
+
+/** `wardroom help COMMAND`: the command's synopsis and explanation, wrapped to 100 columns. */
+export function commandHelp(name: string): string | undefined {
+  const help = Object.hasOwn(COMMAND_HELP, name) ? COMMAND_HELP[name] : undefined;
+  if (!help) return undefined;
+  return [...help.usage.map(([u], i) => `${i === 0 ? 'usage: ' : '       '}wardroom ${u}`), '', ...wrap(help.details, 100), '', GLOBAL].join('\n');
+}
+
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
