@@ -134,7 +134,7 @@ describe('engine: the contract a UI needs', () => {
   it('sends display names end to end to the people one shares conversations with, cleaned of control characters', async () => {
     await ann.engine.api.call('account.setDisplayName', { displayName: 'Ann\u202e Lee\n' });
     const shown = await ben.waitFor(() => ben.events.find((e) => e.name === 'contact.updated' && (e.payload as { username: string }).username === 'ann'), 15_000, 'ann\'s name');
-    assert.deepEqual(shown.payload, { username: 'ann', displayName: 'Ann Lee', verified: false });
+    assert.deepEqual(shown.payload, { username: 'ann', displayName: 'Ann Lee', verified: false, identity: 'accepted' });
     assert.equal((await ann.engine.api.call('account.whoami', {})).displayName, 'Ann Lee');
     const { contacts } = await ben.engine.api.call('contacts.list', {});
     assert.equal(contacts.find((c) => c.username === 'ann')?.displayName, 'Ann Lee');
