@@ -265,6 +265,11 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
     }
 
     engine = await openProfile(host, profile, passphrase, io, notice);
+    // null until the engine says (a serve that is online already says nothing)
+    let online: boolean | null = null;
+    engine.api.on('connection.state', ({ state }) => {
+      online = state === 'online';
+    });
     const call = <N extends CommandName>(name: N, request: CommandRequest<N>): Promise<CommandResponse<N>> => engine!.api.call(name, request);
     /** `#channel`, `@user` and `@ann,ben` are the CLI's names; the contract takes the conversation's id. */
     const conversationOf = async (target: string) => (await call('conversations.resolve', { target })).id;
@@ -298,6 +303,7 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
             + `Compare it with them (wardroom safety-number NAME), then accept it (safety-number NAME --accept, or --verified); the message goes out then`);
         }
         print(sent, `${sent.id} ${sent.status}`);
+        if (sent.status === 'pending' && online === false) notice('queued: the relay cannot be reached; it goes out when the relay is back (with any later command, or a running serve)');
         return 0;
       }
       case 'read': {
