@@ -26,14 +26,15 @@ const profileSchema = z.object({
   notificationContent: z.boolean().default(false),
   lockAfterSeconds: z.number().int().nonnegative().default(15 * 60),
   theme: Theme.default('system'),
+  screenCaptureProtection: z.boolean().default(false),
   /** the name this user chose to be shown by; empty for none */
   displayName: z.string().default(''),
 }).strict();
 
 /** The profile's part that the contract calls settings. */
 export function settingsOf(profile: Profile): SettingsT {
-  const { receipts, typing, notifications, notificationContent, lockAfterSeconds, theme } = profile;
-  return { receipts, typing, notifications, notificationContent, lockAfterSeconds, theme };
+  const { receipts, typing, notifications, notificationContent, lockAfterSeconds, theme, screenCaptureProtection } = profile;
+  return { receipts, typing, notifications, notificationContent, lockAfterSeconds, theme, screenCaptureProtection };
 }
 
 export type Profile = z.output<typeof profileSchema>;
