@@ -8,17 +8,17 @@ import { toApiError } from '../core/api/dispatch.ts';
 import { NAME_MAX, type CallOutcome } from './channels.ts';
 import { APP_ORIGIN, isAppUrl } from './origin.ts';
 
-/** The parts of Electron's IpcMainInvokeEvent the check reads. */
+/** The parts of Electron's IpcMainInvokeEvent the check reads (its frames are WebFrameMain objects). */
 export interface CallEvent {
-  sender: { id: number; mainFrame: unknown };
-  senderFrame: { url: string; origin?: string; parent: unknown } | null;
+  sender: { id: number; mainFrame: { frameToken: string } };
+  senderFrame: { url: string; origin?: string; parent: unknown; frameToken: string; detached?: boolean } | null;
 }
 
 /** Why a call is refused, or null when it comes from our page's top frame. */
 export function senderRefusal(event: CallEvent): string | null {
   const frame = event.senderFrame;
-  if (frame === null || frame === undefined) return 'the frame that called is gone';
-  if (frame.parent !== null || frame !== event.sender.mainFrame) return 'it came from a frame inside the page';
+  if (frame === null || frame === undefined || frame.detached === true) return 'the frame that called is gone';
+  if (frame.parent !== null || frame.frameToken !== event.sender.mainFrame.frameToken) return 'it came from a frame inside the page';
   if (!isAppUrl(frame.url) || (frame.origin !== undefined && frame.origin !== APP_ORIGIN)) return 'it came from a page that is not the app';
   return null;
 }

@@ -77,7 +77,13 @@ export class RpcPeer {
   call(method: string, params: unknown = {}): Promise<unknown> {
     if (this.#closed) return Promise.reject(new ApiError('DISCONNECTED', 'the engine process is not running'));
     const id = this.#nextId++;
-    const text = JSON.stringify({ jsonrpc: '2.0', id, method, params });
+    let text: string;
+    try {
+      text = JSON.stringify({ jsonrpc: '2.0', id, method, params });
+    } catch {
+      // a BigInt or a cycle: structured clone carries them to main, JSON (and the contract) does not
+      return Promise.reject(new ApiError('BAD_REQUEST', `${method.slice(0, 64)}: the request is not plain JSON data`));
+    }
     if (text.length > MAX_REQUEST_CHARS) return Promise.reject(new ApiError('BAD_REQUEST', `${method.slice(0, 64)}: the request is longer than ${MAX_REQUEST_CHARS} characters`));
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });

@@ -19,10 +19,11 @@ import { tempDir } from '../../support/server-client.ts';
 const OUR_CONTENTS = 7;
 
 /** An IPC event as Electron builds it: the sender web contents and the frame that sent. */
-function eventFrom(url: string, options: { subframe?: boolean; contentsId?: number; origin?: string; gone?: boolean } = {}): CallEvent {
-  const mainFrame = { url, origin: options.origin ?? (new URL(url).protocol === 'wardroom-app:' ? APP_ORIGIN : 'null'), parent: null };
-  const frame = options.subframe ? { url, origin: options.origin ?? mainFrame.origin, parent: mainFrame } : mainFrame;
-  return { sender: { id: options.contentsId ?? OUR_CONTENTS, mainFrame }, senderFrame: options.gone ? null : frame };
+function eventFrom(url: string, options: { subframe?: boolean; contentsId?: number; origin?: string; gone?: 'null' | 'detached'; otherTop?: boolean } = {}): CallEvent {
+  const mainFrame = { url, origin: options.origin ?? (new URL(url).protocol === 'wardroom-app:' ? APP_ORIGIN : 'null'), parent: null, frameToken: 'top-token', detached: options.gone === 'detached' };
+  const frame = options.subframe ? { ...mainFrame, parent: mainFrame, frameToken: 'child-token' }
+    : options.otherTop ? { ...mainFrame, frameToken: 'another-top-token' } : mainFrame;
+  return { sender: { id: options.contentsId ?? OUR_CONTENTS, mainFrame }, senderFrame: options.gone === 'null' ? null : frame };
 }
 
 describe('electron: the sender check', () => {
@@ -30,7 +31,9 @@ describe('electron: the sender check', () => {
     assert.equal(senderRefusal(eventFrom(APP_ENTRY_URL)), null);
     assert.equal(senderRefusal(eventFrom(`${APP_ORIGIN}/index.html#/channel/x`)), null);
     assert.match(senderRefusal(eventFrom(APP_ENTRY_URL, { subframe: true }))!, /frame inside the page/);
-    assert.match(senderRefusal(eventFrom(APP_ENTRY_URL, { gone: true }))!, /gone/);
+    assert.match(senderRefusal(eventFrom(APP_ENTRY_URL, { gone: 'null' }))!, /gone/);
+    assert.match(senderRefusal(eventFrom(APP_ENTRY_URL, { gone: 'detached' }))!, /gone/);
+    assert.match(senderRefusal(eventFrom(APP_ENTRY_URL, { otherTop: true }))!, /frame inside the page/, 'a top frame that is not this contents\' main frame');
     for (const url of ['https://evil.example/', 'file:///home/u/page.html', 'wardroom-app://evil/index.html', 'data:text/html,x', 'about:blank']) {
       assert.match(senderRefusal(eventFrom(url))!, /not the app/, url);
     }
@@ -70,7 +73,7 @@ describe('electron: IPC routing', () => {
       eventFrom(APP_ENTRY_URL, { subframe: true }),
       eventFrom('https://evil.example/'),
       eventFrom('file:///tmp/x.html'),
-      eventFrom(APP_ENTRY_URL, { gone: true }),
+      eventFrom(APP_ENTRY_URL, { gone: 'null' }),
       eventFrom(APP_ENTRY_URL, { contentsId: 99 }),
     ];
     for (const event of refused) {

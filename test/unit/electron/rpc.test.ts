@@ -59,10 +59,14 @@ describe('electron: JSON-RPC over a message port', () => {
     close();
   });
 
-  it('refuses a request larger than the limit before sending it', async () => {
+  it('refuses a request larger than the limit, or that is not JSON data, before sending it', async () => {
     let handled = 0;
     const { a, close } = pair({}, { handle: async () => ++handled });
     await assert.rejects(a.call('messages.send', { text: 'x'.repeat(MAX_REQUEST_CHARS) }), code('BAD_REQUEST'));
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    await assert.rejects(a.call('messages.send', cycle), code('BAD_REQUEST'));
+    await assert.rejects(a.call('messages.send', { n: 1n }), code('BAD_REQUEST'));
     assert.equal(handled, 0);
     close();
   });
