@@ -90,6 +90,8 @@ export const Settings = z.object({
   /** lock the app after this long without activity; 0 never */
   lockAfterSeconds: z.number().int().nonnegative().max(7 * 24 * 3600),
   theme: Theme,
+  /** the desktop app's window cannot be captured by screenshots or screen sharing (where the OS supports it) */
+  screenCaptureProtection: z.boolean(),
 }).strict();
 
 export const ContactView = z.object({

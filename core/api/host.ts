@@ -9,7 +9,8 @@ export const PROFILE_LOG_FILE = 'wardroom.log';
 
 /** How a front end gets an engine: open an existing profile, or create one by joining or by linking a device. */
 export interface EngineHost {
-  open(profileDir: string, passphrase: string): Promise<OpenEngine>;
+  /** Without a passphrase the host's platform keystore unwraps the vault key (VAULT_KEYSTORE_UNAVAILABLE if it cannot). */
+  open(profileDir: string, passphrase?: string): Promise<OpenEngine>;
   join(profileDir: string, link: string, username: string, passphrase: string): Promise<OpenEngine & { recoveryKit: string }>;
   /**
    * Enrols this profile as a new device of an existing account. `onCode` gets the link code (WDL1.…) as soon as
@@ -68,7 +69,11 @@ export const hostCommands = {
     request: z.object({ profile: ProfileName, link: z.string().max(LIMITS.linkMax), username: Username, passphrase: Passphrase, recoveryKit: z.string().max(LIMITS.linkMax).optional() }).strict(),
     response: z.object({ profile: ProfileView }),
   },
-  'profiles.unlock': { request: z.object({ profile: ProfileName, passphrase: z.string().max(LIMITS.passphraseMax) }).strict(), response: ProfileView },
+  /**
+   * Without a passphrase, the platform keystore is asked (the desktop app's safeStorage); where it cannot unlock the
+   * profile the answer is VAULT_KEYSTORE_UNAVAILABLE, whose message says why, and the passphrase always works.
+   */
+  'profiles.unlock': { request: z.object({ profile: ProfileName, passphrase: z.string().max(LIMITS.passphraseMax).optional() }).strict(), response: ProfileView },
   /** Makes an open profile the one this session's engine commands go to. */
   'profiles.select': { request: profileRef, response: ProfileView },
   /** Locks a profile: its engine stops and the vault's keys leave memory. Cancels a link in progress. */

@@ -11,10 +11,11 @@ import path from 'node:path';
 import { ApiError, Passphrase, Username } from '../api/contract.ts';
 import { PROFILE_LOG_FILE, type EngineHost, type LinkOptions, type OpenEngine } from '../api/host.ts';
 import { ARGON2ID_INTERACTIVE, type Argon2idParams } from '../crypto/sodium.ts';
-import { vaultExists, VaultError, type Vault } from '../vault/index.ts';
+import { openVault, vaultExists, VaultError, type KeystoreWrap, type Vault } from '../vault/index.ts';
 import { Engine, type EngineOptions } from './engine.ts';
 import { join, link } from './enrol.ts';
 import { RelayError } from './relay-http.ts';
+import { PROFILE_MIGRATIONS } from './schema.ts';
 
 /** The diagnostics file inside the profile directory. Engine log lines never hold secrets or message text. */
 export const LOG_FILE = PROFILE_LOG_FILE;
@@ -97,6 +98,8 @@ export interface HostOptions {
   env?: Record<string, string | undefined>;
   /** extra engine options (tests) */
   engine?: Partial<EngineOptions>;
+  /** the platform keystore (the desktop app's safeStorage): lets open() unwrap the vault key without the passphrase */
+  keystore?: KeystoreWrap;
 }
 
 export function createEngineHost(options: HostOptions = {}): EngineHost {
@@ -107,8 +110,21 @@ export function createEngineHost(options: HostOptions = {}): EngineHost {
   const started = (engine: Engine): OpenEngine => ({ api: engine.api, close: () => engine.close() });
   const start = async (vault: Vault, profileDir: string, passphrase: string) => started(await Engine.start(vault, settings(profileDir, passphrase)));
 
+  const openWithKeystore = async (profileDir: string): Promise<OpenEngine> => {
+    const log = profileLog(profileDir);
+    if (!options.keystore) throw new ApiError('BAD_REQUEST', 'this app has no platform keystore: unlock with the passphrase');
+    try {
+      const vault = await openVault({ dir: profileDir, keystore: options.keystore, migrations: PROFILE_MIGRATIONS });
+      // Engine.start never reads the passphrase (only Engine.open unwraps with it), so none is handed on.
+      return await start(vault, profileDir, '');
+    } catch (error) {
+      explain(error, profileDir, log);
+    }
+  };
+
   return {
     async open(profileDir, passphrase) {
+      if (passphrase === undefined) return openWithKeystore(profileDir);
       const s = settings(profileDir, passphrase);
       try {
         return started(await Engine.open(s));

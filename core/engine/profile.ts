@@ -26,6 +26,7 @@ const profileSchema = z.object({
   notificationContent: z.boolean().default(false),
   lockAfterSeconds: z.number().int().nonnegative().default(15 * 60),
   theme: Theme.default('system'),
+  screenCaptureProtection: z.boolean().default(false),
   /** the name this user chose to be shown by; empty for none */
   displayName: z.string().default(''),
   /** this device's name, shown on the account's devices (never sent to the relay); empty for none */
@@ -34,8 +35,8 @@ const profileSchema = z.object({
 
 /** The profile's part that the contract calls settings. */
 export function settingsOf(profile: Profile): SettingsT {
-  const { receipts, typing, notifications, notificationContent, lockAfterSeconds, theme } = profile;
-  return { receipts, typing, notifications, notificationContent, lockAfterSeconds, theme };
+  const { receipts, typing, notifications, notificationContent, lockAfterSeconds, theme, screenCaptureProtection } = profile;
+  return { receipts, typing, notifications, notificationContent, lockAfterSeconds, theme, screenCaptureProtection };
 }
 
 export type Profile = z.output<typeof profileSchema>;

@@ -4,3 +4,6 @@
 export { createEngineHost, profileLog } from '../engine/host.ts';
 export { ProfileHost, type ProfileHostOptions } from './profiles.ts';
 export { createSession, type Session, type SessionListener } from './session.ts';
+// The desktop app wraps the vault key with the OS keystore, and checks a join link before it opens the join flow.
+export { keystoreProvider, setKeystore, type KeystoreWrap } from '../vault/index.ts';
+export { InviteLinkError, parseInviteLink } from '../relay/invite-link.ts';

@@ -135,7 +135,8 @@ export class ProfileHost {
     throw error;
   }
 
-  async unlock(name: string, passphrase: string): Promise<ProfileViewT> {
+  /** Without a passphrase, the engine host's keystore is asked. */
+  async unlock(name: string, passphrase?: string): Promise<ProfileViewT> {
     const dir = this.dirOf(name);
     const held = this.#claim(name, 'unlocking');
     try {
@@ -236,7 +237,7 @@ export class ProfileHost {
         session.select(r.profile);
         return { profile };
       },
-      'profiles.unlock': async (r: { profile: string; passphrase: string }) => {
+      'profiles.unlock': async (r: { profile: string; passphrase?: string }) => {
         const view = await this.unlock(r.profile, r.passphrase);
         session.select(r.profile);
         return view;

@@ -7,6 +7,7 @@ export {
   changePassphrase,
   createVault,
   destroyVault,
+  keystoreProvider,
   openVault,
   setKeystore,
   Vault,

@@ -228,6 +228,16 @@ export async function setKeystore(dir: string, passphrase: string, keystore: Key
   });
 }
 
+/**
+ * The provider named by the vault's keystore slot, or null without one: lets a front end choose how to unlock
+ * (keystore or passphrase) before asking anything. Reads only the key file's public fields.
+ */
+export function keystoreProvider(dir: string): string | null {
+  const paths = vaultPaths(dir);
+  if (!vaultExists(paths.dir)) throw new VaultError('NOT_FOUND', 'no vault in this directory');
+  return readKeyFile(paths.keyFile).keystoreWrap?.provider ?? null;
+}
+
 export interface AttachmentInfo {
   id: string;
   size: number;

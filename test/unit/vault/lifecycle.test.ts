@@ -6,6 +6,7 @@ import { randomBytes } from '../../../core/crypto/sodium.ts';
 import {
   changePassphrase,
   createVault,
+  keystoreProvider,
   LATEST_SCHEMA_VERSION,
   openVault,
   setKeystore,
@@ -113,11 +114,16 @@ test('the keystore slot unlocks without the passphrase and can be removed', asyn
   await assert.rejects(setKeystore(dir, PASSPHRASE, null), isVaultError('WRONG_PASSPHRASE'));
   assert.deepEqual(snapshotFiles(dir), before);
 
+  // the slot's provider is readable without any key, so a front end knows how to ask before it asks
+  assert.equal(keystoreProvider(dir), 'test-keystore');
   await setKeystore(dir, 'changed', null);
+  assert.equal(keystoreProvider(dir), null);
   await assert.rejects(openVault({ dir, keystore }), isVaultError('KEYSTORE_UNAVAILABLE'));
   const other = testKeystore('other-os');
   await setKeystore(dir, 'changed', other);
+  assert.equal(keystoreProvider(dir), 'other-os');
   await (await openVault({ dir, keystore: other })).lock();
+  assert.throws(() => keystoreProvider(path.join(dir, 'nothing-here')), isVaultError('NOT_FOUND'));
 });
 
 test('a second open in the same process is LOCKED_BY_OTHER_PROCESS until lock(); a locked vault rejects with CLOSED', async (t) => {

@@ -1,0 +1,44 @@
+// What a desktop notification says: nothing of the message by default, content only when switched on, and none
+// for our own messages, while the window is in use, or below the profile's level. Pure: no Electron involved.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { MessageViewT } from '../../../core/api/contract.ts';
+import { notificationFor, PREVIEW_MAX, type NotificationContext } from '../../../electron/notifications.ts';
+
+const message = (change: Partial<MessageViewT> = {}): MessageViewT => ({
+  id: 'AAAAAAAAAAAAAAAAAAAAAA', conversation: 'c:general', sender: 'bob', senderDevice: 'd1', text: 'the launch code is 0000',
+  sentAt: '2026-01-01T00:00:00.000Z', mentions: [], reactions: [], status: 'delivered', outgoing: false, ...change,
+});
+const context = (settings: Partial<NotificationContext['settings']> = {}, focused = false): NotificationContext => ({
+  settings: { notifications: 'all', notificationContent: false, ...settings }, me: 'alice', focused,
+});
+
+describe('electron: notifications', () => {
+  it('say that something arrived, and nothing of what or from whom, by default', () => {
+    assert.deepEqual(notificationFor(message(), context()), { title: 'Wardroom', body: 'New message' });
+    assert.deepEqual(notificationFor(message({ mentions: ['alice'] }), context()), { title: 'Wardroom', body: 'You were mentioned in a new message' });
+  });
+
+  it('show the sender and text only when the user turned content on, as plain text', () => {
+    assert.deepEqual(notificationFor(message(), context({ notificationContent: true })), { title: 'bob', body: 'the launch code is 0000' });
+    const shown = notificationFor(message({ text: 'line one\n\u202Eevil\u0007 end' }), context({ notificationContent: true }))!;
+    assert.equal(shown.body, 'line one evil end');
+    const long = notificationFor(message({ text: 'x'.repeat(PREVIEW_MAX * 2) }), context({ notificationContent: true }))!;
+    assert.equal(long.body.length, PREVIEW_MAX);
+    assert.ok(long.body.endsWith('…'));
+  });
+
+  it('follow the level: mentions and direct messages only, or none', () => {
+    const mentions = context({ notifications: 'mentions' });
+    assert.equal(notificationFor(message(), mentions), null);
+    assert.notEqual(notificationFor(message({ mentions: ['alice'] }), mentions), null);
+    assert.notEqual(notificationFor(message({ conversation: 'd:bob' }), mentions), null);
+    assert.notEqual(notificationFor(message({ conversation: 'g:abc123' }), mentions), null);
+    assert.equal(notificationFor(message({ mentions: ['alice'], conversation: 'd:bob' }), context({ notifications: 'none' })), null);
+  });
+
+  it('stay quiet for our own messages and while the window is in use', () => {
+    assert.equal(notificationFor(message({ outgoing: true }), context()), null);
+    assert.equal(notificationFor(message(), context({}, true)), null);
+  });
+});
