@@ -58,6 +58,8 @@ type Flags = ReturnType<typeof parse>['values'];
 /** How long a command waits for a profile another wardroom process holds, before saying which one it is. */
 const BUSY_WAIT_MS = 5000;
 const BUSY_POLL_MS = 250;
+/** A message id (16-64 base64url characters) that starts with a dash. */
+const DASHED_ID = /^-[A-Za-z0-9_-]{15,63}$/;
 /** A recovery kit is one line of a few hundred characters; standard input is read no further than this. */
 const KIT_MAX_BYTES = 4096;
 
@@ -66,8 +68,20 @@ function parse(argv: string[]) {
   if (argv.some((arg) => arg === '--recovery-kit' || arg.startsWith('--recovery-kit='))) {
     throw new UsageError('--recovery-kit would show the kit to everyone on this computer (ps): use --recovery-kit-file FILE, or --recovery-kit-file - to read it from standard input');
   }
+  // Message ids are base64url, so one in 64 starts with a dash, which parseArgs would take for an option (or, after
+  // --reply, for a missing value). Id-shaped arguments are held out of its sight; one that has only the letters of
+  // option names (a-z and dashes) stays, so a mistyped option is still refused as one.
+  const held = new Map<string, string>();
+  const args = argv.map((arg, i) => {
+    if (!DASHED_ID.test(arg) || !/[A-Z0-9_]/.test(arg)) return arg;
+    held.set(`\0${i}`, arg);
+    return `\0${i}`;
+  });
+  const back = <T>(value: T): T => (typeof value === 'string' ? (held.get(value) as T | undefined) ?? value : value);
   try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    const parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+    const values = Object.fromEntries(Object.entries(parsed.values).map(([name, value]) => [name, back(value)])) as typeof parsed.values;
+    return { values, positionals: parsed.positionals.map(back) };
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
