@@ -83,7 +83,8 @@ function parse(argv: string[]) {
     const values = Object.fromEntries(Object.entries(parsed.values).map(([name, value]) => [name, back(value)])) as typeof parsed.values;
     return { values, positionals: parsed.positionals.map(back) };
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    // Node's wording goes on about '--' and positional arguments: the first sentence is the news.
+    throw new UsageError(`${(error as Error).message.split('. ')[0]!.replace(/\.$/, '')} (wardroom help lists the options)`);
   }
 }
 
@@ -137,8 +138,8 @@ function need(positionals: string[], count: number, command: string): string[] {
 }
 
 /** A conversation is #channel or @person; a bare word is a usage error that says which was probably meant. */
-function checkTarget(target: string): string {
-  if (/^[#@]/.test(target)) return target;
+function checkTarget(target: string): void {
+  if (/^[#@]/.test(target)) return;
   const word = neutralise(target.slice(0, 64));
   throw new UsageError(`a target starts with @ or #: did you mean @${word} (a person) or #${word} (a channel)?`);
 }
@@ -247,7 +248,7 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
       void io.interrupted.then(() => cancel.abort());
       const linked = await host.link(profile, link!, username, passphrase, { ...(recoveryKit ? { recoveryKit } : {}), signal: cancel.signal }, (code) => {
         if (recoveryKit) return; // the kit approves at once: there is nothing to show another device
-        print({ code }, code);
+        print({ code }, neutralise(code));
         notice(`waiting for approval: on a device signed in as @${username}, run  wardroom --profile DIR approve CODE  with the code above (Ctrl-C cancels)`);
       });
       engine = linked;
