@@ -14,6 +14,7 @@ import { LinkRequests } from './link-requests.ts';
 import { resolveConfig } from './config.ts';
 import type { ServerConfig } from './config.ts';
 import { Context, issueInvite } from './context.ts';
+import { openDataDir, StartError } from './data-dir.ts';
 import { ApiError, isStorageFull, STORAGE_FULL_MESSAGE } from './errors.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { adminRoutes } from './routes/admin.ts';
@@ -59,10 +60,47 @@ const REDACT = [
   'secret', 'totp', '*.token', '*.body', '*.signature', '*.secret',
 ];
 
+/** Why the listener could not start, in the operator's terms (the flags they can change). */
+function listenProblem(error: NodeJS.ErrnoException, config: ServerConfig): StartError {
+  switch (error.code) {
+    case 'EADDRINUSE': return new StartError(`port ${config.port} on ${config.host} is already in use (another relay? --port picks another)`);
+    case 'EADDRNOTAVAIL': return new StartError(`--host ${config.host} is not an address of this computer`);
+    case 'ENOTFOUND': case 'EAI_AGAIN': case 'EAI_FAIL': return new StartError(`--host ${config.host} does not resolve to an address`);
+    case 'EACCES': return new StartError(`no permission to listen on port ${config.port} (ports below 1024 need privileges)`);
+    default: return new StartError(`cannot listen on ${config.host} port ${config.port}: ${error.code ?? error.message}`);
+  }
+}
+
+/** The TLS files could not be read or used. */
+function tlsProblem(error: unknown): StartError {
+  const { code, path: file } = error as NodeJS.ErrnoException;
+  if (code && file) return new StartError(`cannot read ${file}: ${code}`);
+  return new StartError(`the TLS certificate or key cannot be used: ${(error as Error).message.split('\n')[0]}`);
+}
+
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { logDestination, heartbeatMs, linkIdleMs, ...configInput } = options;
   const config = resolveConfig(configInput);
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // Until the listener is up, a failure takes away everything this start created (see data-dir.ts).
+  const dataDir = openDataDir(config.dataDir);
+  const opened: { close(): unknown }[] = [];
+  try {
+    const running = await start(config, { logDestination, heartbeatMs, linkIdleMs }, opened);
+    return {
+      ...running,
+      async close() {
+        await running.close();
+        dataDir.release();
+      },
+    };
+  } catch (error) {
+    for (const resource of opened.reverse()) await resource.close();
+    dataDir.undo();
+    throw error;
+  }
+}
+
+async function start(config: ServerConfig, { logDestination, heartbeatMs, linkIdleMs }: Omit<StartOptions, keyof ServerConfig>, opened: { close(): unknown }[]): Promise<RunningServer> {
   const blobsDir = path.join(config.dataDir, 'blobs');
   mkdirSync(blobsDir, { recursive: true });
   const log = pino({ level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } }, logDestination ?? pino.destination(1));
@@ -70,10 +108,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   if (config.insecureHttp) {
     log.warn('PLAIN HTTP (--insecure-http): no TLS, no certificate pin. Only for tests on loopback. Never expose this server.');
   }
-  const tls = config.insecureHttp ? null : await loadOrCreateTls(config.dataDir, config.tlsCert, config.tlsKey);
+  const tls = config.insecureHttp ? null : await loadOrCreateTls(config.dataDir, config.tlsCert, config.tlsKey).catch((error: unknown) => {
+    throw tlsProblem(error);
+  });
   const store = openSqliteStore(path.join(config.dataDir, 'wardroom-server.db'), {
     maxBytes: config.maxDatabaseBytes, quotas: { senderBytes: config.senderQueueQuotaBytes, deviceBytes: config.deviceQueueQuotaBytes },
   });
+  opened.push(store);
   const hub: Hub = new Hub({
     store, log, maxEnvelopeTtlMs: config.maxEnvelopeTtlSeconds * 1000, ...(heartbeatMs ? { heartbeatMs } : {}),
     policyTtlCapMs: (): number | null => {
@@ -81,6 +122,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       return seconds === undefined ? null : seconds * 1000;
     },
   });
+  opened.push(hub);
   const sessions = new Sessions(config.sessionTtlSeconds);
   const challenges = new Challenges();
   const linkRequests = new LinkRequests(linkIdleMs ? { idleMs: linkIdleMs } : {});
@@ -141,12 +183,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     });
   });
 
+  opened.push(app);
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
-    hub.close();
-    store.close();
-    throw error;
+    throw listenProblem(error as NodeJS.ErrnoException, config);
   }
   const port = (app.server.address() as AddressInfo).port;
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;

@@ -75,22 +75,29 @@ export function defaultDataDir(): string {
   return path.join(process.env.XDG_DATA_HOME ?? path.join(home, '.local', 'share'), 'wardroom-server');
 }
 
-const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+// Every message below follows the option's name: "--port takes a whole number from 0 to 65535".
+const intFrom = (min: number, max: number) => {
+  const error = `takes a whole number from ${min} to ${max}`;
+  return z.coerce.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+};
+const text = z.string({ error: 'takes a value' }).min(1, { error: 'takes a value' });
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] as const;
 /** 0 (no limit) or at least 1 MiB, more than the largest frame (256 KiB). */
-const queueQuota = z.coerce.number().int().max(2 ** 50).refine((v) => v === 0 || v >= 1024 * 1024, 'use 0 (no limit) or at least 1048576 (1 MiB)');
+const queueQuota = z.coerce.number({ error: 'takes a whole number of bytes' }).int({ error: 'takes a whole number of bytes' }).max(2 ** 50)
+  .refine((v) => v === 0 || v >= 1024 * 1024, 'takes 0 (no limit) or at least 1048576 (1 MiB)');
 
 const configSchema = z.object({
-  dataDir: z.string().min(1),
-  host: z.string().min(1),
+  dataDir: text,
+  host: text,
   port: intFrom(0, 65535),
-  tlsCert: z.string().min(1).nullable(),
-  tlsKey: z.string().min(1).nullable(),
-  insecureHttp: z.union([z.boolean(), z.enum(['1', 'true', '0', 'false']).transform((v) => v === '1' || v === 'true')]),
-  publicUrl: z.url().nullable(),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']),
-  turnUrls: z.union([z.array(z.string()), z.string().transform((v) => v.split(',').map((u) => u.trim()).filter(Boolean))])
-    .pipe(z.array(z.string().regex(/^turns?:/, 'TURN URLs start with turn: or turns:'))),
-  turnSecret: z.string().min(16, 'use a TURN secret of at least 16 characters').nullable(),
+  tlsCert: text.nullable(),
+  tlsKey: text.nullable(),
+  insecureHttp: z.union([z.boolean(), z.enum(['1', 'true', '0', 'false']).transform((v) => v === '1' || v === 'true')], { error: 'is true or false (or 1 or 0)' }),
+  publicUrl: z.url({ error: 'takes a URL (https://relay.example.org)' }).nullable(),
+  logLevel: z.enum(LOG_LEVELS, { error: `is one of ${LOG_LEVELS.join(', ')}` }),
+  turnUrls: z.union([z.array(z.string()), z.string().transform((v) => v.split(',').map((u) => u.trim()).filter(Boolean))], { error: 'takes turn: or turns: URLs' })
+    .pipe(z.array(z.string().regex(/^turns?:/, 'takes URLs that start with turn: or turns:'))),
+  turnSecret: z.string().min(16, 'takes a secret of at least 16 characters').nullable(),
   turnTtlSeconds: intFrom(60, DAY),
   blobQuotaBytes: intFrom(0, 2 ** 50),
   maxBlobBytes: intFrom(1, 2 ** 40),
@@ -125,8 +132,9 @@ export function resolveConfig(partial: Partial<Record<keyof ServerConfig, unknow
   const result = configSchema.safeParse(merged);
   if (!result.success) {
     const issue = result.error.issues[0]!;
+    if (issue.code === 'unrecognized_keys') throw new ConfigError(`unknown setting ${issue.keys.map((k) => `"${k}"`).join(', ').slice(0, 200)} (wardroom-server --help lists them)`);
     const option = OPTIONS.find((o) => o.key === issue.path[0]);
-    throw new ConfigError(`${option ? `--${option.flag}` : issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`${option ? `--${option.flag}` : issue.path.join('.')} ${issue.message}`);
   }
   const config = result.data as ServerConfig;
   if ((config.tlsCert === null) !== (config.tlsKey === null)) throw new ConfigError('--tls-cert and --tls-key go together');
@@ -147,7 +155,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   try {
     values = parseArgs({ args: argv, options: flagSpec, strict: true, allowPositionals: false }).values;
   } catch (error) {
-    throw new ConfigError((error as Error).message);
+    // Node's own wording runs on about positional arguments after '--': the first sentence is the news.
+    throw new ConfigError(`${(error as Error).message.split('. ')[0]!.replace(/\.$/, '')} (wardroom-server --help lists the options)`);
   }
   const fromFlags: Record<string, unknown> = {};
   const fromEnv: Record<string, unknown> = {};
@@ -176,7 +185,8 @@ export function helpText(): string {
     '',
     'Usage:',
     '  wardroom-server [serve] [options]         run the server',
-    '  wardroom-server invite [--admin] [options] print a new single-use invite link',
+    '  wardroom-server invite [--admin] [options] print a new single-use invite link (--admin: for a new admin);',
+    '                                             reads the data directory, with the relay running or stopped',
     '  wardroom-server --help',
     '',
     'Options (flag / environment variable / config file key):',

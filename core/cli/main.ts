@@ -66,6 +66,8 @@ type Flags = ReturnType<typeof parse>['values'];
 /** How long a command waits for a profile another wardroom process holds, before saying which one it is. */
 const BUSY_WAIT_MS = 5000;
 const BUSY_POLL_MS = 250;
+/** A message id (16-64 base64url characters) that starts with a dash. */
+const DASHED_ID = /^-[A-Za-z0-9_-]{15,63}$/;
 /** A recovery kit is one line of a few hundred characters; standard input is read no further than this. */
 const KIT_MAX_BYTES = 4096;
 
@@ -74,10 +76,23 @@ function parse(argv: string[]) {
   if (argv.some((arg) => arg === '--recovery-kit' || arg.startsWith('--recovery-kit='))) {
     throw new UsageError('--recovery-kit would show the kit to everyone on this computer (ps): use --recovery-kit-file FILE, or --recovery-kit-file - to read it from standard input');
   }
+  // Message ids are base64url, so one in 64 starts with a dash, which parseArgs would take for an option (or, after
+  // --reply, for a missing value). Id-shaped arguments are held out of its sight; one that has only the letters of
+  // option names (a-z and dashes) stays, so a mistyped option is still refused as one.
+  const held = new Map<string, string>();
+  const args = argv.map((arg, i) => {
+    if (!DASHED_ID.test(arg) || !/[A-Z0-9_]/.test(arg)) return arg;
+    held.set(`\0${i}`, arg);
+    return `\0${i}`;
+  });
+  const back = <T>(value: T): T => (typeof value === 'string' ? (held.get(value) as T | undefined) ?? value : value);
   try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    const parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+    const values = Object.fromEntries(Object.entries(parsed.values).map(([name, value]) => [name, back(value)])) as typeof parsed.values;
+    return { values, positionals: parsed.positionals.map(back) };
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    // Node's wording goes on about '--' and positional arguments: the first sentence is the news.
+    throw new UsageError(`${(error as Error).message.split('. ')[0]!.replace(/\.$/, '')} (wardroom help lists the options)`);
   }
 }
 
@@ -131,8 +146,8 @@ function need(positionals: string[], count: number, command: string): string[] {
 }
 
 /** A conversation is #channel or @person; a bare word is a usage error that says which was probably meant. */
-function checkTarget(target: string): string {
-  if (/^[#@]/.test(target)) return target;
+function checkTarget(target: string): void {
+  if (/^[#@]/.test(target)) return;
   const word = neutralise(target.slice(0, 64));
   throw new UsageError(`a target starts with @ or #: did you mean @${word} (a person) or #${word} (a channel)?`);
 }
@@ -250,7 +265,7 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
       void io.interrupted.then(() => cancel.abort());
       const linked = await host.link(profile, link!, username, await passphrase(), { ...(recoveryKit ? { recoveryKit } : {}), signal: cancel.signal }, (code) => {
         if (recoveryKit) return; // the kit approves at once: there is nothing to show another device
-        print({ code }, code);
+        print({ code }, neutralise(code));
         notice(`waiting for approval: on a device signed in as @${username}, run  wardroom --profile DIR approve CODE  with the code above (Ctrl-C cancels)`);
       });
       engine = linked;

@@ -384,3 +384,17 @@ test('a busy profile: the command says so once on stderr, waits, and goes on whe
   assert.deepEqual(h.err, ['wardroom: this profile is in use by another wardroom process (pid 4242): waiting up to 5 s for it to finish']);
   assert.deepEqual(h.out, ['@alice on https://relay, device dev1']);
 });
+
+test('a message id that starts with a dash is an argument, not an option, also as the value of --reply or --before', async () => {
+  const id = '-5bCdEfGhIjKlMnOpQrStU';
+  const other = '--xYz0123456789_abcdef';
+  const h = apiHost({ 'messages.edit': () => ({}), 'messages.react': () => ({}), 'messages.send': (r) => ({ id: 'AbCdEfGhIjKlMnOpQrStUv', status: 'sent', replyTo: r.replyTo }) });
+  assert.equal(await h.run(['edit', id, 'new text']), 0);
+  assert.equal(await h.run(['react', other, '👍']), 0);
+  assert.equal(await h.run(['send', '@bob', 'hi', '--reply', id]), 0);
+  const requests = h.calls.filter((c) => c.name !== 'conversations.resolve').map((c) => c.request);
+  assert.deepEqual(requests, [{ id, text: 'new text' }, { id: other, emoji: '👍', remove: false }, { conversation: 'd:bob', text: 'hi', replyTo: id }]);
+  const typo = harness();
+  assert.equal(await typo.run(['--profile', '/tmp/p', 'whoami', '--passphrase-fil']), 2, 'a mistyped option is still refused');
+  assert.match(typo.err.pop()!, /Unknown option '--passphrase-fil'/);
+});
