@@ -270,7 +270,8 @@ export const events = {
   /**
    * The relay connection. `untrusted` is an alarm, not an outage: the server at the relay's address failed the
    * certificate pin (someone may be intercepting), the engine stopped connecting, and every command fails with
-   * UNTRUSTED_RELAY. It carries the relay's address and a one-line `message` for a warning banner.
+   * UNTRUSTED_RELAY. It carries the relay's address and a one-line `message` for a warning banner. `relay` names
+   * the relay's address in every state (for "waiting for the relay at …").
    */
   'connection.state': z.object({
     state: z.enum(['connecting', 'online', 'offline', 'untrusted']),

@@ -13,18 +13,20 @@ const TARGET = 'TARGET is #channel, @username, or @name,name for a group direct 
 
 export const COMMAND_HELP: Record<string, CommandHelp> = {
   join: {
-    usage: [['join LINK --username NAME', 'enrol with an invite link (prints the recovery kit once)']],
+    usage: [['join LINK --username NAME [--device-name NAME]', 'enrol with an invite link (prints the recovery kit once)']],
     details: 'Creates the profile (a new directory, locked with the passphrase) and enrols it with the invite LINK an ' +
       'admin printed (`wardroom invite`, or the relay on its first start). Prints the recovery kit once: write it down ' +
-      'and keep it offline; it is the only way back into the account if every device is lost.',
+      'and keep it offline; it is the only way back into the account if every device is lost. --device-name names this ' +
+      'device for your other devices (default: the computer\'s host name; never sent to the relay).',
   },
   link: {
-    usage: [['link LINK --username NAME [--recovery-kit-file FILE]', 'make this profile a new device of an existing account']],
+    usage: [['link LINK --username NAME [--recovery-kit-file FILE] [--device-name NAME]', 'make this profile a new device of an existing account']],
     details: 'Prints a code (WDL1.…) and waits until a device signed in as NAME approves it with `wardroom approve CODE`; ' +
       'Ctrl-C cancels. LINK is any invite link of the organisation (only its relay address and pin are used). With ' +
       'the recovery kit it needs no approval: --recovery-kit-file FILE reads the kit from the first line of FILE, ' +
       '--recovery-kit-file - from standard input. The kit is never taken on the command line, where other users of ' +
-      'the computer could read it (ps).',
+      'the computer could read it (ps). --device-name names this device for your other devices (default: the computer\'s ' +
+      'host name; never sent to the relay).',
   },
   whoami: { usage: [['whoami', 'who this profile is']], details: 'The username, the relay, this device\'s id, and whether the account is an admin.' },
   invite: { usage: [['invite [--admin]', '(admins) print an invite link']], details: 'A single-use invite link for one new person; --admin makes them an admin too.' },

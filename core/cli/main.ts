@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { CommandName, CommandRequest, CommandResponse, MessageViewT, WardroomApi } from '../api/contract.ts';
@@ -46,6 +47,7 @@ const options = {
   accept: { type: 'boolean', default: false },
   socket: { type: 'string' },
   profiles: { type: 'string' },
+  'device-name': { type: 'string' },
   admin: { type: 'boolean', default: false },
   remove: { type: 'boolean', default: false },
   verified: { type: 'boolean', default: false },
@@ -62,6 +64,15 @@ const options = {
 } as const;
 
 type Flags = ReturnType<typeof parse>['values'];
+
+/** A wait longer than this is said on stderr. */
+const SLOW_NOTICE_MS = 1000;
+
+/** This device's name for the account's other devices: --device-name, or the computer's host name. */
+function deviceName(flags: Flags): string {
+  const name = (flags['device-name'] ?? hostname()).trim().slice(0, LIMITS.displayNameMax);
+  return name || 'this computer';
+}
 
 /** How long a command waits for a profile another wardroom process holds, before saying which one it is. */
 const BUSY_WAIT_MS = 5000;
@@ -243,6 +254,7 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
       if (!flags.username) throw new UsageError('join needs --username NAME');
       const joined = await host.join(profile, link!, flags.username, await passphrase());
       engine = joined;
+      await joined.api.call('devices.rename', { name: deviceName(flags) });
       const me = await joined.api.call('account.whoami', {});
       if (json) {
         io.out(jsonLine({ username: me.username, deviceId: me.deviceId, server: me.server, recoveryKit: joined.recoveryKit }));
@@ -269,6 +281,7 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
         notice(`waiting for approval: on a device signed in as @${username}, run  wardroom --profile DIR approve CODE  with the code above (Ctrl-C cancels)`);
       });
       engine = linked;
+      await linked.api.call('devices.rename', { name: deviceName(flags) });
       const me = await linked.api.call('account.whoami', {});
       print({ username: me.username, deviceId: me.deviceId, server: me.server }, `linked as @${neutralise(me.username)} (device ${neutralise(me.deviceId)})`);
       return 0;
@@ -282,8 +295,10 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
     engine = await openProfile(host, profile, passphrase, io, notice);
     // null until the engine says (a serve that is online already says nothing)
     let online: boolean | null = null;
-    engine.api.on('connection.state', ({ state }) => {
-      online = state === 'online';
+    let relay = 'the relay';
+    engine.api.on('connection.state', (change) => {
+      online = change.state === 'online';
+      if (change.relay) relay = `the relay at ${change.relay}`;
     });
     const call = <N extends CommandName>(name: N, request: CommandRequest<N>): Promise<CommandResponse<N>> => engine!.api.call(name, request);
     /** `#channel`, `@user` and `@ann,ben` are the CLI's names; the contract takes the conversation's id. */
@@ -351,7 +366,9 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
         return 0;
       }
       case 'sync': {
-        const result = await call('sync.now', {});
+        // a wait that lasts is said, with where it waits, instead of looking like a hang
+        const slow = setTimeout(() => notice(`waiting for ${relay}…`), SLOW_NOTICE_MS);
+        const result = await call('sync.now', {}).finally(() => clearTimeout(slow));
         print(result, `received ${result.received}, sent ${result.sent}`);
         return 0;
       }

@@ -252,7 +252,7 @@ export class Engine {
     // a relay that fails the pin is an alarm: the socket stops for good, and commands say why (relay-http does)
     if (untrusted) this.#untrusted = untrusted;
     this.#ctx.emit('connection.state', {
-      state, ...(retryInMs !== undefined ? { retryInMs } : {}), ...(untrusted ? { relay: untrusted.relay, message: untrusted.message } : {}),
+      state, relay: untrusted?.relay ?? this.#ctx.profile.server, ...(retryInMs !== undefined ? { retryInMs } : {}), ...(untrusted ? { message: untrusted.message } : {}),
     });
     if (state !== 'online') return;
     this.#outbound.online();

@@ -103,7 +103,7 @@ describe('wardroom under hostile input and faults (real relay, real binary)', ()
     assert.match(version.stdout, /^wardroom \d+\.\d+\.\d+\n$/);
     const help = await wardroom(['help', 'link']);
     ok(help, 'help link');
-    assert.match(help.stdout, /^usage: wardroom link LINK --username NAME \[--recovery-kit-file FILE\]\n/);
+    assert.match(help.stdout, /^usage: wardroom link LINK --username NAME \[--recovery-kit-file FILE\] \[--device-name NAME\]\n/);
 
     const invite = (await org.as('alice', ['invite'])).stdout.trim();
     const kit = org.recoveryKit('bob');

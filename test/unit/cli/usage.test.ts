@@ -116,7 +116,9 @@ function linkingHost() {
   let approve: () => void = () => {};
   const approved = new Promise<void>((resolve) => (approve = resolve));
   const api: WardroomApi = {
-    call: (async (name: string) => {
+    call: (async (name: string, request: { name?: string }) => {
+      // a new device is named at once (the host name unless --device-name says otherwise)
+      if (name === 'devices.rename') return { id: 'dev2', name: request.name, createdAt: '2026-01-02T03:04:05.000Z', current: true, status: 'active' };
       if (name !== 'account.whoami') throw new Error(`unexpected ${name}`);
       return { username: 'alice', accountId: 'a1', deviceId: 'dev2', server: 'https://relay', admin: false };
     }) as WardroomApi['call'],
