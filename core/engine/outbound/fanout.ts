@@ -99,7 +99,7 @@ export class Outbound {
   }
 
   /** Every member device except this one, as verified device lists say (the relay's member list says who). */
-  async #memberDevices(channelId: string): Promise<DeviceAddress[]> {
+  async memberDevices(channelId: string): Promise<DeviceAddress[]> {
     const devices: DeviceAddress[] = [];
     for (const accountId of await this.#channels.memberAccounts(channelId)) {
       const username = await this.#ctx.directory.usernameOf(accountId);
@@ -129,7 +129,7 @@ export class Outbound {
 
   /** Makes sure every member device holds our current sender key, rotating first if someone left. */
   async #prepareChannel(staged: StagedProtocolStore, channelId: string, now: number): Promise<{ frames: ProtocolFrame[]; statements: Statement[] }> {
-    const members = await this.#memberDevices(channelId);
+    const members = await this.memberDevices(channelId);
     const rotate = await rotationDue(this.#ctx.vault, channelId);
     const first = prepareChannelKey(staged, channelId, members, now, rotate);
     staged.commit(first.writes);
@@ -152,13 +152,16 @@ export class Outbound {
     await this.#deliverOrHold({ kind: 'direct', username }, payload, null, [], now);
   }
 
-  /** Encrypts control traffic to particular devices (starting sessions where there are none) and queues it. In the lane. */
-  async queueToDevices(encrypt: DeviceEncryption): Promise<void> {
+  /**
+   * Encrypts control traffic to particular devices (starting sessions where there are none) and queues it, with
+   * `records` (local rows) in the same transaction. In the lane.
+   */
+  async queueToDevices(encrypt: DeviceEncryption, records: Statement[] = []): Promise<void> {
     const now = this.#ctx.now();
     const staged = new StagedProtocolStore(this.#ctx.store);
     let result = encrypt(staged, now, []);
     if (result.missing.length) result = encrypt(staged, now, await this.#ctx.directory.newSessions(result.missing, (e) => this.#ctx.problem(e)));
-    await this.#ctx.lane.commitFrames(staged, result.writes, this.pairwiseFrames(result.frames, now));
+    await this.#ctx.lane.commitFrames(staged, result.writes, this.pairwiseFrames(result.frames, now), records);
   }
 
   /** Sends a user payload to a conversation and records it locally in the same transaction; returns its id. */
