@@ -143,7 +143,7 @@ export class Engine {
     this.#channels = new ChannelDirectory(ctx, metadata);
     const routing = new ConversationRouter(ctx, this.#channels);
     this.#routing = routing;
-    this.#outbound = new Outbound(ctx, this.#channels);
+    this.#outbound = new Outbound(ctx, this.#channels, metadata);
     const channelKeys = new ChannelKeySharing(ctx, this.#channels, metadata, this.#outbound);
     const keys = new SenderKeyRecovery(ctx, this.#channels, routing, this.#outbound);
     const resets = new SessionResets(ctx, this.#outbound);

@@ -10,6 +10,9 @@ import { RelayError } from '../relay-http.ts';
 import type { ChannelMetadata } from './metadata.ts';
 import { rotationFlagStatement } from './rotation.ts';
 
+/** How long resolving a name waits for the connection, then for the queue, when a key may be in it. */
+const CATCH_UP_MS = 5_000;
+
 export interface ChannelInfo {
   channelId: string;
   name: string;
@@ -129,13 +132,28 @@ export class ChannelDirectory {
   }
 
   async byName(name: string): Promise<string> {
-    let row = (await conversationRows(this.#ctx.vault, "kind = 'channel' AND name = ?", [name]))[0];
+    const find = async () => (await conversationRows(this.#ctx.vault, "kind = 'channel' AND name = ?", [name]))[0];
+    let row = await find();
     if (!row) {
       await this.sync();
-      row = (await conversationRows(this.#ctx.vault, "kind = 'channel' AND name = ?", [name]))[0];
+      row = await find();
+    }
+    if (!row && (await this.#ctx.vault.get("SELECT 1 AS x FROM conversations WHERE kind = 'channel' AND member = 1 AND name_set_at IS NULL"))) {
+      // a channel whose name is sealed under a key not received yet: it may be in the queue the relay holds for us
+      await this.#caughtUp();
+      await this.sync();
+      row = await find();
     }
     if (!row || !row.member) throw new EngineError('NOT_FOUND', `you are not in a channel named #${name}`);
     return row.remote_id;
+  }
+
+  /** Waits (bounded) until what the relay held for us when we connected is committed. */
+  async #caughtUp(): Promise<void> {
+    const { socket, lane } = this.#ctx;
+    await socket.waitOnline(CATCH_UP_MS).then(() => socket.drained(CATCH_UP_MS)).catch(() => {});
+    await lane.run(async () => {});
+    await lane.settled();
   }
 
   /** The members' account ids, as the relay lists them (who); their devices come from verified device lists. */
