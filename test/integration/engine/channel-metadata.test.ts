@@ -203,6 +203,23 @@ describe('engine: channel names and topics', () => {
     }
   });
 
+  it('gives a device a member\'s sender key with the channel\'s keys, so it reads the name with nobody left to ask', async () => {
+    const id = await create(ann, 'quiet', 'nobody home');
+    for (const username of ['ben', 'cat']) await add(ann, id, username);
+    await shows(cat, id, 'quiet', 'nobody home');
+    const catPhone = await org.linkDevice(cat);
+    await ann.engine.close();
+    await cat.engine.close();
+    // only ben is online: his first message to the channel gives cat's new device his sender key, and the channel's
+    const sent = await ben.engine.api.call('messages.send', { conversation: id, text: 'anyone?' });
+    await catPhone.waitFor(() => catPhone.received().some((m) => m.id === sent.id), 15_000, 'ben\'s message');
+    await ben.engine.close();
+    await shows(catPhone, id, 'quiet', 'nobody home');
+    ann = await ann.reopen();
+    ben = await ben.reopen();
+    cat = await cat.reopen();
+  });
+
   it('seals the first topic after a removal under a new key: a removed device that kept the old key cannot open it', async () => {
     const id = await create(ann, 'core-team', 'before the removal');
     for (const username of ['ben', 'cat']) await add(ann, id, username);
