@@ -12,7 +12,9 @@ import type { ServerFrame } from '../relay/frames.ts';
 import { openVault, type Vault } from '../vault/index.ts';
 import { accountHandlers } from './account/handlers.ts';
 import { channelHandlers } from './channels/handlers.ts';
+import { ChannelKeySharing } from './channels/key-sharing.ts';
 import { ChannelDirectory } from './channels/members.ts';
+import { ChannelMetadata } from './channels/metadata.ts';
 import { DisplayNames } from './contacts/display-names.ts';
 import { contactHandlers } from './contacts/handlers.ts';
 import { conversationHandlers } from './conversations/handlers.ts';
@@ -141,22 +143,24 @@ export class Engine {
       emit, problem, log,
     };
     const ctx = this.#ctx;
-    this.#channels = new ChannelDirectory(ctx);
+    const metadata = new ChannelMetadata(ctx);
+    this.#channels = new ChannelDirectory(ctx, metadata);
     const routing = new ConversationRouter(ctx, this.#channels);
     this.#routing = routing;
-    this.#outbound = new Outbound(ctx, this.#channels);
+    this.#outbound = new Outbound(ctx, this.#channels, metadata);
+    const channelKeys = new ChannelKeySharing(ctx, this.#channels, metadata, this.#outbound);
     const keys = new SenderKeyRecovery(ctx, this.#channels, routing, this.#outbound);
     const resets = new SessionResets(ctx, this.#outbound);
     const names = new DisplayNames(ctx, routing, this.#outbound);
     this.#expiry = new ExpiryScheduler(ctx);
-    this.#inbound = new Inbound(ctx, { channels: this.#channels, routing, outbound: this.#outbound, keys, resets, names, expiry: this.#expiry });
+    this.#inbound = new Inbound(ctx, { channels: this.#channels, channelKeys, routing, outbound: this.#outbound, keys, resets, names, expiry: this.#expiry });
     this.#typing = new Typing(ctx, this.#channels, routing, this.#outbound);
     const operations = new Operations(ctx);
 
     const handlers: Handlers = {
       ...accountHandlers(ctx),
       ...conversationHandlers(ctx, this.#channels, routing, this.#typing, () => this.api.lastSeq()),
-      ...channelHandlers(ctx, this.#channels, routing),
+      ...channelHandlers(ctx, this.#channels, routing, metadata, channelKeys),
       ...messageHandlers(ctx, routing, this.#outbound, this.#expiry),
       ...syncHandlers(ctx, this.#inbound, this.#expiry, operations),
       ...contactHandlers(ctx, names, () => this.#sendHeld().then(() => this.#outbox.flush())),

@@ -24,12 +24,34 @@ export interface NewMessage {
   status: MessageStatus;
 }
 
-export function upsertConversationStatement(c: { id: string; kind: ConversationKind; remoteId: string; name: string; topic?: string | null; role?: string | null; member?: boolean }): Statement {
+/** What this device shows for a channel: the name and topic it verified (and when each was set), and our role. */
+export interface ChannelRow {
+  id: string;
+  remoteId: string;
+  name: string;
+  topic: string | null;
+  /** when the shown name and topic were sealed; null when not verified (an open channel's listed name, a placeholder) */
+  nameSetAt: number | null;
+  topicSetAt: number | null;
+  role: string | null;
+}
+
+export function upsertChannelStatement(c: ChannelRow): Statement {
   return {
-    sql: `INSERT INTO conversations (id, kind, remote_id, name, topic, role, member) VALUES (?, ?, ?, ?, ?, ?, ?)
-          ON CONFLICT (id) DO UPDATE SET name = excluded.name, topic = excluded.topic, role = excluded.role, member = excluded.member`,
-    params: [c.id, c.kind, c.remoteId, c.name, c.topic ?? null, c.role ?? null, c.member === false ? 0 : 1],
+    sql: `INSERT INTO conversations (id, kind, remote_id, name, topic, role, member, name_set_at, topic_set_at) VALUES (?, 'channel', ?, ?, ?, ?, 1, ?, ?)
+          ON CONFLICT (id) DO UPDATE SET name = excluded.name, topic = excluded.topic, role = excluded.role, member = 1,
+            name_set_at = excluded.name_set_at, topic_set_at = excluded.topic_set_at`,
+    params: [c.id, c.remoteId, c.name, c.topic, c.role, c.nameSetAt, c.topicSetAt],
   };
+}
+
+/** The channels this device holds rows for, with what metadata checks need. */
+export async function channelRows(sql: SqlExecutor): Promise<Map<string, ChannelRow & { member: boolean }>> {
+  const rows = await sql.all<{ id: string; remote_id: string; name: string; topic: string | null; name_set_at: number | null; topic_set_at: number | null; role: string | null; member: number }>(
+    "SELECT id, remote_id, name, topic, name_set_at, topic_set_at, role, member FROM conversations WHERE kind = 'channel'");
+  return new Map(rows.map((r) => [r.remote_id, {
+    id: r.id, remoteId: r.remote_id, name: r.name, topic: r.topic, nameSetAt: r.name_set_at, topicSetAt: r.topic_set_at, role: r.role, member: r.member === 1,
+  }]));
 }
 
 /** A direct conversation appears the first time a message goes either way; later messages leave it as it is. */

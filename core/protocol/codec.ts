@@ -207,6 +207,30 @@ function writeUint32(out: Uint8Array, offset: number, value: number): void {
 
 export const UINT32_MAX = 0xffff_ffff;
 
+/**
+ * Padding that hides a length up to its bucket: the content, 0x80, then zeros up to the next power of two with room
+ * for the marker, at least `min` bytes (ISO/IEC 7816-4 style). paddedSize sizes the buffer, writePadding fills it.
+ */
+export function paddedSize(contentLength: number, min: number): number {
+  let size = min;
+  while (size < contentLength + 1) size *= 2;
+  return size;
+}
+
+/** Writes the marker and zeros after `contentLength` bytes of content already in `padded`. */
+export function writePadding(padded: Uint8Array, contentLength: number): void {
+  padded[contentLength] = 0x80;
+  padded.fill(0, contentLength + 1);
+}
+
+/** The content's length inside padded bytes; MALFORMED when the padding is not exactly 0x80 then zeros. */
+export function unpaddedLength(padded: Uint8Array): number {
+  let end = padded.length - 1;
+  while (end >= 0 && padded[end] === 0) end--;
+  if (end < 0 || padded[end] !== 0x80) fail('MALFORMED', 'padding is invalid');
+  return end;
+}
+
 /** Big-endian 4-byte encoding for counters inside hashed or signed data. */
 export function uint32Bytes(value: number): Uint8Array {
   const out = new Uint8Array(4);

@@ -23,6 +23,14 @@ export const LIMITS = {
   idsPerList: 500,
   /** people in a group direct message, the sender included */
   groupMembers: 32,
+  /** A channel's name: what the contract allows (64 characters of a-z, 0-9, dash, underscore). */
+  channelNameBytes: 64,
+  /** A channel's topic: 256 characters of up to 4 UTF-8 bytes. */
+  channelTopicBytes: 1024,
+  /** A sealed name or topic as the relay stores it (its own limit). */
+  channelMetadataBytes: 4096,
+  /** Metadata keys of one channel in one channel-key payload. */
+  channelKeysPerPayload: 8,
   /** Old sessions kept per peer device so late messages on a replaced session still decrypt. */
   previousSessions: 4,
 } as const;

@@ -2,7 +2,7 @@
 // them. Both are CBOR maps with a version field `v`; decoders refuse unknown versions first (UNKNOWN_VERSION),
 // then check every field's type and size. The relay sees only envelopes; everything a user wrote (text, file
 // keys and names, reactions, timers) is in the payload, padded to a power-of-two size before encryption.
-import { bool, bytes, decodeVersioned, encodeCbor, encodeCborScratch, list, literal, nullable, struct, text, uint, variants, UINT32_MAX, type Field, type Infer } from './codec.ts';
+import { bool, bytes, decodeVersioned, encodeCbor, encodeCborScratch, list, literal, nullable, paddedSize, struct, text, uint, unpaddedLength, variants, writePadding, UINT32_MAX, type Field, type Infer } from './codec.ts';
 import { allocBytes } from '../crypto/sodium.ts';
 import { ML_KEM_768_CIPHERTEXT_BYTES } from '../crypto/ml-kem.ts';
 import { fail } from './errors.ts';
@@ -20,7 +20,8 @@ export interface DeviceAddress {
   deviceId: string;
 }
 
-const address = struct({ userId: idField, deviceId: idField });
+export const deviceAddressSchema = struct({ userId: idField, deviceId: idField });
+const address = deviceAddressSchema;
 
 /**
  * A hybrid start adds `kem`; a classic start (from a device from before ML-KEM, or to one) has no such key at all,
@@ -120,6 +121,9 @@ export const senderKeyDistributionSchema = struct({
 });
 export type SenderKeyDistribution = Infer<typeof senderKeyDistributionSchema>;
 
+export const channelMetaKeySchema = struct({ keyId: uint(UINT32_MAX), key: key32 });
+export type ChannelMetaKey = Infer<typeof channelMetaKeySchema>;
+
 const payloadSchemas = {
   text: struct({ ...common, kind: literal('text'), body }),
   reply: struct({ ...common, kind: literal('reply'), target: messageId, body }),
@@ -142,6 +146,13 @@ const payloadSchemas = {
    * to the sender's own other devices only, the sending device's name.
    */
   profile: struct({ ...common, kind: literal('profile'), displayName: text(LIMITS.displayNameBytes), deviceName: nullable(text(LIMITS.displayNameBytes)) }),
+  /**
+   * A channel's metadata keys (its name and topic are sealed under them, channel-meta.ts), pairwise only, to a member's
+   * devices: by whoever added them, to the sealing device's other devices, and in answer to a request.
+   */
+  'channel-key': struct({ ...common, kind: literal('channel-key'), channelId: idField, keys: list(channelMetaKeySchema, LIMITS.channelKeysPerPayload) }),
+  /** A member asks for the metadata key a channel's name or topic names and it lacks. */
+  'channel-key-request': struct({ ...common, kind: literal('channel-key-request'), channelId: idField, keyId: uint(UINT32_MAX) }),
 } satisfies Record<string, Field<unknown>>;
 
 type PayloadOf<K extends keyof typeof payloadSchemas> = Omit<Infer<(typeof payloadSchemas)[K]>, 'v'>;
@@ -161,20 +172,14 @@ export function encodePayload(payload: Payload): Uint8Array {
   payloadSchema.parse(versioned, 'payload');
   const encoded = encodeCborScratch(versioned); // copied once, straight into the padded buffer below
   if (encoded.length >= LIMITS.payloadBytes) fail('OVERSIZED', 'payload exceeds the limit', { size: encoded.length, limit: LIMITS.payloadBytes });
-  let size = MIN_PADDED;
-  while (size < encoded.length + 1) size *= 2;
-  const padded = allocBytes(size);
+  const padded = allocBytes(paddedSize(encoded.length, MIN_PADDED));
   padded.set(encoded, 0);
-  padded[encoded.length] = 0x80;
-  padded.fill(0, encoded.length + 1);
+  writePadding(padded, encoded.length);
   return padded;
 }
 
 export function decodePayload(padded: Uint8Array): Payload {
   if (padded.length > LIMITS.payloadBytes) fail('OVERSIZED', 'padded payload exceeds the limit', { size: padded.length, limit: LIMITS.payloadBytes });
-  let end = padded.length - 1;
-  while (end >= 0 && padded[end] === 0) end--;
-  if (end < 0 || padded[end] !== 0x80) fail('MALFORMED', 'payload padding is invalid');
-  const { v: _v, ...payload } = decodeVersioned(padded.subarray(0, end), payloadSchema, { maxBytes: LIMITS.payloadBytes, versions: [WIRE_VERSION], what: 'payload' });
+  const { v: _v, ...payload } = decodeVersioned(padded.subarray(0, unpaddedLength(padded)), payloadSchema, { maxBytes: LIMITS.payloadBytes, versions: [WIRE_VERSION], what: 'payload' });
   return payload as Payload;
 }

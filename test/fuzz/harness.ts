@@ -4,6 +4,7 @@
 // acceptable failure is a ProtocolError; anything else (TypeError, RangeError, a libsodium exception) is a bug.
 // Used by test/unit/protocol/fuzz.test.ts (bounded, fixed seed) and scripts/fuzz.ts (`npm run fuzz`, long).
 import { Encoder } from 'cbor-x';
+import { newChannelMetaKey, openChannelField, readChannelBox, sealChannelField } from '../../core/protocol/channel-meta.ts';
 import { ProtocolError } from '../../core/protocol/errors.ts';
 import {
   applyDeviceList, createAccountIdentity, createDevice, createRecoveryKit, decodeDeviceCertificate, decodeDeviceList, deserializeAccountIdentity,
@@ -61,7 +62,11 @@ export function buildTargets(): Target[] {
   const ids = { userId: 'alice', accountPublicKey: alice.account.publicKey };
   const other = { userId: 'bob', accountPublicKey: bob.account.publicKey };
   const outbound = a.store.outboundSenderKey('general')!;
+  const metaKey = newChannelMetaKey();
+  const sealer = { userId: 'alice', deviceId: 'd0' };
+  const channelNames = [sealChannelField(metaKey, 'name', { text: 'general', setAt: NOW }, sealer, 'general'), sealChannelField(metaKey, 'name', { text: 'ops', setAt: NOW }, sealer)];
   return [
+    { name: 'openChannelField', samples: channelNames, run: (input) => openChannelField(readChannelBox(input), 'name', metaKey) },
     { name: 'decodeEnvelope', samples: frames, run: decodeEnvelope },
     { name: 'decryptFrame', samples: frames.slice(2), run: (input) => decryptFrame(receiver, input, NOW) },
     { name: 'decodePayload', samples: [encodePayload(textPayload('hello')), encodePayload({ id: new Uint8Array(16), sentAt: NOW, timers: { expiresAt: NOW, burnAfterReadSeconds: null }, syncTo: 'bob', group: { id: new Uint8Array(16), members: ['alice', 'bob', 'carol'] }, kind: 'receipt', receipt: 'read', targets: [new Uint8Array(16)] })], run: decodePayload },

@@ -1,13 +1,15 @@
 // The channels commands: list (with direct and group conversations), create, join, add, remove, leave, topic, roles.
 import type { Handlers } from '../../api/dispatch.ts';
-import { utf8 } from '../../crypto/sodium.ts';
+import { newChannelMetaKey } from '../../protocol/channel-meta.ts';
 import type { EngineContext } from '../context.ts';
 import { channelConversationId } from '../conversations/ref.ts';
 import type { ConversationRouter } from '../conversations/routing.ts';
 import { EngineError } from '../errors.ts';
-import { conversationRows, conversationView, upsertConversationStatement } from '../history.ts';
+import { channelRows, conversationRows, conversationView, upsertChannelStatement } from '../history.ts';
 import { RelayError } from '../relay-http.ts';
-import { decodeName, type ChannelDirectory } from './members.ts';
+import type { ChannelKeySharing } from './key-sharing.ts';
+import type { ChannelDirectory } from './members.ts';
+import type { ChannelMetadata } from './metadata.ts';
 import { rotationFlagStatement } from './rotation.ts';
 
 type ChannelHandlers = Pick<Handlers, 'channels.create' | 'channels.join' | 'channels.add' | 'channels.remove' | 'channels.leave' | 'channels.setTopic' | 'channels.setRole'>;
@@ -19,14 +21,22 @@ function relayRefusal(error: unknown): never {
   throw error;
 }
 
-export function channelHandlers(ctx: EngineContext, channels: ChannelDirectory, routing: ConversationRouter): ChannelHandlers {
+export function channelHandlers(ctx: EngineContext, channels: ChannelDirectory, routing: ConversationRouter, metadata: ChannelMetadata, sharing: ChannelKeySharing): ChannelHandlers {
   return {
     'channels.create': async ({ name, topic, open }) => {
+      // The relay cannot tell whether a name is taken (it sees none), so the check is against every name this
+      // device can read: the channels it is in, and the open channels listed to the whole organisation.
       await channels.sync();
-      const taken = (await ctx.http.listChannels()).some((c) => decodeName(c.name) === name);
+      const taken = (await ctx.http.listChannels()).some((c) => c.role === null && metadata.listedName(c) === name);
       if (taken || (await conversationRows(ctx.vault, "kind = 'channel' AND name = ?", [name])).length) throw new EngineError('CONFLICT', `#${name} already exists`);
-      const created = await ctx.http.createChannel(utf8(name), topic ? utf8(topic) : undefined, open);
-      await ctx.vault.transaction([upsertConversationStatement({ id: channelConversationId(created.channelId), kind: 'channel', remoteId: created.channelId, name, topic: topic ?? null, role: 'owner' })]);
+      const key = newChannelMetaKey();
+      const setAt = ctx.now();
+      const created = await ctx.http.createChannel(metadata.seal(key, 'name', { text: name, setAt }, open ? name : null), metadata.seal(key, 'topic', { text: topic ?? '', setAt }), open);
+      await ctx.vault.transaction([
+        upsertChannelStatement({ id: channelConversationId(created.channelId), remoteId: created.channelId, name, topic: topic || null, nameSetAt: setAt, topicSetAt: setAt, role: 'owner' }),
+        metadata.keyStatement(created.channelId, key),
+      ]);
+      await ctx.lane.run(() => sharing.shareWith(created.channelId, [ctx.username])); // our other devices
       const row = (await conversationRows(ctx.vault, 'id = ?', [channelConversationId(created.channelId)]))[0]!;
       return conversationView(ctx.vault, row, [ctx.username], ctx.now());
     },
@@ -34,6 +44,8 @@ export function channelHandlers(ctx: EngineContext, channels: ChannelDirectory, 
       const channelId = await routing.channelFromCaller(conversation);
       await ctx.http.addMembers(channelId, [await ctx.directory.accountIdOf(username)]).catch(relayRefusal);
       channels.forget(channelId);
+      // what the channel is called and about, for its new member (and the relay never sees it)
+      await ctx.lane.run(() => sharing.shareWith(channelId, [username]));
       return {};
     },
     'channels.remove': async ({ conversation, username }) => {
@@ -44,7 +56,7 @@ export function channelHandlers(ctx: EngineContext, channels: ChannelDirectory, 
       return {};
     },
     'channels.join': async ({ channel }) => {
-      const open = (await ctx.http.listChannels()).find((c) => c.role === null && c.open && decodeName(c.name) === channel);
+      const open = (await ctx.http.listChannels()).find((c) => c.role === null && metadata.listedName(c) === channel);
       if (!open) throw new EngineError('NOT_FOUND', `no open channel named #${channel} (private channels need an invitation)`);
       await ctx.http.joinChannel(open.channelId).catch(relayRefusal);
       channels.forget(open.channelId);
@@ -59,7 +71,12 @@ export function channelHandlers(ctx: EngineContext, channels: ChannelDirectory, 
     },
     'channels.setTopic': async ({ conversation, topic }) => {
       const channelId = await routing.channelFromCaller(conversation);
-      await ctx.http.updateChannel(channelId, { topic: utf8(topic) }).catch(relayRefusal);
+      const { key, fresh } = await ctx.lane.run(() => sharing.keyForWrite(channelId));
+      if (fresh) await sharing.delivered(); // a new key reaches the relay before the topic sealed under it
+      const stored = (await channelRows(ctx.vault)).get(channelId);
+      const setAt = Math.max(ctx.now(), (stored?.topicSetAt ?? 0) + 1); // after the one shown, whatever the clocks say
+      await ctx.http.updateChannel(channelId, { topic: metadata.seal(key, 'topic', { text: topic, setAt }) }).catch(relayRefusal);
+      await ctx.vault.transaction([{ sql: 'UPDATE conversations SET topic = ?, topic_set_at = ? WHERE id = ?', params: [topic || null, setAt, channelConversationId(channelId)] }]);
       await channels.sync();
       return {};
     },

@@ -1,13 +1,17 @@
 // The relay's view of our channels: who is in each (and their role), cached until a notice says it changed, and
-// the local conversation rows kept in step with the relay's channel list.
+// the local conversation rows kept in step with the relay's channel list (names and topics as metadata.ts opens them).
 import type { ConversationViewT } from '../../api/contract.ts';
 import type { ServerNotice } from '../../relay/frames.ts';
 import type { EngineContext } from '../context.ts';
 import { EngineError } from '../errors.ts';
-import { conversationRows, conversationView, upsertConversationStatement } from '../history.ts';
+import { channelRows, conversationRows, conversationView, upsertChannelStatement } from '../history.ts';
 import { channelConversationId } from '../conversations/ref.ts';
 import { RelayError } from '../relay-http.ts';
+import type { ChannelMetadata } from './metadata.ts';
 import { rotationFlagStatement } from './rotation.ts';
+
+/** How long resolving a name waits for the connection, then for the queue, when a key may be in it. */
+const CATCH_UP_MS = 5_000;
 
 export interface ChannelInfo {
   channelId: string;
@@ -15,22 +19,15 @@ export interface ChannelInfo {
   members: Map<string, string>; // accountId -> role
 }
 
-/** Channel names and topics are bytes on the relay; anything that is not UTF-8 is shown as such, not guessed. */
-export function decodeName(bytes: Uint8Array): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes).slice(0, 256);
-  } catch {
-    return '(unreadable name)';
-  }
-}
-
 export class ChannelDirectory {
   readonly #ctx: EngineContext;
+  readonly #metadata: ChannelMetadata;
   readonly #channels = new Map<string, ChannelInfo>();
   readonly #fetches = new Map<string, Promise<ChannelInfo | null>>();
 
-  constructor(ctx: EngineContext) {
+  constructor(ctx: EngineContext, metadata: ChannelMetadata) {
     this.#ctx = ctx;
+    this.#metadata = metadata;
   }
 
   /** The relay's view of a channel (members and roles); cached until a notice says it changed. */
@@ -73,16 +70,30 @@ export class ChannelDirectory {
     await Promise.all(rows.map((r) => this.channel(r.remote_id)));
   }
 
-  /** Brings the local channel rows in line with the relay's list: new channels appear, ones we left are marked. */
+  /**
+   * Brings the local channel rows in line with the relay's list: new channels appear, ones we left are marked (and
+   * their metadata keys dropped), names and topics change only to what the channel's members sealed.
+   */
   async sync(): Promise<void> {
-    const channels = await this.#ctx.http.listChannels();
-    const statements = channels.filter((c) => c.role !== null).map((c) => upsertConversationStatement({
-      id: channelConversationId(c.channelId), kind: 'channel', remoteId: c.channelId, name: decodeName(c.name), topic: c.topic ? decodeName(c.topic) : null, role: c.role,
-    }));
-    const current = new Set(channels.filter((c) => c.role !== null).map((c) => channelConversationId(c.channelId)));
-    const stored = await conversationRows(this.#ctx.vault, "kind = 'channel' AND member = 1");
-    for (const row of stored) if (!current.has(row.id)) statements.push({ sql: 'UPDATE conversations SET member = 0, role = NULL WHERE id = ?', params: [row.id] });
+    const channels = (await this.#ctx.http.listChannels()).filter((c) => c.role !== null);
+    const [stored, keys] = await Promise.all([channelRows(this.#ctx.vault), this.#metadata.keys()]);
+    const statements = channels.map((c) => upsertChannelStatement(this.#metadata.reconcile(c, stored.get(c.channelId), keys.get(c.channelId) ?? [])));
+    const current = new Set(channels.map((c) => c.channelId));
+    for (const row of stored.values()) {
+      if (row.member && !current.has(row.remoteId)) {
+        statements.push({ sql: 'UPDATE conversations SET member = 0, role = NULL WHERE id = ?', params: [row.id] }, this.#metadata.forgetStatement(row.remoteId));
+      }
+    }
     if (statements.length) await this.#ctx.vault.transaction(statements);
+  }
+
+  /** Channel keys arrived: names and topics sealed under them can be shown now. */
+  async keysArrived(channelIds: string[]): Promise<void> {
+    await this.sync();
+    for (const channelId of channelIds) {
+      const view = await this.view(channelId);
+      if (view) this.#ctx.emit('conversation.updated', view);
+    }
   }
 
   async onNotice(notice: ServerNotice): Promise<void> {
@@ -121,13 +132,28 @@ export class ChannelDirectory {
   }
 
   async byName(name: string): Promise<string> {
-    let row = (await conversationRows(this.#ctx.vault, "kind = 'channel' AND name = ?", [name]))[0];
+    const find = async () => (await conversationRows(this.#ctx.vault, "kind = 'channel' AND name = ?", [name]))[0];
+    let row = await find();
     if (!row) {
       await this.sync();
-      row = (await conversationRows(this.#ctx.vault, "kind = 'channel' AND name = ?", [name]))[0];
+      row = await find();
+    }
+    if (!row && (await this.#ctx.vault.get("SELECT 1 AS x FROM conversations WHERE kind = 'channel' AND member = 1 AND name_set_at IS NULL"))) {
+      // a channel whose name is sealed under a key not received yet: it may be in the queue the relay holds for us
+      await this.#caughtUp();
+      await this.sync();
+      row = await find();
     }
     if (!row || !row.member) throw new EngineError('NOT_FOUND', `you are not in a channel named #${name}`);
     return row.remote_id;
+  }
+
+  /** Waits (bounded) until what the relay held for us when we connected is committed. */
+  async #caughtUp(): Promise<void> {
+    const { socket, lane } = this.#ctx;
+    await socket.waitOnline(CATCH_UP_MS).then(() => socket.drained(CATCH_UP_MS)).catch(() => {});
+    await lane.run(async () => {});
+    await lane.settled();
   }
 
   /** The members' account ids, as the relay lists them (who); their devices come from verified device lists. */

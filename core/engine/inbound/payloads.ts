@@ -26,6 +26,8 @@ export type Effect =
   | { kind: 'status'; messageIds: string[] }
   | { kind: 'sender-key-request'; requester: DeviceAddress; channelId: string; keyId: number }
   | { kind: 'sender-key-arrived'; channelId: string }
+  | { kind: 'channel-key-request'; requester: DeviceAddress; channelId: string; keyId: number }
+  | { kind: 'channel-keys-arrived'; channelId: string }
   | { kind: 'delivered-receipt'; messageId: string }
   | { kind: 'profile'; username: string; displayName: string };
 
@@ -73,6 +75,10 @@ export function applyPayload(payload: Payload, origin: Origin): { statements: St
       return { statements: [], effects: [{ kind: 'sender-key-arrived', channelId: payload.distribution.channelId }] };
     case 'sender-key-request':
       return { statements: [], effects: [{ kind: 'sender-key-request', requester: { userId: sender, deviceId: origin.senderDevice }, channelId: payload.channelId, keyId: payload.keyId }] };
+    case 'channel-key-request':
+      return { statements: [], effects: [{ kind: 'channel-key-request', requester: { userId: sender, deviceId: origin.senderDevice }, channelId: payload.channelId, keyId: payload.keyId }] };
+    case 'channel-key': // its keys are kept only from a member (channels/key-sharing.ts, asked by receive.ts before this)
+      return { statements: [], effects: [] };
     case 'profile':
       if (origin.own) return { statements: payload.deviceName !== null ? [deviceNameStatement(origin.senderDevice, payload.deviceName)] : [], effects: [] };
       return { statements: [], effects: [{ kind: 'profile', username: sender, displayName: payload.displayName }] };

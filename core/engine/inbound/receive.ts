@@ -12,6 +12,7 @@ import { StagedProtocolStore } from '../../protocol/store.ts';
 import { decodeEnvelope, type Envelope } from '../../protocol/wire.ts';
 import { decodeNotice, type ServerNotice } from '../../relay/frames.ts';
 import type { Statement } from '../../vault/index.ts';
+import type { ChannelKeySharing } from '../channels/key-sharing.ts';
 import type { ChannelDirectory } from '../channels/members.ts';
 import type { DisplayNames } from '../contacts/display-names.ts';
 import { rotationFlagStatement } from '../channels/rotation.ts';
@@ -45,6 +46,7 @@ type Undecryptable = EventPayload<'message.undecryptable'>;
 
 export interface InboundParts {
   channels: ChannelDirectory;
+  channelKeys: ChannelKeySharing;
   routing: ConversationRouter;
   outbound: Outbound;
   keys: SenderKeyRecovery;
@@ -132,6 +134,12 @@ export class Inbound {
         const ref = refOf(conversationId);
         if (opens && ref.kind === 'direct') statements.push(ensureDirectStatement(ref.username));
         if (opens && ref.kind === 'group') statements.push(ensureGroupStatement(ref.groupId, incoming.payload.group!.members, ctx.username));
+        if (incoming.payload.kind === 'channel-key') {
+          // kept only from a member's device, committed with this batch
+          const kept = await this.#parts.channelKeys.accept(sender, incoming.channelId === null, incoming.payload);
+          statements.push(...kept);
+          if (kept.length) effects.push({ kind: 'channel-keys-arrived', channelId: incoming.payload.channelId });
+        }
         const applied = applyPayload(incoming.payload, { conversationId, sender, senderDevice: incoming.from.deviceId, own: sender === ctx.username, me: ctx.username, receivedAt: now });
         statements.push(...applied.statements);
         effects.push(...applied.effects);
@@ -213,8 +221,9 @@ export class Inbound {
 
   async #afterReceive(effects: Effect[], notices: ServerNotice[]): Promise<void> {
     const ctx = this.#ctx;
-    const { keys, resets, outbound, channels } = this.#parts;
+    const { keys, resets, outbound, channels, channelKeys } = this.#parts;
     const received: string[] = [];
+    const keyed = new Set<string>();
     const updated: string[] = [];
     const receipts = new Map<string, string[]>();
     for (const effect of effects) {
@@ -225,6 +234,8 @@ export class Inbound {
         case 'removed': ctx.emit('message.removed', { id: effect.messageId, conversation: effect.conversationId, reason: 'deleted' }); break;
         case 'sender-key-arrived': keys.keyArrived(); break;
         case 'sender-key-request': keys.asked(effect.requester, effect.channelId, effect.keyId); break;
+        case 'channel-key-request': channelKeys.asked(effect.requester, effect.channelId, effect.keyId); break;
+        case 'channel-keys-arrived': keyed.add(effect.channelId); break;
         case 'delivered-receipt': break;
         case 'profile': await this.#parts.names.arrived(effect.username, effect.displayName).catch((error: Error) => ctx.problem(error)); break;
       }
@@ -236,12 +247,14 @@ export class Inbound {
     await emitUpdated(ctx, updated);
     if (received.length) await this.#parts.expiry.rearm(); // a message with a timer may have arrived
     for (const notice of notices) await channels.onNotice(notice).catch((error: Error) => ctx.problem(error));
+    if (keyed.size) await channels.keysArrived([...keyed]).catch((error: Error) => ctx.problem(error));
     // follow-ups that send: answers to key requests, our own key requests, delivery receipts, held frames
     // Only follow-ups that send need the lane; a batch without any must not queue behind the next batch's decrypt.
-    if (receipts.size || keys.hasRequests || resets.due) {
+    if (receipts.size || keys.hasRequests || resets.due || channelKeys.hasRequests) {
       await ctx.lane.run(async () => {
         for (const [user, ids] of receipts) await outbound.queueControl(user, { kind: 'receipt', receipt: 'delivered', targets: ids.map(fromBase64Url) }).catch((error: Error) => ctx.problem(error));
         await keys.sendRequests();
+        await channelKeys.sendRequests();
         await resets.resetBroken();
       });
     }

@@ -7,9 +7,11 @@ import {
 } from '../../protocol/processor.ts';
 import { StagedProtocolStore, type ProtocolWrite } from '../../protocol/store.ts';
 import { decodePayload, encodePayload, type DeviceAddress, type Payload, type PayloadContent } from '../../protocol/wire.ts';
+import { LIMITS } from '../../protocol/limits.ts';
 import { MAX_RECIPIENTS } from '../../relay/frames.ts';
 import type { Statement } from '../../vault/index.ts';
 import type { ChannelDirectory } from '../channels/members.ts';
+import type { ChannelMetadata } from '../channels/metadata.ts';
 import { clearRotationStatement, rotationDue } from '../channels/rotation.ts';
 import type { EngineContext } from '../context.ts';
 import { conversationId, type ConversationRef } from '../conversations/ref.ts';
@@ -51,12 +53,14 @@ type DeviceEncryption = (staged: StagedProtocolStore, now: number, sessions: New
 export class Outbound {
   readonly #ctx: EngineContext;
   readonly #channels: ChannelDirectory;
+  readonly #metadata: ChannelMetadata;
   /** Accounts whose device list was fetched since the socket last came online (see currentDevices). */
   readonly #listsFresh = new Set<string>();
 
-  constructor(ctx: EngineContext, channels: ChannelDirectory) {
+  constructor(ctx: EngineContext, channels: ChannelDirectory, metadata: ChannelMetadata) {
     this.#ctx = ctx;
     this.#channels = channels;
+    this.#metadata = metadata;
   }
 
   /** The socket came online: device lists are fetched afresh before the next encryption to them. */
@@ -103,9 +107,10 @@ export class Outbound {
 
   /**
    * Every member device except this one, as verified device lists say (the relay's member list says who). A member
-   * whose changed identity key the user has not accepted gets no sender key until it is accepted.
+   * whose changed identity key the user has not accepted gets no sender key (nor channel metadata key) until it is
+   * accepted.
    */
-  async #memberDevices(channelId: string): Promise<DeviceAddress[]> {
+  async memberDevices(channelId: string): Promise<DeviceAddress[]> {
     const devices: DeviceAddress[] = [];
     for (const accountId of await this.#channels.memberAccounts(channelId)) {
       const username = await this.#ctx.directory.usernameOf(accountId);
@@ -134,22 +139,38 @@ export class Outbound {
     return [...first.frames, ...second.frames];
   }
 
-  /** Makes sure every member device holds our current sender key, rotating first if someone left. */
-  async #prepareChannel(staged: StagedProtocolStore, channelId: string, now: number): Promise<{ frames: ProtocolFrame[]; statements: Statement[] }> {
-    const members = await this.#memberDevices(channelId);
+  /**
+   * Makes sure every member device holds our current sender key, rotating first if someone left. The frames come
+   * as relay sends of their own: a relay send names each device once, and a newcomer gets two payloads.
+   */
+  async #prepareChannel(staged: StagedProtocolStore, channelId: string, now: number): Promise<{ sends: ProtocolFrame[][]; statements: Statement[] }> {
+    const members = await this.memberDevices(channelId);
     const rotate = await rotationDue(this.#ctx.vault, channelId);
     const first = prepareChannelKey(staged, channelId, members, now, rotate);
     staged.commit(first.writes);
     let frames = first.frames;
+    // devices given our first sender key for the channel (not a rotation, after which they hold it already) are
+    // given its metadata keys too: whoever can read the channel can read its name (a device linked later, a member
+    // whose key from the one who added it was lost)
+    const newcomers = first.rotated === null || first.rotated === 'no-key' ? first.frames.map((f) => f.to) : [];
     if (first.missing.length) {
       const sessions = await this.#ctx.directory.newSessions(first.missing, (e) => this.#ctx.problem(e));
       if (sessions.length) {
         const second = prepareChannelKey(staged, channelId, sessions.map((s) => s.device), now, false, sessions);
         staged.commit(second.writes);
         frames = [...frames, ...second.frames];
+        newcomers.push(...second.frames.map((f) => f.to));
       }
     }
-    return { frames, statements: rotate ? [clearRotationStatement(channelId)] : [] };
+    const sends = [frames];
+    const keys = newcomers.length ? (await this.#metadata.keysOf(channelId)).slice(0, LIMITS.channelKeysPerPayload) : [];
+    if (keys.length) {
+      const payload = { id: newMessageId(), sentAt: now, timers: null, syncTo: null, group: null, kind: 'channel-key', channelId, keys } satisfies Payload;
+      const shared = encryptToDevices(staged, newcomers, payload, now);
+      staged.commit(shared.writes);
+      sends.push(shared.frames);
+    }
+    return { sends, statements: rotate ? [clearRotationStatement(channelId)] : [] };
   }
 
   /** A control payload to a person's devices (and our own other devices), through the outbox. Call inside the lane. */
@@ -159,13 +180,16 @@ export class Outbound {
     await this.#deliverOrHold({ kind: 'direct', username }, payload, null, [], now);
   }
 
-  /** Encrypts control traffic to particular devices (starting sessions where there are none) and queues it. In the lane. */
-  async queueToDevices(encrypt: DeviceEncryption): Promise<void> {
+  /**
+   * Encrypts control traffic to particular devices (starting sessions where there are none) and queues it, with
+   * `records` (local rows) in the same transaction. In the lane.
+   */
+  async queueToDevices(encrypt: DeviceEncryption, records: Statement[] = []): Promise<void> {
     const now = this.#ctx.now();
     const staged = new StagedProtocolStore(this.#ctx.store);
     let result = encrypt(staged, now, []);
     if (result.missing.length) result = encrypt(staged, now, await this.#ctx.directory.newSessions(result.missing, (e) => this.#ctx.problem(e)));
-    await this.#ctx.lane.commitFrames(staged, result.writes, this.pairwiseFrames(result.frames, now));
+    await this.#ctx.lane.commitFrames(staged, result.writes, this.pairwiseFrames(result.frames, now), records);
   }
 
   /** Sends a user payload to a conversation and records it locally in the same transaction; returns its id. */
@@ -224,7 +248,8 @@ export class Outbound {
       const prepared = await this.#prepareChannel(staged, target.channelId, now);
       const encrypted = encryptChannelMessage(staged, target.channelId, payload, now);
       const channelFrame: OutgoingFrame = { msgId: payload.id, expiresAt, channel: target.channelId, body: encrypted.frame, messageId };
-      await ctx.lane.commitFrames(staged, encrypted.writes, [...this.pairwiseFrames(prepared.frames, now), channelFrame], [...prepared.statements, ...extra]);
+      const pairwise = prepared.sends.flatMap((frames) => this.pairwiseFrames(frames, now));
+      await ctx.lane.commitFrames(staged, encrypted.writes, [...pairwise, channelFrame], [...prepared.statements, ...extra]);
       return;
     }
     const people = target.kind === 'direct' ? [target.username] : target.members.filter((m) => m !== ctx.username);

@@ -21,6 +21,8 @@ const contents: PayloadContent[] = [
   { kind: 'call', callId: id(), signal: 'offer', data: 'v=0 sdp' },
   { kind: 'sender-key', distribution: { channelId: 'general', keyId: 7, iteration: 3, chainKey: k32(), signingPublicKey: k32() } },
   { kind: 'sender-key-request', channelId: 'general', keyId: 7 },
+  { kind: 'channel-key', channelId: 'general', keys: [{ keyId: 9, key: k32() }, { keyId: 10, key: k32() }] },
+  { kind: 'channel-key-request', channelId: 'general', keyId: 9 },
   { kind: 'receipt', receipt: 'read', targets: [id(), id()] },
   { kind: 'session-reset', brokenSessionId: id(), reason: 'no-session' },
 ];
