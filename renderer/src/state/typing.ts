@@ -21,10 +21,10 @@ export const useTyping = create<TypingState>()((set) => ({
     return { byConversation: { ...s.byConversation, [conversation]: people } };
   }),
   expire: (now = Date.now()) => set((s) => {
-    const next: TypingState['byConversation'] = {};
-    for (const [conversation, people] of Object.entries(s.byConversation)) {
-      next[conversation] = Object.fromEntries(Object.entries(people).filter(([, until]) => until > now));
-    }
+    const lapsed = Object.entries(s.byConversation).filter(([, people]) => Object.values(people).some((until) => until <= now));
+    if (lapsed.length === 0) return {}; // nothing changed: no re-render
+    const next = { ...s.byConversation };
+    for (const [conversation, people] of lapsed) next[conversation] = Object.fromEntries(Object.entries(people).filter(([, until]) => until > now));
     return { byConversation: next };
   }),
   clear: () => set({ byConversation: {} }),

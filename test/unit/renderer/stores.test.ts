@@ -1,7 +1,7 @@
 // The renderer's logic that runs without a browser: the history window of a conversation (pages in front, live
 // messages at the end only when the window reaches the newest, out-of-order arrivals in time order), the sidebar's
-// counts (only others' messages in conversations not open count, mentions of this user too), the passphrase hint and
-// day labels. The stores are the real zustand stores the app uses.
+// counts (only others' messages in conversations not open count, mentions of this user too), typing signals lapsing,
+// the passphrase hint and day labels. The stores are the real zustand stores the app uses.
 import { beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ConversationViewT, MessageViewT } from '../../../core/api/contract.ts';
@@ -9,6 +9,7 @@ import { dayLabel } from '../../../renderer/src/lib/time.ts';
 import { strengthOf } from '../../../renderer/src/lib/strength.ts';
 import { sidebarSections, useConversations } from '../../../renderer/src/state/conversations.ts';
 import { useMessages } from '../../../renderer/src/state/messages.ts';
+import { TYPING_HOLD_MS, useTyping } from '../../../renderer/src/state/typing.ts';
 
 const C = 'c:general';
 let clock = Date.parse('2026-03-01T10:00:00Z');
@@ -112,5 +113,23 @@ describe('renderer: hints', () => {
     assert.equal(dayLabel(new Date(clock - 3600_000).toISOString(), now), 'Today');
     assert.equal(dayLabel(new Date(clock - 24 * 3600_000).toISOString(), now), 'Yesterday');
     assert.match(dayLabel('2026-03-01T12:00:00', now), /1/);
+  });
+});
+
+describe('renderer: typing', () => {
+  it('holds a signal for a few seconds, renewed by the next, and drops it after', () => {
+    const store = useTyping.getState();
+    store.set(C, 'bob', true, 1_000);
+    const before = useTyping.getState().byConversation;
+    store.expire(1_000 + TYPING_HOLD_MS - 1);
+    assert.equal(useTyping.getState().byConversation, before, 'nothing lapsed: the same state, so nothing re-renders');
+    store.set(C, 'bob', true, 4_000);
+    store.expire(1_000 + TYPING_HOLD_MS + 1);
+    assert.deepEqual(Object.keys(useTyping.getState().byConversation[C]!), ['bob'], 'renewed');
+    store.expire(4_000 + TYPING_HOLD_MS);
+    assert.deepEqual(useTyping.getState().byConversation[C], {});
+    store.set(C, 'bob', true, 0);
+    store.set(C, 'bob', false, 0);
+    assert.deepEqual(useTyping.getState().byConversation[C], {}, 'a stop signal ends it at once');
   });
 });
