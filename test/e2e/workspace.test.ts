@@ -172,7 +172,13 @@ describe('the desktop app in Chromium (web shell)', { timeout: 300_000 }, () => 
     // at the top of the first page (messages 81-130) the next older page loads, and message 81 stays where it was
     // on screen instead of the view jumping to the top of the longer list
     const box = await list.boundingBox();
-    await list.evaluate((el) => { el.scrollTop = 0; });
+    // (again until the load starts: right after opening, the list may still be settling at the bottom)
+    await eventually(async () => {
+      if ((await exactly(page, 'history message 80').count()) > 0 || (await page.getByText('Loading older messages…').count()) > 0) return true;
+      await list.evaluate((el) => { el.scrollTop = 0; });
+      await page.waitForTimeout(250);
+      return false;
+    }, 'the older page to start loading');
     await exactly(page, 'history message 80').waitFor({ timeout: 20_000 });
     await eventually(async () => {
       const at = (await exactly(page, 'history message 81').boundingBox())?.y;
