@@ -21,7 +21,7 @@ export const LAYERS = {
   'core/engine': { may: CORE_BELOW_ENGINE },
   'core/host': { may: [...CORE_BELOW_ENGINE, 'core/engine'] }, // the host entry: starts engines for a front door
   'core/cli': { may: ['core/api', 'core/host'] },
-  'core/shell': { may: ['core/api', 'core/host'] }, // the coming web shell
+  'core/shell': { may: ['core/api', 'core/host'] }, // the web shell
   'server': { may: ['core/crypto', 'core/relay'] },
   'electron': { may: ['core/api', 'core/host'] },
   'renderer': { may: ['core/api'], node: false }, // and only `import type` from it (below)

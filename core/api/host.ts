@@ -84,6 +84,11 @@ export const hostCommands = {
   'app.activity': { request: empty, response: empty },
   /** The computer locked its screen or is going to sleep: every open profile locks. */
   'app.lockAll': { request: empty, response: empty },
+  /**
+   * What the first screen can offer: the invite of the relay this app started for itself (`npm start` with no relay
+   * configured), while the app data directory holds no profile yet.
+   */
+  'app.welcome': { request: empty, response: z.object({ invite: z.string().max(LIMITS.linkMax).optional() }) },
 } as const;
 
 export const hostEvents = {

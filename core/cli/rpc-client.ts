@@ -5,7 +5,8 @@ import type { Socket } from 'node:net';
 import { ApiError, commands, events, type CommandName, type EventName, type WardroomApi } from '../api/contract.ts';
 import { isCommandName } from '../api/dispatch.ts';
 import type { EngineHost, OpenEngine } from '../api/host.ts';
-import { decodeReply, encodeCall, LineDecoder, MAX_REPLY_LINE_BYTES } from './json-rpc.ts';
+import { decodeReply, encodeCall, MAX_REPLY_BYTES } from '../api/json-rpc.ts';
+import { asLine, LineDecoder } from './json-rpc.ts';
 import { connectIfListening, profileSocket, removeSocketFile } from './serve-socket.ts';
 
 interface Pending {
@@ -30,7 +31,7 @@ export function rpcClient(socket: Socket): OpenEngine {
   };
 
   const decoder = new LineDecoder(
-    MAX_REPLY_LINE_BYTES,
+    MAX_REPLY_BYTES,
     (line) => {
       const reply = decodeReply(line);
       if (!reply) return fail(new ApiError('INTERNAL', 'the wardroom serve sent something that is not JSON-RPC'));
@@ -62,7 +63,7 @@ export function rpcClient(socket: Socket): OpenEngine {
       return new Promise((resolve, reject) => {
         lastId += 1;
         pending.set(lastId, { name, resolve, reject });
-        socket.write(encodeCall(lastId, name, request));
+        socket.write(asLine(encodeCall(lastId, name, request)));
       });
     }) as WardroomApi['call'],
     on: ((name: string, listener: (payload: unknown, seq: number) => void) => {

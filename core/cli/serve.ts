@@ -8,11 +8,11 @@
 import net from 'node:net';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { ApiError, events } from '../api/contract.ts';
-import { hostEvents, type EngineHost } from '../api/host.ts';
+import { ApiError } from '../api/contract.ts';
+import type { EngineHost } from '../api/host.ts';
 import { createSession, ProfileHost, profileLog } from '../host/index.ts';
 import { UsageError } from './main.ts';
-import { startSession, type RpcSession, type RpcTarget } from './rpc-session.ts';
+import { startSession, type RpcSession } from './rpc-session.ts';
 import { claimSocketPath, listenPrivately, profileSocket, removeSocketFile, socketPathProblem } from './serve-socket.ts';
 
 export interface ServeIo {
@@ -36,9 +36,6 @@ export interface ServeOptions {
   io: ServeIo;
 }
 
-/** Engine and host events alike reach every client. */
-const EVENT_NAMES = [...Object.keys(events), ...Object.keys(hostEvents)];
-
 /** Runs until interrupted (or, in the stdio mode, until stdin ends and every call has been answered). */
 export async function serve({ host, profileDir, appDir, passphrase, socket, io }: ServeOptions): Promise<number> {
   const ownSocket = socket === undefined ? null : path.resolve(socket);
@@ -54,16 +51,6 @@ export async function serve({ host, profileDir, appDir, passphrase, socket, io }
   const profiles = new ProfileHost({ root, engines: host, env: io.env, log });
   const name = profileDir !== undefined ? path.basename(path.resolve(profileDir)) : undefined;
   if (name !== undefined) await profiles.unlock(name, await passphrase());
-  const target = (): RpcTarget & { close(): void } => {
-    const session = createSession(profiles, name);
-    return {
-      callUntyped: (method, params) => session.callUntyped(method, params),
-      on: (event, listener) => session.onAny((seen, payload, seq) => {
-        if (seen === event) listener(payload, seq);
-      }),
-      close: () => session.close(),
-    };
-  };
   const sessions = new Set<RpcSession>();
   const servers: { server: net.Server; path: string }[] = [];
   let clients = 0;
@@ -79,8 +66,8 @@ export async function serve({ host, profileDir, appDir, passphrase, socket, io }
     await claimSocketPath(socketPath);
     const server = net.createServer({ allowHalfOpen: true }, (connection) => {
       clients += 1;
-      const routed = target();
-      const session = startSession(routed, connection, connection, { eventNames: EVENT_NAMES, log, label: `socket client ${clients}`, onOverflow: () => connection.destroy() });
+      const routed = createSession(profiles, name);
+      const session = startSession(routed, connection, connection, { log, label: `socket client ${clients}`, onOverflow: () => connection.destroy() });
       track(session, () => {
         routed.close();
         connection.end();
@@ -92,8 +79,9 @@ export async function serve({ host, profileDir, appDir, passphrase, socket, io }
 
   try {
     // stdio first: a client's requests may already wait in the pipe, and no event is missed while sockets open
-    const stdio = ownSocket ? null : startSession(target(), io.stdio!.input, io.stdio!.output, { eventNames: EVENT_NAMES, log, label: 'stdio' });
-    if (stdio) track(stdio, () => {});
+    const stdioSession = ownSocket ? null : createSession(profiles, name);
+    const stdio = stdioSession ? startSession(stdioSession, io.stdio!.input, io.stdio!.output, { log, label: 'stdio' }) : null;
+    if (stdio) track(stdio, () => stdioSession!.close());
     const place = profileDir !== undefined ? profileSocket(profileDir, io.env) : { path: null, reason: '' };
     if (place.path === null && profileDir === undefined) {
       // an app data directory has no one profile whose one-shot commands could come here

@@ -32,6 +32,8 @@ export interface ProfileHostOptions extends HostOptions {
   /** how often idle locking looks at the clock */
   idleCheckMs?: number;
   log?: (line: string) => void;
+  /** an invite the first screen offers (app.welcome) while the directory holds no profile: an embedded relay's first admin invite */
+  firstInvite?: string;
 }
 
 type Listener = (payload: unknown, seq: number) => void;
@@ -44,6 +46,7 @@ export class ProfileHost {
   readonly #now: () => number;
   readonly #log: (line: string) => void;
   readonly #idleTimer: NodeJS.Timeout;
+  readonly #firstInvite: string | undefined;
   #lastActivity: number;
   #seq = 0;
 
@@ -52,6 +55,7 @@ export class ProfileHost {
     this.#engines = options.engines ?? createEngineHost(options);
     this.#now = options.now ?? Date.now;
     this.#log = options.log ?? (() => {});
+    this.#firstInvite = options.firstInvite;
     this.#lastActivity = this.#now();
     this.#idleTimer = setInterval(() => void this.#lockIdle(), options.idleCheckMs ?? 5_000);
     this.#idleTimer.unref();
@@ -260,6 +264,7 @@ export class ProfileHost {
         await this.lockAll('system');
         return {};
       },
+      'app.welcome': async () => (this.#firstInvite && this.list().length === 0 ? { invite: this.#firstInvite } : {}),
     };
     const handler = handlers[name] as (r: unknown) => Promise<unknown>;
     return checkedCall(name, hostCommands[name], handler, request, (command, error) => this.#log(`host command ${command} failed: ${(error as Error)?.stack ?? String(error)}`));

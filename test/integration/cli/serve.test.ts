@@ -338,7 +338,7 @@ describe('wardroom serve', () => {
     assert.equal(await serve.exited, 0);
     assert.equal(serve.stderr().split('\n').filter(Boolean).length, 1, `only the ready line on stderr: ${serve.stderr()}`);
     const log = readFileSync(path.join(alice, 'wardroom.log'), 'utf8');
-    assert.match(log, /stdio: closed after \d+ calls, 7 refused lines/);
+    assert.match(log, /stdio: closed after \d+ calls, 7 refused requests/);
     for (const leak of [secret, 'zzzz', PASSPHRASE, 'takeOver']) assert.ok(!log.includes(leak), `the log holds "${leak}"`);
   });
 

@@ -27,7 +27,7 @@ describe('host: profiles and the session', () => {
 
   before(async () => {
     server = await startTestServer();
-    host = new ProfileHost({ root: path.join(tempDir(), 'app'), env, now: () => clock, idleCheckMs: 20 });
+    host = new ProfileHost({ root: path.join(tempDir(), 'app'), env, now: () => clock, idleCheckMs: 20, firstInvite: server.firstAdminInvite! });
     session = createSession(host);
     session.onAny((name, payload) => seen.push({ name, payload }));
   });
@@ -37,8 +37,9 @@ describe('host: profiles and the session', () => {
     await server.close();
   });
 
-  it('answers only host commands before a profile is open', async () => {
+  it('answers only host commands before a profile is open, offering its first invite', async () => {
     assert.deepEqual(await call('profiles.list'), { profiles: [] });
+    assert.deepEqual(await call('app.welcome'), { invite: server.firstAdminInvite });
     await assert.rejects(call('account.whoami'), code('LOCKED'));
     await assert.rejects(call('profiles.unlock', { profile: '../etc', passphrase: PASS }), code('BAD_REQUEST'));
     await assert.rejects(call('profiles.nope'), code('UNKNOWN_COMMAND'));
@@ -52,6 +53,7 @@ describe('host: profiles and the session', () => {
     assert.equal((await call('account.whoami')).username, 'alice');
     assert.deepEqual(await call('profiles.list'), { profiles: [{ name: 'alice', state: 'open', username: 'alice' }], current: 'alice' });
     await call('messages.send', { conversation: 'd:alice', text: 'a note to self' });
+    assert.deepEqual(await call('app.welcome'), {}, 'the first invite is offered only while no profile exists');
   });
 
   it('locks and unlocks in the same process: locked, the vault is closed and engine commands are refused', async () => {

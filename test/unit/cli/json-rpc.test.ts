@@ -1,4 +1,4 @@
-// The JSON-RPC framing of `wardroom serve` (core/cli/json-rpc.ts, core/cli/rpc-session.ts): the line decoder and its
+// JSON-RPC for `wardroom serve` and the web shell (core/api/json-rpc.ts, core/cli/json-rpc.ts, core/cli/rpc-session.ts): the line decoder and its
 // size bound (fuzzed against a model, fixed seeds), the request decoder (every malformed line becomes an error with
 // the right code, never an exception), the error mapping, and a session fed random bytes answering only JSON-RPC.
 import { describe, it } from 'node:test';
@@ -7,9 +7,10 @@ import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
 import { ApiError } from '../../../core/api/contract.ts';
 import {
-  decodeReply, decodeRequest, encodeCall, encodeError, encodeEvent, encodeResult, LineDecoder, MAX_REQUEST_LINE_BYTES, rpcErrorOf, type Incoming,
-} from '../../../core/cli/json-rpc.ts';
-import { startSession, type RpcTarget } from '../../../core/cli/rpc-session.ts';
+  decodeReply, decodeRequest, encodeCall, encodeError, encodeEvent, encodeResult, MAX_REQUEST_BYTES, rpcErrorOf, type Incoming, type RpcTarget,
+} from '../../../core/api/json-rpc.ts';
+import { LineDecoder } from '../../../core/cli/json-rpc.ts';
+import { startSession } from '../../../core/cli/rpc-session.ts';
 
 const bytes = (text: string) => Buffer.from(text, 'utf8');
 
@@ -82,7 +83,7 @@ describe('decodeRequest', () => {
   });
 
   it('answers each malformed line with its JSON-RPC code and one line of explanation', () => {
-    assert.deepEqual(errorOf(decode('not json')), { id: null, code: -32700, data: 'BAD_REQUEST', message: 'parse error: the line is not JSON (one JSON-RPC request per line, UTF-8)' });
+    assert.deepEqual(errorOf(decode('not json')), { id: null, code: -32700, data: 'BAD_REQUEST', message: 'parse error: the request is not JSON (one JSON-RPC request per line or message, UTF-8)' });
     assert.equal(errorOf(decodeRequest(Uint8Array.of(0x22, 0xff, 0x22)))!.code, -32700, 'not UTF-8');
     for (const notAnObject of ['42', '"text"', 'null', 'true']) assert.equal(errorOf(decode(notAnObject))!.code, -32600, notAnObject);
     assert.match(errorOf(decode('[{"jsonrpc":"2.0","id":1,"method":"m"}]'))!.message, /batch requests are not supported/);
@@ -96,7 +97,7 @@ describe('decodeRequest', () => {
   });
 
   it('survives a megabyte of nesting', () => {
-    assert.equal(decodeRequest(bytes('['.repeat(MAX_REQUEST_LINE_BYTES))).kind, 'invalid');
+    assert.equal(decodeRequest(bytes('['.repeat(MAX_REQUEST_BYTES))).kind, 'invalid');
     assert.equal(decodeRequest(bytes(`{"jsonrpc":"2.0","id":1,"method":"m","params":{"a":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`)).kind, 'call');
   });
 
@@ -149,7 +150,7 @@ describe('a session', () => {
       if (name === 'refuse') throw new ApiError('NOT_FOUND', 'refused');
       return { name };
     },
-    on: () => () => {},
+    onAny: () => () => {},
   };
 
   async function feed(chunks: Uint8Array[]) {
@@ -157,7 +158,7 @@ describe('a session', () => {
     const output = new PassThrough();
     let written = '';
     output.on('data', (chunk: Buffer) => (written += chunk.toString()));
-    const session = startSession(target, input, output, { eventNames: [], log: () => {}, label: 'test' });
+    const session = startSession(target, input, output, { log: () => {}, label: 'test' });
     for (const chunk of chunks) input.write(chunk);
     input.end();
     await session.finished;

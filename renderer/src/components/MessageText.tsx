@@ -1,0 +1,117 @@
+// A message's text as parsed markdown, built into React elements from markdown-it's tokens: never HTML (markdown-it
+// runs with html off, and nothing here sets innerHTML), no images (nothing loads from elsewhere), only http(s) and
+// mailto links, each showing the host it really goes to.
+import MarkdownIt from 'markdown-it';
+import { Fragment, memo, type ReactNode } from 'react';
+
+const md = new MarkdownIt('default', { html: false, linkify: true, breaks: true, typographer: false });
+md.disable(['image', 'heading', 'lheading', 'table', 'hr', 'reference', 'html_block', 'html_inline']);
+
+type Token = ReturnType<typeof md.parse>[number];
+
+interface Tree {
+  tree: true;
+  token?: Token;
+  children: (Tree | Token)[];
+}
+
+const isTree = (node: Tree | Token): node is Tree => 'tree' in node;
+
+/** markdown-it's flat open/close stream as a tree. */
+function treeOf(tokens: Token[]): Tree {
+  const root: Tree = { tree: true, children: [] };
+  const stack = [root];
+  for (const token of tokens) {
+    const top = stack.at(-1)!;
+    if (token.nesting === 1) {
+      const node: Tree = { tree: true, token, children: [] };
+      top.children.push(node);
+      stack.push(node);
+    } else if (token.nesting === -1) {
+      if (stack.length > 1) stack.pop();
+    } else if (token.type === 'inline') {
+      top.children.push(treeOf(token.children ?? []));
+    } else {
+      top.children.push(token);
+    }
+  }
+  return root;
+}
+
+const textOf = (tree: Tree): string => tree.children.map((c) => (isTree(c) ? textOf(c) : c.content)).join('');
+
+/** The href a link may have: http(s) or mailto, absolute. */
+export function safeUrl(href: string): URL | null {
+  try {
+    const url = new URL(href);
+    return url.protocol === 'http:' || url.protocol === 'https:' || url.protocol === 'mailto:' ? url : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The link's text shows where it goes (a bare URL): no need to repeat the host. */
+function textShowsHost(text: string, url: URL): boolean {
+  const plain = text.replace(/^[a-z]+:\/\//i, '').toLowerCase();
+  return url.protocol === 'mailto:' ? plain === url.pathname.toLowerCase() : plain.startsWith(url.host.toLowerCase());
+}
+
+function Link({ tree, mentions }: { tree: Tree; mentions: readonly string[] }) {
+  const url = safeUrl(String(tree.token!.attrGet('href') ?? ''));
+  const inner = renderChildren(tree, mentions);
+  if (!url) return <>{inner}</>;
+  const text = textOf(tree);
+  const host = url.protocol === 'mailto:' ? url.pathname : url.host;
+  return (
+    <>
+      <a href={url.href} target="_blank" rel="noopener noreferrer" title={url.href}>{inner}</a>
+      {!textShowsHost(text, url) && <span className="link-host" aria-label={`link goes to ${host}`}> ({host})</span>}
+    </>
+  );
+}
+
+const MENTION = /(@[a-z0-9][a-z0-9._-]{1,31})/;
+
+function Text({ text, mentions }: { text: string; mentions: readonly string[] }) {
+  if (mentions.length === 0 || !text.includes('@')) return <>{text}</>;
+  return (
+    <>
+      {text.split(MENTION).map((part, i) => (i % 2 === 1 && mentions.includes(part.slice(1)) ? <span key={i} className="mention">{part}</span> : part))}
+    </>
+  );
+}
+
+const TAGS: Record<string, 'p' | 'strong' | 'em' | 's' | 'ul' | 'ol' | 'li' | 'blockquote'> = {
+  paragraph_open: 'p', strong_open: 'strong', em_open: 'em', s_open: 's', bullet_list_open: 'ul', ordered_list_open: 'ol', list_item_open: 'li', blockquote_open: 'blockquote',
+};
+
+function renderChildren(tree: Tree, mentions: readonly string[]): ReactNode[] {
+  return tree.children.map((child, i) => <Fragment key={i}>{isTree(child) ? renderTree(child, mentions) : renderLeaf(child, mentions)}</Fragment>);
+}
+
+function renderTree(tree: Tree, mentions: readonly string[]): ReactNode {
+  const token = tree.token;
+  if (!token) return renderChildren(tree, mentions);
+  if (token.type === 'link_open') return <Link tree={tree} mentions={mentions} />;
+  const Tag = TAGS[token.type];
+  // a tight list's paragraphs are hidden: their text goes straight into the item
+  if (!Tag || token.hidden) return renderChildren(tree, mentions);
+  const start = Tag === 'ol' ? Number(token.attrGet('start') ?? 1) : undefined;
+  return <Tag {...(start !== undefined && start !== 1 ? { start } : {})}>{renderChildren(tree, mentions)}</Tag>;
+}
+
+function renderLeaf(token: Token, mentions: readonly string[]): ReactNode {
+  switch (token.type) {
+    case 'text': return <Text text={token.content} mentions={mentions} />;
+    case 'code_inline': return <code>{token.content}</code>;
+    case 'softbreak':
+    case 'hardbreak': return <br />;
+    case 'fence':
+    case 'code_block': return <pre><code>{token.content.replace(/\n$/, '')}</code></pre>;
+    default: return token.content ? <Text text={token.content} mentions={mentions} /> : null;
+  }
+}
+
+export const MessageText = memo(function MessageText({ text, mentions }: { text: string; mentions: readonly string[] }) {
+  return <div className="message-text" dir="auto">{renderTree(treeOf(md.parse(text, {})), mentions)}</div>;
+});

@@ -1,0 +1,67 @@
+// Channels, direct and group messages of the open profile, with unread and mention counts. A snapshot comes from
+// conversations.list with the engine's event number it was read at; engine events after that number update it.
+import { create } from 'zustand';
+import type { Conversation, Message } from './types.ts';
+
+interface ConversationsState {
+  byId: Record<string, Conversation>;
+  /** the event number the snapshot was read at: events at or before it are already in it */
+  seq: number;
+  loaded: boolean;
+  selected?: string;
+  setAll(conversations: Conversation[], seq: number): void;
+  upsert(conversation: Conversation): void;
+  select(id: string | undefined): void;
+  /** a message arrived or was sent: the sidebar's preview, order and counts follow */
+  noteMessage(message: Message, me: string | undefined): void;
+  markedRead(id: string): void;
+  clear(): void;
+}
+
+const PREVIEW_MAX = 200;
+
+export const useConversations = create<ConversationsState>()((set) => ({
+  byId: {},
+  seq: 0,
+  loaded: false,
+  setAll: (conversations, seq) => set({ byId: Object.fromEntries(conversations.map((c) => [c.id, c])), seq, loaded: true }),
+  upsert: (conversation) => set((s) => ({ byId: { ...s.byId, [conversation.id]: { ...s.byId[conversation.id], ...conversation } } })),
+  select: (selected) => set((s) => ({
+    selected,
+    ...(selected && s.byId[selected] ? { byId: { ...s.byId, [selected]: { ...s.byId[selected]!, unread: 0, mentions: 0 } } } : {}),
+  })),
+  noteMessage: (message, me) => set((s) => {
+    const conversation = s.byId[message.conversation];
+    if (!conversation) return {};
+    const unseen = !message.outgoing && message.sender !== me && s.selected !== message.conversation;
+    const mentioned = unseen && me !== undefined && message.mentions.includes(me);
+    const newer = !conversation.lastMessageAt || message.sentAt >= conversation.lastMessageAt;
+    return {
+      byId: {
+        ...s.byId,
+        [message.conversation]: {
+          ...conversation,
+          unread: conversation.unread + (unseen ? 1 : 0),
+          mentions: conversation.mentions + (mentioned ? 1 : 0),
+          ...(newer ? {
+            lastMessageAt: message.sentAt,
+            lastMessage: { id: message.id, sender: message.sender, text: message.text.slice(0, PREVIEW_MAX), sentAt: message.sentAt },
+          } : {}),
+        },
+      },
+    };
+  }),
+  markedRead: (id) => set((s) => (s.byId[id] ? { byId: { ...s.byId, [id]: { ...s.byId[id]!, unread: 0, mentions: 0 } } } : {})),
+  clear: () => set({ byId: {}, seq: 0, loaded: false, selected: undefined }),
+}));
+
+const byName = (a: Conversation, b: Conversation) => a.name.localeCompare(b.name);
+
+/** Channels by name; direct and group conversations newest first (as a chat app lists them). */
+export function sidebarSections(byId: Record<string, Conversation>): { channels: Conversation[]; directs: Conversation[] } {
+  const all = Object.values(byId);
+  return {
+    channels: all.filter((c) => c.kind === 'channel').sort(byName),
+    directs: all.filter((c) => c.kind !== 'channel').sort((a, b) => (b.lastMessageAt ?? '').localeCompare(a.lastMessageAt ?? '') || byName(a, b)),
+  };
+}

@@ -1,0 +1,59 @@
+// The one place events from window.wardroom enter the stores. Started once; each event goes to the slice it
+// concerns. Engine events already in the conversation snapshot (seq at or before the list's) are skipped there.
+import type { WardroomBridge } from '../bridge/api.ts';
+import { locked, refreshConversations, start } from './app.ts';
+import { useConnection } from './connection.ts';
+import { useContacts } from './contacts.ts';
+import { useConversations } from './conversations.ts';
+import { useMessages } from './messages.ts';
+import { useNotices } from './notices.ts';
+import { useSession } from './session.ts';
+import { useSettings } from './settings.ts';
+import { useTyping } from './typing.ts';
+
+export function startFeed(bridge: WardroomBridge): void {
+  const fresh = (seq: number) => seq > useConversations.getState().seq;
+
+  bridge.on('connection.state', ({ state, retryInMs }) => useConnection.getState().setRelay(state, retryInMs));
+  bridge.on('message.received', (message, seq) => {
+    useMessages.getState().add(message);
+    if (!fresh(seq)) return;
+    const conversations = useConversations.getState();
+    if (!conversations.byId[message.conversation] && conversations.loaded) void refreshConversations();
+    else conversations.noteMessage(message, useSession.getState().me?.username);
+    useTyping.getState().set(message.conversation, message.sender, false);
+  });
+  bridge.on('message.updated', (message) => useMessages.getState().update(message));
+  bridge.on('message.removed', ({ conversation, id }) => useMessages.getState().remove(conversation, id));
+  bridge.on('conversation.updated', (conversation, seq) => {
+    if (fresh(seq)) useConversations.getState().upsert(conversation);
+  });
+  bridge.on('message.undecryptable', ({ sender, reason }) => {
+    useNotices.getState().add(`A message${sender ? ` from ${sender}` : ''} could not be decrypted (${reason}).`);
+  });
+  bridge.on('contact.updated', (contact) => useContacts.getState().upsert(contact));
+  bridge.on('contact.keyChanged', ({ username }) => {
+    useNotices.getState().add(`${username}'s safety number changed: they may have a new device, or someone may be impersonating them.`, 'info');
+  });
+  bridge.on('typing', ({ conversation, username, typing }) => {
+    if (username !== useSession.getState().me?.username) useTyping.getState().set(conversation, username, typing);
+  });
+  bridge.on('settings.changed', (settings) => useSettings.getState().apply(settings));
+  bridge.on('profile.state', ({ profile, state, reason }) => {
+    const session = useSession.getState();
+    session.set({ profiles: session.profiles.map((p) => (p.name === profile ? { ...p, state } : p)) });
+    if (state === 'locked') locked(profile, reason);
+  });
+
+  // A new link to the shell is a new session: select the profile again (it stayed open in the shell). A shell
+  // whose link cannot drop starts at once.
+  if (bridge.onLink) {
+    bridge.onLink((up) => {
+      useConnection.getState().setLink(up);
+      if (up) void start();
+    });
+  } else {
+    void start();
+  }
+  window.setInterval(() => useTyping.getState().expire(), 1_000);
+}

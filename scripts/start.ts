@@ -1,0 +1,102 @@
+// `npm start`: the desktop app. Electron when its binary is installed; where it is not (this machine, CI), one line
+// says so and the web shell starts instead, serving the same renderer on 127.0.0.1 and printing its address with
+// this launch's token. With no relay configured it also starts an embedded relay on loopback and offers its first
+// admin invite on the join screen, so a new user is in a working workspace in under a minute.
+//
+//   npm start [-- --profile-dir DIR] [--relay URL] [--port N] [--web]
+//     --profile-dir DIR  the app data directory (default .wardroom-dev/ in the repository): profiles/, relay/
+//     --relay URL        use this relay (join with an invite from its admin); no embedded relay
+//     --port N           the web shell's port (default: any free one)
+//     --web              the web shell even where Electron could run
+import { spawn } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ProfileHost } from '../core/host/index.ts';
+import { startWebShell } from '../core/shell/index.ts';
+import { ensureRendererBuilt, RENDERER_DIST, ROOT } from './build-renderer.ts';
+import { startEmbeddedRelay, type EmbeddedRelay } from './embedded-relay.ts';
+
+const USAGE = 'usage: npm start [-- --profile-dir DIR] [--relay URL] [--port N] [--web]';
+/** The Electron shell's entry (electron/). */
+const ELECTRON_MAIN = path.join(ROOT, 'electron', 'main.ts');
+
+class UsageError extends Error {}
+
+/** A path as short as it can be said: relative when it is under the current directory. */
+const shown = (dir: string) => (path.relative(process.cwd(), dir).startsWith('..') ? dir : path.relative(process.cwd(), dir) || '.');
+
+function options(argv: string[]) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { 'profile-dir': { type: 'string' }, relay: { type: 'string' }, port: { type: 'string' }, web: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values } = parsed;
+  const port = values.port === undefined ? 0 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port is a TCP port: 0-65535');
+  if (values.relay !== undefined) {
+    const url = URL.parse(values.relay);
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) throw new UsageError('--relay is the relay\'s https:// address');
+  }
+  return { help: values.help ?? false, web: values.web ?? false, appDir: path.resolve(values['profile-dir'] ?? path.join(ROOT, '.wardroom-dev')), relay: values.relay, port };
+}
+
+/** The Electron binary the `electron` package would run, or null when it was never downloaded (no require: that would try to). */
+function electronBinary(): string | null {
+  const dir = path.join(ROOT, 'node_modules', 'electron');
+  const pathFile = path.join(dir, 'path.txt');
+  if (!existsSync(pathFile)) return null;
+  const binary = path.join(dir, 'dist', readFileSync(pathFile, 'utf8').trim());
+  return existsSync(binary) ? binary : null;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { help, web, appDir, relay: relayUrl, port } = options(argv);
+  if (help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const electron = web ? null : electronBinary();
+  if (electron && existsSync(ELECTRON_MAIN)) {
+    const child = spawn(electron, [ELECTRON_MAIN, '--profile-dir', appDir, ...(relayUrl ? ['--relay', relayUrl] : [])], { stdio: 'inherit' });
+    return new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
+  }
+  if (web) console.log('Starting the web shell (--web).');
+  else if (electron) console.log(`Electron is installed but its shell (${path.relative(ROOT, ELECTRON_MAIN)}) is not here yet: starting the web shell instead.`);
+  else console.log('Electron\'s binary is not installed here (node_modules/electron/dist is missing): starting the web shell instead.');
+
+  mkdirSync(appDir, { recursive: true, mode: 0o700 });
+  const logFile = path.join(appDir, 'wardroom-shell.log');
+  const log = (line: string) => appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`, { mode: 0o600 });
+  if ((await ensureRendererBuilt()) === 'built') console.log('Built the renderer (renderer/dist).');
+
+  let embedded: EmbeddedRelay | null = null;
+  if (relayUrl) {
+    console.log(`Relay: ${relayUrl} (join with an invite from its admin).`);
+  } else {
+    embedded = await startEmbeddedRelay(path.join(appDir, 'relay'));
+    console.log(`Embedded relay: ${embedded.relay.url} (its data in ${shown(path.join(appDir, 'relay'))}).`);
+  }
+  const host = new ProfileHost({ root: path.join(appDir, 'profiles'), log, ...(embedded?.invite ? { firstInvite: embedded.invite } : {}) });
+  if (host.list().length > 0) embedded?.forgetInvite();
+  const shell = await startWebShell({ host, staticDir: RENDERER_DIST, port, log });
+  console.log(`Wardroom is running. Open this address in your browser (it holds this launch's secret token):\n  ${shell.url}\nCtrl+C stops it.`);
+
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await shell.close();
+  await host.close();
+  await embedded?.relay.close();
+  return 0;
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+}, (error: unknown) => {
+  console.error(error instanceof UsageError ? `npm start: ${error.message}\n${USAGE}` : `npm start: ${(error as Error).message}`);
+  process.exitCode = error instanceof UsageError ? 2 : 1;
+});

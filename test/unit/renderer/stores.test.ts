@@ -1,0 +1,135 @@
+// The renderer's logic that runs without a browser: the history window of a conversation (pages in front, live
+// messages at the end only when the window reaches the newest, out-of-order arrivals in time order), the sidebar's
+// counts (only others' messages in conversations not open count, mentions of this user too), typing signals lapsing,
+// the passphrase hint and day labels. The stores are the real zustand stores the app uses.
+import { beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ConversationViewT, MessageViewT } from '../../../core/api/contract.ts';
+import { dayLabel } from '../../../renderer/src/lib/time.ts';
+import { strengthOf } from '../../../renderer/src/lib/strength.ts';
+import { sidebarSections, useConversations } from '../../../renderer/src/state/conversations.ts';
+import { useMessages } from '../../../renderer/src/state/messages.ts';
+import { TYPING_HOLD_MS, useTyping } from '../../../renderer/src/state/typing.ts';
+
+const C = 'c:general';
+let clock = Date.parse('2026-03-01T10:00:00Z');
+
+function msg(n: number, patch: Partial<MessageViewT> = {}): MessageViewT {
+  return {
+    id: `message-${String(n).padStart(8, '0')}`, conversation: C, sender: 'bob', senderDevice: 'd1', text: `text ${n}`,
+    sentAt: new Date(clock + n * 1000).toISOString(), mentions: [], reactions: [], status: 'sent', outgoing: false, ...patch,
+  };
+}
+
+const conversation = (patch: Partial<ConversationViewT> = {}): ConversationViewT => ({
+  id: C, kind: 'channel', name: 'general', members: ['ann', 'bob'], unread: 0, mentions: 0, ...patch,
+});
+
+describe('renderer: a conversation\'s history window', () => {
+  beforeEach(() => useMessages.getState().clear());
+  const ids = () => useMessages.getState().threads[C]!.ids.map((id) => Number(id.slice(-8)));
+
+  it('puts older pages in front without repeating what it holds, and keeps hasOlder from the last page', () => {
+    const store = useMessages.getState();
+    store.setLatest(C, { messages: [msg(3), msg(4), msg(5)], hasOlder: true, hasNewer: false });
+    store.prependOlder(C, { messages: [msg(1), msg(2), msg(3)], hasOlder: false, hasNewer: true });
+    assert.deepEqual(ids(), [1, 2, 3, 4, 5]);
+    assert.equal(useMessages.getState().threads[C]!.hasOlder, false);
+  });
+
+  it('appends live messages in time order, once, and only to a window that reaches the newest', () => {
+    const store = useMessages.getState();
+    store.setLatest(C, { messages: [msg(1), msg(3)], hasOlder: false, hasNewer: false });
+    store.add(msg(5));
+    store.add(msg(2)); // a late delivery
+    store.add(msg(5));
+    assert.deepEqual(ids(), [1, 2, 3, 5]);
+    store.update(msg(3, { text: 'edited' }));
+    assert.equal(useMessages.getState().threads[C]!.byId[msg(3).id]!.text, 'edited');
+    store.remove(C, msg(1).id);
+    assert.deepEqual(ids(), [2, 3, 5]);
+
+    store.setLatest(C, { messages: [msg(1)], hasOlder: false, hasNewer: true });
+    store.add(msg(9));
+    assert.deepEqual(ids(), [1], 'a window in the past does not grow a gap');
+    store.add({ ...msg(9), conversation: 'c:other' });
+    assert.equal(useMessages.getState().threads['c:other'], undefined, 'nothing is kept for a conversation never opened');
+  });
+
+  it('forgets everything, drafts too, when cleared (on lock)', () => {
+    const store = useMessages.getState();
+    store.setLatest(C, { messages: [msg(1)], hasOlder: false, hasNewer: false });
+    store.setDraft(C, 'half a thought');
+    store.clear();
+    assert.deepEqual([useMessages.getState().threads, useMessages.getState().drafts], [{}, {}]);
+  });
+});
+
+describe('renderer: the sidebar\'s counts', () => {
+  beforeEach(() => useConversations.getState().clear());
+  const view = () => useConversations.getState().byId[C]!;
+
+  it('counts others\' messages in conversations that are not open, and mentions of this user', () => {
+    const store = useConversations.getState();
+    store.setAll([conversation(), conversation({ id: 'd:bob', kind: 'direct', name: 'bob' })], 7);
+    store.noteMessage(msg(1), 'ann');
+    store.noteMessage(msg(2, { mentions: ['ann'] }), 'ann');
+    store.noteMessage(msg(3, { mentions: ['cid'] }), 'ann');
+    store.noteMessage(msg(4, { sender: 'ann', outgoing: true }), 'ann');
+    assert.deepEqual([view().unread, view().mentions], [3, 1]);
+    assert.equal(view().lastMessage!.text, 'text 4');
+    store.select(C);
+    assert.deepEqual([view().unread, view().mentions], [0, 0], 'opening it clears them');
+    store.noteMessage(msg(5), 'ann');
+    assert.equal(view().unread, 0, 'the open conversation does not count up');
+    store.noteMessage(msg(6, { text: 'x'.repeat(500) }), 'ann');
+    assert.equal(view().lastMessage!.text.length, 200, 'the preview is cut to the contract\'s size');
+    store.noteMessage(msg(0), 'ann');
+    assert.equal(view().lastMessage!.id, msg(6).id, 'an older arrival does not replace the newest preview');
+  });
+
+  it('lists channels by name and direct messages newest first', () => {
+    const sections = sidebarSections({
+      a: conversation({ id: 'c:b', name: 'beta' }), b: conversation({ id: 'c:a', name: 'alpha' }),
+      c: conversation({ id: 'd:x', kind: 'direct', name: 'x', lastMessageAt: '2026-03-01T10:00:00Z' }),
+      d: conversation({ id: 'd:y', kind: 'direct', name: 'y', lastMessageAt: '2026-03-02T10:00:00Z' }),
+    });
+    assert.deepEqual(sections.channels.map((c) => c.name), ['alpha', 'beta']);
+    assert.deepEqual(sections.directs.map((c) => c.name), ['y', 'x']);
+  });
+});
+
+describe('renderer: hints', () => {
+  it('grades passphrases: too short, common words marked down, long ones strong', () => {
+    assert.equal(strengthOf('abc', 8).label, 'Too short');
+    assert.ok(strengthOf('password123', 8).score <= 1, 'a common word and a run');
+    assert.ok(strengthOf('aaaaaaaaaaaa', 8).score <= 1, 'one character repeated');
+    assert.ok(strengthOf('correct horse battery staple', 8).score >= 3);
+  });
+
+  it('labels days as today, yesterday, or the date', () => {
+    clock = Date.parse('2026-03-10T12:00:00');
+    const now = new Date(clock);
+    assert.equal(dayLabel(new Date(clock - 3600_000).toISOString(), now), 'Today');
+    assert.equal(dayLabel(new Date(clock - 24 * 3600_000).toISOString(), now), 'Yesterday');
+    assert.match(dayLabel('2026-03-01T12:00:00', now), /1/);
+  });
+});
+
+describe('renderer: typing', () => {
+  it('holds a signal for a few seconds, renewed by the next, and drops it after', () => {
+    const store = useTyping.getState();
+    store.set(C, 'bob', true, 1_000);
+    const before = useTyping.getState().byConversation;
+    store.expire(1_000 + TYPING_HOLD_MS - 1);
+    assert.equal(useTyping.getState().byConversation, before, 'nothing lapsed: the same state, so nothing re-renders');
+    store.set(C, 'bob', true, 4_000);
+    store.expire(1_000 + TYPING_HOLD_MS + 1);
+    assert.deepEqual(Object.keys(useTyping.getState().byConversation[C]!), ['bob'], 'renewed');
+    store.expire(4_000 + TYPING_HOLD_MS);
+    assert.deepEqual(useTyping.getState().byConversation[C], {});
+    store.set(C, 'bob', true, 0);
+    store.set(C, 'bob', false, 0);
+    assert.deepEqual(useTyping.getState().byConversation[C], {}, 'a stop signal ends it at once');
+  });
+});
