@@ -15,13 +15,16 @@ function useSecondsLeft(retryInMs: number | undefined, retryFrom: number | undef
 }
 
 export function ConnectionStatus() {
-  const { relay, retryInMs, retryFrom, wasOnline, link } = useConnection();
+  const { relay, retryInMs, retryFrom, wasOnline, link, alarm } = useConnection();
   const seconds = useSecondsLeft(retryInMs, retryFrom);
   let state: string = relay;
   let label: string;
   if (!link) {
     state = 'offline';
     label = 'App host unreachable, reconnecting…';
+  } else if (relay === 'untrusted') {
+    // an alarm, not an outage: someone may be intercepting the connection, and nothing is retried
+    label = `Warning: ${alarm ?? 'the relay failed its certificate check'}`;
   } else if (relay === 'online') {
     label = 'Online';
   } else if (relay === 'offline') {
@@ -31,7 +34,7 @@ export function ConnectionStatus() {
     label = wasOnline ? 'Reconnecting…' : 'Connecting…';
   }
   return (
-    <div className="connection" data-state={state} role="status" aria-label={`Connection: ${label}`}>
+    <div className="connection" data-state={state} role={relay === 'untrusted' ? 'alert' : 'status'} aria-label={`Connection: ${label}`}>
       <span className="dot" aria-hidden="true" />
       <span>{label}</span>
     </div>

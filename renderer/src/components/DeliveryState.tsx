@@ -3,13 +3,14 @@ import type { Message } from '../state/types.ts';
 
 const LABELS: Record<Message['status'], string> = {
   pending: 'Sending…',
+  held: 'Held: their safety number changed',
   sent: 'Sent',
   delivered: 'Delivered',
   read: 'Read',
   failed: 'Not sent',
 };
 
-const MARKS: Record<Message['status'], string> = { pending: '◷', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '!' };
+const MARKS: Record<Message['status'], string> = { pending: '◷', held: '⏸', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '!' };
 
 export function DeliveryState({ status }: { status: Message['status'] }) {
   return (

@@ -9,6 +9,7 @@ import { useNotices } from './notices.ts';
 import { useSession, type LockReason } from './session.ts';
 import { useSettings } from './settings.ts';
 import type { Settings } from './types.ts';
+import type { EventPayload } from '../../../core/api/contract.ts';
 import { useTyping } from './typing.ts';
 
 const PAGE = 50;
@@ -111,8 +112,8 @@ async function enter(profile: string): Promise<void> {
     // The engine reported its relay state before this window listened: find the last report in its replay buffer.
     const replay = await api().call('events.since', { after: Math.max(0, list.seq - STATE_LOOKBACK) });
     const last = replay.events.filter((e) => e.name === 'connection.state' && e.seq <= list.seq).at(-1);
-    const state = last?.payload as { state: 'connecting' | 'online' | 'offline'; retryInMs?: number } | undefined;
-    if (state && useConnection.getState().relay === 'unknown') useConnection.getState().setRelay(state.state, state.retryInMs);
+    const state = last?.payload as EventPayload<'connection.state'> | undefined;
+    if (state && useConnection.getState().relay === 'unknown') useConnection.getState().setRelay(state.state, state.retryInMs, state.message);
     const profiles = (await api().call('profiles.list', {})).profiles;
     useSession.getState().set({ me, profiles, phase: 'open' });
     const first = list.conversations.find((c) => c.kind === 'channel') ?? list.conversations[0];

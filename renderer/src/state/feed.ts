@@ -14,7 +14,7 @@ import { useTyping } from './typing.ts';
 export function startFeed(bridge: WardroomBridge): void {
   const fresh = (seq: number) => seq > useConversations.getState().seq;
 
-  bridge.on('connection.state', ({ state, retryInMs }) => useConnection.getState().setRelay(state, retryInMs));
+  bridge.on('connection.state', ({ state, retryInMs, message }) => useConnection.getState().setRelay(state, retryInMs, message));
   bridge.on('message.received', (message, seq) => {
     useMessages.getState().add(message);
     if (!fresh(seq)) return;
