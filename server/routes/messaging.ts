@@ -1,5 +1,6 @@
-// Prekeys, channels, presence and TURN credentials. Channel names and topics are opaque bytes: clients encrypt
-// them with the channel key, so the server routes a channel without knowing what it is called.
+// Prekeys, channels, presence and TURN credentials. Channel names and topics are opaque bytes: clients seal them
+// under a key only the members hold, so the server routes a channel without knowing what it is called (an open
+// channel's sealed name also lists it in clear, for the organisation to find; docs/protocol.md section 5).
 import { createHmac } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
