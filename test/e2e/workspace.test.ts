@@ -108,6 +108,15 @@ describe('the desktop app in Chromium (web shell)', { timeout: 300_000 }, () => 
 
     bob = await openApp(browser, bobShell.shell.url);
     assert.equal(await bob.page.getByRole('textbox', { name: 'Invite link' }).inputValue(), '', 'no invite offered: this app started no relay');
+    // a damaged invite is refused in one line, and nothing typed is lost
+    await bob.page.getByRole('textbox', { name: 'Invite link' }).fill('wardroom://join?server=nonsense');
+    await bob.page.getByRole('textbox', { name: 'Username' }).fill('bob');
+    await bob.page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
+    await bob.page.getByLabel('Passphrase again').fill(PASSPHRASE);
+    await bob.page.getByRole('button', { name: 'Join' }).click();
+    const refusal = await bob.page.getByRole('alert').innerText();
+    assert.ok(refusal.length > 0 && !refusal.includes('\n'), `one line: ${refusal}`);
+    assert.equal(await bob.page.getByRole('textbox', { name: 'Username' }).inputValue(), 'bob');
     await join(bob.page, 'bob', bobInvite);
     await continuePastKit(bob.page);
     await bob.page.getByText('No channels yet.').waitFor();
@@ -228,6 +237,26 @@ describe('the desktop app in Chromium (web shell)', { timeout: 300_000 }, () => 
     await sidebarItem(bob.page, /^#general/).click();
     await message(bob.page, 'sent while the relay was away').waitFor({ timeout: 30_000 });
     await eventually(async () => !/Sending…/.test(await message(alice.page, 'sent while the relay was away').innerText()), 'the message to leave the pending state');
+  });
+
+  it('the keyboard: Alt+Arrow moves between conversations, Escape closes a dialog and focus returns', async () => {
+    const { page } = alice;
+    const current = () => page.locator('[aria-current="page"]').getAttribute('data-conversation');
+    const before = await current();
+    await page.getByRole('textbox', { name: /^Message / }).focus();
+    await page.keyboard.press('Alt+ArrowDown');
+    await eventually(async () => (await current()) !== before, 'the next conversation to open');
+    assert.equal(await page.locator(':focus').getAttribute('aria-current'), 'page', 'focus follows to the conversation opened');
+    await page.keyboard.press('Alt+ArrowUp');
+    await eventually(async () => (await current()) === before, 'the previous conversation again');
+
+    const settings = page.getByRole('button', { name: 'Settings' });
+    await settings.focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog', { name: 'Settings' }).waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog', { name: 'Settings' }).waitFor({ state: 'hidden' });
+    assert.equal(await page.locator(':focus').innerText(), 'Settings', 'focus is back on what opened the dialog');
   });
 
   it('settings: the theme follows the choice, and no page error or CSP violation happened', async () => {
