@@ -365,7 +365,10 @@ describe('wardroom serve', () => {
     assert.equal((await watchers[0]!.call('account.whoami')).result!.username, 'bob', 'still serving');
     // this serve's part of the profile log
     const log = () => readFileSync(path.join(bob, 'wardroom.log'), 'utf8').split('serve: started').at(-1)!;
-    await eventually(() => (log().match(/socket client \d+: closed after 2 calls/g) ?? []).length === 3, 'the calls of the vanished clients to settle', log);
+    // the two that left after writing settle both calls; the killed one's bytes may be dropped with its connection
+    // (the kernel can reset it before they are read), so it need only have been closed cleanly
+    await eventually(() => (log().match(/socket client \d+: closed after 2 calls/g) ?? []).length >= 2
+      && (log().match(/socket client \d+: closed after \d+ calls/g) ?? []).length >= 3, 'the calls of the vanished clients to settle', log);
     watchers.forEach((w) => w.socket.destroy());
     serve.child.kill('SIGTERM');
     assert.equal(await serve.exited, 0, serve.stderr());
