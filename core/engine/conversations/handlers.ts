@@ -4,7 +4,7 @@ import type { Handlers } from '../../api/dispatch.ts';
 import type { ChannelDirectory } from '../channels/members.ts';
 import type { EngineContext } from '../context.ts';
 import type { Typing } from '../typing/typing.ts';
-import { conversationId } from './ref.ts';
+import { storedConversationId } from '../outbound/fanout.ts';
 import type { ConversationRouter } from './routing.ts';
 import { conversationViews } from './views.ts';
 
@@ -20,8 +20,7 @@ export function conversationHandlers(ctx: EngineContext, channels: ChannelDirect
     },
     'conversations.resolve': async ({ target }) => {
       const resolved = await routing.resolve(target);
-      const id = resolved.kind === 'group' ? conversationId({ kind: 'group', groupId: resolved.groupId }) : conversationId(resolved);
-      return (await conversationViews(ctx, channels, routing, 'id = ?', [id]))[0]!;
+      return (await conversationViews(ctx, channels, routing, 'id = ?', [storedConversationId(resolved)]))[0]!;
     },
     'conversations.typing': async ({ conversation, typing: on }) => {
       await typing.send(conversation, on);

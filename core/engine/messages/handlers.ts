@@ -4,8 +4,7 @@ import type { PayloadContent } from '../../protocol/wire.ts';
 import type { Handlers } from '../../api/dispatch.ts';
 import { ftsQuery } from '../../vault/index.ts';
 import type { EngineContext } from '../context.ts';
-import { conversationId } from '../conversations/ref.ts';
-import type { SendTarget } from '../outbound/fanout.ts';
+import { storedConversationId } from '../outbound/fanout.ts';
 import type { ConversationRouter } from '../conversations/routing.ts';
 import { EngineError } from '../errors.ts';
 import { deleteStatement, editStatement, historyPage, insertMessageStatements, reactionStatement, searchViews } from '../history.ts';
@@ -13,8 +12,6 @@ import { mentionsIn } from '../inbound/payloads.ts';
 import type { Outbound } from '../outbound/fanout.ts';
 import type { ExpiryScheduler } from './expiry.ts';
 import { emitUpdated } from './views.ts';
-
-const storedId = (target: SendTarget) => (target.kind === 'group' ? conversationId({ kind: 'group', groupId: target.groupId }) : conversationId(target));
 
 type MessageHandlers = Pick<Handlers, 'messages.send' | 'messages.list' | 'messages.edit' | 'messages.delete' | 'messages.react' | 'messages.markRead' | 'messages.search'>;
 
@@ -45,7 +42,7 @@ export function messageHandlers(ctx: EngineContext, routing: ConversationRouter,
     'messages.list': async ({ conversation, before, after, around, limit }) => {
       const to = await routing.fromCaller(conversation);
       const anchor = before ? { before } : after ? { after } : around ? { around } : { newest: true as const };
-      return historyPage(ctx.vault, storedId(to), anchor, limit, ctx.now());
+      return historyPage(ctx.vault, storedConversationId(to), anchor, limit, ctx.now());
     },
     'messages.edit': async ({ id, text }) => {
       const { conversation, target } = await ownMessage(id);
@@ -70,7 +67,7 @@ export function messageHandlers(ctx: EngineContext, routing: ConversationRouter,
     },
     'messages.markRead': async ({ conversation: requested, upTo }) => {
       const to = await routing.fromCaller(requested);
-      const conversation = storedId(to);
+      const conversation = storedConversationId(to);
       const unread = await ctx.vault.all<{ message_id: string }>(
         `SELECT message_id FROM messages WHERE conversation_id = ? AND outgoing = 0 AND id <= (SELECT id FROM messages WHERE message_id = ?) ORDER BY id DESC LIMIT 200`, [conversation, upTo]);
       const now = ctx.now();
