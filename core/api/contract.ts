@@ -111,6 +111,14 @@ export const OperationId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'an operati
 
 export const Reaction = z.object({ emoji: z.string().min(1).max(16), users: z.array(Username) });
 
+/** A channel membership change, as the member who made it signed it: `sender` did it, to `members`. */
+export const MembershipNotice = z.object({
+  change: z.enum(['created', 'added', 'removed', 'joined', 'left', 'role']),
+  members: z.array(Username).max(1000),
+  role: Role.optional(),
+});
+export type MembershipNotice = z.infer<typeof MembershipNotice>;
+
 export const MessageView = z.object({
   id: MessageId,
   conversation: ConversationId,
@@ -128,9 +136,14 @@ export const MessageView = z.object({
   /** `held`: not sent, because someone in the conversation has a new identity key the user has not accepted yet */
   status: z.enum(['pending', 'held', 'sent', 'delivered', 'read', 'failed']),
   outgoing: z.boolean(),
-  /** a local notice in the history, not a message anyone sent: the sender's safety number changed */
-  notice: z.enum(['identity-changed']).optional(),
+  /**
+   * a local notice in the history, not a message anyone sent: `identity-changed`, the sender's safety number
+   * changed; `membership`, the sender changed who is in the channel (`membership` says how), as its signed log says
+   */
+  notice: z.enum(['identity-changed', 'membership']).optional(),
+  membership: MembershipNotice.optional(),
 });
+
 
 export const ShredReportView = z.object({
   rows: z.number().int().nonnegative(),

@@ -74,6 +74,20 @@ export function formatTime(iso: string): string {
   return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} ${pad(at.getHours())}:${pad(at.getMinutes())} ${zone}`;
 }
 
+/** "@alice added @bob": who changed a channel's membership, as its signed log says. */
+function membershipWords(by: string, change: NonNullable<MessageViewT['membership']>): string {
+  const actor = `@${neutralise(by)}`;
+  const members = change.members.map((name) => `@${neutralise(name)}`).join(', ');
+  switch (change.change) {
+    case 'created': return `${actor} created the channel`;
+    case 'added': return `${actor} added ${members}`;
+    case 'removed': return `${actor} removed ${members}`;
+    case 'joined': return `${actor} joined`;
+    case 'left': return `${actor} left`;
+    case 'role': return `${actor} made ${members} ${change.role ?? 'member'}`;
+  }
+}
+
 /** `ID  TIME  @sender: text`, continuation lines for the text's own line breaks, then (edited) and the timers. */
 export function formatMessage(m: MessageViewT): string {
   const timers = [m.expiresAt ? `expires ${formatTime(m.expiresAt)}` : '', m.burnAfterReadSeconds ? `burns ${m.burnAfterReadSeconds}s after read` : '']
@@ -83,6 +97,7 @@ export function formatMessage(m: MessageViewT): string {
   const head = `${neutralise(m.id)}  ${formatTime(m.sentAt)}`;
   // a notice is the CLI's own line, in its own form: no sender's text can take its shape (a message has '@name:')
   if (m.notice === 'identity-changed') return `${head}  -- the safety number of @${neutralise(m.sender)} changed: compare it (wardroom safety-number ${neutralise(m.sender)}) --`;
+  if (m.notice === 'membership' && m.membership) return `${head}  -- ${membershipWords(m.sender, m.membership)} --`;
   const held = m.status === 'held' ? '  [held: not sent]' : '';
   return `${head}  @${neutralise(m.sender)}: ${continued(m.text)}${edited}${timers ? `  [${timers}]` : ''}${held}`;
 }

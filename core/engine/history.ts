@@ -1,6 +1,6 @@
 // The engine's local record of conversations and messages, as SQL statements (so a message commits in the same
 // vault transaction as the ratchet step that decrypted it) and as the views the API returns.
-import { LIMITS, type ConversationViewT, type MessageViewT } from '../api/contract.ts';
+import { LIMITS, type ConversationViewT, type MembershipNotice, type MessageViewT } from '../api/contract.ts';
 import type { SqlExecutor, Statement } from '../vault/index.ts';
 import { directConversationId, groupConversationId, type ConversationKind } from './conversations/ref.ts';
 import { EngineError } from './errors.ts';
@@ -145,11 +145,14 @@ interface MessageRow {
   mentions: string | null;
   outgoing: number;
   status: MessageStatus;
-  notice: 'identity-changed' | null;
+  notice: NoticeKind | null;
+  notice_detail: string | null;
 }
 
+export type NoticeKind = 'identity-changed' | 'membership';
+
 const MESSAGE_COLUMNS = `m.message_id, m.conversation_id, m.sender_id, m.sender_device, m.sent_at, m.body, m.edited_at, m.expires_at,
-  m.burn_seconds, m.reply_to, m.thread_root, m.mentions, m.outgoing, m.status, m.notice`;
+  m.burn_seconds, m.reply_to, m.thread_root, m.mentions, m.outgoing, m.status, m.notice, m.notice_detail`;
 
 /** Sets a message's status whatever it was (statusStatement only moves it forward): holding and releasing it. */
 export function setStatusStatement(messageId: string, status: MessageStatus): Statement {
@@ -157,11 +160,11 @@ export function setStatusStatement(messageId: string, status: MessageStatus): St
 }
 
 /** A notice in a conversation's history, written locally (never sent): shown in place, not counted as unread. */
-export function noticeStatement(conversationId: string, messageId: string, sender: string, notice: 'identity-changed', at: number): Statement {
+export function noticeStatement(conversationId: string, messageId: string, sender: string, notice: NoticeKind, at: number, detail: MembershipNotice | null = null): Statement {
   return {
-    sql: `INSERT OR IGNORE INTO messages (message_id, conversation_id, sender_id, sent_at, received_at, body, mentions, outgoing, status, notice)
-          SELECT ?, ?, ?, ?, ?, '', '[]', 0, 'sent', ? WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ?)`,
-    params: [messageId, conversationId, sender, at, at, notice, conversationId],
+    sql: `INSERT OR IGNORE INTO messages (message_id, conversation_id, sender_id, sent_at, received_at, body, mentions, outgoing, status, notice, notice_detail)
+          SELECT ?, ?, ?, ?, ?, '', '[]', 0, 'sent', ?, ? WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ?)`,
+    params: [messageId, conversationId, sender, at, at, notice, detail === null ? null : JSON.stringify(detail), conversationId],
   };
 }
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -190,6 +193,7 @@ async function toViews(sql: SqlExecutor, rows: MessageRow[]): Promise<MessageVie
       status: r.status,
       outgoing: r.outgoing === 1,
       ...(r.notice !== null ? { notice: r.notice } : {}),
+      ...(r.notice_detail !== null ? { membership: JSON.parse(r.notice_detail) as MembershipNotice } : {}),
     };
   });
 }

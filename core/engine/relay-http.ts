@@ -223,6 +223,8 @@ const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const username = z.string().min(2).max(32);
 const accountRole = z.enum(['admin', 'member']);
 const channelRole = z.enum(['owner', 'admin', 'member']);
+/** A signed membership entry as the relay stores it (core/protocol/membership.ts checks it). */
+const MAX_LOG_ENTRY_BYTES = 160 * 1024;
 const signedBlob = (max: number) => z.object({ data: b64bytes(1, max), signature: b64bytes(64, 64) });
 const keyId = z.number().int().min(0).max(2 ** 32 - 1);
 const prekey = z.object({ keyId, data: b64bytes(1, MAX_PREKEY_BYTES) });
@@ -270,6 +272,7 @@ const replies = {
   }),
   members: z.object({ members: z.array(z.object({ accountId: id, role: channelRole })).max(100_000) }),
   left: z.object({ left: z.literal(true) }),
+  log: z.object({ entries: z.array(z.object({ seq: count, entry: b64bytes(1, MAX_LOG_ENTRY_BYTES) })).max(500) }),
   invite: z.object({ code: z.string().min(1).max(128).regex(BASE64URL), link: z.string().max(2048), expiresAt: time })
     .refine((i) => {
       try {
@@ -296,6 +299,12 @@ export type AccountDevices = z.infer<typeof replies.devices>;
 export type PrekeyClaim = z.infer<typeof replies.claim>;
 export type Channel = z.infer<typeof replies.channel>;
 export type ChannelRole = z.infer<typeof channelRole>;
+/** A signed membership entry and the position it takes in the channel's log. */
+export interface LogEntry {
+  seq: number;
+  entry: Uint8Array;
+}
+const logBody = (seq: number, entry: Uint8Array) => ({ seq, entry: toBase64Url(entry) });
 export type ChannelMember = z.infer<typeof replies.members>['members'][number];
 export type Invite = z.infer<typeof replies.invite>;
 export type OrgInfo = z.infer<typeof replies.org>;
@@ -566,9 +575,11 @@ export class RelayHttp {
     return claim;
   }
 
-  async createChannel(name: Uint8Array, topic?: Uint8Array, open?: boolean): Promise<Channel> {
+  /** `channelId` is ours to choose, so the log's first entry (`log`) can sign it. */
+  async createChannel(name: Uint8Array, topic: Uint8Array | undefined, open: boolean | undefined, channelId: string, log: Uint8Array): Promise<Channel> {
     return this.#authed('POST', '/v1/channels', replies.channel, {
       name: toBase64Url(name), ...(topic === undefined ? {} : { topic: toBase64Url(topic) }), ...(open === undefined ? {} : { open }),
+      channelId, log: logBody(0, log),
     });
   }
 
@@ -587,24 +598,31 @@ export class RelayHttp {
     return this.#members('GET', `/v1/channels/${pathId(channelId, 'channelId')}/members`);
   }
 
-  async addMembers(channelId: string, accountIds: string[]): Promise<ChannelMember[]> {
-    return this.#members('POST', `/v1/channels/${pathId(channelId, 'channelId')}/members`, { accountIds });
+  /** The membership log after position `afterSeq`, a page at a time (oldest first). */
+  async channelLog(channelId: string, afterSeq: number): Promise<{ seq: number; entry: Uint8Array }[]> {
+    return (await this.#authed('GET', `/v1/channels/${pathId(channelId, 'channelId')}/log?after=${afterSeq}`, replies.log)).entries;
   }
 
-  async joinChannel(channelId: string): Promise<ChannelMember[]> {
-    return this.#members('POST', `/v1/channels/${pathId(channelId, 'channelId')}/join`);
+  // Each change carries the signed log entry that records it (`seq` is its position): the relay refuses one that
+  // is not next (stale_log) and stores it with the change.
+  async addMembers(channelId: string, accountIds: string[], log: LogEntry): Promise<ChannelMember[]> {
+    return this.#members('POST', `/v1/channels/${pathId(channelId, 'channelId')}/members`, { accountIds, log: logBody(log.seq, log.entry) });
   }
 
-  async leaveChannel(channelId: string): Promise<void> {
-    await this.#authed('POST', `/v1/channels/${pathId(channelId, 'channelId')}/leave`, replies.left);
+  async joinChannel(channelId: string, log: LogEntry): Promise<ChannelMember[]> {
+    return this.#members('POST', `/v1/channels/${pathId(channelId, 'channelId')}/join`, { log: logBody(log.seq, log.entry) });
   }
 
-  async removeMember(channelId: string, accountId: string): Promise<ChannelMember[]> {
-    return this.#members('DELETE', `/v1/channels/${pathId(channelId, 'channelId')}/members/${pathId(accountId, 'accountId')}`);
+  async leaveChannel(channelId: string, log: LogEntry): Promise<void> {
+    await this.#authed('POST', `/v1/channels/${pathId(channelId, 'channelId')}/leave`, replies.left, { log: logBody(log.seq, log.entry) });
   }
 
-  async setRole(channelId: string, accountId: string, role: ChannelRole): Promise<ChannelMember[]> {
-    return this.#members('PUT', `/v1/channels/${pathId(channelId, 'channelId')}/members/${pathId(accountId, 'accountId')}`, { role });
+  async removeMember(channelId: string, accountId: string, log: LogEntry): Promise<ChannelMember[]> {
+    return this.#members('DELETE', `/v1/channels/${pathId(channelId, 'channelId')}/members/${pathId(accountId, 'accountId')}`, { log: logBody(log.seq, log.entry) });
+  }
+
+  async setRole(channelId: string, accountId: string, role: ChannelRole, log: LogEntry): Promise<ChannelMember[]> {
+    return this.#members('PUT', `/v1/channels/${pathId(channelId, 'channelId')}/members/${pathId(accountId, 'accountId')}`, { role, log: logBody(log.seq, log.entry) });
   }
 
   async #members(method: string, path: string, body?: unknown): Promise<ChannelMember[]> {

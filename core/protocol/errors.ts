@@ -19,6 +19,8 @@ export type ProtocolErrorCode =
   | 'UNKNOWN_PREKEY' // the prekey a session start refers to is gone or never existed
   | 'PQ_REQUIRED' // a bundle or session start without the ML-KEM part its signed prekey commits to: a relay removed it
   | 'MISSING_SENDER_KEY' // a channel message whose sender key we have not received: ask the sender
+  | 'MEMBERSHIP_CHAIN' // a channel membership entry out of place: replayed, reordered, or from another chain
+  | 'MEMBERSHIP_REFUSED' // a channel membership change its signer had no right to make, or about people not in the channel
   | 'INVALID_ARGUMENT'; // a local caller passed something impossible (a programming error, not an attack)
 
 export class ProtocolError extends CodedError<ProtocolErrorCode> {

@@ -20,6 +20,8 @@ export const LABEL = {
   hybridSignedPrekey: 'Wardroom signed prekey with ML-KEM-768 v1',
   kemPrekey: 'Wardroom ML-KEM-768 prekey v1',
   channelMessage: 'Wardroom channel message v1',
+  /** a signed entry of a channel's membership log (membership.ts) */
+  channelMembership: 'Wardroom channel membership v1',
   /** associated data of a sealed channel name or topic (channel-meta.ts) */
   channelMetadata: 'Wardroom channel metadata v1',
 } as const;

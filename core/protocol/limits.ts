@@ -31,6 +31,10 @@ export const LIMITS = {
   channelMetadataBytes: 4096,
   /** Metadata keys of one channel in one channel-key payload. */
   channelKeysPerPayload: 8,
+  /** People one channel membership change may name (the relay adds at most this many at once). */
+  membersPerChange: 1000,
+  /** One signed membership entry: its body with a certificate and up to membersPerChange ids. */
+  membershipEntryBytes: 160 * 1024,
   /** Old sessions kept per peer device so late messages on a replaced session still decrypt. */
   previousSessions: 4,
 } as const;

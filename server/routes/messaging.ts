@@ -24,6 +24,12 @@ const PREKEY_BODY_LIMIT = 256 * 1024;
 const MAX_CHANNEL_META_BYTES = 4096;
 const MAX_PRESENCE_QUERY = 200;
 const MAX_MEMBERS_PER_ADD = 1000;
+/** A signed membership entry names at most MAX_MEMBERS_PER_ADD people; core/protocol/limits.ts has the same bound. */
+const MAX_LOG_ENTRY_BYTES = 160 * 1024;
+const MAX_LOG_PAGE = 500;
+
+/** The members' signed record of a change, stored beside it; optional, because members (not we) check it. */
+const logSchema = z.object({ seq: z.number().int().min(0), entry: b64bytes(1, MAX_LOG_ENTRY_BYTES) }).strict();
 
 const keyId = z.number().int().min(0).max(2 ** 32 - 1);
 const prekeySchema = z.object({ keyId, data: b64bytes(1, MAX_PREKEY_BYTES) }).strict();
@@ -97,6 +103,12 @@ export function messagingRoutes(app: FastifyInstance, ctx: Context): void {
     if (member.role === 'member') throw forbidden('only channel owners and admins may do this', 'not_channel_admin');
     return member;
   };
+  /** A change whose log entry is not the next one is refused whole: the client reads the log and signs again. */
+  const inOrder = (stored: boolean) => {
+    if (!stored) throw conflict('the channel changed meanwhile: read its log and try again', 'stale_log');
+  };
+  /** Bodies that carry only a log entry (join, leave, remove): none at all is allowed too. */
+  const logOf = (body: unknown) => parseInput(z.object({ log: logSchema.optional() }).strict(), body ?? {}).log;
   /** Membership changes go to every member device (and the affected account's) as durable server notices. */
   const announce = async (channelId: string, notice: ServerNotice, formerMember: string | null = null) => {
     const devices = ctx.store.channelDeviceIds(channelId);
@@ -112,12 +124,16 @@ export function messagingRoutes(app: FastifyInstance, ctx: Context): void {
     const caller = ctx.authenticate(request);
     const body = parseInput(z.object({
       name: b64bytes(0, MAX_CHANNEL_META_BYTES), topic: b64bytes(0, MAX_CHANNEL_META_BYTES).optional(), open: z.boolean().default(false),
+      // a client may name its channel, so the first entry of its log can sign the id it will have
+      channelId: idSchema.optional(), log: logSchema.optional(),
     }).strict(), request.body);
+    if (body.log && body.log.seq !== 0) throw badRequest('a new channel\'s log starts at 0', 'stale_log');
     const channel = {
-      channelId: newId(), name: body.name, topic: body.topic ?? new Uint8Array(0), open: body.open,
+      channelId: body.channelId ?? newId(), name: body.name, topic: body.topic ?? new Uint8Array(0), open: body.open,
       createdBy: caller.account.accountId, createdAt: ctx.now(),
     };
-    ctx.store.createChannel(channel, caller.account.accountId);
+    if (ctx.store.getChannel(channel.channelId)) throw conflict('a channel with that id exists', 'channel_exists');
+    inOrder(ctx.store.changeChannel(channel.channelId, body.log, () => ctx.store.createChannel(channel, caller.account.accountId)));
     reply.code(201);
     return channelView(channel, 'owner');
   });
@@ -140,6 +156,16 @@ export function messagingRoutes(app: FastifyInstance, ctx: Context): void {
     return channelView(ctx.store.getChannel(channelId)!, member.role);
   });
 
+  // The log is for members, and for anyone who may join an open channel (a joiner signs the entry after its head).
+  app.get('/v1/channels/:channelId/log', async (request) => {
+    const caller = ctx.authenticate(request);
+    const { channelId } = parseInput(channelParams, request.params, 'channelId');
+    const { after } = parseInput(z.object({ after: z.coerce.number().int().min(-1).default(-1) }).strict(), request.query, 'query');
+    const channel = ctx.store.getChannel(channelId);
+    if (!channel || (!channel.open && !ctx.store.getMember(channelId, caller.account.accountId))) throw notFound('no such channel, or you are not a member', 'no_such_channel');
+    return { entries: ctx.store.channelLog(channelId, after, MAX_LOG_PAGE).map((e) => ({ seq: e.seq, entry: toBase64Url(e.entry) })) };
+  });
+
   app.get('/v1/channels/:channelId/members', async (request) => {
     const caller = ctx.authenticate(request);
     const { channelId } = parseInput(channelParams, request.params, 'channelId');
@@ -151,7 +177,7 @@ export function messagingRoutes(app: FastifyInstance, ctx: Context): void {
   app.post('/v1/channels/:channelId/members', async (request) => {
     const caller = ctx.authenticate(request);
     const { channelId } = parseInput(channelParams, request.params, 'channelId');
-    const { accountIds } = parseInput(z.object({ accountIds: z.array(idSchema).min(1).max(MAX_MEMBERS_PER_ADD) }).strict(), request.body);
+    const { accountIds, log } = parseInput(z.object({ accountIds: z.array(idSchema).min(1).max(MAX_MEMBERS_PER_ADD), log: logSchema.optional() }).strict(), request.body);
     requireManager(caller, channelId);
     const unique = [...new Set(accountIds)];
     for (const accountId of unique) {
@@ -160,7 +186,7 @@ export function messagingRoutes(app: FastifyInstance, ctx: Context): void {
       if (!invitee || invitee.suspended) throw notFound('that person has no active account in this organisation', 'no_such_account');
       if (ctx.store.getMember(channelId, accountId)) throw conflict('that person is already a member of this channel', 'already_member');
     }
-    ctx.store.addMembers(channelId, unique, 'member');
+    inOrder(ctx.store.changeChannel(channelId, log, () => ctx.store.addMembers(channelId, unique, 'member')));
     await announce(channelId, membership(channelId, 'joined', unique, caller.account.accountId, 'member'));
     return { members: ctx.store.listMembers(channelId) };
   });
@@ -173,7 +199,7 @@ export function messagingRoutes(app: FastifyInstance, ctx: Context): void {
       throw notFound('no such open channel', 'no_such_channel');
     }
     if (ctx.store.getMember(channelId, caller.account.accountId)) throw conflict('already a member', 'already_member');
-    ctx.store.setMember(channelId, caller.account.accountId, 'member');
+    inOrder(ctx.store.changeChannel(channelId, logOf(request.body), () => ctx.store.setMember(channelId, caller.account.accountId, 'member')));
     await announce(channelId, membership(channelId, 'joined', [caller.account.accountId], caller.account.accountId, 'member'));
     return { members: ctx.store.listMembers(channelId) };
   });
@@ -186,7 +212,7 @@ export function messagingRoutes(app: FastifyInstance, ctx: Context): void {
     if (member.role === 'owner' && members.length > 1 && members.filter((m) => m.role === 'owner').length === 1) {
       throw conflict('make another member owner before the last owner leaves', 'last_owner');
     }
-    ctx.store.removeMember(channelId, caller.account.accountId);
+    inOrder(ctx.store.changeChannel(channelId, logOf(request.body), () => ctx.store.removeMember(channelId, caller.account.accountId)));
     await announce(channelId, membership(channelId, 'left', [caller.account.accountId], caller.account.accountId, null), caller.account.accountId);
     return { left: true };
   });
@@ -200,7 +226,7 @@ export function messagingRoutes(app: FastifyInstance, ctx: Context): void {
     if (target.role === 'owner' || (target.role === 'admin' && manager.role !== 'owner')) {
       throw forbidden('you may only remove members below your role', 'not_channel_admin');
     }
-    ctx.store.removeMember(channelId, accountId);
+    inOrder(ctx.store.changeChannel(channelId, logOf(request.body), () => ctx.store.removeMember(channelId, accountId)));
     await announce(channelId, membership(channelId, 'removed', [accountId], caller.account.accountId, null), accountId);
     return { members: ctx.store.listMembers(channelId) };
   });
@@ -208,7 +234,7 @@ export function messagingRoutes(app: FastifyInstance, ctx: Context): void {
   app.put('/v1/channels/:channelId/members/:accountId', async (request) => {
     const caller = ctx.authenticate(request);
     const { channelId, accountId } = parseInput(memberParams, request.params, 'path');
-    const { role } = parseInput(z.object({ role: roleSchema }).strict(), request.body);
+    const { role, log } = parseInput(z.object({ role: roleSchema, log: logSchema.optional() }).strict(), request.body);
     const manager = requireMember(caller, channelId);
     if (manager.role !== 'owner') throw forbidden('only channel owners change roles', 'not_channel_owner');
     const target = ctx.store.getMember(channelId, accountId);
@@ -217,7 +243,7 @@ export function messagingRoutes(app: FastifyInstance, ctx: Context): void {
       && ctx.store.listMembers(channelId).filter((m) => m.role === 'owner').length === 1) {
       throw conflict('a channel needs at least one owner', 'last_owner');
     }
-    ctx.store.setMember(channelId, accountId, role);
+    inOrder(ctx.store.changeChannel(channelId, log, () => ctx.store.setMember(channelId, accountId, role)));
     await announce(channelId, membership(channelId, 'role', [accountId], caller.account.accountId, role));
     return { members: ctx.store.listMembers(channelId) };
   });

@@ -57,6 +57,10 @@ CREATE TABLE IF NOT EXISTS channel_members (
   channel_id TEXT NOT NULL, account_id TEXT NOT NULL, role TEXT NOT NULL,
   PRIMARY KEY (channel_id, account_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS members_by_account ON channel_members(account_id);
+-- the members' signed membership log, stored and served as it came (the server cannot read or sign entries)
+CREATE TABLE IF NOT EXISTS channel_log (
+  channel_id TEXT NOT NULL, seq INTEGER NOT NULL, entry BLOB NOT NULL,
+  PRIMARY KEY (channel_id, seq)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS blobs (
   blob_id TEXT PRIMARY KEY, owner_account TEXT NOT NULL, size INTEGER NOT NULL, uploaded INTEGER NOT NULL,
   expires_at INTEGER NOT NULL, created_at INTEGER NOT NULL);
@@ -260,6 +264,9 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     expireSends: s('DELETE FROM sends WHERE expires_at <= ?'),
     insertChannel: s('INSERT INTO channels(channel_id, name, topic, open, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
     channelById: s('SELECT * FROM channels WHERE channel_id = ?'),
+    logHead: s('SELECT coalesce(max(seq), -1) FROM channel_log WHERE channel_id = ?').pluck(),
+    logAppend: s('INSERT INTO channel_log(channel_id, seq, entry) VALUES (?, ?, ?)'),
+    logAfter: s('SELECT seq, entry FROM channel_log WHERE channel_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
     setName: s('UPDATE channels SET name = ? WHERE channel_id = ?'),
     setTopic: s('UPDATE channels SET topic = ? WHERE channel_id = ?'),
     channelsFor: s(`SELECT c.*, m.role AS member_role FROM channels c
@@ -576,6 +583,16 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         q.setMember.run(c.channelId, owner, 'owner');
       })();
     },
+    changeChannel: (channelId, log, apply) => db.transaction(() => {
+      if (log) {
+        if (log.seq !== (q.logHead.get(channelId) as number) + 1) return false;
+        q.logAppend.run(channelId, log.seq, log.entry);
+      }
+      apply();
+      return true;
+    })(),
+    channelLog: (channelId, afterSeq, limit) => (q.logAfter.all(channelId, afterSeq, limit) as Row[])
+      .map((r) => ({ seq: r.seq as number, entry: r.entry as Uint8Array })),
     getChannel: (id) => { const r = q.channelById.get(id) as Row | undefined; return r ? toChannel(r) : null; },
     updateChannel: (id, fields) => {
       db.transaction(() => {

@@ -139,6 +139,12 @@ export interface Channel {
   createdAt: number;
 }
 
+/** One entry of a channel's membership log: opaque signed bytes at a position the server keeps in order. */
+export interface ChannelLogEntry {
+  seq: number;
+  entry: Uint8Array;
+}
+
 export interface ChannelMember {
   accountId: string;
   role: ChannelRole;
@@ -232,6 +238,12 @@ export interface ServerStore {
   // channels
   createChannel(channel: Channel, ownerAccount: string): void;
   getChannel(channelId: string): Channel | null;
+  /**
+   * Runs a membership change in one transaction with the log entry that records it. Returns false (and changes
+   * nothing) when the entry is not the next position: someone else's change landed first.
+   */
+  changeChannel(channelId: string, log: ChannelLogEntry | undefined, apply: () => void): boolean;
+  channelLog(channelId: string, afterSeq: number, limit: number): ChannelLogEntry[];
   updateChannel(channelId: string, fields: { name?: Uint8Array; topic?: Uint8Array }): void;
   listChannelsFor(accountId: string): (Channel & { role: ChannelRole | null })[];
   getMember(channelId: string, accountId: string): ChannelMember | null;

@@ -135,14 +135,17 @@ export async function startOrg(options: Partial<EngineOptions> = {}, serverOptio
   return org;
 }
 
-/** Texts of the messages an engine received in a conversation, in arrival order. */
-export const textsIn = (e: TestEngine, conversation: string) => e.received().filter((m) => m.conversation === conversation).map((m) => m.text);
+/** Texts of the messages people sent that an engine received in a conversation, in arrival order (no local notices). */
+export const textsIn = (e: TestEngine, conversation: string) => e.received().filter((m) => m.conversation === conversation && !m.notice).map((m) => m.text);
 
 /** The conversation id of `#channel`, `@user` or `@ann,ben`, as the CLI resolves it. */
 export const idOf = async (api: WardroomApi, target: string): Promise<string> => (await api.call('conversations.resolve', { target })).id;
 
-/** A conversation's whole history, oldest first, paged through messages.list as a UI would. */
-export async function history(e: TestEngine, target: string): Promise<MessageViewT[]> {
+/**
+ * A conversation's whole history, oldest first, paged through messages.list as a UI would: what people sent, without
+ * the local notices (membership changes, identity changes) unless asked.
+ */
+export async function history(e: TestEngine, target: string, options: { notices?: boolean } = {}): Promise<MessageViewT[]> {
   const conversation = await idOf(e.engine.api, target);
   let page = await e.engine.api.call('messages.list', { conversation, limit: 200 });
   const all = [...page.messages];
@@ -150,7 +153,7 @@ export async function history(e: TestEngine, target: string): Promise<MessageVie
     page = await e.engine.api.call('messages.list', { conversation, limit: 200, before: all[0]!.id });
     all.unshift(...page.messages);
   }
-  return all;
+  return options.notices ? all : all.filter((m) => !m.notice);
 }
 
 /** A private channel that `owner` creates and adds `members` to. */

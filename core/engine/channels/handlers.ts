@@ -10,6 +10,7 @@ import { RelayError } from '../relay-http.ts';
 import type { ChannelKeySharing } from './key-sharing.ts';
 import type { ChannelDirectory } from './members.ts';
 import type { ChannelMetadata } from './metadata.ts';
+import { newChannelId } from './membership-log.ts';
 import { rotationFlagStatement } from './rotation.ts';
 
 type ChannelHandlers = Pick<Handlers, 'channels.create' | 'channels.join' | 'channels.add' | 'channels.remove' | 'channels.leave' | 'channels.setTopic' | 'channels.setRole'>;
@@ -31,41 +32,44 @@ export function channelHandlers(ctx: EngineContext, channels: ChannelDirectory, 
       if (taken || (await conversationRows(ctx.vault, "kind = 'channel' AND name = ?", [name])).length) throw new EngineError('CONFLICT', `#${name} already exists`);
       const key = newChannelMetaKey();
       const setAt = ctx.now();
-      const created = await ctx.http.createChannel(metadata.seal(key, 'name', { text: name, setAt }, open ? name : null), metadata.seal(key, 'topic', { text: topic ?? '', setAt }), open);
+      const channelId = newChannelId();
+      const created = await ctx.http.createChannel(metadata.seal(key, 'name', { text: name, setAt }, open ? name : null), metadata.seal(key, 'topic', { text: topic ?? '', setAt }), open,
+        channelId, channels.logs.genesis(channelId, open ?? false));
+      if (created.channelId !== channelId) throw new EngineError('HOSTILE_SERVER', 'the relay created the channel under another id');
       await ctx.vault.transaction([
         upsertChannelStatement({ id: channelConversationId(created.channelId), remoteId: created.channelId, name, topic: topic || null, nameSetAt: setAt, topicSetAt: setAt, role: 'owner' }),
         metadata.keyStatement(created.channelId, key),
       ]);
+      await channels.logs.state(created.channelId, true);
       await ctx.lane.run(() => sharing.shareWith(created.channelId, [ctx.username])); // our other devices
       const row = (await conversationRows(ctx.vault, 'id = ?', [channelConversationId(created.channelId)]))[0]!;
       return conversationView(ctx.vault, row, [ctx.username], ctx.now());
     },
     'channels.add': async ({ conversation, username }) => {
       const channelId = await routing.channelFromCaller(conversation);
-      await ctx.http.addMembers(channelId, [await ctx.directory.accountIdOf(username)]).catch(relayRefusal);
-      channels.forget(channelId);
+      const accountId = await ctx.directory.accountIdOf(username);
+      await channels.logs.change(channelId, { change: 'add', targets: [username] }, (log) => ctx.http.addMembers(channelId, [accountId], log)).catch(relayRefusal);
       // what the channel is called and about, for its new member (and the relay never sees it)
       await ctx.lane.run(() => sharing.shareWith(channelId, [username]));
       return {};
     },
     'channels.remove': async ({ conversation, username }) => {
       const channelId = await routing.channelFromCaller(conversation);
-      await ctx.http.removeMember(channelId, await ctx.directory.accountIdOf(username)).catch(relayRefusal);
-      channels.forget(channelId);
+      const accountId = await ctx.directory.accountIdOf(username);
+      await channels.logs.change(channelId, { change: 'remove', targets: [username] }, (log) => ctx.http.removeMember(channelId, accountId, log)).catch(relayRefusal);
       await ctx.vault.transaction([rotationFlagStatement(channelId)]);
       return {};
     },
     'channels.join': async ({ channel }) => {
       const open = (await ctx.http.listChannels()).find((c) => c.role === null && metadata.listedName(c) === channel);
       if (!open) throw new EngineError('NOT_FOUND', `no open channel named #${channel} (private channels need an invitation)`);
-      await ctx.http.joinChannel(open.channelId).catch(relayRefusal);
-      channels.forget(open.channelId);
+      await channels.logs.change(open.channelId, { change: 'join', targets: [ctx.username] }, (log) => ctx.http.joinChannel(open.channelId, log)).catch(relayRefusal);
       await channels.sync();
       return (await channels.view(open.channelId))!;
     },
     'channels.leave': async ({ conversation }) => {
       const channelId = await routing.channelFromCaller(conversation);
-      await ctx.http.leaveChannel(channelId).catch(relayRefusal);
+      await channels.logs.change(channelId, { change: 'leave', targets: [ctx.username] }, (log) => ctx.http.leaveChannel(channelId, log)).catch(relayRefusal);
       await channels.sync();
       return {};
     },
@@ -82,8 +86,8 @@ export function channelHandlers(ctx: EngineContext, channels: ChannelDirectory, 
     },
     'channels.setRole': async ({ conversation, username, role }) => {
       const channelId = await routing.channelFromCaller(conversation);
-      await ctx.http.setRole(channelId, await ctx.directory.accountIdOf(username), role).catch(relayRefusal);
-      channels.forget(channelId);
+      const accountId = await ctx.directory.accountIdOf(username);
+      await channels.logs.change(channelId, { change: 'role', targets: [username], role }, (log) => ctx.http.setRole(channelId, accountId, role, log)).catch(relayRefusal);
       return {};
     },
   };

@@ -136,7 +136,6 @@ export class ChannelKeySharing {
 
   /** The devices likely to hold a key: the one that sealed the box, our own others, and a few managers' (members only). */
   async #holders(missing: MissingKey): Promise<DeviceAddress[]> {
-    const { directory } = this.#ctx;
     const channel = await this.#channels.channel(missing.channelId);
     if (!channel) return [];
     const targets: DeviceAddress[] = [];
@@ -144,12 +143,9 @@ export class ChannelKeySharing {
       const self = device.userId === this.#ctx.username && device.deviceId === this.#ctx.deviceId;
       if (!self && targets.length < ASKED_DEVICES && !targets.some((t) => t.userId === device.userId && t.deviceId === device.deviceId)) targets.push(device);
     };
-    const sealerAccount = await directory.accountIdOf(missing.sealer.userId).catch(() => null);
-    if (sealerAccount && channel.members.has(sealerAccount) && (await this.#outbound.currentDevices(missing.sealer.userId)).devices.includes(missing.sealer.deviceId)) add(missing.sealer);
-    const managers = [...channel.members].filter(([, role]) => role !== 'member').slice(0, ASKED_MANAGERS).map(([accountId]) => accountId);
-    const usernames = [this.#ctx.username];
-    for (const accountId of managers) usernames.push(await directory.usernameOf(accountId));
-    for (const username of new Set(usernames)) {
+    if (channel.members.has(missing.sealer.userId) && (await this.#outbound.currentDevices(missing.sealer.userId)).devices.includes(missing.sealer.deviceId)) add(missing.sealer);
+    const managers = [...channel.members].filter(([, role]) => role !== 'member').slice(0, ASKED_MANAGERS).map(([username]) => username);
+    for (const username of new Set([this.#ctx.username, ...managers])) {
       for (const deviceId of (await this.#outbound.currentDevices(username)).devices) add({ userId: username, deviceId });
     }
     return targets;

@@ -1,13 +1,14 @@
-// The relay's view of our channels: who is in each (and their role), cached until a notice says it changed, and
-// the local conversation rows kept in step with the relay's channel list (names and topics as metadata.ts opens them).
+// Our channels: who is in each (and their role) as its members' signed log says (membership-log.ts), and the local
+// conversation rows kept in step with the relay's channel list (names and topics as metadata.ts opens them).
 import type { ConversationViewT } from '../../api/contract.ts';
 import type { ServerNotice } from '../../relay/frames.ts';
 import type { EngineContext } from '../context.ts';
 import { EngineError } from '../errors.ts';
 import { channelRows, conversationRows, conversationView, upsertChannelStatement } from '../history.ts';
 import { channelConversationId } from '../conversations/ref.ts';
-import { RelayError } from '../relay-http.ts';
+import type { ChannelRole } from '../../protocol/membership.ts';
 import type { ChannelMetadata } from './metadata.ts';
+import { MembershipLogs } from './membership-log.ts';
 import { rotationFlagStatement } from './rotation.ts';
 
 /** How long resolving a name waits for the connection, then for the queue, when a key may be in it. */
@@ -15,56 +16,28 @@ const CATCH_UP_MS = 5_000;
 
 export interface ChannelInfo {
   channelId: string;
-  name: string;
-  members: Map<string, string>; // accountId -> role
+  /** username -> role, as the channel's signed membership log says */
+  members: ReadonlyMap<string, ChannelRole>;
 }
 
 export class ChannelDirectory {
   readonly #ctx: EngineContext;
   readonly #metadata: ChannelMetadata;
-  readonly #channels = new Map<string, ChannelInfo>();
-  readonly #fetches = new Map<string, Promise<ChannelInfo | null>>();
+  readonly logs: MembershipLogs;
 
   constructor(ctx: EngineContext, metadata: ChannelMetadata) {
     this.#ctx = ctx;
     this.#metadata = metadata;
+    this.logs = new MembershipLogs(ctx, () => this.sync());
   }
 
-  /** The relay's view of a channel (members and roles); cached until a notice says it changed. */
-  channel(channelId: string, refresh = false): Promise<ChannelInfo | null> {
-    const cached = this.#channels.get(channelId);
-    if (cached && !refresh) return Promise.resolve(cached);
-    // one fetch at a time per channel: a backlog's first batch asks for the same channel hundreds of times
-    const inFlight = this.#fetches.get(channelId);
-    if (inFlight && !refresh) return inFlight;
-    const fetched = this.#fetch(channelId, cached).finally(() => this.#fetches.delete(channelId));
-    this.#fetches.set(channelId, fetched);
-    return fetched;
+  /** Who is in a channel, as its verified log says (null: no log this device could check); `refresh` reads newer entries. */
+  async channel(channelId: string, refresh = false): Promise<ChannelInfo | null> {
+    const state = await this.logs.state(channelId, refresh);
+    return state ? { channelId, members: state.members } : null;
   }
 
-  /** Drops what we know of a channel's members: the next use asks the relay again. */
-  forget(channelId: string): void {
-    this.#channels.delete(channelId);
-  }
-
-  async #fetch(channelId: string, cached: ChannelInfo | undefined): Promise<ChannelInfo | null> {
-    let members;
-    try {
-      members = await this.#ctx.http.channelMembers(channelId);
-    } catch (error) {
-      if (error instanceof RelayError && error.status === 404) {
-        this.#channels.delete(channelId);
-        return null;
-      }
-      throw error;
-    }
-    const name = cached?.name ?? (await this.#ctx.vault.get<{ name: string }>('SELECT name FROM conversations WHERE id = ?', [channelConversationId(channelId)]))?.name ?? channelId;
-    const info = { channelId, name, members: new Map(members.map((m) => [m.accountId, m.role])) };
-    this.#channels.set(channelId, info);
-    return info;
-  }
-
-  /** Member lists are needed to accept the first channel message: fetched while the socket connects. */
+  /** Member lists are needed to accept the first channel message: read (and brought up to date) while the socket connects. */
   async warm(): Promise<void> {
     const rows = await conversationRows(this.#ctx.vault, "kind = 'channel' AND member = 1");
     await Promise.all(rows.map((r) => this.channel(r.remote_id)));
@@ -96,9 +69,10 @@ export class ChannelDirectory {
     }
   }
 
+  /** The relay says a channel changed: its list and its log are read again (the notice itself proves nothing). */
   async onNotice(notice: ServerNotice): Promise<void> {
-    this.#channels.delete(notice.channel);
     await this.sync();
+    await this.logs.state(notice.channel, true).catch((error: unknown) => this.#ctx.problem(error as Error));
     const view = await this.view(notice.channel);
     if (view) this.#ctx.emit('conversation.updated', view);
   }
@@ -110,16 +84,13 @@ export class ChannelDirectory {
 
   async memberNames(channelId: string): Promise<string[]> {
     const channel = await this.channel(channelId).catch(() => null);
-    if (!channel) return [];
-    const names: string[] = [];
-    for (const accountId of channel.members.keys()) names.push(await this.#ctx.directory.usernameOf(accountId).catch(() => accountId));
-    return names.filter((n) => /^[a-z0-9][a-z0-9._-]{1,31}$/.test(n)).sort();
+    return channel ? [...channel.members.keys()].sort() : [];
   }
 
-  /** Whether the relay lists this person in the channel (a channel message is accepted only from members). */
+  /** Whether the channel's verified log lists this person (a channel message is accepted only from members). */
   async isMember(channelId: string, username: string, refresh = false): Promise<boolean> {
     const channel = await this.channel(channelId, refresh);
-    return channel !== null && channel.members.has(await this.#ctx.directory.accountIdOf(username));
+    return channel !== null && channel.members.has(username);
   }
 
   /**
@@ -156,10 +127,14 @@ export class ChannelDirectory {
     await lane.settled();
   }
 
-  /** The members' account ids, as the relay lists them (who); their devices come from verified device lists. */
-  async memberAccounts(channelId: string): Promise<string[]> {
+  /**
+   * The members, as the channel's verified log lists them (who); their devices come from verified device lists. A
+   * channel whose log does not list this account is one the relay says we are in, not one we were let into.
+   */
+  async memberUsernames(channelId: string): Promise<string[]> {
     const channel = await this.channel(channelId);
     if (!channel) throw new EngineError('NOT_FOUND', 'no such channel');
+    if (!channel.members.has(this.#ctx.username)) throw new EngineError('FORBIDDEN', 'no member of this channel let you in (its signed member list does not name you)');
     return [...channel.members.keys()];
   }
 }

@@ -106,14 +106,13 @@ export class Outbound {
   }
 
   /**
-   * Every member device except this one, as verified device lists say (the relay's member list says who). A member
+   * Every member device except this one, as verified device lists say (the channel's signed log says who). A member
    * whose changed identity key the user has not accepted gets no sender key (nor channel metadata key) until it is
    * accepted.
    */
   async memberDevices(channelId: string): Promise<DeviceAddress[]> {
     const devices: DeviceAddress[] = [];
-    for (const accountId of await this.#channels.memberAccounts(channelId)) {
-      const username = await this.#ctx.directory.usernameOf(accountId);
+    for (const username of await this.#channels.memberUsernames(channelId)) {
       if (username !== this.#ctx.username && this.#ctx.directory.identity(username) !== 'accepted') continue;
       const known = await this.currentDevices(username);
       for (const deviceId of known.devices) if (!(username === this.#ctx.username && deviceId === this.#ctx.deviceId)) devices.push({ userId: username, deviceId });

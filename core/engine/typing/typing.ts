@@ -74,7 +74,7 @@ export class Typing {
     const ctx = this.#ctx;
     const people = target.kind === 'direct' ? [target.username]
       : target.kind === 'group' ? target.members
-        : await Promise.all((await this.#channels.memberAccounts(target.channelId)).map((a) => ctx.directory.usernameOf(a)));
+        : await this.#channels.memberUsernames(target.channelId);
     const devices: DeviceAddress[] = [];
     for (const username of people) {
       if (username === ctx.username) continue;

@@ -33,7 +33,8 @@ function rowsOf(thread: Thread | undefined): Row[] {
     if (day !== previous?.day) rows.push({ kind: 'day', key: `day-${day}`, label: dayLabel(message.sentAt) });
     const continued = previous?.day === day && previous.sender === message.sender && at - previous.at < CONTINUE_MS;
     rows.push({ kind: 'message', key: id, id, continued });
-    previous = { day, sender: message.sender, at };
+    // a notice is nobody's message: the one after it shows its sender again
+    previous = { day, sender: message.notice ? '' : message.sender, at };
   }
   return rows;
 }

@@ -1,15 +1,26 @@
 // One message: who sent it and when (left out when the same person continues within a few minutes), its text as
 // markdown, and for our own messages where delivery has got to.
 import { memo } from 'react';
+import { historyNoticeText } from '../lib/history-notice.ts';
 import { clockTime } from '../lib/time.ts';
 import { useDisplayName } from '../state/contacts.ts';
+import { useSession } from '../state/session.ts';
 import type { Message } from '../state/types.ts';
 import { DeliveryState } from './DeliveryState.tsx';
 import { MessageText } from './MessageText.tsx';
 
 export const MessageRow = memo(function MessageRow({ message, continued }: { message: Message; continued: boolean }) {
   const displayName = useDisplayName(message.sender);
+  const me = useSession((s) => s.me?.username) ?? '';
   const headId = `m-${message.id}-head`;
+  const notice = historyNoticeText(message, me);
+  if (notice !== null) {
+    return (
+      <div className="history-notice" role="note" data-message={message.id}>
+        {notice} <time dateTime={message.sentAt}>{clockTime(message.sentAt)}</time>
+      </div>
+    );
+  }
   return (
     <article className={`message${continued ? ' continued' : ''}${message.outgoing ? ' outgoing' : ''}`} aria-labelledby={headId} data-message={message.id}>
       <header id={headId} className={continued ? 'visually-hidden' : 'message-head'}>

@@ -74,7 +74,9 @@ describe('engine: the contract a UI needs', () => {
     const older = await list({ before: newest.messages[0]!.id });
     assert.deepEqual(texts(older), Array.from({ length: 10 }, (_, i) => `m${5 + i}`));
     const oldest = await list({ before: older.messages[0]!.id });
-    assert.deepEqual(texts(oldest), ['m0', 'm1', 'm2', 'm3', 'm4']);
+    // the history starts where the channel did: Ann's signed "created" entry, shown in place
+    assert.deepEqual(texts(oldest), ['', 'm0', 'm1', 'm2', 'm3', 'm4']);
+    assert.deepEqual({ ...oldest.messages[0]!.membership, sender: oldest.messages[0]!.sender }, { change: 'created', members: ['ann'], sender: 'ann' });
     assert.deepEqual([oldest.hasOlder, oldest.hasNewer], [false, true]);
     const after = await list({ after: ids[19] });
     assert.deepEqual(texts(after), ['m20', 'm21', 'm22', 'm23', 'm24']);

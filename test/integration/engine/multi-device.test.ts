@@ -18,7 +18,7 @@ describe('engine: three users, two devices each', () => {
   after(() => org.close());
 
   const all = () => Object.values(devices).flat();
-  const messagesOn = (e: TestEngine, conversationPrefix: string) => e.received().filter((m) => m.conversation.startsWith(conversationPrefix));
+  const messagesOn = (e: TestEngine, conversationPrefix: string) => e.received().filter((m) => m.conversation.startsWith(conversationPrefix) && !m.notice);
 
   it('links second devices that can read and write', async () => {
     const [ann1, ann2] = devices.ann!;

@@ -179,26 +179,35 @@ test('every route round-trips its shapes through a real relay', async (t) => {
   // replacing the stock drops every one-time key of both kinds first
   assert.deepEqual(await carol.putPrekeys({ oneTimePrekeys: oneTimePrekeys.slice(0, 3), replaceOneTime: true }), { ...uploaded, oneTime: 3, kemOneTime: 0 });
 
-  // Channels.
-  const open = await carol.createChannel(utf8('general'), utf8('all hands'), true);
+  // Channels. Each change carries its signed log entry (opaque to the relay, checked by members), stored in order.
+  const logEntry = (seq: number) => ({ seq, entry: utf8(`entry ${seq}`) });
+  const openId = toBase64Url(randomBytes(16));
+  const open = await carol.createChannel(utf8('general'), utf8('all hands'), true, openId, logEntry(0).entry);
   assert.deepEqual({ ...open, createdAt: 0 }, {
-    channelId: open.channelId, name: utf8('general'), topic: utf8('all hands'), open: true, createdAt: 0, role: 'owner',
+    channelId: openId, name: utf8('general'), topic: utf8('all hands'), open: true, createdAt: 0, role: 'owner',
   });
-  const closed = await carol.createChannel(utf8('secret'));
+  await assert.rejects(carol.createChannel(utf8('again'), undefined, false, openId, logEntry(0).entry), isRelayError('channel_exists', 409));
+  const closed = await carol.createChannel(utf8('secret'), undefined, undefined, toBase64Url(randomBytes(16)), logEntry(0).entry);
   assert.deepEqual(closed.topic, new Uint8Array(0));
   assert.equal(closed.open, false);
   const visible = await adminRelay.listChannels();
   assert.deepEqual(visible.map((c) => [c.channelId, c.role]), [[open.channelId, null]]);
   const roles = (members: { accountId: string; role: string }[]) => Object.fromEntries(members.map((m) => [m.accountId, m.role]));
-  assert.deepEqual(roles(await adminRelay.joinChannel(open.channelId)), { [created.accountId]: 'owner', [admin.accountId]: 'member' });
+  // an open channel's log can be read before joining (the joiner signs after its head); a private one's cannot
+  assert.deepEqual(await adminRelay.channelLog(open.channelId, -1), [logEntry(0)]);
+  await assert.rejects(adminRelay.channelLog(closed.channelId, -1), isRelayError('no_such_channel', 404));
+  // a change whose entry is not the next position is refused whole
+  await assert.rejects(adminRelay.joinChannel(open.channelId, logEntry(5)), isRelayError('stale_log', 409));
+  assert.deepEqual(roles(await adminRelay.joinChannel(open.channelId, logEntry(1))), { [created.accountId]: 'owner', [admin.accountId]: 'member' });
   const updated = await carol.updateChannel(open.channelId, { topic: utf8('new topic') });
   assert.deepEqual(updated.topic, utf8('new topic'));
   assert.deepEqual(updated.name, utf8('general'));
-  assert.deepEqual(roles(await carol.setRole(open.channelId, admin.accountId, 'admin')), { [created.accountId]: 'owner', [admin.accountId]: 'admin' });
-  assert.deepEqual(roles(await carol.removeMember(open.channelId, admin.accountId)), { [created.accountId]: 'owner' });
-  assert.deepEqual(roles(await carol.addMembers(closed.channelId, [admin.accountId])), { [created.accountId]: 'owner', [admin.accountId]: 'member' });
+  assert.deepEqual(roles(await carol.setRole(open.channelId, admin.accountId, 'admin', logEntry(2))), { [created.accountId]: 'owner', [admin.accountId]: 'admin' });
+  assert.deepEqual(roles(await carol.removeMember(open.channelId, admin.accountId, logEntry(3))), { [created.accountId]: 'owner' });
+  assert.deepEqual(await carol.channelLog(open.channelId, 1), [logEntry(2), logEntry(3)]);
+  assert.deepEqual(roles(await carol.addMembers(closed.channelId, [admin.accountId], logEntry(1))), { [created.accountId]: 'owner', [admin.accountId]: 'member' });
   assert.deepEqual(roles(await adminRelay.channelMembers(closed.channelId)), { [created.accountId]: 'owner', [admin.accountId]: 'member' });
-  await adminRelay.leaveChannel(closed.channelId);
+  await adminRelay.leaveChannel(closed.channelId, logEntry(2));
   await assert.rejects(adminRelay.channelMembers(closed.channelId), isRelayError('no_such_channel', 404));
   await assert.rejects(carol.channelMembers('not-an-id'), isRelayError('invalid_input', 0));
 

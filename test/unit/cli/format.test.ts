@@ -90,3 +90,11 @@ test('human times are local, with the zone\'s offset; an unreadable time is show
   }
   assert.equal(formatTime('not\x1btime'), 'not\\x1btime');
 });
+
+test('membership notices are the CLI\'s own lines: who changed what, never a sender\'s text', () => {
+  const line = (change: NonNullable<MessageViewT['membership']>) => formatMessage(message('', { conversation: 'c:AbCdEfGhIjKlMnOpQrStUv', notice: 'membership', membership: change }));
+  assert.match(line({ change: 'added', members: ['bob', 'carol'] }), / {2}-- @alice added @bob, @carol --$/);
+  assert.match(line({ change: 'role', members: ['bob'], role: 'admin' }), / {2}-- @alice made @bob admin --$/);
+  assert.match(line({ change: 'created', members: ['alice'] }), / {2}-- @alice created the channel --$/);
+  assert.doesNotMatch(line({ change: 'left', members: ['alice'] }), /@alice:/, 'no "@name:" form a message has');
+});

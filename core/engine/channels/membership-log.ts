@@ -1,0 +1,184 @@
+// Who is in each channel, as its members' signed log says (core/protocol/membership.ts), never as the relay says.
+// This device keeps where each log stands and the roster it built, reads newer entries from the relay when asked
+// (a membership notice, a sender it does not know yet), checks every one, and writes a notice in the channel's
+// history for each change it saw as a member. Changes it makes are signed here and sent with the request the relay
+// applies; the relay answers `stale_log` when another change landed first, and the change is signed again.
+//
+// An entry is checked against the account key this device holds for its signer, and only while that key is one the
+// user accepted: a relay that swaps an owner's key (issue 12, finding 1) gets a held identity, not a member.
+import type { MembershipNotice } from '../../api/contract.ts';
+import { blake2b, randomBytes, toBase64Url } from '../../crypto/sodium.ts';
+import { ProtocolError } from '../../protocol/errors.ts';
+import {
+  applyMembershipEntry, membershipSigners, signMembershipEntry,
+  type ChannelRole, type MembershipEntry, type MembershipState, type ProposedChange,
+} from '../../protocol/membership.ts';
+import type { Statement } from '../../vault/index.ts';
+import type { EngineContext } from '../context.ts';
+import { channelConversationId } from '../conversations/ref.ts';
+import { EngineError } from '../errors.ts';
+import { messageViews, noticeStatement } from '../history.ts';
+import { RelayError, type LogEntry } from '../relay-http.ts';
+
+/** The relay's page size for a log (server/routes/messaging.ts): a full page means there may be more. */
+const LOG_PAGE = 500;
+/** Another member's change may land between our read and our write; after this many, the user hears why. */
+const STALE_RETRIES = 3;
+
+const NOTICE_OF: Record<MembershipEntry['change'], MembershipNotice['change']> = {
+  create: 'created', add: 'added', remove: 'removed', role: 'role', join: 'joined', leave: 'left',
+};
+
+/** A fresh channel id (the relay's format: 128 random bits), ours to choose so the first entry can sign it. */
+export const newChannelId = (): string => toBase64Url(randomBytes(16));
+
+export class MembershipLogs {
+  readonly #ctx: EngineContext;
+  /** Brings the channel's conversation row in (a notice needs it): the channel list's sync. */
+  readonly #ensureRows: () => Promise<void>;
+  readonly #states = new Map<string, MembershipState>();
+  readonly #reads = new Map<string, Promise<MembershipState | null>>();
+
+  constructor(ctx: EngineContext, ensureRows: () => Promise<void>) {
+    this.#ctx = ctx;
+    this.#ensureRows = ensureRows;
+  }
+
+  /**
+   * The verified membership of a channel (null: this device has checked no log for it). `refresh` reads what the
+   * relay has after the last entry checked; reads of one channel run one after another, so none is lost.
+   */
+  state(channelId: string, refresh = false): Promise<MembershipState | null> {
+    const cached = this.#states.get(channelId);
+    const running = this.#reads.get(channelId);
+    if (cached && !refresh) return Promise.resolve(cached);
+    if (running && !refresh) return running;
+    const read = (running ?? Promise.resolve(null)).catch(() => null).then(() => this.#read(channelId));
+    this.#reads.set(channelId, read);
+    void read.finally(() => {
+      if (this.#reads.get(channelId) === read) this.#reads.delete(channelId);
+    }).catch(() => {});
+    return read;
+  }
+
+  /** The members and their roles: empty when no verified log lists anyone. */
+  async roster(channelId: string, refresh = false): Promise<ReadonlyMap<string, ChannelRole>> {
+    return (await this.state(channelId, refresh))?.members ?? new Map();
+  }
+
+  /** The first entry of a new channel, made before the relay knows of it: the creator is its owner. */
+  genesis(channelId: string, open: boolean): Uint8Array {
+    return signMembershipEntry(this.#ctx.store.device(), channelId, null, { change: 'create', targets: [this.#ctx.username], role: 'owner', open }, this.#ctx.now());
+  }
+
+  /**
+   * Makes a change: signed after the newest entry, checked here first (the user hears "you may not" from us, not
+   * the relay), then sent with `send`. The log is read again afterwards, so the change counts at once.
+   */
+  async change(channelId: string, proposed: ProposedChange, send: (log: LogEntry) => Promise<unknown>): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const state = await this.state(channelId, true);
+      if (!state) throw new EngineError('NOT_FOUND', 'this device has not verified who is in that channel yet; try again when it is online');
+      const entry = signMembershipEntry(this.#ctx.store.device(), channelId, state, proposed, this.#ctx.now());
+      try {
+        applyMembershipEntry(state, channelId, entry, (userId) => this.#acceptedKey(userId));
+      } catch (error) {
+        if (error instanceof ProtocolError && error.code === 'MEMBERSHIP_REFUSED') throw new EngineError('FORBIDDEN', error.message.replace(/^MEMBERSHIP_REFUSED: /, ''));
+        throw error;
+      }
+      try {
+        await send({ seq: state.seq + 1, entry });
+      } catch (error) {
+        if (error instanceof RelayError && error.code === 'stale_log' && attempt < STALE_RETRIES) continue;
+        throw error;
+      }
+      await this.state(channelId, true);
+      return;
+    }
+  }
+
+  /** The key an entry's signer must have used: the one we hold, if the user accepted it. */
+  #acceptedKey(userId: string): Uint8Array | null {
+    const { directory } = this.#ctx;
+    if (userId !== this.#ctx.username && directory.identity(userId) !== 'accepted') return null;
+    return directory.known(userId)?.accountPublicKey ?? null;
+  }
+
+  async #read(channelId: string): Promise<MembershipState | null> {
+    const before = this.#states.get(channelId) ?? (await this.#load(channelId));
+    let state = before;
+    const applied: MembershipEntry[] = [];
+    for (;;) {
+      let page;
+      try {
+        page = await this.#ctx.http.channelLog(channelId, state?.seq ?? -1);
+      } catch (error) {
+        // not a member (any more) or no such channel: what we verified stands; the relay's word changes nothing
+        if (error instanceof RelayError && error.status === 404) break;
+        throw error;
+      }
+      const checked = await this.#check(channelId, state, page.map((p) => p.entry));
+      state = checked.state;
+      applied.push(...checked.applied);
+      if (checked.stopped || page.length < LOG_PAGE) break;
+    }
+    if (state && applied.length) await this.#store(channelId, before, state, applied);
+    if (state) this.#states.set(channelId, state);
+    return state;
+  }
+
+  /** Applies entries in order, stopping at the first that does not verify (nothing after it can be trusted). */
+  async #check(channelId: string, start: MembershipState | null, blobs: Uint8Array[]) {
+    let state = start;
+    const applied: MembershipEntry[] = [];
+    try {
+      for (const signer of membershipSigners(blobs)) await this.#ctx.directory.ensure(signer).catch(() => null);
+      for (const blob of blobs) {
+        const next = applyMembershipEntry(state, channelId, blob, (userId) => this.#acceptedKey(userId));
+        state = next.state;
+        applied.push(next.entry);
+      }
+      return { state, applied, stopped: false };
+    } catch (error) {
+      const pending = error instanceof ProtocolError && error.code === 'UNKNOWN_DEVICE';
+      // a signer whose new key the user has not accepted: checked again after they do; anything else is the relay lying
+      this.#ctx.problem(pending ? error : new EngineError('HOSTILE_SERVER', `the relay served a membership change of a channel that does not verify (${(error as Error).message})`));
+      return { state, applied, stopped: true };
+    }
+  }
+
+  async #load(channelId: string): Promise<MembershipState | null> {
+    const { vault } = this.#ctx;
+    const row = await vault.get<{ seq: number; head: Uint8Array; open: number }>('SELECT seq, head, open FROM channel_logs WHERE channel_id = ?', [channelId]);
+    if (!row) return null;
+    const roster = await vault.all<{ username: string; role: ChannelRole }>('SELECT username, role FROM channel_roster WHERE channel_id = ?', [channelId]);
+    return { channelId, seq: row.seq, head: row.head, open: row.open === 1, members: new Map(roster.map((r) => [r.username, r.role])) };
+  }
+
+  /** Where the log stands, the roster, and a notice for each change this device saw as a member: one transaction. */
+  async #store(channelId: string, before: MembershipState | null, after: MembershipState, applied: MembershipEntry[]): Promise<void> {
+    const { vault, username } = this.#ctx;
+    const statements: Statement[] = [
+      { sql: 'INSERT OR REPLACE INTO channel_logs (channel_id, seq, head, open) VALUES (?, ?, ?, ?)', params: [channelId, after.seq, after.head, after.open ? 1 : 0] },
+      { sql: 'DELETE FROM channel_roster WHERE channel_id = ?', params: [channelId] },
+      ...[...after.members].map(([member, role]) => ({ sql: 'INSERT INTO channel_roster (channel_id, username, role) VALUES (?, ?, ?)', params: [channelId, member, role] })),
+    ];
+    // a new member sees the history from the change that let it in, not the channel's whole past
+    let member = before?.members.has(username) ?? false;
+    const noticeIds: string[] = [];
+    for (const entry of applied) {
+      const admitted = entry.targets.includes(username) && (entry.change === 'create' || entry.change === 'add' || entry.change === 'join');
+      if (member || admitted) {
+        const id = toBase64Url(blake2b(new TextEncoder().encode(`${channelId}:${entry.seq}`), 16));
+        const detail: MembershipNotice = { change: NOTICE_OF[entry.change], members: entry.targets, ...(entry.change === 'role' && entry.role ? { role: entry.role } : {}) };
+        statements.push(noticeStatement(channelConversationId(channelId), id, entry.by.userId, 'membership', entry.at, detail));
+        noticeIds.push(id);
+      }
+      if (admitted) member = true;
+      if (entry.targets.includes(username) && (entry.change === 'remove' || entry.change === 'leave')) member = false;
+    }
+    if (noticeIds.length && !(await vault.get('SELECT 1 AS x FROM conversations WHERE id = ?', [channelConversationId(channelId)]))) await this.#ensureRows();
+    await vault.transaction(statements);
+    for (const view of await messageViews(vault, noticeIds)) this.#ctx.emit('message.received', view);
+  }
+}

@@ -1,0 +1,26 @@
+// The words of a notice in a conversation's history (not a message anyone sent), from its structured fields: the
+// engine says what happened and who did it, the renderer says it in the user's terms. Names stay plain text.
+import type { MessageViewT } from '../../../core/api/contract.ts';
+
+const ROLE_WORDS = { owner: 'an owner', admin: 'an admin', member: 'a member' } as const;
+
+/** "alice added bob and carol", or null when the message is not a notice this renderer knows. */
+export function historyNoticeText(m: Pick<MessageViewT, 'notice' | 'sender' | 'membership'>, me: string): string | null {
+  const who = (name: string) => (name === me ? 'you' : name);
+  const list = (names: string[]) => {
+    const words = names.map(who);
+    return words.length <= 1 ? words.join('') : `${words.slice(0, -1).join(', ')} and ${words.at(-1)}`;
+  };
+  const actor = m.sender === me ? 'You' : m.sender;
+  if (m.notice === 'identity-changed') return `${m.sender}'s safety number changed`;
+  if (m.notice !== 'membership' || !m.membership) return null;
+  const { change, members, role } = m.membership;
+  switch (change) {
+    case 'created': return `${actor} created this channel`;
+    case 'added': return `${actor} added ${list(members)}`;
+    case 'removed': return `${actor} removed ${list(members)}`;
+    case 'joined': return `${actor} joined`;
+    case 'left': return `${actor} left`;
+    case 'role': return `${actor} made ${list(members)} ${ROLE_WORDS[role ?? 'member']}`;
+  }
+}
