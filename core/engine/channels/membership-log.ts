@@ -9,6 +9,7 @@
 import type { MembershipNotice } from '../../api/contract.ts';
 import { blake2b, randomBytes, toBase64Url } from '../../crypto/sodium.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
+import { decodeDeviceCertificate } from '../../protocol/identity.ts';
 import {
   applyMembershipEntry, membershipSigners, signMembershipEntry,
   type ChannelRole, type MembershipEntry, type MembershipState, type ProposedChange,
@@ -163,12 +164,14 @@ export class MembershipLogs {
       { sql: 'DELETE FROM channel_roster WHERE channel_id = ?', params: [channelId] },
       ...[...after.members].map(([member, role]) => ({ sql: 'INSERT INTO channel_roster (channel_id, username, role) VALUES (?, ?, ?)', params: [channelId, member, role] })),
     ];
-    // a new member sees the history from the change that let it in, not the channel's whole past
+    // a new member sees the history from the change that let it in, and a linked device from when it was made: not
+    // the channel's whole past (by the signer's clock, which is only cosmetic here: membership never depends on it)
     let member = before?.members.has(username) ?? false;
+    const since = decodeDeviceCertificate(this.#ctx.store.device().certificate).createdAt;
     const noticeIds: string[] = [];
     for (const entry of applied) {
       const admitted = entry.targets.includes(username) && (entry.change === 'create' || entry.change === 'add' || entry.change === 'join');
-      if (member || admitted) {
+      if ((member || admitted) && entry.at >= since) {
         const id = toBase64Url(blake2b(new TextEncoder().encode(`${channelId}:${entry.seq}`), 16));
         const detail: MembershipNotice = { change: NOTICE_OF[entry.change], members: entry.targets, ...(entry.change === 'role' && entry.role ? { role: entry.role } : {}) };
         statements.push(noticeStatement(channelConversationId(channelId), id, entry.by.userId, 'membership', entry.at, detail));

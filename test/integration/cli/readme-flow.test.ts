@@ -201,8 +201,10 @@ describe('README "Try it": the wardroom command line against a real relay', () =
     assert.equal(await ok(), 'added @bob to #general\n');
     assert.match(await ok(), /^\S{16,} sent\n$/);
     const bobReads = lines(await ok());
-    assert.equal(bobReads.length, 1);
-    assert.match(bobReads[0]!, /^\S+ {2}\d{4}-\d\d-\d\d \d\d:\d\d [+-]\d\d:\d\d {2}@alice: hello from alice$/);
+    assert.equal(bobReads.length, 2);
+    // the change that let Bob in, as Alice signed it, then what she said
+    assert.match(bobReads[0]!, /^\S+ {2}\d{4}-\d\d-\d\d \d\d:\d\d [+-]\d\d:\d\d {2}-- @alice added @bob --$/);
+    assert.match(bobReads[1]!, /^\S+ {2}\d{4}-\d\d-\d\d \d\d:\d\d [+-]\d\d:\d\d {2}@alice: hello from alice$/);
 
     // A direct message with an expiry, read back as JSON lines.
     const dmId = /^(\S+) sent$/.exec((await ok()).trim())![1]!;
@@ -233,8 +235,8 @@ describe('README "Try it": the wardroom command line against a real relay', () =
     // code after SIGINT is checked below, without npm in between.
     assert.ok([0, 130, 'SIGINT'].includes(await interrupt(follow)), `read --follow stops on Ctrl-C: ${follow.stderr}`);
     const followed = lines(follow.stdout);
-    assert.equal(followed.length, 2, `the history once, then the new message once: ${follow.stdout}`);
-    assert.match(followed[1]!, /@alice: anyone there\?$/);
+    assert.equal(followed.length, 3, `the history once (a notice and a message), then the new message once: ${follow.stdout}`);
+    assert.match(followed[2]!, /@alice: anyone there\?$/);
 
     // A second device for Alice: link waits with a code until her first device approves it.
     const linking = background();
