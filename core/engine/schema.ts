@@ -3,11 +3,11 @@
 // that knows only part of its schema.
 import { VAULT_MIGRATIONS, type Migration } from '../vault/index.ts';
 import { m009 } from './channels/migrations/009-channel-metadata-keys.ts';
-import { m010 } from './channels/migrations/010-channel-membership-logs.ts';
+import { m012 } from './channels/migrations/012-channel-membership-logs.ts';
 import { m006 } from './contacts/migrations/006-display-names.ts';
 import { m008 } from './contacts/migrations/008-identity-changes.ts';
 import { m005 } from './conversations/migrations/005-mentions.ts';
 import { m004 } from './migrations/004-conversations-people-reactions-outbox-held-frames.ts';
 import { m007 } from './outbound/migrations/007-pending-sends.ts';
 
-export const PROFILE_MIGRATIONS: readonly Migration[] = [...VAULT_MIGRATIONS, m004, m005, m006, m007, m008, m009, m010];
+export const PROFILE_MIGRATIONS: readonly Migration[] = [...VAULT_MIGRATIONS, m004, m005, m006, m007, m008, m009, m012];

@@ -1,7 +1,7 @@
 import type { Migration } from '../../../vault/index.ts';
 
-export const m010: Migration = {
-  version: 10,
+export const m012: Migration = {
+  version: 12,
   description: 'channel membership as the members\' signed logs say, and membership notices in the history',
   sql: `
     -- Where each channel's verified membership log stands (core/protocol/membership.ts): the position and digest of
