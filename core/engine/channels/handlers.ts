@@ -12,7 +12,7 @@ import type { ChannelDirectory } from './members.ts';
 import type { ChannelMetadata } from './metadata.ts';
 import { rotationFlagStatement } from './rotation.ts';
 
-type ChannelHandlers = Pick<Handlers, 'channels.create' | 'channels.join' | 'channels.add' | 'channels.remove' | 'channels.leave' | 'channels.setTopic' | 'channels.setRole'>;
+type ChannelHandlers = Pick<Handlers, 'channels.create' | 'channels.join' | 'channels.add' | 'channels.remove' | 'channels.leave' | 'channels.setTopic' | 'channels.setRole' | 'channels.members'>;
 
 /** The relay's refusals that a person can act on, in their terms. */
 function relayRefusal(error: unknown): never {
@@ -86,5 +86,6 @@ export function channelHandlers(ctx: EngineContext, channels: ChannelDirectory, 
       channels.forget(channelId);
       return {};
     },
+    'channels.members': async ({ conversation }) => ({ members: await channels.membersWithRoles(await routing.channelFromCaller(conversation)) }),
   };
 }

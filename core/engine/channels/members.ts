@@ -116,6 +116,20 @@ export class ChannelDirectory {
     return names.filter((n) => /^[a-z0-9][a-z0-9._-]{1,31}$/.test(n)).sort();
   }
 
+  /** The channel's members by username with their roles, owners first, then admins, then by name. */
+  async membersWithRoles(channelId: string): Promise<{ username: string; role: 'owner' | 'admin' | 'member' }[]> {
+    const channel = await this.channel(channelId);
+    if (!channel) throw new EngineError('NOT_FOUND', 'the relay no longer has this channel');
+    const rank = { owner: 0, admin: 1, member: 2 } as const;
+    type Role = keyof typeof rank;
+    const members = await Promise.all([...channel.members].map(async ([accountId, role]) => ({
+      username: await this.#ctx.directory.usernameOf(accountId).catch(() => accountId),
+      role: (role === 'owner' || role === 'admin' ? role : 'member') as Role,
+    })));
+    return members.filter((m) => /^[a-z0-9][a-z0-9._-]{1,31}$/.test(m.username))
+      .sort((a, b) => rank[a.role] - rank[b.role] || a.username.localeCompare(b.username));
+  }
+
   /** Whether the relay lists this person in the channel (a channel message is accepted only from members). */
   async isMember(channelId: string, username: string, refresh = false): Promise<boolean> {
     const channel = await this.channel(channelId, refresh);
