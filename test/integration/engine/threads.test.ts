@@ -60,6 +60,13 @@ describe('engine: quoted replies, threads and the member list', () => {
     await assert.rejects(ben.engine.api.call('messages.thread', { root: 'A'.repeat(22), limit: 10 }), /gone/);
   });
 
+  it('carries a reaction with a variation selector (as the emoji picker gives them)', async () => {
+    const m = await ben.engine.api.call('messages.send', { conversation: await idOf(ben.engine.api, '#general'), text: 'react to me' });
+    await arrives(ann, m.id);
+    await ann.engine.api.call('messages.react', { id: m.id, emoji: '👍\uFE0F' });
+    await ben.waitFor(() => latest(ben, m.id)?.reactions[0]?.users.join() === 'ann', 15_000, 'the reaction');
+  });
+
   it('lists a channel\'s members with their roles', async () => {
     assert.deepEqual((await ben.engine.api.call('channels.members', { conversation: await idOf(ben.engine.api, '#general') })).members,
       [{ username: 'ann', role: 'owner' }, { username: 'ben', role: 'member' }]);
