@@ -129,6 +129,8 @@ export const MessageView = z.object({
   editedAt: IsoTime.optional(),
   replyTo: MessageId.optional(),
   threadRoot: MessageId.optional(),
+  /** a thread's root: how many replies its thread holds (left out when none) */
+  replyCount: z.number().int().positive().optional(),
   mentions: z.array(Username),
   reactions: z.array(Reaction),
   expiresAt: IsoTime.optional(),
@@ -197,6 +199,11 @@ export const commands = {
   'channels.remove': { request: z.object({ conversation: ConversationId, username: Username }).strict(), response: empty },
   'channels.leave': { request: z.object({ conversation: ConversationId }).strict(), response: empty },
   'channels.setTopic': { request: z.object({ conversation: ConversationId, topic: z.string().max(LIMITS.topicMax) }).strict(), response: empty },
+  /** A channel's members with their roles, as the relay lists them, by username. */
+  'channels.members': {
+    request: z.object({ conversation: ConversationId }).strict(),
+    response: z.object({ members: z.array(z.object({ username: Username, role: Role })) }),
+  },
   'channels.setRole': { request: z.object({ conversation: ConversationId, username: Username, role: Role }).strict(), response: empty },
 
   'messages.send': {
@@ -205,7 +212,12 @@ export const commands = {
       text: MessageText,
       replyTo: MessageId.optional(),
       timers: Timers.optional(),
-    }).strict(),
+      /**
+       * With replyTo: a reply shown in the conversation itself with the message it answers quoted above it, rather
+       * than in that message's thread (a reply without it joins the thread).
+       */
+      quote: z.boolean().optional(),
+    }).strict().refine((r) => !r.quote || r.replyTo !== undefined, 'a quoted reply names the message it answers (replyTo)'),
     response: MessageView,
   },
   /**
@@ -226,6 +238,11 @@ export const commands = {
   'messages.edit': { request: z.object({ id: MessageId, text: MessageText }).strict(), response: empty },
   'messages.delete': { request: z.object({ id: MessageId }).strict(), response: empty },
   'messages.react': { request: z.object({ id: MessageId, emoji: z.string().min(1).max(16), remove: z.boolean().default(false) }).strict(), response: empty },
+  /** A thread as its side panel shows it: the root, and its replies oldest first (the newest `limit` of them). */
+  'messages.thread': {
+    request: z.object({ root: MessageId, limit: z.number().int().positive().max(LIMITS.historyPageMax).default(100) }).strict(),
+    response: z.object({ root: MessageView, replies: z.array(MessageView), hasOlder: z.boolean() }),
+  },
   'messages.markRead': { request: z.object({ conversation: ConversationId, upTo: MessageId }).strict(), response: empty },
   'messages.search': {
     request: z.object({ query: z.string().min(1).max(LIMITS.searchQueryMax), limit: z.number().int().positive().max(200).default(50) }).strict(),

@@ -62,7 +62,7 @@ export interface EngineOptions extends VaultSettings {
 }
 
 /** Commands that only read what this device holds: they keep working while the relay is untrusted. */
-const LOCAL_READS = new Set<keyof Handlers>(['conversations.list', 'messages.list', 'messages.search', 'contacts.list', 'contacts.safetyNumber', 'settings.get', 'events.since']);
+const LOCAL_READS = new Set<keyof Handlers>(['conversations.list', 'messages.list', 'messages.thread', 'messages.search', 'contacts.list', 'contacts.safetyNumber', 'settings.get', 'events.since']);
 
 /** How long closing waits for queued frames to reach a relay that is online. */
 const CLOSE_FLUSH_MS = 2_000;

@@ -19,6 +19,8 @@ export interface NewMessage {
   expiresAt: number | null;
   burnSeconds: number | null;
   replyTo: string | null;
+  /** a quoted reply, shown in the conversation itself: it starts no thread and joins none */
+  quote?: boolean;
   mentions: string[];
   outgoing: boolean;
   status: MessageStatus;
@@ -87,7 +89,7 @@ export function insertMessageStatement(m: NewMessage): Statement {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
               (SELECT coalesce(thread_root, message_id) FROM messages WHERE message_id = ? AND conversation_id = ?), ?, ?, ?)`,
       params: [m.messageId, m.conversationId, m.sender, m.senderDevice, m.sentAt, m.receivedAt, m.body, m.expiresAt, m.burnSeconds, m.replyTo,
-        m.replyTo, m.conversationId, JSON.stringify(m.mentions), m.outgoing ? 1 : 0, m.status],
+        m.quote ? null : m.replyTo, m.conversationId, JSON.stringify(m.mentions), m.outgoing ? 1 : 0, m.status],
   };
 }
 
@@ -130,7 +132,15 @@ export function statusStatement(messageIds: readonly string[], status: MessageSt
   };
 }
 
-interface MessageRow {
+/** How many replies each of these messages' threads holds (only those that have any). */
+async function threadReplyCounts(sql: SqlExecutor, ids: readonly string[]): Promise<Map<string, number>> {
+  if (ids.length === 0) return new Map();
+  const rows = await sql.all<{ thread_root: string; n: number }>(
+    'SELECT thread_root, count(*) AS n FROM messages WHERE thread_root IN (SELECT value FROM json_each(?)) GROUP BY thread_root', [JSON.stringify(ids)]);
+  return new Map(rows.map((r) => [r.thread_root, r.n]));
+}
+
+export interface MessageRow {
   message_id: string;
   conversation_id: string;
   sender_id: string;
@@ -151,7 +161,7 @@ interface MessageRow {
 
 export type NoticeKind = 'identity-changed' | 'membership';
 
-const MESSAGE_COLUMNS = `m.message_id, m.conversation_id, m.sender_id, m.sender_device, m.sent_at, m.body, m.edited_at, m.expires_at,
+export const MESSAGE_COLUMNS = `m.message_id, m.conversation_id, m.sender_id, m.sender_device, m.sent_at, m.body, m.edited_at, m.expires_at,
   m.burn_seconds, m.reply_to, m.thread_root, m.mentions, m.outgoing, m.status, m.notice, m.notice_detail`;
 
 /** Sets a message's status whatever it was (statusStatement only moves it forward): holding and releasing it. */
@@ -169,10 +179,11 @@ export function noticeStatement(conversationId: string, messageId: string, sende
 }
 const iso = (ms: number) => new Date(ms).toISOString();
 
-async function toViews(sql: SqlExecutor, rows: MessageRow[]): Promise<MessageViewT[]> {
+export async function toViews(sql: SqlExecutor, rows: MessageRow[]): Promise<MessageViewT[]> {
   const reactions = rows.length === 0 ? [] : await sql.all<{ message_id: string; username: string; emoji: string }>(
     'SELECT message_id, username, emoji FROM reactions WHERE message_id IN (SELECT value FROM json_each(?)) ORDER BY emoji, username',
     [JSON.stringify(rows.map((r) => r.message_id))]);
+  const replies = await threadReplyCounts(sql, rows.filter((r) => r.thread_root === null).map((r) => r.message_id));
   return rows.map((r) => {
     const byEmoji = new Map<string, string[]>();
     for (const x of reactions) if (x.message_id === r.message_id) byEmoji.set(x.emoji, [...(byEmoji.get(x.emoji) ?? []), x.username]);
@@ -186,6 +197,7 @@ async function toViews(sql: SqlExecutor, rows: MessageRow[]): Promise<MessageVie
       ...(r.edited_at !== null ? { editedAt: iso(r.edited_at) } : {}),
       ...(r.reply_to !== null ? { replyTo: r.reply_to } : {}),
       ...(r.thread_root !== null ? { threadRoot: r.thread_root } : {}),
+      ...(replies.has(r.message_id) ? { replyCount: replies.get(r.message_id)! } : {}),
       mentions: r.mentions ? (JSON.parse(r.mentions) as string[]) : [],
       reactions: [...byEmoji].map(([emoji, users]) => ({ emoji, users })),
       ...(r.expires_at !== null ? { expiresAt: iso(r.expires_at) } : {}),

@@ -126,7 +126,11 @@ export type ChannelMetaKey = Infer<typeof channelMetaKeySchema>;
 
 const payloadSchemas = {
   text: struct({ ...common, kind: literal('text'), body }),
-  reply: struct({ ...common, kind: literal('reply'), target: messageId, body }),
+  /**
+   * An answer to `target`: in its thread, or with `quote` set, in the conversation itself with the target quoted
+   * above it (left out when false, so a thread reply encodes to the bytes it always did).
+   */
+  reply: struct({ ...common, kind: literal('reply'), target: messageId, body }, { quote: bool }),
   edit: struct({ ...common, kind: literal('edit'), target: messageId, body }),
   delete: struct({ ...common, kind: literal('delete'), target: messageId }),
   reaction: struct({ ...common, kind: literal('reaction'), target: messageId, emoji: text(64, 1), remove: bool }),

@@ -13,7 +13,7 @@ import type { ChannelMetadata } from './metadata.ts';
 import { newChannelId } from './membership-log.ts';
 import { rotationFlagStatement } from './rotation.ts';
 
-type ChannelHandlers = Pick<Handlers, 'channels.create' | 'channels.join' | 'channels.add' | 'channels.remove' | 'channels.leave' | 'channels.setTopic' | 'channels.setRole'>;
+type ChannelHandlers = Pick<Handlers, 'channels.create' | 'channels.join' | 'channels.add' | 'channels.remove' | 'channels.leave' | 'channels.setTopic' | 'channels.setRole' | 'channels.members'>;
 
 /** The relay's refusals that a person can act on, in their terms. */
 function relayRefusal(error: unknown): never {
@@ -90,5 +90,6 @@ export function channelHandlers(ctx: EngineContext, channels: ChannelDirectory, 
       await channels.logs.change(channelId, { change: 'role', targets: [username], role }, (log) => ctx.http.setRole(channelId, accountId, role, log)).catch(relayRefusal);
       return {};
     },
+    'channels.members': async ({ conversation }) => ({ members: await channels.membersWithRoles(await routing.channelFromCaller(conversation)) }),
   };
 }

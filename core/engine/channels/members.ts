@@ -87,6 +87,15 @@ export class ChannelDirectory {
     return channel ? [...channel.members.keys()].sort() : [];
   }
 
+  /** The channel's members by username with their roles (as its verified log says), owners first, then admins, then by name. */
+  async membersWithRoles(channelId: string): Promise<{ username: string; role: ChannelRole }[]> {
+    const channel = await this.channel(channelId);
+    if (!channel) throw new EngineError('NOT_FOUND', 'this device has not verified who is in that channel');
+    const rank = { owner: 0, admin: 1, member: 2 } as const;
+    return [...channel.members].map(([username, role]) => ({ username, role }))
+      .sort((a, b) => rank[a.role] - rank[b.role] || a.username.localeCompare(b.username));
+  }
+
   /** Whether the channel's verified log lists this person (a channel message is accepted only from members). */
   async isMember(channelId: string, username: string, refresh = false): Promise<boolean> {
     const channel = await this.channel(channelId, refresh);

@@ -54,7 +54,7 @@ export function applyPayload(payload: Payload, origin: Origin): { statements: St
       const statement = insertMessageStatement({
         messageId: id, conversationId, sender, senderDevice: origin.senderDevice, sentAt: payload.sentAt, receivedAt: origin.receivedAt,
         body: payload.body, expiresAt: payload.timers?.expiresAt ?? null, burnSeconds: payload.timers?.burnAfterReadSeconds ?? null,
-        replyTo, mentions, outgoing: origin.own, status: 'sent',
+        replyTo, quote: payload.kind === 'reply' && payload.quote === true, mentions, outgoing: origin.own, status: 'sent',
       });
       const effects: Effect[] = [{ kind: 'received', messageId: id, conversationId, sentAt: payload.sentAt, outgoing: origin.own, mentionsMe: !origin.own && mentions.includes(origin.me) }];
       if (!origin.own && refOf(conversationId).kind === 'direct') effects.push({ kind: 'delivered-receipt', messageId: id });

@@ -240,11 +240,13 @@ export class Inbound {
         case 'profile': await this.#parts.names.arrived(effect.username, effect.displayName).catch((error: Error) => ctx.problem(error)); break;
       }
     }
-    for (const view of await messageViews(ctx.vault, received)) {
+    const views = await messageViews(ctx.vault, received);
+    for (const view of views) {
       ctx.emit('message.received', view);
       if (!view.outgoing && refOf(view.conversation).kind === 'direct' && ctx.profile.receipts) receipts.set(view.sender, [...(receipts.get(view.sender) ?? []), view.id]);
     }
-    await emitUpdated(ctx, updated);
+    // a reply in a thread changes its root's count of replies
+    await emitUpdated(ctx, [...updated, ...views.flatMap((v) => (v.threadRoot ? [v.threadRoot] : []))]);
     if (received.length) await this.#parts.expiry.rearm(); // a message with a timer may have arrived
     for (const notice of notices) await channels.onNotice(notice).catch((error: Error) => ctx.problem(error));
     if (keyed.size) await channels.keysArrived([...keyed]).catch((error: Error) => ctx.problem(error));

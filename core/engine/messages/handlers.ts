@@ -11,9 +11,10 @@ import { deleteStatement, editStatement, historyPage, insertMessageStatements, r
 import { mentionsIn } from '../inbound/payloads.ts';
 import type { Outbound } from '../outbound/fanout.ts';
 import type { ExpiryScheduler } from './expiry.ts';
+import { threadPage } from './threads.ts';
 import { emitUpdated } from './views.ts';
 
-type MessageHandlers = Pick<Handlers, 'messages.send' | 'messages.list' | 'messages.edit' | 'messages.delete' | 'messages.react' | 'messages.markRead' | 'messages.search'>;
+type MessageHandlers = Pick<Handlers, 'messages.send' | 'messages.list' | 'messages.thread' | 'messages.edit' | 'messages.delete' | 'messages.react' | 'messages.markRead' | 'messages.search'>;
 
 export function messageHandlers(ctx: EngineContext, routing: ConversationRouter, outbound: Outbound, expiry: ExpiryScheduler): MessageHandlers {
   /** A message of our own, for edits and deletes: only its sender may change it. */
@@ -24,26 +25,29 @@ export function messageHandlers(ctx: EngineContext, routing: ConversationRouter,
   };
 
   return {
-    'messages.send': async ({ conversation, text, replyTo, timers }) => {
+    'messages.send': async ({ conversation, text, replyTo, timers, quote }) => {
       const to = await routing.fromCaller(conversation);
       const now = ctx.now();
       const payloadTimers = timers && (timers.expiresInSeconds || timers.burnAfterReadSeconds)
         ? { expiresAt: timers.expiresInSeconds ? now + timers.expiresInSeconds * 1000 : null, burnAfterReadSeconds: timers.burnAfterReadSeconds ?? null }
         : null;
-      const content: PayloadContent = replyTo ? { kind: 'reply', target: fromBase64Url(replyTo), body: text } : { kind: 'text', body: text };
+      const content: PayloadContent = replyTo ? { kind: 'reply', target: fromBase64Url(replyTo), body: text, ...(quote ? { quote: true } : {}) } : { kind: 'text', body: text };
       const messageId = await outbound.sendPayload(to, content, payloadTimers, (id, into, at) => insertMessageStatements({
         messageId: id, conversationId: into, sender: ctx.username, senderDevice: ctx.deviceId, sentAt: at, receivedAt: at, body: text,
         expiresAt: payloadTimers?.expiresAt ?? null, burnSeconds: payloadTimers?.burnAfterReadSeconds ?? null, replyTo: replyTo ?? null,
-        mentions: mentionsIn(text), outgoing: true, status: 'pending',
+        quote: quote === true, mentions: mentionsIn(text), outgoing: true, status: 'pending',
       }));
       if (payloadTimers?.expiresAt) expiry.noteDeadline(payloadTimers.expiresAt);
-      return outbound.settleSend(messageId);
+      const sent = await outbound.settleSend(messageId);
+      if (sent.threadRoot) await emitUpdated(ctx, [sent.threadRoot]); // its count of replies
+      return sent;
     },
     'messages.list': async ({ conversation, before, after, around, limit }) => {
       const to = await routing.fromCaller(conversation);
       const anchor = before ? { before } : after ? { after } : around ? { around } : { newest: true as const };
       return historyPage(ctx.vault, storedConversationId(to), anchor, limit, ctx.now());
     },
+    'messages.thread': ({ root, limit }) => threadPage(ctx.vault, root, limit, ctx.now()),
     'messages.edit': async ({ id, text }) => {
       const { conversation, target } = await ownMessage(id);
       await outbound.sendPayload(target, { kind: 'edit', target: fromBase64Url(id), body: text }, null, (_x, _c, at) => [editStatement(conversation, ctx.username, id, text, at)]);

@@ -1,6 +1,8 @@
 // The open conversation: its header (name, topic, members), the history, who is typing, and the composer.
 import { Fragment, useState } from 'react';
+import { openMembers } from '../state/chat.ts';
 import { useConversations } from '../state/conversations.ts';
+import { usePanel } from '../state/panel.ts';
 import { AddMemberDialog } from './AddMemberDialog.tsx';
 import { Composer } from './Composer.tsx';
 import { conversationLabel } from './ConversationItem.tsx';
@@ -10,6 +12,7 @@ import { TypingLine } from './TypingLine.tsx';
 export function ConversationPane() {
   const conversation = useConversations((s) => (s.selected ? s.byId[s.selected] : undefined));
   const [adding, setAdding] = useState(false);
+  const showingMembers = usePanel((s) => s.panel?.kind === 'members' && s.panel.conversation === conversation?.id);
   if (!conversation) {
     return (
       <main className="conversation empty-pane" aria-label="No conversation open">
@@ -24,7 +27,13 @@ export function ConversationPane() {
       <header className="conversation-head">
         <h1 id="conversation-title">{label}</h1>
         {conversation.topic && <p className="topic">{conversation.topic}</p>}
-        {conversation.kind !== 'direct' && <span className="members" title={conversation.members.join(', ')}>{members} member{members === 1 ? '' : 's'}</span>}
+        {conversation.kind === 'group' && <span className="members" title={conversation.members.join(', ')}>{members} member{members === 1 ? '' : 's'}</span>}
+        {conversation.kind === 'channel' && (
+          <button type="button" className="members" title={conversation.members.join(', ')} aria-expanded={showingMembers}
+            onClick={() => (showingMembers ? usePanel.getState().close() : void openMembers(conversation.id))}>
+            {members} member{members === 1 ? '' : 's'}
+          </button>
+        )}
         {conversation.kind === 'channel' && (conversation.role === 'owner' || conversation.role === 'admin') && (
           <button type="button" onClick={() => setAdding(true)}>Add people</button>
         )}

@@ -6,6 +6,7 @@ import { sidebarSections, useConversations } from '../state/conversations.ts';
 import { useSession } from '../state/session.ts';
 import { ConnectionStatus } from './ConnectionStatus.tsx';
 import { ConversationItem } from './ConversationItem.tsx';
+import { SearchBox } from './SearchBox.tsx';
 
 export type SidebarAction = 'create-channel' | 'new-direct' | 'invite' | 'settings';
 
@@ -43,6 +44,7 @@ export function Sidebar({ onAction }: { onAction(action: SidebarAction): void })
           </div>
         </div>
         <ConnectionStatus />
+        <SearchBox />
         <div className="sidebar-actions">
           <button type="button" onClick={() => onAction('settings')}>Settings</button>
           {me?.admin && <button type="button" onClick={() => onAction('invite')}>Invite people</button>}

@@ -15,3 +15,4 @@ export const USERNAME_MAX = 32 satisfies Limits['usernameMax'];
 /** The contract's Username and ChannelName patterns (core/api/contract.ts), for hints before a round trip. */
 export const USERNAME_PATTERN = '[a-z0-9][a-z0-9._\\-]{1,31}';
 export const CHANNEL_NAME_PATTERN = '[a-z0-9][a-z0-9_\\-]{0,63}';
+export const SEARCH_QUERY_MAX = 256 satisfies Limits['searchQueryMax'];

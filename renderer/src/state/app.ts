@@ -11,6 +11,9 @@ import { useSettings } from './settings.ts';
 import type { Settings } from './types.ts';
 import type { EventPayload } from '../../../core/api/contract.ts';
 import { useTyping } from './typing.ts';
+import { useCompose } from './compose.ts';
+import { usePanel } from './panel.ts';
+import { useSearch } from './search.ts';
 
 const PAGE = 50;
 /** How far back events.since looks for the relay's current state after a profile opens. */
@@ -94,6 +97,9 @@ function wipe(): void {
   useSettings.getState().clear();
   useConnection.getState().reset();
   useNotices.getState().clear();
+  useCompose.getState().clear();
+  usePanel.getState().clear();
+  useSearch.getState().clear();
 }
 
 /** Loads what the workspace shows first: who we are, the conversations, settings, contacts, the relay's state. */
@@ -132,6 +138,7 @@ export async function refreshConversations(): Promise<void> {
 }
 
 export async function openConversation(id: string): Promise<void> {
+  useMessages.getState().setUnreadAtOpen(id, useConversations.getState().byId[id]?.unread ?? 0);
   useConversations.getState().select(id);
   const thread = useMessages.getState().threads[id];
   if (!thread || thread.hasNewer) await loadLatest(id);

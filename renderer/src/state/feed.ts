@@ -7,6 +7,7 @@ import { useContacts } from './contacts.ts';
 import { useConversations } from './conversations.ts';
 import { useMessages } from './messages.ts';
 import { useNotices } from './notices.ts';
+import { usePanel } from './panel.ts';
 import { useSession } from './session.ts';
 import { useSettings } from './settings.ts';
 import { useTyping } from './typing.ts';
@@ -17,18 +18,28 @@ export function startFeed(bridge: WardroomBridge): void {
   bridge.on('connection.state', ({ state, retryInMs, message }) => useConnection.getState().setRelay(state, retryInMs, message));
   bridge.on('message.received', (message, seq) => {
     useMessages.getState().add(message);
+    usePanel.getState().message(message);
     if (!fresh(seq)) return;
     const conversations = useConversations.getState();
     if (!conversations.byId[message.conversation] && conversations.loaded) void refreshConversations();
     else conversations.noteMessage(message, useSession.getState().me?.username);
     useTyping.getState().set(message.conversation, message.sender, false);
   });
-  bridge.on('message.updated', (message) => useMessages.getState().update(message));
-  bridge.on('message.removed', ({ conversation, id }) => useMessages.getState().remove(conversation, id));
+  bridge.on('message.updated', (message) => {
+    useMessages.getState().update(message);
+    usePanel.getState().message(message);
+  });
+  bridge.on('message.removed', ({ conversation, id }) => {
+    useMessages.getState().remove(conversation, id);
+    usePanel.getState().removed(id);
+  });
   bridge.on('conversation.updated', (conversation, seq) => {
     if (fresh(seq)) useConversations.getState().upsert(conversation);
   });
-  bridge.on('message.undecryptable', ({ sender, reason }) => {
+  let undecryptable = 0;
+  bridge.on('message.undecryptable', ({ conversation, sender, reason }) => {
+    // in the conversation's history where it names one; the notice says it in any case
+    if (conversation) useMessages.getState().noteUndecryptable(conversation, { id: `undecryptable-${++undecryptable}`, at: new Date().toISOString(), reason, ...(sender ? { sender } : {}) });
     useNotices.getState().add(`A message${sender ? ` from ${sender}` : ''} could not be decrypted (${reason}).`);
   });
   bridge.on('contact.updated', (contact) => useContacts.getState().upsert(contact));

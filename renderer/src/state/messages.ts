@@ -10,7 +10,7 @@ export interface Thread {
   hasOlder: boolean;
   /** false while the window holds the newest message: live messages are appended only then */
   hasNewer: boolean;
-  loading: 'latest' | 'older' | null;
+  loading: 'latest' | 'older' | 'newer' | null;
   error?: string;
 }
 
@@ -20,12 +20,30 @@ interface Page {
   hasNewer: boolean;
 }
 
+/** A message that arrived and could not be decrypted: shown in its conversation's history as such, never hidden. */
+export interface Undecryptable {
+  id: string;
+  at: string;
+  sender?: string;
+  reason: string;
+}
+
 interface MessagesState {
   threads: Record<string, Thread>;
+  /** per conversation, what arrived here undecryptable while the profile was open (the engine stores none) */
+  undecryptable: Record<string, Undecryptable[]>;
+  /** the message a jump (a search result, a quote, the first unread) asked the list to show and highlight */
+  focus?: { conversation: string; id: string; nonce: number };
+  /** how many were unread when the conversation was opened: the list marks where they start */
+  unreadAtOpen: Record<string, number>;
+  noteUndecryptable(conversation: string, entry: Undecryptable): void;
+  focusOn(conversation: string, id: string): void;
+  setUnreadAtOpen(conversation: string, count: number): void;
+  appendNewer(conversation: string, page: Page): void;
   /** what the user typed and has not sent, per conversation (memory only; gone on lock) */
   drafts: Record<string, string>;
   setDraft(conversation: string, text: string): void;
-  loading(conversation: string, what: 'latest' | 'older'): void;
+  loading(conversation: string, what: 'latest' | 'older' | 'newer'): void;
   failed(conversation: string, error: string): void;
   setLatest(conversation: string, page: Page): void;
   prependOlder(conversation: string, page: Page): void;
@@ -53,6 +71,20 @@ export const useMessages = create<MessagesState>()((set) => {
   return {
     threads: {},
     drafts: {},
+    undecryptable: {},
+    unreadAtOpen: {},
+    noteUndecryptable: (conversation, entry) => set((s) => ({ undecryptable: { ...s.undecryptable, [conversation]: [...(s.undecryptable[conversation] ?? []), entry] } })),
+    focusOn: (conversation, id) => set((s) => ({ focus: { conversation, id, nonce: (s.focus?.nonce ?? 0) + 1 } })),
+    setUnreadAtOpen: (conversation, count) => set((s) => ({ unreadAtOpen: { ...s.unreadAtOpen, [conversation]: count } })),
+    appendNewer: (conversation, page) => change(conversation, (thread) => {
+      const fresh = page.messages.filter((m) => !thread.byId[m.id]);
+      return {
+        ids: [...thread.ids, ...fresh.map((m) => m.id)],
+        byId: { ...thread.byId, ...Object.fromEntries(fresh.map((m) => [m.id, m])) },
+        hasNewer: page.hasNewer,
+        loading: null,
+      };
+    }),
     setDraft: (conversation, text) => set((s) => ({ drafts: { ...s.drafts, [conversation]: text } })),
     loading: (conversation, what) => change(conversation, () => ({ loading: what, error: undefined })),
     failed: (conversation, error) => change(conversation, () => ({ loading: null, error })),
@@ -87,9 +119,12 @@ export const useMessages = create<MessagesState>()((set) => {
     remove: (conversation, id) => set((s) => {
       const thread = s.threads[conversation];
       if (!thread?.byId[id]) return {};
-      const { [id]: _gone, ...byId } = thread.byId;
+      const { [id]: gone, ...byId } = thread.byId;
+      // a reply leaving its thread: the root's count follows (the engine sends no update for a removal)
+      const root = gone!.threadRoot ? byId[gone!.threadRoot] : undefined;
+      if (root?.replyCount) byId[root.id] = { ...root, ...(root.replyCount > 1 ? { replyCount: root.replyCount - 1 } : { replyCount: undefined }) };
       return { threads: { ...s.threads, [conversation]: { ...thread, byId, ids: thread.ids.filter((x) => x !== id) } } };
     }),
-    clear: () => set({ threads: {}, drafts: {} }),
+    clear: () => set({ threads: {}, drafts: {}, undecryptable: {}, focus: undefined, unreadAtOpen: {} }),
   };
 });
