@@ -4,16 +4,19 @@ import { memo } from 'react';
 import { clockTime } from '../lib/time.ts';
 import { useDisplayName } from '../state/contacts.ts';
 import type { Message } from '../state/types.ts';
+import { openProfile } from '../state/trust-actions.ts';
 import { DeliveryState } from './DeliveryState.tsx';
+import { IdentityNotice } from './IdentityNotice.tsx';
 import { MessageText } from './MessageText.tsx';
 
 export const MessageRow = memo(function MessageRow({ message, continued }: { message: Message; continued: boolean }) {
   const displayName = useDisplayName(message.sender);
   const headId = `m-${message.id}-head`;
+  if (message.notice === 'identity-changed') return <IdentityNotice message={message} />;
   return (
     <article className={`message${continued ? ' continued' : ''}${message.outgoing ? ' outgoing' : ''}`} aria-labelledby={headId} data-message={message.id}>
       <header id={headId} className={continued ? 'visually-hidden' : 'message-head'}>
-        <span className="sender">{message.sender}</span>
+        <button type="button" className="sender link-button" onClick={() => openProfile(message.sender)}>{message.sender}</button>
         {displayName && <span className="display-name">{displayName}</span>}
         <time dateTime={message.sentAt}>{clockTime(message.sentAt)}</time>
         {message.editedAt && <span className="edited">(edited)</span>}

@@ -6,18 +6,26 @@ import { InviteDialog } from '../components/InviteDialog.tsx';
 import { NewDirectDialog } from '../components/NewDirectDialog.tsx';
 import { SettingsDialog } from '../components/SettingsDialog.tsx';
 import { Sidebar, type SidebarAction } from '../components/Sidebar.tsx';
+import { ProfilePanel } from '../components/ProfilePanel.tsx';
+import { ProfileSwitcher } from '../components/ProfileSwitcher.tsx';
+import { UntrustedBanner } from '../components/UntrustedBanner.tsx';
+import { useTrust } from '../state/trust.ts';
 
 export function Workspace() {
   const [dialog, setDialog] = useState<SidebarAction | null>(null);
   const close = () => setDialog(null);
+  const profileOf = useTrust((s) => s.profileOf);
   return (
     <div className="workspace">
+      <UntrustedBanner />
       <Sidebar onAction={setDialog} />
       <ConversationPane />
       {dialog === 'create-channel' && <CreateChannelDialog onClose={close} />}
       {dialog === 'new-direct' && <NewDirectDialog onClose={close} />}
       {dialog === 'invite' && <InviteDialog onClose={close} />}
       {dialog === 'settings' && <SettingsDialog onClose={close} />}
+      {dialog === 'profiles' && <ProfileSwitcher onClose={close} />}
+      {profileOf && <ProfilePanel key={profileOf} username={profileOf} />}
     </div>
   );
 }

@@ -10,6 +10,9 @@ import { useNotices } from './notices.ts';
 import { useSession } from './session.ts';
 import { useSettings } from './settings.ts';
 import { useTyping } from './typing.ts';
+import { useDevices } from './devices.ts';
+import { notifyArrival } from './notify.ts';
+import { refreshContacts } from './trust-actions.ts';
 
 export function startFeed(bridge: WardroomBridge): void {
   const fresh = (seq: number) => seq > useConversations.getState().seq;
@@ -22,6 +25,7 @@ export function startFeed(bridge: WardroomBridge): void {
     if (!conversations.byId[message.conversation] && conversations.loaded) void refreshConversations();
     else conversations.noteMessage(message, useSession.getState().me?.username);
     useTyping.getState().set(message.conversation, message.sender, false);
+    notifyArrival(message);
   });
   bridge.on('message.updated', (message) => useMessages.getState().update(message));
   bridge.on('message.removed', ({ conversation, id }) => useMessages.getState().remove(conversation, id));
@@ -33,10 +37,15 @@ export function startFeed(bridge: WardroomBridge): void {
   });
   bridge.on('contact.updated', (contact) => useContacts.getState().upsert(contact));
   bridge.on('contact.keyChanged', ({ username }) => {
+    void refreshContacts(); // their identity is 'changed' now: the held banner shows
     useNotices.getState().add(`${username}'s safety number changed: they may have a new device, or someone may be impersonating them.`, 'info');
   });
   bridge.on('typing', ({ conversation, username, typing }) => {
     if (username !== useSession.getState().me?.username) useTyping.getState().set(conversation, username, typing);
+  });
+  bridge.on('profile.linkCode', ({ profile, code }) => {
+    const { linking } = useDevices.getState();
+    if (linking?.profile === profile) useDevices.getState().set({ linking: { profile, code } });
   });
   bridge.on('settings.changed', (settings) => useSettings.getState().apply(settings));
   bridge.on('profile.state', ({ profile, state, reason }) => {
