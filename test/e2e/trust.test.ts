@@ -92,6 +92,8 @@ describe('trust in the desktop app (web shell)', { timeout: 300_000 }, () => {
   let alice: AppPage;
   let bob: AppPage;
   let safetyBefore = '';
+  let bobInvite = '';
+  let bobLaptopShell: UserShell | undefined;
 
   before(async () => {
     browser = await launchBrowser();
@@ -103,6 +105,7 @@ describe('trust in the desktop app (web shell)', { timeout: 300_000 }, () => {
   after(async () => {
     await browser?.close();
     await aliceShell?.close();
+    await bobLaptopShell?.close();
     await bobShell?.close();
     await hostile?.close();
     await relay?.close();
@@ -122,7 +125,7 @@ describe('trust in the desktop app (web shell)', { timeout: 300_000 }, () => {
 
     await alice.page.getByRole('button', { name: 'Invite people' }).click();
     await alice.page.getByRole('button', { name: 'Create invite link' }).click();
-    const bobInvite = await alice.page.getByRole('textbox', { name: 'Invite link' }).inputValue();
+    bobInvite = await alice.page.getByRole('textbox', { name: 'Invite link' }).inputValue();
     await alice.page.getByRole('button', { name: 'Done' }).click();
     bob = await openApp(browser, bobShell.shell.url);
     await join(bob.page, 'bob', via(bobInvite, relay.url));
@@ -251,6 +254,50 @@ describe('trust in the desktop app (web shell)', { timeout: 300_000 }, () => {
     // the name reached the engine, not only the screen
     const listed = await aliceShell.host.engineOf('alice')!.api.call('devices.list', {});
     assert.equal(listed.devices.find((d) => d.current)?.name, 'Alice\'s laptop');
+  });
+
+  it('Bob links a new computer to his account: it shows a code, his first device approves it, and can revoke it again', async () => {
+    bobLaptopShell = await startUserShell();
+    const laptop = await openApp(browser, bobLaptopShell.shell.url);
+    const { page } = laptop;
+    await page.getByRole('button', { name: 'Link to an existing account' }).click();
+    await page.getByRole('heading', { name: 'Link to an existing account' }).waitFor();
+    await page.getByRole('textbox', { name: 'Invite link' }).fill(via(bobInvite, relay.url));
+    await page.getByRole('textbox', { name: 'Username' }).fill('bob');
+    await page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
+    await page.getByLabel('Passphrase again').fill(PASSPHRASE);
+    await page.getByRole('button', { name: 'Link this computer' }).click();
+    const codeBox = page.getByRole('textbox', { name: 'Link code' });
+    await codeBox.waitFor({ timeout: 30_000 }); // shown once the relay holds the request
+    const code = await codeBox.inputValue();
+    assert.match(code, /^WDL1\./);
+    await page.getByText('Waiting for your other device to approve…').waitFor();
+    await checkScreen(page, 'link-device-code');
+
+    await bob.page.getByRole('button', { name: 'Settings' }).click();
+    await bob.page.getByRole('textbox', { name: 'Link a new device: the code it shows' }).fill(code);
+    await bob.page.getByRole('button', { name: 'Approve', exact: true }).click();
+    await bob.page.getByText('Approved: the new device is linking now.').waitFor();
+    // the link completes on the new computer: Bob's workspace, with his conversation with Alice
+    await online(page);
+    await page.getByRole('navigation', { name: 'Workspace' }).getByText('bob', { exact: true }).waitFor();
+
+    const devices = bob.page.getByRole('list', { name: 'Your devices' });
+    await eventually(async () => (await devices.getByRole('listitem').count()) === 2, 'both of Bob\'s devices listed');
+    const other = devices.getByRole('listitem').filter({ hasNotText: 'This device' });
+    assert.match(await other.innerText(), /Active/);
+    await other.getByRole('button', { name: 'Revoke…' }).click();
+    await other.getByText(/stops receiving messages at once/).waitFor();
+    await other.getByRole('button', { name: 'Keep it' }).click();
+    assert.equal(await devices.getByRole('listitem').count(), 2, 'keeping it changes nothing');
+    await other.getByRole('button', { name: 'Revoke…' }).click();
+    await other.getByRole('button', { name: /^Revoke / }).click();
+    await eventually(async () => (await devices.getByRole('listitem').count()) === 1, 'the revoked device to leave the list');
+    await bob.page.getByText(/^Revoked: /).waitFor();
+    await bob.page.getByRole('button', { name: 'Done' }).click();
+    const listed = await bobShell.host.engineOf('bob')!.api.call('devices.list', {});
+    assert.deepEqual(listed.devices.filter((d) => d.status === 'active').map((d) => d.current), [true], 'the relay serves only the device in use now');
+    await laptop.context.close();
   });
 
   it('Alice adds a second profile on another relay beside the first, and switches between them', async () => {

@@ -12,7 +12,7 @@ import { useSettings } from './settings.ts';
 import { useTyping } from './typing.ts';
 import { useDevices } from './devices.ts';
 import { notifyArrival } from './notify.ts';
-import { refreshContacts } from './trust-actions.ts';
+import { identityChanged } from './trust-actions.ts';
 
 export function startFeed(bridge: WardroomBridge): void {
   const fresh = (seq: number) => seq > useConversations.getState().seq;
@@ -37,7 +37,7 @@ export function startFeed(bridge: WardroomBridge): void {
   });
   bridge.on('contact.updated', (contact) => useContacts.getState().upsert(contact));
   bridge.on('contact.keyChanged', ({ username }) => {
-    void refreshContacts(); // their identity is 'changed' now: the held banner shows
+    identityChanged(username);
     useNotices.getState().add(`${username}'s safety number changed: they may have a new device, or someone may be impersonating them.`, 'info');
   });
   bridge.on('typing', ({ conversation, username, typing }) => {

@@ -10,6 +10,13 @@ import { useDevices } from './devices.ts';
 import { useNotices } from './notices.ts';
 import { useTrust } from './trust.ts';
 
+/** Someone's identity key changed: the number held for them is not theirs any more; an open panel reads the new one. */
+export function identityChanged(username: string): void {
+  useTrust.getState().setSafety(username, undefined);
+  if (useTrust.getState().profileOf === username) void loadSafetyNumber(username);
+  void refreshContacts(); // their identity is 'changed' now: the held banner shows
+}
+
 export async function refreshContacts(): Promise<void> {
   try {
     useContacts.getState().setAll((await api().call('contacts.list', {})).contacts);
@@ -27,6 +34,7 @@ async function loadSafetyNumber(username: string): Promise<void> {
 }
 
 export function openProfile(username: string): void {
+  useTrust.getState().setSafety(username, undefined);
   useTrust.getState().set({ profileOf: username });
   void loadSafetyNumber(username);
 }

@@ -11,14 +11,18 @@ interface TrustState {
   profileOf?: string;
   safety: Record<string, SafetyNumber | { error: string }>;
   set(patch: Partial<Omit<TrustState, 'set' | 'setSafety' | 'clear'>>): void;
-  setSafety(username: string, value: SafetyNumber | { error: string }): void;
+  /** undefined forgets it: a number shown while the new one loads could be one that is no longer true */
+  setSafety(username: string, value: SafetyNumber | { error: string } | undefined): void;
   clear(): void;
 }
 
 export const useTrust = create<TrustState>()((set) => ({
   safety: {},
   set: (patch) => set(patch),
-  setSafety: (username, value) => set((s) => ({ safety: { ...s.safety, [username]: value } })),
+  setSafety: (username, value) => set((s) => {
+    const { [username]: _old, ...rest } = s.safety;
+    return { safety: value === undefined ? rest : { ...rest, [username]: value } };
+  }),
   clear: () => set({ profileOf: undefined, safety: {} }),
 }));
 
