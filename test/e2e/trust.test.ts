@@ -60,6 +60,27 @@ async function openDirect(page: Page, username: string): Promise<void> {
   await page.getByRole('heading', { name: username, level: 1 }).waitFor();
 }
 
+/**
+ * The hostile relay's lie: Bob's identity under an account key of its own, vouching for Bob's real device (so what
+ * Alice accepts really goes out): a device list and a device certificate signed by that key, the rest as the relay
+ * holds it. Alice's engine hears of it when the relay announces Bob's device list.
+ */
+function serveForgedIdentity(hostile: HostileRelay, bob: { accountId: string; deviceId: string }, version: number): void {
+  const forged = signingKeyPair();
+  const list = signDeviceList(forged, { userId: 'bob', version, devices: [bob.deviceId], issuedAt: Date.now() });
+  const wire = (blob: Uint8Array) => ({ data: toBase64Url(blob), signature: toBase64Url(sign(blob, forged.secretKey)) });
+  type Devices = { devices: { deviceId: string; certificate: { data: string } | null }[] };
+  hostile.rewriteReply = (path, body) => {
+    if (path !== `/v1/accounts/${bob.accountId}/devices`) return body;
+    const devices = (body as Devices).devices.map((d) => {
+      if (d.deviceId !== bob.deviceId || !d.certificate) return d;
+      const real = decodeDeviceCertificate(fromBase64Url(d.certificate.data));
+      return { ...d, certificate: wire(certifyDevice(forged, 'bob', real.deviceId, real.signingPublicKey, real.dhPublicKey, real.createdAt)) };
+    });
+    return { ...(body as object), devices, accountPublicKey: toBase64Url(forged.publicKey), deviceList: wire(list), deviceListVersion: version };
+  };
+}
+
 /** Wraps the page's Notification so the test sees what each one said (the real one is still shown). */
 const RECORD_NOTIFICATIONS = `(() => {
   const Real = window.Notification;
@@ -178,21 +199,7 @@ describe('trust in the desktop app (web shell)', { timeout: 300_000 }, () => {
   it('a relay serving another key for Bob: the change shows in place, Alice\'s message is held with a banner, and accepting sends it', async () => {
     const aliceDevice = (await aliceShell.host.engineOf('alice')!.api.call('account.whoami', {})).deviceId;
     const bobMe = await bobShell.host.engineOf('bob')!.api.call('account.whoami', {});
-    // The relay's own account key for Bob, vouching for Bob's real device (so what Alice accepts really goes out):
-    // a device list and a device certificate signed by it, everything else as the relay holds it.
-    const forged = signingKeyPair();
-    const list = signDeviceList(forged, { userId: 'bob', version: 99, devices: [bobMe.deviceId], issuedAt: Date.now() });
-    const wire = (blob: Uint8Array) => ({ data: toBase64Url(blob), signature: toBase64Url(sign(blob, forged.secretKey)) });
-    type Devices = { devices: { deviceId: string; certificate: { data: string } | null }[] };
-    hostile.rewriteReply = (path, body) => {
-      if (path !== `/v1/accounts/${bobMe.accountId}/devices`) return body;
-      const devices = (body as Devices).devices.map((d) => {
-        if (d.deviceId !== bobMe.deviceId || !d.certificate) return d;
-        const real = decodeDeviceCertificate(fromBase64Url(d.certificate.data));
-        return { ...d, certificate: wire(certifyDevice(forged, 'bob', real.deviceId, real.signingPublicKey, real.dhPublicKey, real.createdAt)) };
-      });
-      return { ...(body as object), devices, accountPublicKey: toBase64Url(forged.publicKey), deviceList: wire(list), deviceListVersion: 99 };
-    };
+    serveForgedIdentity(hostile, bobMe, 99);
     assert.ok(hostile.inject(aliceDevice, { t: 'event', kind: 'device_list', account: bobMe.accountId }), 'Alice\'s device is connected through the hostile relay');
 
     const { page } = alice;
@@ -228,6 +235,38 @@ describe('trust in the desktop app (web shell)', { timeout: 300_000 }, () => {
     await bob.page.locator('.notices').getByText(/could not be decrypted/).waitFor({ timeout: 20_000 });
     assert.equal(await log(bob.page).getByText('is this still you, bob?').count(), 0);
     // the warning that also came as a notice is read and dismissed
+    await page.locator('.notices').getByRole('button', { name: 'Dismiss' }).first().click();
+  });
+
+  it('a verified contact\'s key changes again: the banner asks to verify again, accepting alone is not offered, and verifying sends', async () => {
+    const { page } = alice;
+    await page.getByRole('heading', { name: 'bob', level: 1 }).getByRole('button').click();
+    const panel = profilePanel(page, 'bob');
+    await panel.getByRole('button', { name: 'Mark verified' }).click();
+    await panel.locator('.verified-state[data-verified="true"]').waitFor();
+    await page.keyboard.press('Escape');
+    await panel.waitFor({ state: 'hidden' });
+
+    const aliceDevice = (await aliceShell.host.engineOf('alice')!.api.call('account.whoami', {})).deviceId;
+    const bobMe = await bobShell.host.engineOf('bob')!.api.call('account.whoami', {});
+    serveForgedIdentity(hostile, bobMe, 100);
+    assert.ok(hostile.inject(aliceDevice, { t: 'event', kind: 'device_list', account: bobMe.accountId }));
+    const banner = page.getByRole('alert').filter({ hasText: 'bob\'s safety number changed; your messages are held until you verify it again.' });
+    await banner.waitFor({ timeout: 20_000 });
+    await eventually(async () => (await log(page).getByRole('note', { name: 'bob\'s safety number changed' }).count()) === 2, 'the second change in place');
+    assert.equal(await page.getByRole('button', { name: 'Accept and send' }).count(), 0, 'a verified contact is verified again, not just accepted');
+    await say(page, 'verified again?');
+    const held = log(page).getByRole('article').filter({ hasText: 'verified again?' });
+    await held.getByText('Held: their safety number changed').waitFor();
+
+    await page.getByRole('button', { name: 'Re-verify to send' }).click();
+    await panel.getByText('since you verified it').waitFor();
+    await panel.getByText('Not verified').waitFor();
+    await panel.getByRole('button', { name: 'Mark verified' }).click();
+    await panel.locator('.verified-state[data-verified="true"]').waitFor();
+    await page.keyboard.press('Escape');
+    await banner.waitFor({ state: 'hidden' });
+    await eventually(async () => (await held.locator('.delivery').getAttribute('data-status')) === 'sent', 'the message verified for to be sent');
     await page.locator('.notices').getByRole('button', { name: 'Dismiss' }).first().click();
   });
 
@@ -303,6 +342,8 @@ describe('trust in the desktop app (web shell)', { timeout: 300_000 }, () => {
   it('Alice adds a second profile on another relay beside the first, and switches between them', async () => {
     tlsRelay = await startTestServer({ insecureHttp: false });
     const { page } = alice;
+    // the warnings read so far are dismissed (notices stay until then)
+    for (let n = await page.locator('.notices .notice').count(); n > 0; n--) await page.locator('.notices').getByRole('button', { name: 'Dismiss' }).first().click();
     await page.getByRole('button', { name: /^Profiles/ }).click();
     await page.getByRole('dialog', { name: 'Profiles' }).getByRole('button', { name: 'Add another profile' }).click();
     await join(page, 'alice', tlsRelay.firstAdminInvite!);
