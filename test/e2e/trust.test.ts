@@ -355,11 +355,11 @@ describe('trust in the desktop app (web shell)', { timeout: 300_000 }, () => {
     assert.equal(await entries.count(), 2);
     await switcher.getByText('Showing now').waitFor();
     await checkScreen(page, 'profile-switcher');
-    await switcher.getByRole('button', { name: 'Switch to alice' }).click();
+    await switcher.getByRole('button', { name: 'Switch to alice', exact: true }).click();
     await page.getByRole('navigation', { name: 'Workspace' }).getByRole('button', { name: /^bob/ }).waitFor();
     await online(page);
     await page.getByRole('button', { name: 'Profiles (2)' }).click();
-    await switcher.getByRole('button', { name: 'Switch to alice' }).click();
+    await switcher.getByRole('button', { name: 'Switch to alice (alice-2)', exact: true }).click();
     await page.getByText('No direct messages yet.').waitFor();
     await online(page);
   });

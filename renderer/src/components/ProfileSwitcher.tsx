@@ -24,14 +24,16 @@ export function ProfileSwitcher({ onClose }: { onClose(): void }) {
     <Dialog title="Profiles" onClose={onClose}>
       <ul className="profile-list" aria-label="Profiles on this computer">
         {profiles.map((p) => {
-          const who = p.username ?? p.name;
+          // the same username in two organisations: the profile's own name tells them apart
+          const same = profiles.filter((q) => (q.username ?? q.name) === (p.username ?? p.name)).length > 1;
+          const who = same && p.username && p.username !== p.name ? `${p.username} (${p.name})` : p.username ?? p.name;
           const showing = p.name === current;
           return (
             <li key={p.name} className="profile-entry" aria-current={showing ? 'true' : undefined}>
               <div className="avatar" aria-hidden="true">{who.slice(0, 1).toUpperCase()}</div>
               <div className="profile-entry-text">
                 <span className="profile-entry-name">{who}</span>
-                <span className="hint">{p.username && p.username !== p.name ? `${p.name} · ` : ''}{showing ? 'Showing now' : STATE[p.state]}</span>
+                <span className="hint">{showing ? 'Showing now' : STATE[p.state]}</span>
               </div>
               {!showing && p.state !== 'linking' && (
                 <button type="button" onClick={() => go(p.name)}>{p.state === 'open' ? `Switch to ${who}` : `Unlock ${who}`}</button>

@@ -74,7 +74,7 @@ export function JoinScreen() {
         <p className="lead">
           {mode === 'join'
             ? 'Wardroom keeps your messages end-to-end encrypted: the relay only ever sees ciphertext.'
-            : 'Use the account you already have on another computer: that device approves this one, and your keys never leave it unencrypted.'}
+            : 'Use the account you already have on another computer: that device approves this one, which makes keys of its own.'}
         </p>
         {linking ? <LinkWaiting /> : (
           <>
