@@ -1,6 +1,7 @@
 // What the user does, as calls through the bridge whose answers land in the stores. The engine holds the logic;
 // this only sequences calls and keeps the stores in step (and wipes them on lock: what the user saw leaves memory).
-import { api, errorText, launchJoinLink } from '../bridge/index.ts';
+import { api, errorText, inWebShell, launchJoinLink } from '../bridge/index.ts';
+import { joinLinkCandidate } from '../lib/launch.ts';
 import { useConnection } from './connection.ts';
 import { useContacts } from './contacts.ts';
 import { useConversations } from './conversations.ts';
@@ -31,8 +32,9 @@ async function attempt<T>(what: string, action: () => Promise<T>): Promise<T> {
 let launchOffered = false;
 
 /** A join link handed over (a deep link): the join flow opens with it filled in, beside any profiles already here. */
-export function offerJoinLink(link: string): void {
-  useSession.getState().set({ pendingJoin: link, joining: true });
+export function offerJoinLink(text: string): void {
+  const link = joinLinkCandidate(text);
+  if (link) useSession.getState().set({ pendingJoin: link, joining: true });
 }
 
 /** Where the window starts: the open profile (the shell kept it open), else unlock, else join. */
@@ -40,9 +42,11 @@ export async function start(): Promise<void> {
   try {
     const [welcome, list] = await Promise.all([api().call('app.welcome', {}), api().call('profiles.list', {})]);
     useSession.getState().set({ profiles: list.profiles, welcomeInvite: welcome.invite, failure: undefined });
-    if (launchJoinLink && !launchOffered) {
+    if (!launchOffered) {
       launchOffered = true;
-      offerJoinLink(launchJoinLink);
+      if (launchJoinLink) offerJoinLink(launchJoinLink);
+      // the desktop shell keeps the link the OS handed it until the page asks (the web shell has no such command)
+      else if (!inWebShell) void api().call('shell.takeJoinLink', {}).then(({ link }) => link && offerJoinLink(link), () => {});
     }
     const open = list.profiles.find((p) => p.name === (useSession.getState().current ?? list.current) && p.state === 'open') ?? list.profiles.find((p) => p.state === 'open');
     if (open) {

@@ -1,7 +1,7 @@
 // The one place events from window.wardroom enter the stores. Started once; each event goes to the slice it
 // concerns. Engine events already in the conversation snapshot (seq at or before the list's) are skipped there.
 import type { WardroomBridge } from '../bridge/api.ts';
-import { locked, refreshConversations, start } from './app.ts';
+import { locked, offerJoinLink, refreshConversations, start } from './app.ts';
 import { useConnection } from './connection.ts';
 import { useContacts } from './contacts.ts';
 import { useConversations } from './conversations.ts';
@@ -47,6 +47,7 @@ export function startFeed(bridge: WardroomBridge): void {
     const { linking } = useDevices.getState();
     if (linking?.profile === profile) useDevices.getState().set({ linking: { profile, code } });
   });
+  bridge.on('shell.joinLink', ({ link }) => offerJoinLink(link));
   bridge.on('settings.changed', (settings) => useSettings.getState().apply(settings));
   bridge.on('profile.state', ({ profile, state, reason }) => {
     const session = useSession.getState();
