@@ -5,8 +5,17 @@ import type { z } from 'zod';
 import type { Commands, Events } from '../../../core/api/contract.ts';
 import type { HostCommands, hostEvents } from '../../../core/api/host.ts';
 
-type AllCommands = Commands & HostCommands;
-type AllEvents = Events & typeof hostEvents;
+/**
+ * The desktop shell's own join-link command and event (electron/shell-commands.ts answers and sends them; the web
+ * shell has neither, and refuses the command as unknown). Written out here because they live outside core/api.
+ */
+type ShellCommands = {
+  'shell.takeJoinLink': { request: z.ZodObject<Record<string, never>>; response: z.ZodObject<{ link: z.ZodOptional<z.ZodString> }> };
+};
+type ShellEvents = { 'shell.joinLink': z.ZodObject<{ link: z.ZodString }> };
+
+type AllCommands = Commands & HostCommands & ShellCommands;
+type AllEvents = Events & typeof hostEvents & ShellEvents;
 
 export type CommandName = keyof AllCommands;
 export type Request<N extends CommandName> = z.input<AllCommands[N]['request']>;

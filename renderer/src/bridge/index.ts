@@ -1,11 +1,22 @@
 // The bridge the whole renderer uses: the shell's window.wardroom (Electron's preload), or, in the web shell, one
 // made here over its WebSocket. Everything else imports `bridge` from here and never looks at which it is.
 import type { WardroomBridge } from './api.ts';
+import { readLaunchFragment } from '../lib/launch.ts';
 import { createWebShellBridge, takeToken } from './web-shell-bridge.ts';
+
+const launch = readLaunchFragment(window.location.hash);
+// the token and any join link leave the address bar (and the history) at once
+if (window.location.hash) window.history.replaceState(null, '', window.location.pathname);
+
+/** A join link the app was opened with (a deep link), for the join flow to start from. */
+export const launchJoinLink: string | undefined = launch.join;
+
+/** The web shell (a browser tab) or a desktop shell: only for saying what works where (screen-capture protection). */
+export const inWebShell = !window.wardroom;
 
 function pick(): WardroomBridge | null {
   if (window.wardroom) return window.wardroom;
-  const token = takeToken();
+  const token = takeToken(launch);
   return token ? createWebShellBridge(token) : null;
 }
 

@@ -2,6 +2,7 @@
 // The per-launch token comes from the fragment of the URL the shell printed (a fragment is never sent over the
 // network) and travels as a WebSocket subprotocol; it is kept in sessionStorage so a reload of this tab works, and
 // removed from the address bar. The link reconnects by itself; a new link is a new session on the shell's side.
+import type { LaunchFragment } from '../lib/launch.ts';
 import type { BridgeError, CommandName, EventName, Request, Response, WardroomBridge } from './api.ts';
 
 const PROTOCOL = 'wardroom.v1';
@@ -10,13 +11,11 @@ const TOKEN_KEY = 'wardroom.token';
 /** How long a call waits for the link to come (back) up before it fails. */
 const LINK_WAIT_MS = 10_000;
 
-/** The token from `#token=…` (then cleared from the address bar), or from this tab's earlier load. */
-export function takeToken(): string | null {
-  const fromHash = /^#token=([A-Za-z0-9_-]{16,128})$/.exec(window.location.hash)?.[1];
-  if (fromHash) {
-    window.sessionStorage.setItem(TOKEN_KEY, fromHash);
-    window.history.replaceState(null, '', window.location.pathname);
-    return fromHash;
+/** The launch token (then cleared from the address bar), or this tab's earlier one. */
+export function takeToken(launch: LaunchFragment): string | null {
+  if (launch.token) {
+    window.sessionStorage.setItem(TOKEN_KEY, launch.token);
+    return launch.token;
   }
   return window.sessionStorage.getItem(TOKEN_KEY);
 }

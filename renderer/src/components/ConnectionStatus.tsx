@@ -15,7 +15,7 @@ function useSecondsLeft(retryInMs: number | undefined, retryFrom: number | undef
 }
 
 export function ConnectionStatus() {
-  const { relay, retryInMs, retryFrom, wasOnline, link, alarm } = useConnection();
+  const { relay, retryInMs, retryFrom, wasOnline, link } = useConnection();
   const seconds = useSecondsLeft(retryInMs, retryFrom);
   let state: string = relay;
   let label: string;
@@ -23,8 +23,9 @@ export function ConnectionStatus() {
     state = 'offline';
     label = 'App host unreachable, reconnecting…';
   } else if (relay === 'untrusted') {
-    // an alarm, not an outage: someone may be intercepting the connection, and nothing is retried
-    label = `Warning: ${alarm ?? 'the relay failed its certificate check'}`;
+    // an alarm, not an outage: someone may be intercepting the connection, and nothing is retried (the workspace's
+    // alarm banner, UntrustedBanner, says it in full with the engine's line)
+    label = 'Alarm: the relay\'s certificate does not match — not connected';
   } else if (relay === 'online') {
     label = 'Online';
   } else if (relay === 'offline') {
@@ -34,7 +35,7 @@ export function ConnectionStatus() {
     label = wasOnline ? 'Reconnecting…' : 'Connecting…';
   }
   return (
-    <div className="connection" data-state={state} role={relay === 'untrusted' ? 'alert' : 'status'} aria-label={`Connection: ${label}`}>
+    <div className="connection" data-state={state} role="status" aria-label={`Connection: ${label}`}>
       <span className="dot" aria-hidden="true" />
       <span>{label}</span>
     </div>

@@ -4,7 +4,9 @@ import { openMembers } from '../state/chat.ts';
 import { useConversations } from '../state/conversations.ts';
 import { usePanel } from '../state/panel.ts';
 import { AddMemberDialog } from './AddMemberDialog.tsx';
+import { openProfile } from '../state/trust-actions.ts';
 import { Composer } from './Composer.tsx';
+import { HeldBanner } from './HeldBanner.tsx';
 import { conversationLabel } from './ConversationItem.tsx';
 import { MessageList } from './MessageList.tsx';
 import { TypingLine } from './TypingLine.tsx';
@@ -25,7 +27,9 @@ export function ConversationPane() {
   return (
     <main className="conversation" aria-labelledby="conversation-title">
       <header className="conversation-head">
-        <h1 id="conversation-title">{label}</h1>
+        {conversation.kind === 'direct'
+          ? <h1 id="conversation-title"><button type="button" className="title-button" aria-haspopup="dialog" onClick={() => openProfile(conversation.name)}>{label}</button></h1>
+          : <h1 id="conversation-title">{label}</h1>}
         {conversation.topic && <p className="topic">{conversation.topic}</p>}
         {conversation.kind === 'group' && <span className="members" title={conversation.members.join(', ')}>{members} member{members === 1 ? '' : 's'}</span>}
         {conversation.kind === 'channel' && (
@@ -38,6 +42,7 @@ export function ConversationPane() {
           <button type="button" onClick={() => setAdding(true)}>Add people</button>
         )}
       </header>
+      <HeldBanner conversation={conversation} />
       {adding && <AddMemberDialog channel={conversation} onClose={() => setAdding(false)} />}
       {/* a fresh list and composer per conversation: scroll position and input state never carry over */}
       <Fragment key={conversation.id}>

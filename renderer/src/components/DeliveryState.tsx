@@ -10,7 +10,7 @@ const LABELS: Record<Message['status'], string> = {
   failed: 'Not sent',
 };
 
-const MARKS: Record<Message['status'], string> = { pending: '◷', held: '⏸', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '!' };
+const MARKS: Record<Message['status'], string> = { pending: '◷', held: '⚠', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '!' };
 
 export function DeliveryState({ status }: { status: Message['status'] }) {
   return (

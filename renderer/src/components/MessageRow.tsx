@@ -10,8 +10,10 @@ import { useDisplayName } from '../state/contacts.ts';
 import { useMessages } from '../state/messages.ts';
 import { useSession } from '../state/session.ts';
 import type { Message } from '../state/types.ts';
+import { openProfile } from '../state/trust-actions.ts';
 import { DeliveryState } from './DeliveryState.tsx';
 import { Dialog } from './Dialog.tsx';
+import { IdentityNotice } from './IdentityNotice.tsx';
 import { LazyEmojiPicker } from './LazyEmojiPicker.tsx';
 import { MessageActions, type Action } from './MessageActions.tsx';
 import { MessageText } from './MessageText.tsx';
@@ -77,6 +79,7 @@ export const MessageRow = memo(function MessageRow({ message, continued, place }
     ...(own ? [{ label: 'Edit', run: startEdit }, { label: 'Delete for everyone…', run: () => setConfirming(true), danger: true }] : []),
   ];
   const quoted = message.replyTo && (!message.threadRoot || place.inThread && message.replyTo !== message.threadRoot);
+  if (message.notice === 'identity-changed') return <IdentityNotice message={message} />;
   const notice = historyNoticeText(message, me);
   if (notice !== null) {
     return (
@@ -88,7 +91,7 @@ export const MessageRow = memo(function MessageRow({ message, continued, place }
   return (
     <article className={`message${continued ? ' continued' : ''}${own ? ' outgoing' : ''}`} aria-labelledby={headId} data-message={message.id} tabIndex={-1} ref={article}>
       <header id={headId} className={continued ? 'visually-hidden' : 'message-head'}>
-        <span className="sender">{message.sender}</span>
+        <button type="button" className="sender link-button" onClick={() => openProfile(message.sender)}>{message.sender}</button>
         {displayName && <span className="display-name">{displayName}</span>}
         <time dateTime={message.sentAt}>{clockTime(message.sentAt)}</time>
         {message.editedAt && !continued && <span className="edited">(edited)</span>}

@@ -1,7 +1,10 @@
-// The profile's settings that this round's app shows: theme, receipts, typing indicators, when to lock, and the
-// name others see. Each change is saved at once (settings.set answers with the whole).
+// The profile's settings: theme, receipts, typing indicators, when to lock, notifications (and whether they show
+// content), screen-capture protection, this account's devices, and the name others see. Each change is saved at once (settings.set answers with the whole).
 import { useState, type FormEvent } from 'react';
-import { api, errorText } from '../bridge/index.ts';
+import { api, errorText, inWebShell } from '../bridge/index.ts';
+import { askNotificationPermission, notificationsSupported } from '../state/notify.ts';
+import type { Settings } from '../state/types.ts';
+import { DevicesSettings } from './DevicesSettings.tsx';
 import { changeSettings } from '../state/app.ts';
 import { useSession } from '../state/session.ts';
 import { useSettings, type Theme } from '../state/settings.ts';
@@ -40,6 +43,37 @@ function DisplayNameForm() {
   );
 }
 
+const NOTIFY: { value: Settings['notifications']; label: string }[] = [
+  { value: 'all', label: 'Every message' }, { value: 'mentions', label: 'Direct messages and mentions' }, { value: 'none', label: 'None' },
+];
+
+function NotificationSettings({ settings, change }: { settings: Settings; change(patch: Partial<Settings>): void }) {
+  const [permission, setPermission] = useState(() => (notificationsSupported() ? Notification.permission : 'denied'));
+  return (
+    <fieldset>
+      <legend>Notifications</legend>
+      <div className="field">
+        <label htmlFor="setting-notify">Notify me of</label>
+        <select id="setting-notify" value={settings.notifications} onChange={(e) => change({ notifications: e.target.value as Settings['notifications'] })}>
+          {NOTIFY.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}
+        </select>
+      </div>
+      <div className="check">
+        <input type="checkbox" id="setting-notify-content" checked={settings.notificationContent} aria-describedby="setting-notify-content-hint"
+          onChange={(e) => change({ notificationContent: e.target.checked })} />
+        <label htmlFor="setting-notify-content">Show the sender and text in notifications</label>
+      </div>
+      <span id="setting-notify-content-hint" className="hint">Off, a notification says only “New message”: the system keeps notifications outside Wardroom&apos;s encrypted vault.</span>
+      {inWebShell && permission === 'default' && (
+        <div className="check">
+          <button type="button" onClick={() => void askNotificationPermission().then(setPermission)}>Allow notifications in this browser</button>
+        </div>
+      )}
+      {inWebShell && permission === 'denied' && <p className="hint">This browser blocks Wardroom&apos;s notifications (change it in the site&apos;s settings).</p>}
+    </fieldset>
+  );
+}
+
 export function SettingsDialog({ onClose }: { onClose(): void }) {
   const settings = useSettings((s) => s.settings);
   if (!settings) return null;
@@ -73,6 +107,19 @@ export function SettingsDialog({ onClose }: { onClose(): void }) {
           </select>
         </div>
       </fieldset>
+      <NotificationSettings settings={settings} change={change} />
+      <fieldset>
+        <legend>Screen</legend>
+        <div className="check">
+          <input type="checkbox" id="setting-capture" checked={settings.screenCaptureProtection} aria-describedby="setting-capture-hint"
+            onChange={(e) => change({ screenCaptureProtection: e.target.checked })} />
+          <label htmlFor="setting-capture">Screen-capture protection (screenshots and screen sharing show the window blank)</label>
+        </div>
+        <span id="setting-capture-hint" className="hint">
+          {inWebShell ? 'Desktop app only: a browser tab cannot be protected, so here it takes effect when you use the desktop app.' : 'Where the operating system supports it.'}
+        </span>
+      </fieldset>
+      <DevicesSettings />
       <DisplayNameForm />
       <div className="actions">
         <button type="button" className="primary" onClick={onClose}>Done</button>

@@ -4,14 +4,16 @@ import { useEffect, useMemo } from 'react';
 import { lock, openConversation } from '../state/app.ts';
 import { sidebarSections, useConversations } from '../state/conversations.ts';
 import { useSession } from '../state/session.ts';
+import { openProfile } from '../state/trust-actions.ts';
 import { ConnectionStatus } from './ConnectionStatus.tsx';
 import { ConversationItem } from './ConversationItem.tsx';
 import { SearchBox } from './SearchBox.tsx';
 
-export type SidebarAction = 'create-channel' | 'new-direct' | 'invite' | 'settings';
+export type SidebarAction = 'create-channel' | 'new-direct' | 'invite' | 'settings' | 'profiles';
 
 export function Sidebar({ onAction }: { onAction(action: SidebarAction): void }) {
   const me = useSession((s) => s.me);
+  const profiles = useSession((s) => s.profiles.length);
   const byId = useConversations((s) => s.byId);
   const selected = useConversations((s) => s.selected);
   const { channels, directs } = useMemo(() => sidebarSections(byId), [byId]);
@@ -36,7 +38,7 @@ export function Sidebar({ onAction }: { onAction(action: SidebarAction): void })
       <div className="sidebar-head">
         <div className="me-row">
           <div className="me">
-            <span className="me-name">{me?.username}</span>
+            <button type="button" className="me-name link-button" aria-haspopup="dialog" onClick={() => openProfile(me?.username ?? '')} disabled={!me}>{me?.username}</button>
             {me?.displayName && <span className="me-display">{me.displayName}</span>}
           </div>
           <div className="sidebar-actions">
@@ -47,6 +49,7 @@ export function Sidebar({ onAction }: { onAction(action: SidebarAction): void })
         <SearchBox />
         <div className="sidebar-actions">
           <button type="button" onClick={() => onAction('settings')}>Settings</button>
+          <button type="button" onClick={() => onAction('profiles')}>Profiles{profiles > 1 ? ` (${profiles})` : ''}</button>
           {me?.admin && <button type="button" onClick={() => onAction('invite')}>Invite people</button>}
         </div>
       </div>

@@ -4,7 +4,7 @@ import type { MessageViewT } from '../../../core/api/contract.ts';
 
 const ROLE_WORDS = { owner: 'an owner', admin: 'an admin', member: 'a member' } as const;
 
-/** "alice added bob and carol", or null when the message is not a notice this renderer knows. */
+/** "alice added bob and carol", or null when the message is not a membership notice (IdentityNotice shows the other kind). */
 export function historyNoticeText(m: Pick<MessageViewT, 'notice' | 'sender' | 'membership'>, me: string): string | null {
   const who = (name: string) => (name === me ? 'you' : name);
   const list = (names: string[]) => {
@@ -12,7 +12,6 @@ export function historyNoticeText(m: Pick<MessageViewT, 'notice' | 'sender' | 'm
     return words.length <= 1 ? words.join('') : `${words.slice(0, -1).join(', ')} and ${words.at(-1)}`;
   };
   const actor = m.sender === me ? 'You' : m.sender;
-  if (m.notice === 'identity-changed') return `${m.sender}'s safety number changed`;
   if (m.notice !== 'membership' || !m.membership) return null;
   const { change, members, role } = m.membership;
   switch (change) {

@@ -8,6 +8,10 @@ import { SettingsDialog } from '../components/SettingsDialog.tsx';
 import { SidePanel } from '../components/SidePanel.tsx';
 import { usePanel } from '../state/panel.ts';
 import { Sidebar, type SidebarAction } from '../components/Sidebar.tsx';
+import { ProfilePanel } from '../components/ProfilePanel.tsx';
+import { ProfileSwitcher } from '../components/ProfileSwitcher.tsx';
+import { UntrustedBanner } from '../components/UntrustedBanner.tsx';
+import { useTrust } from '../state/trust.ts';
 
 export function Workspace() {
   const [dialog, setDialog] = useState<SidebarAction | null>(null);
@@ -25,8 +29,10 @@ export function Workspace() {
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   }, []);
+  const profileOf = useTrust((s) => s.profileOf);
   return (
     <div className={`workspace${panelOpen ? ' with-panel' : ''}`}>
+      <UntrustedBanner />
       <Sidebar onAction={setDialog} />
       <ConversationPane />
       <SidePanel />
@@ -34,6 +40,8 @@ export function Workspace() {
       {dialog === 'new-direct' && <NewDirectDialog onClose={close} />}
       {dialog === 'invite' && <InviteDialog onClose={close} />}
       {dialog === 'settings' && <SettingsDialog onClose={close} />}
+      {dialog === 'profiles' && <ProfileSwitcher onClose={close} />}
+      {profileOf && <ProfilePanel key={profileOf} username={profileOf} />}
     </div>
   );
 }

@@ -1,6 +1,7 @@
 // What the user does, as calls through the bridge whose answers land in the stores. The engine holds the logic;
 // this only sequences calls and keeps the stores in step (and wipes them on lock: what the user saw leaves memory).
-import { api, errorText } from '../bridge/index.ts';
+import { api, errorText, inWebShell, launchJoinLink } from '../bridge/index.ts';
+import { joinLinkCandidate } from '../lib/launch.ts';
 import { useConnection } from './connection.ts';
 import { useContacts } from './contacts.ts';
 import { useConversations } from './conversations.ts';
@@ -14,6 +15,8 @@ import { useTyping } from './typing.ts';
 import { useCompose } from './compose.ts';
 import { usePanel } from './panel.ts';
 import { useSearch } from './search.ts';
+import { useDevices } from './devices.ts';
+import { useTrust } from './trust.ts';
 
 const PAGE = 50;
 /** How far back events.since looks for the relay's current state after a profile opens. */
@@ -29,11 +32,25 @@ async function attempt<T>(what: string, action: () => Promise<T>): Promise<T> {
   }
 }
 
+let launchOffered = false;
+
+/** A join link handed over (a deep link): the join flow opens with it filled in, beside any profiles already here. */
+export function offerJoinLink(text: string): void {
+  const link = joinLinkCandidate(text);
+  if (link) useSession.getState().set({ pendingJoin: link, joining: true });
+}
+
 /** Where the window starts: the open profile (the shell kept it open), else unlock, else join. */
 export async function start(): Promise<void> {
   try {
     const [welcome, list] = await Promise.all([api().call('app.welcome', {}), api().call('profiles.list', {})]);
     useSession.getState().set({ profiles: list.profiles, welcomeInvite: welcome.invite, failure: undefined });
+    if (!launchOffered) {
+      launchOffered = true;
+      if (launchJoinLink) offerJoinLink(launchJoinLink);
+      // the desktop shell keeps the link the OS handed it until the page asks (the web shell has no such command)
+      else if (!inWebShell) void api().call('shell.takeJoinLink', {}).then(({ link }) => link && offerJoinLink(link), () => {});
+    }
     const open = list.profiles.find((p) => p.name === (useSession.getState().current ?? list.current) && p.state === 'open') ?? list.profiles.find((p) => p.state === 'open');
     if (open) {
       await api().call('profiles.select', { profile: open.name });
@@ -57,7 +74,8 @@ function freeProfileName(username: string): string {
 export async function join(link: string, username: string, passphrase: string): Promise<void> {
   const profile = freeProfileName(username);
   const joined = await api().call('profiles.join', { profile, link: link.trim(), username, passphrase });
-  useSession.getState().set({ current: profile, recoveryKit: joined.recoveryKit, phase: 'recovery-kit', joining: false, welcomeInvite: undefined });
+  wipe(); // the window may have shown another profile until now
+  useSession.getState().set({ pendingJoin: undefined, current: profile, recoveryKit: joined.recoveryKit, phase: 'recovery-kit', joining: false, welcomeInvite: undefined });
 }
 
 /** The user confirmed the recovery kit is stored: it leaves this window's memory, and the workspace opens. */
@@ -100,6 +118,8 @@ function wipe(): void {
   useCompose.getState().clear();
   usePanel.getState().clear();
   useSearch.getState().clear();
+  useTrust.getState().clear();
+  useDevices.getState().clear();
 }
 
 /** Loads what the workspace shows first: who we are, the conversations, settings, contacts, the relay's state. */
@@ -145,7 +165,7 @@ export async function openConversation(id: string): Promise<void> {
   await markRead(id);
 }
 
-async function loadLatest(conversation: string): Promise<void> {
+export async function loadLatest(conversation: string): Promise<void> {
   const messages = useMessages.getState();
   messages.loading(conversation, 'latest');
   try {
@@ -240,4 +260,55 @@ export function typing(conversation: string, active: boolean): void {
   if (active && now - typingSentAt < 3_000) return;
   typingSentAt = active ? now : 0;
   void api().call('conversations.typing', { conversation, typing: active }).catch(() => {});
+}
+
+// ---------------------------------------------------------------- several profiles side by side
+
+/**
+ * Makes another profile the one this window shows. An open one keeps running in the host (it kept receiving) and is
+ * selected; a locked one is offered for unlocking. What the previous profile showed leaves the stores first.
+ */
+export async function switchProfile(name: string): Promise<void> {
+  const session = useSession.getState();
+  if (name === session.current && session.phase === 'open') return;
+  const profile = session.profiles.find((p) => p.name === name);
+  wipe();
+  if (profile?.state === 'open') {
+    await attempt('Switching profiles failed', () => api().call('profiles.select', { profile: name }));
+    await enter(name);
+  } else {
+    session.set({ phase: 'locked', current: name, me: undefined, lockReason: undefined, failure: undefined });
+  }
+}
+
+/** Join another organisation, or link this computer to another account, beside the profiles already here. */
+export function addProfile(): void {
+  useSession.getState().set({ joining: true });
+}
+
+export async function lockAll(): Promise<void> {
+  await attempt('Locking failed', () => api().call('app.lockAll', {}));
+}
+
+/**
+ * Links this install to an existing account: the relay holds the request, the code arrives as a profile.linkCode
+ * event (shown until an existing device approves it), and the call answers once it did (at once with a recovery kit).
+ */
+export async function linkDevice(link: string, username: string, passphrase: string, recoveryKit?: string): Promise<void> {
+  const profile = freeProfileName(username);
+  useDevices.getState().set({ linking: { profile } });
+  try {
+    await api().call('profiles.link', { profile, link: link.trim(), username, passphrase, ...(recoveryKit ? { recoveryKit: recoveryKit.trim() } : {}) });
+  } finally {
+    useDevices.getState().set({ linking: undefined });
+  }
+  wipe();
+  useSession.getState().set({ joining: false, welcomeInvite: undefined });
+  await enter(profile);
+}
+
+/** Stops waiting for approval: locking the profile that is linking cancels the link. */
+export async function cancelLink(): Promise<void> {
+  const linking = useDevices.getState().linking;
+  if (linking) await api().call('profiles.lock', { profile: linking.profile }).catch(() => {});
 }

@@ -1,7 +1,7 @@
 // The one place events from window.wardroom enter the stores. Started once; each event goes to the slice it
 // concerns. Engine events already in the conversation snapshot (seq at or before the list's) are skipped there.
 import type { WardroomBridge } from '../bridge/api.ts';
-import { locked, refreshConversations, start } from './app.ts';
+import { locked, offerJoinLink, refreshConversations, start } from './app.ts';
 import { useConnection } from './connection.ts';
 import { useContacts } from './contacts.ts';
 import { useConversations } from './conversations.ts';
@@ -11,6 +11,9 @@ import { usePanel } from './panel.ts';
 import { useSession } from './session.ts';
 import { useSettings } from './settings.ts';
 import { useTyping } from './typing.ts';
+import { useDevices } from './devices.ts';
+import { notifyArrival } from './notify.ts';
+import { identityChanged } from './trust-actions.ts';
 
 export function startFeed(bridge: WardroomBridge): void {
   const fresh = (seq: number) => seq > useConversations.getState().seq;
@@ -24,6 +27,7 @@ export function startFeed(bridge: WardroomBridge): void {
     if (!conversations.byId[message.conversation] && conversations.loaded) void refreshConversations();
     else conversations.noteMessage(message, useSession.getState().me?.username);
     useTyping.getState().set(message.conversation, message.sender, false);
+    notifyArrival(message);
   });
   bridge.on('message.updated', (message) => {
     useMessages.getState().update(message);
@@ -44,11 +48,17 @@ export function startFeed(bridge: WardroomBridge): void {
   });
   bridge.on('contact.updated', (contact) => useContacts.getState().upsert(contact));
   bridge.on('contact.keyChanged', ({ username }) => {
+    identityChanged(username);
     useNotices.getState().add(`${username}'s safety number changed: they may have a new device, or someone may be impersonating them.`, 'info');
   });
   bridge.on('typing', ({ conversation, username, typing }) => {
     if (username !== useSession.getState().me?.username) useTyping.getState().set(conversation, username, typing);
   });
+  bridge.on('profile.linkCode', ({ profile, code }) => {
+    const { linking } = useDevices.getState();
+    if (linking?.profile === profile) useDevices.getState().set({ linking: { profile, code } });
+  });
+  bridge.on('shell.joinLink', ({ link }) => offerJoinLink(link));
   bridge.on('settings.changed', (settings) => useSettings.getState().apply(settings));
   bridge.on('profile.state', ({ profile, state, reason }) => {
     const session = useSession.getState();

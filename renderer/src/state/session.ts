@@ -20,6 +20,8 @@ interface SessionState {
   lockReason?: LockReason;
   /** the user asked to join another organisation from the unlock screen */
   joining: boolean;
+  /** a join link the app was handed (a deep link): the join flow starts from it */
+  pendingJoin?: string;
   /** starting failed: why, in the user's terms */
   failure?: string;
   set(patch: Partial<Omit<SessionState, 'set'>>): void;
