@@ -1,12 +1,10 @@
 // A conversation's history as a virtualized list: only the rows near the viewport exist in the DOM, so a long
 // history stays smooth. Scrolling near the top loads the next older page and keeps what the user was looking at in
-// place; at the bottom, new messages keep the list pinned to the newest. The store keeps a bounded window of the
-// history (state/messages.ts WINDOW_MAX): scrolling back down a window that older pages pushed the newest out of
-// loads the next newer page, anchored the same way.
+// place; at the bottom, new messages keep the list pinned to the newest.
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef } from 'react';
 import { dayKey, dayLabel } from '../lib/time.ts';
-import { loadNewer, loadOlder, markRead } from '../state/app.ts';
+import { loadOlder, markRead } from '../state/app.ts';
 import { useMessages, type Thread } from '../state/messages.ts';
 import { MessageRow } from './MessageRow.tsx';
 
@@ -18,8 +16,8 @@ type Row =
 
 /** A sender's messages within this long of each other read as one block. */
 const CONTINUE_MS = 5 * 60_000;
-/** Closer to the top than this (px), the next older page loads; closer to the bottom, the next newer one (when the window lacks it). */
-const LOAD_MORE_AT = 400;
+/** Closer to the top than this (px), the next older page loads. */
+const LOAD_OLDER_AT = 400;
 /** Closer to the bottom than this (px), the list counts as pinned to the newest message. */
 const PINNED_WITHIN = 48;
 
@@ -60,23 +58,19 @@ export function MessageList({ conversation, label, start }: { conversation: stri
   const onScroll = useCallback(() => {
     const el = scroller.current;
     if (!el) return;
+    pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight < PINNED_WITHIN;
     const current = useMessages.getState().threads[conversation];
-    const fromBottom = el.scrollHeight - el.scrollTop - el.clientHeight;
-    // a window short of the newest is never pinned: what lies below it is to be loaded, not arriving
-    pinned.current = fromBottom < PINNED_WITHIN && !current?.hasNewer;
-    const older = el.scrollTop < LOAD_MORE_AT && current?.hasOlder;
-    const newer = !older && fromBottom < LOAD_MORE_AT && current?.hasNewer;
-    if ((older || newer) && !current!.loading) {
+    if (el.scrollTop < LOAD_OLDER_AT && current?.hasOlder && !current.loading) {
       const first = virtualizer.getVirtualItems().find((item) => item.end > el.scrollTop && rows[item.index]?.kind === 'message');
       // where the row is on screen now, from the DOM (the estimates may be off)
       const slot = first && el.querySelector<HTMLElement>(`[data-key="${CSS.escape(String(first.key))}"]`);
       if (first) anchor.current = { key: String(first.key), offset: slot ? slot.getBoundingClientRect().top - el.getBoundingClientRect().top : first.start - el.scrollTop };
-      void (older ? loadOlder : loadNewer)(conversation);
+      void loadOlder(conversation);
     }
     if (pinned.current) void markRead(conversation);
   }, [conversation, virtualizer, rows]);
 
-  // After older rows were put in front (or the oldest cut off the top): the anchored row goes back to where it was on screen. The first jump uses
+  // After older rows were put in front: the anchored row goes back to where it was on screen. The first jump uses
   // the estimated sizes of the new rows; over the next frames, as they are measured (and the anchor itself may lose
   // its header, now continuing an older message), the real position in the DOM corrects the rest.
   useLayoutEffect(() => {

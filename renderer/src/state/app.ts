@@ -64,14 +64,9 @@ export async function confirmRecoveryKit(): Promise<void> {
   if (current) await enter(current);
 }
 
-/** User Timing marks (DevTools' Timings track; the benchmark reads them): unlock asked, answered, first page shown. */
-export const MARKS = { unlock: 'wardroom:unlock', unlocked: 'wardroom:unlocked', historyLoaded: 'wardroom:history-loaded' } as const;
-
 export async function unlock(profile: string, passphrase: string): Promise<void> {
   useSession.getState().set({ current: profile });
-  performance.mark(MARKS.unlock);
   await api().call('profiles.unlock', { profile, passphrase });
-  performance.mark(MARKS.unlocked);
   await enter(profile);
 }
 
@@ -148,7 +143,6 @@ async function loadLatest(conversation: string): Promise<void> {
   messages.loading(conversation, 'latest');
   try {
     messages.setLatest(conversation, await api().call('messages.list', { conversation, limit: PAGE }));
-    performance.mark(MARKS.historyLoaded, { detail: { conversation } });
   } catch (error) {
     messages.failed(conversation, errorText(error));
   }
@@ -161,19 +155,6 @@ export async function loadOlder(conversation: string): Promise<void> {
   messages.loading(conversation, 'older');
   try {
     messages.prependOlder(conversation, await api().call('messages.list', { conversation, before: thread.ids[0]!, limit: PAGE }));
-  } catch (error) {
-    messages.failed(conversation, errorText(error));
-  }
-}
-
-/** The page after the window's newest, when scrolling back down a window that older pages pushed the newest out of. */
-export async function loadNewer(conversation: string): Promise<void> {
-  const messages = useMessages.getState();
-  const thread = messages.threads[conversation];
-  if (!thread || !thread.hasNewer || thread.loading || thread.ids.length === 0) return;
-  messages.loading(conversation, 'newer');
-  try {
-    messages.appendNewer(conversation, await api().call('messages.list', { conversation, after: thread.ids.at(-1)!, limit: PAGE }));
   } catch (error) {
     messages.failed(conversation, errorText(error));
   }

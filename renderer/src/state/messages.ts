@@ -1,8 +1,5 @@
 // The history of each conversation the user opened, a window of pages oldest first: the newest page first, then
 // older pages as the list scrolls up. Live events add, change and remove messages in the windows that hold them.
-// The window is bounded (WINDOW_MAX): pages put in front push the newest out and pages put behind push the oldest
-// out, to be loaded again when the list scrolls back, so scrolling through 100,000 messages holds no more in memory
-// (and re-derives no more rows per page) than scrolling through a thousand.
 import { create } from 'zustand';
 import type { Message } from './types.ts';
 
@@ -13,7 +10,7 @@ export interface Thread {
   hasOlder: boolean;
   /** false while the window holds the newest message: live messages are appended only then */
   hasNewer: boolean;
-  loading: 'latest' | 'older' | 'newer' | null;
+  loading: 'latest' | 'older' | null;
   error?: string;
 }
 
@@ -28,27 +25,15 @@ interface MessagesState {
   /** what the user typed and has not sent, per conversation (memory only; gone on lock) */
   drafts: Record<string, string>;
   setDraft(conversation: string, text: string): void;
-  loading(conversation: string, what: 'latest' | 'older' | 'newer'): void;
+  loading(conversation: string, what: 'latest' | 'older'): void;
   failed(conversation: string, error: string): void;
   setLatest(conversation: string, page: Page): void;
   prependOlder(conversation: string, page: Page): void;
-  /** the page after the window's newest (a window that does not reach the newest any more) */
-  appendNewer(conversation: string, page: Page): void;
   /** a new message (received, or sent here): appended to a window that ends at the newest */
   add(message: Message): void;
   update(message: Message): void;
   remove(conversation: string, id: string): void;
   clear(): void;
-}
-
-/** The most messages a window holds: ten pages of 50, well past a screen in either direction. */
-export const WINDOW_MAX = 500;
-
-/** `ids` cut to the WINDOW_MAX kept at the `keep` end, and byId without the rest. */
-function bounded(ids: string[], byId: Record<string, Message>, keep: 'older' | 'newer'): { ids: string[]; byId: Record<string, Message>; cut: boolean } {
-  if (ids.length <= WINDOW_MAX) return { ids, byId, cut: false };
-  const kept = keep === 'older' ? ids.slice(0, WINDOW_MAX) : ids.slice(ids.length - WINDOW_MAX);
-  return { ids: kept, byId: Object.fromEntries(kept.map((id) => [id, byId[id]!])), cut: true };
 }
 
 const emptyThread = (): Thread => ({ ids: [], byId: {}, hasOlder: false, hasNewer: false, loading: null });
@@ -80,13 +65,12 @@ export const useMessages = create<MessagesState>()((set) => {
     })),
     prependOlder: (conversation, page) => change(conversation, (thread) => {
       const fresh = page.messages.filter((m) => !thread.byId[m.id]);
-      const window = bounded([...fresh.map((m) => m.id), ...thread.ids], { ...thread.byId, ...Object.fromEntries(fresh.map((m) => [m.id, m])) }, 'older');
-      return { ids: window.ids, byId: window.byId, hasOlder: page.hasOlder, hasNewer: thread.hasNewer || window.cut, loading: null };
-    }),
-    appendNewer: (conversation, page) => change(conversation, (thread) => {
-      const fresh = page.messages.filter((m) => !thread.byId[m.id]);
-      const window = bounded([...thread.ids, ...fresh.map((m) => m.id)], { ...thread.byId, ...Object.fromEntries(fresh.map((m) => [m.id, m])) }, 'newer');
-      return { ids: window.ids, byId: window.byId, hasOlder: thread.hasOlder || window.cut, hasNewer: page.hasNewer, loading: null };
+      return {
+        ids: [...fresh.map((m) => m.id), ...thread.ids],
+        byId: { ...thread.byId, ...Object.fromEntries(fresh.map((m) => [m.id, m])) },
+        hasOlder: page.hasOlder,
+        loading: null,
+      };
     }),
     add: (message) => set((s) => {
       const thread = s.threads[message.conversation];

@@ -8,7 +8,7 @@ import type { ConversationViewT, MessageViewT } from '../../../core/api/contract
 import { dayLabel } from '../../../renderer/src/lib/time.ts';
 import { strengthOf } from '../../../renderer/src/lib/strength.ts';
 import { sidebarSections, useConversations } from '../../../renderer/src/state/conversations.ts';
-import { useMessages, WINDOW_MAX } from '../../../renderer/src/state/messages.ts';
+import { useMessages } from '../../../renderer/src/state/messages.ts';
 import { TYPING_HOLD_MS, useTyping } from '../../../renderer/src/state/typing.ts';
 
 const C = 'c:general';
@@ -54,29 +54,6 @@ describe('renderer: a conversation\'s history window', () => {
     assert.deepEqual(ids(), [1], 'a window in the past does not grow a gap');
     store.add({ ...msg(9), conversation: 'c:other' });
     assert.equal(useMessages.getState().threads['c:other'], undefined, 'nothing is kept for a conversation never opened');
-  });
-
-  it('holds at most WINDOW_MAX messages: older pages push the newest out, newer pages the oldest, and each side can be loaded again', () => {
-    const store = useMessages.getState();
-    const page = (from: number, count: number) => Array.from({ length: count }, (_, i) => msg(from + i));
-    const thread = () => useMessages.getState().threads[C]!;
-    store.setLatest(C, { messages: page(10_000, 50), hasOlder: true, hasNewer: false });
-    for (let start = 9_950; start > 10_000 - WINDOW_MAX - 200; start -= 50) store.prependOlder(C, { messages: page(start, 50), hasOlder: true, hasNewer: true });
-    assert.equal(thread().ids.length, WINDOW_MAX);
-    assert.equal(Object.keys(thread().byId).length, WINDOW_MAX, 'what left the window left memory too');
-    assert.deepEqual([ids()[0], ids().at(-1)], [10_000 - WINDOW_MAX - 150, 9_849], 'the oldest kept, the newest pushed out');
-    assert.equal(thread().hasNewer, true, 'the window no longer reaches the newest');
-    store.add(msg(20_000));
-    assert.equal(ids().at(-1), 9_849, 'a live message does not land after a gap');
-
-    store.appendNewer(C, { messages: page(9_850, 50), hasOlder: true, hasNewer: true });
-    assert.equal(thread().ids.length, WINDOW_MAX);
-    assert.deepEqual([ids()[0], ids().at(-1)], [10_000 - WINDOW_MAX - 100, 9_899]);
-    assert.equal(thread().hasOlder, true);
-    store.appendNewer(C, { messages: page(9_900, 150), hasOlder: true, hasNewer: false });
-    assert.equal(thread().hasNewer, false, 'back at the newest: live messages are appended again');
-    store.add(msg(10_050));
-    assert.equal(ids().at(-1), 10_050);
   });
 
   it('forgets everything, drafts too, when cleared (on lock)', () => {
