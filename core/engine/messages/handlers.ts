@@ -13,6 +13,7 @@ import type { Outbound } from '../outbound/fanout.ts';
 import type { ExpiryScheduler } from './expiry.ts';
 import { threadPage } from './threads.ts';
 import { emitUpdated } from './views.ts';
+import { burnOnReadStatement, receiptTargetsQuery } from './read.ts';
 
 type MessageHandlers = Pick<Handlers, 'messages.send' | 'messages.list' | 'messages.thread' | 'messages.edit' | 'messages.delete' | 'messages.react' | 'messages.markRead' | 'messages.search'>;
 
@@ -72,17 +73,17 @@ export function messageHandlers(ctx: EngineContext, routing: ConversationRouter,
     'messages.markRead': async ({ conversation: requested, upTo }) => {
       const to = await routing.fromCaller(requested);
       const conversation = storedConversationId(to);
-      const unread = await ctx.vault.all<{ message_id: string }>(
-        `SELECT message_id FROM messages WHERE conversation_id = ? AND outgoing = 0 AND id <= (SELECT id FROM messages WHERE message_id = ?) ORDER BY id DESC LIMIT 200`, [conversation, upTo]);
       const now = ctx.now();
-      // burn-on-read starts at first read and never outlives the sender's expiry
       await ctx.vault.transaction([
         { sql: 'UPDATE conversations SET unread = 0, mentions = 0 WHERE id = ?', params: [conversation] },
-        { sql: `UPDATE messages SET expires_at = min(coalesce(expires_at, ? + burn_seconds * 1000), ? + burn_seconds * 1000)
-                WHERE conversation_id = ? AND burn_seconds IS NOT NULL AND outgoing = 0`, params: [now, now, conversation] },
+        burnOnReadStatement(conversation, now),
       ]);
       await expiry.rearm();
-      if (to.kind === 'direct' && ctx.profile.receipts && unread.length) {
+      if (to.kind !== 'direct' || !ctx.profile.receipts) return {};
+      // only a direct conversation's receipts name messages: a channel's read never looks them up
+      const { sql, params } = receiptTargetsQuery(conversation, upTo);
+      const unread = await ctx.vault.all<{ message_id: string }>(sql, params);
+      if (unread.length) {
         await ctx.lane.run(() => outbound.queueControl(to.username, { kind: 'receipt', receipt: 'read', targets: unread.map((u) => fromBase64Url(u.message_id)) }));
         outbound.flushSoon();
       }
