@@ -36,6 +36,8 @@ import { emitUpdated } from './messages/views.ts';
 import { Outbound, relayUnreachable } from './outbound/fanout.ts';
 import { Operations } from './operations/registry.ts';
 import { Outbox, type OutboxRetry } from './outbox.ts';
+import { policyHandlers } from './policy/handlers.ts';
+import { loadPolicy, OrgPolicy, type StoredPolicy } from './policy/policy.ts';
 import { maintainPrekeys } from './prekeys/upload.ts';
 import { loadProfile, profileStatement, type Profile } from './profile.ts';
 import { pruneSeenStatement, VaultProtocolStore } from './protocol-store.ts';
@@ -77,6 +79,7 @@ interface Opened {
   account: AccountIdentity | null;
   http: RelayHttp;
   directory: Directory;
+  policy: StoredPolicy;
 }
 
 export class Engine {
@@ -91,12 +94,14 @@ export class Engine {
   readonly #expiry: ExpiryScheduler;
   readonly #typing: Typing;
   readonly #routing: ConversationRouter;
+  readonly #policy: OrgPolicy;
   #untrusted: UntrustedRelayError | null = null;
   #closed = false;
 
   private constructor(opened: Opened, options: EngineOptions) {
     const { vault, store, http, directory } = opened;
     let profile = opened.profile;
+    let policy: OrgPolicy | null = null;
     const now = options.now ?? Date.now;
     const log = options.log ?? (() => {});
     const problem = (error: Error) => log(`problem: ${error.name}: ${error.message}`);
@@ -140,9 +145,13 @@ export class Engine {
         await vault.transaction([profileStatement(next)]);
         profile = next;
       },
+      get policy() {
+        return policy?.current ?? opened.policy.document;
+      },
       emit, problem, log,
     };
     const ctx = this.#ctx;
+    policy = this.#policy = new OrgPolicy(ctx, opened.policy);
     const metadata = new ChannelMetadata(ctx);
     this.#channels = new ChannelDirectory(ctx, metadata);
     const routing = new ConversationRouter(ctx, this.#channels);
@@ -166,6 +175,7 @@ export class Engine {
       ...contactHandlers(ctx, names, () => this.#sendHeld().then(() => this.#outbox.flush())),
       ...deviceHandlers(ctx, this.#outbound),
       ...settingsHandlers(ctx),
+      ...policyHandlers(ctx, this.#policy),
       'events.since': async ({ after }) => ({ ...this.api.since(after), seq: this.api.lastSeq() }),
     };
     // a failed commit stops the engine: every command says so until the profile is reopened; a relay that
@@ -211,7 +221,8 @@ export class Engine {
           if (engine) void engine.#channels.rotateAll().catch((error: Error) => engine!.#ctx.problem(error));
         },
       });
-      engine = new Engine({ vault, store, profile, account, http, directory }, options);
+      const policy = await loadPolicy(vault, profile.orgKey);
+      engine = new Engine({ vault, store, profile, account, http, directory, policy }, options);
       engine.#begin();
       return engine;
     } catch (error) {
@@ -262,6 +273,7 @@ export class Engine {
     this.#outbound.online();
     void this.#sendHeld().then(() => this.#outbox.flush()).catch(problem);
     void this.#lane.run(() => this.#maintainPrekeys()).catch(problem);
+    void this.#policy.refresh().catch(problem);
   }
 
   /**
@@ -296,6 +308,8 @@ export class Engine {
       await this.#lane.run(() => this.#maintainPrekeys());
     } else if (event.kind === 'signal') {
       await this.#typing.receive(event.from, event.body);
+    } else if (event.kind === 'policy') {
+      await this.#policy.refresh();
     }
   }
 }
