@@ -443,7 +443,7 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
       }
       case 'shred': {
         const report = await call('vault.shred', {});
-        print(report, `shredded ${report.rows} rows, ${report.files} files, ${report.bytes} bytes`);
+        print(report, `shredded ${report.rows} rows, ${report.pages} pages, ${report.files} files (${report.bytes} bytes), ${report.walBytes} WAL bytes`);
         return 0;
       }
       default:
