@@ -73,6 +73,7 @@ export function applyPayload(payload: Payload, origin: Origin): { statements: St
       const clampNotice = timers.clamped ? [clampNoticeStatement(conversationId, origin.policy, origin.receivedAt, origin.me)] : [];
       const effects: Effect[] = [{ kind: 'received', messageId: id, conversationId, sentAt: payload.sentAt, outgoing: origin.own, mentionsMe: !origin.own && mentions.includes(origin.me) }];
       if (!origin.own && refOf(conversationId).kind === 'direct') effects.push({ kind: 'delivered-receipt', messageId: id });
+      effects.push(...clampNotice.map((n) => ({ kind: 'notice' as const, messageId: n.noticeId })));
       return { statements: [statement, ...clampNotice], effects };
     }
     case 'timer': {
