@@ -3,17 +3,20 @@
 import { useState } from 'react';
 import { api, errorText } from '../bridge/index.ts';
 import { EXPIRE_CHOICES, withCurrent } from '../lib/timers.ts';
+import { useConversations } from '../state/conversations.ts';
 import type { Conversation } from '../state/types.ts';
 import { ErrorLine } from './ErrorLine.tsx';
 
 export function ConversationTimer({ conversation }: { conversation: Conversation }) {
-  const [expire, setExpire] = useState<number | undefined>(conversation.timer?.expireSeconds);
+  // the conversation's own view: another member's change arrives as conversation.updated
+  const expire = conversation.timer?.expireSeconds;
   const [error, setError] = useState<string>();
   const change = async (seconds: number) => {
     setError(undefined);
     try {
       const set = await api().call('conversations.setTimer', { conversation: conversation.id, expireSeconds: seconds || null, burnSeconds: conversation.timer?.burnSeconds ?? null });
-      setExpire(set.expireSeconds ?? undefined);
+      const timer = { ...(set.expireSeconds !== null ? { expireSeconds: set.expireSeconds } : {}), ...(set.burnSeconds !== null ? { burnSeconds: set.burnSeconds } : {}) };
+      useConversations.getState().upsert({ ...conversation, timer });
     } catch (failure) {
       setError(errorText(failure));
     }

@@ -131,12 +131,18 @@ describe('disappearing messages', () => {
       assert.equal(notice.text, 'bob set messages to disappear after 1 day');
     }
     assert.deepEqual((await admin.engine.api.call('conversations.resolve', { target: '@bob' })).timer, { expireSeconds: 86_400 });
+    const updated = (e: TestEngine, timer: object) => e.waitFor(() => e.events.find((x) => x.name === 'conversation.updated'
+      && JSON.stringify((x.payload as { timer?: object }).timer) === JSON.stringify(timer)), 15_000, `the conversation's timer ${JSON.stringify(timer)}`);
+    await updated(admin2, { expireSeconds: 86_400 });
     const byDefault = await admin.engine.api.call('messages.send', { conversation: await idOf(admin.engine.api, '@bob'), text: 'a day' });
     assert.ok(Math.abs(Date.parse(byDefault.expiresAt!) - Date.now() - 86_400_000) < 60_000);
     const own = await admin.engine.api.call('messages.send', { conversation: await idOf(admin.engine.api, '@bob'), text: 'an hour', timers: { expiresInSeconds: 3600 } });
     assert.ok(Date.parse(own.expiresAt!) < Date.now() + 3_601_000);
     await bob.engine.api.call('conversations.setTimer', { conversation, expireSeconds: null });
     await admin.waitFor(() => admin.received().find((m) => m.text === 'bob turned disappearing messages off'), 15_000, 'off');
+    await updated(admin, {});
+    const after = await admin.engine.api.call('messages.send', { conversation: await idOf(admin.engine.api, '@bob'), text: 'no timer now' });
+    assert.equal(after.expiresAt, undefined);
   });
 
   it('clamps to the org policy on send, and on receipt from a device that did not hear of it', async () => {
