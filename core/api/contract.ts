@@ -6,6 +6,7 @@
 // The renderer imports this file for types only (`import type`); the lint rule in eslint.config.js enforces that.
 import { z } from 'zod';
 import { CodedError } from '../crypto/coded-error.ts';
+import { MAX_TIMER_SECONDS, MIN_TIMER_SECONDS } from './durations.ts';
 
 // ---------------------------------------------------------------- shared shapes and limits
 
@@ -43,10 +44,13 @@ export const Passphrase = z.string().min(LIMITS.passphraseMin, `passphrases have
 /** `#channel`, `@username`, or `@ann,ben` for a group direct message: how the CLI and the UI name a conversation. */
 export const Target = z.string().max(1100).regex(/^(#[a-z0-9][a-z0-9_-]{0,63}|@[a-z0-9][a-z0-9._-]{1,31}(,[a-z0-9][a-z0-9._-]{1,31}){0,31})$/, 'a target is #channel, @username or @name,name');
 
+/** A timer in whole seconds: 5 s to 365 days (core/api/durations.ts reads `10s`, `5m`, `2h`, `7d` for the CLI). */
+export const TimerSeconds = z.number().int().min(MIN_TIMER_SECONDS).max(MAX_TIMER_SECONDS);
+
 /** Timers travel inside the encrypted payload; the engine clamps them to the org policy's caps. */
 export const Timers = z.object({
-  expiresInSeconds: z.number().int().positive().max(365 * 24 * 3600).optional(),
-  burnAfterReadSeconds: z.number().int().positive().max(7 * 24 * 3600).optional(),
+  expiresInSeconds: TimerSeconds.optional(),
+  burnAfterReadSeconds: TimerSeconds.optional(),
 });
 
 export const ConversationKind = z.enum(['channel', 'direct', 'group']);
@@ -72,6 +76,8 @@ export const ConversationView = z.object({
   mentions: z.number().int().nonnegative(),
   lastMessageAt: IsoTime.optional(),
   lastMessage: LastMessageView.optional(),
+  /** the conversation's default timers, set by a member (conversations.setTimer); empty once turned off */
+  timer: z.object({ expireSeconds: TimerSeconds.optional(), burnSeconds: TimerSeconds.optional() }).optional(),
 });
 
 export const Theme = z.enum(['light', 'dark', 'system']);
@@ -135,23 +141,45 @@ export const MessageView = z.object({
   reactions: z.array(Reaction),
   expiresAt: IsoTime.optional(),
   burnAfterReadSeconds: z.number().int().positive().optional(),
+  /** the org policy shortened this message's timers (or gave it one): the UI says so */
+  clampedByPolicy: z.boolean().optional(),
   /** `held`: not sent, because someone in the conversation has a new identity key the user has not accepted yet */
   status: z.enum(['pending', 'held', 'sent', 'delivered', 'read', 'failed']),
   outgoing: z.boolean(),
   /**
    * a local notice in the history, not a message anyone sent: `identity-changed`, the sender's safety number
-   * changed; `membership`, the sender changed who is in the channel (`membership` says how), as its signed log says
+   * changed; `membership`, the sender changed who is in the channel (`membership` says how), as its signed log says;
+   * `timer-changed`, a member changed the conversation's timers (`text` says who and what); `policy-clamped`, the
+   * org policy shortens timers here (`text` says how)
    */
-  notice: z.enum(['identity-changed', 'membership']).optional(),
+  notice: z.enum(['identity-changed', 'membership', 'timer-changed', 'policy-clamped']).optional(),
   membership: MembershipNotice.optional(),
 });
 
 
 export const ShredReportView = z.object({
+  /** message rows removed (with their search entries, reactions and attachment keys) */
   rows: z.number().int().nonnegative(),
+  /** database pages handed back to the file system */
+  pages: z.number().int().nonnegative(),
+  /** attachment files overwritten and unlinked */
   files: z.number().int().nonnegative(),
   bytes: z.number().int().nonnegative(),
+  /** write-ahead log bytes truncated */
+  walBytes: z.number().int().nonnegative(),
 });
+
+/**
+ * The org policy in force on this device, signed by the org key and verified under the key the device pinned.
+ * version 0: none published (or none this device could verify). Fields other features add pass through.
+ */
+export const PolicyView = z.object({
+  version: z.number().int().nonnegative(),
+  maxExpireSeconds: TimerSeconds.optional(),
+  maxBurnSeconds: TimerSeconds.optional(),
+  requireTimer: z.boolean().optional(),
+  defaultExpireSeconds: TimerSeconds.optional(),
+}).loose();
 
 export const DeviceView = z.object({
   id: z.string(),
@@ -190,6 +218,14 @@ export const commands = {
   'conversations.list': { request: empty, response: z.object({ conversations: z.array(ConversationView), seq: z.number().int().nonnegative() }) },
   /** `#channel`, `@user` or `@ann,ben` to the conversation's view (a first direct or group message opens it). */
   'conversations.resolve': { request: z.object({ target: Target }).strict(), response: ConversationView },
+  /**
+   * Sets the conversation's default timers for every member (null: none), within the org policy; announced in the
+   * conversation ("ann set messages to disappear after 1 day"). A message's own timers still override it.
+   */
+  'conversations.setTimer': {
+    request: z.object({ conversation: ConversationId, expireSeconds: TimerSeconds.nullable(), burnSeconds: TimerSeconds.nullable().default(null) }).strict(),
+    response: z.object({ expireSeconds: TimerSeconds.nullable(), burnSeconds: TimerSeconds.nullable() }),
+  },
   /** Tells the other members that this user is (or stopped) typing; nothing is stored, and it is off with the typing setting. */
   'conversations.typing': { request: z.object({ conversation: ConversationId, typing: z.boolean() }).strict(), response: empty },
   /** `open` channels are listed to everyone in the org, who may join them; others are invitation only. */
@@ -290,6 +326,21 @@ export const commands = {
   'devices.rename': { request: z.object({ name: z.string().trim().min(1).max(LIMITS.displayNameMax) }).strict(), response: DeviceView },
 
   'vault.shred': { request: empty, response: ShredReportView },
+  /** The org policy in force (refreshed from the relay when it can be reached), the org key's fingerprint, and whether this device can sign a new one. */
+  'policy.get': { request: empty, response: z.object({ policy: PolicyView, org: z.string().nullable(), canSign: z.boolean() }) },
+  /**
+   * Org admins, on the device holding the org key (an org without one gets it here): signs the current policy with
+   * these changes one version up and publishes it. A field set to null is removed.
+   */
+  'policy.set': {
+    request: z.object({
+      maxExpireSeconds: TimerSeconds.nullable().optional(),
+      maxBurnSeconds: TimerSeconds.nullable().optional(),
+      requireTimer: z.boolean().nullable().optional(),
+      defaultExpireSeconds: TimerSeconds.nullable().optional(),
+    }).strict(),
+    response: PolicyView,
+  },
   'settings.get': { request: empty, response: Settings },
   'settings.set': { request: Settings.partial().strict(), response: Settings },
 } as const;
@@ -323,6 +374,10 @@ export const events = {
   'settings.changed': Settings,
   /** How far a long command has come; `total` when it is known. */
   'operation.progress': z.object({ operation: OperationId, done: z.number().int().nonnegative(), total: z.number().int().nonnegative().optional() }),
+  /** The shredder ran: after an expiry batch, on its schedule, or asked (vault.shred); what it removed. */
+  'vault.shredded': ShredReportView.extend({ trigger: z.enum(['expiry', 'scheduled', 'manual']) }),
+  /** A newer org policy is in force on this device. */
+  'policy.changed': PolicyView,
 } as const;
 
 // ---------------------------------------------------------------- derived types

@@ -16,6 +16,7 @@
 // - JSON output (--json) is exact: JSON.stringify's escapes, plus \uXXXX for the characters above that it leaves
 //   raw (DEL, C1, format characters, U+2028/2029). Parsed, every string is exactly what the sender sent.
 import type { ConversationViewT, MessageViewT } from '../api/contract.ts';
+import { shortDuration } from '../api/durations.ts';
 
 /** What starts every continuation line of a multi-line message. */
 export const CONTINUATION = '  | ';
@@ -90,7 +91,8 @@ function membershipWords(by: string, change: NonNullable<MessageViewT['membershi
 
 /** `ID  TIME  @sender: text`, continuation lines for the text's own line breaks, then (edited) and the timers. */
 export function formatMessage(m: MessageViewT): string {
-  const timers = [m.expiresAt ? `expires ${formatTime(m.expiresAt)}` : '', m.burnAfterReadSeconds ? `burns ${m.burnAfterReadSeconds}s after read` : '']
+  const timers = [m.expiresAt ? `expires ${formatTime(m.expiresAt)}` : '', m.burnAfterReadSeconds ? `burns ${shortDuration(m.burnAfterReadSeconds)} after read` : '',
+    m.clampedByPolicy ? 'shortened by the org policy' : '']
     .filter(Boolean)
     .join(', ');
   const edited = m.editedAt ? ' (edited)' : '';
@@ -98,6 +100,7 @@ export function formatMessage(m: MessageViewT): string {
   // a notice is the CLI's own line, in its own form: no sender's text can take its shape (a message has '@name:')
   if (m.notice === 'identity-changed') return `${head}  -- the safety number of @${neutralise(m.sender)} changed: compare it (wardroom safety-number ${neutralise(m.sender)}) --`;
   if (m.notice === 'membership' && m.membership) return `${head}  -- ${membershipWords(m.sender, m.membership)} --`;
+  if (m.notice === 'timer-changed' || m.notice === 'policy-clamped') return `${head}  -- ${continued(m.text)} --`;
   const held = m.status === 'held' ? '  [held: not sent]' : '';
   return `${head}  @${neutralise(m.sender)}: ${continued(m.text)}${edited}${timers ? `  [${timers}]` : ''}${held}`;
 }

@@ -36,6 +36,8 @@ import { emitUpdated } from './messages/views.ts';
 import { Outbound, relayUnreachable } from './outbound/fanout.ts';
 import { Operations } from './operations/registry.ts';
 import { Outbox, type OutboxRetry } from './outbox.ts';
+import { policyHandlers } from './policy/handlers.ts';
+import { loadPolicy, OrgPolicy, type StoredPolicy } from './policy/policy.ts';
 import { maintainPrekeys } from './prekeys/upload.ts';
 import { loadProfile, profileStatement, type Profile } from './profile.ts';
 import { pruneSeenStatement, VaultProtocolStore } from './protocol-store.ts';
@@ -46,6 +48,9 @@ import { PROFILE_MIGRATIONS } from './schema.ts';
 import { RelaySocket, type ConnectionState } from './relay-socket.ts';
 import { settingsHandlers } from './settings/handlers.ts';
 import { syncHandlers } from './sync/handlers.ts';
+import { TrustedClock } from './timers/clock.ts';
+import { timerHandlers } from './timers/handlers.ts';
+import { Shredder } from './timers/shredder.ts';
 import { Typing } from './typing/typing.ts';
 
 export interface EngineOptions extends VaultSettings {
@@ -64,6 +69,9 @@ export interface EngineOptions extends VaultSettings {
 /** Commands that only read what this device holds: they keep working while the relay is untrusted. */
 const LOCAL_READS = new Set<keyof Handlers>(['conversations.list', 'messages.list', 'messages.thread', 'messages.search', 'contacts.list', 'contacts.safetyNumber', 'settings.get', 'events.since']);
 
+/** How long deliveries after a connect wait for the org policy to be fetched (a slow relay holds them no longer). */
+const POLICY_WAIT_MS = 5_000;
+
 /** How long closing waits for queued frames to reach a relay that is online. */
 const CLOSE_FLUSH_MS = 2_000;
 
@@ -77,6 +85,7 @@ interface Opened {
   account: AccountIdentity | null;
   http: RelayHttp;
   directory: Directory;
+  policy: StoredPolicy;
 }
 
 export class Engine {
@@ -89,14 +98,18 @@ export class Engine {
   readonly #outbound: Outbound;
   readonly #inbound: Inbound;
   readonly #expiry: ExpiryScheduler;
+  readonly #shredder: Shredder;
   readonly #typing: Typing;
   readonly #routing: ConversationRouter;
+  readonly #policy: OrgPolicy;
+  #policyFresh: Promise<unknown> = Promise.resolve();
   #untrusted: UntrustedRelayError | null = null;
   #closed = false;
 
   private constructor(opened: Opened, options: EngineOptions) {
     const { vault, store, http, directory } = opened;
     let profile = opened.profile;
+    let policy: OrgPolicy | null = null;
     const now = options.now ?? Date.now;
     const log = options.log ?? (() => {});
     const problem = (error: Error) => log(`problem: ${error.name}: ${error.message}`);
@@ -107,7 +120,8 @@ export class Engine {
     this.#socket = new RelaySocket({
       endpoint: { server: profile.server, pin: profile.pin, ca: profile.ca },
       token: (rejected) => http.token(rejected),
-      onDeliveries: (batch) => this.#lane.run(() => this.#inbound.receive(batch)),
+      // what arrives right after a (re)connect is judged by the policy as it is now, not as it was when we left
+      onDeliveries: (batch) => this.#policyFresh.then(() => this.#lane.run(() => this.#inbound.receive(batch))),
       onEvent: (event) => void this.#onRelayEvent(event).catch(problem),
       onState: (state, retryInMs, untrusted) => this.#onConnectionState(state, retryInMs, untrusted),
       onProblem: problem,
@@ -129,7 +143,7 @@ export class Engine {
       }
     };
     this.#ctx = {
-      vault, store, http, directory, socket: this.#socket, outbox: this.#outbox, lane: this.#lane, account: opened.account, now,
+      vault, store, http, directory, socket: this.#socket, outbox: this.#outbox, lane: this.#lane, account: opened.account, now, clock: new TrustedClock(now),
       sendWaitMs: options.sendWaitMs ?? 10_000,
       username: profile.username, deviceId: profile.deviceId, self: { userId: profile.username, deviceId: profile.deviceId },
       get profile() {
@@ -140,9 +154,13 @@ export class Engine {
         await vault.transaction([profileStatement(next)]);
         profile = next;
       },
+      get policy() {
+        return policy?.current ?? opened.policy.document;
+      },
       emit, problem, log,
     };
     const ctx = this.#ctx;
+    policy = this.#policy = new OrgPolicy(ctx, opened.policy);
     const metadata = new ChannelMetadata(ctx);
     this.#channels = new ChannelDirectory(ctx, metadata);
     const routing = new ConversationRouter(ctx, this.#channels);
@@ -152,7 +170,8 @@ export class Engine {
     const keys = new SenderKeyRecovery(ctx, this.#channels, routing, this.#outbound);
     const resets = new SessionResets(ctx, this.#outbound);
     const names = new DisplayNames(ctx, routing, this.#outbound);
-    this.#expiry = new ExpiryScheduler(ctx);
+    const shredder = this.#shredder = new Shredder(ctx);
+    this.#expiry = new ExpiryScheduler(ctx, (removed) => void shredder.run('expiry', removed).catch(ctx.problem));
     this.#inbound = new Inbound(ctx, { channels: this.#channels, channelKeys, routing, outbound: this.#outbound, keys, resets, names, expiry: this.#expiry });
     this.#typing = new Typing(ctx, this.#channels, routing, this.#outbound);
     const operations = new Operations(ctx);
@@ -162,10 +181,12 @@ export class Engine {
       ...conversationHandlers(ctx, this.#channels, routing, this.#typing, () => this.api.lastSeq()),
       ...channelHandlers(ctx, this.#channels, routing, metadata, channelKeys),
       ...messageHandlers(ctx, routing, this.#outbound, this.#expiry),
-      ...syncHandlers(ctx, this.#inbound, this.#expiry, operations),
+      ...syncHandlers(ctx, this.#inbound, operations),
       ...contactHandlers(ctx, names, () => this.#sendHeld().then(() => this.#outbox.flush())),
       ...deviceHandlers(ctx, this.#outbound),
       ...settingsHandlers(ctx),
+      ...policyHandlers(ctx, this.#policy),
+      ...timerHandlers(ctx, routing, this.#outbound, this.#expiry, shredder),
       'events.since': async ({ after }) => ({ ...this.api.since(after), seq: this.api.lastSeq() }),
     };
     // a failed commit stops the engine: every command says so until the profile is reopened; a relay that
@@ -211,7 +232,8 @@ export class Engine {
           if (engine) void engine.#channels.rotateAll().catch((error: Error) => engine!.#ctx.problem(error));
         },
       });
-      engine = new Engine({ vault, store, profile, account, http, directory }, options);
+      const policy = await loadPolicy(vault, profile.orgKey);
+      engine = new Engine({ vault, store, profile, account, http, directory, policy }, options);
       engine.#begin();
       return engine;
     } catch (error) {
@@ -225,7 +247,10 @@ export class Engine {
     // member lists are needed to accept the first channel message: fetch them while the socket connects
     void this.#channels.warm().catch(problem);
     this.#socket.start();
-    void this.#expiry.sweep().catch(problem);
+    void this.#expiry.sweep().then(async (removed) => {
+      if (removed) await this.#shredder.run('expiry', removed);
+    }).catch(problem);
+    this.#shredder.start();
   }
 
   async close(): Promise<void> {
@@ -236,6 +261,7 @@ export class Engine {
       await Promise.race([this.#sendHeld().then(() => this.#outbox.flush()), new Promise((resolve) => setTimeout(resolve, CLOSE_FLUSH_MS).unref())]).catch(() => {});
     }
     this.#expiry.stop();
+    await this.#shredder.stop();
     this.#outbox.stop();
     await this.#socket.stop();
     await this.#lane.run(async () => {});
@@ -262,6 +288,7 @@ export class Engine {
     this.#outbound.online();
     void this.#sendHeld().then(() => this.#outbox.flush()).catch(problem);
     void this.#lane.run(() => this.#maintainPrekeys()).catch(problem);
+    this.#policyFresh = Promise.race([this.#policy.refresh().catch(problem), new Promise((resolve) => setTimeout(resolve, POLICY_WAIT_MS).unref())]);
   }
 
   /**
@@ -296,6 +323,8 @@ export class Engine {
       await this.#lane.run(() => this.#maintainPrekeys());
     } else if (event.kind === 'signal') {
       await this.#typing.receive(event.from, event.body);
+    } else if (event.kind === 'policy') {
+      await this.#policy.refresh();
     }
   }
 }

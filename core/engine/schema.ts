@@ -11,5 +11,6 @@ import { m004 } from './migrations/004-conversations-people-reactions-outbox-hel
 import { m007 } from './outbound/migrations/007-pending-sends.ts';
 import { m013 } from './messages/migrations/013-thread-replies.ts';
 import { m014 } from './messages/migrations/014-burn-on-read-index.ts';
+import { m010 } from './timers/migrations/010-timers.ts';
 
-export const PROFILE_MIGRATIONS: readonly Migration[] = [...VAULT_MIGRATIONS, m004, m005, m006, m007, m008, m009, m012, m013, m014];
+export const PROFILE_MIGRATIONS: readonly Migration[] = [...VAULT_MIGRATIONS, m004, m005, m006, m007, m008, m009, m010, m012, m013, m014];

@@ -19,6 +19,7 @@ import { rotationFlagStatement } from '../channels/rotation.ts';
 import type { EngineContext } from '../context.ts';
 import { channelConversationId, refOf } from '../conversations/ref.ts';
 import type { ConversationRouter } from '../conversations/routing.ts';
+import { conversationViews } from '../conversations/views.ts';
 import { describeFailure, EngineError } from '../errors.ts';
 import { ensureDirectStatement, ensureGroupStatement, messageViews } from '../history.ts';
 import type { ExpiryScheduler } from '../messages/expiry.ts';
@@ -94,6 +95,8 @@ export class Inbound {
     // worker's answers (and so the pipelined commits) would wait until the whole backlog was decrypted.
     await new Promise((resolve) => setImmediate(resolve));
     const now = ctx.now();
+    for (const d of batch) ctx.clock.observeRelayTime(d.sentAt);
+    const trustedNow = ctx.clock.now();
     const staged = new StagedProtocolStore(ctx.store);
     const statements: Statement[] = [];
     const effects: Effect[] = [];
@@ -130,7 +133,7 @@ export class Inbound {
         if (!conversationId) continue;
         if (incoming.payload.kind === 'receipt' && !ctx.profile.receipts) continue; // off means off both ways
         // only something a person wrote opens a conversation: sender keys and receipts do not
-        const opens = incoming.payload.kind === 'text' || incoming.payload.kind === 'reply';
+        const opens = incoming.payload.kind === 'text' || incoming.payload.kind === 'reply' || incoming.payload.kind === 'timer';
         const ref = refOf(conversationId);
         if (opens && ref.kind === 'direct') statements.push(ensureDirectStatement(ref.username));
         if (opens && ref.kind === 'group') statements.push(ensureGroupStatement(ref.groupId, incoming.payload.group!.members, ctx.username));
@@ -140,7 +143,10 @@ export class Inbound {
           statements.push(...kept);
           if (kept.length) effects.push({ kind: 'channel-keys-arrived', channelId: incoming.payload.channelId });
         }
-        const applied = applyPayload(incoming.payload, { conversationId, sender, senderDevice: incoming.from.deviceId, own: sender === ctx.username, me: ctx.username, receivedAt: now });
+        const applied = applyPayload(incoming.payload, {
+          conversationId, sender, senderDevice: incoming.from.deviceId, own: sender === ctx.username, me: ctx.username, receivedAt: now,
+          relayReceivedAt: delivery.sentAt, now: trustedNow, policy: ctx.policy,
+        });
         statements.push(...applied.statements);
         effects.push(...applied.effects);
         if (applied.effects.some((e) => e.kind === 'received')) this.#received++;
@@ -206,7 +212,8 @@ export class Inbound {
       if (error.code === 'MISSING_SENDER_KEY') {
         const sender = { userId: String(error.details.userId), deviceId: String(error.details.deviceId) };
         const channelId = String(error.details.channelId);
-        statements.push(heldFrameStatement({ msgId: delivery.msgId, sender, channelId, body: delivery.body, receivedAt: now }));
+        // kept as the relay's receipt time when earlier: its timers count from there when the key arrives
+        statements.push(heldFrameStatement({ msgId: delivery.msgId, sender, channelId, body: delivery.body, receivedAt: Math.min(now, delivery.sentAt) }));
         this.#parts.keys.missing({ sender, channelId, keyId: Number(error.details.keyId) });
         undecryptable.push({ conversation: channelConversationId(channelId), sender: sender.userId, reason: 'waiting for the sender\'s key (asked for it)' });
         return null;
@@ -225,11 +232,15 @@ export class Inbound {
     const received: string[] = [];
     const keyed = new Set<string>();
     const updated: string[] = [];
+    const timersSet = new Set<string>();
     const receipts = new Map<string, string[]>();
     for (const effect of effects) {
       switch (effect.kind) {
         case 'received': received.push(effect.messageId); break;
         case 'updated': updated.push(effect.messageId); break;
+        case 'notice': received.push(effect.messageId); break;
+        case 'deadline': updated.push(...effect.messageIds); break;
+        case 'timer-set': timersSet.add(effect.conversationId); break;
         case 'status': updated.push(...effect.messageIds); break;
         case 'removed': ctx.emit('message.removed', { id: effect.messageId, conversation: effect.conversationId, reason: 'deleted' }); break;
         case 'sender-key-arrived': keys.keyArrived(); break;
@@ -247,7 +258,10 @@ export class Inbound {
     }
     // a reply in a thread changes its root's count of replies
     await emitUpdated(ctx, [...updated, ...views.flatMap((v) => (v.threadRoot ? [v.threadRoot] : []))]);
-    if (received.length) await this.#parts.expiry.rearm(); // a message with a timer may have arrived
+    for (const id of timersSet) {
+      for (const view of await conversationViews(ctx, channels, this.#parts.routing, 'id = ?', [id])) ctx.emit('conversation.updated', view);
+    }
+    if (received.length || updated.length) await this.#parts.expiry.rearm(); // a timer may have arrived or started
     for (const notice of notices) await channels.onNotice(notice).catch((error: Error) => ctx.problem(error));
     if (keyed.size) await channels.keysArrived([...keyed]).catch((error: Error) => ctx.problem(error));
     // follow-ups that send: answers to key requests, our own key requests, delivery receipts, held frames

@@ -7,13 +7,15 @@ import type { EngineContext } from '../context.ts';
 import { storedConversationId } from '../outbound/fanout.ts';
 import type { ConversationRouter } from '../conversations/routing.ts';
 import { EngineError } from '../errors.ts';
-import { deleteStatement, editStatement, historyPage, insertMessageStatements, reactionStatement, searchViews } from '../history.ts';
+import { deleteStatement, editStatement, historyPage, insertMessageStatements, messageViews, reactionStatement, searchViews } from '../history.ts';
 import { mentionsIn } from '../inbound/payloads.ts';
 import type { Outbound } from '../outbound/fanout.ts';
+import { burnStatement, clampNoticeStatement, conversationTimer } from '../timers/conversation-timers.ts';
+import { timersForSend } from '../timers/deadlines.ts';
 import type { ExpiryScheduler } from './expiry.ts';
 import { threadPage } from './threads.ts';
 import { emitUpdated } from './views.ts';
-import { burnOnReadStatement, receiptTargetsQuery } from './read.ts';
+import { burnsToStartQuery, receiptTargetsQuery } from './read.ts';
 
 type MessageHandlers = Pick<Handlers, 'messages.send' | 'messages.list' | 'messages.thread' | 'messages.edit' | 'messages.delete' | 'messages.react' | 'messages.markRead' | 'messages.search'>;
 
@@ -28,17 +30,26 @@ export function messageHandlers(ctx: EngineContext, routing: ConversationRouter,
   return {
     'messages.send': async ({ conversation, text, replyTo, timers, quote }) => {
       const to = await routing.fromCaller(conversation);
-      const now = ctx.now();
-      const payloadTimers = timers && (timers.expiresInSeconds || timers.burnAfterReadSeconds)
-        ? { expiresAt: timers.expiresInSeconds ? now + timers.expiresInSeconds * 1000 : null, burnAfterReadSeconds: timers.burnAfterReadSeconds ?? null }
-        : null;
+      // the message's own timers, else the conversation's, else the policy's; capped by the policy
+      const { expireSeconds, burnSeconds, clamped } = timersForSend(timers, await conversationTimer(ctx.vault, storedConversationId(to)), ctx.policy);
+      // the payload states its deadline on the same clock as its sending time, so its life is exactly expireSeconds
+      const payloadTimers = (now: number) => (expireSeconds !== null || burnSeconds !== null
+        ? { expiresAt: expireSeconds !== null ? now + expireSeconds * 1000 : null, burnAfterReadSeconds: burnSeconds }
+        : null);
+      let expiresAt: number | null = null;
+      let notice: string | null = null;
       const content: PayloadContent = replyTo ? { kind: 'reply', target: fromBase64Url(replyTo), body: text, ...(quote ? { quote: true } : {}) } : { kind: 'text', body: text };
-      const messageId = await outbound.sendPayload(to, content, payloadTimers, (id, into, at) => insertMessageStatements({
-        messageId: id, conversationId: into, sender: ctx.username, senderDevice: ctx.deviceId, sentAt: at, receivedAt: at, body: text,
-        expiresAt: payloadTimers?.expiresAt ?? null, burnSeconds: payloadTimers?.burnAfterReadSeconds ?? null, replyTo: replyTo ?? null,
-        quote: quote === true, mentions: mentionsIn(text), outgoing: true, status: 'pending',
-      }));
-      if (payloadTimers?.expiresAt) expiry.noteDeadline(payloadTimers.expiresAt);
+      const messageId = await outbound.sendPayload(to, content, payloadTimers, (id, into, at) => {
+        expiresAt = expireSeconds !== null ? ctx.clock.trusted(at) + expireSeconds * 1000 : null;
+        const clampNotice = clamped ? clampNoticeStatement(into, ctx.policy, at, ctx.username) : null;
+        notice = clampNotice?.noticeId ?? null;
+        return [...insertMessageStatements({
+          messageId: id, conversationId: into, sender: ctx.username, senderDevice: ctx.deviceId, sentAt: at, receivedAt: at, body: text,
+          expiresAt, burnSeconds, clamped, replyTo: replyTo ?? null, quote: quote === true, mentions: mentionsIn(text), outgoing: true, status: 'pending',
+        }), ...(clampNotice ? [clampNotice] : [])];
+      });
+      if (expiresAt !== null) expiry.noteDeadline(expiresAt);
+      if (notice) for (const view of await messageViews(ctx.vault, [notice])) ctx.emit('message.received', view);
       const sent = await outbound.settleSend(messageId);
       if (sent.threadRoot) await emitUpdated(ctx, [sent.threadRoot]); // its count of replies
       return sent;
@@ -46,7 +57,7 @@ export function messageHandlers(ctx: EngineContext, routing: ConversationRouter,
     'messages.list': async ({ conversation, before, after, around, limit }) => {
       const to = await routing.fromCaller(conversation);
       const anchor = before ? { before } : after ? { after } : around ? { around } : { newest: true as const };
-      return historyPage(ctx.vault, storedConversationId(to), anchor, limit, ctx.now());
+      return historyPage(ctx.vault, storedConversationId(to), anchor, limit, ctx.clock.now());
     },
     'messages.thread': ({ root, limit }) => threadPage(ctx.vault, root, limit, ctx.now()),
     'messages.edit': async ({ id, text }) => {
@@ -73,12 +84,21 @@ export function messageHandlers(ctx: EngineContext, routing: ConversationRouter,
     'messages.markRead': async ({ conversation: requested, upTo }) => {
       const to = await routing.fromCaller(requested);
       const conversation = storedConversationId(to);
-      const now = ctx.now();
+      // burn-on-read starts at the first display (what is read up to upTo was displayed), never past the expiry,
+      // and every other device of every participant is told so, to start it too
+      const now = ctx.clock.now();
+      const burns = burnsToStartQuery(conversation, upTo);
+      const displayed = (await ctx.vault.all<{ message_id: string }>(burns.sql, burns.params)).map((r) => r.message_id);
       await ctx.vault.transaction([
         { sql: 'UPDATE conversations SET unread = 0, mentions = 0 WHERE id = ?', params: [conversation] },
-        burnOnReadStatement(conversation, now),
+        ...(displayed.length ? [burnStatement(conversation, displayed, now, ctx.username)] : []),
       ]);
       await expiry.rearm();
+      if (displayed.length) {
+        await emitUpdated(ctx, displayed);
+        await outbound.sendPayload(to, { kind: 'burn', targets: displayed.map(fromBase64Url) }, null, () => []);
+        outbound.flushSoon();
+      }
       if (to.kind !== 'direct' || !ctx.profile.receipts) return {};
       // only a direct conversation's receipts name messages: a channel's read never looks them up
       const { sql, params } = receiptTargetsQuery(conversation, upTo);
@@ -91,7 +111,7 @@ export function messageHandlers(ctx: EngineContext, routing: ConversationRouter,
     },
     'messages.search': async ({ query, limit }) => {
       const match = ftsQuery(query);
-      return { messages: match ? await searchViews(ctx.vault, match, limit, ctx.now()) : [] };
+      return { messages: match ? await searchViews(ctx.vault, match, limit, ctx.clock.now()) : [] };
     },
   };
 }

@@ -19,11 +19,17 @@ export function receiptTargetsQuery(conversationId: string, upTo: string): State
   };
 }
 
-/** Burn-on-read starts at first read and never outlives the sender's expiry (messages_burn finds the few it touches). */
-export function burnOnReadStatement(conversationId: string, now: number): Statement {
+/** A read starts the burn clocks of at most this many messages at once. */
+export const BURNS_STARTED_MAX = 500;
+
+/**
+ * Messages others sent at or before `upTo` whose burn-after-read clock has not started: the ones this read displays
+ * for the first time (messages_burn finds the few that have a burn timer, whatever the conversation's length).
+ */
+export function burnsToStartQuery(conversationId: string, upTo: string): Statement {
   return {
-    sql: `UPDATE messages SET expires_at = min(coalesce(expires_at, ? + burn_seconds * 1000), ? + burn_seconds * 1000)
-          WHERE conversation_id = ? AND burn_seconds IS NOT NULL AND outgoing = 0`,
-    params: [now, now, conversationId],
+    sql: `SELECT message_id FROM messages WHERE conversation_id = ? AND outgoing = 0 AND burn_seconds IS NOT NULL AND burn_started_at IS NULL
+          AND id <= (SELECT id FROM messages WHERE message_id = ?) LIMIT ?`,
+    params: [conversationId, upTo, BURNS_STARTED_MAX],
   };
 }

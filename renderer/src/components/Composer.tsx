@@ -12,6 +12,7 @@ import { editMessage, sendMessage } from '../state/chat.ts';
 import { useCompose } from '../state/compose.ts';
 import { useContacts } from '../state/contacts.ts';
 import { useConversations } from '../state/conversations.ts';
+import { BURN_CHOICES, EXPIRE_CHOICES } from '../lib/timers.ts';
 import { useMessages } from '../state/messages.ts';
 import { usePanel } from '../state/panel.ts';
 import type { Message } from '../state/types.ts';
@@ -45,6 +46,9 @@ export function Composer({ conversation, label, scope = conversation, threadRoot
   const [dismissed, setDismissed] = useState<number | null>(null);
   const [emoji, setEmoji] = useState<Emoji[] | null>(null);
   const [picking, setPicking] = useState<HTMLElement | null>(null);
+  // this message's own timers; none: the conversation's timer and the org policy decide
+  const [expire, setExpire] = useState(0);
+  const [burn, setBurn] = useState(0);
   const input = useRef<HTMLTextAreaElement>(null);
   const ids = useId();
   const inputId = `composer-input${threadRoot ? '-thread' : ''}`;
@@ -99,9 +103,10 @@ export function Composer({ conversation, label, scope = conversation, threadRoot
     setMode(scope, undefined);
     typing(conversation, false);
     try {
+      const timers = expire || burn ? { ...(expire ? { expiresInSeconds: expire } : {}), ...(burn ? { burnAfterReadSeconds: burn } : {}) } : undefined;
       if (was?.kind === 'edit') await editMessage(was.id, text);
-      else if (threadRoot) await sendMessage(conversation, text, { to: was?.id ?? threadRoot, quote: false });
-      else await sendMessage(conversation, text, was ? { to: was.id, quote: true } : undefined);
+      else if (threadRoot) await sendMessage(conversation, text, { to: was?.id ?? threadRoot, quote: false }, timers);
+      else await sendMessage(conversation, text, was ? { to: was.id, quote: true } : undefined, timers);
     } catch {
       setDraft(scope, text); // the notice says why; nothing typed is lost
       setMode(scope, was);
@@ -200,6 +205,18 @@ export function Composer({ conversation, label, scope = conversation, threadRoot
           }}
           onClose={() => { setPicking(null); input.current?.focus(); }} />
       )}
+      <div className="composer-timers">
+        <label htmlFor="composer-expire">Disappears</label>
+        <select id="composer-expire" value={expire} onChange={(e) => setExpire(Number(e.target.value))}>
+          <option value={0}>as the conversation says</option>
+          {EXPIRE_CHOICES.map((c) => <option key={c.seconds} value={c.seconds}>after {c.label}</option>)}
+        </select>
+        <label htmlFor="composer-burn">Burns</label>
+        <select id="composer-burn" value={burn} onChange={(e) => setBurn(Number(e.target.value))}>
+          <option value={0}>not on reading</option>
+          {BURN_CHOICES.map((c) => <option key={c.seconds} value={c.seconds}>{c.label} after reading</option>)}
+        </select>
+      </div>
     </form>
   );
 }

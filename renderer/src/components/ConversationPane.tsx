@@ -8,6 +8,7 @@ import { openProfile } from '../state/trust-actions.ts';
 import { Composer } from './Composer.tsx';
 import { HeldBanner } from './HeldBanner.tsx';
 import { conversationLabel } from './ConversationItem.tsx';
+import { ConversationTimer } from './ConversationTimer.tsx';
 import { MessageList } from './MessageList.tsx';
 import { TypingLine } from './TypingLine.tsx';
 
@@ -41,6 +42,7 @@ export function ConversationPane() {
         {conversation.kind === 'channel' && (conversation.role === 'owner' || conversation.role === 'admin') && (
           <button type="button" onClick={() => setAdding(true)}>Add people</button>
         )}
+        <ConversationTimer key={conversation.id} conversation={conversation} />
       </header>
       <HeldBanner conversation={conversation} />
       {adding && <AddMemberDialog channel={conversation} onClose={() => setAdding(false)} />}

@@ -17,6 +17,7 @@ import { IdentityNotice } from './IdentityNotice.tsx';
 import { LazyEmojiPicker } from './LazyEmojiPicker.tsx';
 import { MessageActions, type Action } from './MessageActions.tsx';
 import { MessageText } from './MessageText.tsx';
+import { RemainingLife } from './RemainingLife.tsx';
 
 /** Where a row is shown: the conversation's list (its composer is `scope`), or a thread panel. */
 export interface RowPlace {
@@ -80,10 +81,14 @@ export const MessageRow = memo(function MessageRow({ message, continued, place }
   ];
   const quoted = message.replyTo && (!message.threadRoot || place.inThread && message.replyTo !== message.threadRoot);
   if (message.notice === 'identity-changed') return <IdentityNotice message={message} />;
+  // the engine's own words in the history (a timer changed, the policy shortens timers here): not anyone's message
+  if (message.notice === 'timer-changed' || message.notice === 'policy-clamped') {
+    return <p className="history-notice info" data-message={message.id}>{message.text}</p>;
+  }
   const notice = historyNoticeText(message, me);
   if (notice !== null) {
     return (
-      <div className="history-notice" role="note" data-message={message.id}>
+      <div className="history-notice info" role="note" data-message={message.id}>
         {notice} <time dateTime={message.sentAt}>{clockTime(message.sentAt)}</time>
       </div>
     );
@@ -105,6 +110,7 @@ export const MessageRow = memo(function MessageRow({ message, continued, place }
           {message.replyCount} {message.replyCount === 1 ? 'reply' : 'replies'}
         </button>
       )}
+      <RemainingLife message={message} />
       {own && <DeliveryState status={message.status} />}
       {!message.notice && <MessageActions actions={actions} name={`the message from ${message.sender} at ${clockTime(message.sentAt)}`} />}
       {picking && (

@@ -208,12 +208,6 @@ export async function markRead(conversation: string): Promise<void> {
   });
 }
 
-export async function send(conversation: string, text: string): Promise<void> {
-  const message = await attempt('Sending failed', () => api().call('messages.send', { conversation, text }));
-  useMessages.getState().add(message);
-  useConversations.getState().noteMessage(message, useSession.getState().me?.username);
-}
-
 export async function createChannel(name: string, topic: string, open: boolean): Promise<void> {
   const channel = await api().call('channels.create', { name, open, ...(topic ? { topic } : {}) });
   useConversations.getState().upsert(channel);

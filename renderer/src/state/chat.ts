@@ -31,9 +31,10 @@ function sent(message: Message): void {
 }
 
 /** `reply`: a quoted reply in the conversation (`quote`), or a reply in the message's thread. */
-export async function sendMessage(conversation: string, text: string, reply?: { to: string; quote: boolean }): Promise<void> {
+/** `timers`: this message's own; none, and the conversation's timer and the org policy decide. */
+export async function sendMessage(conversation: string, text: string, reply?: { to: string; quote: boolean }, timers?: { expiresInSeconds?: number; burnAfterReadSeconds?: number }): Promise<void> {
   const message = await attempt('Sending failed', () => api().call('messages.send', {
-    conversation, text, ...(reply ? { replyTo: reply.to, ...(reply.quote ? { quote: true } : {}) } : {}),
+    conversation, text, ...(reply ? { replyTo: reply.to, ...(reply.quote ? { quote: true } : {}) } : {}), ...(timers ? { timers } : {}),
   }));
   sent(message);
 }

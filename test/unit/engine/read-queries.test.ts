@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { insertMessageStatement, type NewMessage } from '../../../core/engine/history.ts';
-import { burnOnReadStatement, receiptTargetsQuery, RECEIPT_TARGETS_MAX } from '../../../core/engine/messages/read.ts';
+import { burnsToStartQuery, receiptTargetsQuery, RECEIPT_TARGETS_MAX } from '../../../core/engine/messages/read.ts';
 import { PROFILE_MIGRATIONS } from '../../../core/engine/schema.ts';
 import { createVault, type Statement, type Vault } from '../../../core/vault/index.ts';
 import { PASSPHRASE, TEST_KDF, tempDir } from '../../support/vault-helpers.ts';
@@ -45,18 +45,17 @@ test('a read receipt\'s targets come from the history index walked back from upT
   assert.deepEqual(await vault.all(other.sql, other.params), [], 'upTo from another conversation names nothing');
 });
 
-test('starting burn-after-read clocks touches only the messages that have one, through messages_burn', async (t) => {
+test('a read finds the burn clocks to start among the messages that have one, through messages_burn', async (t) => {
   const rows = Array.from({ length: 300 }, (_, i) => message('c:x', i, i % 50 === 1 ? { burnSeconds: 30 } : i % 50 === 2 ? { burnSeconds: 60, expiresAt: 1_010_000 } : {}));
   const vault = await vaultWith(t, rows);
-  const statement = burnOnReadStatement('c:x', 2_000_000);
-  const steps = await plan(vault, statement);
+  const query = burnsToStartQuery('c:x', rows[200]!.messageId);
+  const steps = await plan(vault, query);
   assert.ok(steps.some((s) => s.includes('USING INDEX messages_burn')), `the partial index: ${steps.join('; ')}`);
-  const [result] = await vault.transaction([statement]);
-  const read = rows.filter((m) => m.burnSeconds !== null && !m.outgoing);
-  assert.equal(result!.changes, read.length);
-  // our own burn-after-read messages keep the expiry they had (none, or the sender's)
-  const untouched = rows.filter((m) => m.burnSeconds !== null && m.outgoing && m.expiresAt !== null);
-  assert.deepEqual(await vault.all('SELECT message_id, expires_at FROM messages WHERE expires_at IS NOT NULL ORDER BY id'), [...read, ...untouched]
-    .sort((a, b) => a.sentAt - b.sentAt)
-    .map((m) => ({ message_id: m.messageId, expires_at: m.outgoing ? m.expiresAt : Math.min(m.expiresAt ?? Infinity, 2_000_000 + m.burnSeconds! * 1000) })));
+  const found = (await vault.all<{ message_id: string }>(query.sql, query.params)).map((r) => r.message_id).sort();
+  // others' messages with a burn timer, up to the one read, and none of our own
+  const expected = rows.slice(0, 201).filter((m) => m.burnSeconds !== null && !m.outgoing).map((m) => m.messageId).sort();
+  assert.ok(expected.length > 0);
+  assert.deepEqual(found, expected);
+  await vault.transaction([{ sql: 'UPDATE messages SET burn_started_at = 1 WHERE message_id = ?', params: [expected[0]!] }]);
+  assert.equal((await vault.all(query.sql, query.params)).length, expected.length - 1, 'a started clock is not started again');
 });
