@@ -128,8 +128,23 @@ export const MessageView = z.object({
   /** `held`: not sent, because someone in the conversation has a new identity key the user has not accepted yet */
   status: z.enum(['pending', 'held', 'sent', 'delivered', 'read', 'failed']),
   outgoing: z.boolean(),
-  /** a local notice in the history, not a message anyone sent: the sender's safety number changed */
-  notice: z.enum(['identity-changed']).optional(),
+  /**
+   * a local notice in the history, not a message anyone sent: the sender's safety number changed; the org's signed
+   * policy turned retention on or off (`sender` is then the archive account)
+   */
+  notice: z.enum(['identity-changed', 'retention-on', 'retention-off']).optional(),
+});
+
+/** Retention as the org-signed policy sets it; `notice` is the permanent line every participant is shown while it is on. */
+export const RetentionView = z.object({ on: z.boolean(), archiveAccount: Username.optional(), notice: z.string().optional() });
+
+/** The compliance archive's own state (`wardroom archive`): whether this profile records, and what it holds. */
+export const ArchiveStatusView = z.object({
+  archiving: z.boolean(),
+  retention: RetentionView,
+  records: z.number().int().nonnegative(),
+  /** base64url SHA-256 of the key its exports are signed with; absent on a device without the account key */
+  fingerprint: z.string().optional(),
 });
 
 export const ShredReportView = z.object({
@@ -157,7 +172,11 @@ const empty = z.object({}).strict();
 export const commands = {
   'account.whoami': {
     request: empty,
-    response: z.object({ username: Username, displayName: z.string().optional(), accountId: z.string(), deviceId: z.string(), server: z.string(), admin: z.boolean() }),
+    response: z.object({
+      username: Username, displayName: z.string().optional(), accountId: z.string(), deviceId: z.string(), server: z.string(), admin: z.boolean(),
+      /** As the org-signed policy says: while `on`, the archive account receives a copy of everything, and `notice` says so. */
+      retention: RetentionView.optional(),
+    }),
   },
   /**
    * Moves this device to its organisation's relay at a new address (the relay was moved or restarted elsewhere):
@@ -260,6 +279,13 @@ export const commands = {
   'devices.rename': { request: z.object({ name: z.string().trim().min(1).max(LIMITS.displayNameMax) }).strict(), response: DeviceView },
 
   'vault.shred': { request: empty, response: ShredReportView },
+  /**
+   * The compliance archive: `archive.sync` puts this profile in archive mode (it records every event it receives,
+   * ignoring timers), fetches what is pending and reports; `archive.export` writes the signed, hash-chained JSON Lines
+   * export to `out` (an absolute path that must not exist yet).
+   */
+  'archive.sync': { request: empty, response: ArchiveStatusView },
+  'archive.export': { request: z.object({ out: z.string().min(1).max(4096) }).strict(), response: z.object({ records: z.number().int().nonnegative(), fingerprint: z.string(), file: z.string() }) },
   'settings.get': { request: empty, response: Settings },
   'settings.set': { request: Settings.partial().strict(), response: Settings },
 } as const;

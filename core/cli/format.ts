@@ -82,6 +82,8 @@ export function formatMessage(m: MessageViewT): string {
   const edited = m.editedAt ? ' (edited)' : '';
   const head = `${neutralise(m.id)}  ${formatTime(m.sentAt)}`;
   // a notice is the CLI's own line, in its own form: no sender's text can take its shape (a message has '@name:')
+  if (m.notice === 'retention-on') return `${head}  -- retention was turned on: the archive @${neutralise(m.sender)} keeps a copy of everything from now on --`;
+  if (m.notice === 'retention-off') return `${head}  -- retention was turned off: the archive no longer receives copies --`;
   if (m.notice === 'identity-changed') return `${head}  -- the safety number of @${neutralise(m.sender)} changed: compare it (wardroom safety-number ${neutralise(m.sender)}) --`;
   const held = m.status === 'held' ? '  [held: not sent]' : '';
   return `${head}  @${neutralise(m.sender)}: ${continued(m.text)}${edited}${timers ? `  [${timers}]` : ''}${held}`;

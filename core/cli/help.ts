@@ -95,6 +95,23 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
   approve: { usage: [['approve CODE', 'approve a device that ran link']], details: 'Run on a device signed in to the account, with the WDL1.… code `wardroom link` printed on the new one.' },
   receipts: { usage: [['receipts on|off', 'send and show delivery and read receipts, or neither']], details: 'Whoever turns them off neither sends them nor sees anyone else\'s.' },
   shred: { usage: [['shred', 'run the shredder and print its report']], details: 'Overwrites and frees what deleted and expired messages left in the vault.' },
+  archive: {
+    usage: [
+      ['archive run', '(the compliance archive) receive and record until stopped'],
+      ['archive sync', '(the compliance archive) record what is pending, then exit'],
+      ['archive export --out FILE', '(the compliance archive) write the signed, hash-chained record'],
+      ['archive verify FILE [--key FINGERPRINT]', 'check an export: exits 1 naming the first bad line'],
+    ],
+    details: 'The compliance archive is an ordinary account that joined with an invite and that the org policy names ' +
+      '(policy set --retention on --archive-account NAME). `archive run` and `archive sync` put its profile in archive ' +
+      'mode: it records every message, edit, deletion, reaction and attachment it receives as an event of its own, ' +
+      'ignoring expiry and burn-on-read, in its own encrypted vault. `run` stays until Ctrl-C or SIGTERM. `export` ' +
+      'writes JSON Lines to FILE (which must not exist): a header with the archive\'s public key, one line per event, ' +
+      'each carrying the digest of the line before, and an end line signed with the archive account\'s key; it prints ' +
+      'the key\'s fingerprint. `verify` needs no profile: it checks the chain and the signature and names the first ' +
+      'line that was altered, removed, moved or appended; compare the fingerprint it prints with the archive\'s, or ' +
+      'give it with --key.',
+  },
   help: { usage: [['help [COMMAND]', 'this overview, or one command in full']], details: 'Also `wardroom COMMAND --help`.' },
 };
 

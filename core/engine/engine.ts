@@ -47,6 +47,9 @@ import { RelaySocket, type ConnectionState } from './relay-socket.ts';
 import { settingsHandlers } from './settings/handlers.ts';
 import { syncHandlers } from './sync/handlers.ts';
 import { Typing } from './typing/typing.ts';
+import { Archive } from './retention/archive.ts';
+import { archiveHandlers } from './retention/handlers.ts';
+import { Retention, type RetentionFields } from './retention/retention.ts';
 
 export interface EngineOptions extends VaultSettings {
   now?: () => number;
@@ -91,6 +94,7 @@ export class Engine {
   readonly #expiry: ExpiryScheduler;
   readonly #typing: Typing;
   readonly #routing: ConversationRouter;
+  readonly #retention: Retention;
   #untrusted: UntrustedRelayError | null = null;
   #closed = false;
 
@@ -147,25 +151,29 @@ export class Engine {
     this.#channels = new ChannelDirectory(ctx, metadata);
     const routing = new ConversationRouter(ctx, this.#channels);
     this.#routing = routing;
-    this.#outbound = new Outbound(ctx, this.#channels, metadata);
+    this.#outbound = new Outbound(ctx, this.#channels, metadata, { copiesTo: () => this.#retention.copiesTo(), withheldFrom: (u) => this.#retention.withheldFrom(u) });
     const channelKeys = new ChannelKeySharing(ctx, this.#channels, metadata, this.#outbound);
+    const policyFields = (): RetentionFields => ({});
+    this.#retention = new Retention(ctx, this.#channels, channelKeys, policyFields);
+    const archive = new Archive(ctx, this.#channels, () => this.#retention.archiving);
     const keys = new SenderKeyRecovery(ctx, this.#channels, routing, this.#outbound);
     const resets = new SessionResets(ctx, this.#outbound);
     const names = new DisplayNames(ctx, routing, this.#outbound);
     this.#expiry = new ExpiryScheduler(ctx);
-    this.#inbound = new Inbound(ctx, { channels: this.#channels, channelKeys, routing, outbound: this.#outbound, keys, resets, names, expiry: this.#expiry });
+    this.#inbound = new Inbound(ctx, { channels: this.#channels, channelKeys, routing, outbound: this.#outbound, keys, resets, names, expiry: this.#expiry, archive });
     this.#typing = new Typing(ctx, this.#channels, routing, this.#outbound);
     const operations = new Operations(ctx);
 
     const handlers: Handlers = {
-      ...accountHandlers(ctx),
-      ...conversationHandlers(ctx, this.#channels, routing, this.#typing, () => this.api.lastSeq()),
-      ...channelHandlers(ctx, this.#channels, routing, metadata, channelKeys),
+      ...accountHandlers(ctx, this.#retention),
+      ...conversationHandlers(ctx, this.#channels, routing, this.#typing, () => this.api.lastSeq(), () => this.#retention.copiesTo()),
+      ...channelHandlers(ctx, this.#channels, routing, metadata, channelKeys, this.#retention),
       ...messageHandlers(ctx, routing, this.#outbound, this.#expiry),
       ...syncHandlers(ctx, this.#inbound, this.#expiry, operations),
       ...contactHandlers(ctx, names, () => this.#sendHeld().then(() => this.#outbox.flush())),
       ...deviceHandlers(ctx, this.#outbound),
       ...settingsHandlers(ctx),
+      ...archiveHandlers(ctx, archive, this.#retention, { refreshPolicy: async () => {}, syncNow: () => this.api.call('sync.now', {}) }),
       'events.since': async ({ after }) => ({ ...this.api.since(after), seq: this.api.lastSeq() }),
     };
     // a failed commit stops the engine: every command says so until the profile is reopened; a relay that
@@ -212,6 +220,7 @@ export class Engine {
         },
       });
       engine = new Engine({ vault, store, profile, account, http, directory }, options);
+      await engine.#retention.load();
       engine.#begin();
       return engine;
     } catch (error) {
@@ -262,6 +271,7 @@ export class Engine {
     this.#outbound.online();
     void this.#sendHeld().then(() => this.#outbox.flush()).catch(problem);
     void this.#lane.run(() => this.#maintainPrekeys()).catch(problem);
+    void this.#retention.policyChanged().catch(problem);
   }
 
   /**

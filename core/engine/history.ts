@@ -5,6 +5,9 @@ import type { SqlExecutor, Statement } from '../vault/index.ts';
 import { directConversationId, groupConversationId, type ConversationKind } from './conversations/ref.ts';
 import { EngineError } from './errors.ts';
 
+/** Local notices in a history: a contact's safety number changed; retention was turned on or off. */
+export type LocalNotice = 'identity-changed' | 'retention-on' | 'retention-off';
+
 export type MessageStatus = 'pending' | 'held' | 'sent' | 'delivered' | 'read' | 'failed';
 
 
@@ -145,7 +148,7 @@ interface MessageRow {
   mentions: string | null;
   outgoing: number;
   status: MessageStatus;
-  notice: 'identity-changed' | null;
+  notice: LocalNotice | null;
 }
 
 const MESSAGE_COLUMNS = `m.message_id, m.conversation_id, m.sender_id, m.sender_device, m.sent_at, m.body, m.edited_at, m.expires_at,
@@ -157,7 +160,7 @@ export function setStatusStatement(messageId: string, status: MessageStatus): St
 }
 
 /** A notice in a conversation's history, written locally (never sent): shown in place, not counted as unread. */
-export function noticeStatement(conversationId: string, messageId: string, sender: string, notice: 'identity-changed', at: number): Statement {
+export function noticeStatement(conversationId: string, messageId: string, sender: string, notice: LocalNotice, at: number): Statement {
   return {
     sql: `INSERT OR IGNORE INTO messages (message_id, conversation_id, sender_id, sent_at, received_at, body, mentions, outgoing, status, notice)
           SELECT ?, ?, ?, ?, ?, '', '[]', 0, 'sent', ? WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ?)`,
