@@ -118,7 +118,7 @@ async function start(config: ServerConfig, { logDestination, heartbeatMs, linkId
   const hub: Hub = new Hub({
     store, log, maxEnvelopeTtlMs: config.maxEnvelopeTtlSeconds * 1000, ...(heartbeatMs ? { heartbeatMs } : {}),
     policyTtlCapMs: (): number | null => {
-      const seconds: number | undefined = ctx.policy().maxExpirySeconds;
+      const seconds: number | undefined = ctx.policy().maxExpireSeconds;
       return seconds === undefined ? null : seconds * 1000;
     },
   });

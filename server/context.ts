@@ -30,7 +30,7 @@ const enforcedPolicySchema = z.object({
   totpRememberSeconds: z.number().int().min(0).max(30 * 86_400).optional(),
   fileSharing: z.boolean().optional(),
   maxFileBytes: z.number().int().min(0).optional(),
-  maxExpirySeconds: z.number().int().min(1).optional(),
+  maxExpireSeconds: z.number().int().min(1).optional(),
 }).loose();
 export type EnforcedPolicy = z.infer<typeof enforcedPolicySchema>;
 

@@ -153,6 +153,23 @@ export const ShredReportView = z.object({
   bytes: z.number().int().nonnegative(),
 });
 
+/** A timer in whole seconds: 5 s to 365 days (durations like `10s`, `5m`, `2h`, `7d` are the CLI's and the UI's to parse). */
+export const TimerSeconds = z.number().int().min(5, 'timers are at least 5 seconds').max(365 * 86_400, 'timers are at most 365 days');
+
+/**
+ * The org policy in force on this device, signed by the org key and verified under the key the device pinned.
+ * version 0: none published (or none this device could verify). Fields other features add pass through.
+ */
+export const PolicyView = z.object({
+  version: z.number().int().nonnegative(),
+  maxExpireSeconds: TimerSeconds.optional(),
+  maxBurnSeconds: TimerSeconds.optional(),
+  requireTimer: z.boolean().optional(),
+  defaultExpireSeconds: TimerSeconds.optional(),
+  retention: z.boolean().optional(),
+  archiveAccount: Username.optional(),
+}).loose();
+
 export const DeviceView = z.object({
   id: z.string(),
   name: z.string().max(LIMITS.displayNameMax),
@@ -286,6 +303,24 @@ export const commands = {
    */
   'archive.sync': { request: empty, response: ArchiveStatusView },
   'archive.export': { request: z.object({ out: z.string().min(1).max(4096) }).strict(), response: z.object({ records: z.number().int().nonnegative(), fingerprint: z.string(), file: z.string() }) },
+  /** The org policy in force (refreshed from the relay when it can be reached), the org key's fingerprint, and whether this device can sign a new one. */
+  'policy.get': { request: empty, response: z.object({ policy: PolicyView, org: z.string().nullable(), canSign: z.boolean() }) },
+  /**
+   * Org admins, on the device holding the org key (an org without one gets it here): signs the current policy with
+   * these changes one version up and publishes it. A field set to null is removed.
+   */
+  'policy.set': {
+    request: z.object({
+      maxExpireSeconds: TimerSeconds.nullable().optional(),
+      maxBurnSeconds: TimerSeconds.nullable().optional(),
+      requireTimer: z.boolean().nullable().optional(),
+      defaultExpireSeconds: TimerSeconds.nullable().optional(),
+      /** retention on: the archive account (which must be named) receives a copy of everything, and everyone is told */
+      retention: z.boolean().nullable().optional(),
+      archiveAccount: Username.nullable().optional(),
+    }).strict(),
+    response: PolicyView,
+  },
   'settings.get': { request: empty, response: Settings },
   'settings.set': { request: Settings.partial().strict(), response: Settings },
 } as const;
@@ -319,6 +354,8 @@ export const events = {
   'settings.changed': Settings,
   /** How far a long command has come; `total` when it is known. */
   'operation.progress': z.object({ operation: OperationId, done: z.number().int().nonnegative(), total: z.number().int().nonnegative().optional() }),
+  /** A newer org policy is in force on this device. */
+  'policy.changed': PolicyView,
 } as const;
 
 // ---------------------------------------------------------------- derived types

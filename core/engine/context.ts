@@ -8,6 +8,7 @@ import type { Vault } from '../vault/index.ts';
 import type { Directory } from './directory.ts';
 import type { CommitLane } from './lane/commit-lane.ts';
 import type { Outbox } from './outbox.ts';
+import type { PolicyDocument } from './policy/document.ts';
 import type { Profile } from './profile.ts';
 import type { VaultProtocolStore } from './protocol-store.ts';
 import type { RelayHttp } from './relay-http.ts';
@@ -32,6 +33,8 @@ export interface EngineContext {
   /** What the profile remembers about itself; changed only through updateProfile (it is committed first). */
   readonly profile: Profile;
   updateProfile(change: Partial<Profile>): Promise<void>;
+  /** The org policy in force: verified under the pinned org key, the highest version seen (policy/policy.ts). */
+  readonly policy: PolicyDocument;
   emit<N extends EventName>(name: N, payload: EventPayload<N>): void;
   /** Something went wrong that the user cannot act on: logged, never thrown at them. */
   problem(error: Error): void;

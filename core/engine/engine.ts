@@ -36,6 +36,8 @@ import { emitUpdated } from './messages/views.ts';
 import { Outbound, relayUnreachable } from './outbound/fanout.ts';
 import { Operations } from './operations/registry.ts';
 import { Outbox, type OutboxRetry } from './outbox.ts';
+import { policyHandlers } from './policy/handlers.ts';
+import { loadPolicy, OrgPolicy, type StoredPolicy } from './policy/policy.ts';
 import { maintainPrekeys } from './prekeys/upload.ts';
 import { loadProfile, profileStatement, type Profile } from './profile.ts';
 import { pruneSeenStatement, VaultProtocolStore } from './protocol-store.ts';
@@ -80,6 +82,7 @@ interface Opened {
   account: AccountIdentity | null;
   http: RelayHttp;
   directory: Directory;
+  policy: StoredPolicy;
 }
 
 export class Engine {
@@ -95,12 +98,14 @@ export class Engine {
   readonly #typing: Typing;
   readonly #routing: ConversationRouter;
   readonly #retention: Retention;
+  readonly #policy: OrgPolicy;
   #untrusted: UntrustedRelayError | null = null;
   #closed = false;
 
   private constructor(opened: Opened, options: EngineOptions) {
     const { vault, store, http, directory } = opened;
     let profile = opened.profile;
+    let policy: OrgPolicy | null = null;
     const now = options.now ?? Date.now;
     const log = options.log ?? (() => {});
     const problem = (error: Error) => log(`problem: ${error.name}: ${error.message}`);
@@ -144,17 +149,20 @@ export class Engine {
         await vault.transaction([profileStatement(next)]);
         profile = next;
       },
+      get policy() {
+        return policy?.current ?? opened.policy.document;
+      },
       emit, problem, log,
     };
     const ctx = this.#ctx;
+    policy = this.#policy = new OrgPolicy(ctx, opened.policy);
     const metadata = new ChannelMetadata(ctx);
     this.#channels = new ChannelDirectory(ctx, metadata);
     const routing = new ConversationRouter(ctx, this.#channels);
     this.#routing = routing;
     this.#outbound = new Outbound(ctx, this.#channels, metadata, { copiesTo: () => this.#retention.copiesTo(), withheldFrom: (u) => this.#retention.withheldFrom(u) });
     const channelKeys = new ChannelKeySharing(ctx, this.#channels, metadata, this.#outbound);
-    const policyFields = (): RetentionFields => ({});
-    this.#retention = new Retention(ctx, this.#channels, channelKeys, policyFields);
+    this.#retention = new Retention(ctx, this.#channels, channelKeys, (): RetentionFields => ctx.policy);
     const archive = new Archive(ctx, this.#channels, () => this.#retention.archiving);
     const keys = new SenderKeyRecovery(ctx, this.#channels, routing, this.#outbound);
     const resets = new SessionResets(ctx, this.#outbound);
@@ -173,7 +181,8 @@ export class Engine {
       ...contactHandlers(ctx, names, () => this.#sendHeld().then(() => this.#outbox.flush())),
       ...deviceHandlers(ctx, this.#outbound),
       ...settingsHandlers(ctx),
-      ...archiveHandlers(ctx, archive, this.#retention, { refreshPolicy: async () => {}, syncNow: () => this.api.call('sync.now', {}) }),
+      ...archiveHandlers(ctx, archive, this.#retention, { refreshPolicy: () => this.#policy.refresh().then(() => {}), syncNow: () => this.api.call('sync.now', {}) }),
+      ...policyHandlers(ctx, this.#policy),
       'events.since': async ({ after }) => ({ ...this.api.since(after), seq: this.api.lastSeq() }),
     };
     // a failed commit stops the engine: every command says so until the profile is reopened; a relay that
@@ -191,6 +200,8 @@ export class Engine {
       };
     }
     this.api = createDispatcher(handlers, (command, error) => log(`command ${command} failed: ${(error as Error)?.stack ?? String(error)}`));
+    // a new org policy may turn retention on or off: it is announced, and the archive follows it in our channels
+    this.api.on('policy.changed', () => void this.#retention.policyChanged().catch(problem));
   }
 
   /** Opens an enrolled profile and connects. A wrong passphrase fails here with the vault's own error. */
@@ -219,7 +230,8 @@ export class Engine {
           if (engine) void engine.#channels.rotateAll().catch((error: Error) => engine!.#ctx.problem(error));
         },
       });
-      engine = new Engine({ vault, store, profile, account, http, directory }, options);
+      const policy = await loadPolicy(vault, profile.orgKey);
+      engine = new Engine({ vault, store, profile, account, http, directory, policy }, options);
       await engine.#retention.load();
       engine.#begin();
       return engine;
@@ -271,7 +283,9 @@ export class Engine {
     this.#outbound.online();
     void this.#sendHeld().then(() => this.#outbox.flush()).catch(problem);
     void this.#lane.run(() => this.#maintainPrekeys()).catch(problem);
-    void this.#retention.policyChanged().catch(problem);
+    void this.#policy.refresh().catch(problem);
+    // the policy in force after the refresh (a refused one leaves the kept one): the archive follows it in our channels
+    void this.#policy.refresh().catch(() => {}).then(() => this.#retention.policyChanged()).catch(problem);
   }
 
   /**
@@ -306,6 +320,8 @@ export class Engine {
       await this.#lane.run(() => this.#maintainPrekeys());
     } else if (event.kind === 'signal') {
       await this.#typing.receive(event.from, event.body);
+    } else if (event.kind === 'policy') {
+      await this.#policy.refresh();
     }
   }
 }

@@ -284,6 +284,8 @@ const replies = {
     policy: z.object({ version: count, document: signedBlob(MAX_POLICY_BYTES) }).nullable(),
   }).refine((o) => (o.orgKey === null ? o.orgFingerprint === null : o.orgFingerprint === toBase64Url(sha256(o.orgKey))),
     { message: 'orgFingerprint is not the SHA-256 of orgKey' }),
+  orgKeySet: z.object({ orgFingerprint: z.string().max(64) }),
+  policySet: z.object({ version: count }),
   error: z.object({ error: z.object({ code: z.string().regex(/^[a-z0-9_]{1,64}$/), message: z.string().max(1000) }) }),
 };
 const channelsReply = z.object({ channels: z.array(replies.channel).max(10_000) });
@@ -618,6 +620,16 @@ export class RelayHttp {
 
   async org(): Promise<OrgInfo> {
     return this.#authed('GET', '/v1/org', replies.org);
+  }
+
+  /** Registers the org key (admins, once per org). */
+  async putOrgKey(publicKey: Uint8Array): Promise<void> {
+    await this.#authed('PUT', '/v1/org/key', replies.orgKeySet, { publicKey: toBase64Url(publicKey) });
+  }
+
+  /** Publishes a policy document signed by the org key (admins; its version must be greater than the stored one). */
+  async putPolicy(document: SignedBlob): Promise<{ version: number }> {
+    return this.#authed('PUT', '/v1/org/policy', replies.policySet, { document: wireBlob(document) });
   }
 
   // ---------------------------------------------------------------- transport

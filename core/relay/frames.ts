@@ -52,6 +52,8 @@ const eventSchema = z.discriminatedUnion('kind', [
   z.object({ t: z.literal('event'), kind: z.literal('queue_empty') }).strict(),
   z.object({ t: z.literal('event'), kind: z.literal('device_list'), account: z.string().regex(ID_PATTERN) }).strict(),
   z.object({ t: z.literal('event'), kind: z.literal('signal'), from: sender, body: bytesOf(1, MAX_SIGNAL_BYTES) }).strict(),
+  /** A new org policy was published: clients fetch it and check its signature themselves. */
+  z.object({ t: z.literal('event'), kind: z.literal('policy'), version: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }).strict(),
 ]);
 
 /**

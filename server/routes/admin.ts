@@ -47,6 +47,7 @@ export function adminRoutes(app: FastifyInstance, ctx: Context): void {
       throw conflict('the policy version must be greater than the current one', 'stale_policy');
     }
     ctx.audit(caller.account.accountId, 'org.policy_published', null, { version: parsed.version });
+    ctx.hub.broadcast({ t: 'event', kind: 'policy', version: parsed.version });
     return { version: parsed.version };
   });
 

@@ -198,7 +198,7 @@ describe('accounts, devices and admin', () => {
     assert.equal((await http(server.url, 'PUT', '/v1/org/key', { token: admin.token, json: { publicKey: toBase64Url(orgKeys.publicKey) } })).status, 200);
     assert.equal((await http(server.url, 'PUT', '/v1/org/key', { token: admin.token, json: { publicKey: toBase64Url(signingKeyPair().publicKey) } })).status, 409,
       'the org key is set once');
-    const policy = utf8(JSON.stringify({ version: 1, requireTotpForAdmin: true, maxExpirySeconds: 86400, linkPreviews: false }));
+    const policy = utf8(JSON.stringify({ version: 1, requireTotpForAdmin: true, maxExpireSeconds: 86400, linkPreviews: false }));
     const forged = await http(server.url, 'PUT', '/v1/org/policy', { token: admin.token, json: { document: signed(policy, signingKeyPair().secretKey) } });
     assert.equal(forged.status, 400, 'a policy not signed by the org key is refused');
     const garbage = await http(server.url, 'PUT', '/v1/org/policy', { token: admin.token, json: { document: signed(utf8('not json'), orgKeys.secretKey) } });
@@ -208,7 +208,7 @@ describe('accounts, devices and admin', () => {
     const served = await http<{ policy: { version: number; document: { data: string } }; orgKey: string }>(server.url, 'GET', '/v1/org', { token: admin.token });
     assert.equal(served.body.policy.document.data, toBase64Url(policy), 'served byte-for-byte');
     assert.equal(served.body.orgKey, toBase64Url(orgKeys.publicKey));
-    // The policy's maxExpirySeconds caps how long the server keeps an envelope, whatever the sender asks.
+    // The policy's maxExpireSeconds caps how long the server keeps an envelope, whatever the sender asks.
     const socket = await WsClient.connect(server.url, admin.token);
     const far = Date.now() + 10 * 86_400_000;
     const capped = await socket.sendToDevices([{ device: org.admin.deviceId, body: utf8('x') }], randomBytes(16), far);
