@@ -101,10 +101,10 @@ export class Archive {
   async export(out: string): Promise<{ records: number; fingerprint: string }> {
     const account = this.#signingKey();
     const file = createWriteStream(out, { flags: 'wx', mode: 0o600 });
-    await Promise.race([once(file, 'open'), once(file, 'error').then(([error]) => {
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new EngineError('INVALID', code === 'EEXIST' ? `${out} exists already: choose a new file (an export never overwrites one)` : `cannot write ${out}: ${code ?? 'failed'}`);
-    })]);
+    // events.once rejects with the stream's error while it waits for 'open'
+    await once(file, 'open').catch((error: NodeJS.ErrnoException) => {
+      throw new EngineError('INVALID', error.code === 'EEXIST' ? `${out} exists already: choose a new file (an export never overwrites one)` : `cannot write ${out}: ${error.code ?? 'failed'}`);
+    });
     let seq = 0;
     let prev = GENESIS;
     const write = async (record: Record<string, unknown>) => {
