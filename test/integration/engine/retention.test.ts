@@ -169,4 +169,16 @@ describe('retention', () => {
     await bob.waitFor(() => bob.received().find((m) => m.text === 'after retention'), 15_000, 'the DM');
     assert.equal(await records(), before, 'the archive received no copy');
   });
+
+  it('off: the archive put in a channel by hand gets no sender keys, so no one can add it without the notice', async () => {
+    const before = await records();
+    await alice.engine.api.call('channels.add', { conversation: ops, username: 'archive' });
+    for (let i = 0; i < 100 && !(await bob.engine.api.call('conversations.resolve', { target: '#ops' })).members.includes('archive'); i++) await new Promise((r) => setTimeout(r, 100));
+    await alice.engine.api.call('messages.send', { conversation: ops, text: 'archive listed, retention off' });
+    await bob.engine.api.call('messages.send', { conversation: ops, text: 'from bob, retention off' });
+    await alice.waitFor(() => alice.received().find((m) => m.text === 'from bob, retention off'), 15_000, 'bob\'s message');
+    await bob.waitFor(() => bob.received().find((m) => m.text === 'archive listed, retention off'), 15_000, 'alice\'s message');
+    assert.equal(await records(), before, 'listed as a member, but given no key to read with');
+    assert.ok(!archive.received().some((m) => m.text.includes('retention off')));
+  });
 });
