@@ -61,6 +61,8 @@ const options = {
   open: { type: 'boolean', default: false },
   out: { type: 'string' },
   key: { type: 'string' },
+  retention: { type: 'string' },
+  'archive-account': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
   version: { type: 'boolean', default: false },
 } as const;

@@ -162,7 +162,7 @@ export class Engine {
     this.#routing = routing;
     this.#outbound = new Outbound(ctx, this.#channels, metadata, { copiesTo: () => this.#retention.copiesTo(), withheldFrom: (u) => this.#retention.withheldFrom(u) });
     const channelKeys = new ChannelKeySharing(ctx, this.#channels, metadata, this.#outbound);
-    this.#retention = new Retention(ctx, this.#channels, channelKeys, (): RetentionFields => ctx.policy);
+    this.#retention = new Retention(ctx, this.#channels, channelKeys, (): RetentionFields => ctx.policy, () => this.#policy.refresh());
     const archive = new Archive(ctx, this.#channels, () => this.#retention.archiving);
     const keys = new SenderKeyRecovery(ctx, this.#channels, routing, this.#outbound);
     const resets = new SessionResets(ctx, this.#outbound);

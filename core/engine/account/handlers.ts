@@ -13,10 +13,10 @@ export function accountHandlers(ctx: EngineContext, retention?: Retention): Acco
   return {
     'account.whoami': async () => {
       const me = await ctx.http.login().catch(() => null);
-      const kept = retention?.state;
+      const kept = await retention?.current();
       return {
         username: ctx.username, ...(ctx.profile.displayName ? { displayName: ctx.profile.displayName } : {}), accountId: ctx.profile.accountId, deviceId: ctx.deviceId, server: ctx.profile.server, admin: me?.role === 'admin',
-        ...(kept ? { retention: { on: kept.on, ...(kept.archiveAccount ? { archiveAccount: kept.archiveAccount } : {}), ...(retention!.notice ? { notice: retention!.notice } : {}) } } : {}),
+        ...(kept ? { retention: { on: kept.on, ...(kept.archiveAccount ? { archiveAccount: kept.archiveAccount } : {}), ...(kept.notice ? { notice: kept.notice } : {}) } } : {}),
       };
     },
     'account.moveRelay': async ({ link }) => {

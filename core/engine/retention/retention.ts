@@ -42,13 +42,22 @@ export class Retention {
   readonly #channels: ChannelDirectory;
   readonly #sharing: ChannelKeySharing;
   readonly #policy: () => RetentionFields;
+  readonly #refresh: () => Promise<unknown>;
   #archiveMode = false;
 
-  constructor(ctx: EngineContext, channels: ChannelDirectory, sharing: ChannelKeySharing, policy: () => RetentionFields) {
+  /** `policy`: the org policy in force; `refresh`: fetches and verifies it afresh (a refused one leaves it as it was). */
+  constructor(ctx: EngineContext, channels: ChannelDirectory, sharing: ChannelKeySharing, policy: () => RetentionFields, refresh: () => Promise<unknown>) {
     this.#ctx = ctx;
     this.#channels = channels;
     this.#sharing = sharing;
     this.#policy = policy;
+    this.#refresh = refresh;
+  }
+
+  /** The state after asking the relay for the newest policy (what whoami shows: a notice must not lag behind). */
+  async current(): Promise<RetentionState & { notice: string | null }> {
+    await this.#refresh().catch((error: Error) => this.#ctx.problem(error));
+    return { ...this.state, notice: this.notice };
   }
 
   /** Reads what this profile remembers (archive mode) before anything is received. */

@@ -84,4 +84,30 @@ describe('wardroom archive (real relay, real binary)', () => {
     assert.equal(notArchive.code, 1);
     assert.match(notArchive.stderr, /this profile is not the archive/);
   });
+
+  it('while retention is on, whoami and read say so, and the change is announced in the conversation', async () => {
+    // the admin signs the policy through its serve (JSON-RPC on stdin; the end of stdin stops it)
+    const set = await org.as('admin', ['serve'], { stdin: `${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'policy.set', params: { retention: true, archiveAccount: 'archive' } })}\n` });
+    ok(set, 'policy.set through serve');
+    assert.match(set.stdout, /"retention":true/);
+    const me = await org.as('alice', ['whoami']);
+    ok(me, 'whoami');
+    assert.equal(me.stdout.split('\n')[1], 'Retention is on in this workspace: the organisation\'s archive keeps a copy of every message, edit, deletion and attachment (the archive is @archive)');
+    const json = await org.as('alice', ['whoami', '--json']);
+    assert.deepEqual((JSON.parse(json.stdout) as { retention: unknown }).retention, {
+      on: true, archiveAccount: 'archive', notice: 'Retention is on in this workspace: the organisation\'s archive keeps a copy of every message, edit, deletion and attachment',
+    });
+    let read: CliRun | undefined;
+    for (let i = 0; i < 5; i++) {
+      read = await org.as('alice', ['read', '@archive']);
+      ok(read, 'read');
+      if (read.stdout.includes('retention was turned on')) break;
+    }
+    const lines = read!.stdout.trimEnd().split('\n');
+    assert.equal(lines[0], '-- Retention is on in this workspace: the organisation\'s archive keeps a copy of every message, edit, deletion and attachment (the archive is @archive) --');
+    assert.match(lines.at(-1)!, /^[A-Za-z0-9_-]{16,64} {2}.* {2}-- retention was turned on: the archive @archive keeps a copy of everything from now on --$/);
+    const jsonRead = await org.as('alice', ['read', '@archive', '--json']);
+    assert.match(jsonRead.stderr, /\{"notice":"Retention is on in this workspace/);
+    assert.ok(jsonRead.stdout.trimEnd().split('\n').every((l) => 'id' in (JSON.parse(l) as object)), 'stdout stays one message a line');
+  });
 });
