@@ -358,8 +358,9 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
         }) : null;
         try {
           await syncForReading(engine.api, notice);
-          // while retention is on, every read says so first (stderr under --json, where stdout is one message a line)
-          const { retention } = await call('account.whoami', {});
+          // while retention is on, every read says so first (stderr under --json, where stdout is one message a line);
+          // the history is shown even if this cannot be asked (the engine keeps the policy it verified either way)
+          const { retention } = await call('account.whoami', {}).catch(() => ({ retention: undefined }));
           if (retention?.notice) {
             const line = `${retention.notice} (the archive is @${retention.archiveAccount ?? ''})`;
             if (json) notice(line);
