@@ -24,7 +24,8 @@ export function notificationFor(message: MessageViewT, context: NotificationCont
   if (message.outgoing || context.focused || settings.notifications === 'none') return null;
   const mentioned = message.mentions.includes(context.me);
   if (settings.notifications === 'mentions' && !mentioned && !isDirect(message.conversation)) return null;
-  if (!settings.notificationContent) return { title: 'Wardroom', body: mentioned ? 'You were mentioned in a new message' : 'New message' };
+  // a disappearing message's text never goes where its deadline cannot reach (the OS notification history)
+  if (!settings.notificationContent || message.expiresAt !== undefined || message.burnAfterReadSeconds !== undefined) return { title: 'Wardroom', body: mentioned ? 'You were mentioned in a new message' : 'New message' };
   const text = plain(message.text);
   return { title: plain(message.sender), body: text.length > PREVIEW_MAX ? `${text.slice(0, PREVIEW_MAX - 1)}…` : text };
 }

@@ -6,6 +6,7 @@
 // The renderer imports this file for types only (`import type`); the lint rule in eslint.config.js enforces that.
 import { z } from 'zod';
 import { CodedError } from '../crypto/coded-error.ts';
+import { MAX_TIMER_SECONDS, MIN_TIMER_SECONDS } from './durations.ts';
 
 // ---------------------------------------------------------------- shared shapes and limits
 
@@ -43,10 +44,13 @@ export const Passphrase = z.string().min(LIMITS.passphraseMin, `passphrases have
 /** `#channel`, `@username`, or `@ann,ben` for a group direct message: how the CLI and the UI name a conversation. */
 export const Target = z.string().max(1100).regex(/^(#[a-z0-9][a-z0-9_-]{0,63}|@[a-z0-9][a-z0-9._-]{1,31}(,[a-z0-9][a-z0-9._-]{1,31}){0,31})$/, 'a target is #channel, @username or @name,name');
 
+/** A timer in whole seconds: 5 s to 365 days (core/api/durations.ts reads `10s`, `5m`, `2h`, `7d` for the CLI). */
+export const TimerSeconds = z.number().int().min(MIN_TIMER_SECONDS).max(MAX_TIMER_SECONDS);
+
 /** Timers travel inside the encrypted payload; the engine clamps them to the org policy's caps. */
 export const Timers = z.object({
-  expiresInSeconds: z.number().int().positive().max(365 * 24 * 3600).optional(),
-  burnAfterReadSeconds: z.number().int().positive().max(7 * 24 * 3600).optional(),
+  expiresInSeconds: TimerSeconds.optional(),
+  burnAfterReadSeconds: TimerSeconds.optional(),
 });
 
 export const ConversationKind = z.enum(['channel', 'direct', 'group']);
@@ -72,6 +76,8 @@ export const ConversationView = z.object({
   mentions: z.number().int().nonnegative(),
   lastMessageAt: IsoTime.optional(),
   lastMessage: LastMessageView.optional(),
+  /** the conversation's default timers, set by a member (conversations.setTimer) */
+  timer: z.object({ expireSeconds: TimerSeconds.optional(), burnSeconds: TimerSeconds.optional() }).optional(),
 });
 
 export const Theme = z.enum(['light', 'dark', 'system']);
@@ -125,14 +131,17 @@ export const MessageView = z.object({
   reactions: z.array(Reaction),
   expiresAt: IsoTime.optional(),
   burnAfterReadSeconds: z.number().int().positive().optional(),
+  /** the org policy shortened this message's timers (or gave it one): the UI says so */
+  clampedByPolicy: z.boolean().optional(),
   /** `held`: not sent, because someone in the conversation has a new identity key the user has not accepted yet */
   status: z.enum(['pending', 'held', 'sent', 'delivered', 'read', 'failed']),
   outgoing: z.boolean(),
   /**
-   * a local notice in the history, not a message anyone sent: the sender's safety number changed; the org's signed
-   * policy turned retention on or off (`sender` is then the archive account)
+   * a notice in the history, not a message: the sender's safety number changed (local); a member changed the
+   * conversation's timers (`text` says who and what); the org policy shortens timers here (`text` says how); the
+   * org's signed policy turned retention on or off (local; `sender` is then the archive account)
    */
-  notice: z.enum(['identity-changed', 'retention-on', 'retention-off']).optional(),
+  notice: z.enum(['identity-changed', 'timer-changed', 'policy-clamped', 'retention-on', 'retention-off']).optional(),
 });
 
 /** Retention as the org-signed policy sets it; `notice` is the permanent line every participant is shown while it is on. */
@@ -148,13 +157,16 @@ export const ArchiveStatusView = z.object({
 });
 
 export const ShredReportView = z.object({
+  /** message rows removed (with their search entries, reactions and attachment keys) */
   rows: z.number().int().nonnegative(),
+  /** database pages handed back to the file system */
+  pages: z.number().int().nonnegative(),
+  /** attachment files overwritten and unlinked */
   files: z.number().int().nonnegative(),
   bytes: z.number().int().nonnegative(),
+  /** write-ahead log bytes truncated */
+  walBytes: z.number().int().nonnegative(),
 });
-
-/** A timer in whole seconds: 5 s to 365 days (durations like `10s`, `5m`, `2h`, `7d` are the CLI's and the UI's to parse). */
-export const TimerSeconds = z.number().int().min(5, 'timers are at least 5 seconds').max(365 * 86_400, 'timers are at most 365 days');
 
 /**
  * The org policy in force on this device, signed by the org key and verified under the key the device pinned.
@@ -211,6 +223,14 @@ export const commands = {
   'conversations.list': { request: empty, response: z.object({ conversations: z.array(ConversationView), seq: z.number().int().nonnegative() }) },
   /** `#channel`, `@user` or `@ann,ben` to the conversation's view (a first direct or group message opens it). */
   'conversations.resolve': { request: z.object({ target: Target }).strict(), response: ConversationView },
+  /**
+   * Sets the conversation's default timers for every member (null: none), within the org policy; announced in the
+   * conversation ("ann set messages to disappear after 1 day"). A message's own timers still override it.
+   */
+  'conversations.setTimer': {
+    request: z.object({ conversation: ConversationId, expireSeconds: TimerSeconds.nullable(), burnSeconds: TimerSeconds.nullable().default(null) }).strict(),
+    response: z.object({ expireSeconds: TimerSeconds.nullable(), burnSeconds: TimerSeconds.nullable() }),
+  },
   /** Tells the other members that this user is (or stopped) typing; nothing is stored, and it is off with the typing setting. */
   'conversations.typing': { request: z.object({ conversation: ConversationId, typing: z.boolean() }).strict(), response: empty },
   /** `open` channels are listed to everyone in the org, who may join them; others are invitation only. */
@@ -354,6 +374,8 @@ export const events = {
   'settings.changed': Settings,
   /** How far a long command has come; `total` when it is known. */
   'operation.progress': z.object({ operation: OperationId, done: z.number().int().nonnegative(), total: z.number().int().nonnegative().optional() }),
+  /** The shredder ran: after an expiry batch, on its schedule, or asked (vault.shred); what it removed. */
+  'vault.shredded': ShredReportView.extend({ trigger: z.enum(['expiry', 'scheduled', 'manual']) }),
   /** A newer org policy is in force on this device. */
   'policy.changed': PolicyView,
 } as const;

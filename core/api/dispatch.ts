@@ -19,6 +19,11 @@ const FIELDS: Record<string, { noun: string; empty?: string; unit?: string }> = 
   limit: { noun: 'the limit' },
   expiresInSeconds: { noun: 'an expiry timer', unit: 'seconds' },
   burnAfterReadSeconds: { noun: 'a burn-after-read timer', unit: 'seconds' },
+  expireSeconds: { noun: 'an expiry timer', unit: 'seconds' },
+  burnSeconds: { noun: 'a burn-after-read timer', unit: 'seconds' },
+  maxExpireSeconds: { noun: 'the maximum expiry', unit: 'seconds' },
+  maxBurnSeconds: { noun: 'the maximum burn-after-read', unit: 'seconds' },
+  defaultExpireSeconds: { noun: 'the default expiry', unit: 'seconds' },
   displayName: { noun: 'a display name' },
   name: { noun: 'a name', empty: 'the name is empty' },
 };

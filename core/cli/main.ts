@@ -460,7 +460,7 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
         return await archiveCommand(args, flags, call, print, io, notice);
       case 'shred': {
         const report = await call('vault.shred', {});
-        print(report, `shredded ${report.rows} rows, ${report.files} files, ${report.bytes} bytes`);
+        print(report, `shredded ${report.rows} rows, ${report.pages} pages, ${report.files} files (${report.bytes} bytes), ${report.walBytes} WAL bytes`);
         return 0;
       }
       default:

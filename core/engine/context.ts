@@ -13,6 +13,7 @@ import type { Profile } from './profile.ts';
 import type { VaultProtocolStore } from './protocol-store.ts';
 import type { RelayHttp } from './relay-http.ts';
 import type { RelaySocket } from './relay-socket.ts';
+import type { TrustedClock } from './timers/clock.ts';
 
 export interface EngineContext {
   readonly vault: Vault;
@@ -25,6 +26,8 @@ export interface EngineContext {
   /** Only the first device and devices recovered with the kit hold the account key. */
   readonly account: AccountIdentity | null;
   readonly now: () => number;
+  /** What deadlines are judged by: never earlier than the relay's time last seen (timers/clock.ts). */
+  readonly clock: TrustedClock;
   /** How long a command waits for the relay's acknowledgement before answering with what it has. */
   readonly sendWaitMs: number;
   readonly username: string;

@@ -48,6 +48,9 @@ import { PROFILE_MIGRATIONS } from './schema.ts';
 import { RelaySocket, type ConnectionState } from './relay-socket.ts';
 import { settingsHandlers } from './settings/handlers.ts';
 import { syncHandlers } from './sync/handlers.ts';
+import { TrustedClock } from './timers/clock.ts';
+import { timerHandlers } from './timers/handlers.ts';
+import { Shredder } from './timers/shredder.ts';
 import { Typing } from './typing/typing.ts';
 import { Archive } from './retention/archive.ts';
 import { archiveHandlers } from './retention/handlers.ts';
@@ -95,6 +98,7 @@ export class Engine {
   readonly #outbound: Outbound;
   readonly #inbound: Inbound;
   readonly #expiry: ExpiryScheduler;
+  readonly #shredder: Shredder;
   readonly #typing: Typing;
   readonly #routing: ConversationRouter;
   readonly #retention: Retention;
@@ -138,7 +142,7 @@ export class Engine {
       }
     };
     this.#ctx = {
-      vault, store, http, directory, socket: this.#socket, outbox: this.#outbox, lane: this.#lane, account: opened.account, now,
+      vault, store, http, directory, socket: this.#socket, outbox: this.#outbox, lane: this.#lane, account: opened.account, now, clock: new TrustedClock(now),
       sendWaitMs: options.sendWaitMs ?? 10_000,
       username: profile.username, deviceId: profile.deviceId, self: { userId: profile.username, deviceId: profile.deviceId },
       get profile() {
@@ -167,7 +171,8 @@ export class Engine {
     const keys = new SenderKeyRecovery(ctx, this.#channels, routing, this.#outbound);
     const resets = new SessionResets(ctx, this.#outbound);
     const names = new DisplayNames(ctx, routing, this.#outbound);
-    this.#expiry = new ExpiryScheduler(ctx);
+    const shredder = this.#shredder = new Shredder(ctx);
+    this.#expiry = new ExpiryScheduler(ctx, (removed) => void shredder.run('expiry', removed).catch(ctx.problem));
     this.#inbound = new Inbound(ctx, { channels: this.#channels, channelKeys, routing, outbound: this.#outbound, keys, resets, names, expiry: this.#expiry, archive });
     this.#typing = new Typing(ctx, this.#channels, routing, this.#outbound);
     const operations = new Operations(ctx);
@@ -177,12 +182,13 @@ export class Engine {
       ...conversationHandlers(ctx, this.#channels, routing, this.#typing, () => this.api.lastSeq(), () => this.#retention.copiesTo()),
       ...channelHandlers(ctx, this.#channels, routing, metadata, channelKeys, this.#retention),
       ...messageHandlers(ctx, routing, this.#outbound, this.#expiry),
-      ...syncHandlers(ctx, this.#inbound, this.#expiry, operations),
+      ...syncHandlers(ctx, this.#inbound, operations),
       ...contactHandlers(ctx, names, () => this.#sendHeld().then(() => this.#outbox.flush())),
       ...deviceHandlers(ctx, this.#outbound),
       ...settingsHandlers(ctx),
       ...archiveHandlers(ctx, archive, this.#retention, { refreshPolicy: () => this.#policy.refresh().then(() => {}), syncNow: () => this.api.call('sync.now', {}) }),
       ...policyHandlers(ctx, this.#policy),
+      ...timerHandlers(ctx, routing, this.#outbound, this.#expiry, shredder),
       'events.since': async ({ after }) => ({ ...this.api.since(after), seq: this.api.lastSeq() }),
     };
     // a failed commit stops the engine: every command says so until the profile is reopened; a relay that
@@ -246,7 +252,10 @@ export class Engine {
     // member lists are needed to accept the first channel message: fetch them while the socket connects
     void this.#channels.warm().catch(problem);
     this.#socket.start();
-    void this.#expiry.sweep().catch(problem);
+    void this.#expiry.sweep().then(async (removed) => {
+      if (removed) await this.#shredder.run('expiry', removed);
+    }).catch(problem);
+    this.#shredder.start();
   }
 
   async close(): Promise<void> {
@@ -257,6 +266,7 @@ export class Engine {
       await Promise.race([this.#sendHeld().then(() => this.#outbox.flush()), new Promise((resolve) => setTimeout(resolve, CLOSE_FLUSH_MS).unref())]).catch(() => {});
     }
     this.#expiry.stop();
+    await this.#shredder.stop();
     this.#outbox.stop();
     await this.#socket.stop();
     await this.#lane.run(async () => {});

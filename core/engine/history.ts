@@ -21,6 +21,8 @@ export interface NewMessage {
   body: string;
   expiresAt: number | null;
   burnSeconds: number | null;
+  /** the org policy shortened its timers (or gave it one) */
+  clamped?: boolean;
   replyTo: string | null;
   mentions: string[];
   outgoing: boolean;
@@ -86,11 +88,11 @@ export function insertMessageStatements(m: NewMessage): Statement[] {
 export function insertMessageStatement(m: NewMessage): Statement {
   return {
       sql: `INSERT OR IGNORE INTO messages (message_id, conversation_id, sender_id, sender_device, sent_at, received_at, body, expires_at,
-              burn_seconds, reply_to, thread_root, mentions, outgoing, status)
+              burn_seconds, reply_to, thread_root, mentions, outgoing, status, clamped)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-              (SELECT coalesce(thread_root, message_id) FROM messages WHERE message_id = ? AND conversation_id = ?), ?, ?, ?)`,
+              (SELECT coalesce(thread_root, message_id) FROM messages WHERE message_id = ? AND conversation_id = ?), ?, ?, ?, ?)`,
       params: [m.messageId, m.conversationId, m.sender, m.senderDevice, m.sentAt, m.receivedAt, m.body, m.expiresAt, m.burnSeconds, m.replyTo,
-        m.replyTo, m.conversationId, JSON.stringify(m.mentions), m.outgoing ? 1 : 0, m.status],
+        m.replyTo, m.conversationId, JSON.stringify(m.mentions), m.outgoing ? 1 : 0, m.status, m.clamped ? 1 : 0],
   };
 }
 
@@ -148,11 +150,12 @@ interface MessageRow {
   mentions: string | null;
   outgoing: number;
   status: MessageStatus;
-  notice: LocalNotice | null;
+  notice: LocalNotice | 'timer-changed' | 'policy-clamped' | null;
+  clamped: number;
 }
 
 const MESSAGE_COLUMNS = `m.message_id, m.conversation_id, m.sender_id, m.sender_device, m.sent_at, m.body, m.edited_at, m.expires_at,
-  m.burn_seconds, m.reply_to, m.thread_root, m.mentions, m.outgoing, m.status, m.notice`;
+  m.burn_seconds, m.reply_to, m.thread_root, m.mentions, m.outgoing, m.status, m.notice, m.clamped`;
 
 /** Sets a message's status whatever it was (statusStatement only moves it forward): holding and releasing it. */
 export function setStatusStatement(messageId: string, status: MessageStatus): Statement {
@@ -190,6 +193,7 @@ async function toViews(sql: SqlExecutor, rows: MessageRow[]): Promise<MessageVie
       reactions: [...byEmoji].map(([emoji, users]) => ({ emoji, users })),
       ...(r.expires_at !== null ? { expiresAt: iso(r.expires_at) } : {}),
       ...(r.burn_seconds !== null ? { burnAfterReadSeconds: r.burn_seconds } : {}),
+      ...(r.clamped ? { clampedByPolicy: true } : {}),
       status: r.status,
       outgoing: r.outgoing === 1,
       ...(r.notice !== null ? { notice: r.notice } : {}),
@@ -276,6 +280,7 @@ interface ConversationRow {
 
 export async function conversationView(sql: SqlExecutor, row: ConversationRow, members: string[], now: number): Promise<ConversationViewT> {
   const last = await lastMessage(sql, row.id, now);
+  const timer = await sql.get<{ expire_seconds: number | null; burn_seconds: number | null }>('SELECT expire_seconds, burn_seconds FROM conversation_timers WHERE conversation_id = ?', [row.id]);
   return {
     id: row.id,
     kind: row.kind,
@@ -287,6 +292,9 @@ export async function conversationView(sql: SqlExecutor, row: ConversationRow, m
     mentions: row.mentions,
     ...(row.last_message_at !== null ? { lastMessageAt: iso(row.last_message_at) } : {}),
     ...(last ? { lastMessage: last } : {}),
+    ...(timer && (timer.expire_seconds !== null || timer.burn_seconds !== null) ? {
+      timer: { ...(timer.expire_seconds !== null ? { expireSeconds: timer.expire_seconds } : {}), ...(timer.burn_seconds !== null ? { burnSeconds: timer.burn_seconds } : {}) },
+    } : {}),
   };
 }
 

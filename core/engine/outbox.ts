@@ -27,7 +27,7 @@ const WINDOW = 64;
  * storage (storage_full), the sender or a recipient over its quota (quota_exceeded: room comes back as devices
  * fetch their queues), an internal error, a network fault.
  */
-const PERMANENT = new Set(['too_large', 'not_member', 'unknown_device', 'expired', 'duplicate_recipient', 'bad_frame', 'stale_devices', 'no_such_channel']);
+const PERMANENT = new Set(['too_large', 'not_member', 'unknown_device', 'expired', 'duplicate_recipient', 'bad_frame', 'stale_devices', 'no_such_channel', 'over_policy']);
 
 export function outboxStatement(frame: OutgoingFrame): Statement {
   const payload = frame.channel === null ? { to: frame.to } : { body: frame.body };

@@ -153,6 +153,10 @@ const payloadSchemas = {
   'channel-key': struct({ ...common, kind: literal('channel-key'), channelId: idField, keys: list(channelMetaKeySchema, LIMITS.channelKeysPerPayload) }),
   /** A member asks for the metadata key a channel's name or topic names and it lacks. */
   'channel-key-request': struct({ ...common, kind: literal('channel-key-request'), channelId: idField, keyId: uint(UINT32_MAX) }),
+  /** A member set the conversation's default timers (null: none); every member's devices announce it in place. */
+  timer: struct({ ...common, kind: literal('timer'), expireSeconds: nullable(uint(UINT32_MAX)), burnSeconds: nullable(uint(UINT32_MAX)) }),
+  /** A recipient's device first displayed these messages: their burn-on-read starts now on every device. */
+  burn: struct({ ...common, kind: literal('burn'), targets: list(messageId, LIMITS.idsPerList) }),
 } satisfies Record<string, Field<unknown>>;
 
 type PayloadOf<K extends keyof typeof payloadSchemas> = Omit<Infer<(typeof payloadSchemas)[K]>, 'v'>;

@@ -118,6 +118,9 @@ function deliverFramesByBody(): (envelope: QueuedEnvelope) => Uint8Array {
   };
 }
 
+/** How far ahead of ours a sender's clock may run before a deadline at the policy's limit counts as over it. */
+const POLICY_CLOCK_ALLOWANCE_MS = 5 * 60_000;
+
 export interface HubOptions {
   store: ServerStore;
   log: Logger;
@@ -293,6 +296,12 @@ export class Hub {
   #authorise(connection: Connection, frame: Extract<ClientFrame, { t: 'send' | 'channel_send' }>): SendRequest {
     const now = this.#now();
     if (frame.expiresAt <= now) throw new HubError('expired', 'the envelope has already expired');
+    // The org's maximum life is a promise to every member: a sender (a client ignoring the policy, or one whose
+    // clock runs ahead by more than the allowance) asking for longer is refused rather than quietly kept.
+    const cap = this.#policyTtlCapMs();
+    if (cap !== null && frame.expiresAt > now + cap + POLICY_CLOCK_ALLOWANCE_MS) {
+      throw new HubError('over_policy', 'the envelope\'s deadline is later than the org policy allows');
+    }
     const base = {
       senderAccount: connection.accountId, senderDevice: connection.deviceId, msgId: frame.msgId, sentAt: now,
       // The server keeps nothing longer than its own limit or the org's, whatever the sender asked.

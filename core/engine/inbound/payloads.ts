@@ -1,11 +1,15 @@
 // What a decrypted payload does to the local record: the statements to commit with its ratchet step, and the
 // follow-ups to run after the commit (answers, events). Pure apart from reading the payload: the engine decides
 // which conversation a message belongs to before calling here.
+import { MAX_TIMER_SECONDS, MIN_TIMER_SECONDS } from '../../api/durations.ts';
 import { toBase64Url } from '../../crypto/sodium.ts';
 import type { DeviceAddress, Payload } from '../../protocol/wire.ts';
 import type { Statement } from '../../vault/index.ts';
 import { refOf } from '../conversations/ref.ts';
 import { deviceNameStatement } from '../devices/names.ts';
+import type { PolicyDocument } from '../policy/document.ts';
+import { burnStatement, clampNoticeStatement, timerStatements } from '../timers/conversation-timers.ts';
+import { timersForReceived } from '../timers/deadlines.ts';
 import { conversationActivityStatement, deleteStatement, editStatement, insertMessageStatement, reactionStatement, statusStatement } from '../history.ts';
 
 export interface Origin {
@@ -17,11 +21,18 @@ export interface Origin {
   /** this account's username (mentions of it are counted) */
   me: string;
   receivedAt: number;
+  /** when the relay took the envelope (its own clock): deadlines never start later than this */
+  relayReceivedAt: number;
+  /** the trusted present (timers/clock.ts): a message whose deadline is past it is never stored */
+  now: number;
+  policy: PolicyDocument;
 }
 
 export type Effect =
   | { kind: 'received'; messageId: string; conversationId: string; sentAt: number; outgoing: boolean; mentionsMe: boolean }
   | { kind: 'updated'; messageId: string }
+  | { kind: 'notice'; messageId: string }
+  | { kind: 'deadline'; messageIds: string[] }
   | { kind: 'removed'; messageId: string; conversationId: string }
   | { kind: 'status'; messageIds: string[] }
   | { kind: 'sender-key-request'; requester: DeviceAddress; channelId: string; keyId: number }
@@ -49,16 +60,32 @@ export function applyPayload(payload: Payload, origin: Origin): { statements: St
   switch (payload.kind) {
     case 'text':
     case 'reply': {
+      const timers = timersForReceived(payload.timers ? { sentAt: payload.sentAt, ...payload.timers } : null, origin.relayReceivedAt, origin.policy);
+      // a device that comes back after the deadline never shows it, not even until the next sweep
+      if (timers.expiresAt !== null && timers.expiresAt <= origin.now) return { statements: [], effects: [] };
       const replyTo = payload.kind === 'reply' ? toBase64Url(payload.target) : null;
       const mentions = mentionsIn(payload.body);
       const statement = insertMessageStatement({
         messageId: id, conversationId, sender, senderDevice: origin.senderDevice, sentAt: payload.sentAt, receivedAt: origin.receivedAt,
-        body: payload.body, expiresAt: payload.timers?.expiresAt ?? null, burnSeconds: payload.timers?.burnAfterReadSeconds ?? null,
+        body: payload.body, expiresAt: timers.expiresAt, burnSeconds: timers.burnSeconds, clamped: timers.clamped,
         replyTo, mentions, outgoing: origin.own, status: 'sent',
       });
+      const clampNotice = timers.clamped ? [clampNoticeStatement(conversationId, origin.policy, origin.receivedAt, origin.me)] : [];
       const effects: Effect[] = [{ kind: 'received', messageId: id, conversationId, sentAt: payload.sentAt, outgoing: origin.own, mentionsMe: !origin.own && mentions.includes(origin.me) }];
       if (!origin.own && refOf(conversationId).kind === 'direct') effects.push({ kind: 'delivered-receipt', messageId: id });
-      return { statements: [statement], effects };
+      return { statements: [statement, ...clampNotice], effects };
+    }
+    case 'timer': {
+      const valid = (n: number | null) => (n === null || (n >= MIN_TIMER_SECONDS && n <= MAX_TIMER_SECONDS) ? n : null);
+      const at = Math.min(payload.sentAt, origin.relayReceivedAt);
+      return {
+        statements: timerStatements(conversationId, sender, { expireSeconds: valid(payload.expireSeconds), burnSeconds: valid(payload.burnSeconds) }, at, id),
+        effects: [{ kind: 'notice', messageId: id }],
+      };
+    }
+    case 'burn': {
+      const targets = payload.targets.map(toBase64Url);
+      return { statements: [burnStatement(conversationId, targets, Math.min(payload.sentAt, origin.relayReceivedAt), sender)], effects: [{ kind: 'deadline', messageIds: targets }] };
     }
     case 'edit':
       return { statements: [editStatement(conversationId, sender, toBase64Url(payload.target), payload.body, payload.sentAt)], effects: [{ kind: 'updated', messageId: toBase64Url(payload.target) }] };

@@ -97,6 +97,8 @@ export class Inbound {
     // worker's answers (and so the pipelined commits) would wait until the whole backlog was decrypted.
     await new Promise((resolve) => setImmediate(resolve));
     const now = ctx.now();
+    for (const d of batch) ctx.clock.observeRelayTime(d.sentAt);
+    const trustedNow = ctx.clock.now();
     const staged = new StagedProtocolStore(ctx.store);
     const statements: Statement[] = [];
     const effects: Effect[] = [];
@@ -135,7 +137,7 @@ export class Inbound {
         if (!conversationId) continue;
         if (incoming.payload.kind === 'receipt' && !ctx.profile.receipts) continue; // off means off both ways
         // only something a person wrote opens a conversation: sender keys and receipts do not
-        const opens = incoming.payload.kind === 'text' || incoming.payload.kind === 'reply';
+        const opens = incoming.payload.kind === 'text' || incoming.payload.kind === 'reply' || incoming.payload.kind === 'timer';
         const ref = refOf(conversationId);
         if (opens && ref.kind === 'direct') statements.push(ensureDirectStatement(ref.username));
         if (opens && ref.kind === 'group') statements.push(ensureGroupStatement(ref.groupId, incoming.payload.group!.members, ctx.username));
@@ -145,7 +147,10 @@ export class Inbound {
           statements.push(...kept);
           if (kept.length) effects.push({ kind: 'channel-keys-arrived', channelId: incoming.payload.channelId });
         }
-        const applied = applyPayload(incoming.payload, { conversationId, sender, senderDevice: incoming.from.deviceId, own: sender === ctx.username, me: ctx.username, receivedAt: now });
+        const applied = applyPayload(incoming.payload, {
+          conversationId, sender, senderDevice: incoming.from.deviceId, own: sender === ctx.username, me: ctx.username, receivedAt: now,
+          relayReceivedAt: delivery.sentAt, now: trustedNow, policy: ctx.policy,
+        });
         statements.push(...applied.statements);
         effects.push(...applied.effects);
         if (applied.effects.some((e) => e.kind === 'received')) this.#received++;
@@ -211,7 +216,8 @@ export class Inbound {
       if (error.code === 'MISSING_SENDER_KEY') {
         const sender = { userId: String(error.details.userId), deviceId: String(error.details.deviceId) };
         const channelId = String(error.details.channelId);
-        statements.push(heldFrameStatement({ msgId: delivery.msgId, sender, channelId, body: delivery.body, receivedAt: now }));
+        // kept as the relay's receipt time when earlier: its timers count from there when the key arrives
+        statements.push(heldFrameStatement({ msgId: delivery.msgId, sender, channelId, body: delivery.body, receivedAt: Math.min(now, delivery.sentAt) }));
         this.#parts.keys.missing({ sender, channelId, keyId: Number(error.details.keyId) });
         undecryptable.push({ conversation: channelConversationId(channelId), sender: sender.userId, reason: 'waiting for the sender\'s key (asked for it)' });
         return null;
@@ -235,6 +241,8 @@ export class Inbound {
       switch (effect.kind) {
         case 'received': received.push(effect.messageId); break;
         case 'updated': updated.push(effect.messageId); break;
+        case 'notice': received.push(effect.messageId); break;
+        case 'deadline': updated.push(...effect.messageIds); break;
         case 'status': updated.push(...effect.messageIds); break;
         case 'removed': ctx.emit('message.removed', { id: effect.messageId, conversation: effect.conversationId, reason: 'deleted' }); break;
         case 'sender-key-arrived': keys.keyArrived(); break;
@@ -250,7 +258,7 @@ export class Inbound {
       if (!view.outgoing && refOf(view.conversation).kind === 'direct' && ctx.profile.receipts) receipts.set(view.sender, [...(receipts.get(view.sender) ?? []), view.id]);
     }
     await emitUpdated(ctx, updated);
-    if (received.length) await this.#parts.expiry.rearm(); // a message with a timer may have arrived
+    if (received.length || updated.length) await this.#parts.expiry.rearm(); // a timer may have arrived or started
     for (const notice of notices) await channels.onNotice(notice).catch((error: Error) => ctx.problem(error));
     if (keyed.size) await channels.keysArrived([...keyed]).catch((error: Error) => ctx.problem(error));
     // follow-ups that send: answers to key requests, our own key requests, delivery receipts, held frames

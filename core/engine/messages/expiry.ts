@@ -14,13 +14,16 @@ const RETRY_MS = 5_000;
 
 export class ExpiryScheduler {
   readonly #ctx: EngineContext;
+  readonly #afterBatch: (removed: number) => void;
   #timer: NodeJS.Timeout | null = null;
   #armedFor = Infinity;
-  #running: Promise<void> | null = null;
+  #running: Promise<number> | null = null;
   #stopped = false;
 
-  constructor(ctx: EngineContext) {
+  /** `afterBatch` runs after each sweep that removed something (the shredder, timers/shredder.ts). */
+  constructor(ctx: EngineContext, afterBatch: (removed: number) => void = () => {}) {
     this.#ctx = ctx;
+    this.#afterBatch = afterBatch;
   }
 
   /** Re-reads the soonest deadline and arms the timer for it. Call after any write that may have moved it. */
@@ -41,16 +44,18 @@ export class ExpiryScheduler {
     this.#timer = null;
     this.#armedFor = at;
     if (at === Infinity) return;
-    const delay = Math.min(Math.max(0, at - this.#ctx.now()), MAX_TIMER_MS);
-    this.#timer = setTimeout(() => void this.sweep().catch((error: Error) => {
+    const delay = Math.min(Math.max(0, at - this.#ctx.clock.now()), MAX_TIMER_MS);
+    this.#timer = setTimeout(() => void this.sweep().then((removed) => {
+      if (removed) this.#afterBatch(removed);
+    }, (error: Error) => {
       this.#ctx.problem(error);
-      this.#arm(this.#ctx.now() + RETRY_MS);
+      this.#arm(this.#ctx.clock.now() + RETRY_MS);
     }), delay);
     this.#timer.unref();
   }
 
-  /** Deletes every message whose time is up (shredding what the vault shreds), tells the UI, re-arms. */
-  sweep(): Promise<void> {
+  /** Deletes every message whose time is up, tells the UI, re-arms; returns how many it deleted. */
+  sweep(): Promise<number> {
     // one sweep at a time: a timer firing during an explicit sweep waits for it rather than racing it
     this.#running ??= this.#sweepOnce().finally(() => {
       this.#running = null;
@@ -58,16 +63,18 @@ export class ExpiryScheduler {
     return this.#running;
   }
 
-  async #sweepOnce(): Promise<void> {
+  async #sweepOnce(): Promise<number> {
     const ctx = this.#ctx;
-    const now = ctx.now();
-    const expired = await ctx.vault.all<{ message_id: string; conversation_id: string }>('SELECT message_id, conversation_id FROM messages WHERE expires_at IS NOT NULL AND expires_at <= ?', [now]);
+    const now = ctx.clock.now();
+    const expired = await ctx.vault.all<{ message_id: string; conversation_id: string; burn_started_at: number | null }>(
+      'SELECT message_id, conversation_id, burn_started_at FROM messages WHERE expires_at IS NOT NULL AND expires_at <= ?', [now]);
     if (expired.length) {
       await ctx.vault.deleteMessages(expired.map((e) => e.message_id));
-      for (const e of expired) ctx.emit('message.removed', { id: e.message_id, conversation: e.conversation_id, reason: 'expired' });
+      for (const e of expired) ctx.emit('message.removed', { id: e.message_id, conversation: e.conversation_id, reason: e.burn_started_at !== null ? 'burned' : 'expired' });
     }
     this.#armedFor = Infinity;
     await this.rearm();
+    return expired.length;
   }
 
   stop(): void {

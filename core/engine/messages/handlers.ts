@@ -10,6 +10,8 @@ import { EngineError } from '../errors.ts';
 import { deleteStatement, editStatement, historyPage, insertMessageStatements, reactionStatement, searchViews } from '../history.ts';
 import { mentionsIn } from '../inbound/payloads.ts';
 import type { Outbound } from '../outbound/fanout.ts';
+import { burnStatement, clampNoticeStatement, conversationTimer } from '../timers/conversation-timers.ts';
+import { timersForSend } from '../timers/deadlines.ts';
 import type { ExpiryScheduler } from './expiry.ts';
 import { emitUpdated } from './views.ts';
 
@@ -26,23 +28,28 @@ export function messageHandlers(ctx: EngineContext, routing: ConversationRouter,
   return {
     'messages.send': async ({ conversation, text, replyTo, timers }) => {
       const to = await routing.fromCaller(conversation);
-      const now = ctx.now();
-      const payloadTimers = timers && (timers.expiresInSeconds || timers.burnAfterReadSeconds)
-        ? { expiresAt: timers.expiresInSeconds ? now + timers.expiresInSeconds * 1000 : null, burnAfterReadSeconds: timers.burnAfterReadSeconds ?? null }
-        : null;
+      // the message's own timers, else the conversation's, else the policy's; capped by the policy
+      const { expireSeconds, burnSeconds, clamped } = timersForSend(timers, await conversationTimer(ctx.vault, storedConversationId(to)), ctx.policy);
+      // the payload states its deadline on the same clock as its sending time, so its life is exactly expireSeconds
+      const payloadTimers = (now: number) => (expireSeconds !== null || burnSeconds !== null
+        ? { expiresAt: expireSeconds !== null ? now + expireSeconds * 1000 : null, burnAfterReadSeconds: burnSeconds }
+        : null);
+      let expiresAt: number | null = null;
       const content: PayloadContent = replyTo ? { kind: 'reply', target: fromBase64Url(replyTo), body: text } : { kind: 'text', body: text };
-      const messageId = await outbound.sendPayload(to, content, payloadTimers, (id, into, at) => insertMessageStatements({
-        messageId: id, conversationId: into, sender: ctx.username, senderDevice: ctx.deviceId, sentAt: at, receivedAt: at, body: text,
-        expiresAt: payloadTimers?.expiresAt ?? null, burnSeconds: payloadTimers?.burnAfterReadSeconds ?? null, replyTo: replyTo ?? null,
-        mentions: mentionsIn(text), outgoing: true, status: 'pending',
-      }));
-      if (payloadTimers?.expiresAt) expiry.noteDeadline(payloadTimers.expiresAt);
+      const messageId = await outbound.sendPayload(to, content, payloadTimers, (id, into, at) => {
+        expiresAt = expireSeconds !== null ? ctx.clock.now() + expireSeconds * 1000 : null;
+        return [...insertMessageStatements({
+          messageId: id, conversationId: into, sender: ctx.username, senderDevice: ctx.deviceId, sentAt: at, receivedAt: at, body: text,
+          expiresAt, burnSeconds, clamped, replyTo: replyTo ?? null, mentions: mentionsIn(text), outgoing: true, status: 'pending',
+        }), ...(clamped ? [clampNoticeStatement(into, ctx.policy, at, ctx.username)] : [])];
+      });
+      if (expiresAt !== null) expiry.noteDeadline(expiresAt);
       return outbound.settleSend(messageId);
     },
     'messages.list': async ({ conversation, before, after, around, limit }) => {
       const to = await routing.fromCaller(conversation);
       const anchor = before ? { before } : after ? { after } : around ? { around } : { newest: true as const };
-      return historyPage(ctx.vault, storedConversationId(to), anchor, limit, ctx.now());
+      return historyPage(ctx.vault, storedConversationId(to), anchor, limit, ctx.clock.now());
     },
     'messages.edit': async ({ id, text }) => {
       const { conversation, target } = await ownMessage(id);
@@ -70,14 +77,22 @@ export function messageHandlers(ctx: EngineContext, routing: ConversationRouter,
       const conversation = storedConversationId(to);
       const unread = await ctx.vault.all<{ message_id: string }>(
         `SELECT message_id FROM messages WHERE conversation_id = ? AND outgoing = 0 AND id <= (SELECT id FROM messages WHERE message_id = ?) ORDER BY id DESC LIMIT 200`, [conversation, upTo]);
-      const now = ctx.now();
-      // burn-on-read starts at first read and never outlives the sender's expiry
+      // burn-on-read starts at the first display (what is read up to upTo was displayed), never past the expiry,
+      // and every other device of every participant is told so, to start it too
+      const now = ctx.clock.now();
+      const displayed = (await ctx.vault.all<{ message_id: string }>(
+        `SELECT message_id FROM messages WHERE conversation_id = ? AND outgoing = 0 AND burn_seconds IS NOT NULL AND burn_started_at IS NULL
+           AND id <= (SELECT id FROM messages WHERE message_id = ?) LIMIT 500`, [conversation, upTo])).map((r) => r.message_id);
       await ctx.vault.transaction([
         { sql: 'UPDATE conversations SET unread = 0, mentions = 0 WHERE id = ?', params: [conversation] },
-        { sql: `UPDATE messages SET expires_at = min(coalesce(expires_at, ? + burn_seconds * 1000), ? + burn_seconds * 1000)
-                WHERE conversation_id = ? AND burn_seconds IS NOT NULL AND outgoing = 0`, params: [now, now, conversation] },
+        ...(displayed.length ? [burnStatement(conversation, displayed, now, ctx.username)] : []),
       ]);
       await expiry.rearm();
+      if (displayed.length) {
+        await emitUpdated(ctx, displayed);
+        await outbound.sendPayload(to, { kind: 'burn', targets: displayed.map(fromBase64Url) }, null, () => []);
+        outbound.flushSoon();
+      }
       if (to.kind === 'direct' && ctx.profile.receipts && unread.length) {
         await ctx.lane.run(() => outbound.queueControl(to.username, { kind: 'receipt', receipt: 'read', targets: unread.map((u) => fromBase64Url(u.message_id)) }));
         outbound.flushSoon();
@@ -86,7 +101,7 @@ export function messageHandlers(ctx: EngineContext, routing: ConversationRouter,
     },
     'messages.search': async ({ query, limit }) => {
       const match = ftsQuery(query);
-      return { messages: match ? await searchViews(ctx.vault, match, limit, ctx.now()) : [] };
+      return { messages: match ? await searchViews(ctx.vault, match, limit, ctx.clock.now()) : [] };
     },
   };
 }

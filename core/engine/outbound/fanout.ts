@@ -81,7 +81,7 @@ export class Outbound {
    * Relay frames for pairwise ciphertexts. A large fan-out (a sender key to a big channel) is split so each frame
    * stays well under the relay's 256 KiB limit; every part needs its own id, since the relay stores an id once.
    */
-  pairwiseFrames(frames: ProtocolFrame[], now: number, msgId = newMessageId(), messageId: string | null = null, expiresAt = now + DEFAULT_ENVELOPE_TTL_MS): OutgoingFrame[] {
+  pairwiseFrames(frames: ProtocolFrame[], now: number, msgId = newMessageId(), messageId: string | null = null, expiresAt = now + this.#envelopeTtlMs()): OutgoingFrame[] {
     const parts: Recipient[][] = [];
     let size = Infinity;
     for (const f of frames) {
@@ -202,15 +202,21 @@ export class Outbound {
     await this.#ctx.lane.commitFrames(staged, result.writes, this.pairwiseFrames(result.frames, now), records);
   }
 
+  /** How long the relay may keep what this device sends: never past the org policy's maximum life (it refuses that). */
+  #envelopeTtlMs(): number {
+    const cap = this.#ctx.policy.maxExpireSeconds;
+    return cap === undefined ? DEFAULT_ENVELOPE_TTL_MS : Math.min(DEFAULT_ENVELOPE_TTL_MS, cap * 1000);
+  }
+
   /** Sends a user payload to a conversation and records it locally in the same transaction; returns its id. */
-  async sendPayload(target: SendTarget, content: PayloadContent, timers: Payload['timers'], local: (id: string, conversationId: string, now: number) => Statement[]): Promise<string> {
+  async sendPayload(target: SendTarget, content: PayloadContent, timers: Payload['timers'] | ((now: number) => Payload['timers']), local: (id: string, conversationId: string, now: number) => Statement[]): Promise<string> {
     const ctx = this.#ctx;
     const id = newMessageId();
     const messageId = toBase64Url(id);
     await ctx.lane.run(async () => {
       const now = ctx.now();
       const payload = {
-        id, sentAt: now, timers,
+        id, sentAt: now, timers: typeof timers === 'function' ? timers(now) : timers,
         syncTo: target.kind === 'direct' ? target.username : null,
         group: target.kind === 'group' ? { id: fromBase64Url(target.groupId), members: target.members } : null,
         ...content,
@@ -253,7 +259,7 @@ export class Outbound {
   async #encryptAndQueue(target: SendTarget, payload: Payload, messageId: string | null, extra: Statement[], now: number): Promise<void> {
     const ctx = this.#ctx;
     const staged = new StagedProtocolStore(ctx.store);
-    const expiresAt = Math.min(payload.timers?.expiresAt ?? now + DEFAULT_ENVELOPE_TTL_MS, now + DEFAULT_ENVELOPE_TTL_MS);
+    const expiresAt = Math.min(payload.timers?.expiresAt ?? Infinity, now + this.#envelopeTtlMs());
     if (target.kind === 'channel') {
       const prepared = await this.#prepareChannel(staged, target.channelId, now);
       const encrypted = encryptChannelMessage(staged, target.channelId, payload, now);

@@ -3,14 +3,12 @@
 // know pass through untouched, so a newer client's or another feature's fields survive an admin's edit.
 import { z } from 'zod';
 import { fromUtf8, utf8, verify } from '../../crypto/sodium.ts';
+import { MAX_TIMER_SECONDS, MIN_TIMER_SECONDS } from '../../api/durations.ts';
 import type { SignedBlob } from '../relay-http.ts';
 
 /** As the relay's own limit (server/routes/admin.ts): a policy is a few fields, never a payload. */
 export const MAX_POLICY_BYTES = 16 * 1024;
-/** Timers run from 5 seconds to 365 days (core/engine/messages/durations.ts parses them). */
-export const MAX_TIMER_SECONDS = 365 * 86_400;
-
-const seconds = z.number().int().min(1).max(MAX_TIMER_SECONDS);
+const seconds = z.number().int().min(MIN_TIMER_SECONDS).max(MAX_TIMER_SECONDS);
 
 export const policyDocumentSchema = z.object({
   /** Greater on every change: a client keeps the highest it has seen, so a relay cannot roll a policy back. */

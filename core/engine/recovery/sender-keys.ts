@@ -120,7 +120,10 @@ export class SenderKeyRecovery {
         done.push(row.id);
         const conversationId = await this.#routing.inboundConversation(incoming.channelId, row.sender_user, incoming.payload);
         if (!conversationId) continue;
-        const applied = applyPayload(incoming.payload, { conversationId, sender: row.sender_user, senderDevice: row.sender_device, own: row.sender_user === ctx.username, me: ctx.username, receivedAt: row.received_at });
+        const applied = applyPayload(incoming.payload, {
+          conversationId, sender: row.sender_user, senderDevice: row.sender_device, own: row.sender_user === ctx.username, me: ctx.username,
+          receivedAt: row.received_at, relayReceivedAt: row.received_at, now: ctx.clock.now(), policy: ctx.policy,
+        });
         statements.push(...applied.statements);
         effects.push(...applied.effects);
       } catch (error) {

@@ -1,12 +1,11 @@
-// Catching up with the relay on demand (the CLI's `sync`, a UI's pull to refresh) and running the shredder.
+// Catching up with the relay on demand (the CLI's `sync`, a UI's pull to refresh).
 import type { Handlers } from '../../api/dispatch.ts';
 import type { EngineContext } from '../context.ts';
 import { EngineError } from '../errors.ts';
 import type { Inbound } from '../inbound/receive.ts';
-import type { ExpiryScheduler } from '../messages/expiry.ts';
 import type { Operations } from '../operations/registry.ts';
 
-type SyncHandlers = Pick<Handlers, 'sync.now' | 'vault.shred' | 'operations.cancel'>;
+type SyncHandlers = Pick<Handlers, 'sync.now' | 'operations.cancel'>;
 
 /** How long sync.now waits for a connection to the relay before saying it cannot be reached. */
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -15,7 +14,7 @@ const DRAIN_TIMEOUT_MS = 60_000;
 /** How often a running sync reports how many messages it has taken in. */
 const PROGRESS_EVERY_MS = 250;
 
-export function syncHandlers(ctx: EngineContext, inbound: Inbound, expiry: ExpiryScheduler, operations: Operations): SyncHandlers {
+export function syncHandlers(ctx: EngineContext, inbound: Inbound, operations: Operations): SyncHandlers {
   return {
     'sync.now': async ({ operation }) => operations.run(operation, async (op) => {
       const before = inbound.received;
@@ -41,10 +40,5 @@ export function syncHandlers(ctx: EngineContext, inbound: Inbound, expiry: Expir
       return { received: inbound.received - before, sent: pending - (await ctx.outbox.pending()) };
     }),
     'operations.cancel': async ({ operation }) => ({ cancelled: operations.cancel(operation) }),
-    'vault.shred': async () => {
-      await expiry.sweep();
-      const report = await ctx.vault.shred();
-      return { rows: report.messagesRemoved, files: report.filesShredded, bytes: report.bytesOverwritten };
-    },
   };
 }

@@ -141,11 +141,11 @@ describe('engine: the contract a UI needs', () => {
   });
 
   it('removes an expiring message on every device at its deadline, not at the next poll', async () => {
-    const sent = await ann.engine.api.call('messages.send', { conversation: general, text: 'gone in two seconds', timers: { expiresInSeconds: 2 } });
+    const sent = await ann.engine.api.call('messages.send', { conversation: general, text: 'gone in five seconds', timers: { expiresInSeconds: 5 } });
     await arrives(ben, sent.id);
     // one timer armed for the soonest deadline: a 30-second poll would miss this wait by far
     for (const e of [ann, ben]) {
-      await e.waitFor(() => e.events.find((x) => x.name === 'message.removed' && (x.payload as { id: string }).id === sent.id), 6_000, `expiry on ${e.username}`);
+      await e.waitFor(() => e.events.find((x) => x.name === 'message.removed' && (x.payload as { id: string }).id === sent.id), 9_000, `expiry on ${e.username}`);
     }
     const page = await ben.engine.api.call('messages.list', { conversation: general, limit: 200 });
     assert.ok(!page.messages.some((m) => m.id === sent.id));

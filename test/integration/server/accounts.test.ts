@@ -208,10 +208,12 @@ describe('accounts, devices and admin', () => {
     const served = await http<{ policy: { version: number; document: { data: string } }; orgKey: string }>(server.url, 'GET', '/v1/org', { token: admin.token });
     assert.equal(served.body.policy.document.data, toBase64Url(policy), 'served byte-for-byte');
     assert.equal(served.body.orgKey, toBase64Url(orgKeys.publicKey));
-    // The policy's maxExpireSeconds caps how long the server keeps an envelope, whatever the sender asks.
+    // The policy's maxExpireSeconds: an envelope asking to live longer is refused; one within the clock allowance
+    // (a sender's clock a minute ahead) is taken and kept no longer than the cap.
     const socket = await WsClient.connect(server.url, admin.token);
-    const far = Date.now() + 10 * 86_400_000;
-    const capped = await socket.sendToDevices([{ device: org.admin.deviceId, body: utf8('x') }], randomBytes(16), far);
+    const far = await socket.sendToDevices([{ device: org.admin.deviceId, body: utf8('x') }], randomBytes(16), Date.now() + 10 * 86_400_000);
+    assert.equal(far.t === 'error' && far.code, 'over_policy');
+    const capped = await socket.sendToDevices([{ device: org.admin.deviceId, body: utf8('x') }], randomBytes(16), Date.now() + 86_400_000 + 60_000);
     assert.equal(capped.t, 'sent');
     const queued = await socket.waitFor(() => socket.deliveries[0]);
     assert.ok(queued.expiresAt <= Date.now() + 86_400_000, 'expiry capped at one day by the policy');

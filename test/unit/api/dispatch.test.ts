@@ -60,7 +60,7 @@ test('refusals read as sentences in the user\'s terms, never the validator\'s ow
   assert.equal(await refusal('messages.send', { conversation: 'd:bob', text: 5 }), 'a message must be a string');
   assert.equal(await refusal('messages.send', { conversation: 'd:bob', text: 'hi', colour: 'red' }), 'unknown field: colour');
   assert.equal(await refusal('conversations.resolve', { target: 'bob' }), 'a target is #channel, @username or @name,name', 'a schema\'s own message stays');
-  assert.equal(await refusal('messages.send', { conversation: 'd:bob', text: 'hi', timers: { expiresInSeconds: 0 } }), 'an expiry timer must be more than 0 seconds');
+  assert.equal(await refusal('messages.send', { conversation: 'd:bob', text: 'hi', timers: { expiresInSeconds: 0 } }), 'an expiry timer must be at least 5 seconds');
 });
 
 test('an engine answer that breaks the contract becomes an INTERNAL error, not bad data in the UI', async () => {

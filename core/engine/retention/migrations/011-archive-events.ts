@@ -1,7 +1,7 @@
 import type { Migration } from '../../../vault/index.ts';
 
-export const m010: Migration = {
-  version: 10,
+export const m011: Migration = {
+  version: 11,
   description: 'the compliance archive: every event it received, kept whatever the timers say',
   sql: `
     -- One row per event the archive account received (a message, an edit, a deletion, a reaction, an attachment),
