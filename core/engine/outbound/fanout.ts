@@ -277,7 +277,20 @@ export class Outbound {
     // no frame at all means no device could be reached, which is not "sent")
     const toSelfOnly = target.kind === 'direct' && target.username === ctx.username;
     const done = frames.length === 0 && messageId && toSelfOnly ? [statusStatement([messageId], 'sent')] : [];
-    await ctx.lane.commitFrames(staged, [], this.pairwiseFrames(frames, now, payload.id, messageId, expiresAt), [...extra, ...done]);
+    await ctx.lane.commitFrames(staged, [], this.#framesWithCopies(frames, archive, now, payload.id, messageId, expiresAt), [...extra, ...done]);
+  }
+
+  /**
+   * The relay sends for a direct or group payload. The archive's copies go in a send of their own that waits on the
+   * relay as long as any envelope may, not the message's own timer: an archive offline past a message's deadline
+   * still gets it (its copy ignores expiry).
+   */
+  #framesWithCopies(frames: ProtocolFrame[], archive: string | null, now: number, msgId: Uint8Array, messageId: string | null, expiresAt: number): OutgoingFrame[] {
+    const copies = archive === null ? [] : frames.filter((f) => f.to.userId === archive);
+    if (copies.length === 0) return this.pairwiseFrames(frames, now, msgId, messageId, expiresAt);
+    const others = frames.filter((f) => f.to.userId !== archive);
+    if (others.length === 0) return this.pairwiseFrames(copies, now, msgId, messageId);
+    return [...this.pairwiseFrames(others, now, msgId, messageId, expiresAt), ...this.pairwiseFrames(copies, now)];
   }
 
   /**
