@@ -16,6 +16,7 @@
 // - JSON output (--json) is exact: JSON.stringify's escapes, plus \uXXXX for the characters above that it leaves
 //   raw (DEL, C1, format characters, U+2028/2029). Parsed, every string is exactly what the sender sent.
 import type { ConversationViewT, MessageViewT } from '../api/contract.ts';
+import { shortDuration } from '../api/durations.ts';
 
 /** What starts every continuation line of a multi-line message. */
 export const CONTINUATION = '  | ';
@@ -76,7 +77,8 @@ export function formatTime(iso: string): string {
 
 /** `ID  TIME  @sender: text`, continuation lines for the text's own line breaks, then (edited) and the timers. */
 export function formatMessage(m: MessageViewT): string {
-  const timers = [m.expiresAt ? `expires ${formatTime(m.expiresAt)}` : '', m.burnAfterReadSeconds ? `burns ${m.burnAfterReadSeconds}s after read` : '']
+  const timers = [m.expiresAt ? `expires ${formatTime(m.expiresAt)}` : '', m.burnAfterReadSeconds ? `burns ${shortDuration(m.burnAfterReadSeconds)} after read` : '',
+    m.clampedByPolicy ? 'shortened by the org policy' : '']
     .filter(Boolean)
     .join(', ');
   const edited = m.editedAt ? ' (edited)' : '';
@@ -85,6 +87,7 @@ export function formatMessage(m: MessageViewT): string {
   if (m.notice === 'retention-on') return `${head}  -- retention was turned on: the archive @${neutralise(m.sender)} keeps a copy of everything from now on --`;
   if (m.notice === 'retention-off') return `${head}  -- retention was turned off: the archive no longer receives copies --`;
   if (m.notice === 'identity-changed') return `${head}  -- the safety number of @${neutralise(m.sender)} changed: compare it (wardroom safety-number ${neutralise(m.sender)}) --`;
+  if (m.notice === 'timer-changed' || m.notice === 'policy-clamped') return `${head}  -- ${continued(m.text)} --`;
   const held = m.status === 'held' ? '  [held: not sent]' : '';
   return `${head}  @${neutralise(m.sender)}: ${continued(m.text)}${edited}${timers ? `  [${timers}]` : ''}${held}`;
 }

@@ -44,9 +44,11 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
   },
   channels: { usage: [['channels', 'list channels and direct messages']], details: 'One line per conversation, with its unread count and topic.' },
   send: {
-    usage: [['send TARGET TEXT [--expire SECONDS] [--burn SECONDS] [--reply ID]', 'send a message']],
-    details: `${TARGET} --expire deletes the message everywhere SECONDS after sending; --burn deletes it SECONDS after ` +
-      'it is read; --reply answers the message ID. Prints the message id and its state.',
+    usage: [['send TARGET TEXT [--expire DURATION] [--burn DURATION] [--reply ID]', 'send a message']],
+    details: `${TARGET} --expire deletes the message on every device DURATION after sending; --burn deletes it DURATION ` +
+      'after a recipient first reads it (never later than --expire). DURATION is 30s, 5m, 2h, 7d or plain seconds, from 5 ' +
+      'seconds to 365 days; without them the conversation\'s timer (wardroom timer) and the org policy apply, and the ' +
+      'policy shortens what is longer than it allows. --reply answers the message ID. Prints the message id and its state.',
   },
   read: {
     usage: [['read TARGET [--limit N] [--before ID] [--follow] [--peek]', 'print a conversation, oldest first']],
@@ -55,6 +57,24 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
       'any number: it pages through the history itself); --before ID the ones before message ID. --follow then prints ' +
       'new messages as they arrive, until Ctrl-C (a normal end: exit 0). Times are local, with the zone\'s offset; with ' +
       '--json, ISO 8601 in UTC.',
+  },
+  timer: {
+    usage: [['timer TARGET DURATION|off [--burn DURATION]', 'set how long messages last in a conversation, for everyone in it']],
+    details: `${TARGET} Every member's messages there disappear DURATION after sending (--burn: after first reading) unless a ` +
+      'message names its own; announced in the conversation. Within the org policy (wardroom policy show). `off` turns it off.',
+  },
+  policy: {
+    usage: [
+      ['policy show', 'the org policy this device enforces'],
+      ['policy set [--max-expire DURATION|off] [--max-burn DURATION|off] [--default-expire DURATION|off] [--require-timer|--no-require-timer] [--retention on|off] [--archive-account NAME]', '(admins) sign and publish a new org policy'],
+    ],
+    details: 'The org policy is signed by the organisation key and checked by every device against the key it pinned, so ' +
+      'the relay cannot change it. --max-expire caps every message\'s life (messages without a timer get it), --max-burn ' +
+      'caps burn-on-read, --default-expire is the timer of messages that name none, --require-timer refuses messages ' +
+      'without one. `off` removes a limit. Only admins can set it, on the device that registered the org key (the first ' +
+      'admin device to set a policy registers one). --retention on --archive-account NAME makes the account NAME the ' +
+      'compliance archive (wardroom help archive): every device copies everything to it and tells its user so, and the ' +
+      'change is announced in every conversation; --retention off stops it.',
   },
   sync: { usage: [['sync', 'fetch and process everything pending, then exit']], details: 'Prints how many items it received and sent.' },
   search: { usage: [['search QUERY [--limit N]', 'search this device\'s messages']], details: 'Searches the local vault only: the relay never sees message text. --limit N: at most N results (default 50, at most 200).' },

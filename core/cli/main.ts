@@ -13,6 +13,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { CommandName, CommandRequest, CommandResponse, MessageViewT, WardroomApi } from '../api/contract.ts';
 import { PROFILE_LOG_FILE, type EngineHost, type OpenEngine } from '../api/host.ts';
 import { ApiError, LIMITS } from '../api/contract.ts';
+import { DurationError, formatDuration, parseDuration } from '../api/durations.ts';
 import { formatConversation, formatMessage, jsonLine, messageJson, neutralise } from './format.ts';
 import { COMMAND_HELP, COMMANDS, commandHelp, USAGE } from './help.ts';
 import { openProfile as servedOrOpened } from './rpc-client.ts';
@@ -57,6 +58,11 @@ const options = {
   expire: { type: 'string' },
   burn: { type: 'string' },
   reply: { type: 'string' },
+  'max-expire': { type: 'string' },
+  'max-burn': { type: 'string' },
+  'default-expire': { type: 'string' },
+  'require-timer': { type: 'boolean' },
+  'no-require-timer': { type: 'boolean' },
   topic: { type: 'string' },
   open: { type: 'boolean', default: false },
   out: { type: 'string' },
@@ -115,6 +121,58 @@ function positiveInt(name: string, value: string | undefined): number | undefine
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || Number(value) <= 0) throw new UsageError(`--${name} takes a whole number of seconds or items above 0`);
   return Number(value);
+}
+
+/** `--expire 30s`: a duration (core/api/durations.ts), as a usage error in the flag's name when it is not one. */
+function duration(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseDuration(value);
+  } catch (error) {
+    if (error instanceof DurationError) throw new UsageError(`--${name}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** A policy limit: a duration, or `off` to remove it; undefined when the flag is absent. */
+function limitFlag(name: string, value: string | undefined): number | null | undefined {
+  return value === 'off' ? null : duration(name, value);
+}
+
+/** The `policy set` flags as a policy.set request (only what was given). */
+function policyChange(flags: Flags) {
+  if (flags['require-timer'] && flags['no-require-timer']) throw new UsageError('give --require-timer or --no-require-timer, not both');
+  const change = {
+    ...(flags['max-expire'] !== undefined ? { maxExpireSeconds: limitFlag('max-expire', flags['max-expire']) } : {}),
+    ...(flags['max-burn'] !== undefined ? { maxBurnSeconds: limitFlag('max-burn', flags['max-burn']) } : {}),
+    ...(flags['default-expire'] !== undefined ? { defaultExpireSeconds: limitFlag('default-expire', flags['default-expire']) } : {}),
+    ...(flags['require-timer'] ? { requireTimer: true } : flags['no-require-timer'] ? { requireTimer: null } : {}),
+    ...retentionChange(flags),
+  };
+  if (Object.keys(change).length === 0) throw new UsageError('policy set changes nothing: give --max-expire, --max-burn, --default-expire, --require-timer or --retention');
+  return change;
+}
+
+/** `--retention on|off` and `--archive-account NAME` as policy.set fields (docs/retention.md). */
+function retentionChange(flags: Flags): { retention?: boolean; archiveAccount?: string } {
+  const retention = flags.retention;
+  if (retention !== undefined && retention !== 'on' && retention !== 'off') throw new UsageError('--retention takes on or off');
+  return {
+    ...(retention !== undefined ? { retention: retention === 'on' } : {}),
+    ...(flags['archive-account'] !== undefined ? { archiveAccount: flags['archive-account'].replace(/^@/, '') } : {}),
+  };
+}
+
+/** The policy in a line per limit, for people. */
+function formatPolicy(policy: {
+  version: number; maxExpireSeconds?: number | undefined; maxBurnSeconds?: number | undefined; requireTimer?: boolean | undefined; defaultExpireSeconds?: number | undefined;
+  retention?: boolean | undefined; archiveAccount?: string | undefined;
+}): string {
+  if (policy.version === 0) return 'no org policy: timers are up to each message and conversation';
+  const limit = (seconds: number | undefined) => (seconds === undefined ? 'none' : formatDuration(seconds));
+  return [`org policy version ${policy.version}`, `  max expiry: ${limit(policy.maxExpireSeconds)}`, `  max burn after reading: ${limit(policy.maxBurnSeconds)}`,
+    `  timer required: ${policy.requireTimer ? 'yes' : 'no'}`, `  default expiry: ${limit(policy.defaultExpireSeconds)}`,
+    `  retention: ${policy.retention && policy.archiveAccount ? `on, archive @${neutralise(policy.archiveAccount)}` : 'off'}`].join('\n');
 }
 
 /** The first line of a secret's file (a passphrase, a recovery kit): secrets stay out of argv and `ps`. */
@@ -248,7 +306,11 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
     profile = flags.profile ?? io.env.WARDROOM_PROFILE;
     if (!profile) throw new UsageError('no profile: pass --profile DIR (or set WARDROOM_PROFILE)');
     // Checked before the engine opens: a typo should not cost an Argon2id unlock.
-    const numbers = { expire: positiveInt('expire', flags.expire), burn: positiveInt('burn', flags.burn), limit: positiveInt('limit', flags.limit) };
+    const numbers = { expire: duration('expire', flags.expire), burn: duration('burn', flags.burn), limit: positiveInt('limit', flags.limit) };
+    const change = command === 'policy' && args[0] === 'set' ? policyChange(flags) : null;
+    if (command === 'policy' && !(args.length === 1 && (args[0] === 'show' || args[0] === 'set'))) throw new UsageError(`usage: wardroom ${synopsis('policy')}`);
+    const timerSetting = command === 'timer' ? limitFlag('expire', need(args, 2, 'timer')[1]) : undefined;
+    if (command === 'timer') checkTarget(args[0]!);
     if (command === 'receipts' && (args.length !== 1 || (args[0] !== 'on' && args[0] !== 'off'))) throw new UsageError('receipts takes on or off');
     if ((command === 'send' || command === 'read') && args[0] !== undefined) checkTarget(args[0]);
     // Read when needed: a command that a running serve answers does not unlock the vault.
@@ -458,6 +520,23 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
       }
       case 'archive':
         return await archiveCommand(args, flags, call, print, io, notice);
+      case 'policy': {
+        if (change) {
+          const policy = await call('policy.set', change);
+          print(policy, `${formatPolicy(policy)}\nsigned and published`);
+          return 0;
+        }
+        const { policy, org, canSign } = await call('policy.get', {});
+        print({ ...policy, org, canSign }, `${formatPolicy(policy)}${org ? `\n  org key: ${org}` : ''}`);
+        return 0;
+      }
+      case 'timer': {
+        const [target] = args;
+        const set = await call('conversations.setTimer', { conversation: await conversationOf(target!), expireSeconds: timerSetting ?? null, burnSeconds: numbers.burn ?? null });
+        print(set, set.expireSeconds === null && set.burnSeconds === null ? `disappearing messages off in ${neutralise(target!)}`
+          : `messages in ${neutralise(target!)} ${[set.expireSeconds !== null ? `disappear after ${formatDuration(set.expireSeconds)}` : '', set.burnSeconds !== null ? `burn ${formatDuration(set.burnSeconds)} after reading` : ''].filter(Boolean).join(' and ')}`);
+        return 0;
+      }
       case 'shred': {
         const report = await call('vault.shred', {});
         print(report, `shredded ${report.rows} rows, ${report.pages} pages, ${report.files} files (${report.bytes} bytes), ${report.walBytes} WAL bytes`);

@@ -37,7 +37,7 @@ export function messageHandlers(ctx: EngineContext, routing: ConversationRouter,
       let expiresAt: number | null = null;
       const content: PayloadContent = replyTo ? { kind: 'reply', target: fromBase64Url(replyTo), body: text } : { kind: 'text', body: text };
       const messageId = await outbound.sendPayload(to, content, payloadTimers, (id, into, at) => {
-        expiresAt = expireSeconds !== null ? ctx.clock.now() + expireSeconds * 1000 : null;
+        expiresAt = expireSeconds !== null ? ctx.clock.trusted(at) + expireSeconds * 1000 : null;
         return [...insertMessageStatements({
           messageId: id, conversationId: into, sender: ctx.username, senderDevice: ctx.deviceId, sentAt: at, receivedAt: at, body: text,
           expiresAt, burnSeconds, clamped, replyTo: replyTo ?? null, mentions: mentionsIn(text), outgoing: true, status: 'pending',

@@ -26,6 +26,11 @@ export class TrustedClock {
   }
 
   now(): number {
-    return Math.max(this.#wall(), this.#relayAt + (this.#monotonic() - this.#relaySeenAt));
+    return this.trusted(this.#wall());
+  }
+
+  /** A wall-clock reading just taken, raised to the relay's bound if it is behind it. */
+  trusted(wallTime: number): number {
+    return Math.max(wallTime, this.#relayAt + (this.#monotonic() - this.#relaySeenAt));
   }
 }

@@ -86,10 +86,18 @@ describe('wardroom archive (real relay, real binary)', () => {
   });
 
   it('while retention is on, whoami and read say so, and the change is announced in the conversation', async () => {
-    // the admin signs the policy through its serve (JSON-RPC on stdin; the end of stdin stops it)
-    const set = await org.as('admin', ['serve'], { stdin: `${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'policy.set', params: { retention: true, archiveAccount: 'archive' } })}\n` });
-    ok(set, 'policy.set through serve');
-    assert.match(set.stdout, /"retention":true/);
+    const typo = await org.as('admin', ['policy', 'set', '--retention', 'yes']);
+    assert.equal(typo.code, 2);
+    assert.equal(typo.stderr, 'wardroom: --retention takes on or off\n');
+    const none = await org.as('admin', ['policy', 'set', '--retention', 'on']);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /retention needs an archive account/);
+    const set = await org.as('admin', ['policy', 'set', '--retention', 'on', '--archive-account', 'archive']);
+    ok(set, 'policy set');
+    assert.match(set.stdout, /^ {2}retention: on, archive @archive$/m);
+    const shown = await org.as('alice', ['policy', 'show']);
+    ok(shown, 'policy show');
+    assert.match(shown.stdout, /^ {2}retention: on, archive @archive$/m);
     const me = await org.as('alice', ['whoami']);
     ok(me, 'whoami');
     assert.equal(me.stdout.split('\n')[1], 'Retention is on in this workspace: the organisation\'s archive keeps a copy of every message, edit, deletion and attachment (the archive is @archive)');

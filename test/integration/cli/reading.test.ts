@@ -41,7 +41,7 @@ describe('wardroom read', () => {
   };
 
   it('--peek leaves a message unread; a read marks it read, sends the receipt and starts burn-on-read', { timeout: 60_000 }, async () => {
-    const sent = await alice.engine.api.call('messages.send', { conversation: await idOf(alice.engine.api, '@bob'), text: 'burns 3 s after reading', timers: { burnAfterReadSeconds: 3 } });
+    const sent = await alice.engine.api.call('messages.send', { conversation: await idOf(alice.engine.api, '@bob'), text: 'burns 5 s after reading', timers: { burnAfterReadSeconds: 5 } });
     const peeked = await readJson('--peek');
     assert.equal(peeked.find((m) => m.id === sent.id)?.expiresAt, undefined, 'peeking starts no burn timer');
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -51,8 +51,8 @@ describe('wardroom read', () => {
     const shown = read.find((m) => m.id === sent.id);
     assert.ok(shown, 'shown once more');
     await alice.waitFor(readOnAlice, 15_000, 'the read receipt');
-    await new Promise((resolve) => setTimeout(resolve, 3_500));
-    assert.ok(!(await readJson('--peek')).some((m) => m.id === sent.id), 'burnt 3 s after it was read');
+    await new Promise((resolve) => setTimeout(resolve, 5_500));
+    assert.ok(!(await readJson('--peek')).some((m) => m.id === sent.id), 'burnt 5 s after it was read');
   });
 
   it('refuses a channel or a person that does not exist, in one line and non-zero', async () => {

@@ -84,7 +84,18 @@ test('bad numbers for timers are refused before the engine opens', async () => {
   const h = harness({ WARDROOM_PASSPHRASE: 'pass-phrase-1' });
   assert.equal(await h.run(['--profile', '/tmp/p', 'send', '#ops', 'hi', '--expire', '-5']), 2);
   assert.equal(await h.run(['--profile', '/tmp/p', 'send', '#ops', 'hi', '--expire', 'soon']), 2);
-  assert.match(h.err.at(-1)!, /--expire takes a whole number/);
+  assert.match(h.err.at(-1)!, /--expire: "soon" is not a duration: write it like 30s, 5m, 2h or 7d/);
+  assert.equal(await h.run(['--profile', '/tmp/p', 'send', '#ops', 'hi', '--burn', '3s']), 2);
+  assert.match(h.err.at(-1)!, /--burn: timers are at least 5 seconds/);
+  assert.equal(await h.run(['--profile', '/tmp/p', 'send', '#ops', 'hi', '--expire', '400d']), 2);
+  assert.match(h.err.at(-1)!, /at most 365 days/);
+  assert.equal(await h.run(['--profile', '/tmp/p', 'policy', 'set']), 2);
+  assert.match(h.err.at(-1)!, /policy set changes nothing/);
+  assert.equal(await h.run(['--profile', '/tmp/p', 'policy', 'set', '--max-expire', '1w']), 2);
+  assert.match(h.err.at(-1)!, /--max-expire: "1w" is not a duration/);
+  assert.equal(await h.run(['--profile', '/tmp/p', 'policy', 'frob']), 2);
+  assert.equal(await h.run(['--profile', '/tmp/p', 'timer', '@bob']), 2);
+  assert.deepEqual(h.opened, [], 'all before the engine opens');
 });
 
 test('unknown commands are usage errors (exit 2) before any passphrase is needed', async () => {
