@@ -172,7 +172,8 @@ function formatPolicy(policy: {
   const limit = (seconds: number | undefined) => (seconds === undefined ? 'none' : formatDuration(seconds));
   return [`org policy version ${policy.version}`, `  max expiry: ${limit(policy.maxExpireSeconds)}`, `  max burn after reading: ${limit(policy.maxBurnSeconds)}`,
     `  timer required: ${policy.requireTimer ? 'yes' : 'no'}`, `  default expiry: ${limit(policy.defaultExpireSeconds)}`,
-    `  retention: ${policy.retention && policy.archiveAccount ? `on, archive @${neutralise(policy.archiveAccount)}` : 'off'}`].join('\n');
+    // said once the policy has ever named an archive (a policy about timers alone reads as before)
+    ...(policy.archiveAccount ? [`  retention: ${policy.retention ? 'on' : 'off'}, archive @${neutralise(policy.archiveAccount)}`] : [])].join('\n');
 }
 
 /** The first line of a secret's file (a passphrase, a recovery kit): secrets stay out of argv and `ps`. */
