@@ -35,6 +35,8 @@ let window: BrowserWindow | undefined;
 let tray: Tray | undefined;
 let engine: EngineClient | undefined;
 let shownNotification: Notification | undefined;
+/** the message the shown notification is about */
+let shownNotificationFor: string | null = null;
 let quitting = false;
 let engineClosed = false;
 const routes = new Map<number, WindowRoute>();
@@ -88,12 +90,19 @@ function openWindow(client: EngineClient): void {
       if (!win.isDestroyed()) win.webContents.send(EVENT_CHANNEL, name, payload, seq);
     },
     call: (name, request) => channel.call(name, request),
-    showNotification: (text) => {
+    showNotification: (text, messageId) => {
       if (!Notification.isSupported()) return;
       // held until the next one: a collected Notification loses its click handler
       shownNotification = new Notification({ ...text });
+      shownNotificationFor = messageId;
       shownNotification.on('click', showWindow);
       shownNotification.show();
+    },
+    dismissNotification: (messageId) => {
+      if (shownNotificationFor !== messageId) return;
+      shownNotification?.close();
+      shownNotification = undefined;
+      shownNotificationFor = null;
     },
     setContentProtection: (on) => win.setContentProtection(on),
     setBadge: (unread) => {

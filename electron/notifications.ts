@@ -22,6 +22,7 @@ const isDirect = (conversation: string) => conversation.startsWith('d:') || conv
 export function notificationFor(message: MessageViewT, context: NotificationContext): { title: string; body: string } | null {
   const { settings } = context;
   if (message.outgoing || context.focused || settings.notifications === 'none') return null;
+  if (message.notice === 'timer-changed' || message.notice === 'policy-clamped') return null; // the history says it
   const mentioned = message.mentions.includes(context.me);
   if (settings.notifications === 'mentions' && !mentioned && !isDirect(message.conversation)) return null;
   // a disappearing message's text never goes where its deadline cannot reach (the OS notification history)

@@ -9,7 +9,10 @@ export interface PresenterDeps {
   toWindow(name: string, payload: Record<string, unknown>, seq: number): void;
   /** a command through this window's session */
   call(name: string, request: object): Promise<unknown>;
-  showNotification(notification: { title: string; body: string }): void;
+  /** `messageId`: what it is about, so it can be taken back when that message is gone */
+  showNotification(notification: { title: string; body: string }, messageId: string): void;
+  /** the message expired, burned or was deleted: a notification about it that is still showing goes too */
+  dismissNotification(messageId: string): void;
   setContentProtection(on: boolean): void;
   setBadge(unread: number): void;
   isFocused(): boolean;
@@ -43,8 +46,9 @@ export class WindowPresenter {
     if (name === 'settings.changed' && this.#profile) this.#apply({ ...this.#profile, settings: payload as SettingsT });
     if (name === 'message.received' && this.#profile) {
       const notification = notificationFor(payload as unknown as MessageViewT, { ...this.#profile, focused: this.#deps.isFocused() });
-      if (notification) this.#deps.showNotification(notification);
+      if (notification) this.#deps.showNotification(notification, (payload as unknown as MessageViewT).id);
     }
+    if (name === 'message.removed') this.#deps.dismissNotification(String(payload.id));
     if (BADGE_EVENTS.has(name)) this.#schedule();
   }
 

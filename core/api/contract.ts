@@ -76,7 +76,7 @@ export const ConversationView = z.object({
   mentions: z.number().int().nonnegative(),
   lastMessageAt: IsoTime.optional(),
   lastMessage: LastMessageView.optional(),
-  /** the conversation's default timers, set by a member (conversations.setTimer) */
+  /** the conversation's default timers, set by a member (conversations.setTimer); empty once turned off */
   timer: z.object({ expireSeconds: TimerSeconds.optional(), burnSeconds: TimerSeconds.optional() }).optional(),
 });
 

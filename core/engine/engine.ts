@@ -72,6 +72,9 @@ export interface EngineOptions extends VaultSettings {
 /** Commands that only read what this device holds: they keep working while the relay is untrusted. */
 const LOCAL_READS = new Set<keyof Handlers>(['conversations.list', 'messages.list', 'messages.search', 'contacts.list', 'contacts.safetyNumber', 'settings.get', 'events.since']);
 
+/** How long deliveries after a connect wait for the org policy to be fetched (a slow relay holds them no longer). */
+const POLICY_WAIT_MS = 5_000;
+
 /** How long closing waits for queued frames to reach a relay that is online. */
 const CLOSE_FLUSH_MS = 2_000;
 
@@ -103,6 +106,7 @@ export class Engine {
   readonly #routing: ConversationRouter;
   readonly #retention: Retention;
   readonly #policy: OrgPolicy;
+  #policyFresh: Promise<unknown> = Promise.resolve();
   #untrusted: UntrustedRelayError | null = null;
   #closed = false;
 
@@ -120,7 +124,8 @@ export class Engine {
     this.#socket = new RelaySocket({
       endpoint: { server: profile.server, pin: profile.pin, ca: profile.ca },
       token: (rejected) => http.token(rejected),
-      onDeliveries: (batch) => this.#lane.run(() => this.#inbound.receive(batch)),
+      // what arrives right after a (re)connect is judged by the policy as it is now, not as it was when we left
+      onDeliveries: (batch) => this.#policyFresh.then(() => this.#lane.run(() => this.#inbound.receive(batch))),
       onEvent: (event) => void this.#onRelayEvent(event).catch(problem),
       onState: (state, retryInMs, untrusted) => this.#onConnectionState(state, retryInMs, untrusted),
       onProblem: problem,
@@ -293,7 +298,7 @@ export class Engine {
     this.#outbound.online();
     void this.#sendHeld().then(() => this.#outbox.flush()).catch(problem);
     void this.#lane.run(() => this.#maintainPrekeys()).catch(problem);
-    void this.#policy.refresh().catch(problem);
+    this.#policyFresh = Promise.race([this.#policy.refresh().catch(problem), new Promise((resolve) => setTimeout(resolve, POLICY_WAIT_MS).unref())]);
     // the policy in force after the refresh (a refused one leaves the kept one): the archive follows it in our channels
     void this.#policy.refresh().catch(() => {}).then(() => this.#retention.policyChanged()).catch(problem);
   }

@@ -292,7 +292,8 @@ export async function conversationView(sql: SqlExecutor, row: ConversationRow, m
     mentions: row.mentions,
     ...(row.last_message_at !== null ? { lastMessageAt: iso(row.last_message_at) } : {}),
     ...(last ? { lastMessage: last } : {}),
-    ...(timer && (timer.expire_seconds !== null || timer.burn_seconds !== null) ? {
+    // once set, always there (empty when turned off), so a client merging views sees it turned off
+    ...(timer ? {
       timer: { ...(timer.expire_seconds !== null ? { expireSeconds: timer.expire_seconds } : {}), ...(timer.burn_seconds !== null ? { burnSeconds: timer.burn_seconds } : {}) },
     } : {}),
   };

@@ -32,6 +32,7 @@ export type Effect =
   | { kind: 'received'; messageId: string; conversationId: string; sentAt: number; outgoing: boolean; mentionsMe: boolean }
   | { kind: 'updated'; messageId: string }
   | { kind: 'notice'; messageId: string }
+  | { kind: 'timer-set'; conversationId: string }
   | { kind: 'deadline'; messageIds: string[] }
   | { kind: 'removed'; messageId: string; conversationId: string }
   | { kind: 'status'; messageIds: string[] }
@@ -73,6 +74,7 @@ export function applyPayload(payload: Payload, origin: Origin): { statements: St
       const clampNotice = timers.clamped ? [clampNoticeStatement(conversationId, origin.policy, origin.receivedAt, origin.me)] : [];
       const effects: Effect[] = [{ kind: 'received', messageId: id, conversationId, sentAt: payload.sentAt, outgoing: origin.own, mentionsMe: !origin.own && mentions.includes(origin.me) }];
       if (!origin.own && refOf(conversationId).kind === 'direct') effects.push({ kind: 'delivered-receipt', messageId: id });
+      effects.push(...clampNotice.map((n) => ({ kind: 'notice' as const, messageId: n.noticeId })));
       return { statements: [statement, ...clampNotice], effects };
     }
     case 'timer': {
@@ -80,7 +82,7 @@ export function applyPayload(payload: Payload, origin: Origin): { statements: St
       const at = Math.min(payload.sentAt, origin.relayReceivedAt);
       return {
         statements: timerStatements(conversationId, sender, { expireSeconds: valid(payload.expireSeconds), burnSeconds: valid(payload.burnSeconds) }, at, id),
-        effects: [{ kind: 'notice', messageId: id }],
+        effects: [{ kind: 'notice', messageId: id }, { kind: 'timer-set', conversationId }],
       };
     }
     case 'burn': {

@@ -19,6 +19,7 @@ import { rotationFlagStatement } from '../channels/rotation.ts';
 import type { EngineContext } from '../context.ts';
 import { channelConversationId, refOf } from '../conversations/ref.ts';
 import type { ConversationRouter } from '../conversations/routing.ts';
+import { conversationViews } from '../conversations/views.ts';
 import { describeFailure, EngineError } from '../errors.ts';
 import { ensureDirectStatement, ensureGroupStatement, messageViews } from '../history.ts';
 import type { ExpiryScheduler } from '../messages/expiry.ts';
@@ -236,6 +237,7 @@ export class Inbound {
     const received: string[] = [];
     const keyed = new Set<string>();
     const updated: string[] = [];
+    const timersSet = new Set<string>();
     const receipts = new Map<string, string[]>();
     for (const effect of effects) {
       switch (effect.kind) {
@@ -243,6 +245,7 @@ export class Inbound {
         case 'updated': updated.push(effect.messageId); break;
         case 'notice': received.push(effect.messageId); break;
         case 'deadline': updated.push(...effect.messageIds); break;
+        case 'timer-set': timersSet.add(effect.conversationId); break;
         case 'status': updated.push(...effect.messageIds); break;
         case 'removed': ctx.emit('message.removed', { id: effect.messageId, conversation: effect.conversationId, reason: 'deleted' }); break;
         case 'sender-key-arrived': keys.keyArrived(); break;
@@ -258,6 +261,9 @@ export class Inbound {
       if (!view.outgoing && refOf(view.conversation).kind === 'direct' && ctx.profile.receipts) receipts.set(view.sender, [...(receipts.get(view.sender) ?? []), view.id]);
     }
     await emitUpdated(ctx, updated);
+    for (const id of timersSet) {
+      for (const view of await conversationViews(ctx, channels, this.#parts.routing, 'id = ?', [id])) ctx.emit('conversation.updated', view);
+    }
     if (received.length || updated.length) await this.#parts.expiry.rearm(); // a timer may have arrived or started
     for (const notice of notices) await channels.onNotice(notice).catch((error: Error) => ctx.problem(error));
     if (keyed.size) await channels.keysArrived([...keyed]).catch((error: Error) => ctx.problem(error));

@@ -7,7 +7,7 @@ import type { EngineContext } from '../context.ts';
 import { storedConversationId } from '../outbound/fanout.ts';
 import type { ConversationRouter } from '../conversations/routing.ts';
 import { EngineError } from '../errors.ts';
-import { deleteStatement, editStatement, historyPage, insertMessageStatements, reactionStatement, searchViews } from '../history.ts';
+import { deleteStatement, editStatement, historyPage, insertMessageStatements, messageViews, reactionStatement, searchViews } from '../history.ts';
 import { mentionsIn } from '../inbound/payloads.ts';
 import type { Outbound } from '../outbound/fanout.ts';
 import { burnStatement, clampNoticeStatement, conversationTimer } from '../timers/conversation-timers.ts';
@@ -35,15 +35,19 @@ export function messageHandlers(ctx: EngineContext, routing: ConversationRouter,
         ? { expiresAt: expireSeconds !== null ? now + expireSeconds * 1000 : null, burnAfterReadSeconds: burnSeconds }
         : null);
       let expiresAt: number | null = null;
+      let notice: string | null = null;
       const content: PayloadContent = replyTo ? { kind: 'reply', target: fromBase64Url(replyTo), body: text } : { kind: 'text', body: text };
       const messageId = await outbound.sendPayload(to, content, payloadTimers, (id, into, at) => {
         expiresAt = expireSeconds !== null ? ctx.clock.trusted(at) + expireSeconds * 1000 : null;
+        const clampNotice = clamped ? clampNoticeStatement(into, ctx.policy, at, ctx.username) : null;
+        notice = clampNotice?.noticeId ?? null;
         return [...insertMessageStatements({
           messageId: id, conversationId: into, sender: ctx.username, senderDevice: ctx.deviceId, sentAt: at, receivedAt: at, body: text,
           expiresAt, burnSeconds, clamped, replyTo: replyTo ?? null, mentions: mentionsIn(text), outgoing: true, status: 'pending',
-        }), ...(clamped ? [clampNoticeStatement(into, ctx.policy, at, ctx.username)] : [])];
+        }), ...(clampNotice ? [clampNotice] : [])];
       });
       if (expiresAt !== null) expiry.noteDeadline(expiresAt);
+      if (notice) for (const view of await messageViews(ctx.vault, [notice])) ctx.emit('message.received', view);
       return outbound.settleSend(messageId);
     },
     'messages.list': async ({ conversation, before, after, around, limit }) => {

@@ -54,7 +54,7 @@ export function burnStatement(conversationId: string, messageIds: readonly strin
  * Said once per conversation and policy version, the first time the policy shortens a message there: the view's
  * clampedByPolicy marks each message, this says why.
  */
-export function clampNoticeStatement(conversationId: string, policy: PolicyDocument, at: number, me: string): Statement {
+export function clampNoticeStatement(conversationId: string, policy: PolicyDocument, at: number, me: string): Statement & { noticeId: string } {
   const limits = [
     policy.maxExpireSeconds !== undefined ? `messages disappear after at most ${formatDuration(policy.maxExpireSeconds)}` : null,
     policy.maxBurnSeconds !== undefined ? `burn at most ${formatDuration(policy.maxBurnSeconds)} after reading` : null,
@@ -62,6 +62,7 @@ export function clampNoticeStatement(conversationId: string, policy: PolicyDocum
   ].filter(Boolean);
   const id = toBase64Url(sha256(utf8(`policy-clamped:${policy.version}:${conversationId}`))).slice(0, 22);
   return {
+    noticeId: id,
     sql: `INSERT OR IGNORE INTO messages (message_id, conversation_id, sender_id, sent_at, received_at, body, mentions, outgoing, status, notice)
           SELECT ?, ?, ?, ?, ?, ?, '[]', 0, 'sent', 'policy-clamped' WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ?)`,
     params: [id, conversationId, me, at, at, `The organisation's policy shortens timers here: ${limits.join('; ')}`, conversationId],

@@ -2,6 +2,7 @@
 // The draft is kept per conversation while the profile is open; a send that fails puts the text back.
 import { useRef, useState, type KeyboardEvent } from 'react';
 import { MESSAGE_TEXT_MAX } from '../lib/limits.ts';
+import { BURN_CHOICES, EXPIRE_CHOICES } from '../lib/timers.ts';
 import { send, typing } from '../state/app.ts';
 import { useMessages } from '../state/messages.ts';
 
@@ -9,6 +10,9 @@ export function Composer({ conversation, label }: { conversation: string; label:
   const draft = useMessages((s) => s.drafts[conversation] ?? '');
   const setDraft = useMessages((s) => s.setDraft);
   const [sending, setSending] = useState(false);
+  // this message's own timers; none: the conversation's timer and the org policy decide
+  const [expire, setExpire] = useState(0);
+  const [burn, setBurn] = useState(0);
   const input = useRef<HTMLTextAreaElement>(null);
 
   const submit = async () => {
@@ -18,7 +22,7 @@ export function Composer({ conversation, label }: { conversation: string; label:
     setDraft(conversation, '');
     typing(conversation, false);
     try {
-      await send(conversation, text);
+      await send(conversation, text, expire || burn ? { ...(expire ? { expiresInSeconds: expire } : {}), ...(burn ? { burnAfterReadSeconds: burn } : {}) } : undefined);
     } catch {
       setDraft(conversation, text); // the notice says why; nothing typed is lost
     } finally {
@@ -49,6 +53,18 @@ export function Composer({ conversation, label }: { conversation: string; label:
         {over ? `${draft.length - MESSAGE_TEXT_MAX} characters over the limit of ${MESSAGE_TEXT_MAX}` : 'Enter to send, Shift+Enter for a new line. **bold**, _italic_, `code`'}
       </span>
       <button type="submit" className="primary" disabled={sending || over || draft.trim() === ''}>Send</button>
+      <div className="composer-timers">
+        <label htmlFor="composer-expire">Disappears</label>
+        <select id="composer-expire" value={expire} onChange={(e) => setExpire(Number(e.target.value))}>
+          <option value={0}>as the conversation says</option>
+          {EXPIRE_CHOICES.map((c) => <option key={c.seconds} value={c.seconds}>after {c.label}</option>)}
+        </select>
+        <label htmlFor="composer-burn">Burns</label>
+        <select id="composer-burn" value={burn} onChange={(e) => setBurn(Number(e.target.value))}>
+          <option value={0}>not on reading</option>
+          {BURN_CHOICES.map((c) => <option key={c.seconds} value={c.seconds}>{c.label} after reading</option>)}
+        </select>
+      </div>
     </form>
   );
 }

@@ -4,6 +4,7 @@ import { useConversations } from '../state/conversations.ts';
 import { AddMemberDialog } from './AddMemberDialog.tsx';
 import { Composer } from './Composer.tsx';
 import { conversationLabel } from './ConversationItem.tsx';
+import { ConversationTimer } from './ConversationTimer.tsx';
 import { MessageList } from './MessageList.tsx';
 import { TypingLine } from './TypingLine.tsx';
 
@@ -28,6 +29,7 @@ export function ConversationPane() {
         {conversation.kind === 'channel' && (conversation.role === 'owner' || conversation.role === 'admin') && (
           <button type="button" onClick={() => setAdding(true)}>Add people</button>
         )}
+        <ConversationTimer key={conversation.id} conversation={conversation} />
       </header>
       {adding && <AddMemberDialog channel={conversation} onClose={() => setAdding(false)} />}
       {/* a fresh list and composer per conversation: scroll position and input state never carry over */}

@@ -6,10 +6,15 @@ import { useDisplayName } from '../state/contacts.ts';
 import type { Message } from '../state/types.ts';
 import { DeliveryState } from './DeliveryState.tsx';
 import { MessageText } from './MessageText.tsx';
+import { RemainingLife } from './RemainingLife.tsx';
 
 export const MessageRow = memo(function MessageRow({ message, continued }: { message: Message; continued: boolean }) {
   const displayName = useDisplayName(message.sender);
   const headId = `m-${message.id}-head`;
+  // the engine's own words in the history (a timer changed, the policy shortens timers here): not anyone's message
+  if (message.notice === 'timer-changed' || message.notice === 'policy-clamped') {
+    return <p className="history-notice" data-message={message.id}>{message.text}</p>;
+  }
   return (
     <article className={`message${continued ? ' continued' : ''}${message.outgoing ? ' outgoing' : ''}`} aria-labelledby={headId} data-message={message.id}>
       <header id={headId} className={continued ? 'visually-hidden' : 'message-head'}>
@@ -19,6 +24,7 @@ export const MessageRow = memo(function MessageRow({ message, continued }: { mes
         {message.editedAt && <span className="edited">(edited)</span>}
       </header>
       <MessageText text={message.text} mentions={message.mentions} />
+      <RemainingLife message={message} />
       {message.outgoing && <DeliveryState status={message.status} />}
     </article>
   );

@@ -7,6 +7,7 @@ import { useSession } from '../state/session.ts';
 import { useSettings, type Theme } from '../state/settings.ts';
 import { Dialog } from './Dialog.tsx';
 import { ErrorLine } from './ErrorLine.tsx';
+import { PolicySection, ShredNow } from './PolicySection.tsx';
 
 const THEMES: { value: Theme; label: string }[] = [{ value: 'system', label: 'Same as the system' }, { value: 'light', label: 'Light' }, { value: 'dark', label: 'Dark' }];
 const LOCK_AFTER: { value: number; label: string }[] = [
@@ -74,6 +75,8 @@ export function SettingsDialog({ onClose }: { onClose(): void }) {
         </div>
       </fieldset>
       <DisplayNameForm />
+      <PolicySection />
+      <ShredNow />
       <div className="actions">
         <button type="button" className="primary" onClick={onClose}>Done</button>
       </div>

@@ -175,8 +175,8 @@ export async function markRead(conversation: string): Promise<void> {
   });
 }
 
-export async function send(conversation: string, text: string): Promise<void> {
-  const message = await attempt('Sending failed', () => api().call('messages.send', { conversation, text }));
+export async function send(conversation: string, text: string, timers?: { expiresInSeconds?: number; burnAfterReadSeconds?: number }): Promise<void> {
+  const message = await attempt('Sending failed', () => api().call('messages.send', { conversation, text, ...(timers ? { timers } : {}) }));
   useMessages.getState().add(message);
   useConversations.getState().noteMessage(message, useSession.getState().me?.username);
 }

@@ -126,6 +126,7 @@ describe('electron: the engine process', () => {
       toWindow: () => {},
       call: (name, request) => window.peer.call(name, request),
       showNotification: (n) => shown.push(n),
+      dismissNotification: () => {},
       setContentProtection: (on) => protection.push(on),
       setBadge: (n) => badges.push(n),
       isFocused: () => false,

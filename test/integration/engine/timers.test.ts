@@ -131,19 +131,27 @@ describe('disappearing messages', () => {
       assert.equal(notice.text, 'bob set messages to disappear after 1 day');
     }
     assert.deepEqual((await admin.engine.api.call('conversations.resolve', { target: '@bob' })).timer, { expireSeconds: 86_400 });
+    const updated = (e: TestEngine, timer: object) => e.waitFor(() => e.events.find((x) => x.name === 'conversation.updated'
+      && JSON.stringify((x.payload as { timer?: object }).timer) === JSON.stringify(timer)), 15_000, `the conversation's timer ${JSON.stringify(timer)}`);
+    await updated(admin2, { expireSeconds: 86_400 });
     const byDefault = await admin.engine.api.call('messages.send', { conversation: await idOf(admin.engine.api, '@bob'), text: 'a day' });
     assert.ok(Math.abs(Date.parse(byDefault.expiresAt!) - Date.now() - 86_400_000) < 60_000);
     const own = await admin.engine.api.call('messages.send', { conversation: await idOf(admin.engine.api, '@bob'), text: 'an hour', timers: { expiresInSeconds: 3600 } });
     assert.ok(Date.parse(own.expiresAt!) < Date.now() + 3_601_000);
     await bob.engine.api.call('conversations.setTimer', { conversation, expireSeconds: null });
     await admin.waitFor(() => admin.received().find((m) => m.text === 'bob turned disappearing messages off'), 15_000, 'off');
+    await updated(admin, {});
+    const after = await admin.engine.api.call('messages.send', { conversation: await idOf(admin.engine.api, '@bob'), text: 'no timer now' });
+    assert.equal(after.expiresAt, undefined);
   });
 
   it('clamps to the org policy on send, and on receipt from a device that did not hear of it', async () => {
     // bob's device misses the announcement of the new policy (the relay drops it), so it sends by the old one
+    // bob2 is offline while the policy is published: it fetches it on reconnecting, before it takes in what waited
     relay.rewrite = (frame, device) => (device === bob.engine.deviceId && frame.t === 'event' && frame.kind === 'policy' ? [] : [frame]);
+    await bob2.engine.close();
     await admin.engine.api.call('policy.set', { maxExpireSeconds: 3600, maxBurnSeconds: 10 });
-    for (const e of [admin2, bob2]) await e.waitFor(() => e.events.find((x) => x.name === 'policy.changed'), 10_000, 'the policy');
+    await admin2.waitFor(() => admin2.events.find((x) => x.name === 'policy.changed'), 10_000, 'the policy');
 
     const sent = await admin.engine.api.call('messages.send', { conversation: await idOf(admin.engine.api, '@bob'), text: 'asks for a day', timers: { expiresInSeconds: 86_400, burnAfterReadSeconds: 60 } });
     assert.equal(sent.clampedByPolicy, true);
@@ -156,6 +164,7 @@ describe('disappearing messages', () => {
     const stale = await bob.engine.api.call('messages.send', { conversation: await idOf(bob.engine.api, '@admin'), text: 'sent by the old policy', timers: { expiresInSeconds: 3660, burnAfterReadSeconds: 60 } });
     assert.equal(stale.burnAfterReadSeconds, 60, 'bob\'s device did not know');
     assert.equal(stale.clampedByPolicy, undefined);
+    await reopenBob2();
     for (const e of [admin, admin2, bob2]) {
       const got = await arrived(e, stale.id);
       assert.equal(got.burnAfterReadSeconds, 10, e.username);

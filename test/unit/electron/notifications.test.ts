@@ -19,6 +19,13 @@ describe('electron: notifications', () => {
     assert.deepEqual(notificationFor(message({ mentions: ['alice'] }), context()), { title: 'Wardroom', body: 'You were mentioned in a new message' });
   });
 
+  it('never carry a disappearing message\'s text, content on or not, and none for the history\'s notices', () => {
+    const on = context({ notificationContent: true });
+    assert.deepEqual(notificationFor(message({ expiresAt: '2026-01-01T00:01:00.000Z' }), on), { title: 'Wardroom', body: 'New message' });
+    assert.deepEqual(notificationFor(message({ burnAfterReadSeconds: 10 }), on), { title: 'Wardroom', body: 'New message' });
+    assert.equal(notificationFor(message({ notice: 'timer-changed', text: 'bob set messages to disappear after 1 day' }), on), null);
+  });
+
   it('show the sender and text only when the user turned content on, as plain text', () => {
     assert.deepEqual(notificationFor(message(), context({ notificationContent: true })), { title: 'bob', body: 'the launch code is 0000' });
     const shown = notificationFor(message({ text: 'line one\n\u202Eevil\u0007 end' }), context({ notificationContent: true }))!;

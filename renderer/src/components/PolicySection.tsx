@@ -1,0 +1,105 @@
+// The org policy in settings: what this device enforces, for everyone; for an admin on the device that holds the
+// org key (or any admin while the org has none), a form that signs and publishes a new version. And the shredder,
+// run on demand, saying what it removed.
+import { useEffect, useState, type FormEvent } from 'react';
+import { api, errorText, type Response } from '../bridge/index.ts';
+import { BURN_CHOICES, durationLabel, EXPIRE_CHOICES, withCurrent, type TimerChoice } from '../lib/timers.ts';
+import { useSession } from '../state/session.ts';
+import { ErrorLine } from './ErrorLine.tsx';
+
+type PolicyInfo = Response<'policy.get'>;
+
+function LimitSelect({ id, label, choices, value, onChange }: { id: string; label: string; choices: TimerChoice[]; value: number; onChange(seconds: number): void }) {
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <select id={id} value={value} onChange={(e) => onChange(Number(e.target.value))}>
+        <option value={0}>No limit</option>
+        {withCurrent(choices, value || undefined).map((c) => <option key={c.seconds} value={c.seconds}>{c.label}</option>)}
+      </select>
+    </div>
+  );
+}
+
+function PolicyForm({ info, onSaved }: { info: PolicyInfo; onSaved(next: PolicyInfo): void }) {
+  const { policy } = info;
+  const [maxExpire, setMaxExpire] = useState(policy.maxExpireSeconds ?? 0);
+  const [maxBurn, setMaxBurn] = useState(policy.maxBurnSeconds ?? 0);
+  const [defaultExpire, setDefaultExpire] = useState(policy.defaultExpireSeconds ?? 0);
+  const [requireTimer, setRequireTimer] = useState(policy.requireTimer ?? false);
+  const [state, setState] = useState<{ saved?: boolean; error?: string }>({});
+  const save = async (event: FormEvent) => {
+    event.preventDefault();
+    try {
+      const next = await api().call('policy.set', {
+        maxExpireSeconds: maxExpire || null, maxBurnSeconds: maxBurn || null, defaultExpireSeconds: defaultExpire || null, requireTimer: requireTimer || null,
+      });
+      onSaved({ ...info, policy: next, canSign: true });
+      setState({ saved: true });
+    } catch (failure) {
+      setState({ error: errorText(failure) });
+    }
+  };
+  return (
+    <form onSubmit={save}>
+      <LimitSelect id="policy-max-expire" label="Longest a message may live" choices={EXPIRE_CHOICES} value={maxExpire} onChange={setMaxExpire} />
+      <LimitSelect id="policy-max-burn" label="Longest burn after reading" choices={BURN_CHOICES} value={maxBurn} onChange={setMaxBurn} />
+      <LimitSelect id="policy-default-expire" label="Timer of messages that set none" choices={EXPIRE_CHOICES} value={defaultExpire} onChange={setDefaultExpire} />
+      <div className="check">
+        <input type="checkbox" id="policy-require-timer" checked={requireTimer} onChange={(e) => setRequireTimer(e.target.checked)} />
+        <label htmlFor="policy-require-timer">Every message must disappear</label>
+      </div>
+      <button type="submit">Sign and publish</button>
+      <span role="status" className="hint">{state.saved ? `Published: version ${info.policy.version}.` : ''}</span>
+      <ErrorLine error={state.error} />
+    </form>
+  );
+}
+
+function describe(policy: PolicyInfo['policy']): string[] {
+  if (policy.version === 0) return ['No org policy: timers are up to each message and conversation.'];
+  const limit = (s: number | undefined) => (s === undefined ? 'no limit' : durationLabel(s));
+  return [
+    `Version ${policy.version}.`, `Messages live at most: ${limit(policy.maxExpireSeconds)}.`, `Burn after reading at most: ${limit(policy.maxBurnSeconds)}.`,
+    `Messages without a timer: ${policy.defaultExpireSeconds !== undefined ? `disappear after ${durationLabel(policy.defaultExpireSeconds)}` : policy.requireTimer ? 'refused' : 'kept'}.`,
+  ];
+}
+
+export function PolicySection() {
+  const admin = useSession((s) => s.me?.admin ?? false);
+  const [info, setInfo] = useState<PolicyInfo>();
+  const [error, setError] = useState<string>();
+  useEffect(() => {
+    api().call('policy.get', {}).then(setInfo, (failure: unknown) => setError(errorText(failure)));
+  }, []);
+  return (
+    <fieldset>
+      <legend>Org policy</legend>
+      {info && describe(info.policy).map((line) => <p key={line} className="hint">{line}</p>)}
+      {info && admin && (info.canSign || info.org === null) && <PolicyForm info={info} onSaved={setInfo} />}
+      {info && admin && !info.canSign && info.org !== null && <p className="hint">Change it on the admin device that holds the organisation key.</p>}
+      <ErrorLine error={error} />
+    </fieldset>
+  );
+}
+
+export function ShredNow() {
+  const [report, setReport] = useState<string>();
+  const [error, setError] = useState<string>();
+  const run = async () => {
+    setError(undefined);
+    try {
+      const r = await api().call('vault.shred', {});
+      setReport(`Removed ${r.rows} messages; ${r.pages} pages and ${r.files} files shredded.`);
+    } catch (failure) {
+      setError(errorText(failure));
+    }
+  };
+  return (
+    <div className="field">
+      <button type="button" onClick={() => void run()}>Shred now</button>
+      <span role="status" className="hint">{report ?? ''}</span>
+      <ErrorLine error={error} />
+    </div>
+  );
+}
