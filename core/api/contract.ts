@@ -150,10 +150,23 @@ export const MessageView = z.object({
    * a local notice in the history, not a message anyone sent: `identity-changed`, the sender's safety number
    * changed; `membership`, the sender changed who is in the channel (`membership` says how), as its signed log says;
    * `timer-changed`, a member changed the conversation's timers (`text` says who and what); `policy-clamped`, the
-   * org policy shortens timers here (`text` says how)
+   * org policy shortens timers here (`text` says how); `retention-on`/`retention-off`, the org's signed policy
+   * turned retention on or off (local; `sender` is then the archive account)
    */
-  notice: z.enum(['identity-changed', 'membership', 'timer-changed', 'policy-clamped']).optional(),
+  notice: z.enum(['identity-changed', 'membership', 'timer-changed', 'policy-clamped', 'retention-on', 'retention-off']).optional(),
   membership: MembershipNotice.optional(),
+});
+
+/** Retention as the org-signed policy sets it; `notice` is the permanent line every participant is shown while it is on. */
+export const RetentionView = z.object({ on: z.boolean(), archiveAccount: Username.optional(), notice: z.string().optional() });
+
+/** The compliance archive's own state (`wardroom archive`): whether this profile records, and what it holds. */
+export const ArchiveStatusView = z.object({
+  archiving: z.boolean(),
+  retention: RetentionView,
+  records: z.number().int().nonnegative(),
+  /** base64url SHA-256 of the key its exports are signed with; absent on a device without the account key */
+  fingerprint: z.string().optional(),
 });
 
 
@@ -179,6 +192,8 @@ export const PolicyView = z.object({
   maxBurnSeconds: TimerSeconds.optional(),
   requireTimer: z.boolean().optional(),
   defaultExpireSeconds: TimerSeconds.optional(),
+  retention: z.boolean().optional(),
+  archiveAccount: Username.optional(),
 }).loose();
 
 export const DeviceView = z.object({
@@ -200,7 +215,11 @@ const empty = z.object({}).strict();
 export const commands = {
   'account.whoami': {
     request: empty,
-    response: z.object({ username: Username, displayName: z.string().optional(), accountId: z.string(), deviceId: z.string(), server: z.string(), admin: z.boolean() }),
+    response: z.object({
+      username: Username, displayName: z.string().optional(), accountId: z.string(), deviceId: z.string(), server: z.string(), admin: z.boolean(),
+      /** As the org-signed policy says: while `on`, the archive account receives a copy of everything, and `notice` says so. */
+      retention: RetentionView.optional(),
+    }),
   },
   /**
    * Moves this device to its organisation's relay at a new address (the relay was moved or restarted elsewhere):
@@ -326,6 +345,13 @@ export const commands = {
   'devices.rename': { request: z.object({ name: z.string().trim().min(1).max(LIMITS.displayNameMax) }).strict(), response: DeviceView },
 
   'vault.shred': { request: empty, response: ShredReportView },
+  /**
+   * The compliance archive: `archive.sync` puts this profile in archive mode (it records every event it receives,
+   * ignoring timers), fetches what is pending and reports; `archive.export` writes the signed, hash-chained JSON Lines
+   * export to `out` (an absolute path that must not exist yet).
+   */
+  'archive.sync': { request: empty, response: ArchiveStatusView },
+  'archive.export': { request: z.object({ out: z.string().min(1).max(4096) }).strict(), response: z.object({ records: z.number().int().nonnegative(), fingerprint: z.string(), file: z.string() }) },
   /** The org policy in force (refreshed from the relay when it can be reached), the org key's fingerprint, and whether this device can sign a new one. */
   'policy.get': { request: empty, response: z.object({ policy: PolicyView, org: z.string().nullable(), canSign: z.boolean() }) },
   /**
@@ -338,6 +364,9 @@ export const commands = {
       maxBurnSeconds: TimerSeconds.nullable().optional(),
       requireTimer: z.boolean().nullable().optional(),
       defaultExpireSeconds: TimerSeconds.nullable().optional(),
+      /** retention on: the archive account (which must be named) receives a copy of everything, and everyone is told */
+      retention: z.boolean().nullable().optional(),
+      archiveAccount: Username.nullable().optional(),
     }).strict(),
     response: PolicyView,
   },

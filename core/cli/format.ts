@@ -98,6 +98,8 @@ export function formatMessage(m: MessageViewT): string {
   const edited = m.editedAt ? ' (edited)' : '';
   const head = `${neutralise(m.id)}  ${formatTime(m.sentAt)}`;
   // a notice is the CLI's own line, in its own form: no sender's text can take its shape (a message has '@name:')
+  if (m.notice === 'retention-on') return `${head}  -- retention was turned on: the archive @${neutralise(m.sender)} keeps a copy of everything from now on --`;
+  if (m.notice === 'retention-off') return `${head}  -- retention was turned off: the archive no longer receives copies --`;
   if (m.notice === 'identity-changed') return `${head}  -- the safety number of @${neutralise(m.sender)} changed: compare it (wardroom safety-number ${neutralise(m.sender)}) --`;
   if (m.notice === 'membership' && m.membership) return `${head}  -- ${membershipWords(m.sender, m.membership)} --`;
   if (m.notice === 'timer-changed' || m.notice === 'policy-clamped') return `${head}  -- ${continued(m.text)} --`;

@@ -66,13 +66,15 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
   policy: {
     usage: [
       ['policy show', 'the org policy this device enforces'],
-      ['policy set [--max-expire DURATION|off] [--max-burn DURATION|off] [--default-expire DURATION|off] [--require-timer|--no-require-timer]', '(admins) sign and publish a new org policy'],
+      ['policy set [--max-expire DURATION|off] [--max-burn DURATION|off] [--default-expire DURATION|off] [--require-timer|--no-require-timer] [--retention on|off] [--archive-account NAME]', '(admins) sign and publish a new org policy'],
     ],
     details: 'The org policy is signed by the organisation key and checked by every device against the key it pinned, so ' +
       'the relay cannot change it. --max-expire caps every message\'s life (messages without a timer get it), --max-burn ' +
       'caps burn-on-read, --default-expire is the timer of messages that name none, --require-timer refuses messages ' +
       'without one. `off` removes a limit. Only admins can set it, on the device that registered the org key (the first ' +
-      'admin device to set a policy registers one).',
+      'admin device to set a policy registers one). --retention on --archive-account NAME makes the account NAME the ' +
+      'compliance archive (wardroom help archive): every device copies everything to it and tells its user so, and the ' +
+      'change is announced in every conversation; --retention off stops it.',
   },
   sync: { usage: [['sync', 'fetch and process everything pending, then exit']], details: 'Prints how many items it received and sent.' },
   search: { usage: [['search QUERY [--limit N]', 'search this device\'s messages']], details: 'Searches the local vault only: the relay never sees message text. --limit N: at most N results (default 50, at most 200).' },
@@ -113,6 +115,23 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
   approve: { usage: [['approve CODE', 'approve a device that ran link']], details: 'Run on a device signed in to the account, with the WDL1.… code `wardroom link` printed on the new one.' },
   receipts: { usage: [['receipts on|off', 'send and show delivery and read receipts, or neither']], details: 'Whoever turns them off neither sends them nor sees anyone else\'s.' },
   shred: { usage: [['shred', 'run the shredder and print its report']], details: 'Overwrites and frees what deleted and expired messages left in the vault.' },
+  archive: {
+    usage: [
+      ['archive run', '(the compliance archive) receive and record until stopped'],
+      ['archive sync', '(the compliance archive) record what is pending, then exit'],
+      ['archive export --out FILE', '(the compliance archive) write the signed, hash-chained record'],
+      ['archive verify FILE [--key FINGERPRINT]', 'check an export: exits 1 naming the first bad line'],
+    ],
+    details: 'The compliance archive is an ordinary account that joined with an invite and that the org policy names ' +
+      '(policy set --retention on --archive-account NAME). `archive run` and `archive sync` put its profile in archive ' +
+      'mode: it records every message, edit, deletion, reaction and attachment it receives as an event of its own, ' +
+      'ignoring expiry and burn-on-read, in its own encrypted vault. `run` stays until Ctrl-C or SIGTERM. `export` ' +
+      'writes JSON Lines to FILE (which must not exist): a header with the archive\'s public key, one line per event, ' +
+      'each carrying the digest of the line before, and an end line signed with the archive account\'s key; it prints ' +
+      'the key\'s fingerprint. `verify` needs no profile: it checks the chain and the signature and names the first ' +
+      'line that was altered, removed, moved or appended; compare the fingerprint it prints with the archive\'s, or ' +
+      'give it with --key.',
+  },
   help: { usage: [['help [COMMAND]', 'this overview, or one command in full']], details: 'Also `wardroom COMMAND --help`.' },
 };
 

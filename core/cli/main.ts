@@ -65,6 +65,10 @@ const options = {
   'no-require-timer': { type: 'boolean' },
   topic: { type: 'string' },
   open: { type: 'boolean', default: false },
+  out: { type: 'string' },
+  key: { type: 'string' },
+  retention: { type: 'string' },
+  'archive-account': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
   version: { type: 'boolean', default: false },
 } as const;
@@ -143,17 +147,33 @@ function policyChange(flags: Flags) {
     ...(flags['max-burn'] !== undefined ? { maxBurnSeconds: limitFlag('max-burn', flags['max-burn']) } : {}),
     ...(flags['default-expire'] !== undefined ? { defaultExpireSeconds: limitFlag('default-expire', flags['default-expire']) } : {}),
     ...(flags['require-timer'] ? { requireTimer: true } : flags['no-require-timer'] ? { requireTimer: null } : {}),
+    ...retentionChange(flags),
   };
-  if (Object.keys(change).length === 0) throw new UsageError('policy set changes nothing: give --max-expire, --max-burn, --default-expire or --require-timer');
+  if (Object.keys(change).length === 0) throw new UsageError('policy set changes nothing: give --max-expire, --max-burn, --default-expire, --require-timer or --retention');
   return change;
 }
 
+/** `--retention on|off` and `--archive-account NAME` as policy.set fields (docs/retention.md). */
+function retentionChange(flags: Flags): { retention?: boolean; archiveAccount?: string } {
+  const retention = flags.retention;
+  if (retention !== undefined && retention !== 'on' && retention !== 'off') throw new UsageError('--retention takes on or off');
+  return {
+    ...(retention !== undefined ? { retention: retention === 'on' } : {}),
+    ...(flags['archive-account'] !== undefined ? { archiveAccount: flags['archive-account'].replace(/^@/, '') } : {}),
+  };
+}
+
 /** The policy in a line per limit, for people. */
-function formatPolicy(policy: { version: number; maxExpireSeconds?: number | undefined; maxBurnSeconds?: number | undefined; requireTimer?: boolean | undefined; defaultExpireSeconds?: number | undefined }): string {
+function formatPolicy(policy: {
+  version: number; maxExpireSeconds?: number | undefined; maxBurnSeconds?: number | undefined; requireTimer?: boolean | undefined; defaultExpireSeconds?: number | undefined;
+  retention?: boolean | undefined; archiveAccount?: string | undefined;
+}): string {
   if (policy.version === 0) return 'no org policy: timers are up to each message and conversation';
   const limit = (seconds: number | undefined) => (seconds === undefined ? 'none' : formatDuration(seconds));
   return [`org policy version ${policy.version}`, `  max expiry: ${limit(policy.maxExpireSeconds)}`, `  max burn after reading: ${limit(policy.maxBurnSeconds)}`,
-    `  timer required: ${policy.requireTimer ? 'yes' : 'no'}`, `  default expiry: ${limit(policy.defaultExpireSeconds)}`].join('\n');
+    `  timer required: ${policy.requireTimer ? 'yes' : 'no'}`, `  default expiry: ${limit(policy.defaultExpireSeconds)}`,
+    // said once the policy has ever named an archive (a policy about timers alone reads as before)
+    ...(policy.archiveAccount ? [`  retention: ${policy.retention ? 'on' : 'off'}, archive @${neutralise(policy.archiveAccount)}`] : [])].join('\n');
 }
 
 /** The first line of a secret's file (a passphrase, a recovery kit): secrets stay out of argv and `ps`. */
@@ -282,6 +302,8 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
       if (flags.profile !== undefined) throw new UsageError('serve takes --profile DIR or --profiles DIR, not both');
       return await (await import('./serve.ts')).serve({ host, appDir: flags.profiles, passphrase: () => passphraseFrom(flags, io), ...(flags.socket !== undefined ? { socket: flags.socket } : {}), io });
     }
+    // checking an export needs no profile: anyone handed the file can
+    if (command === 'archive' && args[0] === 'verify') return await verifyArchive(need(args, 2, 'archive verify')[1]!, flags.key, io, json);
     profile = flags.profile ?? io.env.WARDROOM_PROFILE;
     if (!profile) throw new UsageError('no profile: pass --profile DIR (or set WARDROOM_PROFILE)');
     // Checked before the engine opens: a typo should not cost an Argon2id unlock.
@@ -355,6 +377,7 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
       case 'whoami': {
         const me = await call('account.whoami', {});
         print(me, `@${neutralise(me.username)} on ${neutralise(me.server)}, device ${neutralise(me.deviceId)}${me.admin ? ' (admin)' : ''}`);
+        if (!json && me.retention?.notice) io.out(`${neutralise(me.retention.notice)} (the archive is @${neutralise(me.retention.archiveAccount ?? '')})`);
         return 0;
       }
       case 'invite': {
@@ -398,6 +421,14 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
         }) : null;
         try {
           await syncForReading(engine.api, notice);
+          // while retention is on, every read says so first (stderr under --json, where stdout is one message a line);
+          // the history is shown even if this cannot be asked (the engine keeps the policy it verified either way)
+          const { retention } = await call('account.whoami', {}).catch(() => ({ retention: undefined }));
+          if (retention?.notice) {
+            const line = `${retention.notice} (the archive is @${retention.archiveAccount ?? ''})`;
+            if (json) notice(line);
+            else io.out(`-- ${neutralise(line)} --`);
+          }
           const messages = await history(call, conversation, numbers.limit ?? 50, flags.before);
           if (!follow) {
             for (const m of messages) show(m);
@@ -488,6 +519,8 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
         print(moved, `moved to the relay at ${neutralise(moved.server)}; the next command connects there`);
         return 0;
       }
+      case 'archive':
+        return await archiveCommand(args, flags, call, print, io, notice);
       case 'policy': {
         if (change) {
           const policy = await call('policy.set', change);
@@ -517,6 +550,66 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
     return report(error, io, json, profile);
   } finally {
     await engine?.close().catch(() => {});
+  }
+}
+
+/** `archive verify FILE`: exit 0 with the count and the signer's fingerprint, or 1 naming the first bad line. */
+async function verifyArchive(file: string, key: string | undefined, io: CliIo, json: boolean): Promise<number> {
+  const { verifyExport } = await import('../host/index.ts');
+  const result = await verifyExport(path.resolve(file), key);
+  if (result.ok) {
+    io.out(json ? jsonLine(result) : `verified ${result.records} records by @${neutralise(result.archive)}, signed by key ${result.fingerprint}${key ? ' (the one given)' : ' (compare it with the archive\'s, or pass --key)'}`);
+    return 0;
+  }
+  const where = result.line > 0 ? `line ${result.line}: ` : '';
+  io.err(json ? jsonLine({ code: 'INVALID', line: result.line, message: result.reason, ...(result.fingerprint ? { fingerprint: result.fingerprint } : {}) }) : `wardroom: ${neutralise(file)}: ${where}${result.reason}`);
+  return 1;
+}
+
+/** How often `archive run` says how many events it holds, when that changed. */
+const ARCHIVE_REPORT_MS = 5_000;
+
+async function archiveCommand(args: string[], flags: Flags, call: Call, print: (value: unknown, human: string) => void, io: CliIo, notice: (text: string) => void): Promise<number> {
+  const [sub] = args;
+  const describe = (s: CommandResponse<'archive.sync'>) => `${s.records} records; retention ${s.retention.on ? `on, archive @${s.retention.archiveAccount}` : 'off'}`
+    + (s.retention.archiveAccount && !s.retention.on ? ` (archive @${s.retention.archiveAccount})` : '');
+  switch (sub) {
+    case 'sync': {
+      need(args, 1, 'archive sync');
+      const status = await call('archive.sync', {});
+      print(status, `archive: ${describe(status)}`);
+      return 0;
+    }
+    case 'run': {
+      need(args, 1, 'archive run');
+      let status = await call('archive.sync', {});
+      print(status, `archive: ${describe(status)}; running until stopped (Ctrl-C)`);
+      if (status.retention.archiveAccount === undefined) notice('the org policy names no archive yet: an admin runs  wardroom policy set --retention on --archive-account NAME');
+      // the engine keeps receiving on its own; this loop only reports, and stops at Ctrl-C or SIGTERM
+      let stopped = false;
+      void io.interrupted.then(() => (stopped = true));
+      while (!stopped) {
+        await Promise.race([new Promise((resolve) => setTimeout(resolve, ARCHIVE_REPORT_MS).unref()), io.interrupted]);
+        if (stopped) break;
+        const next = await call('archive.sync', {}).catch((error: unknown) => {
+          notice(`sync failed: ${(error as Error).message}; still running`);
+          return status;
+        });
+        if (next.records !== status.records || next.retention.on !== status.retention.on) print(next, `archive: ${describe(next)}`);
+        status = next;
+      }
+      print({ stopped: true, records: status.records }, `archive: stopped with ${status.records} records`);
+      return 0;
+    }
+    case 'export': {
+      need(args, 1, 'archive export');
+      if (!flags.out) throw new UsageError('archive export needs --out FILE');
+      const exported = await call('archive.export', { out: path.resolve(flags.out) });
+      print(exported, `exported ${exported.records} records to ${neutralise(exported.file)}, signed by key ${exported.fingerprint}`);
+      return 0;
+    }
+    default:
+      throw new UsageError('archive takes run, sync, export --out FILE or verify FILE (wardroom help archive)');
   }
 }
 

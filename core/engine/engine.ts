@@ -52,6 +52,9 @@ import { TrustedClock } from './timers/clock.ts';
 import { timerHandlers } from './timers/handlers.ts';
 import { Shredder } from './timers/shredder.ts';
 import { Typing } from './typing/typing.ts';
+import { Archive } from './retention/archive.ts';
+import { archiveHandlers } from './retention/handlers.ts';
+import { Retention, type RetentionFields } from './retention/retention.ts';
 
 export interface EngineOptions extends VaultSettings {
   now?: () => number;
@@ -101,6 +104,7 @@ export class Engine {
   readonly #shredder: Shredder;
   readonly #typing: Typing;
   readonly #routing: ConversationRouter;
+  readonly #retention: Retention;
   readonly #policy: OrgPolicy;
   #policyFresh: Promise<unknown> = Promise.resolve();
   #untrusted: UntrustedRelayError | null = null;
@@ -165,26 +169,29 @@ export class Engine {
     this.#channels = new ChannelDirectory(ctx, metadata);
     const routing = new ConversationRouter(ctx, this.#channels);
     this.#routing = routing;
-    this.#outbound = new Outbound(ctx, this.#channels, metadata);
+    this.#outbound = new Outbound(ctx, this.#channels, metadata, { copiesTo: () => this.#retention.copiesTo(), withheldFrom: (u) => this.#retention.withheldFrom(u) });
     const channelKeys = new ChannelKeySharing(ctx, this.#channels, metadata, this.#outbound);
+    this.#retention = new Retention(ctx, this.#channels, channelKeys, (): RetentionFields => ctx.policy, () => this.#policy.refresh());
+    const archive = new Archive(ctx, this.#channels, () => this.#retention.archiving);
     const keys = new SenderKeyRecovery(ctx, this.#channels, routing, this.#outbound);
     const resets = new SessionResets(ctx, this.#outbound);
     const names = new DisplayNames(ctx, routing, this.#outbound);
     const shredder = this.#shredder = new Shredder(ctx);
     this.#expiry = new ExpiryScheduler(ctx, (removed) => void shredder.run('expiry', removed).catch(ctx.problem));
-    this.#inbound = new Inbound(ctx, { channels: this.#channels, channelKeys, routing, outbound: this.#outbound, keys, resets, names, expiry: this.#expiry });
+    this.#inbound = new Inbound(ctx, { channels: this.#channels, channelKeys, routing, outbound: this.#outbound, keys, resets, names, expiry: this.#expiry, archive });
     this.#typing = new Typing(ctx, this.#channels, routing, this.#outbound);
     const operations = new Operations(ctx);
 
     const handlers: Handlers = {
-      ...accountHandlers(ctx),
-      ...conversationHandlers(ctx, this.#channels, routing, this.#typing, () => this.api.lastSeq()),
-      ...channelHandlers(ctx, this.#channels, routing, metadata, channelKeys),
+      ...accountHandlers(ctx, this.#retention),
+      ...conversationHandlers(ctx, this.#channels, routing, this.#typing, () => this.api.lastSeq(), () => this.#retention.copiesTo()),
+      ...channelHandlers(ctx, this.#channels, routing, metadata, channelKeys, this.#retention),
       ...messageHandlers(ctx, routing, this.#outbound, this.#expiry),
       ...syncHandlers(ctx, this.#inbound, operations),
       ...contactHandlers(ctx, names, () => this.#sendHeld().then(() => this.#outbox.flush())),
       ...deviceHandlers(ctx, this.#outbound),
       ...settingsHandlers(ctx),
+      ...archiveHandlers(ctx, archive, this.#retention, { refreshPolicy: () => this.#policy.refresh().then(() => {}), syncNow: () => this.api.call('sync.now', {}) }),
       ...policyHandlers(ctx, this.#policy),
       ...timerHandlers(ctx, routing, this.#outbound, this.#expiry, shredder),
       'events.since': async ({ after }) => ({ ...this.api.since(after), seq: this.api.lastSeq() }),
@@ -204,6 +211,8 @@ export class Engine {
       };
     }
     this.api = createDispatcher(handlers, (command, error) => log(`command ${command} failed: ${(error as Error)?.stack ?? String(error)}`));
+    // a new org policy may turn retention on or off: it is announced, and the archive follows it in our channels
+    this.api.on('policy.changed', () => void this.#retention.policyChanged().catch(problem));
   }
 
   /** Opens an enrolled profile and connects. A wrong passphrase fails here with the vault's own error. */
@@ -234,6 +243,7 @@ export class Engine {
       });
       const policy = await loadPolicy(vault, profile.orgKey);
       engine = new Engine({ vault, store, profile, account, http, directory, policy }, options);
+      await engine.#retention.load();
       engine.#begin();
       return engine;
     } catch (error) {
@@ -289,6 +299,8 @@ export class Engine {
     void this.#sendHeld().then(() => this.#outbox.flush()).catch(problem);
     void this.#lane.run(() => this.#maintainPrekeys()).catch(problem);
     this.#policyFresh = Promise.race([this.#policy.refresh().catch(problem), new Promise((resolve) => setTimeout(resolve, POLICY_WAIT_MS).unref())]);
+    // the policy in force after the refresh (a refused one leaves the kept one): the archive follows it in our channels
+    void this.#policy.refresh().catch(() => {}).then(() => this.#retention.policyChanged()).catch(problem);
   }
 
   /**

@@ -5,6 +5,12 @@ import type { SqlExecutor, Statement } from '../vault/index.ts';
 import { directConversationId, groupConversationId, type ConversationKind } from './conversations/ref.ts';
 import { EngineError } from './errors.ts';
 
+/**
+ * Notices this device writes itself (never sent): a contact's safety number changed; a channel's membership changed
+ * (as its signed log says); retention was turned on or off. Timer notices come from the timers feature.
+ */
+export type LocalNotice = 'identity-changed' | 'membership' | 'retention-on' | 'retention-off';
+
 export type MessageStatus = 'pending' | 'held' | 'sent' | 'delivered' | 'read' | 'failed';
 
 
@@ -162,7 +168,7 @@ export interface MessageRow {
   clamped: number;
 }
 
-export type NoticeKind = 'identity-changed' | 'membership' | 'timer-changed' | 'policy-clamped';
+export type NoticeKind = LocalNotice | 'timer-changed' | 'policy-clamped';
 
 export const MESSAGE_COLUMNS = `m.message_id, m.conversation_id, m.sender_id, m.sender_device, m.sent_at, m.body, m.edited_at, m.expires_at,
   m.burn_seconds, m.reply_to, m.thread_root, m.mentions, m.outgoing, m.status, m.notice, m.notice_detail, m.clamped`;
@@ -173,7 +179,7 @@ export function setStatusStatement(messageId: string, status: MessageStatus): St
 }
 
 /** A notice in a conversation's history, written locally (never sent): shown in place, not counted as unread. */
-export function noticeStatement(conversationId: string, messageId: string, sender: string, notice: NoticeKind, at: number, detail: MembershipNotice | null = null): Statement {
+export function noticeStatement(conversationId: string, messageId: string, sender: string, notice: LocalNotice, at: number, detail: MembershipNotice | null = null): Statement {
   return {
     sql: `INSERT OR IGNORE INTO messages (message_id, conversation_id, sender_id, sent_at, received_at, body, mentions, outgoing, status, notice, notice_detail)
           SELECT ?, ?, ?, ?, ?, '', '[]', 0, 'sent', ?, ? WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ?)`,

@@ -12,5 +12,6 @@ import { m007 } from './outbound/migrations/007-pending-sends.ts';
 import { m013 } from './messages/migrations/013-thread-replies.ts';
 import { m014 } from './messages/migrations/014-burn-on-read-index.ts';
 import { m010 } from './timers/migrations/010-timers.ts';
+import { m011 } from './retention/migrations/011-archive-events.ts';
 
-export const PROFILE_MIGRATIONS: readonly Migration[] = [...VAULT_MIGRATIONS, m004, m005, m006, m007, m008, m009, m010, m012, m013, m014];
+export const PROFILE_MIGRATIONS: readonly Migration[] = [...VAULT_MIGRATIONS, m004, m005, m006, m007, m008, m009, m010, m011, m012, m013, m014];

@@ -7,3 +7,4 @@ export { createSession, type Session, type SessionListener } from './session.ts'
 // The desktop app wraps the vault key with the OS keystore, and checks a join link before it opens the join flow.
 export { keystoreProvider, setKeystore, type KeystoreWrap } from '../vault/index.ts';
 export { InviteLinkError, parseInviteLink } from '../relay/invite-link.ts';
+export { verifyExport, type VerifyResult } from '../engine/retention/chain.ts';

@@ -5,14 +5,19 @@ import { EngineError } from '../errors.ts';
 import { fromBase64Url, sha256, toBase64Url } from '../../crypto/sodium.ts';
 import { endpointFor } from '../enrol.ts';
 import { RelayError, RelayHttp } from '../relay-http.ts';
+import type { Retention } from '../retention/retention.ts';
 
 type AccountHandlers = Pick<Handlers, 'account.whoami' | 'account.moveRelay' | 'org.invite'>;
 
-export function accountHandlers(ctx: EngineContext): AccountHandlers {
+export function accountHandlers(ctx: EngineContext, retention?: Retention): AccountHandlers {
   return {
     'account.whoami': async () => {
       const me = await ctx.http.login().catch(() => null);
-      return { username: ctx.username, ...(ctx.profile.displayName ? { displayName: ctx.profile.displayName } : {}), accountId: ctx.profile.accountId, deviceId: ctx.deviceId, server: ctx.profile.server, admin: me?.role === 'admin' };
+      const kept = await retention?.current();
+      return {
+        username: ctx.username, ...(ctx.profile.displayName ? { displayName: ctx.profile.displayName } : {}), accountId: ctx.profile.accountId, deviceId: ctx.deviceId, server: ctx.profile.server, admin: me?.role === 'admin',
+        ...(kept ? { retention: { on: kept.on, ...(kept.archiveAccount ? { archiveAccount: kept.archiveAccount } : {}), ...(kept.notice ? { notice: kept.notice } : {}) } } : {}),
+      };
     },
     'account.moveRelay': async ({ link }) => {
       const { profile } = ctx;

@@ -12,6 +12,7 @@ import type { ChannelDirectory } from './members.ts';
 import type { ChannelMetadata } from './metadata.ts';
 import { newChannelId } from './membership-log.ts';
 import { rotationFlagStatement } from './rotation.ts';
+import type { Retention } from '../retention/retention.ts';
 
 type ChannelHandlers = Pick<Handlers, 'channels.create' | 'channels.join' | 'channels.add' | 'channels.remove' | 'channels.leave' | 'channels.setTopic' | 'channels.setRole' | 'channels.members'>;
 
@@ -22,7 +23,7 @@ function relayRefusal(error: unknown): never {
   throw error;
 }
 
-export function channelHandlers(ctx: EngineContext, channels: ChannelDirectory, routing: ConversationRouter, metadata: ChannelMetadata, sharing: ChannelKeySharing): ChannelHandlers {
+export function channelHandlers(ctx: EngineContext, channels: ChannelDirectory, routing: ConversationRouter, metadata: ChannelMetadata, sharing: ChannelKeySharing, retention?: Retention): ChannelHandlers {
   return {
     'channels.create': async ({ name, topic, open }) => {
       // The relay cannot tell whether a name is taken (it sees none), so the check is against every name this
@@ -42,6 +43,7 @@ export function channelHandlers(ctx: EngineContext, channels: ChannelDirectory, 
       ]);
       await channels.logs.state(created.channelId, true);
       await ctx.lane.run(() => sharing.shareWith(created.channelId, [ctx.username])); // our other devices
+      await retention?.channelCreated(created.channelId).catch((error: Error) => ctx.problem(error));
       const row = (await conversationRows(ctx.vault, 'id = ?', [channelConversationId(created.channelId)]))[0]!;
       return conversationView(ctx.vault, row, [ctx.username], ctx.now());
     },

@@ -31,6 +31,7 @@ import type { SessionResets } from '../recovery/session-reset.ts';
 import type { Delivery } from '../relay-socket.ts';
 import { Serial } from '../lane/serial.ts';
 import { precheckedSignatures, SignatureVerifier, type SignatureJob } from '../signature-verifier.ts';
+import type { Archive } from '../retention/archive.ts';
 import { activityStatements, applyPayload, type Effect } from './payloads.ts';
 
 /** Batches at least this big have part of their channel signatures checked on the verifier thread. */
@@ -54,6 +55,8 @@ export interface InboundParts {
   resets: SessionResets;
   names: DisplayNames;
   expiry: ExpiryScheduler;
+  /** the compliance archive's recorder (it records only on the archive's own profile) */
+  archive?: Archive;
 }
 
 export class Inbound {
@@ -127,6 +130,8 @@ export class Inbound {
         const sender = await this.#checkSender(delivery, envelope);
         const incoming = this.#decrypt(staged, delivery, envelope, now, statements, undecryptable, checkSignature);
         if (!incoming) continue;
+        // the archive keeps its own record of every event, before (and whatever) the conversation does with it
+        if (this.#parts.archive?.recording) statements.push(...await this.#parts.archive.record(incoming.channelId, sender, incoming.from.deviceId, incoming.payload, delivery.sentAt));
         const conversationId = await this.#parts.routing.inboundConversation(incoming.channelId, sender, incoming.payload);
         // a payload that is ignored still used its ratchet step and its id: both are committed
         staged.commit(incoming.writes);

@@ -48,6 +48,13 @@ const heldSendStatement = (conversation: string, payload: Payload, messageId: st
   sql: 'INSERT INTO pending_sends (conversation, payload, message_id, created_at) VALUES (?, ?, ?, ?)', params: [conversation, encodePayload(payload), messageId, now],
 });
 
+/** Retention (retention/retention.ts): who gets a copy of what people write, and who gets no channel keys. */
+export interface ArchiveCopies {
+  copiesTo(): string | null;
+  withheldFrom(username: string): boolean;
+}
+const NO_ARCHIVE: ArchiveCopies = { copiesTo: () => null, withheldFrom: () => false };
+
 type DeviceEncryption = (staged: StagedProtocolStore, now: number, sessions: NewSession[]) => { frames: ProtocolFrame[]; missing: DeviceAddress[]; writes: ProtocolWrite[] };
 
 export class Outbound {
@@ -56,11 +63,13 @@ export class Outbound {
   readonly #metadata: ChannelMetadata;
   /** Accounts whose device list was fetched since the socket last came online (see currentDevices). */
   readonly #listsFresh = new Set<string>();
+  readonly #archive: ArchiveCopies;
 
-  constructor(ctx: EngineContext, channels: ChannelDirectory, metadata: ChannelMetadata) {
+  constructor(ctx: EngineContext, channels: ChannelDirectory, metadata: ChannelMetadata, archive: ArchiveCopies = NO_ARCHIVE) {
     this.#ctx = ctx;
     this.#channels = channels;
     this.#metadata = metadata;
+    this.#archive = archive;
   }
 
   /** The socket came online: device lists are fetched afresh before the next encryption to them. */
@@ -114,6 +123,7 @@ export class Outbound {
     const devices: DeviceAddress[] = [];
     for (const username of await this.#channels.memberUsernames(channelId)) {
       if (username !== this.#ctx.username && this.#ctx.directory.identity(username) !== 'accepted') continue;
+      if (this.#archive.withheldFrom(username)) continue;
       const known = await this.currentDevices(username);
       for (const deviceId of known.devices) if (!(username === this.#ctx.username && deviceId === this.#ctx.deviceId)) devices.push({ userId: username, deviceId });
     }
@@ -258,12 +268,28 @@ export class Outbound {
       return;
     }
     const people = target.kind === 'direct' ? [target.username] : target.members.filter((m) => m !== ctx.username);
+    // while retention is on, what a person writes in a direct or group conversation goes to the archive too
+    const archive = USER_CONTENT.has(payload.kind) ? this.#archive.copiesTo() : null;
+    if (archive !== null && !people.includes(archive)) people.push(archive);
     const frames = await this.#encryptDirect(staged, people, payload, now);
     // a note to self on an account with one device goes nowhere: it is sent as soon as it is stored (to anyone else,
     // no frame at all means no device could be reached, which is not "sent")
     const toSelfOnly = target.kind === 'direct' && target.username === ctx.username;
     const done = frames.length === 0 && messageId && toSelfOnly ? [statusStatement([messageId], 'sent')] : [];
-    await ctx.lane.commitFrames(staged, [], this.pairwiseFrames(frames, now, payload.id, messageId, expiresAt), [...extra, ...done]);
+    await ctx.lane.commitFrames(staged, [], this.#framesWithCopies(frames, archive, now, payload.id, messageId, expiresAt), [...extra, ...done]);
+  }
+
+  /**
+   * The relay sends for a direct or group payload. The archive's copies go in a send of their own that waits on the
+   * relay as long as any envelope may, not the message's own timer: an archive offline past a message's deadline
+   * still gets it (its copy ignores expiry).
+   */
+  #framesWithCopies(frames: ProtocolFrame[], archive: string | null, now: number, msgId: Uint8Array, messageId: string | null, expiresAt: number): OutgoingFrame[] {
+    const copies = archive === null ? [] : frames.filter((f) => f.to.userId === archive);
+    if (copies.length === 0) return this.pairwiseFrames(frames, now, msgId, messageId, expiresAt);
+    const others = frames.filter((f) => f.to.userId !== archive);
+    if (others.length === 0) return this.pairwiseFrames(copies, now, msgId, messageId);
+    return [...this.pairwiseFrames(others, now, msgId, messageId, expiresAt), ...this.pairwiseFrames(copies, now)];
   }
 
   /**

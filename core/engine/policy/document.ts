@@ -21,6 +21,10 @@ export const policyDocumentSchema = z.object({
   requireTimer: z.boolean().optional(),
   /** The expiry a message gets when neither it nor its conversation names one. */
   defaultExpireSeconds: seconds.optional(),
+  /** Record-keeping: the archive account gets a copy of everything, and every participant is told (retention/). */
+  retention: z.boolean().optional(),
+  /** The account that is the compliance archive (an ordinary account that joined with an invite). */
+  archiveAccount: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,31}$/).optional(),
 }).loose();
 
 export type PolicyDocument = z.output<typeof policyDocumentSchema>;

@@ -137,6 +137,7 @@ export class OrgPolicy {
     if (next.defaultExpireSeconds !== undefined && next.maxExpireSeconds !== undefined && next.defaultExpireSeconds > next.maxExpireSeconds) {
       throw new EngineError('INVALID', 'the default expiry is longer than the maximum expiry');
     }
+    if (next.retention === true && next.archiveAccount === undefined) throw new EngineError('INVALID', 'retention needs an archive account (--archive-account NAME)');
     const data = encodePolicy(next);
     const signed = { data, signature: sign(data, secret) };
     await ctx.http.putPolicy(signed).catch((error: unknown) => {
