@@ -10,6 +10,7 @@ import { usePanel } from '../state/panel.ts';
 import { Sidebar, type SidebarAction } from '../components/Sidebar.tsx';
 import { ProfilePanel } from '../components/ProfilePanel.tsx';
 import { ProfileSwitcher } from '../components/ProfileSwitcher.tsx';
+import { RetentionBanner } from '../components/RetentionBanner.tsx';
 import { UntrustedBanner } from '../components/UntrustedBanner.tsx';
 import { useTrust } from '../state/trust.ts';
 
@@ -32,7 +33,10 @@ export function Workspace() {
   const profileOf = useTrust((s) => s.profileOf);
   return (
     <div className={`workspace${panelOpen ? ' with-panel' : ''}`}>
-      <UntrustedBanner />
+      <div className="workspace-banners">
+        <UntrustedBanner />
+        <RetentionBanner />
+      </div>
       <Sidebar onAction={setDialog} />
       <ConversationPane />
       <SidePanel />

@@ -127,6 +127,12 @@ function wipe(): void {
   useDevices.getState().clear();
 }
 
+/** Who we are again: the org's signed policy changed, and with it perhaps retention (its notice is permanent). */
+export async function refreshMe(): Promise<void> {
+  const me = await api().call('account.whoami', {});
+  useSession.getState().set({ me });
+}
+
 /** Loads what the workspace shows first: who we are, the conversations, settings, contacts, the relay's state. */
 async function enter(profile: string): Promise<void> {
   useSession.getState().set({ phase: 'opening', current: profile, lockReason: undefined });

@@ -1,7 +1,7 @@
 // The one place events from window.wardroom enter the stores. Started once; each event goes to the slice it
 // concerns. Engine events already in the conversation snapshot (seq at or before the list's) are skipped there.
 import type { WardroomBridge } from '../bridge/api.ts';
-import { locked, offerJoinLink, refreshConversations, start } from './app.ts';
+import { locked, offerJoinLink, refreshConversations, refreshMe, start } from './app.ts';
 import { useConnection } from './connection.ts';
 import { useContacts } from './contacts.ts';
 import { useConversations } from './conversations.ts';
@@ -47,6 +47,7 @@ export function startFeed(bridge: WardroomBridge): void {
     useNotices.getState().add(`A message${sender ? ` from ${sender}` : ''} could not be decrypted (${reason}).`);
   });
   bridge.on('contact.updated', (contact) => useContacts.getState().upsert(contact));
+  bridge.on('policy.changed', () => void refreshMe().catch(() => {}));
   bridge.on('contact.keyChanged', ({ username }) => {
     identityChanged(username);
     useNotices.getState().add(`${username}'s safety number changed: they may have a new device, or someone may be impersonating them.`, 'info');

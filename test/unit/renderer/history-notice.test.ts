@@ -15,3 +15,8 @@ test('membership notices say who changed what, in the user\'s terms', () => {
   assert.equal(notice('alice', 'role', ['bob'], 'admin'), 'alice made you an admin');
   assert.equal(historyNoticeText({ sender: 'carol' }, 'bob'), null, 'a message is not a notice');
 });
+
+test('retention notices name the archive the org\'s policy named, and say when it stops', () => {
+  assert.match(historyNoticeText({ notice: 'retention-on', sender: 'records' }, 'bob')!, /^Retention was turned on: .*\(records\)/);
+  assert.match(historyNoticeText({ notice: 'retention-off', sender: 'records' }, 'bob')!, /no longer receives copies/);
+});
