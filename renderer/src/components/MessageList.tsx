@@ -195,7 +195,7 @@ export function MessageList({ conversation, label, start }: { conversation: stri
               {row.kind === 'message' && <MessageRow message={thread!.byId[row.id]!} continued={row.continued} place={place} />}
               {row.kind === 'undecryptable' && <UndecryptableRow {...row.entry} />}
               {row.kind === 'loading' && <p className="history-note" role="status">Loading messages…</p>}
-              {row.kind === 'start' && <p className="history-note">{thread!.ids.length === 0 ? `No messages in ${label} yet. Say hello!` : `This is the beginning of ${start}.`}</p>}
+              {row.kind === 'start' && <p className="history-note">{thread!.ids.every((id) => thread!.byId[id]?.notice) ? `No messages in ${label} yet. Say hello!` : `This is the beginning of ${start}.`}</p>}
             </div>
           );
         })}
