@@ -153,7 +153,7 @@ function next(state: MembershipState, entry: MembershipEntry): Map<string, Chann
       if (actor !== 'owner' && actor !== 'admin') refuse(`${entry.by.userId} may not add members`);
       if (entry.targets.length === 0 || new Set(entry.targets).size !== entry.targets.length) refuse('an "add" entry names each new member once');
       for (const target of entry.targets) {
-        if (members.has(target)) refuse(`${target} is already a member`);
+        if (members.has(target)) refuse(`${target} is already a member of this channel`);
         members.set(target, 'member');
       }
       return members;

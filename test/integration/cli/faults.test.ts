@@ -81,7 +81,7 @@ describe('wardroom under hostile input and faults (real relay, real binary)', ()
   it('says what changed, and refuses what a user got wrong in their terms, with no paths, ids or validator text', async () => {
     refused(await org.as('alice', ['channel', 'remove', 'general', 'nobody']), 1, 'no user @nobody in this organisation');
     refused(await org.as('alice', ['channel', 'add', 'general', 'nobody']), 1, 'no user @nobody in this organisation');
-    refused(await org.as('alice', ['channel', 'add', 'general', 'bob']), 1, 'that person is already a member of this channel');
+    refused(await org.as('alice', ['channel', 'add', 'general', 'bob']), 1, 'bob is already a member of this channel');
     refused(await org.as('alice', ['send', 'bob', 'hi']), 2, 'a target starts with @ or #: did you mean @bob (a person) or #bob (a channel)?');
     refused(await org.as('alice', ['channel', 'topic', 'general', 't'.repeat(257)]), 1, 'a topic has at most 256 characters');
     refused(await org.as('alice', ['search', 'hi', '--limit', '500']), 1, 'the limit must be at most 200');
