@@ -92,6 +92,10 @@ export const Settings = z.object({
   theme: Theme,
   /** the desktop app's window cannot be captured by screenshots or screen sharing (where the OS supports it) */
   screenCaptureProtection: z.boolean(),
+  /** this device fetches a preview of the first link in a message it sends (the site sees this device's address) */
+  linkPreviews: z.boolean(),
+  /** images are sent as they are, with their metadata (GPS, camera, time); off: stripped first */
+  sendOriginalImages: z.boolean(),
 }).strict();
 
 export const ContactView = z.object({
@@ -110,6 +114,17 @@ export const RecordedEventView = z.object({ seq: z.number().int().positive(), na
 export const OperationId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'an operation id is 1-64 characters: letters, digits, dash, underscore');
 
 export const Reaction = z.object({ emoji: z.string().min(1).max(16), users: z.array(Username) });
+
+/**
+ * A link preview the sender's device fetched and sent inside the message (the recipient's device never contacts the
+ * site): text only, and a small JPEG thumbnail as base64 that a UI shows from a blob: URL, never from the site.
+ */
+export const LinkPreviewView = z.object({
+  url: z.string().max(LIMITS.linkMax),
+  title: z.string().min(1).max(400),
+  description: z.string().max(800).optional(),
+  image: z.object({ jpeg: z.string().max(65_536), width: z.number().int().positive().max(1024), height: z.number().int().positive().max(1024) }).optional(),
+});
 
 export const MessageView = z.object({
   id: MessageId,
@@ -130,6 +145,7 @@ export const MessageView = z.object({
   outgoing: z.boolean(),
   /** a local notice in the history, not a message anyone sent: the sender's safety number changed */
   notice: z.enum(['identity-changed']).optional(),
+  preview: LinkPreviewView.optional(),
 });
 
 export const ShredReportView = z.object({
@@ -192,6 +208,8 @@ export const commands = {
       text: MessageText,
       replyTo: MessageId.optional(),
       timers: Timers.optional(),
+      /** false: no link preview for this message, whatever the setting */
+      linkPreview: z.boolean().optional(),
     }).strict(),
     response: MessageView,
   },
@@ -308,6 +326,7 @@ export type MessageViewT = z.output<typeof MessageView>;
 export type ConversationViewT = z.output<typeof ConversationView>;
 export type SettingsT = z.output<typeof Settings>;
 export type ContactViewT = z.output<typeof ContactView>;
+export type LinkPreviewViewT = z.output<typeof LinkPreviewView>;
 
 /** The surface every transport exposes (window.wardroom in the UI, the engine in-process for the CLI). */
 export interface WardroomApi {

@@ -47,6 +47,8 @@ import { RelaySocket, type ConnectionState } from './relay-socket.ts';
 import { settingsHandlers } from './settings/handlers.ts';
 import { syncHandlers } from './sync/handlers.ts';
 import { Typing } from './typing/typing.ts';
+import { LinkPreviews } from './previews/link-previews.ts';
+import type { PreviewOptions } from './previews/preview.ts';
 
 export interface EngineOptions extends VaultSettings {
   now?: () => number;
@@ -59,6 +61,8 @@ export interface EngineOptions extends VaultSettings {
   outboxRetry?: OutboxRetry;
   /** Asked when the relay wants a TOTP code for a new session (an account with TOTP on); null when there is none. */
   totpCode?: TotpCodeProvider;
+  /** How link previews are fetched: tests inject a resolver and allow their loopback server; nothing else sets it. */
+  linkPreviews?: PreviewOptions;
 }
 
 /** Commands that only read what this device holds: they keep working while the relay is untrusted. */
@@ -161,7 +165,7 @@ export class Engine {
       ...accountHandlers(ctx),
       ...conversationHandlers(ctx, this.#channels, routing, this.#typing, () => this.api.lastSeq()),
       ...channelHandlers(ctx, this.#channels, routing, metadata, channelKeys),
-      ...messageHandlers(ctx, routing, this.#outbound, this.#expiry),
+      ...messageHandlers(ctx, routing, this.#outbound, this.#expiry, new LinkPreviews(ctx, options.linkPreviews)),
       ...syncHandlers(ctx, this.#inbound, this.#expiry, operations),
       ...contactHandlers(ctx, names, () => this.#sendHeld().then(() => this.#outbox.flush())),
       ...deviceHandlers(ctx, this.#outbound),

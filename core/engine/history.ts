@@ -1,6 +1,6 @@
 // The engine's local record of conversations and messages, as SQL statements (so a message commits in the same
 // vault transaction as the ratchet step that decrypted it) and as the views the API returns.
-import { LIMITS, type ConversationViewT, type MessageViewT } from '../api/contract.ts';
+import { LIMITS, type ConversationViewT, type LinkPreviewViewT, type MessageViewT } from '../api/contract.ts';
 import type { SqlExecutor, Statement } from '../vault/index.ts';
 import { directConversationId, groupConversationId, type ConversationKind } from './conversations/ref.ts';
 import { EngineError } from './errors.ts';
@@ -22,6 +22,8 @@ export interface NewMessage {
   mentions: string[];
   outgoing: boolean;
   status: MessageStatus;
+  /** the link preview as its view (JSON), see core/engine/previews */
+  preview?: string | null;
 }
 
 /** What this device shows for a channel: the name and topic it verified (and when each was set), and our role. */
@@ -83,11 +85,11 @@ export function insertMessageStatements(m: NewMessage): Statement[] {
 export function insertMessageStatement(m: NewMessage): Statement {
   return {
       sql: `INSERT OR IGNORE INTO messages (message_id, conversation_id, sender_id, sender_device, sent_at, received_at, body, expires_at,
-              burn_seconds, reply_to, thread_root, mentions, outgoing, status)
+              burn_seconds, reply_to, thread_root, mentions, outgoing, status, preview)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-              (SELECT coalesce(thread_root, message_id) FROM messages WHERE message_id = ? AND conversation_id = ?), ?, ?, ?)`,
+              (SELECT coalesce(thread_root, message_id) FROM messages WHERE message_id = ? AND conversation_id = ?), ?, ?, ?, ?)`,
       params: [m.messageId, m.conversationId, m.sender, m.senderDevice, m.sentAt, m.receivedAt, m.body, m.expiresAt, m.burnSeconds, m.replyTo,
-        m.replyTo, m.conversationId, JSON.stringify(m.mentions), m.outgoing ? 1 : 0, m.status],
+        m.replyTo, m.conversationId, JSON.stringify(m.mentions), m.outgoing ? 1 : 0, m.status, m.preview ?? null],
   };
 }
 
@@ -146,10 +148,11 @@ interface MessageRow {
   outgoing: number;
   status: MessageStatus;
   notice: 'identity-changed' | null;
+  preview: string | null;
 }
 
 const MESSAGE_COLUMNS = `m.message_id, m.conversation_id, m.sender_id, m.sender_device, m.sent_at, m.body, m.edited_at, m.expires_at,
-  m.burn_seconds, m.reply_to, m.thread_root, m.mentions, m.outgoing, m.status, m.notice`;
+  m.burn_seconds, m.reply_to, m.thread_root, m.mentions, m.outgoing, m.status, m.notice, m.preview`;
 
 /** Sets a message's status whatever it was (statusStatement only moves it forward): holding and releasing it. */
 export function setStatusStatement(messageId: string, status: MessageStatus): Statement {
@@ -190,6 +193,7 @@ async function toViews(sql: SqlExecutor, rows: MessageRow[]): Promise<MessageVie
       status: r.status,
       outgoing: r.outgoing === 1,
       ...(r.notice !== null ? { notice: r.notice } : {}),
+      ...(r.preview !== null ? { preview: JSON.parse(r.preview) as LinkPreviewViewT } : {}),
     };
   });
 }

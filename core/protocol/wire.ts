@@ -112,6 +112,15 @@ const fileSchema = struct({
   mime: text(127),
 });
 
+/** A link preview the sender's device made (the recipients never contact the site): see core/engine/previews. */
+export const linkPreviewSchema = struct({
+  url: text(LIMITS.previewUrlBytes, 1),
+  title: text(LIMITS.previewTitleBytes, 1),
+  description: nullable(text(LIMITS.previewDescriptionBytes)),
+  image: nullable(struct({ jpeg: bytes(1, LIMITS.previewImageBytes), width: uint(LIMITS.previewImageSide), height: uint(LIMITS.previewImageSide) })),
+});
+export type LinkPreviewPayload = Infer<typeof linkPreviewSchema>;
+
 export const senderKeyDistributionSchema = struct({
   channelId: idField,
   keyId: uint(UINT32_MAX),
@@ -125,8 +134,8 @@ export const channelMetaKeySchema = struct({ keyId: uint(UINT32_MAX), key: key32
 export type ChannelMetaKey = Infer<typeof channelMetaKeySchema>;
 
 const payloadSchemas = {
-  text: struct({ ...common, kind: literal('text'), body }),
-  reply: struct({ ...common, kind: literal('reply'), target: messageId, body }),
+  text: struct({ ...common, kind: literal('text'), body }, { preview: linkPreviewSchema }),
+  reply: struct({ ...common, kind: literal('reply'), target: messageId, body }, { preview: linkPreviewSchema }),
   edit: struct({ ...common, kind: literal('edit'), target: messageId, body }),
   delete: struct({ ...common, kind: literal('delete'), target: messageId }),
   reaction: struct({ ...common, kind: literal('reaction'), target: messageId, emoji: text(64, 1), remove: bool }),

@@ -17,7 +17,7 @@ import {
   deserializeInboundSenderKey, deserializeOutboundSenderKey, serializeInboundSenderKey, serializeOutboundSenderKey,
 } from '../../core/protocol/sender-keys.ts';
 import { deserializeSessionRecord, serializeSessionRecord } from '../../core/protocol/session.ts';
-import { decodeEnvelope, decodePayload, encodePayload } from '../../core/protocol/wire.ts';
+import { decodeEnvelope, decodePayload, encodePayload, type Payload } from '../../core/protocol/wire.ts';
 import { ImageError } from '../../core/engine/media/errors.ts';
 import { stripImageMetadata } from '../../core/engine/media/strip.ts';
 import { cameraGif, cameraJpeg, cameraPng, cameraWebp } from '../support/camera-images.ts';
@@ -74,7 +74,7 @@ export function buildTargets(): Target[] {
     { name: 'openChannelField', samples: channelNames, run: (input) => openChannelField(readChannelBox(input), 'name', metaKey) },
     { name: 'decodeEnvelope', samples: frames, run: decodeEnvelope },
     { name: 'decryptFrame', samples: frames.slice(2), run: (input) => decryptFrame(receiver, input, NOW) },
-    { name: 'decodePayload', samples: [encodePayload(textPayload('hello')), encodePayload({ id: new Uint8Array(16), sentAt: NOW, timers: { expiresAt: NOW, burnAfterReadSeconds: null }, syncTo: 'bob', group: { id: new Uint8Array(16), members: ['alice', 'bob', 'carol'] }, kind: 'receipt', receipt: 'read', targets: [new Uint8Array(16)] })], run: decodePayload },
+    { name: 'decodePayload', samples: [encodePayload(textPayload('hello')), encodePayload({ ...textPayload('see https://example.com/'), preview: { url: 'https://example.com/', title: 'Example', description: null, image: { jpeg: Uint8Array.of(0xff, 0xd8, 0xff, 0xe0), width: 4, height: 3 } } } as Payload), encodePayload({ id: new Uint8Array(16), sentAt: NOW, timers: { expiresAt: NOW, burnAfterReadSeconds: null }, syncTo: 'bob', group: { id: new Uint8Array(16), members: ['alice', 'bob', 'carol'] }, kind: 'receipt', receipt: 'read', targets: [new Uint8Array(16)] })], run: decodePayload },
     { name: 'decodeDeviceCertificate', samples: [a.identity.certificate], run: decodeDeviceCertificate },
     { name: 'decodeDeviceList', samples: [alice.deviceList], run: decodeDeviceList },
     { name: 'applyDeviceList', samples: [signDeviceList(alice.account, { userId: 'alice', version: 2, devices: ['d0', 'd1'], issuedAt: NOW })], run: (input) => applyDeviceList(knownAccountOf(alice), 'alice', input) },

@@ -7,6 +7,7 @@ import type { Statement } from '../../vault/index.ts';
 import { refOf } from '../conversations/ref.ts';
 import { deviceNameStatement } from '../devices/names.ts';
 import { conversationActivityStatement, deleteStatement, editStatement, insertMessageStatement, reactionStatement, statusStatement } from '../history.ts';
+import { storedPreview } from '../previews/view.ts';
 
 export interface Origin {
   conversationId: string;
@@ -54,7 +55,7 @@ export function applyPayload(payload: Payload, origin: Origin): { statements: St
       const statement = insertMessageStatement({
         messageId: id, conversationId, sender, senderDevice: origin.senderDevice, sentAt: payload.sentAt, receivedAt: origin.receivedAt,
         body: payload.body, expiresAt: payload.timers?.expiresAt ?? null, burnSeconds: payload.timers?.burnAfterReadSeconds ?? null,
-        replyTo, mentions, outgoing: origin.own, status: 'sent',
+        replyTo, mentions, outgoing: origin.own, status: 'sent', preview: payload.preview ? storedPreview(payload.preview, payload.body) : null,
       });
       const effects: Effect[] = [{ kind: 'received', messageId: id, conversationId, sentAt: payload.sentAt, outgoing: origin.own, mentionsMe: !origin.own && mentions.includes(origin.me) }];
       if (!origin.own && refOf(conversationId).kind === 'direct') effects.push({ kind: 'delivered-receipt', messageId: id });

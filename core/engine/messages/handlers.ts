@@ -10,12 +10,13 @@ import { EngineError } from '../errors.ts';
 import { deleteStatement, editStatement, historyPage, insertMessageStatements, reactionStatement, searchViews } from '../history.ts';
 import { mentionsIn } from '../inbound/payloads.ts';
 import type { Outbound } from '../outbound/fanout.ts';
+import type { LinkPreviews } from '../previews/link-previews.ts';
 import type { ExpiryScheduler } from './expiry.ts';
 import { emitUpdated } from './views.ts';
 
 type MessageHandlers = Pick<Handlers, 'messages.send' | 'messages.list' | 'messages.edit' | 'messages.delete' | 'messages.react' | 'messages.markRead' | 'messages.search'>;
 
-export function messageHandlers(ctx: EngineContext, routing: ConversationRouter, outbound: Outbound, expiry: ExpiryScheduler): MessageHandlers {
+export function messageHandlers(ctx: EngineContext, routing: ConversationRouter, outbound: Outbound, expiry: ExpiryScheduler, previews: LinkPreviews): MessageHandlers {
   /** A message of our own, for edits and deletes: only its sender may change it. */
   const ownMessage = async (id: string) => {
     const found = await routing.messageTarget(id);
@@ -24,17 +25,19 @@ export function messageHandlers(ctx: EngineContext, routing: ConversationRouter,
   };
 
   return {
-    'messages.send': async ({ conversation, text, replyTo, timers }) => {
+    'messages.send': async ({ conversation, text, replyTo, timers, linkPreview }) => {
       const to = await routing.fromCaller(conversation);
+      const preview = await previews.forOutgoing(text, linkPreview);
       const now = ctx.now();
       const payloadTimers = timers && (timers.expiresInSeconds || timers.burnAfterReadSeconds)
         ? { expiresAt: timers.expiresInSeconds ? now + timers.expiresInSeconds * 1000 : null, burnAfterReadSeconds: timers.burnAfterReadSeconds ?? null }
         : null;
-      const content: PayloadContent = replyTo ? { kind: 'reply', target: fromBase64Url(replyTo), body: text } : { kind: 'text', body: text };
+      const withPreview = preview ? { preview: preview.payload } : {};
+      const content: PayloadContent = replyTo ? { kind: 'reply', target: fromBase64Url(replyTo), body: text, ...withPreview } : { kind: 'text', body: text, ...withPreview };
       const messageId = await outbound.sendPayload(to, content, payloadTimers, (id, into, at) => insertMessageStatements({
         messageId: id, conversationId: into, sender: ctx.username, senderDevice: ctx.deviceId, sentAt: at, receivedAt: at, body: text,
         expiresAt: payloadTimers?.expiresAt ?? null, burnSeconds: payloadTimers?.burnAfterReadSeconds ?? null, replyTo: replyTo ?? null,
-        mentions: mentionsIn(text), outgoing: true, status: 'pending',
+        mentions: mentionsIn(text), outgoing: true, status: 'pending', preview: preview?.stored ?? null,
       }));
       if (payloadTimers?.expiresAt) expiry.noteDeadline(payloadTimers.expiresAt);
       return outbound.settleSend(messageId);

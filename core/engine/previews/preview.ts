@@ -62,7 +62,8 @@ async function build(link: string, options: PreviewOptions, signal: AbortSignal)
       if (error instanceof PreviewRefused && error.reason === 'timeout') throw error;
     }
   }
-  return { url: page.url.href, title: meta.title, description: meta.description, image };
+  // the card names the link as it was written (what recipients see in the text), not where redirects ended
+  return { url: link, title: meta.title, description: meta.description, image };
 }
 
 /** A small JPEG from the page's image; sharp writes no metadata unless asked. Null when it cannot be made small. */
