@@ -5,6 +5,7 @@ import { clockTime } from '../lib/time.ts';
 import { useDisplayName } from '../state/contacts.ts';
 import type { Message } from '../state/types.ts';
 import { DeliveryState } from './DeliveryState.tsx';
+import { LinkPreviewCard } from './LinkPreviewCard.tsx';
 import { MessageText } from './MessageText.tsx';
 
 export const MessageRow = memo(function MessageRow({ message, continued }: { message: Message; continued: boolean }) {
@@ -19,6 +20,7 @@ export const MessageRow = memo(function MessageRow({ message, continued }: { mes
         {message.editedAt && <span className="edited">(edited)</span>}
       </header>
       <MessageText text={message.text} mentions={message.mentions} />
+      {message.preview && <LinkPreviewCard preview={message.preview} />}
       {message.outgoing && <DeliveryState status={message.status} />}
     </article>
   );

@@ -1,5 +1,5 @@
-// The profile's settings that this round's app shows: theme, receipts, typing indicators, when to lock, and the
-// name others see. Each change is saved at once (settings.set answers with the whole).
+// The profile's settings that this round's app shows: theme, receipts, typing indicators, link previews, original
+// images, when to lock, and the name others see. Each change is saved at once (settings.set answers with the whole).
 import { useState, type FormEvent } from 'react';
 import { api, errorText } from '../bridge/index.ts';
 import { changeSettings } from '../state/app.ts';
@@ -64,6 +64,14 @@ export function SettingsDialog({ onClose }: { onClose(): void }) {
         <div className="check">
           <input type="checkbox" id="setting-typing" checked={settings.typing} onChange={(e) => change({ typing: e.target.checked })} />
           <label htmlFor="setting-typing">Typing indicators (off: you neither send nor see them)</label>
+        </div>
+        <div className="check">
+          <input type="checkbox" id="setting-link-previews" checked={settings.linkPreviews} onChange={(e) => change({ linkPreviews: e.target.checked })} />
+          <label htmlFor="setting-link-previews">Link previews (your device fetches the page you link to, so that site sees your address; recipients never contact it)</label>
+        </div>
+        <div className="check">
+          <input type="checkbox" id="setting-send-original" checked={settings.sendOriginalImages} onChange={(e) => change({ sendOriginalImages: e.target.checked })} />
+          <label htmlFor="setting-send-original">Send original images (with their location, camera and time; off: removed before sending)</label>
         </div>
         <div className="field">
           <label htmlFor="setting-lock">Lock Wardroom</label>
