@@ -28,7 +28,7 @@ export function LinkPreviewCard({ preview }: { preview: LinkPreviewViewT }) {
       {image && preview.image && <img src={image} alt="" width={preview.image.width} height={preview.image.height} />}
       <div className="link-preview-text">
         <span className="link-preview-site">{check.domain ?? check.host}</span>
-        <SafeLink href={preview.url} text={preview.title}><strong>{preview.title}</strong></SafeLink>
+        <SafeLink href={preview.url} text={preview.title} hostShown><strong>{preview.title}</strong></SafeLink>
         {preview.description && <p>{preview.description}</p>}
       </div>
     </aside>

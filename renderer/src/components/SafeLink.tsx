@@ -33,8 +33,8 @@ export function LinkWarningDialog({ check, onClose }: { check: LinkCheck; onClos
   );
 }
 
-/** An http(s) link, checked; anything else is shown as its text only. */
-export function SafeLink({ href, text, children }: { href: string; text: string; children: ReactNode }) {
+/** An http(s) link, checked; anything else is shown as its text only. `hostShown`: the host is already on screen beside it. */
+export function SafeLink({ href, text, children, hostShown = false }: { href: string; text: string; children: ReactNode; hostShown?: boolean }) {
   const [warning, setWarning] = useState<LinkCheck | null>(null);
   const check = checkLink(href, text);
   if (!check) return <>{children}</>;
@@ -50,7 +50,7 @@ export function SafeLink({ href, text, children }: { href: string; text: string;
       <a href={check.url.href} target="_blank" rel="noopener noreferrer" title={check.url.href} onClick={open} className={warned ? 'link-suspicious' : undefined}>{children}</a>
       {warned
         ? <span className="link-host warn"> (⚠ goes to {shown})</span>
-        : !textShowsHost(text, check) && <span className="link-host"> ({shown})</span>}
+        : !hostShown && !textShowsHost(text, check) && <span className="link-host"> ({shown})</span>}
       {warning && <LinkWarningDialog check={warning} onClose={() => setWarning(null)} />}
     </>
   );
