@@ -16,6 +16,7 @@ import { ChannelKeySharing } from './channels/key-sharing.ts';
 import { ChannelDirectory } from './channels/members.ts';
 import { ChannelMetadata } from './channels/metadata.ts';
 import { DisplayNames } from './contacts/display-names.ts';
+import { Files } from './files/files.ts';
 import { contactHandlers } from './contacts/handlers.ts';
 import { conversationHandlers } from './conversations/handlers.ts';
 import type { EngineContext } from './context.ts';
@@ -66,7 +67,7 @@ export interface EngineOptions extends VaultSettings {
 }
 
 /** Commands that only read what this device holds: they keep working while the relay is untrusted. */
-const LOCAL_READS = new Set<keyof Handlers>(['conversations.list', 'messages.list', 'messages.search', 'contacts.list', 'contacts.safetyNumber', 'settings.get', 'events.since']);
+const LOCAL_READS = new Set<keyof Handlers>(['conversations.list', 'messages.list', 'messages.search', 'contacts.list', 'contacts.safetyNumber', 'settings.get', 'events.since', 'files.read']);
 
 /** How long closing waits for queued frames to reach a relay that is online. */
 const CLOSE_FLUSH_MS = 2_000;
@@ -95,6 +96,7 @@ export class Engine {
   readonly #expiry: ExpiryScheduler;
   readonly #typing: Typing;
   readonly #routing: ConversationRouter;
+  readonly #files: Files;
   #untrusted: UntrustedRelayError | null = null;
   #closed = false;
 
@@ -126,6 +128,7 @@ export class Engine {
       problem,
     }, options.outboxRetry);
     const emit = <N extends EventName>(name: N, payload: EventPayload<N>) => {
+      if (name === 'message.removed') this.#files.removed(); // its files follow it (files/files.ts)
       try {
         this.api.emit(name, payload);
       } catch (error) {
@@ -160,12 +163,15 @@ export class Engine {
     this.#inbound = new Inbound(ctx, { channels: this.#channels, channelKeys, routing, outbound: this.#outbound, keys, resets, names, expiry: this.#expiry });
     this.#typing = new Typing(ctx, this.#channels, routing, this.#outbound);
     const operations = new Operations(ctx);
+    const messages = messageHandlers(ctx, routing, this.#outbound, this.#expiry, new LinkPreviews(ctx, options.linkPreviews));
+    this.#files = new Files(ctx, routing, this.#outbound, this.#expiry, operations);
 
     const handlers: Handlers = {
       ...accountHandlers(ctx),
       ...conversationHandlers(ctx, this.#channels, routing, this.#typing, () => this.api.lastSeq()),
       ...channelHandlers(ctx, this.#channels, routing, metadata, channelKeys),
-      ...messageHandlers(ctx, routing, this.#outbound, this.#expiry, new LinkPreviews(ctx, options.linkPreviews)),
+      ...messages,
+      ...this.#files.handlers(messages['messages.send']),
       ...syncHandlers(ctx, this.#inbound, this.#expiry, operations),
       ...contactHandlers(ctx, names, () => this.#sendHeld().then(() => this.#outbox.flush())),
       ...deviceHandlers(ctx, this.#outbound),
@@ -228,6 +234,7 @@ export class Engine {
     const problem = (error: Error) => this.#ctx.problem(error);
     // member lists are needed to accept the first channel message: fetch them while the socket connects
     void this.#channels.warm().catch(problem);
+    void this.#files.start().catch(problem);
     this.#socket.start();
     void this.#expiry.sweep().catch(problem);
   }
@@ -240,6 +247,7 @@ export class Engine {
       await Promise.race([this.#sendHeld().then(() => this.#outbox.flush()), new Promise((resolve) => setTimeout(resolve, CLOSE_FLUSH_MS).unref())]).catch(() => {});
     }
     this.#expiry.stop();
+    await this.#files.close().catch(() => {});
     this.#outbox.stop();
     await this.#socket.stop();
     await this.#lane.run(async () => {});
@@ -264,6 +272,7 @@ export class Engine {
     });
     if (state !== 'online') return;
     this.#outbound.online();
+    this.#files.online();
     void this.#sendHeld().then(() => this.#outbox.flush()).catch(problem);
     void this.#lane.run(() => this.#maintainPrekeys()).catch(problem);
   }

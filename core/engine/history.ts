@@ -4,6 +4,7 @@ import { LIMITS, type ConversationViewT, type LinkPreviewViewT, type MessageView
 import type { SqlExecutor, Statement } from '../vault/index.ts';
 import { directConversationId, groupConversationId, type ConversationKind } from './conversations/ref.ts';
 import { EngineError } from './errors.ts';
+import { fileViews } from './files/store.ts';
 
 export type MessageStatus = 'pending' | 'held' | 'sent' | 'delivered' | 'read' | 'failed';
 
@@ -173,6 +174,7 @@ async function toViews(sql: SqlExecutor, rows: MessageRow[]): Promise<MessageVie
   const reactions = rows.length === 0 ? [] : await sql.all<{ message_id: string; username: string; emoji: string }>(
     'SELECT message_id, username, emoji FROM reactions WHERE message_id IN (SELECT value FROM json_each(?)) ORDER BY emoji, username',
     [JSON.stringify(rows.map((r) => r.message_id))]);
+  const files = await fileViews(sql, rows.map((r) => r.message_id));
   return rows.map((r) => {
     const byEmoji = new Map<string, string[]>();
     for (const x of reactions) if (x.message_id === r.message_id) byEmoji.set(x.emoji, [...(byEmoji.get(x.emoji) ?? []), x.username]);
@@ -194,6 +196,7 @@ async function toViews(sql: SqlExecutor, rows: MessageRow[]): Promise<MessageVie
       outgoing: r.outgoing === 1,
       ...(r.notice !== null ? { notice: r.notice } : {}),
       ...(r.preview !== null ? { preview: JSON.parse(r.preview) as LinkPreviewViewT } : {}),
+      ...(files.has(r.message_id) ? { files: files.get(r.message_id)! } : {}),
     };
   });
 }

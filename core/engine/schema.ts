@@ -8,6 +8,7 @@ import { m008 } from './contacts/migrations/008-identity-changes.ts';
 import { m005 } from './conversations/migrations/005-mentions.ts';
 import { m004 } from './migrations/004-conversations-people-reactions-outbox-held-frames.ts';
 import { m007 } from './outbound/migrations/007-pending-sends.ts';
-import { m010 } from './previews/migrations/010-link-previews.ts';
+import { m010 } from './files/migrations/010-files.ts';
+import { m011 } from './previews/migrations/011-link-previews.ts';
 
-export const PROFILE_MIGRATIONS: readonly Migration[] = [...VAULT_MIGRATIONS, m004, m005, m006, m007, m008, m009, m010];
+export const PROFILE_MIGRATIONS: readonly Migration[] = [...VAULT_MIGRATIONS, m004, m005, m006, m007, m008, m009, m010, m011];

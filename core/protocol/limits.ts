@@ -31,6 +31,10 @@ export const LIMITS = {
   channelMetadataBytes: 4096,
   /** Metadata keys of one channel in one channel-key payload. */
   channelKeysPerPayload: 8,
+  /** Files in one message, each with a thumbnail of at most thumbnailBytes: together well inside payloadBytes. */
+  filesPerMessage: 10,
+  thumbnailBytes: 10 * 1024,
+  fileNameBytes: 1020,
   /** Old sessions kept per peer device so late messages on a replaced session still decrypt. */
   previousSessions: 4,
   /** A link preview inside a message: the link, a title and description a card can show, a small JPEG thumbnail. */

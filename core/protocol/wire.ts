@@ -103,13 +103,20 @@ const common = {
   group: nullable(struct({ id: messageId, members: list(idField, LIMITS.groupMembers) })),
 };
 
+/**
+ * A file sent with a message (core/engine/files/blob-format.ts): the blob the relay holds, the fresh key that
+ * encrypted it, and everything the relay must not learn (name, type, exact size), plus an image's thumbnail.
+ */
 const fileSchema = struct({
+  blobId: idField,
   key: key32,
-  /** SHA-256 of the encrypted file as stored, checked before decrypting. */
+  /** BLAKE2b-256 of the blob as stored (padding included), checked as it downloads. */
   digest: key32,
+  /** the plaintext's size; the blob's padded size follows from it */
   size: uint(),
-  name: text(255),
+  name: text(LIMITS.fileNameBytes, 1),
   mime: text(127),
+  thumbnail: nullable(struct({ mime: text(32), width: uint(4096), height: uint(4096), data: bytes(1, LIMITS.thumbnailBytes) })),
 });
 
 /** A link preview the sender's device made (the recipients never contact the site): see core/engine/previews. */
@@ -139,7 +146,7 @@ const payloadSchemas = {
   edit: struct({ ...common, kind: literal('edit'), target: messageId, body }),
   delete: struct({ ...common, kind: literal('delete'), target: messageId }),
   reaction: struct({ ...common, kind: literal('reaction'), target: messageId, emoji: text(64, 1), remove: bool }),
-  file: struct({ ...common, kind: literal('file'), file: fileSchema, caption: nullable(body) }),
+  file: struct({ ...common, kind: literal('file'), files: list(fileSchema, LIMITS.filesPerMessage), caption: nullable(body), replyTo: nullable(messageId) }),
   call: struct({
     ...common, kind: literal('call'), callId: messageId,
     signal: literal('offer', 'answer', 'candidate', 'hangup', 'reject'), data: text(LIMITS.textBytes),

@@ -6,6 +6,8 @@ import type { DeviceAddress, Payload } from '../../protocol/wire.ts';
 import type { Statement } from '../../vault/index.ts';
 import { refOf } from '../conversations/ref.ts';
 import { deviceNameStatement } from '../devices/names.ts';
+import { safeFileName } from '../files/names.ts';
+import { insertFilesStatements } from '../files/store.ts';
 import { conversationActivityStatement, deleteStatement, editStatement, insertMessageStatement, reactionStatement, statusStatement } from '../history.ts';
 import { storedPreview } from '../previews/view.ts';
 
@@ -49,17 +51,12 @@ export function applyPayload(payload: Payload, origin: Origin): { statements: St
   const { conversationId, sender } = origin;
   switch (payload.kind) {
     case 'text':
-    case 'reply': {
-      const replyTo = payload.kind === 'reply' ? toBase64Url(payload.target) : null;
-      const mentions = mentionsIn(payload.body);
-      const statement = insertMessageStatement({
-        messageId: id, conversationId, sender, senderDevice: origin.senderDevice, sentAt: payload.sentAt, receivedAt: origin.receivedAt,
-        body: payload.body, expiresAt: payload.timers?.expiresAt ?? null, burnSeconds: payload.timers?.burnAfterReadSeconds ?? null,
-        replyTo, mentions, outgoing: origin.own, status: 'sent', preview: payload.preview ? storedPreview(payload.preview, payload.body) : null,
-      });
-      const effects: Effect[] = [{ kind: 'received', messageId: id, conversationId, sentAt: payload.sentAt, outgoing: origin.own, mentionsMe: !origin.own && mentions.includes(origin.me) }];
-      if (!origin.own && refOf(conversationId).kind === 'direct') effects.push({ kind: 'delivered-receipt', messageId: id });
-      return { statements: [statement], effects };
+    case 'reply':
+      return storeMessage(payload, origin, payload.body, payload.kind === 'reply' ? toBase64Url(payload.target) : null, []);
+    case 'file': {
+      if (payload.files.length === 0) return { statements: [], effects: [] };
+      const files = payload.files.map((f) => ({ ...f, name: safeFileName(f.name) }));
+      return storeMessage(payload, origin, payload.caption ?? '', payload.replyTo ? toBase64Url(payload.replyTo) : null, insertFilesStatements(id, conversationId, sender, files, origin.own));
     }
     case 'edit':
       return { statements: [editStatement(conversationId, sender, toBase64Url(payload.target), payload.body, payload.sentAt)], effects: [{ kind: 'updated', messageId: toBase64Url(payload.target) }] };
@@ -85,11 +82,26 @@ export function applyPayload(payload: Payload, origin: Origin): { statements: St
       return { statements: [], effects: [{ kind: 'profile', username: sender, displayName: payload.displayName }] };
     case 'typing': // typing travels only as a live signal (typing/typing.ts); a stored one is dropped
     case 'session-reset':
-    case 'file':
     case 'call':
-      // session resets are handled by the protocol layer; files and calls arrive with their own issues
+      // session resets are handled by the protocol layer; calls arrive with their own issue
       return { statements: [], effects: [] };
   }
+}
+
+/** A message with text (and maybe files) stored as it arrived, counted as unread unless it is our own. */
+function storeMessage(payload: Payload, origin: Origin, body: string, replyTo: string | null, extra: Statement[]): { statements: Statement[]; effects: Effect[] } {
+  const id = toBase64Url(payload.id);
+  const { conversationId, sender } = origin;
+  const mentions = mentionsIn(body);
+  const statement = insertMessageStatement({
+    messageId: id, conversationId, sender, senderDevice: origin.senderDevice, sentAt: payload.sentAt, receivedAt: origin.receivedAt,
+    body, expiresAt: payload.timers?.expiresAt ?? null, burnSeconds: payload.timers?.burnAfterReadSeconds ?? null,
+    replyTo, mentions, outgoing: origin.own, status: 'sent',
+    preview: 'preview' in payload && payload.preview ? storedPreview(payload.preview, body) : null,
+  });
+  const effects: Effect[] = [{ kind: 'received', messageId: id, conversationId, sentAt: payload.sentAt, outgoing: origin.own, mentionsMe: !origin.own && mentions.includes(origin.me) }];
+  if (!origin.own && refOf(conversationId).kind === 'direct') effects.push({ kind: 'delivered-receipt', messageId: id });
+  return { statements: [statement, ...extra], effects };
 }
 
 /** One activity update per conversation for the messages a batch stored: latest time, and how many are unread. */

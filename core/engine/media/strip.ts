@@ -21,6 +21,10 @@ export interface Stripped {
 /** Larger images are refused rather than parsed: a photo is far below this, and the parsers hold it in memory. */
 export const MAX_IMAGE_BYTES = 64 * 1024 * 1024;
 
+export function imageTooLarge(): never {
+  throw new ImageError(`this image is over ${MAX_IMAGE_BYTES / 1024 / 1024} MiB, too large to remove its metadata; make it smaller, or turn on "send original"`);
+}
+
 const STRIPPERS: Record<ImageFormat, (input: Uint8Array) => Stripped> = { jpeg: stripJpeg, png: stripPng, webp: stripWebp, gif: stripGif };
 
 /** What the bytes are: one of the formats we clean, an ISO-BMFF still image we cannot (HEIC/AVIF), or something else. */
@@ -45,9 +49,7 @@ export function stripImageMetadata(input: Uint8Array): Stripped | null {
   if (format === 'heif') {
     throw new ImageError('HEIC and AVIF photos cannot have their metadata removed on this device; export the photo as JPEG, or turn on "send original" to send it with its metadata');
   }
-  if (input.length > MAX_IMAGE_BYTES) {
-    throw new ImageError(`this image is over ${MAX_IMAGE_BYTES / 1024 / 1024} MiB, too large to remove its metadata; make it smaller, or turn on "send original"`);
-  }
+  if (input.length > MAX_IMAGE_BYTES) imageTooLarge();
   const result = STRIPPERS[format](input);
   // the output must parse again and come out the same (nothing left to remove but the orientation we wrote
   // ourselves): a bug in a stripper refuses, it does not leak

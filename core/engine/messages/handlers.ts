@@ -1,6 +1,6 @@
 // The messages commands: send, history, edit, delete, react, mark read, search.
 import { fromBase64Url } from '../../crypto/sodium.ts';
-import type { PayloadContent } from '../../protocol/wire.ts';
+import type { Payload, PayloadContent } from '../../protocol/wire.ts';
 import type { Handlers } from '../../api/dispatch.ts';
 import { ftsQuery } from '../../vault/index.ts';
 import type { EngineContext } from '../context.ts';
@@ -14,6 +14,13 @@ import type { LinkPreviews } from '../previews/link-previews.ts';
 import type { ExpiryScheduler } from './expiry.ts';
 import { emitUpdated } from './views.ts';
 
+/** The request's timers as the payload carries them: absolute expiry from now, burn seconds as given. */
+export function payloadTimersOf(timers: { expiresInSeconds?: number | undefined; burnAfterReadSeconds?: number | undefined } | undefined, now: number): Payload['timers'] {
+  return timers && (timers.expiresInSeconds || timers.burnAfterReadSeconds)
+    ? { expiresAt: timers.expiresInSeconds ? now + timers.expiresInSeconds * 1000 : null, burnAfterReadSeconds: timers.burnAfterReadSeconds ?? null }
+    : null;
+}
+
 type MessageHandlers = Pick<Handlers, 'messages.send' | 'messages.list' | 'messages.edit' | 'messages.delete' | 'messages.react' | 'messages.markRead' | 'messages.search'>;
 
 export function messageHandlers(ctx: EngineContext, routing: ConversationRouter, outbound: Outbound, expiry: ExpiryScheduler, previews: LinkPreviews): MessageHandlers {
@@ -25,13 +32,12 @@ export function messageHandlers(ctx: EngineContext, routing: ConversationRouter,
   };
 
   return {
+    // files go through files/files.ts, which hands text-only sends back here
     'messages.send': async ({ conversation, text, replyTo, timers, linkPreview }) => {
+      if (text === undefined) throw new EngineError('INVALID', 'the message is empty');
       const to = await routing.fromCaller(conversation);
       const preview = await previews.forOutgoing(text, linkPreview);
-      const now = ctx.now();
-      const payloadTimers = timers && (timers.expiresInSeconds || timers.burnAfterReadSeconds)
-        ? { expiresAt: timers.expiresInSeconds ? now + timers.expiresInSeconds * 1000 : null, burnAfterReadSeconds: timers.burnAfterReadSeconds ?? null }
-        : null;
+      const payloadTimers = payloadTimersOf(timers, ctx.now());
       const withPreview = preview ? { preview: preview.payload } : {};
       const content: PayloadContent = replyTo ? { kind: 'reply', target: fromBase64Url(replyTo), body: text, ...withPreview } : { kind: 'text', body: text, ...withPreview };
       const messageId = await outbound.sendPayload(to, content, payloadTimers, (id, into, at) => insertMessageStatements({

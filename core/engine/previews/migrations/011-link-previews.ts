@@ -1,7 +1,7 @@
 import type { Migration } from '../../../vault/index.ts';
 
-export const m010: Migration = {
-  version: 10,
+export const m011: Migration = {
+  version: 11,
   description: 'link previews on messages',
   // the preview as the message view shows it (JSON): in the message's own row, so deleting, expiring or burning the
   // message removes its preview with it
