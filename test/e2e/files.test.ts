@@ -2,13 +2,16 @@
 // relay on loopback. Alice sends a link: her device fetches its preview from a local test site (allowed for this
 // test only; every other private address stays refused) and the card arrives with Bob, thumbnail drawn from the
 // message's own bytes, while Bob's device never contacts the site. A look-alike link opens a warning naming its
-// real domain before anything is opened. Every screen passes axe-core and is photographed in both themes.
+// real domain before anything is opened. Files go from the composer (attach button, drop, paste): Bob sees the
+// photo as a thumbnail and saves it without its metadata, and other files as name and size. Every screen passes axe-core and is photographed in both themes.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import type { Browser } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import { cameraJpeg, gpsNeedles, HEIGHT, SECRETS, WIDTH } from '../support/camera-images.ts';
 import { startTestServer } from '../support/server-client.ts';
 import { joinAndContinue, messageWith, say, sidebarItem } from '../support/e2e-people.ts';
 import { checkScreen, launchBrowser, openApp, startUserShell, type AppPage, type UserShell } from '../support/web-app.ts';
@@ -107,6 +110,54 @@ describe('files, previews and links in the app (web shell in Chromium)', { timeo
     assert.match(await dialog.innerText(), /xn--pple-43d\.com/);
     await dialog.getByRole('button', { name: 'Don\'t open' }).click();
     assert.equal(bob.context.pages().length, pages);
+  });
+
+  it('files: an image attached with the button arrives as a thumbnail and is saved without its metadata; a dropped and a pasted file show name and size', async () => {
+    const photo = await cameraJpeg();
+    const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(12 * 1024 - 9, 0x20)]);
+    const { page } = alice;
+    await page.locator('.composer input[type=file]').setInputFiles({ name: 'IMG_0042.JPG', mimeType: 'image/jpeg', buffer: photo });
+    // a drop and a paste, as the browser delivers them: a DataTransfer holding a File
+    // (the test's own types have no DOM: the page's constructors are reached through globalThis)
+    type PageGlobals = { DataTransfer: new () => { items: { add(file: unknown): void } }; ClipboardEvent: new (type: string, init: object) => unknown };
+    const transfer = (name: string, type: string, base64: string) => page.evaluateHandle(([n, t, b]) => {
+      const data = new (globalThis as unknown as PageGlobals).DataTransfer();
+      data.items.add(new File([Uint8Array.from(atob(b!), (c) => c.charCodeAt(0))], n!, { type: t! }));
+      return data;
+    }, [name, type, base64]);
+    await page.locator('.composer').dispatchEvent('drop', { dataTransfer: await transfer('minutes.pdf', 'application/pdf', pdf.toString('base64')) });
+    const pasted = await transfer('notes.txt', 'text/plain', Buffer.from('berth 4 is free\n').toString('base64'));
+    await page.getByRole('textbox', { name: /^Message / }).evaluate((el, data) => {
+      el.dispatchEvent(new (globalThis as unknown as PageGlobals).ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }) as Event);
+    }, pasted);
+    const chips = page.getByRole('list', { name: 'Files to send' });
+    assert.match(await chips.innerText(), /IMG_0042\.JPG[\s\S]*minutes\.pdf[\s\S]*12 KB[\s\S]*notes\.txt/);
+    await checkScreen(page, 'composer-files');
+    await say(page, 'Photos from the quay');
+
+    const row = messageWith(bob.page, 'Photos from the quay');
+    const files = row.getByRole('list', { name: 'Files' });
+    await files.getByRole('button', { name: 'Open IMG_0042.JPG' }).waitFor({ timeout: 30_000 });
+    assert.match(await files.innerText(), /minutes\.pdf\s*12 KB/);
+    assert.match(await files.innerText(), /notes\.txt\s*16 B/);
+    assert.match(await files.getByRole('button', { name: 'Open IMG_0042.JPG' }).locator('img').getAttribute('src') ?? '', /^blob:/);
+    await checkScreen(bob.page, 'message-files');
+
+    // saved through the browser's download: the photo as the engine sent it, cleaned on Alice's device
+    const [download] = await Promise.all([bob.page.waitForEvent('download'), files.getByRole('button', { name: 'Save IMG_0042.JPG' }).click()]);
+    assert.equal(download.suggestedFilename(), 'IMG_0042.JPG');
+    const saved = readFileSync((await download.path())!);
+    for (const secret of Object.values(SECRETS)) assert.ok(!saved.includes(secret), `"${secret}" reached Bob`);
+    for (const needle of gpsNeedles()) assert.ok(!saved.includes(needle), 'the GPS position reached Bob');
+    assert.ok((await sharp(photo).raw().toBuffer()).equals(await sharp(saved).raw().toBuffer()), 'the same pixels');
+    assert.deepEqual((await sharp(saved).metadata()).autoOrient, { width: HEIGHT, height: WIDTH }, 'still upright');
+    const [pdfDownload] = await Promise.all([bob.page.waitForEvent('download'), files.getByRole('button', { name: 'Save minutes.pdf' }).click()]);
+    assert.deepEqual(readFileSync((await pdfDownload.path())!), pdf, 'other files arrive byte for byte');
+
+    await files.getByRole('button', { name: 'Open IMG_0042.JPG' }).click();
+    const viewer = bob.page.getByRole('dialog', { name: 'IMG_0042.JPG' });
+    await viewer.getByRole('img', { name: 'IMG_0042.JPG' }).waitFor();
+    await viewer.getByRole('button', { name: 'Close' }).click();
   });
 
   it('caused no page error, CSP or Trusted Types violation', () => {

@@ -3,16 +3,16 @@
 // the card shows the real domain and warns like any other link.
 import { useEffect, useState } from 'react';
 import type { LinkPreviewViewT } from '../../../core/api/contract.ts';
+import { fromBase64 } from '../lib/bytes.ts';
 import { checkLink } from '../lib/links.ts';
 import { SafeLink } from './SafeLink.tsx';
 
-/** A blob: URL for base64 bytes, revoked when the component goes. */
+/** A blob: URL for base64 bytes (standard or URL-safe), revoked when the component goes. */
 export function useBlobUrl(base64: string | undefined, type: string): string | null {
   const [url, setUrl] = useState<string | null>(null);
   useEffect(() => {
     if (!base64) return;
-    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-    const made = URL.createObjectURL(new Blob([bytes], { type }));
+    const made = URL.createObjectURL(new Blob([fromBase64(base64)], { type }));
     setUrl(made);
     return () => URL.revokeObjectURL(made);
   }, [base64, type]);

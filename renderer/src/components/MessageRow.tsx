@@ -5,6 +5,7 @@ import { clockTime } from '../lib/time.ts';
 import { useDisplayName } from '../state/contacts.ts';
 import type { Message } from '../state/types.ts';
 import { DeliveryState } from './DeliveryState.tsx';
+import { FileAttachments } from './FileAttachments.tsx';
 import { LinkPreviewCard } from './LinkPreviewCard.tsx';
 import { MessageText } from './MessageText.tsx';
 
@@ -19,7 +20,8 @@ export const MessageRow = memo(function MessageRow({ message, continued }: { mes
         <time dateTime={message.sentAt}>{clockTime(message.sentAt)}</time>
         {message.editedAt && <span className="edited">(edited)</span>}
       </header>
-      <MessageText text={message.text} mentions={message.mentions} />
+      {message.text !== '' && <MessageText text={message.text} mentions={message.mentions} />}
+      {message.files && message.files.length > 0 && <FileAttachments message={message.id} files={message.files} />}
       {message.preview && <LinkPreviewCard preview={message.preview} />}
       {message.outgoing && <DeliveryState status={message.status} />}
     </article>

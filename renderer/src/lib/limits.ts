@@ -15,3 +15,6 @@ export const USERNAME_MAX = 32 satisfies Limits['usernameMax'];
 /** The contract's Username and ChannelName patterns (core/api/contract.ts), for hints before a round trip. */
 export const USERNAME_PATTERN = '[a-z0-9][a-z0-9._\\-]{1,31}';
 export const CHANNEL_NAME_PATTERN = '[a-z0-9][a-z0-9_\\-]{0,63}';
+/** Files: what one files.stageChunk carries, and how many files one message holds. */
+export const FILE_CHUNK_MAX = 1024 * 1024 satisfies Limits['fileChunkMax'];
+export const FILES_PER_MESSAGE = 10 satisfies Limits['filesPerMessage'];

@@ -11,6 +11,7 @@ import { useSettings } from './settings.ts';
 import type { Settings } from './types.ts';
 import type { EventPayload } from '../../../core/api/contract.ts';
 import { useTyping } from './typing.ts';
+import { useUploads } from './uploads.ts';
 
 const PAGE = 50;
 /** How far back events.since looks for the relay's current state after a profile opens. */
@@ -91,6 +92,7 @@ function wipe(): void {
   useConversations.getState().clear();
   useContacts.getState().clear();
   useTyping.getState().clear();
+  useUploads.getState().clear();
   useSettings.getState().clear();
   useConnection.getState().reset();
   useNotices.getState().clear();
