@@ -84,7 +84,9 @@ export function formatMessage(m: MessageViewT): string {
   // a notice is the CLI's own line, in its own form: no sender's text can take its shape (a message has '@name:')
   if (m.notice === 'identity-changed') return `${head}  -- the safety number of @${neutralise(m.sender)} changed: compare it (wardroom safety-number ${neutralise(m.sender)}) --`;
   const held = m.status === 'held' ? '  [held: not sent]' : '';
-  return `${head}  @${neutralise(m.sender)}: ${continued(m.text)}${edited}${timers ? `  [${timers}]` : ''}${held}`;
+  // a file's name is the sender's to choose: neutralised like text, and in the CLI's own brackets
+  const files = (m.files ?? []).map((f) => `  [file ${f.index}: ${neutralise(f.name)}, ${f.size.toLocaleString('en-US')} bytes]`).join('');
+  return `${head}  @${neutralise(m.sender)}: ${continued(m.text)}${edited}${timers ? `  [${timers}]` : ''}${held}${files}`;
 }
 
 /** The `read --json` line: the documented fields first, optional ones only when set. */
