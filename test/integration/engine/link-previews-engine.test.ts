@@ -10,6 +10,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { MessageViewT } from '../../../core/api/contract.ts';
+import type { EngineContext } from '../../../core/engine/context.ts';
+import { LinkPreviews } from '../../../core/engine/previews/link-previews.ts';
 import { storedPreview } from '../../../core/engine/previews/view.ts';
 import { idOf, startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
 
@@ -81,6 +83,15 @@ describe('engine: link previews', () => {
     assert.equal(hits.length, before);
     await ann.engine.api.call('settings.set', { linkPreviews: true });
     assert.equal((await arrived(ben, off.id)).preview, undefined);
+  });
+
+  it('an org policy that turns previews off wins over the user\'s setting', async () => {
+    const before = hits.length;
+    const ctx = { profile: { linkPreviews: true }, log: () => {}, problem: (e: Error) => assert.fail(e) } as unknown as EngineContext;
+    const options = { allowAddresses: [SITE], resolve: async () => [SITE] };
+    assert.equal(await new LinkPreviews(ctx, options, () => false).forOutgoing(`http://notes.test:${port}/c`, undefined), null);
+    assert.equal(hits.length, before, 'nothing was fetched');
+    assert.equal((await new LinkPreviews(ctx, options, () => true).forOutgoing(`http://notes.test:${port}/c`, undefined))?.payload.title, 'Wardroom release notes');
   });
 
   it('a card for a link the text does not contain, or with a thumbnail that is not a JPEG, is cleaned on receipt', () => {
