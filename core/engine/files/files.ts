@@ -243,8 +243,10 @@ export class Files {
     const records: FileRecord[] = [];
     let before = 0;
     try {
-      for (const [i, file] of files.entries()) {
-        const source: PlainSource = file.path !== undefined ? opened[i]! : this.#staging.source(file.staged!);
+      // `opened` holds the path files' sources only, in order (staged files, cleaned images among them, have none)
+      let nextOpened = 0;
+      for (const file of files) {
+        const source: PlainSource = file.path !== undefined ? opened[nextOpened++]! : this.#staging.source(file.staged!);
         const base = before;
         const digest = await uploadBlob(this.#ctx.http, {
           blobId: file.blobId, key: fromBase64Url(file.key), prefix: fromBase64Url(file.prefix), source, maxChunkBytes: file.maxChunkBytes,

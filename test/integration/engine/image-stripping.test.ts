@@ -55,6 +55,19 @@ describe('engine: images are sent without their metadata', () => {
     assert.deepEqual(readFileSync(file), photo, 'the user\'s own file is left as it was');
   });
 
+  it('a photo beside another file in one message (wardroom send --file photo.jpg --file notes.txt): both arrive, the photo clean', async () => {
+    const photo = await cameraJpeg();
+    const notes = Buffer.from('berths 3 and 4\n');
+    const [photoFile, notesFile] = [path.join(work, 'quay.jpg'), path.join(work, 'notes.txt')];
+    writeFileSync(photoFile, photo);
+    writeFileSync(notesFile, notes);
+    const sent = await ann.engine.api.call('messages.send', { conversation: await idOf(ann.engine.api, '@ben'), attachments: [{ path: photoFile }, { path: notesFile }] });
+    await ben.waitFor(() => ben.received().find((m) => m.id === sent.id), 15_000, 'the message');
+    const dir = mkdtempSync(path.join(work, 'both-'));
+    await assertClean(photo, readFileSync((await ben.engine.api.call('files.download', { message: sent.id, index: 0, dir })).path));
+    assert.deepEqual(readFileSync((await ben.engine.api.call('files.download', { message: sent.id, index: 1, dir })).path), notes);
+  });
+
   it('a photo staged as bytes (the web shell) arrives clean too', async () => {
     const photo = await cameraPng();
     const { staged } = await ann.engine.api.call('files.stage', { size: photo.length });
