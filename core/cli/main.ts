@@ -5,7 +5,7 @@
 // one JSON object {"code","message"} under --json. Everything it prints that someone else wrote goes through
 // format.ts, so it can neither steer the terminal nor pass for the CLI's own output.
 import { parseArgs } from 'node:util';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -409,6 +409,9 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
       case 'download': {
         const [id] = need(args, 1, 'download');
         const dir = path.resolve(flags.out ?? '.');
+        await mkdir(dir, { recursive: true });
+        // the message may still be waiting at the relay for this device
+        await call('sync.now', {});
         const only = flags.index === undefined ? undefined : nonNegativeInt('index', flags.index);
         // every file of the message in turn, or the one --index names
         for (let index = only ?? 0; ; index++) {

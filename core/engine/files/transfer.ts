@@ -17,6 +17,19 @@ export interface TransferOptions {
   patienceMs?: number;
 }
 
+/** Progress is reported at most once per this many bytes (and at the end): events are not free. */
+const PROGRESS_STEP_BYTES = 4 * 1024 * 1024;
+
+/** A progress callback that passes on only steps of PROGRESS_STEP_BYTES, the first report and the last. */
+function stepped(progress: (done: number) => void, total: number): (done: number) => void {
+  let last = -Infinity;
+  return (done) => {
+    if (done - last < PROGRESS_STEP_BYTES && done < total) return;
+    last = done;
+    progress(done);
+  };
+}
+
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 5_000;
 const DEFAULT_PATIENCE_MS = 120_000;
@@ -73,13 +86,14 @@ export interface UploadSpec {
 export async function uploadBlob(http: RelayHttp, spec: UploadSpec, options: TransferOptions): Promise<Uint8Array> {
   const total = blobBytes(spec.source.size);
   const bodyBytes = spec.maxChunkBytes ?? 1024 * 1024;
+  const progress = stepped(options.progress, total);
   let progressed = false;
   return persist(options, async () => {
     const status = await http.blobStatus(spec.blobId);
     if (status.size !== total) throw new EngineError('INVALID', 'the relay holds a blob of another size for this file');
     let offset = status.uploaded;
     if (!progressed) {
-      options.progress(offset);
+      progress(offset);
       progressed = true;
     }
     const hash = blake2bHasher();
@@ -90,7 +104,7 @@ export async function uploadBlob(http: RelayHttp, spec: UploadSpec, options: Tra
     let inFlight: Promise<void> | null = null;
     const send = (bytes: Uint8Array, at: number) => http.putBlobChunk(spec.blobId, at, bytes).then((reply) => {
       if (reply.uploaded !== at + bytes.length) throw new RelayError('wrong_offset', 'the relay acknowledged another offset');
-      options.progress(reply.uploaded);
+      progress(reply.uploaded);
     });
     const flush = async () => {
       const bytes = body.subarray(0, filled);
@@ -164,12 +178,13 @@ async function readHead(http: RelayHttp, blobId: string, length: number): Promis
 export async function downloadBlob(http: RelayHttp, spec: DownloadSpec, sink: DownloadSink, options: TransferOptions): Promise<void> {
   const opener = new BlobOpener(spec.key, spec.size, blake2bHasher());
   const total = blobBytes(spec.size);
+  const progress = stepped(options.progress, total);
   try {
     if (sink.resumeChunks > 0) {
       const head = await persist(options, () => readHead(http, spec.blobId, BLOB_HEADER_BYTES));
       await opener.resume(head, sink.resumeChunks, sink.written);
     }
-    options.progress(opener.position);
+    progress(opener.position);
     await persist(options, async () => {
       if (opener.position === total) return;
       const response: IncomingMessage = await http.downloadBlob(spec.blobId, opener.position);
@@ -181,7 +196,7 @@ export async function downloadBlob(http: RelayHttp, spec: DownloadSpec, sink: Do
         for await (const chunk of response as AsyncIterable<Buffer>) {
           checkAborted(options.signal);
           await opener.push(chunk, (plain) => sink.write(plain));
-          options.progress(opener.position);
+          progress(opener.position);
         }
       } catch (error) {
         if (error instanceof BlobIntegrityError || error instanceof EngineError) throw error;
