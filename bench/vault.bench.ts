@@ -215,7 +215,7 @@ section('unlock: Argon2id MODERATE + open (key file, worker, SQLCipher key, migr
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-section('attachments: 64 MiB, secretstream in 64 KiB chunks, written with fsync; beside a plain file copy');
+section('attachments: 64 MiB, format 2 (XChaCha20-Poly1305 STREAM in 1 MiB chunks), written with fsync; beside plain file I/O');
 {
   const MiB = 1024 * 1024;
   const size = 64 * MiB;
