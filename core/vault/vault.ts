@@ -348,7 +348,7 @@ export class Vault implements SqlExecutor {
     return this.#sql.get<AttachmentInfo & Row>('SELECT id, size, message AS messageRowId, created_at AS createdAt FROM attachments WHERE id = ?', [id]);
   }
 
-  /** Decrypts an attachment chunk by chunk (64 KiB plaintext each). */
+  /** Decrypts an attachment chunk by chunk (1 MiB of plaintext each; 64 KiB for files of format 1). */
   async *attachmentStream(id: string): AsyncGenerator<Uint8Array> {
     checkAttachmentId(id);
     const row = await this.#sql.get<{ key: Uint8Array; size: number }>('SELECT file_key AS key, size FROM attachments WHERE id = ?', [id]);
