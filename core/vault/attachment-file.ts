@@ -37,12 +37,14 @@ export type AttachmentSource = Uint8Array | AsyncIterable<Uint8Array> | Iterable
 
 /**
  * Re-slices any stream of byte arrays into CHUNK_BYTES plaintext chunks, marking only the last one final. A full
- * chunk is held back until more input arrives, because only then is it known not to be the last. Whole chunks of a
- * large part are passed on as views of it, not copied. A yielded array may be reused: each consumer step must finish
- * with it (sealing copies it) before asking for the next.
+ * chunk is held back until more input arrives, because only then is it known not to be the last. Bytes given whole
+ * are passed on as views, not copied; a stream's parts are copied, since its producer may reuse them once the next
+ * is asked for. A yielded array may be reused: each consumer step must finish with it (sealing copies it) before
+ * asking for the next.
  */
 async function* chunked(source: AttachmentSource): AsyncGenerator<{ chunk: Uint8Array; final: boolean }> {
-  const parts = source instanceof Uint8Array ? [source] : source;
+  const whole = source instanceof Uint8Array;
+  const parts = whole ? [source] : source;
   const buffer = new Uint8Array(CHUNK_BYTES);
   let filled = 0;
   let held: Uint8Array | null = null; // a full chunk not yet known not to be the last
@@ -53,7 +55,7 @@ async function* chunked(source: AttachmentSource): AsyncGenerator<{ chunk: Uint8
         yield { chunk: held, final: false };
         held = null;
       }
-      if (filled === 0 && part.length - offset >= CHUNK_BYTES) {
+      if (whole && filled === 0 && part.length - offset >= CHUNK_BYTES) {
         held = part.subarray(offset, offset + CHUNK_BYTES);
         offset += CHUNK_BYTES;
         continue;
