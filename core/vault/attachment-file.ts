@@ -37,12 +37,14 @@ export type AttachmentSource = Uint8Array | AsyncIterable<Uint8Array> | Iterable
 
 /**
  * Re-slices any stream of byte arrays into CHUNK_BYTES plaintext chunks, marking only the last one final. A full
- * chunk is held back until more input arrives, because only then is it known not to be the last. Whole chunks of a
- * large part are passed on as views of it, not copied. A yielded array may be reused: each consumer step must finish
- * with it (sealing copies it) before asking for the next.
+ * chunk is held back until more input arrives, because only then is it known not to be the last. Bytes given whole
+ * are passed on as views, not copied; a stream's parts are copied, since its producer may reuse them once the next
+ * is asked for. A yielded array may be reused: each consumer step must finish with it (sealing copies it) before
+ * asking for the next.
  */
 async function* chunked(source: AttachmentSource): AsyncGenerator<{ chunk: Uint8Array; final: boolean }> {
-  const parts = source instanceof Uint8Array ? [source] : source;
+  const whole = source instanceof Uint8Array;
+  const parts = whole ? [source] : source;
   const buffer = new Uint8Array(CHUNK_BYTES);
   let filled = 0;
   let held: Uint8Array | null = null; // a full chunk not yet known not to be the last
@@ -53,7 +55,7 @@ async function* chunked(source: AttachmentSource): AsyncGenerator<{ chunk: Uint8
         yield { chunk: held, final: false };
         held = null;
       }
-      if (filled === 0 && part.length - offset >= CHUNK_BYTES) {
+      if (whole && filled === 0 && part.length - offset >= CHUNK_BYTES) {
         held = part.subarray(offset, offset + CHUNK_BYTES);
         offset += CHUNK_BYTES;
         continue;
@@ -148,8 +150,9 @@ async function readExactly(handle: FileHandle, length: number, position: number,
 /**
  * Decrypts `file` chunk by chunk. Throws VaultError CORRUPT if anything fails to authenticate, the file ends early,
  * carries data after the final chunk, or decrypts to a size other than `expectedSize`. Memory stays at two chunks.
+ * With `into` (expectedSize bytes), format 2 decrypts straight into it and yields views of it: no copy to gather.
  */
-export async function* readEncryptedFile(file: string, key: Uint8Array, expectedSize: number): AsyncGenerator<Uint8Array> {
+export async function* readEncryptedFile(file: string, key: Uint8Array, expectedSize: number, into?: Uint8Array): AsyncGenerator<Uint8Array> {
   let handle: FileHandle;
   try {
     handle = await open(file, 'r');
@@ -162,7 +165,7 @@ export async function* readEncryptedFile(file: string, key: Uint8Array, expected
     if (head.length < ATTACHMENT_MAGIC.length + 1 || !ATTACHMENT_MAGIC.every((byte, i) => head[i] === byte)) throw new VaultError('CORRUPT', 'attachment file has no valid header');
     const version = head[ATTACHMENT_MAGIC.length];
     if (version === 1) yield* readVersion1(handle, key, expectedSize);
-    else if (version === ATTACHMENT_VERSION) yield* readVersion2(handle, key, expectedSize);
+    else if (version === ATTACHMENT_VERSION) yield* readVersion2(handle, key, expectedSize, into);
     else throw new VaultError('UNSUPPORTED_VERSION', `attachment file version ${version} is not supported`);
   } catch (error) {
     if (error instanceof CryptoError) throw new VaultError('CORRUPT', 'attachment file does not authenticate');
@@ -172,7 +175,7 @@ export async function* readEncryptedFile(file: string, key: Uint8Array, expected
   }
 }
 
-async function* readVersion2(handle: FileHandle, key: Uint8Array, expectedSize: number): AsyncGenerator<Uint8Array> {
+async function* readVersion2(handle: FileHandle, key: Uint8Array, expectedSize: number, into: Uint8Array | undefined): AsyncGenerator<Uint8Array> {
   const preamble = await readExactly(handle, PREAMBLE_BYTES, 0);
   if (preamble.length < PREAMBLE_BYTES) throw new VaultError('CORRUPT', 'attachment file has no valid header');
   const cipher = new ChunkCipher(key, preamble.subarray(ATTACHMENT_MAGIC.length + 1));
@@ -201,7 +204,8 @@ async function* readVersion2(handle: FileHandle, key: Uint8Array, expectedSize: 
         const offset = at(index) - at(first);
         // yielded for the caller to keep (readAttachment collects them): a fresh array each time, not zero-filled
         // first since decryption writes every byte of it (or throws, and it is never seen)
-        const plaintext = Buffer.allocUnsafeSlow(sealedLength(index) - CHUNK_TAG_BYTES);
+        const length = sealedLength(index) - CHUNK_TAG_BYTES;
+        const plaintext = into?.length === expectedSize ? into.subarray(index * CHUNK_BYTES, index * CHUNK_BYTES + length) : Buffer.allocUnsafeSlow(length);
         cipher.open(plaintext, bytes.subarray(offset, offset + sealedLength(index)), index, index === chunks - 1);
         yield plaintext;
       }

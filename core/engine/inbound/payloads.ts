@@ -47,6 +47,8 @@ export type Effect =
   | { kind: 'profile'; username: string; displayName: string };
 
 const MAX_MENTIONS = 50;
+/** Thumbnails a UI may show as an image (anything else, say text/html, is dropped on arrival). */
+const THUMBNAIL_TYPES = new Set(['image/webp', 'image/png', 'image/jpeg']);
 
 /** @username mentions in the text, in order, without repeats. */
 export function mentionsIn(text: string): string[] {
@@ -67,7 +69,8 @@ export function applyPayload(payload: Payload, origin: Origin): { statements: St
       return storeMessage(payload, origin, payload.body, payload.kind === 'reply' ? toBase64Url(payload.target) : null, payload.kind === 'reply' && payload.quote === true, []);
     case 'file': {
       if (payload.files.length === 0) return { statements: [], effects: [] };
-      const files = payload.files.map((f) => ({ ...f, name: safeFileName(f.name) }));
+      // what a sender chose is shown: a name that is only a name, a thumbnail only as an image of real size
+      const files = payload.files.map((f) => ({ ...f, name: safeFileName(f.name), thumbnail: f.thumbnail && THUMBNAIL_TYPES.has(f.thumbnail.mime) && f.thumbnail.width > 0 && f.thumbnail.height > 0 ? f.thumbnail : null }));
       return storeMessage(payload, origin, payload.caption ?? '', payload.replyTo ? toBase64Url(payload.replyTo) : null, false, insertFilesStatements(id, conversationId, sender, files, origin.own));
     }
     case 'timer': {

@@ -179,3 +179,17 @@ test('fuzz: random corruptions of an attachment file only ever produce VaultErro
     { seed: 11, numRuns: 150 },
   );
 });
+
+test('a stream that reuses its buffer for every part is stored as it was sent (parts are copied, not held)', async (t) => {
+  const vault = await newVault(t);
+  const data = randomBytes(3 * CHUNK_BYTES + 11);
+  const part = new Uint8Array(CHUNK_BYTES); // whole chunks: the case a held view would be overwritten in
+  async function* reusing() {
+    for (let at = 0; at < data.length; at += part.length) {
+      const piece = part.subarray(0, Math.min(part.length, data.length - at));
+      piece.set(data.subarray(at, at + piece.length));
+      yield piece;
+    }
+  }
+  assert.deepEqual(Buffer.from(await vault.readAttachment(await vault.putAttachment(reusing()))), Buffer.from(data));
+});
