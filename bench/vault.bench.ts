@@ -2,11 +2,10 @@
 //   - inserts and history paging: the same vault code on a plaintext database (no key) -> encryption cost ratio;
 //   - the page cache size that makes that ratio acceptable (why DEFAULT_CACHE_KIB is what it is);
 //   - a 1,000,000-message vault: history page and full-text query latency, encrypted vs plaintext;
-//   - unlock (Argon2id MODERATE + open) beside Argon2id alone; attachment MB/s beside a plain file copy;
+//   - unlock (Argon2id MODERATE + open) beside Argon2id alone (attachments: attachments.bench.ts);
 //   - the shredder: incremental vacuum vs full VACUUM.
 // Set VAULT_BENCH_BIG=<n> to change the size of the big vault (default 1,000,000).
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, statSync, openSync, fsyncSync, closeSync } from 'node:fs';
-import { copyFile } from 'node:fs/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -214,33 +213,3 @@ section('unlock: Argon2id MODERATE + open (key file, worker, SQLCipher key, migr
   report({ name: 'unlock (Argon2id MODERATE + open + lock)', value: median(unlock.ms), unit: 'ms', baseline: { name: 'Argon2id MODERATE alone', value: median(kdfOnly.ms) } });
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-section('attachments: 64 MiB, secretstream in 64 KiB chunks, written with fsync; beside a plain file copy');
-{
-  const MiB = 1024 * 1024;
-  const size = 64 * MiB;
-  const data = new Uint8Array(nodeRandomBytes(size)); // libsodium's randombytes_buf takes minutes for 64 MiB
-  const dir = newDir();
-  const plainFile = path.join(dir, 'plain.bin');
-  const plainWrite = await sample(3, () => {
-    writeFileSync(plainFile, data);
-    const fd = openSync(plainFile, 'r');
-    fsyncSync(fd);
-    closeSync(fd);
-  }, 1);
-  const plainCopy = await sample(3, () => copyFile(plainFile, path.join(dir, 'copy.bin')), 1);
-  const plainRead = await sample(3, () => readFileSync(plainFile), 1);
-  const vault = await createVault({ dir: newDir(), passphrase: PASSPHRASE, kdf: { opsLimit: 1, memLimitBytes: 8 * MiB } });
-  const ids: string[] = [];
-  const encrypt = await sample(3, async () => ids.push(await vault.putAttachment(data)), 1);
-  const decrypt = await sample(3, () => vault.readAttachment(ids[0]!), 1);
-  const mbps = (ms: number): number => size / MiB / (ms / 1000);
-  report({ name: 'attachment encrypt + write', value: mbps(median(encrypt.ms)), unit: 'MB/s', baseline: { name: 'plain write + fsync', value: mbps(median(plainWrite.ms)) } });
-  report({ name: 'attachment encrypt + write', value: mbps(median(encrypt.ms)), unit: 'MB/s', baseline: { name: 'plain file copy', value: mbps(median(plainCopy.ms)) } });
-  report({ name: 'attachment read + decrypt', value: mbps(median(decrypt.ms)), unit: 'MB/s', baseline: { name: 'plain read', value: mbps(median(plainRead.ms)) } });
-  const shredStart = performance.now();
-  const bytes = statSync(path.join(vault.paths.attachments, ids[0]!)).size;
-  await vault.deleteAttachment(ids[0]!);
-  report({ name: 'delete attachment (destroy key, overwrite, fsync, unlink)', value: mbps(performance.now() - shredStart) * (bytes / size), unit: 'MB/s', baseline: { name: 'plain write + fsync', value: mbps(median(plainWrite.ms)) } });
-  await vault.lock();
-}

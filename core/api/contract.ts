@@ -23,6 +23,11 @@ export const LIMITS = {
   linkMax: 2048,
   previewMax: 200,
   displayNameMax: 64,
+  /** files in one message */
+  filesPerMessage: 10,
+  fileNameMax: 255,
+  /** bytes of a file one files.read or files.stageChunk call carries */
+  fileChunkMax: 1024 * 1024,
 } as const;
 
 export const Username = z.string().regex(/^[a-z0-9][a-z0-9._-]{1,31}$/, 'usernames are 2-32 characters: a-z, 0-9, dot, dash, underscore');
@@ -98,6 +103,10 @@ export const Settings = z.object({
   theme: Theme,
   /** the desktop app's window cannot be captured by screenshots or screen sharing (where the OS supports it) */
   screenCaptureProtection: z.boolean(),
+  /** this device fetches a preview of the first link in a message it sends (the site sees this device's address) */
+  linkPreviews: z.boolean(),
+  /** images are sent as they are, with their metadata (GPS, camera, time); off: stripped first */
+  sendOriginalImages: z.boolean(),
 }).strict();
 
 export const ContactView = z.object({
@@ -124,6 +133,56 @@ export const MembershipNotice = z.object({
   role: Role.optional(),
 });
 export type MembershipNotice = z.infer<typeof MembershipNotice>;
+
+/**
+ * A link preview the sender's device fetched and sent inside the message (the recipient's device never contacts the
+ * site): text only, and a small JPEG thumbnail as base64 that a UI shows from a blob: URL, never from the site.
+ */
+export const LinkPreviewView = z.object({
+  url: z.string().max(LIMITS.linkMax),
+  title: z.string().min(1).max(400),
+  description: z.string().max(800).optional(),
+  image: z.object({ jpeg: z.string().max(65_536), width: z.number().int().positive().max(1024), height: z.number().int().positive().max(1024) }).optional(),
+});
+
+/** A file's name as shown and saved: no path separators, no control characters. */
+export const FileName = z.string().min(1).max(LIMITS.fileNameMax).regex(/^[^/\\\p{Cc}]+$/u, 'a file name has no slashes or control characters');
+export const MimeType = z.string().max(127).regex(/^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/, 'not a media type');
+/** Bytes uploaded with files.stage, for a caller that has no path to give (the web shell). */
+export const StagedId = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'not a staged file id');
+
+/**
+ * A file to send: a `path` the caller chose (the CLI, the desktop app's file dialog) or bytes it `staged`. `name`
+ * and `mime` default to the path's base name and the type its contents or extension show.
+ */
+export const AttachmentInput = z.object({
+  path: z.string().min(1).max(4096).optional(),
+  staged: StagedId.optional(),
+  name: FileName.optional(),
+  mime: MimeType.optional(),
+}).strict().refine((a) => (a.path === undefined) !== (a.staged === undefined), 'an attachment is a path or a staged file, not both');
+
+/** A file in a message, as a list shows it; its bytes come through files.download, files.open and files.read. */
+export const FileView = z.object({
+  index: z.number().int().nonnegative(),
+  name: z.string().max(LIMITS.fileNameMax),
+  mime: z.string().max(127),
+  size: z.number().int().nonnegative(),
+  /** images: a small preview made on the sender's device (base64 of `mime` bytes) */
+  thumbnail: z.object({ mime: z.string().max(32), width: z.number().int().positive(), height: z.number().int().positive(), data: z.string() }).optional(),
+  /** decrypted into this device's vault by files.open, so files.read answers without the relay */
+  cached: z.boolean(),
+});
+
+/** What the signed org policy says about files (clients enforce all of it; the relay the size and the switch). */
+export const FilePolicyView = z.object({
+  enabled: z.boolean(),
+  maxBytes: z.number().int().nonnegative(),
+  /** media types or `type/*` patterns; absent: any */
+  allowedTypes: z.array(z.string().max(127)).optional(),
+  /** files open in the app (files.open) and are never saved to disk (files.download refused) */
+  previewOnly: z.boolean(),
+});
 
 export const MessageView = z.object({
   id: MessageId,
@@ -155,6 +214,8 @@ export const MessageView = z.object({
    */
   notice: z.enum(['identity-changed', 'membership', 'timer-changed', 'policy-clamped', 'retention-on', 'retention-off']).optional(),
   membership: MembershipNotice.optional(),
+  preview: LinkPreviewView.optional(),
+  files: z.array(FileView).optional(),
 });
 
 /** Retention as the org-signed policy sets it; `notice` is the permanent line every participant is shown while it is on. */
@@ -261,10 +322,14 @@ export const commands = {
   },
   'channels.setRole': { request: z.object({ conversation: ConversationId, username: Username, role: Role }).strict(), response: empty },
 
+  /**
+   * Sends text, files or both. Files are encrypted and uploaded first (progress as operation.progress under
+   * `operation`, in bytes of all files; operations.cancel stops it), then the message goes out with their keys.
+   */
   'messages.send': {
     request: z.object({
       conversation: ConversationId,
-      text: MessageText,
+      text: MessageText.optional(),
       replyTo: MessageId.optional(),
       timers: Timers.optional(),
       /**
@@ -272,7 +337,13 @@ export const commands = {
        * than in that message's thread (a reply without it joins the thread).
        */
       quote: z.boolean().optional(),
-    }).strict().refine((r) => !r.quote || r.replyTo !== undefined, 'a quoted reply names the message it answers (replyTo)'),
+      /** false: no link preview for this message, whatever the setting */
+      linkPreview: z.boolean().optional(),
+      attachments: z.array(AttachmentInput).min(1).max(LIMITS.filesPerMessage).optional(),
+      operation: OperationId.optional(),
+    }).strict()
+      .refine((r) => r.text !== undefined || r.attachments !== undefined, { message: 'the message is empty', path: ['text'] })
+      .refine((r) => !r.quote || r.replyTo !== undefined, 'a quoted reply names the message it answers (replyTo)'),
     response: MessageView,
   },
   /**
@@ -343,6 +414,36 @@ export const commands = {
   'devices.revoke': { request: z.object({ deviceId: z.string().min(1).max(64) }).strict(), response: DeviceView },
   /** Names this device (the CLI gives the host name at join and link); sent end to end to the account's other devices only. */
   'devices.rename': { request: z.object({ name: z.string().trim().min(1).max(LIMITS.displayNameMax) }).strict(), response: DeviceView },
+
+  /**
+   * Downloads, verifies and decrypts a message's file into `dir` (a directory the caller chose), under its name
+   * (made unique). Nothing is left there unless the whole file verified. Resumes a download that was cut.
+   */
+  'files.download': {
+    request: z.object({ message: MessageId, index: z.number().int().nonnegative().max(LIMITS.filesPerMessage - 1).default(0), dir: z.string().min(1).max(4096), operation: OperationId.optional() }).strict(),
+    response: z.object({ path: z.string(), size: z.number().int().nonnegative() }),
+  },
+  /** Downloads and decrypts a file into this device's vault (allowed under preview-only), then files.read serves it. */
+  'files.open': {
+    request: z.object({ message: MessageId, index: z.number().int().nonnegative().max(LIMITS.filesPerMessage - 1).default(0), operation: OperationId.optional() }).strict(),
+    response: FileView,
+  },
+  /** Bytes of a file files.open decrypted into the vault, base64; `eof` when they reach its end. */
+  'files.read': {
+    request: z.object({ message: MessageId, index: z.number().int().nonnegative().max(LIMITS.filesPerMessage - 1).default(0), offset: z.number().int().nonnegative(), length: z.number().int().positive().max(LIMITS.fileChunkMax) }).strict(),
+    response: z.object({ data: z.string(), eof: z.boolean() }),
+  },
+  /** Starts staging a file of `size` bytes for a caller without a path; chunks follow in order, then messages.send names it. */
+  'files.stage': {
+    request: z.object({ size: z.number().int().nonnegative() }).strict(),
+    response: z.object({ staged: StagedId }),
+  },
+  'files.stageChunk': {
+    request: z.object({ staged: StagedId, offset: z.number().int().nonnegative(), data: z.string().max(Math.ceil(LIMITS.fileChunkMax / 3) * 4) }).strict(),
+    response: z.object({ received: z.number().int().nonnegative() }),
+  },
+  /** The org policy's rules for files, as this device enforces them. */
+  'files.policy': { request: empty, response: FilePolicyView },
 
   'vault.shred': { request: empty, response: ShredReportView },
   /**
@@ -422,6 +523,8 @@ export type MessageViewT = z.output<typeof MessageView>;
 export type ConversationViewT = z.output<typeof ConversationView>;
 export type SettingsT = z.output<typeof Settings>;
 export type ContactViewT = z.output<typeof ContactView>;
+export type LinkPreviewViewT = z.output<typeof LinkPreviewView>;
+export type FileViewT = z.output<typeof FileView>;
 
 /** The surface every transport exposes (window.wardroom in the UI, the engine in-process for the CLI). */
 export interface WardroomApi {

@@ -9,9 +9,10 @@ import { toApiError } from './dispatch.ts';
 
 /**
  * The longest request a server accepts (bytes; a line without its newline, or a WebSocket message). The largest
- * valid request, a message of 16,000 characters each escaped as \uXXXX, is under 100 KiB.
+ * valid request is a files.stageChunk: 1 MiB of bytes as base64 (1.33 MiB) and its envelope; a message of 16,000
+ * characters each escaped as \uXXXX is under 100 KiB.
  */
-export const MAX_REQUEST_BYTES = 1024 * 1024;
+export const MAX_REQUEST_BYTES = 2 * 1024 * 1024;
 /**
  * The longest reply a client accepts from a server: a page of 200 messages of 16,000 characters each, escaped, is
  * about 20 MB, so replies get far more room than requests.

@@ -71,6 +71,7 @@ const code = await runCli(process.argv.slice(2), host, {
   interrupted,
   stdio: { input: process.stdin, output: process.stdout },
   stdinLine,
+  ...(process.stderr.isTTY ? { redraw: (text: string, end: boolean) => process.stderr.write(end ? '\n' : `\r\x1b[2K${text}`) } : {}),
 });
 
 // Exit explicitly (a stray handle must not keep a finished command alive), once both streams are flushed.

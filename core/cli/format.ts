@@ -104,7 +104,9 @@ export function formatMessage(m: MessageViewT): string {
   if (m.notice === 'membership' && m.membership) return `${head}  -- ${membershipWords(m.sender, m.membership)} --`;
   if (m.notice === 'timer-changed' || m.notice === 'policy-clamped') return `${head}  -- ${continued(m.text)} --`;
   const held = m.status === 'held' ? '  [held: not sent]' : '';
-  return `${head}  @${neutralise(m.sender)}: ${continued(m.text)}${edited}${timers ? `  [${timers}]` : ''}${held}`;
+  // a file's name is the sender's to choose: neutralised like text, and in the CLI's own brackets
+  const files = (m.files ?? []).map((f) => `  [file ${f.index}: ${neutralise(f.name)}, ${f.size.toLocaleString('en-US')} bytes]`).join('');
+  return `${head}  @${neutralise(m.sender)}: ${continued(m.text)}${edited}${timers ? `  [${timers}]` : ''}${held}${files}`;
 }
 
 /** The `read --json` line: the documented fields first, optional ones only when set. */

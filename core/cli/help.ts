@@ -44,11 +44,22 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
   },
   channels: { usage: [['channels', 'list channels and direct messages']], details: 'One line per conversation, with its unread count and topic.' },
   send: {
-    usage: [['send TARGET TEXT [--expire DURATION] [--burn DURATION] [--reply ID]', 'send a message']],
+    usage: [['send TARGET [TEXT] [--file PATH]... [--expire DURATION] [--burn DURATION] [--reply ID]', 'send a message, files, or both']],
     details: `${TARGET} --expire deletes the message on every device DURATION after sending; --burn deletes it DURATION ` +
       'after a recipient first reads it (never later than --expire). DURATION is 30s, 5m, 2h, 7d or plain seconds, from 5 ' +
       'seconds to 365 days; without them the conversation\'s timer (wardroom timer) and the org policy apply, and the ' +
-      'policy shortens what is longer than it allows. --reply answers the message ID. Prints the message id and its state.',
+      'policy shortens what is longer than it allows. --reply answers the message ID. --file PATH (repeatable, up to 10) sends a file: encrypted on this ' +
+      'computer under a key of its own, uploaded to the relay as ciphertext (which never learns its name or type), ' +
+      'its key inside the message. A progress bar shows on a terminal; Ctrl-C cancels. An upload cut by a lost ' +
+      'connection or a crash continues where it stopped when the profile is next opened. Prints the message id and its state.',
+  },
+  download: {
+    usage: [['download MESSAGE_ID [--out DIR] [--index N]', 'save the files a message carries']],
+    details: 'Downloads, verifies and decrypts every file of the message (or only file N, from 0) into DIR (default: ' +
+      'the current directory), under its own name made unique ("name (1).ext"), never replacing a file. Nothing is ' +
+      'saved unless the whole file verified; a damaged or truncated file is refused. A download cut short continues ' +
+      'where it stopped when run again. Ctrl-C cancels. Refused when the organisation\'s policy allows files to be ' +
+      'previewed in the app only.',
   },
   read: {
     usage: [['read TARGET [--limit N] [--before ID] [--follow] [--peek]', 'print a conversation, oldest first']],

@@ -5,7 +5,7 @@
 // one JSON object {"code","message"} under --json. Everything it prints that someone else wrote goes through
 // format.ts, so it can neither steer the terminal nor pass for the CLI's own output.
 import { parseArgs } from 'node:util';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -16,6 +16,7 @@ import { ApiError, LIMITS } from '../api/contract.ts';
 import { DurationError, formatDuration, parseDuration } from '../api/durations.ts';
 import { formatConversation, formatMessage, jsonLine, messageJson, neutralise } from './format.ts';
 import { COMMAND_HELP, COMMANDS, commandHelp, USAGE } from './help.ts';
+import { ProgressReporter } from './progress.ts';
 import { openProfile as servedOrOpened } from './rpc-client.ts';
 
 export type { EngineHost, LinkOptions, OpenEngine } from '../api/host.ts';
@@ -31,6 +32,8 @@ export interface CliIo {
   stdinLine?(maxBytes: number): Promise<string>;
   /** the process's stdin and stdout, for `serve` */
   stdio?: { input: Readable; output: Writable };
+  /** stderr is a terminal: redraw a progress bar in place (`end` finishes its line) */
+  redraw?(text: string, end: boolean): void;
 }
 
 export class UsageError extends Error {
@@ -63,6 +66,8 @@ const options = {
   'default-expire': { type: 'string' },
   'require-timer': { type: 'boolean' },
   'no-require-timer': { type: 'boolean' },
+  file: { type: 'string', multiple: true },
+  index: { type: 'string' },
   topic: { type: 'string' },
   open: { type: 'boolean', default: false },
   out: { type: 'string' },
@@ -114,6 +119,34 @@ function parse(argv: string[]) {
   } catch (error) {
     // Node's wording goes on about '--' and positional arguments: the first sentence is the news.
     throw new UsageError(`${(error as Error).message.split('. ')[0]!.replace(/\.$/, '')} (wardroom help lists the options)`);
+  }
+}
+
+function nonNegativeInt(name: string, value: string): number {
+  if (!/^\d{1,3}$/.test(value)) throw new UsageError(`--${name} takes a whole number from 0`);
+  return Number(value);
+}
+
+/**
+ * Runs a long command under an operation id: its progress drawn on stderr, and Ctrl-C cancelling it (the command
+ * then fails with CANCELLED, leaving nothing half done behind).
+ */
+async function withProgress<T>(api: OpenEngine['api'], io: CliIo, json: boolean, what: string, run: (operation: string) => Promise<T>): Promise<T> {
+  const operation = `cli-${process.pid}-${Date.now().toString(36)}`;
+  const reporter = new ProgressReporter({ ...(io.redraw ? { redraw: io.redraw } : {}), line: io.err }, what, json);
+  const stop = api.on('operation.progress', (p) => {
+    if (p.operation === operation) reporter.update(p.done, p.total ?? p.done);
+  });
+  let finished = false;
+  void io.interrupted.then(() => {
+    if (!finished) void api.call('operations.cancel', { operation }).catch(() => {});
+  });
+  try {
+    return await run(operation);
+  } finally {
+    finished = true;
+    stop();
+    reporter.finish();
   }
 }
 
@@ -393,10 +426,17 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
         return 0;
       }
       case 'send': {
-        const [target, text] = need(args, 2, 'send');
+        const files = flags.file ?? [];
+        if (args.length < 1 || args.length > 2 || (args.length === 1 && files.length === 0)) throw new UsageError(`usage: wardroom ${synopsis('send')}`);
+        const [target, text] = args;
         const { expire: expiresInSeconds, burn: burnAfterReadSeconds } = numbers;
         const timers = expiresInSeconds || burnAfterReadSeconds ? { expiresInSeconds, burnAfterReadSeconds } : undefined;
-        const sent = await call('messages.send', { conversation: await conversationOf(target!), text: text!, ...(flags.reply ? { replyTo: flags.reply } : {}), ...(timers ? { timers } : {}) });
+        const conversation = await conversationOf(target!);
+        const request = { conversation, ...(text !== undefined ? { text } : {}), ...(flags.reply ? { replyTo: flags.reply } : {}), ...(timers ? { timers } : {}) };
+        const sent = files.length === 0
+          ? await call('messages.send', request)
+          : await withProgress(engine.api, io, json, files.length === 1 ? 'uploading' : `uploading ${files.length} files`, (operation) =>
+            call('messages.send', { ...request, attachments: files.map((file) => ({ path: path.resolve(file) })), operation }));
         if (sent.status === 'held') {
           const people = (await call('contacts.list', {})).contacts.filter((c) => c.identity !== 'accepted').map((c) => c.username);
           throw new ApiError('FORBIDDEN', `held, not sent: the safety number of ${people.map((p) => `@${p}`).join(', ') || 'someone in this conversation'} changed. `
@@ -440,6 +480,26 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
           await io.interrupted;
         } finally {
           follow?.stop();
+        }
+        return 0;
+      }
+      case 'download': {
+        const [id] = need(args, 1, 'download');
+        const dir = path.resolve(flags.out ?? '.');
+        await mkdir(dir, { recursive: true });
+        // the message may still be waiting at the relay for this device
+        await call('sync.now', {});
+        const only = flags.index === undefined ? undefined : nonNegativeInt('index', flags.index);
+        // every file of the message in turn, or the one --index names
+        for (let index = only ?? 0; ; index++) {
+          const saved = await withProgress(engine.api, io, json, `downloading file ${index + 1}`, (operation) => call('files.download', { message: id!, index, dir, operation }))
+            .catch((error: unknown) => {
+              if (only === undefined && index > 0 && error instanceof ApiError && error.code === 'NOT_FOUND') return null;
+              throw error;
+            });
+          if (!saved) break;
+          print(saved, `saved ${neutralise(saved.path)} (${saved.size.toLocaleString('en-US')} bytes)`);
+          if (only !== undefined) break;
         }
         return 0;
       }

@@ -36,6 +36,10 @@ declare module 'sodium-native' {
     crypto_generichash_BYTES_MAX: number;
     crypto_generichash_KEYBYTES_MIN: number;
     crypto_generichash_KEYBYTES_MAX: number;
+    crypto_generichash_STATEBYTES: number;
+    crypto_generichash_init(state: Bytes, key: Bytes | null, outputLength: number): void;
+    crypto_generichash_update(state: Bytes, input: Bytes): void;
+    crypto_generichash_final(state: Bytes, output: Bytes): void;
     crypto_hash_sha256(output: Bytes, input: Bytes): void;
     crypto_hash_sha512(output: Bytes, input: Bytes): void;
 

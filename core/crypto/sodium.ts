@@ -131,6 +131,19 @@ export function aeadDecrypt(key: Uint8Array, nonce: Uint8Array, ciphertext: Uint
   }
 }
 
+/** aeadDecrypt writing into `out` (exactly ciphertext.length - AEAD_TAG_BYTES long). Returns `out`. */
+export function aeadDecryptInto(out: Uint8Array, key: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Array, associatedData: Uint8Array | null = null): Uint8Array {
+  if (ciphertext.length < AEAD_TAG_BYTES) throw new CryptoError('ciphertext shorter than its tag');
+  checkAeadKeyAndNonce(key, nonce);
+  if (out.length !== ciphertext.length - AEAD_TAG_BYTES) throw new CryptoError('AEAD output buffer has the wrong length');
+  try {
+    sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(out, null, ciphertext, associatedData, nonce, key);
+    return out;
+  } catch {
+    throw new CryptoError('ciphertext did not authenticate');
+  }
+}
+
 /** Encrypts with a fresh random nonce and returns nonce || ciphertext: the form used for stored wraps. */
 export function sealWithRandomNonce(key: Uint8Array, plaintext: Uint8Array, associatedData: Uint8Array | null = null): Uint8Array {
   const nonce = randomBytes(AEAD_NONCE_BYTES);
@@ -211,6 +224,25 @@ export function blake2b(data: Uint8Array, length = 32, key: Uint8Array | null = 
   if (key) sodium.crypto_generichash(out, data, key);
   else sodium.crypto_generichash(out, data);
   return out;
+}
+
+export interface IncrementalHash {
+  update(data: Uint8Array): void;
+  digest(): Uint8Array;
+}
+
+/** BLAKE2b-256 over data given in parts (a file as it streams). */
+export function blake2bHasher(): IncrementalHash {
+  const state = new Uint8Array(sodium.crypto_generichash_STATEBYTES);
+  sodium.crypto_generichash_init(state, null, 32);
+  return {
+    update: (data) => sodium.crypto_generichash_update(state, data),
+    digest() {
+      const out = new Uint8Array(32);
+      sodium.crypto_generichash_final(state, out);
+      return out;
+    },
+  };
 }
 
 export function sha256(data: Uint8Array): Uint8Array {

@@ -16,6 +16,7 @@ import { ChannelKeySharing } from './channels/key-sharing.ts';
 import { ChannelDirectory } from './channels/members.ts';
 import { ChannelMetadata } from './channels/metadata.ts';
 import { DisplayNames } from './contacts/display-names.ts';
+import { Files } from './files/files.ts';
 import { contactHandlers } from './contacts/handlers.ts';
 import { conversationHandlers } from './conversations/handlers.ts';
 import type { EngineContext } from './context.ts';
@@ -55,6 +56,8 @@ import { Typing } from './typing/typing.ts';
 import { Archive } from './retention/archive.ts';
 import { archiveHandlers } from './retention/handlers.ts';
 import { Retention, type RetentionFields } from './retention/retention.ts';
+import { LinkPreviews } from './previews/link-previews.ts';
+import type { PreviewOptions } from './previews/preview.ts';
 
 export interface EngineOptions extends VaultSettings {
   now?: () => number;
@@ -67,10 +70,12 @@ export interface EngineOptions extends VaultSettings {
   outboxRetry?: OutboxRetry;
   /** Asked when the relay wants a TOTP code for a new session (an account with TOTP on); null when there is none. */
   totpCode?: TotpCodeProvider;
+  /** How link previews are fetched: tests inject a resolver and allow their loopback server; nothing else sets it. */
+  linkPreviews?: PreviewOptions;
 }
 
 /** Commands that only read what this device holds: they keep working while the relay is untrusted. */
-const LOCAL_READS = new Set<keyof Handlers>(['conversations.list', 'messages.list', 'messages.thread', 'messages.search', 'contacts.list', 'contacts.safetyNumber', 'settings.get', 'events.since']);
+const LOCAL_READS = new Set<keyof Handlers>(['conversations.list', 'messages.list', 'messages.thread', 'messages.search', 'contacts.list', 'contacts.safetyNumber', 'settings.get', 'events.since', 'files.read']);
 
 /** How long deliveries after a connect wait for the org policy to be fetched (a slow relay holds them no longer). */
 const POLICY_WAIT_MS = 5_000;
@@ -107,6 +112,7 @@ export class Engine {
   readonly #retention: Retention;
   readonly #policy: OrgPolicy;
   #policyFresh: Promise<unknown> = Promise.resolve();
+  readonly #files: Files;
   #untrusted: UntrustedRelayError | null = null;
   #closed = false;
 
@@ -140,6 +146,7 @@ export class Engine {
       problem,
     }, options.outboxRetry);
     const emit = <N extends EventName>(name: N, payload: EventPayload<N>) => {
+      if (name === 'message.removed') this.#files.removed(); // its files follow it (files/files.ts)
       try {
         this.api.emit(name, payload);
       } catch (error) {
@@ -181,12 +188,15 @@ export class Engine {
     this.#inbound = new Inbound(ctx, { channels: this.#channels, channelKeys, routing, outbound: this.#outbound, keys, resets, names, expiry: this.#expiry, archive });
     this.#typing = new Typing(ctx, this.#channels, routing, this.#outbound);
     const operations = new Operations(ctx);
+    const messages = messageHandlers(ctx, routing, this.#outbound, this.#expiry, new LinkPreviews(ctx, options.linkPreviews, () => ctx.policy.linkPreviews !== false));
+    this.#files = new Files(ctx, routing, this.#outbound, this.#expiry, operations);
 
     const handlers: Handlers = {
       ...accountHandlers(ctx, this.#retention),
       ...conversationHandlers(ctx, this.#channels, routing, this.#typing, () => this.api.lastSeq(), () => this.#retention.copiesTo()),
       ...channelHandlers(ctx, this.#channels, routing, metadata, channelKeys, this.#retention),
-      ...messageHandlers(ctx, routing, this.#outbound, this.#expiry),
+      ...messages,
+      ...this.#files.handlers(messages['messages.send']),
       ...syncHandlers(ctx, this.#inbound, operations),
       ...contactHandlers(ctx, names, () => this.#sendHeld().then(() => this.#outbox.flush())),
       ...deviceHandlers(ctx, this.#outbound),
@@ -256,6 +266,7 @@ export class Engine {
     const problem = (error: Error) => this.#ctx.problem(error);
     // member lists are needed to accept the first channel message: fetch them while the socket connects
     void this.#channels.warm().catch(problem);
+    void this.#files.start().catch(problem);
     this.#socket.start();
     void this.#expiry.sweep().then(async (removed) => {
       if (removed) await this.#shredder.run('expiry', removed);
@@ -272,6 +283,7 @@ export class Engine {
     }
     this.#expiry.stop();
     await this.#shredder.stop();
+    await this.#files.close().catch(() => {});
     this.#outbox.stop();
     await this.#socket.stop();
     await this.#lane.run(async () => {});
@@ -296,6 +308,7 @@ export class Engine {
     });
     if (state !== 'online') return;
     this.#outbound.online();
+    this.#files.online();
     void this.#sendHeld().then(() => this.#outbox.flush()).catch(problem);
     void this.#lane.run(() => this.#maintainPrekeys()).catch(problem);
     this.#policyFresh = Promise.race([this.#policy.refresh().catch(problem), new Promise((resolve) => setTimeout(resolve, POLICY_WAIT_MS).unref())]);

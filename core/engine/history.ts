@@ -1,9 +1,10 @@
 // The engine's local record of conversations and messages, as SQL statements (so a message commits in the same
 // vault transaction as the ratchet step that decrypted it) and as the views the API returns.
-import { LIMITS, type ConversationViewT, type MembershipNotice, type MessageViewT } from '../api/contract.ts';
+import { LIMITS, type ConversationViewT, type LinkPreviewViewT, type MembershipNotice, type MessageViewT } from '../api/contract.ts';
 import type { SqlExecutor, Statement } from '../vault/index.ts';
 import { directConversationId, groupConversationId, type ConversationKind } from './conversations/ref.ts';
 import { EngineError } from './errors.ts';
+import { fileViews } from './files/store.ts';
 
 /**
  * Notices this device writes itself (never sent): a contact's safety number changed; a channel's membership changed
@@ -32,6 +33,8 @@ export interface NewMessage {
   mentions: string[];
   outgoing: boolean;
   status: MessageStatus;
+  /** the link preview as its view (JSON), see core/engine/previews */
+  preview?: string | null;
 }
 
 /** What this device shows for a channel: the name and topic it verified (and when each was set), and our role. */
@@ -93,11 +96,11 @@ export function insertMessageStatements(m: NewMessage): Statement[] {
 export function insertMessageStatement(m: NewMessage): Statement {
   return {
       sql: `INSERT OR IGNORE INTO messages (message_id, conversation_id, sender_id, sender_device, sent_at, received_at, body, expires_at,
-              burn_seconds, reply_to, thread_root, mentions, outgoing, status, clamped)
+              burn_seconds, reply_to, thread_root, mentions, outgoing, status, clamped, preview)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-              (SELECT coalesce(thread_root, message_id) FROM messages WHERE message_id = ? AND conversation_id = ?), ?, ?, ?, ?)`,
+              (SELECT coalesce(thread_root, message_id) FROM messages WHERE message_id = ? AND conversation_id = ?), ?, ?, ?, ?, ?)`,
       params: [m.messageId, m.conversationId, m.sender, m.senderDevice, m.sentAt, m.receivedAt, m.body, m.expiresAt, m.burnSeconds, m.replyTo,
-        m.quote ? null : m.replyTo, m.conversationId, JSON.stringify(m.mentions), m.outgoing ? 1 : 0, m.status, m.clamped ? 1 : 0],
+        m.quote ? null : m.replyTo, m.conversationId, JSON.stringify(m.mentions), m.outgoing ? 1 : 0, m.status, m.clamped ? 1 : 0, m.preview ?? null],
   };
 }
 
@@ -166,12 +169,13 @@ export interface MessageRow {
   notice: NoticeKind | null;
   notice_detail: string | null;
   clamped: number;
+  preview: string | null;
 }
 
 export type NoticeKind = LocalNotice | 'timer-changed' | 'policy-clamped';
 
 export const MESSAGE_COLUMNS = `m.message_id, m.conversation_id, m.sender_id, m.sender_device, m.sent_at, m.body, m.edited_at, m.expires_at,
-  m.burn_seconds, m.reply_to, m.thread_root, m.mentions, m.outgoing, m.status, m.notice, m.notice_detail, m.clamped`;
+  m.burn_seconds, m.reply_to, m.thread_root, m.mentions, m.outgoing, m.status, m.notice, m.notice_detail, m.clamped, m.preview`;
 
 /** Sets a message's status whatever it was (statusStatement only moves it forward): holding and releasing it. */
 export function setStatusStatement(messageId: string, status: MessageStatus): Statement {
@@ -193,6 +197,7 @@ export async function toViews(sql: SqlExecutor, rows: MessageRow[]): Promise<Mes
     'SELECT message_id, username, emoji FROM reactions WHERE message_id IN (SELECT value FROM json_each(?)) ORDER BY emoji, username',
     [JSON.stringify(rows.map((r) => r.message_id))]);
   const replies = await threadReplyCounts(sql, rows.filter((r) => r.thread_root === null).map((r) => r.message_id));
+  const files = await fileViews(sql, rows.map((r) => r.message_id));
   return rows.map((r) => {
     const byEmoji = new Map<string, string[]>();
     for (const x of reactions) if (x.message_id === r.message_id) byEmoji.set(x.emoji, [...(byEmoji.get(x.emoji) ?? []), x.username]);
@@ -216,6 +221,8 @@ export async function toViews(sql: SqlExecutor, rows: MessageRow[]): Promise<Mes
       outgoing: r.outgoing === 1,
       ...(r.notice !== null ? { notice: r.notice } : {}),
       ...(r.notice_detail !== null ? { membership: JSON.parse(r.notice_detail) as MembershipNotice } : {}),
+      ...(r.preview !== null ? { preview: JSON.parse(r.preview) as LinkPreviewViewT } : {}),
+      ...(files.has(r.message_id) ? { files: files.get(r.message_id)! } : {}),
     };
   });
 }

@@ -27,6 +27,10 @@ const profileSchema = z.object({
   lockAfterSeconds: z.number().int().nonnegative().default(15 * 60),
   theme: Theme.default('system'),
   screenCaptureProtection: z.boolean().default(false),
+  /** on by default, as Signal does: the sender's device fetches, so the recipients' never contact the site */
+  linkPreviews: z.boolean().default(true),
+  /** off by default: images lose their metadata before they are sent */
+  sendOriginalImages: z.boolean().default(false),
   /** the name this user chose to be shown by; empty for none */
   displayName: z.string().default(''),
   /** this device's name, shown on the account's devices (never sent to the relay); empty for none */
@@ -35,8 +39,8 @@ const profileSchema = z.object({
 
 /** The profile's part that the contract calls settings. */
 export function settingsOf(profile: Profile): SettingsT {
-  const { receipts, typing, notifications, notificationContent, lockAfterSeconds, theme, screenCaptureProtection } = profile;
-  return { receipts, typing, notifications, notificationContent, lockAfterSeconds, theme, screenCaptureProtection };
+  const { receipts, typing, notifications, notificationContent, lockAfterSeconds, theme, screenCaptureProtection, linkPreviews, sendOriginalImages } = profile;
+  return { receipts, typing, notifications, notificationContent, lockAfterSeconds, theme, screenCaptureProtection, linkPreviews, sendOriginalImages };
 }
 
 export type Profile = z.output<typeof profileSchema>;

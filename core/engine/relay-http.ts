@@ -292,6 +292,13 @@ const replies = {
   error: z.object({ error: z.object({ code: z.string().regex(/^[a-z0-9_]{1,64}$/), message: z.string().max(1000) }) }),
 };
 const channelsReply = z.object({ channels: z.array(replies.channel).max(10_000) });
+const blobReplies = {
+  created: z.object({ blobId: id, size: count, uploaded: count, maxChunkBytes: z.number().int().min(1024).max(64 * 1024 * 1024), expiresAt: time }),
+  status: z.object({ blobId: id, size: count, uploaded: count, complete: z.boolean(), expiresAt: time }),
+  put: z.object({ blobId: id, uploaded: count, complete: z.boolean() }),
+  deleted: z.object({ deleted: z.literal(true) }),
+};
+export type BlobStatus = z.infer<typeof blobReplies.status>;
 
 export type ServerInfo = z.infer<typeof replies.server>;
 export type LoginResult = z.infer<typeof replies.session>;
@@ -351,6 +358,8 @@ export interface RelayHttpOptions {
 export class RelayHttp {
   readonly #target: ResolvedEndpoint;
   readonly #agent: http.Agent;
+  /** downloads stream on connections of their own, closed after: a long stream never holds a kept-alive socket */
+  readonly #streamAgent: http.Agent;
   readonly #timeoutMs: number;
   readonly #maxReplyBytes: number;
   readonly #totpCode: TotpCodeProvider | null;
@@ -365,11 +374,13 @@ export class RelayHttp {
     this.#totpCode = options.totpCode ?? null;
     const trust = this.#target.trust;
     this.#agent = trust ? new https.Agent({ keepAlive: true, ...pinnedTlsOptions(this.#target) }) : new http.Agent({ keepAlive: true });
+    this.#streamAgent = trust ? new https.Agent({ keepAlive: false, ...pinnedTlsOptions(this.#target) }) : new http.Agent({ keepAlive: false });
   }
 
   /** Closes idle keep-alive connections. */
   close(): void {
     this.#agent.destroy();
+    this.#streamAgent.destroy();
   }
 
   /** The device key used to log in (kept by reference, never logged). Authenticated calls then log in on demand. */
@@ -650,6 +661,60 @@ export class RelayHttp {
     return this.#authed('PUT', '/v1/org/policy', replies.policySet, { document: wireBlob(document) });
   }
 
+  // ---------------------------------------------------------------- blobs (encrypted files, server/routes/blobs.ts)
+
+  async createBlob(size: number, ttlSeconds?: number): Promise<z.infer<typeof blobReplies.created>> {
+    return this.#authed('POST', '/v1/blobs', blobReplies.created, { size, ...(ttlSeconds === undefined ? {} : { ttlSeconds }) });
+  }
+
+  async blobStatus(blobId: string): Promise<BlobStatus> {
+    return this.#authed('GET', `/v1/blobs/${pathId(blobId, 'blobId')}/status`, blobReplies.status);
+  }
+
+  /** Appends `bytes` at `offset` (the relay's `uploaded`); answers with the new `uploaded`. */
+  async putBlobChunk(blobId: string, offset: number, bytes: Uint8Array): Promise<z.infer<typeof blobReplies.put>> {
+    return this.#authed('PUT', `/v1/blobs/${pathId(blobId, 'blobId')}/data?offset=${offset}`, blobReplies.put, bytes);
+  }
+
+  async deleteBlob(blobId: string): Promise<void> {
+    await this.#authed('DELETE', `/v1/blobs/${pathId(blobId, 'blobId')}`, blobReplies.deleted);
+  }
+
+  /**
+   * The blob's bytes from `start` on, as a stream (the caller bounds what it reads: it knows the size). Fails
+   * unless the relay answers with exactly that range.
+   */
+  async downloadBlob(blobId: string, start: number): Promise<http.IncomingMessage> {
+    const path = `/v1/blobs/${pathId(blobId, 'blobId')}`;
+    const what = `GET ${path}`;
+    const open = (token: string) => new Promise<http.IncomingMessage>((resolve, reject) => {
+      const headers: Record<string, string> = { authorization: `Bearer ${token}`, ...(start > 0 ? { range: `bytes=${start}-` } : {}) };
+      const request = (this.#target.trust ? https.request : http.request)({ host: this.#target.host, port: this.#target.port, method: 'GET', path, headers, agent: this.#streamAgent });
+      request.setTimeout(this.#timeoutMs, () => request.destroy(new RelayError('timeout', `the relay did not answer within ${this.#timeoutMs / 1000} s`, { detail: what })));
+      request.on('error', (error) => reject(transportError(error, what, this.#target.url.origin)));
+      request.on('response', resolve);
+      request.end();
+    });
+    const token = await this.token();
+    let response = await open(token);
+    if (response.statusCode === 401) {
+      response.resume();
+      response = await open(await this.token(token));
+    }
+    const expected = start > 0 ? 206 : 200;
+    if (response.statusCode !== expected) {
+      const text = await readSmall(response, 16 * 1024).catch(() => '');
+      const error = replies.error.safeParse(parseJson(text));
+      if (error.success) throw new RelayError(error.data.error.code, error.data.error.message, { status: response.statusCode ?? 0, detail: what });
+      throw new RelayError('bad_reply', `the relay answered a download with HTTP ${response.statusCode}`, { status: response.statusCode ?? 0, detail: what });
+    }
+    if (start > 0 && !String(response.headers['content-range'] ?? '').startsWith(`bytes ${start}-`)) {
+      response.destroy();
+      throw new RelayError('bad_reply', 'the relay answered a resumed download with another range', { detail: what });
+    }
+    return response;
+  }
+
   // ---------------------------------------------------------------- transport
 
   /** An authenticated call: logs in on demand, and once more if the server no longer knows the token. */
@@ -666,7 +731,8 @@ export class RelayHttp {
 
   async #call<T>(method: string, path: string, schema: z.ZodType<T, unknown>, body?: unknown, token?: string): Promise<T> {
     const what = `${method} ${path}`;
-    const reply = await this.#exchange(method, path, body === undefined ? null : Buffer.from(JSON.stringify(body)), token ?? null, false);
+    const payload = body === undefined ? null : body instanceof Uint8Array ? { bytes: body, type: 'application/octet-stream' } : { bytes: Buffer.from(JSON.stringify(body)), type: 'application/json' };
+    const reply = await this.#exchange(method, path, payload, token ?? null, false);
     const json = reply.contentType.startsWith('application/json') ? parseJson(reply.text) : undefined;
     if (reply.status < 200 || reply.status > 299) {
       const error = replies.error.safeParse(json);
@@ -684,13 +750,13 @@ export class RelayHttp {
     return parsed.data;
   }
 
-  #exchange(method: string, path: string, payload: Buffer | null, token: string | null, retried: boolean): Promise<RawReply> {
+  #exchange(method: string, path: string, payload: { bytes: Uint8Array; type: string } | null, token: string | null, retried: boolean): Promise<RawReply> {
     const what = `${method} ${path}`;
     const limit = this.#maxReplyBytes;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (payload) {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = String(payload.length);
+      headers['content-type'] = payload.type;
+      headers['content-length'] = String(payload.bytes.length);
     }
     if (token !== null) headers.authorization = `Bearer ${token}`;
     const request = (this.#target.trust ? https.request : http.request)({
@@ -736,9 +802,21 @@ export class RelayHttp {
           retryAfter: response.headers['retry-after'], text: Buffer.concat(chunks).toString('utf8'),
         })));
       });
-      request.end(payload ?? undefined);
+      request.end(payload?.bytes ?? undefined);
     });
   }
+}
+
+async function readSmall(stream: http.IncomingMessage, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) break;
+    chunks.push(chunk);
+  }
+  stream.destroy();
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function parseJson(text: string): unknown {

@@ -35,8 +35,18 @@ export const LIMITS = {
   membersPerChange: 1000,
   /** One signed membership entry: its body with a certificate and up to membersPerChange ids. */
   membershipEntryBytes: 160 * 1024,
+  /** Files in one message, each with a thumbnail of at most thumbnailBytes: together well inside payloadBytes. */
+  filesPerMessage: 10,
+  thumbnailBytes: 10 * 1024,
+  fileNameBytes: 1020,
   /** Old sessions kept per peer device so late messages on a replaced session still decrypt. */
   previousSessions: 4,
+  /** A link preview inside a message: the link, a title and description a card can show, a small JPEG thumbnail. */
+  previewUrlBytes: 2048,
+  previewTitleBytes: 800,
+  previewDescriptionBytes: 1600,
+  previewImageBytes: 48 * 1024,
+  previewImageSide: 1024,
 } as const;
 
 /** Sender-key rotation policy defaults (Megolm rotates at 100 messages / 1 week; we trade a little for cost). */

@@ -103,14 +103,30 @@ const common = {
   group: nullable(struct({ id: messageId, members: list(idField, LIMITS.groupMembers) })),
 };
 
+/**
+ * A file sent with a message (core/engine/files/blob-format.ts): the blob the relay holds, the fresh key that
+ * encrypted it, and everything the relay must not learn (name, type, exact size), plus an image's thumbnail.
+ */
 const fileSchema = struct({
+  blobId: idField,
   key: key32,
-  /** SHA-256 of the encrypted file as stored, checked before decrypting. */
+  /** BLAKE2b-256 of the blob as stored (padding included), checked as it downloads. */
   digest: key32,
+  /** the plaintext's size; the blob's padded size follows from it */
   size: uint(),
-  name: text(255),
+  name: text(LIMITS.fileNameBytes, 1),
   mime: text(127),
+  thumbnail: nullable(struct({ mime: text(32), width: uint(4096), height: uint(4096), data: bytes(1, LIMITS.thumbnailBytes) })),
 });
+
+/** A link preview the sender's device made (the recipients never contact the site): see core/engine/previews. */
+export const linkPreviewSchema = struct({
+  url: text(LIMITS.previewUrlBytes, 1),
+  title: text(LIMITS.previewTitleBytes, 1),
+  description: nullable(text(LIMITS.previewDescriptionBytes)),
+  image: nullable(struct({ jpeg: bytes(1, LIMITS.previewImageBytes), width: uint(LIMITS.previewImageSide), height: uint(LIMITS.previewImageSide) })),
+});
+export type LinkPreviewPayload = Infer<typeof linkPreviewSchema>;
 
 export const senderKeyDistributionSchema = struct({
   channelId: idField,
@@ -125,16 +141,16 @@ export const channelMetaKeySchema = struct({ keyId: uint(UINT32_MAX), key: key32
 export type ChannelMetaKey = Infer<typeof channelMetaKeySchema>;
 
 const payloadSchemas = {
-  text: struct({ ...common, kind: literal('text'), body }),
+  text: struct({ ...common, kind: literal('text'), body }, { preview: linkPreviewSchema }),
   /**
    * An answer to `target`: in its thread, or with `quote` set, in the conversation itself with the target quoted
    * above it (left out when false, so a thread reply encodes to the bytes it always did).
    */
-  reply: struct({ ...common, kind: literal('reply'), target: messageId, body }, { quote: bool }),
+  reply: struct({ ...common, kind: literal('reply'), target: messageId, body }, { quote: bool, preview: linkPreviewSchema }),
   edit: struct({ ...common, kind: literal('edit'), target: messageId, body }),
   delete: struct({ ...common, kind: literal('delete'), target: messageId }),
   reaction: struct({ ...common, kind: literal('reaction'), target: messageId, emoji: text(64, 1), remove: bool }),
-  file: struct({ ...common, kind: literal('file'), file: fileSchema, caption: nullable(body) }),
+  file: struct({ ...common, kind: literal('file'), files: list(fileSchema, LIMITS.filesPerMessage), caption: nullable(body), replyTo: nullable(messageId) }),
   call: struct({
     ...common, kind: literal('call'), callId: messageId,
     signal: literal('offer', 'answer', 'candidate', 'hangup', 'reject'), data: text(LIMITS.textBytes),

@@ -48,7 +48,8 @@ export function contentSecurityPolicy(host: string): string {
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-    "img-src 'self' data:",
+    // blob: only ever holds what the page made itself: thumbnails from bytes that came inside a message
+    "img-src 'self' data: blob:",
     "font-src 'self'",
     `connect-src ws://${host}`,
     "base-uri 'none'",

@@ -7,7 +7,7 @@
 // createVault leaves a directory that createVault can simply start over in.
 import { existsSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ARGON2ID_MODERATE, concatBytes, memzero, randomBytes, toHex, type Argon2idParams } from '../crypto/sodium.ts';
+import { ARGON2ID_MODERATE, memzero, randomBytes, toHex, type Argon2idParams } from '../crypto/sodium.ts';
 import { readEncryptedFile, shredFile, writeEncryptedFile, type AttachmentSource } from './attachment-file.ts';
 import { VaultError, classify } from './errors.ts';
 import { acquireInstanceLock, type InstanceLock } from './instance-lock.ts';
@@ -348,7 +348,7 @@ export class Vault implements SqlExecutor {
     return this.#sql.get<AttachmentInfo & Row>('SELECT id, size, message AS messageRowId, created_at AS createdAt FROM attachments WHERE id = ?', [id]);
   }
 
-  /** Decrypts an attachment chunk by chunk (64 KiB plaintext each). */
+  /** Decrypts an attachment chunk by chunk (1 MiB of plaintext each; 64 KiB for files of format 1). */
   async *attachmentStream(id: string): AsyncGenerator<Uint8Array> {
     checkAttachmentId(id);
     const row = await this.#sql.get<{ key: Uint8Array; size: number }>('SELECT file_key AS key, size FROM attachments WHERE id = ?', [id]);
@@ -361,9 +361,21 @@ export class Vault implements SqlExecutor {
   }
 
   async readAttachment(id: string): Promise<Uint8Array> {
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of this.attachmentStream(id)) chunks.push(chunk);
-    return concatBytes(...chunks);
+    checkAttachmentId(id);
+    const row = await this.#sql.get<{ key: Uint8Array; size: number }>('SELECT file_key AS key, size FROM attachments WHERE id = ?', [id]);
+    if (!row) throw new VaultError('NOT_FOUND', 'no such attachment');
+    // decrypted in place where the format allows (2); chunks of format 1 are copied in
+    const out = new Uint8Array(row.size);
+    let offset = 0;
+    try {
+      for await (const chunk of readEncryptedFile(path.join(this.paths.attachments, id), row.key, row.size, out)) {
+        if (chunk.buffer !== out.buffer) out.set(chunk, offset);
+        offset += chunk.length;
+      }
+    } finally {
+      memzero(row.key);
+    }
+    return out;
   }
 
   /** Destroys the attachment's key, then overwrites and unlinks its file. Returns false if there was none. */

@@ -17,7 +17,10 @@ import {
   deserializeInboundSenderKey, deserializeOutboundSenderKey, serializeInboundSenderKey, serializeOutboundSenderKey,
 } from '../../core/protocol/sender-keys.ts';
 import { deserializeSessionRecord, serializeSessionRecord } from '../../core/protocol/session.ts';
-import { decodeEnvelope, decodePayload, encodePayload } from '../../core/protocol/wire.ts';
+import { decodeEnvelope, decodePayload, encodePayload, type Payload } from '../../core/protocol/wire.ts';
+import { ImageError } from '../../core/engine/media/errors.ts';
+import { stripImageMetadata } from '../../core/engine/media/strip.ts';
+import { cameraGif, cameraJpeg, cameraPng, cameraWebp } from '../support/camera-images.ts';
 import { introduce, knownAccountOf, makeUser, NOW, Relay, textPayload } from '../unit/protocol/world.ts';
 
 /** mulberry32: a tiny seeded PRNG, so every run is reproducible from its seed. */
@@ -36,6 +39,8 @@ interface Target {
   name: string;
   samples: Uint8Array[];
   run(input: Uint8Array): unknown;
+  /** the typed refusal this target may answer with; a ProtocolError when absent */
+  refusal?: abstract new (...args: never[]) => Error & { code: string };
 }
 
 /** Builds a small world once and returns each decoder with valid samples of its input. */
@@ -69,7 +74,7 @@ export function buildTargets(): Target[] {
     { name: 'openChannelField', samples: channelNames, run: (input) => openChannelField(readChannelBox(input), 'name', metaKey) },
     { name: 'decodeEnvelope', samples: frames, run: decodeEnvelope },
     { name: 'decryptFrame', samples: frames.slice(2), run: (input) => decryptFrame(receiver, input, NOW) },
-    { name: 'decodePayload', samples: [encodePayload(textPayload('hello')), encodePayload({ id: new Uint8Array(16), sentAt: NOW, timers: { expiresAt: NOW, burnAfterReadSeconds: null }, syncTo: 'bob', group: { id: new Uint8Array(16), members: ['alice', 'bob', 'carol'] }, kind: 'receipt', receipt: 'read', targets: [new Uint8Array(16)] })], run: decodePayload },
+    { name: 'decodePayload', samples: [encodePayload(textPayload('hello')), encodePayload({ ...textPayload('see https://example.com/'), preview: { url: 'https://example.com/', title: 'Example', description: null, image: { jpeg: Uint8Array.of(0xff, 0xd8, 0xff, 0xe0), width: 4, height: 3 } } } as Payload), encodePayload({ id: new Uint8Array(16), sentAt: NOW, timers: { expiresAt: NOW, burnAfterReadSeconds: null }, syncTo: 'bob', group: { id: new Uint8Array(16), members: ['alice', 'bob', 'carol'] }, kind: 'receipt', receipt: 'read', targets: [new Uint8Array(16)] })], run: decodePayload },
     { name: 'decodeDeviceCertificate', samples: [a.identity.certificate], run: decodeDeviceCertificate },
     { name: 'decodeDeviceList', samples: [alice.deviceList], run: decodeDeviceList },
     { name: 'applyDeviceList', samples: [signDeviceList(alice.account, { userId: 'alice', version: 2, devices: ['d0', 'd1'], issuedAt: NOW })], run: (input) => applyDeviceList(knownAccountOf(alice), 'alice', input) },
@@ -88,6 +93,12 @@ export function buildTargets(): Target[] {
     { name: 'openRecoveryKit', samples: [kit.kit], run: (input) => openRecoveryKit(input, kit.recoveryCode) },
     { name: 'verifySafetyQr', samples: [safetyNumber(ids, other).qrPayload], run: (input) => verifySafetyQr(input, ids, other) },
   ];
+}
+
+/** The image metadata strippers (core/engine/media), fed camera-style photos; the only acceptable refusal is an ImageError. */
+export async function buildImageTargets(): Promise<Target[]> {
+  const samples = await Promise.all([cameraJpeg(), cameraPng(), cameraWebp(), cameraGif()]);
+  return [{ name: 'stripImageMetadata', samples, run: stripImageMetadata, refusal: ImageError }];
 }
 
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false, pack: false, bundleStrings: false });
@@ -170,11 +181,12 @@ export function fuzz(targets: Target[], iterations: number, seed: number): FuzzS
         target.run(input);
         s.accepted++;
       } catch (error) {
-        if (!(error instanceof ProtocolError)) {
+        if (!(error instanceof (target.refusal ?? ProtocolError))) {
           const hex = Buffer.from(input).toString('hex').slice(0, 2000);
           throw new Error(`fuzz target ${target.name} threw ${String(error)} for input ${hex}`, { cause: error });
         }
-        s.codes[error.code] = (s.codes[error.code] ?? 0) + 1;
+        const { code } = error as { code: string };
+        s.codes[code] = (s.codes[code] ?? 0) + 1;
       }
     }
   }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import assert from 'node:assert/strict';
 import { AxeBuilder } from '@axe-core/playwright';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { EngineOptions } from '../../core/engine/engine.ts';
 import { ProfileHost } from '../../core/host/index.ts';
 import { startWebShell, type WebShell } from '../../core/shell/index.ts';
 import { ensureRendererBuilt, RENDERER_DIST, ROOT } from '../../scripts/build-renderer.ts';
@@ -34,9 +35,12 @@ export interface UserShell {
 }
 
 /** A web shell of its own for one user: an app data directory, a host of its profiles, the shell on 127.0.0.1. */
-export async function startUserShell(options: { firstInvite?: string } = {}): Promise<UserShell> {
+export async function startUserShell(options: { firstInvite?: string; engine?: Partial<EngineOptions> } = {}): Promise<UserShell> {
   const appDir = tempDir('wardroom-e2e-');
-  const host = new ProfileHost({ root: path.join(appDir, 'profiles'), env: { WARDROOM_KDF: 'interactive' }, ...(options.firstInvite ? { firstInvite: options.firstInvite } : {}) });
+  const host = new ProfileHost({
+    root: path.join(appDir, 'profiles'), env: { WARDROOM_KDF: 'interactive' }, ...(options.firstInvite ? { firstInvite: options.firstInvite } : {}),
+    ...(options.engine ? { engine: options.engine } : {}),
+  });
   const shell = await startWebShell({ host, staticDir: RENDERER_DIST });
   return {
     host, shell, appDir,

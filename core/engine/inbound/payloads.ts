@@ -7,10 +7,13 @@ import type { DeviceAddress, Payload } from '../../protocol/wire.ts';
 import type { Statement } from '../../vault/index.ts';
 import { refOf } from '../conversations/ref.ts';
 import { deviceNameStatement } from '../devices/names.ts';
+import { safeFileName } from '../files/names.ts';
+import { insertFilesStatements } from '../files/store.ts';
 import type { PolicyDocument } from '../policy/document.ts';
 import { burnStatement, clampNoticeStatement, timerStatements } from '../timers/conversation-timers.ts';
 import { timersForReceived } from '../timers/deadlines.ts';
 import { conversationActivityStatement, deleteStatement, editStatement, insertMessageStatement, reactionStatement, statusStatement } from '../history.ts';
+import { storedPreview } from '../previews/view.ts';
 
 export interface Origin {
   conversationId: string;
@@ -44,6 +47,8 @@ export type Effect =
   | { kind: 'profile'; username: string; displayName: string };
 
 const MAX_MENTIONS = 50;
+/** Thumbnails a UI may show as an image (anything else, say text/html, is dropped on arrival). */
+const THUMBNAIL_TYPES = new Set(['image/webp', 'image/png', 'image/jpeg']);
 
 /** @username mentions in the text, in order, without repeats. */
 export function mentionsIn(text: string): string[] {
@@ -60,22 +65,13 @@ export function applyPayload(payload: Payload, origin: Origin): { statements: St
   const { conversationId, sender } = origin;
   switch (payload.kind) {
     case 'text':
-    case 'reply': {
-      const timers = timersForReceived(payload.timers ? { sentAt: payload.sentAt, ...payload.timers } : null, origin.relayReceivedAt, origin.policy);
-      // a device that comes back after the deadline never shows it, not even until the next sweep
-      if (timers.expiresAt !== null && timers.expiresAt <= origin.now) return { statements: [], effects: [] };
-      const replyTo = payload.kind === 'reply' ? toBase64Url(payload.target) : null;
-      const mentions = mentionsIn(payload.body);
-      const statement = insertMessageStatement({
-        messageId: id, conversationId, sender, senderDevice: origin.senderDevice, sentAt: payload.sentAt, receivedAt: origin.receivedAt,
-        body: payload.body, expiresAt: timers.expiresAt, burnSeconds: timers.burnSeconds, clamped: timers.clamped,
-        replyTo, quote: payload.kind === 'reply' && payload.quote === true, mentions, outgoing: origin.own, status: 'sent',
-      });
-      const clampNotice = timers.clamped ? [clampNoticeStatement(conversationId, origin.policy, origin.receivedAt, origin.me)] : [];
-      const effects: Effect[] = [{ kind: 'received', messageId: id, conversationId, sentAt: payload.sentAt, outgoing: origin.own, mentionsMe: !origin.own && mentions.includes(origin.me) }];
-      if (!origin.own && refOf(conversationId).kind === 'direct') effects.push({ kind: 'delivered-receipt', messageId: id });
-      effects.push(...clampNotice.map((n) => ({ kind: 'notice' as const, messageId: n.noticeId })));
-      return { statements: [statement, ...clampNotice], effects };
+    case 'reply':
+      return storeMessage(payload, origin, payload.body, payload.kind === 'reply' ? toBase64Url(payload.target) : null, payload.kind === 'reply' && payload.quote === true, []);
+    case 'file': {
+      if (payload.files.length === 0) return { statements: [], effects: [] };
+      // what a sender chose is shown: a name that is only a name, a thumbnail only as an image of real size
+      const files = payload.files.map((f) => ({ ...f, name: safeFileName(f.name), thumbnail: f.thumbnail && THUMBNAIL_TYPES.has(f.thumbnail.mime) && f.thumbnail.width > 0 && f.thumbnail.height > 0 ? f.thumbnail : null }));
+      return storeMessage(payload, origin, payload.caption ?? '', payload.replyTo ? toBase64Url(payload.replyTo) : null, false, insertFilesStatements(id, conversationId, sender, files, origin.own));
     }
     case 'timer': {
       const valid = (n: number | null) => (n === null || (n >= MIN_TIMER_SECONDS && n <= MAX_TIMER_SECONDS) ? n : null);
@@ -113,11 +109,34 @@ export function applyPayload(payload: Payload, origin: Origin): { statements: St
       return { statements: [], effects: [{ kind: 'profile', username: sender, displayName: payload.displayName }] };
     case 'typing': // typing travels only as a live signal (typing/typing.ts); a stored one is dropped
     case 'session-reset':
-    case 'file':
     case 'call':
-      // session resets are handled by the protocol layer; files and calls arrive with their own issues
+      // session resets are handled by the protocol layer; calls arrive with their own issue
       return { statements: [], effects: [] };
   }
+}
+
+/**
+ * A message with text (and maybe files) stored as it arrived, counted as unread unless it is our own; its deadline
+ * as the policy here allows (a message already past it is not stored at all).
+ */
+function storeMessage(payload: Payload, origin: Origin, body: string, replyTo: string | null, quote: boolean, extra: Statement[]): { statements: Statement[]; effects: Effect[] } {
+  const id = toBase64Url(payload.id);
+  const { conversationId, sender } = origin;
+  const timers = timersForReceived(payload.timers ? { sentAt: payload.sentAt, ...payload.timers } : null, origin.relayReceivedAt, origin.policy);
+  // a device that comes back after the deadline never shows it, not even until the next sweep
+  if (timers.expiresAt !== null && timers.expiresAt <= origin.now) return { statements: [], effects: [] };
+  const mentions = mentionsIn(body);
+  const statement = insertMessageStatement({
+    messageId: id, conversationId, sender, senderDevice: origin.senderDevice, sentAt: payload.sentAt, receivedAt: origin.receivedAt,
+    body, expiresAt: timers.expiresAt, burnSeconds: timers.burnSeconds, clamped: timers.clamped,
+    replyTo, quote, mentions, outgoing: origin.own, status: 'sent',
+    preview: 'preview' in payload && payload.preview ? storedPreview(payload.preview, body) : null,
+  });
+  const clampNotice = timers.clamped ? [clampNoticeStatement(conversationId, origin.policy, origin.receivedAt, origin.me)] : [];
+  const effects: Effect[] = [{ kind: 'received', messageId: id, conversationId, sentAt: payload.sentAt, outgoing: origin.own, mentionsMe: !origin.own && mentions.includes(origin.me) }];
+  if (!origin.own && refOf(conversationId).kind === 'direct') effects.push({ kind: 'delivered-receipt', messageId: id });
+  effects.push(...clampNotice.map((n) => ({ kind: 'notice' as const, messageId: n.noticeId })));
+  return { statements: [statement, ...extra, ...clampNotice], effects };
 }
 
 /** One activity update per conversation for the messages a batch stored: latest time, and how many are unread. */

@@ -1,6 +1,6 @@
 // The messages commands: send, history, edit, delete, react, mark read, search.
 import { fromBase64Url } from '../../crypto/sodium.ts';
-import type { PayloadContent } from '../../protocol/wire.ts';
+import type { Payload, PayloadContent } from '../../protocol/wire.ts';
 import type { Handlers } from '../../api/dispatch.ts';
 import { ftsQuery } from '../../vault/index.ts';
 import type { EngineContext } from '../context.ts';
@@ -10,16 +10,32 @@ import { EngineError } from '../errors.ts';
 import { deleteStatement, editStatement, historyPage, insertMessageStatements, messageViews, reactionStatement, searchViews } from '../history.ts';
 import { mentionsIn } from '../inbound/payloads.ts';
 import type { Outbound } from '../outbound/fanout.ts';
+import type { LinkPreviews } from '../previews/link-previews.ts';
 import { burnStatement, clampNoticeStatement, conversationTimer } from '../timers/conversation-timers.ts';
-import { timersForSend } from '../timers/deadlines.ts';
+import { timersForSend, type SendTimers } from '../timers/deadlines.ts';
 import type { ExpiryScheduler } from './expiry.ts';
 import { threadPage } from './threads.ts';
 import { emitUpdated } from './views.ts';
 import { burnsToStartQuery, receiptTargetsQuery } from './read.ts';
 
+/**
+ * A send's timers: the message's own, else the conversation's, else the policy's; capped by the policy. The payload
+ * states its deadline on the same clock as its sending time, so its life is exactly expireSeconds. Shared with
+ * sends with files (files/files.ts).
+ */
+export async function sendTimersFor(ctx: EngineContext, to: Parameters<typeof storedConversationId>[0], asked: Parameters<typeof timersForSend>[0]):
+  Promise<SendTimers & { payloadTimers: (now: number) => Payload['timers'] }> {
+  const resolved = timersForSend(asked, await conversationTimer(ctx.vault, storedConversationId(to)), ctx.policy);
+  const { expireSeconds, burnSeconds } = resolved;
+  const payloadTimers = (now: number) => (expireSeconds !== null || burnSeconds !== null
+    ? { expiresAt: expireSeconds !== null ? now + expireSeconds * 1000 : null, burnAfterReadSeconds: burnSeconds }
+    : null);
+  return { ...resolved, payloadTimers };
+}
+
 type MessageHandlers = Pick<Handlers, 'messages.send' | 'messages.list' | 'messages.thread' | 'messages.edit' | 'messages.delete' | 'messages.react' | 'messages.markRead' | 'messages.search'>;
 
-export function messageHandlers(ctx: EngineContext, routing: ConversationRouter, outbound: Outbound, expiry: ExpiryScheduler): MessageHandlers {
+export function messageHandlers(ctx: EngineContext, routing: ConversationRouter, outbound: Outbound, expiry: ExpiryScheduler, previews: LinkPreviews): MessageHandlers {
   /** A message of our own, for edits and deletes: only its sender may change it. */
   const ownMessage = async (id: string) => {
     const found = await routing.messageTarget(id);
@@ -28,17 +44,18 @@ export function messageHandlers(ctx: EngineContext, routing: ConversationRouter,
   };
 
   return {
-    'messages.send': async ({ conversation, text, replyTo, timers, quote }) => {
+    // files go through files/files.ts, which hands text-only sends back here
+    'messages.send': async ({ conversation, text, replyTo, timers, quote, linkPreview }) => {
+      if (text === undefined) throw new EngineError('INVALID', 'the message is empty');
       const to = await routing.fromCaller(conversation);
-      // the message's own timers, else the conversation's, else the policy's; capped by the policy
-      const { expireSeconds, burnSeconds, clamped } = timersForSend(timers, await conversationTimer(ctx.vault, storedConversationId(to)), ctx.policy);
-      // the payload states its deadline on the same clock as its sending time, so its life is exactly expireSeconds
-      const payloadTimers = (now: number) => (expireSeconds !== null || burnSeconds !== null
-        ? { expiresAt: expireSeconds !== null ? now + expireSeconds * 1000 : null, burnAfterReadSeconds: burnSeconds }
-        : null);
+      const { expireSeconds, burnSeconds, clamped, payloadTimers } = await sendTimersFor(ctx, to, timers);
+      const preview = await previews.forOutgoing(text, linkPreview);
+      const withPreview = preview ? { preview: preview.payload } : {};
       let expiresAt: number | null = null;
       let notice: string | null = null;
-      const content: PayloadContent = replyTo ? { kind: 'reply', target: fromBase64Url(replyTo), body: text, ...(quote ? { quote: true } : {}) } : { kind: 'text', body: text };
+      const content: PayloadContent = replyTo
+        ? { kind: 'reply', target: fromBase64Url(replyTo), body: text, ...(quote ? { quote: true } : {}), ...withPreview }
+        : { kind: 'text', body: text, ...withPreview };
       const messageId = await outbound.sendPayload(to, content, payloadTimers, (id, into, at) => {
         expiresAt = expireSeconds !== null ? ctx.clock.trusted(at) + expireSeconds * 1000 : null;
         const clampNotice = clamped ? clampNoticeStatement(into, ctx.policy, at, ctx.username) : null;
@@ -46,6 +63,7 @@ export function messageHandlers(ctx: EngineContext, routing: ConversationRouter,
         return [...insertMessageStatements({
           messageId: id, conversationId: into, sender: ctx.username, senderDevice: ctx.deviceId, sentAt: at, receivedAt: at, body: text,
           expiresAt, burnSeconds, clamped, replyTo: replyTo ?? null, quote: quote === true, mentions: mentionsIn(text), outgoing: true, status: 'pending',
+          preview: preview?.stored ?? null,
         }), ...(clampNotice ? [clampNotice] : [])];
       });
       if (expiresAt !== null) expiry.noteDeadline(expiresAt);

@@ -25,6 +25,16 @@ export const policyDocumentSchema = z.object({
   retention: z.boolean().optional(),
   /** The account that is the compliance archive (an ordinary account that joined with an invite). */
   archiveAccount: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,31}$/).optional(),
+  /** Files may be sent at all (files/policy.ts; the relay refuses blobs when false). */
+  fileSharing: z.boolean().optional(),
+  /** The largest file, in bytes (the relay refuses larger blobs, with the padding's allowance). */
+  maxFileBytes: z.number().int().min(0).optional(),
+  /** Media types or `type/*` patterns a file may have; absent: any. */
+  allowedFileTypes: z.array(z.string().max(127)).max(200).optional(),
+  /** Files open in the app only and are never saved to disk. */
+  filePreviewOnly: z.boolean().optional(),
+  /** Senders may fetch and attach link previews (false turns them off whatever the setting). */
+  linkPreviews: z.boolean().optional(),
 }).loose();
 
 export type PolicyDocument = z.output<typeof policyDocumentSchema>;

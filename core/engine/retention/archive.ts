@@ -64,7 +64,7 @@ export class Archive {
     const p = payload as Extract<Payload, { kind: RecordedKind }>;
     const target = 'target' in p ? toBase64Url(p.target) : null;
     const body = 'body' in p ? p.body : p.kind === 'reaction' ? `${p.remove ? '-' : '+'}${p.emoji}` : p.kind === 'file' ? p.caption : null;
-    const attachment = p.kind === 'file' ? JSON.stringify({ digest: toBase64Url(p.file.digest), size: p.file.size, name: p.file.name, mime: p.file.mime }) : null;
+    const attachment = p.kind === 'file' ? JSON.stringify(p.files.map((f) => ({ digest: toBase64Url(f.digest), size: f.size, name: f.name, mime: f.mime }))) : null;
     return [{
       sql: `INSERT OR IGNORE INTO archive_events (kind, conversation, members, message_id, target, sender, sender_device, sent_at, relay_at, received_at, body, attachment, expires_at, burn_seconds)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

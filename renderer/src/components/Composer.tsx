@@ -1,22 +1,28 @@
 // Writing a message: Enter sends, Shift+Enter starts a new line. Markdown is sent as typed and rendered on arrival.
-// The draft is kept per composer while the profile is open; a send that fails puts the text back. Above the input,
-// the message being answered (quoted) or edited, Escape to stop; Up on an empty composer edits our last message.
-// `@` lists the people here and `:sm` emoji by shortcode (arrows, then Enter or Tab); the emoji button opens the
-// picker. `scope` names the composer (lib of state/compose.ts); in a thread panel `threadRoot` is its root.
-import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+// The draft is kept per composer while the profile is open; a send that fails puts the text (and the files) back.
+// Above the input, the message being answered (quoted) or edited, Escape to stop; Up on an empty composer edits our
+// last message. `@` lists the people here and `:sm` emoji by shortcode (arrows, then Enter or Tab); the emoji button
+// opens the picker. Files come from the attach button, a drop onto the composer, or a paste; they wait as chips
+// (removable) and go with the text as their caption. `scope` names the composer (lib of state/compose.ts); in a
+// thread panel `threadRoot` is its root.
+import { useEffect, useId, useMemo, useRef, useState, type ClipboardEvent, type DragEvent, type KeyboardEvent } from 'react';
+import { formatSize } from '../lib/bytes.ts';
 import { byShortcode, loadEmoji, type Emoji } from '../lib/emoji.ts';
-import { MESSAGE_TEXT_MAX } from '../lib/limits.ts';
+import { FILES_PER_MESSAGE, MESSAGE_TEXT_MAX } from '../lib/limits.ts';
 import { insertMention, matchPeople, mentionAt, replaceRange, shortcodeAt, type Person } from '../lib/mentions.ts';
 import { typing } from '../state/app.ts';
 import { editMessage, sendMessage } from '../state/chat.ts';
 import { useCompose } from '../state/compose.ts';
 import { useContacts } from '../state/contacts.ts';
 import { useConversations } from '../state/conversations.ts';
+import { sendFiles } from '../state/files.ts';
 import { BURN_CHOICES, EXPIRE_CHOICES } from '../lib/timers.ts';
 import { useMessages } from '../state/messages.ts';
+import { useNotices } from '../state/notices.ts';
 import { usePanel } from '../state/panel.ts';
 import type { Message } from '../state/types.ts';
 import { LazyEmojiPicker } from './LazyEmojiPicker.tsx';
+import { UploadProgress } from './UploadProgress.tsx';
 
 type Suggestion = { kind: 'person'; person: Person } | { kind: 'emoji'; emoji: Emoji };
 
@@ -49,6 +55,8 @@ export function Composer({ conversation, label, scope = conversation, threadRoot
   // this message's own timers; none: the conversation's timer and the org policy decide
   const [expire, setExpire] = useState(0);
   const [burn, setBurn] = useState(0);
+  const [files, setFiles] = useState<File[]>([]);
+  const [dropping, setDropping] = useState(false);
   const input = useRef<HTMLTextAreaElement>(null);
   const ids = useId();
   const inputId = `composer-input${threadRoot ? '-thread' : ''}`;
@@ -93,23 +101,37 @@ export function Composer({ conversation, label, scope = conversation, threadRoot
     if (mode?.kind === 'edit') setDraft(scope, mode.draftBefore);
     setMode(scope, undefined);
   };
+  const picker = useRef<HTMLInputElement>(null);
+
+  const addFiles = (chosen: readonly File[]) => {
+    if (chosen.length === 0) return;
+    const next = [...files, ...chosen];
+    if (next.length > FILES_PER_MESSAGE) useNotices.getState().add(`At most ${FILES_PER_MESSAGE} files go in one message; the rest were left out`, 'info');
+    setFiles(next.slice(0, FILES_PER_MESSAGE));
+  };
 
   const submit = async () => {
     const text = draft.trim();
-    if (!text || sending || text.length > MESSAGE_TEXT_MAX) return;
+    if (sending || text.length > MESSAGE_TEXT_MAX || (!text && files.length === 0)) return;
+    const attached = files;
     setSending(true);
     const was = mode;
     setDraft(scope, was?.kind === 'edit' ? was.draftBefore : '');
     setMode(scope, undefined);
+    setFiles([]);
     typing(conversation, false);
     try {
       const timers = expire || burn ? { ...(expire ? { expiresInSeconds: expire } : {}), ...(burn ? { burnAfterReadSeconds: burn } : {}) } : undefined;
       if (was?.kind === 'edit') await editMessage(was.id, text);
+      // files in a thread join it; a quoted reply's files go as a message of their own (a file message has no quote)
+      else if (attached.length > 0) await sendFiles(conversation, attached, text, { ...(threadRoot ? { replyTo: was?.id ?? threadRoot } : {}), ...(timers ? { timers } : {}) });
       else if (threadRoot) await sendMessage(conversation, text, { to: was?.id ?? threadRoot, quote: false }, timers);
       else await sendMessage(conversation, text, was ? { to: was.id, quote: true } : undefined, timers);
     } catch {
-      setDraft(scope, text); // the notice says why; nothing typed is lost
+      // the notice says why; nothing typed or attached is lost
+      setDraft(scope, text);
       setMode(scope, was);
+      setFiles(attached);
     } finally {
       setSending(false);
       input.current?.focus();
@@ -150,12 +172,30 @@ export function Composer({ conversation, label, scope = conversation, threadRoot
       void submit();
     }
   };
+  const onPaste = (event: ClipboardEvent<HTMLTextAreaElement>) => {
+    const pasted = [...event.clipboardData.files];
+    if (pasted.length === 0) return; // text pastes as text
+    event.preventDefault();
+    addFiles(pasted);
+  };
+  const onDragOver = (event: DragEvent) => {
+    if (!event.dataTransfer.types.includes('Files')) return;
+    event.preventDefault();
+    setDropping(true);
+  };
+  const onDrop = (event: DragEvent) => {
+    event.preventDefault();
+    setDropping(false);
+    addFiles([...event.dataTransfer.files]);
+  };
 
   const target = mode ? findMessage(conversation, mode.id) : undefined;
   const over = draft.length > MESSAGE_TEXT_MAX;
   const lines = Math.min(8, draft.split('\n').length);
   return (
-    <form className="composer" onSubmit={(e) => { e.preventDefault(); void submit(); }}>
+    <form className={`composer${dropping ? ' dropping' : ''}`} onSubmit={(e) => { e.preventDefault(); void submit(); }}
+      onDragOver={onDragOver} onDragLeave={() => setDropping(false)} onDrop={onDrop}>
+      <UploadProgress conversation={conversation} />
       {mode && (
         <div className="composer-mode" role="status">
           <span className="composer-mode-text">
@@ -163,6 +203,16 @@ export function Composer({ conversation, label, scope = conversation, threadRoot
           </span>
           <button type="button" className="icon-button" aria-label={mode.kind === 'edit' ? 'Cancel editing' : 'Cancel reply'} onClick={() => { endMode(); input.current?.focus(); }}>×</button>
         </div>
+      )}
+      {files.length > 0 && (
+        <ul className="attached" aria-label="Files to send">
+          {files.map((f, i) => (
+            <li key={`${f.name}-${i}`}>
+              <span className="file-name">{f.name}</span> <span className="file-size">{formatSize(f.size)}</span>
+              <button type="button" className="icon-button" aria-label={`Remove ${f.name}`} onClick={() => setFiles(files.filter((_, j) => j !== i))}>×</button>
+            </li>
+          ))}
+        </ul>
       )}
       {open && (
         <ul id={listId} role="listbox" className="suggestions" aria-label={mention ? 'People to mention' : 'Emoji'}>
@@ -187,13 +237,15 @@ export function Composer({ conversation, label, scope = conversation, threadRoot
           typing(conversation, e.target.value.length > 0);
         }}
         onSelect={(e) => setCaret(e.currentTarget.selectionStart)}
-        onKeyDown={onKeyDown} />
+        onKeyDown={onKeyDown} onPaste={onPaste} />
       <span id={hintId} className={`composer-hint${over ? ' over' : ''}`}>
-        {over ? `${draft.length - MESSAGE_TEXT_MAX} characters over the limit of ${MESSAGE_TEXT_MAX}` : 'Enter to send, Shift+Enter for a new line, @ to mention, Up to edit your last message'}
+        {over ? `${draft.length - MESSAGE_TEXT_MAX} characters over the limit of ${MESSAGE_TEXT_MAX}` : 'Enter to send, Shift+Enter for a new line, @ to mention, Up to edit your last message. Drop or paste files to attach them.'}
       </span>
       <div className="composer-buttons">
+        <input ref={picker} type="file" multiple hidden aria-hidden="true" tabIndex={-1} onChange={(e) => { addFiles([...(e.target.files ?? [])]); e.target.value = ''; }} />
+        <button type="button" onClick={() => picker.current?.click()}>Attach files</button>
         <button type="button" className="icon-button emoji-open" aria-label="Insert emoji" aria-haspopup="dialog" onClick={(e) => setPicking(e.currentTarget)}>☺</button>
-        <button type="submit" className="primary" disabled={sending || over || draft.trim() === ''}>{mode?.kind === 'edit' ? 'Save' : 'Send'}</button>
+        <button type="submit" className="primary" disabled={sending || over || (draft.trim() === '' && files.length === 0)}>{mode?.kind === 'edit' ? 'Save' : 'Send'}</button>
       </div>
       {picking && (
         <LazyEmojiPicker label="Insert an emoji" anchor={picking}

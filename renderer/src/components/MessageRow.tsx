@@ -16,6 +16,8 @@ import { Dialog } from './Dialog.tsx';
 import { IdentityNotice } from './IdentityNotice.tsx';
 import { LazyEmojiPicker } from './LazyEmojiPicker.tsx';
 import { MessageActions, type Action } from './MessageActions.tsx';
+import { FileAttachments } from './FileAttachments.tsx';
+import { LinkPreviewCard } from './LinkPreviewCard.tsx';
 import { MessageText } from './MessageText.tsx';
 import { RemainingLife } from './RemainingLife.tsx';
 
@@ -103,7 +105,9 @@ export const MessageRow = memo(function MessageRow({ message, continued, place }
       </header>
       {continued && message.editedAt && <span className="edited edited-inline">(edited)</span>}
       {quoted && <Quote message={message} />}
-      <MessageText text={message.text} mentions={message.mentions} />
+      {message.text !== '' && <MessageText text={message.text} mentions={message.mentions} />}
+      {message.files && message.files.length > 0 && <FileAttachments message={message.id} files={message.files} />}
+      {message.preview && <LinkPreviewCard preview={message.preview} />}
       <Reactions message={message} onAdd={setPicking} />
       {!place.inThread && message.replyCount && (
         <button type="button" className="reply-count" onClick={() => void openThread(message.conversation, message.id)}>

@@ -3,6 +3,7 @@
 // mailto links, each showing the host it really goes to.
 import MarkdownIt from 'markdown-it';
 import { Fragment, memo, type ReactNode } from 'react';
+import { SafeLink } from './SafeLink.tsx';
 
 const md = new MarkdownIt('default', { html: false, linkify: true, breaks: true, typographer: false });
 md.disable(['image', 'heading', 'lheading', 'table', 'hr', 'reference', 'html_block', 'html_inline']);
@@ -50,24 +51,15 @@ export function safeUrl(href: string): URL | null {
   }
 }
 
-/** The link's text shows where it goes (a bare URL): no need to repeat the host. */
-function textShowsHost(text: string, url: URL): boolean {
-  const plain = text.replace(/^[a-z]+:\/\//i, '').toLowerCase();
-  return url.protocol === 'mailto:' ? plain === url.pathname.toLowerCase() : plain.startsWith(url.host.toLowerCase());
-}
-
 function Link({ tree, mentions }: { tree: Tree; mentions: readonly string[] }) {
-  const url = safeUrl(String(tree.token!.attrGet('href') ?? ''));
+  const href = String(tree.token!.attrGet('href') ?? '');
   const inner = renderChildren(tree, mentions);
-  if (!url) return <>{inner}</>;
-  const text = textOf(tree);
-  const host = url.protocol === 'mailto:' ? url.pathname : url.host;
-  return (
-    <>
-      <a href={url.href} target="_blank" rel="noopener noreferrer" title={url.href}>{inner}</a>
-      {!textShowsHost(text, url) && <span className="link-host" aria-label={`link goes to ${host}`}> ({host})</span>}
-    </>
-  );
+  const url = safeUrl(href);
+  if (url?.protocol === 'mailto:') {
+    const text = textOf(tree);
+    return <><a href={url.href} title={url.href}>{inner}</a>{text.toLowerCase() !== url.pathname.toLowerCase() && <span className="link-host"> ({url.pathname})</span>}</>;
+  }
+  return <SafeLink href={href} text={textOf(tree)}>{inner}</SafeLink>;
 }
 
 const MENTION = /(@[a-z0-9][a-z0-9._-]{1,31})/;

@@ -1,5 +1,6 @@
-// The profile's settings: theme, receipts, typing indicators, when to lock, notifications (and whether they show
-// content), screen-capture protection, this account's devices, and the name others see. Each change is saved at once (settings.set answers with the whole).
+// The profile's settings: theme, receipts, typing indicators, link previews, original images, when to lock,
+// notifications (and whether they show content), screen-capture protection, this account's devices, and the name
+// others see. Each change is saved at once (settings.set answers with the whole).
 import { useState, type FormEvent } from 'react';
 import { api, errorText, inWebShell } from '../bridge/index.ts';
 import { askNotificationPermission, notificationsSupported } from '../state/notify.ts';
@@ -99,6 +100,14 @@ export function SettingsDialog({ onClose }: { onClose(): void }) {
         <div className="check">
           <input type="checkbox" id="setting-typing" checked={settings.typing} onChange={(e) => change({ typing: e.target.checked })} />
           <label htmlFor="setting-typing">Typing indicators (off: you neither send nor see them)</label>
+        </div>
+        <div className="check">
+          <input type="checkbox" id="setting-link-previews" checked={settings.linkPreviews} onChange={(e) => change({ linkPreviews: e.target.checked })} />
+          <label htmlFor="setting-link-previews">Link previews (your device fetches the page you link to, so that site sees your address; recipients never contact it)</label>
+        </div>
+        <div className="check">
+          <input type="checkbox" id="setting-send-original" checked={settings.sendOriginalImages} onChange={(e) => change({ sendOriginalImages: e.target.checked })} />
+          <label htmlFor="setting-send-original">Send original images (with their location, camera and time; off: removed before sending)</label>
         </div>
         <div className="field">
           <label htmlFor="setting-lock">Lock Wardroom</label>

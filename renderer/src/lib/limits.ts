@@ -16,3 +16,6 @@ export const USERNAME_MAX = 32 satisfies Limits['usernameMax'];
 export const USERNAME_PATTERN = '[a-z0-9][a-z0-9._\\-]{1,31}';
 export const CHANNEL_NAME_PATTERN = '[a-z0-9][a-z0-9_\\-]{0,63}';
 export const SEARCH_QUERY_MAX = 256 satisfies Limits['searchQueryMax'];
+/** Files: what one files.stageChunk carries, and how many files one message holds. */
+export const FILE_CHUNK_MAX = 1024 * 1024 satisfies Limits['fileChunkMax'];
+export const FILES_PER_MESSAGE = 10 satisfies Limits['filesPerMessage'];

@@ -17,6 +17,7 @@ import { usePanel } from './panel.ts';
 import { useSearch } from './search.ts';
 import { useDevices } from './devices.ts';
 import { useTrust } from './trust.ts';
+import { useUploads } from './uploads.ts';
 
 const PAGE = 50;
 /** How far back events.since looks for the relay's current state after a profile opens. */
@@ -117,6 +118,7 @@ function wipe(): void {
   useConversations.getState().clear();
   useContacts.getState().clear();
   useTyping.getState().clear();
+  useUploads.getState().clear();
   useSettings.getState().clear();
   useConnection.getState().reset();
   useNotices.getState().clear();

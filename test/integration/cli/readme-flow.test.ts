@@ -39,6 +39,9 @@ const WALKTHROUGH = [
   `${W}/alice approve 'WDL1.…'`,
   `${W}/bob send '#general' 'welcome, laptop'`,
   `${W}/alice-laptop read '#general'`,
+  `echo 'quarterly numbers' > ${DEMO}/report.txt`,
+  `${W}/bob send '#general' 'the report' --file ${DEMO}/report.txt`,
+  `${W}/alice download 'MESSAGE_ID' --out ${DEMO}/alice-files`,
 ];
 
 /** Every non-comment line of the ```sh blocks in the README's "## Try it" section. */
@@ -127,6 +130,7 @@ describe('README "Try it": the wardroom command line against a real relay', () =
   let prelude = '';
   let invite = '';
   let linkCode = '';
+  let fileMessage = '';
   let bobKit = '';
   let server: Child;
 
@@ -136,7 +140,8 @@ describe('README "Try it": the wardroom command line against a real relay', () =
     return line
       .replaceAll(DEMO, root)
       .replace(`'wardroom://join?server=…'`, `'${invite}'`)
-      .replace(`'WDL1.…'`, `'${linkCode}'`);
+      .replace(`'WDL1.…'`, `'${linkCode}'`)
+      .replace(`'MESSAGE_ID'`, `'${fileMessage}'`);
   };
   /** A README line that sets something up for the lines after it (the shorthand, the passphrase, the invite). */
   const setUp = () => {
@@ -251,6 +256,18 @@ describe('README "Try it": the wardroom command line against a real relay', () =
     const laptopReads = lines(await ok());
     assert.equal(laptopReads.length, 1, 'the new device has what was sent after it was linked');
     assert.match(laptopReads[0]!, /@bob: welcome, laptop$/);
+
+    // A file: sent with progress on stderr (plain lines: stderr is not a terminal here), downloaded byte for byte.
+    await ok();
+    const sentFile = await run();
+    assert.equal(sentFile.code, 0, sentFile.stderr);
+    assert.match(sentFile.stderr, /^wardroom: uploading 0% .*\n(.*\n)*wardroom: uploading 100% /);
+    fileMessage = /^(\S+) sent\n$/.exec(sentFile.stdout)?.[1] ?? '';
+    assert.ok(fileMessage, `send printed the message id: ${sentFile.stdout}`);
+    const downloaded = await run();
+    assert.equal(downloaded.code, 0, downloaded.stderr);
+    assert.match(downloaded.stdout, /^saved \S+\/alice-files\/report\.txt \(18 bytes\)\n$/);
+    assert.equal(readFileSync(path.join(root, 'alice-files', 'report.txt'), 'utf8'), 'quarterly numbers\n');
     assert.equal(step, steps.length, 'every README line ran');
   });
 

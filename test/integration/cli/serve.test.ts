@@ -10,6 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { MAX_REQUEST_BYTES } from '../../../core/api/json-rpc.ts';
 import { createChannel, idOf, PASSPHRASE, startOrg, type TestOrg } from '../../support/engines.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..', '..');
@@ -321,7 +322,7 @@ describe('wardroom serve', () => {
     rpc.send('", "x": {"jsonrpc":"2.0","id":7,"method":"account.whoami"}}}\n');
     const tooLong = await errorAt(index++);
     assert.deepEqual([tooLong.code, tooLong.data.code], [-32600, 'BAD_REQUEST']);
-    assert.match(tooLong.message, /longer than 1048576 bytes/);
+    assert.match(tooLong.message, new RegExp(`longer than ${MAX_REQUEST_BYTES} bytes`));
     // a notification is never answered, even when it fails
     rpc.send('{"jsonrpc":"2.0","method":"messages.send","params":{"conversation":"nope"}}\n');
     const secret = 'the launch code is 0000';

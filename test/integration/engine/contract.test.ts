@@ -124,7 +124,7 @@ describe('engine: the contract a UI needs', () => {
 
   it('keeps typed settings, announces changes, and still has them after a reopen', async () => {
     const defaults = await cat.engine.api.call('settings.get', {});
-    assert.deepEqual(defaults, { receipts: true, typing: true, notifications: 'all', notificationContent: false, lockAfterSeconds: 900, theme: 'system', screenCaptureProtection: false });
+    assert.deepEqual(defaults, { receipts: true, typing: true, notifications: 'all', notificationContent: false, lockAfterSeconds: 900, theme: 'system', screenCaptureProtection: false, linkPreviews: true, sendOriginalImages: false });
     const changed = await cat.engine.api.call('settings.set', { theme: 'dark', lockAfterSeconds: 60, notifications: 'mentions' });
     assert.equal(changed.theme, 'dark');
     assert.ok(cat.events.some((e) => e.name === 'settings.changed' && (e.payload as { theme: string }).theme === 'dark'));

@@ -61,7 +61,8 @@ describe('blobs', () => {
 
   it('enforces size limits, the per-account quota and ownership of uploads and deletes', async () => {
     const tooBig = await http(server.url, 'POST', '/v1/blobs', { token: owner.token, json: { size: 250_001 } });
-    assert.equal(tooBig.status, 400);
+    assert.equal(tooBig.status, 413);
+    assert.equal(tooBig.body.error?.code, 'file_too_large');
     // 200 000 bytes are used by the previous test; 150 000 more would pass the 300 000 quota.
     const overQuota = await http(server.url, 'POST', '/v1/blobs', { token: owner.token, json: { size: 150_000 } });
     assert.equal(overQuota.status, 413);

@@ -129,6 +129,7 @@ describe('web shell', () => {
     assert.match(csp, /script-src 'self'(;|$)/, 'no inline script, no eval');
     assert.match(csp, new RegExp(`connect-src ws://127\\.0\\.0\\.1:${shell.port}(;|$)`), 'talks only to itself');
     assert.match(csp, /frame-ancestors 'none'/);
+    assert.match(csp, /img-src 'self' data: blob:(;|$)/, 'images only from the bundle and what the page made itself (thumbnails from message bytes)');
     assert.equal(page.headers['x-content-type-options'], 'nosniff');
     assert.equal((await raw(shell.port, '/assets/app.js', { host: `localhost:${shell.port}` })).headers['content-type'], 'text/javascript; charset=utf-8');
 

@@ -56,7 +56,7 @@ test('refusals read as sentences in the user\'s terms, never the validator\'s ow
   assert.equal(await refusal('messages.search', { query: 'hi', limit: 500 }), 'the limit must be at most 200');
   assert.equal(await refusal('messages.search', { query: '' }), 'the search is empty');
   assert.equal(await refusal('messages.react', { id, emoji: '' }), 'the reaction is empty');
-  assert.equal(await refusal('messages.send', { conversation: 'd:bob' }), 'a message is missing');
+  assert.equal(await refusal('messages.send', { conversation: 'd:bob' }), 'the message is empty', 'neither text nor files');
   assert.equal(await refusal('messages.send', { conversation: 'd:bob', text: 5 }), 'a message must be a string');
   assert.equal(await refusal('messages.send', { conversation: 'd:bob', text: 'hi', colour: 'red' }), 'unknown field: colour');
   assert.equal(await refusal('conversations.resolve', { target: 'bob' }), 'a target is #channel, @username or @name,name', 'a schema\'s own message stays');

@@ -17,7 +17,7 @@ const contents: PayloadContent[] = [
   { kind: 'edit', target: id(), body: 'fixed' },
   { kind: 'delete', target: id() },
   { kind: 'reaction', target: id(), emoji: '👍', remove: false },
-  { kind: 'file', file: { key: k32(), digest: k32(), size: 123_456, name: 'report.pdf', mime: 'application/pdf' }, caption: null },
+  { kind: 'file', files: [{ blobId: 'AAAAAAAAAAAAAAAAAAAAAA', key: k32(), digest: k32(), size: 123_456, name: 'report.pdf', mime: 'application/pdf', thumbnail: null }], caption: null, replyTo: null },
   { kind: 'call', callId: id(), signal: 'offer', data: 'v=0 sdp' },
   { kind: 'sender-key', distribution: { channelId: 'general', keyId: 7, iteration: 3, chainKey: k32(), signingPublicKey: k32() } },
   { kind: 'sender-key-request', channelId: 'general', keyId: 7 },

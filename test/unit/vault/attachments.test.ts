@@ -4,7 +4,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
-import { CHUNK_BYTES, readEncryptedFile, writeEncryptedFile } from '../../../core/vault/attachment-file.ts';
+import { CHUNK_BYTES, PREAMBLE_BYTES, SEALED_CHUNK_BYTES, readEncryptedFile, writeEncryptedFile } from '../../../core/vault/attachment-file.ts';
+import { streamPusher } from '../../../core/crypto/sodium.ts';
 import { createVault, VaultError, type Vault, type VaultErrorCode } from '../../../core/vault/index.ts';
 import { makeMessages, PASSPHRASE, tempDir, TEST_KDF } from '../../support/vault-helpers.ts';
 
@@ -27,7 +28,7 @@ async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
 
 test('attachments round-trip at every chunk boundary, from bytes and from streams of odd-sized pieces', async (t) => {
   const vault = await newVault(t);
-  for (const size of [0, 1, CHUNK_BYTES - 1, CHUNK_BYTES, CHUNK_BYTES + 1, 3 * CHUNK_BYTES, 3 * CHUNK_BYTES + 17]) {
+  for (const size of [0, 1, CHUNK_BYTES - 1, CHUNK_BYTES, CHUNK_BYTES + 1, 3 * CHUNK_BYTES, 3 * CHUNK_BYTES + 17, 4 * CHUNK_BYTES, 8 * CHUNK_BYTES + 1]) {
     const data = randomBytes(size);
     const fromBytes = await vault.putAttachment(data);
     assert.deepEqual(await vault.readAttachment(fromBytes), data, `bytes, size ${size}`);
@@ -120,7 +121,8 @@ test('tampering is detected: flipped bytes, truncation, appended data, swapped c
   const file = path.join(dir, 'f');
   assert.equal(await writeEncryptedFile(file, key, data), data.length);
   const original = readFileSync(file);
-  const sealed = CHUNK_BYTES + 17;
+  const sealed = SEALED_CHUNK_BYTES;
+  const p = PREAMBLE_BYTES;
   const read = (bytes: Uint8Array, k = key, size = data.length) => {
     writeFileSync(file, bytes);
     return collect(readEncryptedFile(file, k, size));
@@ -128,12 +130,12 @@ test('tampering is detected: flipped bytes, truncation, appended data, swapped c
   assert.deepEqual(await read(original), Buffer.from(data));
   const flipped = Buffer.from(original);
   flipped[original.length - 5]! ^= 1;
-  const swapped = Buffer.concat([original.subarray(0, 29), original.subarray(29 + sealed, 29 + 2 * sealed), original.subarray(29, 29 + sealed), original.subarray(29 + 2 * sealed)]);
+  const swapped = Buffer.concat([original.subarray(0, p), original.subarray(p + sealed, p + 2 * sealed), original.subarray(p, p + sealed), original.subarray(p + 2 * sealed)]);
   const badVersion = Buffer.from(original);
   badVersion[4] = 9;
   const cases: [string, () => Promise<unknown>, VaultErrorCode][] = [
     ['flipped byte', () => read(flipped), 'CORRUPT'],
-    ['truncated at a chunk boundary', () => read(original.subarray(0, 29 + 2 * sealed)), 'CORRUPT'],
+    ['truncated at a chunk boundary', () => read(original.subarray(0, p + 2 * sealed)), 'CORRUPT'],
     ['truncated mid-chunk', () => read(original.subarray(0, original.length - 1)), 'CORRUPT'],
     ['appended data', () => read(Buffer.concat([original, Buffer.from([0])])), 'CORRUPT'],
     ['swapped chunks', () => read(swapped), 'CORRUPT'],
@@ -143,6 +145,22 @@ test('tampering is detected: flipped bytes, truncation, appended data, swapped c
     ['newer version', () => read(badVersion), 'UNSUPPORTED_VERSION'],
   ];
   for (const [name, attempt, code] of cases) await assert.rejects(attempt(), isVaultError(code), name);
+});
+
+test('files written in version 1 (secretstream, 64 KiB chunks) are still read, and refused when tampered with', async (t) => {
+  const key = randomBytes(32);
+  const data = randomBytes(3 * 64 * 1024 + 99);
+  // a version 1 file as the vault wrote it before issue 15: "WDAT" 0x01, the secretstream header, 64 KiB chunks
+  const pusher = streamPusher(key);
+  const parts: Uint8Array[] = [Uint8Array.from([0x57, 0x44, 0x41, 0x54, 0x01]), pusher.header];
+  for (let at = 0; at < data.length; at += 64 * 1024) parts.push(pusher.push(data.subarray(at, at + 64 * 1024), at + 64 * 1024 >= data.length));
+  const file = path.join(tempDir(t), 'v1');
+  writeFileSync(file, Buffer.concat(parts));
+  assert.deepEqual(await collect(readEncryptedFile(file, key, data.length)), Buffer.from(data));
+  const flipped = readFileSync(file);
+  flipped[100]! ^= 1;
+  writeFileSync(file, flipped);
+  await assert.rejects(collect(readEncryptedFile(file, key, data.length)), isVaultError('CORRUPT'));
 });
 
 test('fuzz: random corruptions of an attachment file only ever produce VaultError', async (t) => {
@@ -160,4 +178,18 @@ test('fuzz: random corruptions of an attachment file only ever produce VaultErro
     }),
     { seed: 11, numRuns: 150 },
   );
+});
+
+test('a stream that reuses its buffer for every part is stored as it was sent (parts are copied, not held)', async (t) => {
+  const vault = await newVault(t);
+  const data = randomBytes(3 * CHUNK_BYTES + 11);
+  const part = new Uint8Array(CHUNK_BYTES); // whole chunks: the case a held view would be overwritten in
+  async function* reusing() {
+    for (let at = 0; at < data.length; at += part.length) {
+      const piece = part.subarray(0, Math.min(part.length, data.length - at));
+      piece.set(data.subarray(at, at + piece.length));
+      yield piece;
+    }
+  }
+  assert.deepEqual(Buffer.from(await vault.readAttachment(await vault.putAttachment(reusing()))), Buffer.from(data));
 });

@@ -1,0 +1,24 @@
+// File names and types: what a name may be when shown or saved, and a type guessed from it when none was given.
+import path from 'node:path';
+
+/** Types by extension, for files whose caller did not say: enough for policy checks and for picking a viewer. */
+const TYPES: Record<string, string> = {
+  jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png', gif: 'image/gif', webp: 'image/webp', heic: 'image/heic', heif: 'image/heif', avif: 'image/avif',
+  tif: 'image/tiff', tiff: 'image/tiff', svg: 'image/svg+xml', bmp: 'image/bmp',
+  pdf: 'application/pdf', txt: 'text/plain', md: 'text/markdown', csv: 'text/csv', json: 'application/json', html: 'text/html',
+  zip: 'application/zip', gz: 'application/gzip', tar: 'application/x-tar', '7z': 'application/x-7z-compressed',
+  mp4: 'video/mp4', mov: 'video/quicktime', webm: 'video/webm', mp3: 'audio/mpeg', m4a: 'audio/mp4', ogg: 'audio/ogg', wav: 'audio/wav',
+  doc: 'application/msword', docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  xls: 'application/vnd.ms-excel', xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  ppt: 'application/vnd.ms-powerpoint', pptx: 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+};
+
+export function typeOfName(name: string): string {
+  return TYPES[path.extname(name).slice(1).toLowerCase()] ?? 'application/octet-stream';
+}
+
+/** A name as it may be shown and saved: no directories, no control characters, not hidden, not empty. */
+export function safeFileName(name: string): string {
+  const cleaned = path.basename(name.replace(/\\/g, '/')).replace(/[\p{Cc}\p{Cf}/]+/gu, '_').replace(/^\.+/, '_').trim();
+  return [...(cleaned || 'file')].slice(0, 200).join('');
+}

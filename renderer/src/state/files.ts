@@ -1,0 +1,104 @@
+// Sending files and getting them back, as calls through the bridge. A chosen file is staged in the engine chunk by
+// chunk (only the chunk in flight is in memory twice), then sent with the message under an operation id. A file in a
+// message is opened into this device's vault (files.open) and read back as a Blob, shown from a blob: URL or saved
+// through the browser's download; with the org's "preview only" policy it is shown and never saved.
+import { api, errorText } from '../bridge/index.ts';
+import { fromBase64, toBase64 } from '../lib/bytes.ts';
+import { FILE_CHUNK_MAX } from '../lib/limits.ts';
+import { useConversations } from './conversations.ts';
+import { useMessages } from './messages.ts';
+import { useNotices } from './notices.ts';
+import { useSession } from './session.ts';
+import { useUploads } from './uploads.ts';
+
+class Cancelled extends Error {}
+
+const operationId = () => `up-${crypto.randomUUID()}`;
+
+async function stage(file: File, uploadId: string, before: number, total: number): Promise<string> {
+  const { staged } = await api().call('files.stage', { size: file.size });
+  // an empty file is complete once staged: it has no chunk to send
+  for (let offset = 0; offset < file.size; offset += FILE_CHUNK_MAX) {
+    if (useUploads.getState().uploads[uploadId]?.cancelled) throw new Cancelled();
+    const chunk = new Uint8Array(await file.slice(offset, offset + FILE_CHUNK_MAX).arrayBuffer());
+    await api().call('files.stageChunk', { staged, offset, data: toBase64(chunk) });
+    useUploads.getState().update(uploadId, { done: before + offset + chunk.length, total });
+  }
+  return staged;
+}
+
+/** Sends `files` (and the text as their caption) to a conversation; progress and cancel through the uploads store. */
+export async function sendFiles(conversation: string, files: readonly File[], text: string,
+  options: { replyTo?: string; timers?: { expiresInSeconds?: number; burnAfterReadSeconds?: number } } = {}): Promise<void> {
+  const id = operationId();
+  const total = files.reduce((n, f) => n + f.size, 0);
+  useUploads.getState().begin({ id, conversation, names: files.map((f) => f.name), phase: 'staging', done: 0, total, cancelled: false });
+  const off = api().on('operation.progress', (p) => {
+    if (p.operation === id) useUploads.getState().update(id, { phase: 'uploading', done: p.done, total: p.total ?? total });
+  });
+  try {
+    const attachments = [];
+    let before = 0;
+    for (const file of files) {
+      attachments.push({ staged: await stage(file, id, before, total), name: file.name, ...(file.type ? { mime: file.type } : {}) });
+      before += file.size;
+    }
+    if (useUploads.getState().uploads[id]?.cancelled) throw new Cancelled();
+    useUploads.getState().update(id, { phase: 'uploading', done: 0 });
+    const message = await api().call('messages.send', { conversation, attachments, operation: id, ...(text ? { text } : {}), ...options });
+    useMessages.getState().add(message);
+    useConversations.getState().noteMessage(message, useSession.getState().me?.username);
+  } catch (error) {
+    if (!(error instanceof Cancelled) && (error as { code?: string }).code !== 'CANCELLED') {
+      useNotices.getState().add(`Sending ${files.length === 1 ? files[0]!.name : `${files.length} files`} failed: ${errorText(error)}`);
+      throw error;
+    }
+  } finally {
+    off();
+    useUploads.getState().end(id);
+  }
+}
+
+export async function cancelUpload(id: string): Promise<void> {
+  const upload = useUploads.getState().uploads[id];
+  if (!upload) return;
+  useUploads.getState().update(id, { cancelled: true });
+  if (upload.phase === 'uploading') await api().call('operations.cancel', { operation: id }).catch(() => {});
+}
+
+/** A file of a message as a Blob: opened into the vault (fetched and verified once), then read in chunks. */
+export async function fileBlob(message: string, index: number, mime: string): Promise<Blob> {
+  const view = await api().call('files.open', { message, index });
+  const parts: Uint8Array<ArrayBuffer>[] = [];
+  for (let offset = 0; ; offset += FILE_CHUNK_MAX) {
+    const { data, eof } = await api().call('files.read', { message, index, offset, length: FILE_CHUNK_MAX });
+    parts.push(fromBase64(data));
+    if (eof || offset + FILE_CHUNK_MAX >= view.size) break;
+  }
+  return new Blob(parts, { type: mime });
+}
+
+/** Saves a file through the browser's own download (the desktop app asks where). */
+export async function saveFile(message: string, index: number, name: string, mime: string): Promise<void> {
+  try {
+    const url = URL.createObjectURL(await fileBlob(message, index, mime));
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = name;
+    link.rel = 'noopener';
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  } catch (error) {
+    useNotices.getState().add(`Saving ${name} failed: ${errorText(error)}`);
+  }
+}
+
+let policy: Promise<{ enabled: boolean; previewOnly: boolean; maxBytes: number }> | null = null;
+/** The org's file policy, asked once per window (it changes only with the signed policy). */
+export function filePolicy(): Promise<{ enabled: boolean; previewOnly: boolean; maxBytes: number }> {
+  policy ??= api().call('files.policy', {}).catch((error: unknown) => {
+    policy = null;
+    throw error;
+  });
+  return policy;
+}

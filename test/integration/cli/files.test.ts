@@ -1,0 +1,87 @@
+// `wardroom send --file` and `wardroom download` as a person runs them: the real binary in child processes against
+// a relay process. Files go up with progress on stderr (plain lines, stderr being a pipe here), come down byte for
+// byte under their own names, never replacing a file; Ctrl-C cancels an upload and leaves nothing at the relay.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { cliOrg, type CliOrg } from '../../support/cli.ts';
+import { ProgressReporter } from '../../../core/cli/progress.ts';
+
+describe('wardroom send --file and download', () => {
+  let org: CliOrg;
+  const blobs = () => {
+    const dir = path.join(org.root, 'relay', 'blobs');
+    return existsSync(dir) ? readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).length : 0;
+  };
+
+  before(async () => {
+    org = await cliOrg(['ann', 'ben']);
+  });
+  after(() => org.close());
+
+  it('sends two files with a text and saves them on the other side, reporting progress and never replacing a file', async () => {
+    const work = mkdtempSync(path.join(org.root, 'work-'));
+    const report = path.join(work, 'report.pdf');
+    const data = path.join(work, 'data.bin');
+    writeFileSync(report, '%PDF-1.7 quarterly numbers');
+    const bytes = randomBytes(3 * 1024 * 1024 + 5);
+    writeFileSync(data, bytes);
+    const sent = await org.as('ann', ['send', '@ben', 'the numbers', '--file', report, '--file', data]);
+    assert.equal(sent.code, 0, sent.stderr);
+    const id = sent.stdout.trim().split(' ')[0]!;
+    assert.match(sent.stderr, /uploading 2 files 0% .*\n.*uploading 2 files 100% /s, 'plain progress lines on a pipe');
+    const read = await org.as('ben', ['read', '@ann']);
+    assert.match(read.stdout, /@ann: the numbers {2}\[file 0: report\.pdf, 26 bytes\] {2}\[file 1: data\.bin, 3,145,733 bytes\]/);
+    const out = mkdtempSync(path.join(org.root, 'out-'));
+    const saved = await org.as('ben', ['download', id, '--out', out]);
+    assert.equal(saved.code, 0, saved.stderr);
+    assert.match(saved.stdout, /saved .*report\.pdf \(26 bytes\)\nsaved .*data\.bin \(3,145,733 bytes\)/);
+    assert.deepEqual(readFileSync(path.join(out, 'report.pdf')), readFileSync(report));
+    assert.deepEqual(readFileSync(path.join(out, 'data.bin')), bytes);
+    const one = await org.as('ben', ['download', id, '--out', out, '--index', '1', '--json']);
+    assert.equal(one.code, 0, one.stderr);
+    assert.equal(JSON.parse(one.stdout.trim()).path, path.join(out, 'data (1).bin'));
+    assert.deepEqual(readdirSync(out).sort(), ['data (1).bin', 'data.bin', 'report.pdf']);
+  });
+
+  it('refuses in one line: a missing file, no text and no file, a message with no files', async () => {
+    const missing = await org.as('ann', ['send', '@ben', '--file', path.join(org.root, 'nope.bin')]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^wardroom: no file at .*nope\.bin\n$/);
+    const nothing = await org.as('ann', ['send', '@ben']);
+    assert.equal(nothing.code, 2);
+    assert.match(nothing.stderr, /usage: wardroom send TARGET \[TEXT\] \[--file PATH\]/);
+    const text = await org.as('ann', ['send', '@ben', 'just words']);
+    const none = await org.as('ben', ['download', text.stdout.trim().split(' ')[0]!, '--out', org.root]);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /no such file/);
+  });
+
+  it('cancels an upload on Ctrl-C: exit non-zero, said in one line, and no blob left at the relay', async () => {
+    const big = path.join(org.root, 'big.bin');
+    writeFileSync(big, randomBytes(80 * 1024 * 1024));
+    const before = blobs();
+    const child = org.startAs('ann', ['send', '@ben', '--file', big]);
+    await child.until('stderr', /uploading 0%/);
+    child.process.kill('SIGINT');
+    const run = await child.exited;
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /wardroom: cancelled\n$/);
+    assert.equal(blobs(), before, 'the partial blob was deleted');
+  });
+
+  it('draws a bar in place on a terminal, a line a quarter elsewhere', () => {
+    const drawn: string[] = [];
+    const bar = new ProgressReporter({ redraw: (text, end) => drawn.push(end ? '\n' : text), line: () => assert.fail('no lines on a terminal') }, 'uploading', false);
+    bar.update(0, 4_000_000);
+    bar.update(4_000_000, 4_000_000);
+    bar.finish();
+    assert.deepEqual(drawn, ['uploading [------------------------]   0% 0.0 MB of 4.0 MB', 'uploading [########################] 100% 4.0 MB of 4.0 MB', '\n']);
+    const lines: string[] = [];
+    const plain = new ProgressReporter({ line: (l) => lines.push(l) }, 'downloading', false);
+    for (let done = 0; done <= 100; done += 5) plain.update(done, 100);
+    assert.equal(lines.length, 5, '0, 25, 50, 75 and 100%');
+  });
+});
