@@ -19,12 +19,13 @@ import { useDevices } from './devices.ts';
 import { useTrust } from './trust.ts';
 import { useUploads } from './uploads.ts';
 
-const PAGE = 50;
+/** Messages per history page, for every list the renderer loads. */
+export const PAGE = 50;
 /** How far back events.since looks for the relay's current state after a profile opens. */
 const STATE_LOOKBACK = 500;
 
 /** Runs a user action; a failure becomes a notice (never silent) and is rethrown for the form that asked. */
-async function attempt<T>(what: string, action: () => Promise<T>): Promise<T> {
+export async function attempt<T>(what: string, action: () => Promise<T>): Promise<T> {
   try {
     return await action();
   } catch (error) {

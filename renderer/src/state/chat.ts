@@ -2,7 +2,7 @@
 // reactions, threads and members in the side panel, search, and jumps to a message in its context. Like app.ts,
 // this only sequences calls and keeps the stores in step; a failure becomes a notice and is rethrown.
 import { api, errorText } from '../bridge/index.ts';
-import { loadOlder } from './app.ts';
+import { attempt, loadOlder, PAGE } from './app.ts';
 import { useConversations } from './conversations.ts';
 import { useMessages } from './messages.ts';
 import { useNotices } from './notices.ts';
@@ -11,17 +11,7 @@ import { useSearch } from './search.ts';
 import { useSession } from './session.ts';
 import type { Message } from './types.ts';
 
-const PAGE = 50;
 const SEARCH_LIMIT = 50;
-
-async function attempt<T>(what: string, action: () => Promise<T>): Promise<T> {
-  try {
-    return await action();
-  } catch (error) {
-    useNotices.getState().add(`${what}: ${errorText(error)}`);
-    throw error;
-  }
-}
 
 /** A message sent here: into the conversation's window, and its thread panel when it belongs there. */
 function sent(message: Message): void {
