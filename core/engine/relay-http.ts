@@ -10,6 +10,7 @@ import { fromBase64Url, sha256, sign, toBase64Url } from '../crypto/sodium.ts';
 import { fetchPinnedCertificate, PinError, pinnedTrust } from '../net/pinned-tls.ts';
 import type { PinnedTrust } from '../net/pinned-tls.ts';
 import { deviceIdFor } from '../protocol/ids.ts';
+import { LIMITS } from '../protocol/limits.ts';
 import type { RelayPrekeyStock } from '../protocol/prekeys.ts';
 import { ID_PATTERN } from '../relay/frames.ts';
 import { b64bytes } from '../relay/base64-bytes.ts';
@@ -223,8 +224,6 @@ const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const username = z.string().min(2).max(32);
 const accountRole = z.enum(['admin', 'member']);
 const channelRole = z.enum(['owner', 'admin', 'member']);
-/** A signed membership entry as the relay stores it (core/protocol/membership.ts checks it). */
-const MAX_LOG_ENTRY_BYTES = 160 * 1024;
 const signedBlob = (max: number) => z.object({ data: b64bytes(1, max), signature: b64bytes(64, 64) });
 const keyId = z.number().int().min(0).max(2 ** 32 - 1);
 const prekey = z.object({ keyId, data: b64bytes(1, MAX_PREKEY_BYTES) });
@@ -272,7 +271,7 @@ const replies = {
   }),
   members: z.object({ members: z.array(z.object({ accountId: id, role: channelRole })).max(100_000) }),
   left: z.object({ left: z.literal(true) }),
-  log: z.object({ entries: z.array(z.object({ seq: count, entry: b64bytes(1, MAX_LOG_ENTRY_BYTES) })).max(500) }),
+  log: z.object({ entries: z.array(z.object({ seq: count, entry: b64bytes(1, LIMITS.membershipEntryBytes) })).max(500) }), // checked by core/protocol/membership.ts
   invite: z.object({ code: z.string().min(1).max(128).regex(BASE64URL), link: z.string().max(2048), expiresAt: time })
     .refine((i) => {
       try {

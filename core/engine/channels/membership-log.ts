@@ -7,7 +7,7 @@
 // An entry is checked against the account key this device holds for its signer, and only while that key is one the
 // user accepted: a relay that swaps an owner's key (issue 12, finding 1) gets a held identity, not a member.
 import type { MembershipNotice } from '../../api/contract.ts';
-import { blake2b, randomBytes, toBase64Url } from '../../crypto/sodium.ts';
+import { blake2b, randomBytes, toBase64Url, utf8 } from '../../crypto/sodium.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { decodeDeviceCertificate } from '../../protocol/identity.ts';
 import {
@@ -60,11 +60,6 @@ export class MembershipLogs {
       if (this.#reads.get(channelId) === read) this.#reads.delete(channelId);
     }).catch(() => {});
     return read;
-  }
-
-  /** The members and their roles: empty when no verified log lists anyone. */
-  async roster(channelId: string, refresh = false): Promise<ReadonlyMap<string, ChannelRole>> {
-    return (await this.state(channelId, refresh))?.members ?? new Map();
   }
 
   /** The first entry of a new channel, made before the relay knows of it: the creator is its owner. */
@@ -172,7 +167,7 @@ export class MembershipLogs {
     for (const entry of applied) {
       const admitted = entry.targets.includes(username) && (entry.change === 'create' || entry.change === 'add' || entry.change === 'join');
       if ((member || admitted) && entry.at >= since) {
-        const id = toBase64Url(blake2b(new TextEncoder().encode(`${channelId}:${entry.seq}`), 16));
+        const id = toBase64Url(blake2b(utf8(`${channelId}:${entry.seq}`), 16));
         const detail: MembershipNotice = { change: NOTICE_OF[entry.change], members: entry.targets, ...(entry.change === 'role' && entry.role ? { role: entry.role } : {}) };
         statements.push(noticeStatement(channelConversationId(channelId), id, entry.by.userId, 'membership', entry.at, detail));
         noticeIds.push(id);
