@@ -241,13 +241,11 @@ export async function createInvite(admin: boolean): Promise<string> {
 
 /** Shown at once, saved, and put back if saving fails (the notice says why). */
 export async function changeSettings(patch: Partial<Settings>): Promise<void> {
-  const settings = useSettings.getState();
-  const before = settings.settings;
-  if (before) settings.apply({ ...before, ...patch });
+  const settle = useSettings.getState().propose(patch);
   try {
-    settings.apply(await attempt('Saving the setting failed', () => api().call('settings.set', patch)));
+    settle(await attempt('Saving the setting failed', () => api().call('settings.set', patch)));
   } catch (error) {
-    if (before) settings.apply(before);
+    settle();
     throw error;
   }
 }

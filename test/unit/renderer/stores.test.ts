@@ -10,6 +10,8 @@ import { strengthOf } from '../../../renderer/src/lib/strength.ts';
 import { sidebarSections, useConversations } from '../../../renderer/src/state/conversations.ts';
 import { useMessages } from '../../../renderer/src/state/messages.ts';
 import { TYPING_HOLD_MS, useTyping } from '../../../renderer/src/state/typing.ts';
+import { useSettings } from '../../../renderer/src/state/settings.ts';
+import type { Settings } from '../../../renderer/src/state/types.ts';
 
 const C = 'c:general';
 let clock = Date.parse('2026-03-01T10:00:00Z');
@@ -131,5 +133,34 @@ describe('renderer: typing', () => {
     store.set(C, 'bob', true, 0);
     store.set(C, 'bob', false, 0);
     assert.deepEqual(useTyping.getState().byConversation[C], {}, 'a stop signal ends it at once');
+  });
+});
+
+describe('renderer: settings changed twice before the engine answers', () => {
+  const engine: Settings = {
+    receipts: true, typing: true, notifications: 'all', notificationContent: false, lockAfterSeconds: 900, theme: 'system',
+    screenCaptureProtection: false, linkPreviews: true, sendOriginalImages: false,
+  };
+  beforeEach(() => { useSettings.getState().clear(); useSettings.getState().apply(engine); });
+
+  it('an older answer or event never undoes a newer click; the last answer stands', () => {
+    const first = useSettings.getState().propose({ theme: 'dark' });
+    assert.equal(useSettings.getState().theme, 'dark', 'shown at once');
+    const second = useSettings.getState().propose({ theme: 'system' });
+    first({ ...engine, theme: 'dark' });
+    assert.equal(useSettings.getState().theme, 'system', 'the first answer arrived after the second click');
+    useSettings.getState().apply({ ...engine, theme: 'dark' });
+    assert.equal(useSettings.getState().theme, 'system', 'a settings.changed event for the first change neither');
+    second({ ...engine, theme: 'system' });
+    assert.equal(useSettings.getState().settings?.theme, 'system');
+    assert.deepEqual(useSettings.getState().inFlight, []);
+  });
+
+  it('a change that fails falls back to the engine\'s word, keeping other changes in flight', () => {
+    const failing = useSettings.getState().propose({ receipts: false });
+    useSettings.getState().propose({ typing: false });
+    failing();
+    assert.equal(useSettings.getState().settings?.receipts, true, 'reverted');
+    assert.equal(useSettings.getState().settings?.typing, false, 'still in flight');
   });
 });
