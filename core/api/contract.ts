@@ -375,7 +375,10 @@ export const commands = {
     response: z.object({ messages: z.array(MessageView) }),
   },
 
-  /** Fetches and processes everything the relay holds; reports progress as operation.progress when given an id. */
+  /**
+   * Fetches and processes everything the relay holds and sends what is queued; reports progress as operation.progress
+   * when given an id. `sent` counts frames the relay accepted while it ran (queued before it or during it).
+   */
   'sync.now': { request: z.object({ operation: OperationId.optional() }).strict(), response: z.object({ received: z.number().int().nonnegative(), sent: z.number().int().nonnegative() }) },
   /** Stops a long command started with this id; the command then fails with CANCELLED. Unknown ids are ignored. */
   'operations.cancel': { request: z.object({ operation: OperationId }).strict(), response: z.object({ cancelled: z.boolean() }) },

@@ -74,6 +74,7 @@ export class Outbox {
   #retryTimer: NodeJS.Timeout | null = null;
   #retryDelayMs: number;
   #stopped = false;
+  #sent = 0;
 
   constructor(sql: SqlExecutor, socket: RelaySocket, events: OutboxEvents, retry: OutboxRetry = DEFAULT_RETRY) {
     this.#sql = sql;
@@ -90,8 +91,12 @@ export class Outbox {
     this.#retryTimer = null;
   }
 
-  async pending(): Promise<number> {
-    return (await this.#sql.get<{ n: number }>('SELECT count(*) AS n FROM outbox'))!.n;
+  /**
+   * Frames the relay has accepted since this outbox started. A count, not a difference of queue lengths: sends
+   * queued while a flush runs would make "queued before minus queued after" negative.
+   */
+  get sent(): number {
+    return this.#sent;
   }
 
   /** Sends everything queued; resolves when the queue is empty or the relay is unreachable (a later flush retries). */
@@ -168,6 +173,7 @@ export class Outbox {
       { sql: 'DELETE FROM outbox WHERE seq IN (SELECT value FROM json_each(?))', params: [JSON.stringify(rows.map((r) => r.seq))] },
       ...(messageIds.length ? [statusStatement(messageIds, status)] : []),
     ]);
+    if (status === 'sent') this.#sent += rows.length;
     if (messageIds.length) this.#events.statusChanged(messageIds);
   }
 

@@ -18,6 +18,7 @@ export function syncHandlers(ctx: EngineContext, inbound: Inbound, operations: O
   return {
     'sync.now': async ({ operation }) => operations.run(operation, async (op) => {
       const before = inbound.received;
+      const sentBefore = ctx.outbox.sent;
       const progress = setInterval(() => op.progress(inbound.received - before), PROGRESS_EVERY_MS);
       const cancelled = new Promise<never>((_, reject) => op.signal.addEventListener('abort', () => reject(new EngineError('CANCELLED', 'sync cancelled')), { once: true }));
       cancelled.catch(() => {});
@@ -34,10 +35,9 @@ export function syncHandlers(ctx: EngineContext, inbound: Inbound, operations: O
         clearInterval(progress);
       }
       if (ctx.lane.failure) throw ctx.lane.failure;
-      const pending = await ctx.outbox.pending();
       await ctx.outbox.flush();
       op.progress(inbound.received - before);
-      return { received: inbound.received - before, sent: pending - (await ctx.outbox.pending()) };
+      return { received: inbound.received - before, sent: ctx.outbox.sent - sentBefore };
     }),
     'operations.cancel': async ({ operation }) => ({ cancelled: operations.cancel(operation) }),
   };

@@ -103,4 +103,15 @@ describe('engine: offline catch-up', () => {
     assert.deepEqual(bob.received(), []);
     assert.equal((await history(bob, '#ops')).length, stored['#ops'].length);
   });
+
+  it('sync.now counts what it sent even while more is queued as it runs (never a negative count)', async () => {
+    const to = await idOf(alice.engine.api, '@bob');
+    const sync = alice.engine.api.call('sync.now', {});
+    const sends = Array.from({ length: 30 }, (_, i) => alice.engine.api.call('messages.send', { conversation: to, text: `during sync ${i}` }));
+    const result = await sync;
+    await Promise.all(sends);
+    assert.ok(Number.isInteger(result.sent) && result.sent >= 0 && result.sent <= 30, `sent ${result.sent}`);
+    const quiet = await alice.engine.api.call('sync.now', {});
+    assert.equal(quiet.sent, 0, 'nothing queued: nothing sent');
+  });
 });
