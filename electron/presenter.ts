@@ -1,9 +1,9 @@
 // What main does with a window's events besides handing them to the page: a notification for a new message (by
-// the profile's settings, notifications.ts), the window's screen-capture protection (the screenCaptureProtection
+// the profile's settings, core/api/attention.ts), the window's screen-capture protection (the screenCaptureProtection
 // setting), and the unread count on the dock or taskbar badge and the tray. It reads only what the page could
 // read itself, through the same session (settings.get, account.whoami, conversations.list).
 import type { MessageViewT, SettingsT } from '../core/api/contract.ts';
-import { notificationFor } from './notifications.ts';
+import { notificationFor } from '../core/api/attention.ts';
 
 export interface PresenterDeps {
   toWindow(name: string, payload: Record<string, unknown>, seq: number): void;
@@ -45,7 +45,7 @@ export class WindowPresenter {
     if (name === 'profile.state') this.#stale();
     if (name === 'settings.changed' && this.#profile) this.#apply({ ...this.#profile, settings: payload as SettingsT });
     if (name === 'message.received' && this.#profile) {
-      const notification = notificationFor(payload as unknown as MessageViewT, { ...this.#profile, focused: this.#deps.isFocused() });
+      const notification = notificationFor(payload as unknown as MessageViewT, { ...this.#profile, watching: this.#deps.isFocused() });
       if (notification) this.#deps.showNotification(notification, (payload as unknown as MessageViewT).id);
     }
     if (name === 'message.removed') this.#deps.dismissNotification(String(payload.id));

@@ -34,6 +34,7 @@ const cases: Array<[file: string, code: string, allowed: boolean]> = [
   ['renderer/src/x.tsx', "import { openVault } from '../../core/vault/vault.ts';\nexport const a = openVault;", false],
   ['renderer/src/x.tsx', "import { commands } from '../../core/api/contract.ts';\nexport const a = commands;", false],
   ['renderer/src/x.tsx', "import type { Commands } from '../../core/api/contract.ts';\nexport type A = Commands;", true],
+  ['renderer/src/x.tsx', "import { notificationFor } from '../../core/api/attention.ts';\nexport const a = notificationFor;", true],
   ['server/x.ts', "import { openVault } from '../core/vault/vault.ts';\nexport const a = openVault;", false],
   ['server/x.ts', "import { app } from 'electron';\nexport const a = app;", false],
   ['electron/main.ts', "import { openVault } from '../core/vault/vault.ts';\nexport const a = openVault;", false],

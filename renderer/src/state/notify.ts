@@ -1,7 +1,7 @@
 // The web shell's notifications, through the browser's Notification API and only once the user granted it (a
 // button in settings asks; a browser asks only after a click). The desktop app's main process notifies instead:
 // its window is not granted the permission, so nothing is shown twice.
-import { notificationFor } from '../lib/attention.ts';
+import { notificationFor } from '../../../core/api/attention.ts';
 import { useConversations } from './conversations.ts';
 import { useSession } from './session.ts';
 import { useSettings } from './settings.ts';

@@ -1,19 +1,20 @@
-// What a desktop notification says: nothing of the message by default, content only when switched on, and none
-// for our own messages, while the window is in use, or below the profile's level. Pure: no Electron involved.
+// What a notification says, in the desktop app and the web shell alike: nothing of the message by default, content
+// only when switched on (never a disappearing message's), and none for our own messages, for the history's notices,
+// while the user is looking, or below the profile's level.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MessageViewT } from '../../../core/api/contract.ts';
-import { notificationFor, PREVIEW_MAX, type NotificationContext } from '../../../electron/notifications.ts';
+import { notificationFor, NOTIFICATION_PREVIEW_MAX as PREVIEW_MAX, type NotificationContext } from '../../../core/api/attention.ts';
 
 const message = (change: Partial<MessageViewT> = {}): MessageViewT => ({
   id: 'AAAAAAAAAAAAAAAAAAAAAA', conversation: 'c:general', sender: 'bob', senderDevice: 'd1', text: 'the launch code is 0000',
   sentAt: '2026-01-01T00:00:00.000Z', mentions: [], reactions: [], status: 'delivered', outgoing: false, ...change,
 });
-const context = (settings: Partial<NotificationContext['settings']> = {}, focused = false): NotificationContext => ({
-  settings: { notifications: 'all', notificationContent: false, ...settings }, me: 'alice', focused,
+const context = (settings: Partial<NotificationContext['settings']> = {}, watching = false): NotificationContext => ({
+  settings: { notifications: 'all', notificationContent: false, ...settings }, me: 'alice', watching,
 });
 
-describe('electron: notifications', () => {
+describe('notifications', () => {
   it('say that something arrived, and nothing of what or from whom, by default', () => {
     assert.deepEqual(notificationFor(message(), context()), { title: 'Wardroom', body: 'New message' });
     assert.deepEqual(notificationFor(message({ mentions: ['alice'] }), context()), { title: 'Wardroom', body: 'You were mentioned in a new message' });
@@ -24,6 +25,7 @@ describe('electron: notifications', () => {
     assert.deepEqual(notificationFor(message({ expiresAt: '2026-01-01T00:01:00.000Z' }), on), { title: 'Wardroom', body: 'New message' });
     assert.deepEqual(notificationFor(message({ burnAfterReadSeconds: 10 }), on), { title: 'Wardroom', body: 'New message' });
     assert.equal(notificationFor(message({ notice: 'timer-changed', text: 'bob set messages to disappear after 1 day' }), on), null);
+    assert.equal(notificationFor(message({ notice: 'identity-changed' }), on), null);
   });
 
   it('show the sender and text only when the user turned content on, as plain text', () => {
@@ -44,8 +46,9 @@ describe('electron: notifications', () => {
     assert.equal(notificationFor(message({ mentions: ['alice'], conversation: 'd:bob' }), context({ notifications: 'none' })), null);
   });
 
-  it('stay quiet for our own messages and while the window is in use', () => {
+  it('stay quiet for our own messages and while the user is looking, and know no one as "me" before sign-in', () => {
     assert.equal(notificationFor(message({ outgoing: true }), context()), null);
     assert.equal(notificationFor(message(), context({}, true)), null);
+    assert.deepEqual(notificationFor(message({ mentions: ['alice'] }), { ...context(), me: undefined }), { title: 'Wardroom', body: 'New message' });
   });
 });

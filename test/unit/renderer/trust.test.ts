@@ -1,12 +1,12 @@
 // The renderer's pure trust and launch logic: a safety number in the groups people compare (and refused when it is
 // not one), its QR code's module matrix, the launch fragment (token and deep-linked join link), the unread title,
-// what a notification may say, and who in a conversation holds its messages back.
+// and who in a conversation holds its messages back.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { create } from 'qrcode';
-import type { ContactViewT, MessageViewT } from '../../../core/api/contract.ts';
+import type { ContactViewT } from '../../../core/api/contract.ts';
 import { formatInviteLink } from '../../../core/relay/invite-link.ts';
-import { notificationFor, titleWithUnread } from '../../../renderer/src/lib/attention.ts';
+import { titleWithUnread } from '../../../renderer/src/lib/attention.ts';
 import { joinLinkCandidate, readLaunchFragment } from '../../../renderer/src/lib/launch.ts';
 import { digitGroups, digitRows, qrMatrix } from '../../../renderer/src/lib/safety-number.ts';
 import { awaitingAcceptance } from '../../../renderer/src/state/trust.ts';
@@ -78,28 +78,10 @@ describe('renderer: the launch fragment and deep links', () => {
 });
 
 describe('renderer: attention outside the window', () => {
-  const message = (patch: Partial<MessageViewT> = {}): MessageViewT => ({
-    id: 'message-0000000001', conversation: 'c:general', sender: 'bob', senderDevice: 'd1', text: 'the launch code is 1234',
-    sentAt: '2026-03-01T10:00:00Z', mentions: [], reactions: [], status: 'sent', outgoing: false, ...patch,
-  });
-  const settings = { notifications: 'all' as const, notificationContent: false };
-
   it('puts the unread total in the title', () => {
     assert.equal(titleWithUnread(0), 'Wardroom');
     assert.equal(titleWithUnread(3), '(3) Wardroom');
     assert.equal(titleWithUnread(12_000), '(999+) Wardroom');
-  });
-
-  it('says only "New message" unless content is allowed, and nothing for what the user sees or sent', () => {
-    assert.deepEqual(notificationFor(message(), { settings, me: 'ann', watching: false }), { title: 'Wardroom', body: 'New message' });
-    assert.deepEqual(notificationFor(message({ mentions: ['ann'] }), { settings, me: 'ann', watching: false }), { title: 'Wardroom', body: 'You were mentioned in a new message' });
-    assert.deepEqual(notificationFor(message({ text: 'hi\u202e there\u0007' }), { settings: { ...settings, notificationContent: true }, me: 'ann', watching: false }), { title: 'bob', body: 'hi there' });
-    assert.equal(notificationFor(message(), { settings, me: 'ann', watching: true }), null);
-    assert.equal(notificationFor(message({ outgoing: true }), { settings, me: 'ann', watching: false }), null);
-    assert.equal(notificationFor(message({ notice: 'identity-changed' }), { settings, me: 'ann', watching: false }), null);
-    assert.equal(notificationFor(message(), { settings: { ...settings, notifications: 'none' }, me: 'ann', watching: false }), null);
-    assert.equal(notificationFor(message(), { settings: { ...settings, notifications: 'mentions' }, me: 'ann', watching: false }), null, 'a channel message without a mention');
-    assert.ok(notificationFor(message({ conversation: 'd:bob' }), { settings: { ...settings, notifications: 'mentions' }, me: 'ann', watching: false }), 'a direct message');
   });
 });
 
