@@ -3,22 +3,10 @@
 // processes against profiles enrolled on a real relay.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import type { MessageViewT } from '../../../core/api/contract.ts';
-import { idOf, PASSPHRASE, startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
+import { idOf, startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
+import { wardroom } from '../../support/cli.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..', '..');
-const BIN = path.join(ROOT, 'core', 'cli', 'bin.ts');
-const env: NodeJS.ProcessEnv = { ...process.env, WARDROOM_PASSPHRASE: PASSPHRASE, WARDROOM_KDF: 'interactive' };
-
-function wardroom(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 describe('wardroom read', () => {
   let org: TestOrg;

@@ -3,21 +3,9 @@
 // `wardroom` in child processes against profiles enrolled on a real relay.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { PASSPHRASE, startOrg, type TestOrg } from '../../support/engines.ts';
+import { startOrg, type TestOrg } from '../../support/engines.ts';
+import { wardroom } from '../../support/cli.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..', '..');
-const BIN = path.join(ROOT, 'core', 'cli', 'bin.ts');
-const env: NodeJS.ProcessEnv = { ...process.env, WARDROOM_PASSPHRASE: PASSPHRASE, WARDROOM_KDF: 'interactive' };
-
-function wardroom(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
 const lines = (stdout: string) => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('wardroom timers and policy', { timeout: 120_000 }, () => {
