@@ -42,10 +42,21 @@ export async function killWardrooms(): Promise<void> {
   })));
 }
 
-export function startWardroom(args: string[], options: { env?: NodeJS.ProcessEnv; stdin?: string } = {}): CliChild {
+interface CliOptions {
+  env?: NodeJS.ProcessEnv;
+  stdin?: string;
+  /** a command still running after this long has hung: it is SIGKILLed (its run says so in `signal`) */
+  killAfterMs?: number;
+}
+
+export function startWardroom(args: string[], options: CliOptions = {}): CliChild {
   const child = spawn(process.execPath, [WARDROOM_BIN, ...args], { env: cliEnv(options.env ?? {}), stdio: ['pipe', 'pipe', 'pipe'] });
   running.add(child);
-  child.once('close', () => running.delete(child));
+  const hung = options.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), options.killAfterMs);
+  child.once('close', () => {
+    running.delete(child);
+    clearTimeout(hung);
+  });
   let stdout = '';
   let stderr = '';
   const listeners = new Set<() => void>();
@@ -93,7 +104,7 @@ export function startWardroom(args: string[], options: { env?: NodeJS.ProcessEnv
   };
 }
 
-export function wardroom(args: string[], options: { env?: NodeJS.ProcessEnv; stdin?: string } = {}): Promise<CliRun> {
+export function wardroom(args: string[], options: CliOptions = {}): Promise<CliRun> {
   return startWardroom(args, options).exited;
 }
 

@@ -4,24 +4,18 @@
 // restarted on the same port and data.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import type { MessageViewT } from '../../../core/api/contract.ts';
-import { createChannel, PASSPHRASE, startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
+import { createChannel, startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
+import { wardroom as runWardroom } from '../../support/cli.ts';
 import { startTestServer, tempDir } from '../../support/server-client.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..', '..');
-const BIN = path.join(ROOT, 'core', 'cli', 'bin.ts');
-const env: NodeJS.ProcessEnv = { ...process.env, WARDROOM_PASSPHRASE: PASSPHRASE, WARDROOM_KDF: 'interactive' };
 /** Past this a command has hung: the bound the user was promised ("within a few seconds"), with room for a slow CI. */
 const HUNG_MS = 20_000;
 
-function wardroom(args: string[]): Promise<{ code: number | string; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env, timeout: HUNG_MS, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
-      resolve({ code: error ? (error.killed ? 'hung' : typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
+/** `wardroom ARGS`, with a command that runs past HUNG_MS reported as code 'hung'. */
+async function wardroom(args: string[]): Promise<{ code: number | string | null; stdout: string; stderr: string }> {
+  const run = await runWardroom(args, { killAfterMs: HUNG_MS });
+  return { ...run, code: run.signal === 'SIGKILL' ? 'hung' : run.code };
 }
 
 describe('wardroom with the relay down', () => {
