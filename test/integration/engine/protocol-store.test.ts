@@ -1,6 +1,6 @@
 // The protocol's state in a real SQLCipher vault: writes commit in the same transaction as the message they came
 // with, survive lock and reopen, and a conversation carries on afterwards with replays still refused.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createVault, openVault, insertMessageStatement } from '../../../core/vault/index.ts';
 import { VaultProtocolStore, initialProtocolStatements, protocolStatements } from '../../../core/engine/protocol-store.ts';
@@ -10,8 +10,24 @@ import { createPrekeys } from '../../../core/protocol/prekeys.ts';
 import { createOutboundSenderKey, installSenderKey, senderKeyDistribution, senderKeyEncrypt } from '../../../core/protocol/sender-keys.ts';
 import { serializedState, StagedProtocolStore, type ProtocolWrite } from '../../../core/protocol/store.ts';
 import { encodeEnvelope, encodePayload } from '../../../core/protocol/wire.ts';
-import { Relay, makeUser, introduce, knownAccountOf, textPayload, NOW } from '../../unit/protocol/world.ts';
+import { Relay, makeUser, introduce, knownAccountOf, textPayload, NOW, type TestDevice, type TestUser } from '../../unit/protocol/world.ts';
 import { TEST_KDF, PASSPHRASE, tempDir } from '../../support/vault-helpers.ts';
+
+/**
+ * One device's protocol state in a new real vault: its identity, `oneTimeKeys` fresh prekeys (published to the test
+ * relay, replacing those makeUser published) and the accounts it knows.
+ */
+async function deviceVault(t: TestContext, relay: Relay, device: TestDevice, known: TestUser[], oneTimeKeys: number) {
+  const dir = tempDir(t);
+  const vault = await createVault({ dir, passphrase: PASSPHRASE, kdf: TEST_KDF });
+  const { state, upload } = createPrekeys(device.identity, NOW, oneTimeKeys);
+  relay.publish(device.identity, upload);
+  await vault.transaction([
+    ...initialProtocolStatements(device.identity, state),
+    ...protocolStatements(known.map((u) => ({ kind: 'known-account' as const, entry: knownAccountOf(u) })), NOW),
+  ]);
+  return { dir, vault };
+}
 
 test('ratchet state and the message it decrypted commit together and survive lock and reopen', async (t) => {
   const relay = new Relay();
@@ -20,15 +36,10 @@ test('ratchet state and the message it decrypted commit together and survive loc
   introduce([alice, bob]);
 
   // Bob's device lives in a real vault from here on.
-  const dir = tempDir(t);
-  let vault = await createVault({ dir, passphrase: PASSPHRASE, kdf: TEST_KDF });
   const bobDevice = bob.devices[0]!;
-  const { state: bobPrekeys, upload } = createPrekeys(bobDevice.identity, NOW, 3);
-  relay.publish(bobDevice.identity, upload);
-  await vault.transaction([
-    ...initialProtocolStatements(bobDevice.identity, bobPrekeys),
-    ...protocolStatements([{ kind: 'known-account', entry: knownAccountOf(alice) }, { kind: 'known-account', entry: knownAccountOf(bob) }]),
-  ]);
+  const created = await deviceVault(t, relay, bobDevice, [alice, bob], 3);
+  const { dir } = created;
+  let { vault } = created;
   let store = await VaultProtocolStore.load(vault);
 
   const aliceStore = alice.devices[0]!.store;
@@ -71,16 +82,9 @@ test('a failed message transaction leaves the stored protocol state as it was', 
   const alice = makeUser(relay, 'alice', 1);
   const bob = makeUser(relay, 'bob', 1);
   introduce([alice, bob]);
-  const dir = tempDir(t);
-  const vault = await createVault({ dir, passphrase: PASSPHRASE, kdf: TEST_KDF });
-  t.after(() => vault.lock());
   const bobDevice = bob.devices[0]!;
-  const { state: bobPrekeys, upload } = createPrekeys(bobDevice.identity, NOW, 3);
-  relay.publish(bobDevice.identity, upload);
-  await vault.transaction([
-    ...initialProtocolStatements(bobDevice.identity, bobPrekeys),
-    ...protocolStatements([{ kind: 'known-account', entry: knownAccountOf(alice) }]),
-  ]);
+  const { vault } = await deviceVault(t, relay, bobDevice, [alice], 3);
+  t.after(() => vault.lock());
   const store = await VaultProtocolStore.load(vault);
   const out = encryptToDevices(alice.devices[0]!.store, [bobDevice.address], textPayload('hi'), NOW, [{ known: knownAccountOf(bob), bundle: relay.bundle(bobDevice.address) }]);
   const incoming = decryptFrame(store, out.frames[0]!.frame, NOW);
@@ -99,14 +103,10 @@ test('channel sender keys and their shares round-trip through the vault', async 
   const alice = makeUser(relay, 'alice', 1);
   const bob = makeUser(relay, 'bob', 1);
   introduce([alice, bob]);
-  const dir = tempDir(t);
-  let vault = await createVault({ dir, passphrase: PASSPHRASE, kdf: TEST_KDF });
   const aliceDevice = alice.devices[0]!;
-  const { state } = createPrekeys(aliceDevice.identity, NOW, 1);
-  await vault.transaction([
-    ...initialProtocolStatements(aliceDevice.identity, state),
-    ...protocolStatements([{ kind: 'known-account', entry: knownAccountOf(alice) }, { kind: 'known-account', entry: knownAccountOf(bob) }]),
-  ]);
+  const created = await deviceVault(t, relay, aliceDevice, [alice, bob], 1);
+  const { dir } = created;
+  let { vault } = created;
   let store = await VaultProtocolStore.load(vault);
   const prepared = prepareChannelKey(store, 'ops', [bob.devices[0]!.address], NOW, false, [{ known: knownAccountOf(bob), bundle: relay.bundle(bob.devices[0]!.address) }]);
   await vault.transaction(protocolStatements(prepared.writes));
@@ -137,7 +137,7 @@ test('a batch staged and committed in one transaction stores the same rows as it
     ...[alice, bob].map((u) => ({ kind: 'known-account' as const, entry: knownAccountOf(u) })),
     { kind: 'inbound-sender-key', state: installSenderKey(null, from, senderKeyDistribution(key)) },
   ];
-  // two vaults of the same device with the same state
+  // two vaults of the same device with the same state (the same prekeys too, so not deviceVault's fresh ones)
   const vaults = await Promise.all([0, 1].map(async () => {
     const vault = await createVault({ dir: tempDir(t), passphrase: PASSPHRASE, kdf: TEST_KDF });
     t.after(() => vault.lock());
