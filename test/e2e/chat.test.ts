@@ -12,22 +12,15 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { createSession, type Session } from '../../core/host/index.ts';
 import { startTestServer } from '../support/server-client.ts';
 import { checkScreen, eventually, launchBrowser, openApp, PASSPHRASE, screenshots, startUserShell, type AppPage, type UserShell } from '../support/web-app.ts';
+import { say, sidebarItem } from '../support/e2e-people.ts';
 
 type Relay = Awaited<ReturnType<typeof startTestServer>>;
 
-const sidebarItem = (page: Page, name: RegExp) => page.getByRole('navigation', { name: 'Workspace' }).getByRole('button', { name });
 const mainList = (page: Page) => page.getByRole('log', { name: /^Messages in #/ });
 const threadPanel = (page: Page) => page.getByRole('complementary', { name: 'Thread' });
 /** A message in the conversation's list whose text (a paragraph) is exactly this. */
-const row = (page: Page, text: string, within: Locator = mainList(page)) => within.getByRole('article').filter({ has: page.locator('.message-text').getByText(text, { exact: true }) });
 const composer = (page: Page) => page.getByRole('textbox', { name: /^Message / });
-
-async function say(page: Page, text: string, box: Locator = composer(page)): Promise<void> {
-  await box.fill(text);
-  await box.press('Enter');
-  await eventually(async () => (await box.inputValue()) === '', 'the composer to clear after sending');
-}
-
+const row = (page: Page, text: string, within: Locator = mainList(page)) => within.getByRole('article').filter({ has: page.locator('.message-text').getByText(text, { exact: true }) });
 async function act(page: Page, message: Locator, action: string): Promise<void> {
   await message.getByRole('button', { name: /^Actions for the message from / }).click();
   await page.getByRole('menuitem', { name: action, exact: true }).click();
@@ -201,7 +194,7 @@ describe('conversations in the desktop app (web shell, Chromium)', { timeout: 30
     await act(page, row(page, 'ping @alice please review'), 'Reply in thread');
     const panel = threadPanel(page);
     await panel.getByRole('article').filter({ hasText: 'ping @alice please review' }).waitFor();
-    await say(page, 'thread reply from bob', panel.getByRole('textbox', { name: 'Reply in thread' }));
+    await say(page, 'thread reply from bob', { box: panel.getByRole('textbox', { name: 'Reply in thread' }) });
     await row(page, 'thread reply from bob', panel).waitFor();
 
     const root = row(alice.page, 'ping @alice please review');
@@ -209,7 +202,7 @@ describe('conversations in the desktop app (web shell, Chromium)', { timeout: 30
     assert.equal(await row(alice.page, 'thread reply from bob').count(), 0, 'thread replies stay out of the main list');
     const alicePanel = threadPanel(alice.page);
     await row(alice.page, 'thread reply from bob', alicePanel).waitFor();
-    await say(alice.page, 'thread answer from alice', alicePanel.getByRole('textbox', { name: 'Reply in thread' }));
+    await say(alice.page, 'thread answer from alice', { box: alicePanel.getByRole('textbox', { name: 'Reply in thread' }) });
     await row(page, 'thread answer from alice', panel).waitFor();
     await row(page, 'ping @alice please review').getByRole('button', { name: '2 replies' }).waitFor();
     await checkScreen(alice.page, 'thread-panel');

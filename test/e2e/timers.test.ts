@@ -6,18 +6,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { startTestServer, tempDir } from '../support/server-client.ts';
-import { checkScreen, eventually, launchBrowser, openApp, PASSPHRASE, startUserShell, type AppPage, type UserShell } from '../support/web-app.ts';
+import { checkScreen, eventually, launchBrowser, openApp, startUserShell, type AppPage, type UserShell } from '../support/web-app.ts';
+import { joinAndContinue, messages, messageWith, say as sayIn } from '../support/e2e-people.ts';
 
-const messages = (page: Page) => page.getByRole('log');
-const message = (page: Page, text: string) => messages(page).getByRole('article').filter({ hasText: text });
-
-async function say(page: Page, text: string, disappears?: string): Promise<void> {
-  if (disappears) await page.getByLabel('Disappears').selectOption({ label: disappears });
-  const composer = page.getByRole('textbox', { name: /^Message / });
-  await composer.fill(text);
-  await composer.press('Enter');
-  await eventually(async () => (await composer.inputValue()) === '', 'the composer to clear after sending');
-}
+const message = messageWith;
+const say = (page: Page, text: string, disappears?: string) => sayIn(page, text, { disappears });
 
 async function openSettings(page: Page): Promise<void> {
   await page.getByRole('button', { name: 'Settings' }).click();
@@ -41,14 +34,7 @@ describe('disappearing messages in the app', { timeout: 300_000 }, () => {
     shell = await startUserShell({ firstInvite: relay.firstAdminInvite! });
     alice = await openApp(browser, shell.shell.url);
     const { page } = alice;
-    await page.getByRole('heading', { name: 'Join your organisation' }).waitFor();
-    await page.getByRole('textbox', { name: 'Username' }).fill('alice');
-    await page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
-    await page.getByLabel('Passphrase again').fill(PASSPHRASE);
-    await page.getByRole('button', { name: 'Join' }).click();
-    await page.getByRole('heading', { name: 'Your recovery kit' }).waitFor({ timeout: 30_000 });
-    await page.getByLabel('I stored my recovery kit somewhere safe').check();
-    await page.getByRole('button', { name: 'Continue to Wardroom' }).click();
+    await joinAndContinue(page, 'alice');
     await page.getByRole('button', { name: 'Create a channel' }).click();
     await page.getByRole('textbox', { name: 'Name', exact: true }).fill('ephemeral');
     await page.getByRole('button', { name: 'Create', exact: true }).click();

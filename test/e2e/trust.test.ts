@@ -18,6 +18,7 @@ import { generate } from 'selfsigned';
 import { fromBase64Url, sign, signingKeyPair, toBase64Url } from '../../core/crypto/sodium.ts';
 import { certifyDevice, decodeDeviceCertificate, signDeviceList } from '../../core/protocol/identity.ts';
 import { formatInviteLink, parseInviteLink } from '../../core/relay/invite-link.ts';
+import { connection, joinAndContinue, online, say } from '../support/e2e-people.ts';
 import { startHostileRelay, type HostileRelay } from '../support/hostile-relay.ts';
 import { startTestServer } from '../support/server-client.ts';
 import { checkScreen, eventually, launchBrowser, openApp, PASSPHRASE, startUserShell, type AppPage, type UserShell } from '../support/web-app.ts';
@@ -27,31 +28,9 @@ type Relay = Awaited<ReturnType<typeof startTestServer>>;
 /** The same invite, pointing at another address of the same relay (the hostile proxy in front of it, or the relay itself). */
 const via = (invite: string, server: string) => formatInviteLink({ ...parseInviteLink(invite), server });
 
-async function join(page: Page, username: string, invite?: string): Promise<void> {
-  await page.getByRole('heading', { name: 'Join your organisation' }).waitFor();
-  if (invite !== undefined) await page.getByRole('textbox', { name: 'Invite link' }).fill(invite);
-  await page.getByRole('textbox', { name: 'Username' }).fill(username);
-  await page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
-  await page.getByLabel('Passphrase again').fill(PASSPHRASE);
-  await page.getByRole('button', { name: 'Join', exact: true }).click();
-  await page.getByRole('heading', { name: 'Your recovery kit' }).waitFor({ timeout: 30_000 });
-  await page.getByLabel('I stored my recovery kit somewhere safe').check();
-  await page.getByRole('button', { name: 'Continue to Wardroom' }).click();
-  await online(page);
-}
-
-const connection = (page: Page) => page.getByRole('navigation', { name: 'Workspace' }).locator('.connection');
-const online = (page: Page) => eventually(async () => (await connection(page).getAttribute('data-state')) === 'online', 'the relay to be online', 30_000);
 const log = (page: Page) => page.getByRole('log');
 const profilePanel = (page: Page, username: string) => page.getByRole('dialog', { name: `Profile of ${username}` });
 const digitsIn = async (page: Page, username: string) => (await profilePanel(page, username).getByRole('group', { name: /^Safety number/ }).getAttribute('data-digits'))!;
-
-async function say(page: Page, text: string): Promise<void> {
-  const composer = page.getByRole('textbox', { name: /^Message / });
-  await composer.fill(text);
-  await composer.press('Enter');
-  await eventually(async () => (await composer.inputValue()) === '', 'the composer to clear after sending');
-}
 
 async function openDirect(page: Page, username: string): Promise<void> {
   await page.getByRole('button', { name: 'Start a direct message' }).click();
@@ -142,14 +121,14 @@ describe('trust in the desktop app (web shell)', { timeout: 300_000 }, () => {
     assert.equal(await alice.page.getByRole('textbox', { name: 'Invite link' }).inputValue(), aliceInvite, 'the join flow opens filled in');
     await alice.page.getByText('From the link you opened.').waitFor();
     assert.doesNotMatch(alice.page.url(), /join|token/, 'the link and the token left the address bar');
-    await join(alice.page, 'alice');
+    await joinAndContinue(alice.page, 'alice');
 
     await alice.page.getByRole('button', { name: 'Invite people' }).click();
     await alice.page.getByRole('button', { name: 'Create invite link' }).click();
     bobInvite = await alice.page.getByRole('textbox', { name: 'Invite link' }).inputValue();
     await alice.page.getByRole('button', { name: 'Done' }).click();
     bob = await openApp(browser, bobShell.shell.url);
-    await join(bob.page, 'bob', via(bobInvite, relay.url));
+    await joinAndContinue(bob.page, 'bob', via(bobInvite, relay.url));
     assert.equal(await bob.page.title(), 'Wardroom');
   });
 
@@ -346,7 +325,7 @@ describe('trust in the desktop app (web shell)', { timeout: 300_000 }, () => {
     for (let n = await page.locator('.notices .notice').count(); n > 0; n--) await page.locator('.notices').getByRole('button', { name: 'Dismiss' }).first().click();
     await page.getByRole('button', { name: /^Profiles/ }).click();
     await page.getByRole('dialog', { name: 'Profiles' }).getByRole('button', { name: 'Add another profile' }).click();
-    await join(page, 'alice', tlsRelay.firstAdminInvite!);
+    await joinAndContinue(page, 'alice', tlsRelay.firstAdminInvite!);
     // the second organisation: no conversations yet, and the first profile still open in the host
     await page.getByText('No direct messages yet.').waitFor();
     await page.getByRole('button', { name: 'Profiles (2)' }).click();

@@ -10,40 +10,13 @@ import type { Browser, Page } from 'playwright-core';
 import { createSession } from '../../core/host/index.ts';
 import { startTestServer, tempDir } from '../support/server-client.ts';
 import { checkScreen, eventually, launchBrowser, openApp, PASSPHRASE, startUserShell, type AppPage, type UserShell } from '../support/web-app.ts';
+import { connection, continuePastKit, join, messages, messageWith, online, say, sidebarItem } from '../support/e2e-people.ts';
 
 type Relay = Awaited<ReturnType<typeof startTestServer>>;
 
-async function join(page: Page, username: string, invite?: string): Promise<string> {
-  await page.getByRole('heading', { name: 'Join your organisation' }).waitFor();
-  if (invite !== undefined) await page.getByRole('textbox', { name: 'Invite link' }).fill(invite);
-  await page.getByRole('textbox', { name: 'Username' }).fill(username);
-  await page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
-  await page.getByLabel('Passphrase again').fill(PASSPHRASE);
-  await page.getByRole('button', { name: 'Join' }).click();
-  await page.getByRole('heading', { name: 'Your recovery kit' }).waitFor({ timeout: 30_000 });
-  return page.getByRole('textbox', { name: 'Recovery kit' }).inputValue();
-}
-
-async function continuePastKit(page: Page): Promise<void> {
-  await page.getByLabel('I stored my recovery kit somewhere safe').check();
-  await page.getByRole('button', { name: 'Continue to Wardroom' }).click();
-  await online(page);
-}
-
-const connection = (page: Page) => page.getByRole('status', { name: /^Connection:/ });
-const online = (page: Page) => eventually(async () => (await connection(page).getAttribute('data-state')) === 'online', 'the relay to be online');
-const sidebarItem = (page: Page, name: RegExp) => page.getByRole('navigation', { name: 'Workspace' }).getByRole('button', { name });
-const messages = (page: Page) => page.getByRole('log');
-const message = (page: Page, text: string) => messages(page).getByRole('article').filter({ hasText: text });
+const message = messageWith;
 /** A message whose text is exactly this (one paragraph). */
 const exactly = (page: Page, text: string) => messages(page).getByRole('article').filter({ has: page.getByText(text, { exact: true }) });
-
-async function say(page: Page, text: string): Promise<void> {
-  const composer = page.getByRole('textbox', { name: /^Message / });
-  await composer.fill(text);
-  await composer.press('Enter');
-  await eventually(async () => (await composer.inputValue()) === '', 'the composer to clear after sending');
-}
 
 describe('the desktop app in Chromium (web shell)', { timeout: 300_000 }, () => {
   let browser: Browser;
