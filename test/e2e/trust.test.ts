@@ -65,8 +65,10 @@ const RECORD_NOTIFICATIONS = `(() => {
   const Real = window.Notification;
   const seen = [];
   window.__notifications = seen;
+  window.__closed = 0;
   class Recorded extends Real {
     constructor(title, options) { super(title, options); seen.push({ title, body: options && options.body }); }
+    close() { window.__closed++; super.close(); }
   }
   Object.defineProperty(window, 'Notification', { value: Recorded, configurable: true, writable: true });
 })()`;
@@ -173,6 +175,26 @@ describe('trust in the desktop app (web shell)', { timeout: 300_000 }, () => {
     await panel.getByRole('button', { name: 'Mark verified' }).waitFor();
     await alice.page.keyboard.press('Escape');
     await panel.waitFor({ state: 'hidden' });
+  });
+
+  it('a notification is taken back when its message is deleted for everyone', async () => {
+    // Bob looks at a channel of his own, so a direct message from Alice notifies him
+    await bob.page.getByRole('button', { name: 'Create a channel' }).click();
+    await bob.page.getByRole('textbox', { name: 'Name', exact: true }).fill('notes');
+    await bob.page.getByRole('button', { name: 'Create', exact: true }).click();
+    await bob.page.getByRole('heading', { name: '#notes', level: 1 }).waitFor();
+    const before = (await bob.page.evaluate('window.__notifications.length')) as number;
+    const closedBefore = (await bob.page.evaluate('window.__closed')) as number;
+    await say(alice.page, 'this one I take back');
+    await eventually(async () => ((await bob.page.evaluate('window.__notifications.length')) as number) > before, 'Bob\'s notification');
+    const message = log(alice.page).getByRole('article').filter({ hasText: 'this one I take back' });
+    await message.getByRole('button', { name: /^Actions for the message from / }).click();
+    await alice.page.getByRole('menuitem', { name: 'Delete for everyone…', exact: true }).click();
+    await alice.page.getByRole('dialog', { name: 'Delete message' }).getByRole('button', { name: 'Delete', exact: true }).click();
+    await eventually(async () => ((await bob.page.evaluate('window.__closed')) as number) > closedBefore, 'the notification closed with its message');
+    await bob.page.getByRole('navigation', { name: 'Workspace' }).getByRole('button', { name: /^alice/ }).click();
+    await bob.page.getByRole('heading', { name: 'alice', level: 1 }).waitFor();
+    assert.equal(await log(bob.page).getByText('this one I take back').count(), 0);
   });
 
   it('a relay serving another key for Bob: the change shows in place, Alice\'s message is held with a banner, and accepting sends it', async () => {

@@ -18,6 +18,7 @@ import { useSearch } from './search.ts';
 import { useDevices } from './devices.ts';
 import { useTrust } from './trust.ts';
 import { useUploads } from './uploads.ts';
+import { dismissAllNotifications } from './notify.ts';
 
 /** Messages per history page, for every list the renderer loads. */
 export const PAGE = 50;
@@ -115,6 +116,7 @@ export function locked(profile: string, reason: LockReason | undefined): void {
 
 function wipe(): void {
   markedUpTo.clear();
+  dismissAllNotifications();
   useMessages.getState().clear();
   useConversations.getState().clear();
   useContacts.getState().clear();

@@ -12,7 +12,7 @@ import { useSession } from './session.ts';
 import { useSettings } from './settings.ts';
 import { useTyping } from './typing.ts';
 import { useDevices } from './devices.ts';
-import { notifyArrival } from './notify.ts';
+import { dismissNotification, notifyArrival } from './notify.ts';
 import { identityChanged } from './trust-actions.ts';
 
 export function startFeed(bridge: WardroomBridge): void {
@@ -36,6 +36,7 @@ export function startFeed(bridge: WardroomBridge): void {
   bridge.on('message.removed', ({ conversation, id }) => {
     useMessages.getState().remove(conversation, id);
     usePanel.getState().removed(id);
+    dismissNotification(conversation, id);
   });
   bridge.on('conversation.updated', (conversation, seq) => {
     if (fresh(seq)) useConversations.getState().upsert(conversation);
