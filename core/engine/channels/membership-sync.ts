@@ -45,6 +45,8 @@ export interface PassedHead {
 }
 
 const vouchesKey = (channelId: string) => `e:membership-vouches:${channelId}`;
+/** Non-members' heads remembered as followed (beyond this the memory starts again: at worst one more log read each). */
+const FOLLOWED_MAX = 1_000;
 
 export class MembershipSync implements HeadWitness {
   readonly #ctx: EngineContext;
@@ -75,13 +77,16 @@ export class MembershipSync implements HeadWitness {
   async vouched(channelId: string, sender: string, head: MembershipHead): Promise<void> {
     let state = await this.#logs.state(channelId);
     if (!state || head.seq < state.seq) return; // the sender is behind: our next message carries our head to it
+    if (head.seq === state.seq && constantTimeEqual(head.head, state.head)) return; // the same log: the usual case
     const vouches = await this.load(channelId);
     const known = vouches.get(sender);
     if (known && (known.seq > head.seq || (known.seq === head.seq && constantTimeEqual(known.head, head.head)))) return; // heard already
     if (!state.members.has(sender)) {
-      // perhaps added in an entry this device has not read yet: read once, and count the head only if it did
-      const followed = `${channelId}:${sender}:${head.seq}`;
+      // perhaps added in an entry this device has not read yet: read once while our log stands where it does,
+      // and count the head only if that made the sender a member
+      const followed = `${channelId}:${sender}:${state.seq}`;
       if (head.seq === state.seq || this.#followed.has(followed)) return;
+      if (this.#followed.size >= FOLLOWED_MAX) this.#followed.clear();
       this.#followed.add(followed);
       state = await this.#logs.state(channelId, true);
       if (!state?.members.has(sender) || head.seq < state.seq) return;
@@ -132,11 +137,11 @@ export class MembershipSync implements HeadWitness {
    */
   async read(channelId: string, state: MembershipState, passed: PassedHead[], contradicted: number | null, adopted: boolean): Promise<void> {
     const vouches = await this.load(channelId);
-    for (const vouch of vouches.values()) if (adopted) vouch.conflict = false;
+    if (adopted) for (const vouch of vouches.values()) vouch.conflict = false;
     for (const [member, vouch] of vouches) {
       const reached = passed.find((p) => p.seq === vouch.seq);
       if (reached && constantTimeEqual(reached.head, vouch.head)) vouches.delete(member);
-      else if (reached || vouch.seq === contradicted) vouch.conflict = true;
+      else if (vouch.seq === contradicted) vouch.conflict = true;
     }
     await this.#settle(channelId, state);
   }
@@ -156,7 +161,8 @@ export class MembershipSync implements HeadWitness {
   /** Drops what the log has caught up with, keeps the rest, and tells the user when the channel's standing changed. */
   async #settle(channelId: string, state: MembershipState): Promise<void> {
     const vouches = this.#vouches.get(channelId) ?? new Map<string, Vouch>();
-    for (const [member, vouch] of vouches) if (!vouch.conflict && vouch.seq <= state.seq) vouches.delete(member);
+    // reached, or no longer a member's word (a member removed since): nothing to wait for
+    for (const [member, vouch] of vouches) if ((!vouch.conflict && vouch.seq <= state.seq) || !state.members.has(member)) vouches.delete(member);
     const rows = [...vouches].map(([member, v]) => [member, v.seq, toBase64Url(v.head), v.conflict]);
     const statements: Statement[] = [rows.length
       ? { sql: 'INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)', params: [vouchesKey(channelId), utf8(JSON.stringify(rows))] }
