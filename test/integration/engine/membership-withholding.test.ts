@@ -75,6 +75,10 @@ describe('engine: a relay that withholds or forks a channel\'s membership log', 
     await alice.engine.api.call('channels.remove', { conversation: conversation(), username: 'dan' });
     await settle(carol);
     assert.deepEqual(await membersSeenBy(carol), ['alice', 'bob', 'carol', 'dan', 'erin'], 'the relay hid the removal from carol');
+    // carol, behind, is nothing alarming to alice: her head is older than alice's, and alice's next message carries hers
+    const behind = await send(carol, 'carol has not heard yet');
+    await arrives(alice, behind.id);
+    assert.equal(warnings(alice).length, 0, 'a sender that is merely behind raises no warning');
 
     // the relay would serve the entry if asked; it only never tells carol to ask (no notice reaches her)
     withheld.set(carol.engine.deviceId, Number.MAX_SAFE_INTEGER);
