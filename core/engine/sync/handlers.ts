@@ -37,7 +37,8 @@ export function syncHandlers(ctx: EngineContext, inbound: Inbound, operations: O
       const pending = await ctx.outbox.pending();
       await ctx.outbox.flush();
       op.progress(inbound.received - before);
-      return { received: inbound.received - before, sent: pending - (await ctx.outbox.pending()) };
+      // what was queued meanwhile (an answer to a key request, say) can leave more pending than before: none sent, not fewer
+      return { received: inbound.received - before, sent: Math.max(0, pending - (await ctx.outbox.pending())) };
     }),
     'operations.cancel': async ({ operation }) => ({ cancelled: operations.cancel(operation) }),
   };
