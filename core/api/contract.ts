@@ -202,7 +202,10 @@ export const MessageView = z.object({
   burnAfterReadSeconds: z.number().int().positive().optional(),
   /** the org policy shortened this message's timers (or gave it one): the UI says so */
   clampedByPolicy: z.boolean().optional(),
-  /** `held`: not sent, because someone in the conversation has a new identity key the user has not accepted yet */
+  /**
+   * `held`: not sent, because someone in the conversation has a new identity key the user has not accepted yet, or
+   * (a channel) because the relay withholds or forks its membership log (`channel.membershipWarning` says which)
+   */
   status: z.enum(['pending', 'held', 'sent', 'delivered', 'read', 'failed']),
   outgoing: z.boolean(),
   /**
@@ -210,9 +213,11 @@ export const MessageView = z.object({
    * changed; `membership`, the sender changed who is in the channel (`membership` says how), as its signed log says;
    * `timer-changed`, a member changed the conversation's timers (`text` says who and what); `policy-clamped`, the
    * org policy shortens timers here (`text` says how); `retention-on`/`retention-off`, the org's signed policy
-   * turned retention on or off (local; `sender` is then the archive account)
+   * turned retention on or off (local; `sender` is then the archive account); `membership-warning`, the relay
+   * withholds or forks the channel's membership log, or stopped doing so (`text` says which; `sender` is the member
+   * whose device vouched for the head this device could not see)
    */
-  notice: z.enum(['identity-changed', 'membership', 'timer-changed', 'policy-clamped', 'retention-on', 'retention-off']).optional(),
+  notice: z.enum(['identity-changed', 'membership', 'timer-changed', 'policy-clamped', 'retention-on', 'retention-off', 'membership-warning']).optional(),
   membership: MembershipNotice.optional(),
   preview: LinkPreviewView.optional(),
   files: z.array(FileView).optional(),
@@ -511,6 +516,15 @@ export const events = {
   'vault.shredded': ShredReportView.extend({ trigger: z.enum(['expiry', 'scheduled', 'manual']) }),
   /** A newer org policy is in force on this device. */
   'policy.changed': PolicyView,
+  /**
+   * A channel's membership log cannot be trusted right now, or can again. `behind`: a member's device vouched (inside
+   * a message) for a change the relay does not serve; `fork`: the relay showed members different changes at the same
+   * position. Either way sends there are held and no new key goes out until `resolved`. `by` vouched for the head
+   * in question, `seq` is its position, `message` one line for a warning.
+   */
+  'channel.membershipWarning': z.object({
+    conversation: ConversationId, state: z.enum(['behind', 'fork', 'resolved']), by: Username, seq: z.number().int().nonnegative(), message: z.string().max(1000),
+  }),
 } as const;
 
 // ---------------------------------------------------------------- derived types

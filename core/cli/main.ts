@@ -437,6 +437,11 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
           ? await call('messages.send', request)
           : await withProgress(engine.api, io, json, files.length === 1 ? 'uploading' : `uploading ${files.length} files`, (operation) =>
             call('messages.send', { ...request, attachments: files.map((file) => ({ path: path.resolve(file) })), operation }));
+        if (sent.status === 'held' && conversation.startsWith('c:')) {
+          // a channel holds only for its membership log (protocol.md section 5, "Withheld and forked logs")
+          throw new ApiError('HOSTILE_SERVER', 'held, not sent: the relay withholds or forks this channel\'s membership changes (a member\'s device has seen changes '
+            + 'it does not show this one, or another history); the message goes out once it shows them');
+        }
         if (sent.status === 'held') {
           const people = (await call('contacts.list', {})).contacts.filter((c) => c.identity !== 'accepted').map((c) => c.username);
           throw new ApiError('FORBIDDEN', `held, not sent: the safety number of ${people.map((p) => `@${p}`).join(', ') || 'someone in this conversation'} changed. `

@@ -174,6 +174,7 @@ export class Engine {
     policy = this.#policy = new OrgPolicy(ctx, opened.policy);
     const metadata = new ChannelMetadata(ctx);
     this.#channels = new ChannelDirectory(ctx, metadata);
+    this.#channels.heads.whenInSync(() => void this.#sendHeld().then(() => this.#outbox.flush()).catch(problem));
     const routing = new ConversationRouter(ctx, this.#channels);
     this.#routing = routing;
     this.#outbound = new Outbound(ctx, this.#channels, metadata, { copiesTo: () => this.#retention.copiesTo(), withheldFrom: (u) => this.#retention.withheldFrom(u) });

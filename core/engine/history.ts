@@ -172,7 +172,7 @@ export interface MessageRow {
   preview: string | null;
 }
 
-export type NoticeKind = LocalNotice | 'timer-changed' | 'policy-clamped';
+export type NoticeKind = LocalNotice | 'timer-changed' | 'policy-clamped' | 'membership-warning';
 
 export const MESSAGE_COLUMNS = `m.message_id, m.conversation_id, m.sender_id, m.sender_device, m.sent_at, m.body, m.edited_at, m.expires_at,
   m.burn_seconds, m.reply_to, m.thread_root, m.mentions, m.outgoing, m.status, m.notice, m.notice_detail, m.clamped, m.preview`;

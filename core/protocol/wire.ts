@@ -140,43 +140,53 @@ export type SenderKeyDistribution = Infer<typeof senderKeyDistributionSchema>;
 export const channelMetaKeySchema = struct({ keyId: uint(UINT32_MAX), key: key32 });
 export type ChannelMetaKey = Infer<typeof channelMetaKeySchema>;
 
+/**
+ * Where the sender's membership log of the channel stood when it wrote (core/protocol/membership.ts: the position
+ * and digest of the newest entry it checked), on every payload sent under a sender key. It travels inside the
+ * encryption, so the relay cannot change it: a receiver that is behind reads the log before it believes it, and
+ * one whose log has another entry at that position has caught the relay showing members different histories
+ * (core/engine/channels/membership-sync.ts). Left out elsewhere, so pairwise payloads encode as they always did.
+ */
+const inChannel = { membership: struct({ seq: uint(), head: bytes(32) }) };
+export type MembershipHead = Infer<(typeof inChannel)['membership']>;
+
 const payloadSchemas = {
-  text: struct({ ...common, kind: literal('text'), body }, { preview: linkPreviewSchema }),
+  text: struct({ ...common, kind: literal('text'), body }, { preview: linkPreviewSchema, ...inChannel }),
   /**
    * An answer to `target`: in its thread, or with `quote` set, in the conversation itself with the target quoted
    * above it (left out when false, so a thread reply encodes to the bytes it always did).
    */
-  reply: struct({ ...common, kind: literal('reply'), target: messageId, body }, { quote: bool, preview: linkPreviewSchema }),
-  edit: struct({ ...common, kind: literal('edit'), target: messageId, body }),
-  delete: struct({ ...common, kind: literal('delete'), target: messageId }),
-  reaction: struct({ ...common, kind: literal('reaction'), target: messageId, emoji: text(64, 1), remove: bool }),
-  file: struct({ ...common, kind: literal('file'), files: list(fileSchema, LIMITS.filesPerMessage), caption: nullable(body), replyTo: nullable(messageId) }),
+  reply: struct({ ...common, kind: literal('reply'), target: messageId, body }, { quote: bool, preview: linkPreviewSchema, ...inChannel }),
+  edit: struct({ ...common, kind: literal('edit'), target: messageId, body }, inChannel),
+  delete: struct({ ...common, kind: literal('delete'), target: messageId }, inChannel),
+  reaction: struct({ ...common, kind: literal('reaction'), target: messageId, emoji: text(64, 1), remove: bool }, inChannel),
+  file: struct({ ...common, kind: literal('file'), files: list(fileSchema, LIMITS.filesPerMessage), caption: nullable(body), replyTo: nullable(messageId) }, inChannel),
   call: struct({
     ...common, kind: literal('call'), callId: messageId,
     signal: literal('offer', 'answer', 'candidate', 'hangup', 'reject'), data: text(LIMITS.textBytes),
-  }),
-  'sender-key': struct({ ...common, kind: literal('sender-key'), distribution: senderKeyDistributionSchema }),
-  'sender-key-request': struct({ ...common, kind: literal('sender-key-request'), channelId: idField, keyId: uint(UINT32_MAX) }),
-  receipt: struct({ ...common, kind: literal('receipt'), receipt: literal('delivered', 'read'), targets: list(messageId, LIMITS.idsPerList) }),
-  'session-reset': struct({ ...common, kind: literal('session-reset'), brokenSessionId: nullable(messageId), reason: literal('decrypt-failed', 'no-session') }),
+  }, inChannel),
+  'sender-key': struct({ ...common, kind: literal('sender-key'), distribution: senderKeyDistributionSchema }, inChannel),
+  'sender-key-request': struct({ ...common, kind: literal('sender-key-request'), channelId: idField, keyId: uint(UINT32_MAX) }, inChannel),
+  receipt: struct({ ...common, kind: literal('receipt'), receipt: literal('delivered', 'read'), targets: list(messageId, LIMITS.idsPerList) }, inChannel),
+  'session-reset': struct({ ...common, kind: literal('session-reset'), brokenSessionId: nullable(messageId), reason: literal('decrypt-failed', 'no-session') }, inChannel),
   /** Sent as a live signal, never stored: who is typing where (a channel's id, or the direct or group conversation). */
-  typing: struct({ ...common, kind: literal('typing'), typing: bool, channel: nullable(idField) }),
+  typing: struct({ ...common, kind: literal('typing'), typing: bool, channel: nullable(idField) }, inChannel),
   /**
    * The name its sender chose to be shown by (empty: none), sent to the people they share conversations with; and,
    * to the sender's own other devices only, the sending device's name.
    */
-  profile: struct({ ...common, kind: literal('profile'), displayName: text(LIMITS.displayNameBytes), deviceName: nullable(text(LIMITS.displayNameBytes)) }),
+  profile: struct({ ...common, kind: literal('profile'), displayName: text(LIMITS.displayNameBytes), deviceName: nullable(text(LIMITS.displayNameBytes)) }, inChannel),
   /**
    * A channel's metadata keys (its name and topic are sealed under them, channel-meta.ts), pairwise only, to a member's
    * devices: by whoever added them, to the sealing device's other devices, and in answer to a request.
    */
-  'channel-key': struct({ ...common, kind: literal('channel-key'), channelId: idField, keys: list(channelMetaKeySchema, LIMITS.channelKeysPerPayload) }),
+  'channel-key': struct({ ...common, kind: literal('channel-key'), channelId: idField, keys: list(channelMetaKeySchema, LIMITS.channelKeysPerPayload) }, inChannel),
   /** A member asks for the metadata key a channel's name or topic names and it lacks. */
-  'channel-key-request': struct({ ...common, kind: literal('channel-key-request'), channelId: idField, keyId: uint(UINT32_MAX) }),
+  'channel-key-request': struct({ ...common, kind: literal('channel-key-request'), channelId: idField, keyId: uint(UINT32_MAX) }, inChannel),
   /** A member set the conversation's default timers (null: none); every member's devices announce it in place. */
-  timer: struct({ ...common, kind: literal('timer'), expireSeconds: nullable(uint(UINT32_MAX)), burnSeconds: nullable(uint(UINT32_MAX)) }),
+  timer: struct({ ...common, kind: literal('timer'), expireSeconds: nullable(uint(UINT32_MAX)), burnSeconds: nullable(uint(UINT32_MAX)) }, inChannel),
   /** A recipient's device first displayed these messages: their burn-on-read starts now on every device. */
-  burn: struct({ ...common, kind: literal('burn'), targets: list(messageId, LIMITS.idsPerList) }),
+  burn: struct({ ...common, kind: literal('burn'), targets: list(messageId, LIMITS.idsPerList) }, inChannel),
 } satisfies Record<string, Field<unknown>>;
 
 type PayloadOf<K extends keyof typeof payloadSchemas> = Omit<Infer<(typeof payloadSchemas)[K]>, 'v'>;

@@ -18,8 +18,13 @@ export interface HostileRelay {
   url: string;
   /** Applied to every server-to-client frame; the default passes everything through. */
   rewrite: Rewrite;
-  /** Applied to the body of every JSON reply (by path: GETs, and POSTs such as prekey claims); the default passes it through. */
-  rewriteReply: (path: string, body: unknown) => unknown;
+  /**
+   * Applied to the body of every JSON reply (by path: GETs, and POSTs such as prekey claims), with the device that
+   * asked (null when signed out); the default passes it through.
+   */
+  rewriteReply: (path: string, body: unknown, device: string | null) => unknown;
+  /** Every JSON request body a device sent (a signed membership entry the relay may keep and show elsewhere). */
+  requests: { method: string; path: string; body: unknown }[];
   /** Every deliver frame the server pushed, per device, as the server sent it. */
   delivered: Map<string, Deliver[]>;
   /** Every seq each device acknowledged (it acknowledges a batch after committing it). */
@@ -33,8 +38,19 @@ export interface HostileRelay {
 export async function startHostileRelay(upstream: string): Promise<HostileRelay> {
   const sockets = new Map<string, WebSocket>();
   const fakeSeqs = new Set<number>();
+  // which device a session token belongs to, asked of the real server once per token
+  const devices = new Map<string, Promise<string | null>>();
+  const deviceOf = (authorization: string | undefined): Promise<string | null> => {
+    if (!authorization) return Promise.resolve(null);
+    if (!devices.has(authorization)) {
+      devices.set(authorization, fetch(new URL('/v1/me', upstream), { headers: { authorization } })
+        .then(async (me) => (me.status === 200 ? ((await me.json()) as { deviceId: string }).deviceId : null), () => null));
+    }
+    return devices.get(authorization)!;
+  };
   const server = http.createServer((req, res) => {
     const target = new URL(req.url ?? '/', upstream);
+    const sent: Buffer[] = [];
     const forward = http.request(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (reply) => {
       const json = String(reply.headers['content-type'] ?? '').startsWith('application/json');
       if (!json) {
@@ -44,21 +60,31 @@ export async function startHostileRelay(upstream: string): Promise<HostileRelay>
       }
       const chunks: Buffer[] = [];
       reply.on('data', (chunk: Buffer) => chunks.push(chunk));
-      reply.on('end', () => {
-        const body = JSON.stringify(relay.rewriteReply(target.pathname, JSON.parse(Buffer.concat(chunks).toString('utf8'))));
+      reply.on('end', () => void deviceOf(req.headers.authorization).then((device) => {
+        const body = JSON.stringify(relay.rewriteReply(target.pathname, JSON.parse(Buffer.concat(chunks).toString('utf8')), device));
         const { 'content-length': _length, ...headers } = reply.headers;
         res.writeHead(reply.statusCode ?? 502, { ...headers, 'content-length': Buffer.byteLength(body) });
         res.end(body);
-      });
+      }));
     });
     forward.on('error', () => res.destroy());
-    req.pipe(forward);
+    req.on('data', (chunk: Buffer) => {
+      sent.push(chunk);
+      forward.write(chunk);
+    });
+    req.on('end', () => {
+      forward.end();
+      if (String(req.headers['content-type'] ?? '').startsWith('application/json') && sent.length) {
+        relay.requests.push({ method: req.method ?? 'GET', path: target.pathname, body: JSON.parse(Buffer.concat(sent).toString('utf8')) as unknown });
+      }
+    });
   });
   const wss = new WebSocketServer({ noServer: true });
   const relay: HostileRelay = {
     url: '',
     rewrite: (frame) => [frame],
     rewriteReply: (_path, body) => body,
+    requests: [],
     delivered: new Map(),
     acked: new Map(),
     inject(device, frame) {

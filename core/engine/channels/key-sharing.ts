@@ -113,6 +113,7 @@ export class ChannelKeySharing {
       try {
         const key = (await this.#metadata.keysOf(r.channelId)).find((held) => held.keyId === r.keyId);
         if (!key || !(await this.#channels.isMember(r.channelId, r.requester.userId, true))) continue; // never to a non-member
+        if (await this.#channels.heads.problem(r.channelId)) continue; // nor while the log may hide that they were removed
         const payload = this.#control({ kind: 'channel-key', channelId: r.channelId, keys: [key] });
         await this.#outbound.queueToDevices((staged, now, sessions) => encryptToDevices(staged, [r.requester], payload, now, sessions));
       } catch (error) {

@@ -9,6 +9,7 @@ import { channelConversationId } from '../conversations/ref.ts';
 import type { ChannelRole } from '../../protocol/membership.ts';
 import type { ChannelMetadata } from './metadata.ts';
 import { MembershipLogs } from './membership-log.ts';
+import { MembershipSync } from './membership-sync.ts';
 import { rotationFlagStatement } from './rotation.ts';
 
 /** How long resolving a name waits for the connection, then for the queue, when a key may be in it. */
@@ -24,11 +25,14 @@ export class ChannelDirectory {
   readonly #ctx: EngineContext;
   readonly #metadata: ChannelMetadata;
   readonly logs: MembershipLogs;
+  /** whether the log this device holds is the one members' messages vouch for (the relay may withhold or fork it) */
+  readonly heads: MembershipSync;
 
   constructor(ctx: EngineContext, metadata: ChannelMetadata) {
     this.#ctx = ctx;
     this.#metadata = metadata;
     this.logs = new MembershipLogs(ctx, () => this.sync());
+    this.heads = new MembershipSync(ctx, this.logs);
   }
 
   /** Who is in a channel, as its verified log says (null: no log this device could check); `refresh` reads newer entries. */

@@ -20,6 +20,8 @@ import { channelConversationId } from '../conversations/ref.ts';
 import { EngineError } from '../errors.ts';
 import { messageViews, noticeStatement } from '../history.ts';
 import { RelayError, type LogEntry } from '../relay-http.ts';
+import type { PassedHead } from './membership-sync.ts';
+import { rotationFlagStatement } from './rotation.ts';
 
 /** The relay's page size for a log (server/routes/messaging.ts): a full page means there may be more. */
 const LOG_PAGE = 500;
@@ -30,6 +32,18 @@ const NOTICE_OF: Record<MembershipEntry['change'], MembershipNotice['change']> =
   create: 'created', add: 'added', remove: 'removed', role: 'role', join: 'joined', leave: 'left',
 };
 
+/**
+ * The heads members vouched for in their messages (membership-sync.ts): every entry the relay serves is checked
+ * against them, and a log that contradicts one is read again from its first entry.
+ */
+export interface HeadWitness {
+  load(channelId: string): Promise<unknown>;
+  /** the member whose vouched head at this position is another entry, if any */
+  contradiction(channelId: string, seq: number, head: Uint8Array): string | null;
+  forked(channelId: string, state: MembershipState): boolean;
+  read(channelId: string, state: MembershipState, passed: PassedHead[], contradicted: number | null, adopted: boolean): Promise<void>;
+}
+
 /** A fresh channel id (the relay's format: 128 random bits), ours to choose so the first entry can sign it. */
 export const newChannelId = (): string => toBase64Url(randomBytes(16));
 
@@ -39,6 +53,7 @@ export class MembershipLogs {
   readonly #ensureRows: () => Promise<void>;
   readonly #states = new Map<string, MembershipState>();
   readonly #reads = new Map<string, Promise<MembershipState | null>>();
+  #witness: HeadWitness | null = null;
 
   constructor(ctx: EngineContext, ensureRows: () => Promise<void>) {
     this.#ctx = ctx;
@@ -62,6 +77,10 @@ export class MembershipLogs {
     return read;
   }
 
+  witnessWith(witness: HeadWitness): void {
+    this.#witness = witness;
+  }
+
   /** The first entry of a new channel, made before the relay knows of it: the creator is its owner. */
   genesis(channelId: string, open: boolean): Uint8Array {
     return signMembershipEntry(this.#ctx.store.device(), channelId, null, { change: 'create', targets: [this.#ctx.username], role: 'owner', open }, this.#ctx.now());
@@ -75,6 +94,7 @@ export class MembershipLogs {
     for (let attempt = 0; ; attempt++) {
       const state = await this.state(channelId, true);
       if (!state) throw new EngineError('NOT_FOUND', 'this device has not verified who is in that channel yet; try again when it is online');
+      if (this.#witness?.forked(channelId, state)) throw new EngineError('HOSTILE_SERVER', 'the relay showed members different histories of who is in this channel: no change is made until they agree');
       const entry = signMembershipEntry(this.#ctx.store.device(), channelId, state, proposed, this.#ctx.now());
       try {
         applyMembershipEntry(state, channelId, entry, (userId) => this.#acceptedKey(userId));
@@ -100,10 +120,19 @@ export class MembershipLogs {
     return directory.known(userId)?.accountPublicKey ?? null;
   }
 
+  /**
+   * Reads what the relay has after the last entry checked, or, when the relay was caught contradicting a member's
+   * vouched head (a fork), the whole log again from its first entry: taken only if nothing in it contradicts one.
+   */
   async #read(channelId: string): Promise<MembershipState | null> {
-    const before = this.#states.get(channelId) ?? (await this.#load(channelId));
+    const kept = this.#states.get(channelId) ?? (await this.#load(channelId));
+    await this.#witness?.load(channelId);
+    const rereading = kept !== null && (this.#witness?.forked(channelId, kept) ?? false);
+    const before = rereading ? null : kept;
     let state = before;
     const applied: MembershipEntry[] = [];
+    const passed: PassedHead[] = [];
+    let contradicted: number | null = null;
     for (;;) {
       let page;
       try {
@@ -116,30 +145,48 @@ export class MembershipLogs {
       const checked = await this.#check(channelId, state, page.map((p) => p.entry));
       state = checked.state;
       applied.push(...checked.applied);
+      passed.push(...checked.passed);
+      contradicted = checked.contradicted;
       if (checked.stopped || page.length < LOG_PAGE) break;
     }
-    if (state && applied.length) await this.#store(channelId, before, state, applied);
+    if (rereading && (contradicted !== null || !state)) {
+      // the relay still serves a history some member's head contradicts: what this device had stands, frozen
+      await this.#witness!.read(channelId, kept, [], contradicted, false);
+      return kept;
+    }
+    if (state && (applied.length || rereading)) await this.#store(channelId, before, state, applied, rereading);
     if (state) this.#states.set(channelId, state);
+    if (state) await this.#witness?.read(channelId, state, passed, contradicted, rereading);
     return state;
   }
 
-  /** Applies entries in order, stopping at the first that does not verify (nothing after it can be trusted). */
+  /**
+   * Applies entries in order, stopping at the first that does not verify (nothing after it can be trusted), and
+   * before one that contradicts the head a member vouched for at its position (the relay forked the log).
+   */
   async #check(channelId: string, start: MembershipState | null, blobs: Uint8Array[]) {
     let state = start;
     const applied: MembershipEntry[] = [];
+    const passed: PassedHead[] = [];
     try {
       for (const signer of membershipSigners(blobs)) await this.#ctx.directory.ensure(signer).catch(() => null);
       for (const blob of blobs) {
         const next = applyMembershipEntry(state, channelId, blob, (userId) => this.#acceptedKey(userId));
+        const by = this.#witness?.contradiction(channelId, next.state.seq, next.state.head) ?? null;
+        if (by !== null) {
+          this.#ctx.problem(new EngineError('HOSTILE_SERVER', `the relay served membership change ${next.state.seq} of a channel that ${by}'s device saw otherwise`));
+          return { state, applied, passed, stopped: true, contradicted: next.state.seq };
+        }
         state = next.state;
         applied.push(next.entry);
+        passed.push({ seq: state.seq, head: state.head });
       }
-      return { state, applied, stopped: false };
+      return { state, applied, passed, stopped: false, contradicted: null };
     } catch (error) {
       const pending = error instanceof ProtocolError && error.code === 'UNKNOWN_DEVICE';
       // a signer whose new key the user has not accepted: checked again after they do; anything else is the relay lying
       this.#ctx.problem(pending ? error : new EngineError('HOSTILE_SERVER', `the relay served a membership change of a channel that does not verify (${(error as Error).message})`));
-      return { state, applied, stopped: true };
+      return { state, applied, passed, stopped: true, contradicted: null };
     }
   }
 
@@ -151,10 +198,16 @@ export class MembershipLogs {
     return { channelId, seq: row.seq, head: row.head, open: row.open === 1, members: new Map(roster.map((r) => [r.username, r.role])) };
   }
 
-  /** Where the log stands, the roster, and a notice for each change this device saw as a member: one transaction. */
-  async #store(channelId: string, before: MembershipState | null, after: MembershipState, applied: MembershipEntry[]): Promise<void> {
+  /**
+   * Where the log stands, the roster, and a notice for each change this device saw as a member: one transaction.
+   * Someone left (or the whole log was read again): our sender key rotates before our next message there, however
+   * this device learnt of it (the relay's notice may never come).
+   */
+  async #store(channelId: string, before: MembershipState | null, after: MembershipState, applied: MembershipEntry[], reread = false): Promise<void> {
     const { vault, username } = this.#ctx;
+    const shrank = reread || applied.some((e) => e.change === 'remove' || e.change === 'leave');
     const statements: Statement[] = [
+      ...(shrank ? [rotationFlagStatement(channelId)] : []),
       { sql: 'INSERT OR REPLACE INTO channel_logs (channel_id, seq, head, open) VALUES (?, ?, ?, ?)', params: [channelId, after.seq, after.head, after.open ? 1 : 0] },
       { sql: 'DELETE FROM channel_roster WHERE channel_id = ?', params: [channelId] },
       ...[...after.members].map(([member, role]) => ({ sql: 'INSERT INTO channel_roster (channel_id, username, role) VALUES (?, ?, ?)', params: [channelId, member, role] })),

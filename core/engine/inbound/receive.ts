@@ -130,6 +130,9 @@ export class Inbound {
         const sender = await this.#checkSender(delivery, envelope);
         const incoming = this.#decrypt(staged, delivery, envelope, now, statements, undecryptable, checkSignature);
         if (!incoming) continue;
+        // where the sender's membership log stood: a log behind it is read up to it first (it may be what let the
+        // sender in), and one the relay withholds or forks is said so (channels/membership-sync.ts)
+        if (incoming.channelId !== null && incoming.payload.membership) await this.#parts.channels.heads.vouched(incoming.channelId, sender, incoming.payload.membership).catch((error: Error) => ctx.problem(error));
         // the archive keeps its own record of every event, before (and whatever) the conversation does with it
         if (this.#parts.archive?.recording) statements.push(...await this.#parts.archive.record(incoming.channelId, sender, incoming.from.deviceId, incoming.payload, delivery.sentAt));
         const conversationId = await this.#parts.routing.inboundConversation(incoming.channelId, sender, incoming.payload);

@@ -36,6 +36,8 @@ export const CONNECT_WAIT_MS = 3_000;
 /** How many held sends one round moves to the outbox (the rest follow in the next). */
 const HELD_SENDS_PER_ROUND = 500;
 
+const OUT_OF_SYNC = 'the relay withholds or forks this channel\'s membership changes: no key goes out to its members until it shows what they vouched for';
+
 /** What a person wrote (held for an unaccepted identity); everything else is control traffic. */
 const USER_CONTENT = new Set<Payload['kind']>(['text', 'reply', 'edit', 'delete', 'reaction', 'file']);
 
@@ -120,6 +122,7 @@ export class Outbound {
    * accepted.
    */
   async memberDevices(channelId: string): Promise<DeviceAddress[]> {
+    if (await this.#channels.heads.problem(channelId)) throw new EngineError('HOSTILE_SERVER', OUT_OF_SYNC);
     const devices: DeviceAddress[] = [];
     for (const username of await this.#channels.memberUsernames(channelId)) {
       if (username !== this.#ctx.username && this.#ctx.directory.identity(username) !== 'accepted') continue;
@@ -233,9 +236,10 @@ export class Outbound {
    * committed with the same rows, and goes out from sendHeld once the relay is back. In the lane.
    */
   async #deliverOrHold(target: SendTarget, payload: Payload, messageId: string | null, records: Statement[], now: number): Promise<void> {
-    if (this.#awaitingAcceptance(target).length) {
-      // Someone here has a new identity key the user has not accepted: what they wrote waits (held, shown as
-      // such); control traffic (receipts, names) is not sent to a key nobody accepted at all.
+    if (this.#awaitingAcceptance(target).length || (await this.#membershipInDoubt(target))) {
+      // Someone here has a new identity key the user has not accepted, or the channel's membership log is behind
+      // what a member vouched for (or forked): what they wrote waits (held, shown as such); control traffic
+      // (receipts, names) is not sent to a key nobody accepted at all, nor to a membership known to be stale.
       if (!USER_CONTENT.has(payload.kind)) return;
       await this.#ctx.lane.commitWrites([], [...records, ...(messageId ? [setStatusStatement(messageId, 'held')] : []), heldSendStatement(storedConversationId(target), payload, messageId, now)]);
       return;
@@ -247,6 +251,11 @@ export class Outbound {
       await this.#ctx.lane.commitWrites([], [...records, heldSendStatement(storedConversationId(target), payload, messageId, now)]);
       this.#ctx.log(`relay unreachable: a ${payload.kind} waits for it (${(error as Error).message.slice(0, 120)})`);
     }
+  }
+
+  /** A channel whose membership log the relay withholds or forks (channels/membership-sync.ts): no key goes out for it. */
+  async #membershipInDoubt(target: SendTarget): Promise<boolean> {
+    return target.kind === 'channel' && (await this.#channels.heads.problem(target.channelId)) !== null;
   }
 
   /** The people of a direct or group conversation whose changed identity key the user has not accepted yet. */
@@ -261,7 +270,10 @@ export class Outbound {
     const expiresAt = Math.min(payload.timers?.expiresAt ?? Infinity, now + this.#envelopeTtlMs());
     if (target.kind === 'channel') {
       const prepared = await this.#prepareChannel(staged, target.channelId, now);
-      const encrypted = encryptChannelMessage(staged, target.channelId, payload, now);
+      // where our membership log stands, inside the encryption: a member behind it reads the log up to it
+      const log = await this.#channels.logs.state(target.channelId);
+      const membership = log ? { seq: log.seq, head: log.head } : undefined;
+      const encrypted = encryptChannelMessage(staged, target.channelId, membership ? { ...payload, membership } : payload, now);
       const channelFrame: OutgoingFrame = { msgId: payload.id, expiresAt, channel: target.channelId, body: encrypted.frame, messageId };
       const pairwise = prepared.sends.flatMap((frames) => this.pairwiseFrames(frames, now));
       await ctx.lane.commitFrames(staged, encrypted.writes, [...pairwise, channelFrame], [...prepared.statements, ...extra]);
@@ -311,7 +323,7 @@ export class Outbound {
           continue;
         }
         const target = await targetOf(row.conversation);
-        if (this.#awaitingAcceptance(target).length) continue; // still waiting for the user, not for the relay
+        if (this.#awaitingAcceptance(target).length || (await this.#membershipInDoubt(target))) continue; // still waiting for the user, or for a log that agrees
         await this.#encryptAndQueue(target, payload, row.message_id, [release, ...(row.message_id ? [setStatusStatement(row.message_id, 'pending')] : [])], now);
         sent++;
       } catch (error) {

@@ -74,7 +74,8 @@ export class Typing {
     const ctx = this.#ctx;
     const people = target.kind === 'direct' ? [target.username]
       : target.kind === 'group' ? target.members
-        : await this.#channels.memberUsernames(target.channelId);
+        // nobody hears of it in a channel whose membership log the relay withholds or forks (membership-sync.ts)
+        : (await this.#channels.heads.problem(target.channelId)) ? [] : await this.#channels.memberUsernames(target.channelId);
     const devices: DeviceAddress[] = [];
     for (const username of people) {
       if (username === ctx.username) continue;

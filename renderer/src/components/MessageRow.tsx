@@ -83,8 +83,9 @@ export const MessageRow = memo(function MessageRow({ message, continued, place }
   ];
   const quoted = message.replyTo && (!message.threadRoot || place.inThread && message.replyTo !== message.threadRoot);
   if (message.notice === 'identity-changed') return <IdentityNotice message={message} />;
-  // the engine's own words in the history (a timer changed, the policy shortens timers here): not anyone's message
-  if (message.notice === 'timer-changed' || message.notice === 'policy-clamped') {
+  // the engine's own words in the history (a timer changed, the policy shortens timers here, the relay withholds
+  // membership changes): not anyone's message
+  if (message.notice === 'timer-changed' || message.notice === 'policy-clamped' || message.notice === 'membership-warning') {
     return <p className="history-notice info" data-message={message.id}>{message.text}</p>;
   }
   const notice = historyNoticeText(message, me);

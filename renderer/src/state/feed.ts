@@ -53,6 +53,8 @@ export function startFeed(bridge: WardroomBridge): void {
     identityChanged(username);
     useNotices.getState().add(`${username}'s safety number changed: they may have a new device, or someone may be impersonating them.`, 'info');
   });
+  // the relay withholds or forks a channel's membership log: sends there are held until it agrees again
+  bridge.on('channel.membershipWarning', ({ state, message }) => useNotices.getState().add(message, state === 'resolved' ? 'info' : 'error'));
   bridge.on('typing', ({ conversation, username, typing }) => {
     if (username !== useSession.getState().me?.username) useTyping.getState().set(conversation, username, typing);
   });

@@ -79,3 +79,17 @@ test('envelope decoding: unknown version, oversized frame, oversized id, trailin
   assert.throws(() => decodeEnvelope(frame.subarray(0, frame.length - 1)), codeOf('MALFORMED'));
   assert.throws(() => decodeEnvelope(new Uint8Array(0)), codeOf('MALFORMED'));
 });
+
+test('a channel payload carries its sender\'s membership log head inside the encryption; a malformed head is refused', () => {
+  const membership = { seq: 41, head: k32() };
+  for (const content of contents) {
+    const payload = { ...base, id: id(), ...content, membership } as Payload;
+    assert.deepEqual(decodePayload(encodePayload(payload)).membership, membership, content.kind);
+  }
+  const without = { ...base, id: id(), kind: 'text', body: 'hi' } as Payload;
+  assert.equal('membership' in decodePayload(encodePayload(without)), false, 'left out when not given: pairwise payloads encode as before');
+  for (const head of [{ seq: 1, head: new Uint8Array(31) }, { seq: -1, head: k32() }, { seq: 1 }]) {
+    const bad = { ...base, id: id(), kind: 'text', body: 'hi', membership: head } as unknown as Payload;
+    assert.throws(() => encodePayload(bad), codeOf('MALFORMED'));
+  }
+});
