@@ -4,7 +4,7 @@
 // is anchored at the end (anchorTo), so whatever is put in front or dropped from either end, the row the user is
 // looking at keeps its place without any reading back of the layout. At the bottom, new messages keep the list
 // pinned to the newest.
-import { useVirtualizer } from '@tanstack/react-virtual';
+import { useVirtualizer, type VirtualItem } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { dayKey, dayLabel } from '../lib/time.ts';
 import { loadOlder, markRead } from '../state/app.ts';
@@ -77,6 +77,9 @@ function estimateOf(row: Row | undefined, thread: Thread | undefined): number {
     + (message?.files?.length || message?.preview ? ESTIMATE.extra : 0);
 }
 
+/** What a row shows above its message: it changes when a page put in front continues the row's day or sender. */
+const leadOf = (row: Row | undefined) => (row?.kind === 'message' ? `${row.day ?? ''}|${row.unread}|${row.continued}` : '');
+
 /** How long a message jumped to stays highlighted. */
 const HIGHLIGHT_MS = 4_000;
 
@@ -103,6 +106,19 @@ export function MessageList({ conversation, label, start }: { conversation: stri
     anchorTo: 'end',
     overscan: 8,
   });
+  // A row whose top part changed (the separator or header above its message gone, or come) grows or shrinks above
+  // its message: where that row starts at or above the top of the view, the scroll follows, so the message the user
+  // is reading stays where it was. Other size changes are the virtualizer's own rule (rows entirely above the view).
+  const leads = useRef(new Map<VirtualItem['key'], string>());
+  virtualizer.shouldAdjustScrollPositionOnItemSizeChange = (item, _delta, instance) => {
+    const offset = instance.scrollOffset ?? 0;
+    const lead = leadOf(rows[item.index]);
+    const before = leads.current.get(item.key);
+    leads.current.set(item.key, lead);
+    if (!instance.itemSizeCache.has(item.key)) return item.start < offset;
+    if (before !== undefined && before !== lead && item.start <= offset) return true;
+    return item.end <= offset && instance.scrollDirection !== 'backward';
+  };
 
   // Reads only the scroll offset and the virtualizer's own sizes: nothing here makes the browser lay out again.
   const onScroll = useCallback(() => {
