@@ -137,6 +137,13 @@ export function MessageList({ conversation, label, start }: { conversation: stri
     if (pinned.current) void markRead(conversation);
   }, [conversation, virtualizer]);
 
+  // Sizes and tops remembered for rows the window dropped would grow with every message scrolled past: forgotten
+  // (a row paged in again is estimated, then measured, like a new one).
+  useEffect(() => {
+    const present = new Set(rows.map((row) => row.key));
+    for (const cache of [virtualizer.itemSizeCache, leads.current]) for (const key of cache.keys()) if (!present.has(String(key))) cache.delete(key);
+  }, [rows, virtualizer]);
+
   // Opening a conversation, and new messages while pinned: the newest in view.
   const newest = rows.at(-1)?.key;
   useLayoutEffect(() => {

@@ -109,7 +109,8 @@ function renderLeaf(token: Token, mentions: readonly string[]): ReactNode {
  * and parsing is the costly part of showing it. Keyed by the text itself, so an edit is a new entry.
  */
 const parsed = new Map<string, Tree>();
-const PARSED_MAX = 1_000;
+/** about the bounded history window's worth (state/history-window.ts): a parsed text weighs a few KB */
+const PARSED_MAX = 400;
 
 function parse(text: string): Tree {
   let tree = parsed.get(text);
