@@ -14,8 +14,10 @@
 //    GC) with the 1,000,000-message vault open, beside the host while locked and the renderer on the unlock screen,
 //    then sampled through a long scroll (a bounded window does not grow with what was scrolled past).
 //
-//   node bench/ui.bench.ts [--keep DIR] [--unlocks N] [--scroll-seconds S] [--long-scroll-seconds S]
+//   node bench/ui.bench.ts [--keep DIR] [--unlocks N] [--scroll-seconds S] [--long-scroll-seconds S] [--trace DIR]
 //     --keep DIR   seed into DIR and reuse it on the next run when the schema and plan are unchanged
+//     --trace DIR  record the 100,000-message scroll (Chromium trace, CPU profile) into DIR and print where the
+//                  main thread's time went (ui-trace.ts)
 // `node bench/ui.bench.ts --host APPDIR` is the host child (it prints its URL, answers "mem" on stdin).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -29,6 +31,7 @@ import { ensureRendererBuilt, RENDERER_DIST } from '../scripts/build-renderer.ts
 import { CHROMIUM, CHROMIUM_ARGS } from '../test/support/web-app.ts';
 import { median, percentile, report, section } from './harness.ts';
 import { PAGE_SCRIPT } from './ui-page.ts';
+import { startRecording } from './ui-trace.ts';
 import { seed, SEED_PASSPHRASE, type ScenarioName, type Seeded } from './ui-seed.ts';
 
 const arg = (name: string): string | undefined => {
@@ -38,6 +41,7 @@ const arg = (name: string): string | undefined => {
 const UNLOCKS = Number(arg('unlocks') ?? 5);
 const SCROLL_SECONDS = Number(arg('scroll-seconds') ?? 20);
 const LONG_SCROLL_SECONDS = Number(arg('long-scroll-seconds') ?? 60);
+const TRACE_DIR = arg('trace');
 /** One wheel notch and a half: a brisk scroll, about 20 messages a second at the app's row heights. */
 const WHEEL_DELTA = 150;
 const FRAME_BUDGET_MS = 1000 / 60;
@@ -244,7 +248,9 @@ async function main(): Promise<void> {
 
     section('scrolling up through the 100,000-message channel (requestAnimationFrame deltas)');
     const idle = await idleFrames(hundred.page, 3_000);
+    const recording = TRACE_DIR ? await startRecording(browser, hundred.page, hundred.cdp) : undefined;
     const scroll = await scrollUp(hundred.page, SCROLL_SECONDS);
+    if (recording) log(`where the scroll's main thread time went (saved in ${TRACE_DIR}):\n${await recording.stop(TRACE_DIR!, 'scroll-100k')}`);
     const idleP95 = percentile(idle, 95);
     report({ name: 'frame time p50 while scrolling', value: percentile(scroll.frames, 50), unit: 'ms', baseline: { name: 'idle p50', value: percentile(idle, 50) } });
     report({ name: 'frame time p95 while scrolling', value: percentile(scroll.frames, 95), unit: 'ms', baseline: { name: 'idle p95', value: idleP95 }, target: '< 16.7 ms' });

@@ -1,7 +1,10 @@
 // A conversation's history as a virtualized list: only the rows near the viewport exist in the DOM, so a long
-// history stays smooth. Scrolling near the top loads the next older page and keeps what the user was looking at in
-// place; at the bottom, new messages keep the list pinned to the newest.
-import { useVirtualizer } from '@tanstack/react-virtual';
+// history stays smooth. Scrolling near the top loads the next older page, near the bottom of a window that does not
+// reach the newest the next newer one (the store keeps a bounded window, state/history-window.ts); the virtualizer
+// is anchored at the end (anchorTo), so whatever is put in front or dropped from either end, the row the user is
+// looking at keeps its place without any reading back of the layout. At the bottom, new messages keep the list
+// pinned to the newest.
+import { useVirtualizer, type VirtualItem } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { dayKey, dayLabel } from '../lib/time.ts';
 import { loadOlder, markRead } from '../state/app.ts';
@@ -9,19 +12,20 @@ import { firstUnread, jumpToFirstUnread, jumpToLatest, loadNewer } from '../stat
 import { useMessages, type Thread, type Undecryptable } from '../state/messages.ts';
 import { MessageRow, UndecryptableRow } from './MessageRow.tsx';
 
+// A day separator and the line where the unread messages begin belong to the message after them, in its row: a row
+// of their own would keep its key while an older page of the same day slid in above it, and the anchored position
+// would stay with the separator, at the top, instead of with what the user was reading.
 type Row =
-  | { kind: 'day'; key: string; label: string }
-  | { kind: 'message'; key: string; id: string; continued: boolean }
+  /** `day`: the label of the day separator before it; `unread`: the first of the messages unread at opening */
+  | { kind: 'message'; key: string; id: string; continued: boolean; day?: string; unread: boolean }
   | { kind: 'undecryptable'; key: string; entry: Undecryptable }
-  /** where the messages unread when the conversation was opened begin */
-  | { kind: 'unread'; key: string }
   /** the top of the list: the start of the conversation, or older pages loading */
   | { kind: 'start' | 'loading'; key: string };
 
 /** A sender's messages within this long of each other read as one block. */
 const CONTINUE_MS = 5 * 60_000;
-/** Closer to the top than this (px), the next older page loads. */
-const LOAD_OLDER_AT = 400;
+/** Closer to the top than this (px), the next older page loads; closer to the bottom, the next newer one (if any). */
+const LOAD_MORE_AT = 400;
 /** Closer to the bottom than this (px), the list counts as pinned to the newest message. */
 const PINNED_WITHIN = 48;
 
@@ -47,21 +51,34 @@ function rowsOf(thread: Thread | undefined, undecryptable: readonly Undecryptabl
     const message = thread!.byId[id]!;
     if (message.threadRoot) continue;
     flushLost(message.sentAt);
-    if (id === unreadFrom) {
-      rows.push({ kind: 'unread', key: 'unread' });
-      previous = undefined;
-    }
+    const unread = id === unreadFrom;
+    if (unread) previous = undefined;
     const day = dayKey(message.sentAt);
     const at = Date.parse(message.sentAt);
-    if (day !== previous?.day) rows.push({ kind: 'day', key: `day-${day}`, label: dayLabel(message.sentAt) });
-    const continued = previous?.day === day && previous.sender === message.sender && at - previous.at < CONTINUE_MS;
-    rows.push({ kind: 'message', key: id, id, continued });
+    const newDay = day !== previous?.day;
+    const continued = !newDay && previous!.sender === message.sender && at - previous!.at < CONTINUE_MS;
+    rows.push({ kind: 'message', key: id, id, continued, unread, ...(newDay ? { day: dayLabel(message.sentAt) } : {}) });
     // a notice is nobody's message: the one after it shows its sender again
     previous = { day, sender: message.notice ? '' : message.sender, at };
   }
   flushLost(null);
   return rows;
 }
+
+/** Heights (px) to place rows by until they are measured: a guess from the text is closer than one size for all. */
+const ESTIMATE = { head: 30, line: 22, continued: 6, separator: 34, note: 48, extra: 120, charsPerLine: 90 } as const;
+
+function estimateOf(row: Row | undefined, thread: Thread | undefined): number {
+  if (row?.kind !== 'message') return ESTIMATE.note;
+  const message = thread?.byId[row.id];
+  const lines = Math.max(1, Math.ceil((message?.text.length ?? 0) / ESTIMATE.charsPerLine), message?.text.split('\n').length ?? 1);
+  return (row.continued ? ESTIMATE.continued : ESTIMATE.head) + lines * ESTIMATE.line
+    + (row.day ? ESTIMATE.separator : 0) + (row.unread ? ESTIMATE.separator : 0)
+    + (message?.files?.length || message?.preview ? ESTIMATE.extra : 0);
+}
+
+/** What a row shows above its message: it changes when a page put in front continues the row's day or sender. */
+const leadOf = (row: Row | undefined) => (row?.kind === 'message' ? `${row.day ?? ''}|${row.unread}|${row.continued}` : '');
 
 /** How long a message jumped to stays highlighted. */
 const HIGHLIGHT_MS = 4_000;
@@ -79,62 +96,60 @@ export function MessageList({ conversation, label, start }: { conversation: stri
   const pinned = useRef(!focus);
   const [highlighted, setHighlighted] = useState<string>();
   const place = useMemo(() => ({ scope: conversation, inThread: false }), [conversation]);
-  /** the row the user was looking at when an older page was asked for, and how far below the top it was */
-  const anchor = useRef<{ key: string; offset: number } | null>(null);
 
   const virtualizer = useVirtualizer({
     count: rows.length,
     getScrollElement: () => scroller.current,
-    estimateSize: (index) => (rows[index]?.kind === 'message' ? 64 : 40),
+    estimateSize: (index) => estimateOf(rows[index], thread),
     getItemKey: (index) => rows[index]!.key,
-    overscan: 10,
+    // rows put in front or dropped from either end: the row at the top of the view stays where it is on screen
+    anchorTo: 'end',
+    overscan: 8,
   });
+  // A row whose top part changed (the separator or header above its message gone, or come) grows or shrinks above
+  // its message: where that row starts at or above the top of the view, the scroll follows, so the message the user
+  // is reading stays where it was. Other size changes are the virtualizer's own rule (rows entirely above the view).
+  const leads = useRef(new Map<VirtualItem['key'], string>());
+  virtualizer.shouldAdjustScrollPositionOnItemSizeChange = (item, _delta, instance) => {
+    const offset = instance.scrollOffset ?? 0;
+    const lead = leadOf(rows[item.index]);
+    const before = leads.current.get(item.key);
+    leads.current.set(item.key, lead);
+    if (!instance.itemSizeCache.has(item.key)) return item.start < offset;
+    if (before !== undefined && before !== lead && item.start <= offset) return true;
+    return item.end <= offset && instance.scrollDirection !== 'backward';
+  };
 
+  // Reads only the scroll offset and the virtualizer's own sizes: nothing here makes the browser lay out again.
   const onScroll = useCallback(() => {
     const el = scroller.current;
     if (!el) return;
-    pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight < PINNED_WITHIN;
+    const top = el.scrollTop;
+    const fromBottom = virtualizer.getTotalSize() - top - (virtualizer.scrollRect?.height ?? el.clientHeight);
     const current = useMessages.getState().threads[conversation];
-    if (el.scrollTop < LOAD_OLDER_AT && current?.hasOlder && !current.loading) {
-      const first = virtualizer.getVirtualItems().find((item) => item.end > el.scrollTop && rows[item.index]?.kind === 'message');
-      // where the row is on screen now, from the DOM (the estimates may be off)
-      const slot = first && el.querySelector<HTMLElement>(`[data-key="${CSS.escape(String(first.key))}"]`);
-      if (first) anchor.current = { key: String(first.key), offset: slot ? slot.getBoundingClientRect().top - el.getBoundingClientRect().top : first.start - el.scrollTop };
-      void loadOlder(conversation);
+    // the end of a window short of the newest is not the newest: what lies below it is to be loaded
+    pinned.current = fromBottom < PINNED_WITHIN && !current?.hasNewer;
+    useMessages.getState().setAtNewest(conversation, pinned.current);
+    if (current && !current.loading) {
+      if (top < LOAD_MORE_AT && current.hasOlder) void loadOlder(conversation);
+      else if (fromBottom < LOAD_MORE_AT && current.hasNewer) void loadNewer(conversation);
     }
-    if (pinned.current && current?.hasNewer) void loadNewer(conversation);
-    if (pinned.current && !current?.hasNewer) void markRead(conversation);
-  }, [conversation, virtualizer, rows]);
+    if (pinned.current) void markRead(conversation);
+  }, [conversation, virtualizer]);
 
-  // After older rows were put in front: the anchored row goes back to where it was on screen. The first jump uses
-  // the estimated sizes of the new rows; over the next frames, as they are measured (and the anchor itself may lose
-  // its header, now continuing an older message), the real position in the DOM corrects the rest.
-  useLayoutEffect(() => {
-    const held = anchor.current;
-    const el = scroller.current;
-    if (!held || !el || thread?.loading) return;
-    const start = virtualizer.measurementsCache[rows.findIndex((row) => row.key === held.key)]?.start;
-    if (start !== undefined) virtualizer.scrollToOffset(start - held.offset);
-    let frames = 0;
-    let frame = 0;
-    const correct = () => {
-      const slot = el.querySelector<HTMLElement>(`[data-key="${CSS.escape(held.key)}"]`);
-      if (slot) {
-        const drift = slot.getBoundingClientRect().top - el.getBoundingClientRect().top - held.offset;
-        if (Math.abs(drift) >= 1) el.scrollTop += drift;
-      }
-      if (++frames < 6) frame = requestAnimationFrame(correct);
-      else anchor.current = null;
-    };
-    frame = requestAnimationFrame(correct);
-    return () => cancelAnimationFrame(frame);
-  }, [rows, virtualizer, thread?.loading]);
+  // Sizes and tops remembered for rows the window dropped would grow with every message scrolled past: forgotten
+  // (a row paged in again is estimated, then measured, like a new one).
+  useEffect(() => {
+    const present = new Set(rows.map((row) => row.key));
+    for (const cache of [virtualizer.itemSizeCache, leads.current]) for (const key of cache.keys()) if (!present.has(String(key))) cache.delete(key);
+  }, [rows, virtualizer]);
 
   // Opening a conversation, and new messages while pinned: the newest in view.
   const newest = rows.at(-1)?.key;
   useLayoutEffect(() => {
-    if (rows.length > 0 && pinned.current && !anchor.current) virtualizer.scrollToIndex(rows.length - 1, { align: 'end' });
-  }, [newest, rows.length, virtualizer]);
+    if (rows.length > 0 && pinned.current) virtualizer.scrollToIndex(rows.length - 1, { align: 'end' });
+    // only a new newest row (or the first) moves the view, not rows put in front
+  }, [newest, virtualizer]);
   // What arrives while the user is at the bottom of an open conversation is read.
   useEffect(() => {
     if (newest && pinned.current && !thread?.hasNewer) void markRead(conversation);
@@ -149,7 +164,6 @@ export function MessageList({ conversation, label, start }: { conversation: stri
     if (index < 0) return;
     handled.current = focus.nonce;
     pinned.current = false;
-    anchor.current = null;
     virtualizer.scrollToIndex(index, { align: 'center' });
     setHighlighted(focus.id);
     let frames = 0;
@@ -190,8 +204,8 @@ export function MessageList({ conversation, label, start }: { conversation: stri
           return (
             <div key={item.key} data-index={item.index} data-key={item.key} ref={virtualizer.measureElement}
               className={`message-slot${row.kind === 'message' && row.id === highlighted ? ' highlighted' : ''}`} style={{ transform: `translateY(${item.start}px)` }}>
-              {row.kind === 'day' && <div className="day-separator" role="separator" aria-label={row.label}><span>{row.label}</span></div>}
-              {row.kind === 'unread' && <div className="day-separator unread-separator" role="separator" aria-label="New messages"><span>New messages</span></div>}
+              {row.kind === 'message' && row.unread && <div className="day-separator unread-separator" role="separator" aria-label="New messages"><span>New messages</span></div>}
+              {row.kind === 'message' && row.day && <div className="day-separator" role="separator" aria-label={row.day}><span>{row.day}</span></div>}
               {row.kind === 'message' && <MessageRow message={thread!.byId[row.id]!} continued={row.continued} place={place} />}
               {row.kind === 'undecryptable' && <UndecryptableRow {...row.entry} />}
               {row.kind === 'loading' && <p className="history-note" role="status">Loading messages…</p>}

@@ -104,6 +104,23 @@ function renderLeaf(token: Token, mentions: readonly string[]): ReactNode {
   }
 }
 
+/**
+ * Parsed texts, the most recently used last: a virtualized row is mounted again each time it scrolls back into view,
+ * and parsing is the costly part of showing it. Keyed by the text itself, so an edit is a new entry.
+ */
+const parsed = new Map<string, Tree>();
+/** about the bounded history window's worth (state/history-window.ts): a parsed text weighs a few KB */
+const PARSED_MAX = 400;
+
+function parse(text: string): Tree {
+  let tree = parsed.get(text);
+  if (tree) parsed.delete(text);
+  else tree = treeOf(md.parse(text, {}));
+  parsed.set(text, tree);
+  if (parsed.size > PARSED_MAX) parsed.delete(parsed.keys().next().value!);
+  return tree;
+}
+
 export const MessageText = memo(function MessageText({ text, mentions }: { text: string; mentions: readonly string[] }) {
-  return <div className="message-text" dir="auto">{renderTree(treeOf(md.parse(text, {})), mentions)}</div>;
+  return <div className="message-text" dir="auto">{renderTree(parse(text), mentions)}</div>;
 });

@@ -2,9 +2,9 @@
 // reactions, threads and members in the side panel, search, and jumps to a message in its context. Like app.ts,
 // this only sequences calls and keeps the stores in step; a failure becomes a notice and is rethrown.
 import { api, errorText } from '../bridge/index.ts';
-import { attempt, loadOlder, PAGE } from './app.ts';
+import { attempt, loadLatest, loadOlder, PAGE } from './app.ts';
 import { useConversations } from './conversations.ts';
-import { useMessages } from './messages.ts';
+import { useMessages, type Thread } from './messages.ts';
 import { useNotices } from './notices.ts';
 import { usePanel } from './panel.ts';
 import { useSearch } from './search.ts';
@@ -128,25 +128,43 @@ export async function jumpToLatest(conversation: string): Promise<void> {
   }
 }
 
-/** The first of the messages that were unread when the conversation was opened, or undefined when not loaded. */
+const incoming = (thread: Thread, ids: readonly string[]) => ids.filter((id) => !thread.byId[id]!.outgoing && !thread.byId[id]!.notice);
+
+/**
+ * The first of the messages that were unread when the conversation was opened, counted back from the newest; undefined
+ * when the window does not hold it, or does not reach the newest (its end is not where the count starts).
+ */
 export function firstUnread(conversation: string): string | undefined {
   const { threads, unreadAtOpen } = useMessages.getState();
   const count = unreadAtOpen[conversation] ?? 0;
   const thread = threads[conversation];
-  if (!thread || count === 0) return undefined;
-  const incoming = thread.ids.filter((id) => !thread.byId[id]!.outgoing && !thread.byId[id]!.notice);
-  return incoming.length >= count ? incoming[incoming.length - count] : undefined;
+  if (!thread || count === 0 || thread.hasNewer) return undefined;
+  const unread = incoming(thread, thread.ids);
+  return unread.length >= count ? unread[unread.length - count] : undefined;
 }
 
-/** Pages back until the first unread message is in the window (a few pages at most), then jumps to it. */
+/** How far back a jump to the first unread pages at most: beyond it, the oldest message reached is shown. */
+const UNREAD_PAGES_MAX = 40;
+
+/**
+ * Pages back from the newest until the first unread message is loaded, then jumps to it. The count goes page by
+ * page, so it stays right when the bounded window drops the newest on the way.
+ */
 export async function jumpToFirstUnread(conversation: string): Promise<void> {
-  for (let pages = 0; pages < 10; pages++) {
-    const found = firstUnread(conversation);
-    if (found) return useMessages.getState().focusOn(conversation, found);
-    const thread = useMessages.getState().threads[conversation];
-    if (!thread?.hasOlder) break;
+  if (useMessages.getState().threads[conversation]?.hasNewer !== false) await loadLatest(conversation);
+  let remaining = useMessages.getState().unreadAtOpen[conversation] ?? 0;
+  let thread = useMessages.getState().threads[conversation];
+  let page = thread?.ids ?? [];
+  for (let pages = 0; thread && pages <= UNREAD_PAGES_MAX; pages++) {
+    const unread = incoming(thread, page);
+    if (unread.length >= remaining && unread.length > 0) return useMessages.getState().focusOn(conversation, unread[unread.length - remaining]!);
+    remaining -= unread.length;
+    if (!thread.hasOlder) break;
+    const oldest = thread.ids[0];
     await loadOlder(conversation);
+    thread = useMessages.getState().threads[conversation];
+    page = thread ? thread.ids.slice(0, Math.max(0, thread.ids.indexOf(oldest!))) : [];
+    if (page.length === 0) break;
   }
-  const thread = useMessages.getState().threads[conversation];
   if (thread?.ids[0]) useMessages.getState().focusOn(conversation, thread.ids[0]);
 }

@@ -1,6 +1,9 @@
 // The history of each conversation the user opened, a window of pages oldest first: the newest page first, then
-// older pages as the list scrolls up. Live events add, change and remove messages in the windows that hold them.
+// older pages as the list scrolls up, newer ones as it scrolls back down. The window is bounded (history-window.ts):
+// it keeps the part around where the user reads and drops the far end. Live events add, change and remove messages
+// in the windows that hold them.
 import { create } from 'zustand';
+import { bounded, joined } from './history-window.ts';
 import type { Message } from './types.ts';
 
 export interface Thread {
@@ -12,6 +15,8 @@ export interface Thread {
   hasNewer: boolean;
   loading: 'latest' | 'older' | 'newer' | null;
   error?: string;
+  /** live messages that arrived while a page reaching the newest was being read: merged when it comes */
+  arriving?: Message[];
 }
 
 interface Page {
@@ -36,6 +41,12 @@ interface MessagesState {
   focus?: { conversation: string; id: string; nonce: number };
   /** how many were unread when the conversation was opened: the list marks where they start */
   unreadAtOpen: Record<string, number>;
+  /**
+   * per conversation, false while its list is scrolled away from the newest message: a live message that makes the
+   * window too long then pushes out the newest (the user is reading further back), otherwise the oldest
+   */
+  atNewest: Record<string, boolean>;
+  setAtNewest(conversation: string, atNewest: boolean): void;
   noteUndecryptable(conversation: string, entry: Undecryptable): void;
   focusOn(conversation: string, id: string): void;
   setUnreadAtOpen(conversation: string, count: number): void;
@@ -47,7 +58,7 @@ interface MessagesState {
   failed(conversation: string, error: string): void;
   setLatest(conversation: string, page: Page): void;
   prependOlder(conversation: string, page: Page): void;
-  /** a new message (received, or sent here): appended to a window that ends at the newest */
+  /** a new message (received, or sent here): put into a window that ends at the newest */
   add(message: Message): void;
   update(message: Message): void;
   remove(conversation: string, id: string): void;
@@ -63,7 +74,20 @@ function insertSorted(ids: string[], byId: Record<string, Message>, message: Mes
   return [...ids.slice(0, at), message.id, ...ids.slice(at)];
 }
 
-export const useMessages = create<MessagesState>()((set) => {
+/** `span` with the live messages that arrived while its page was read, each once and in time order. */
+function withArrived(span: { ids: string[]; byId: Record<string, Message> }, arrived: readonly Message[]) {
+  let { ids, byId } = span;
+  for (const message of arrived) {
+    if (byId[message.id]) continue;
+    byId = { ...byId, [message.id]: message };
+    ids = insertSorted(ids, byId, message);
+  }
+  return { ids, byId };
+}
+
+const reachesNewest = (loading: Thread['loading']) => loading === 'latest' || loading === 'newer';
+
+export const useMessages = create<MessagesState>()((set, get) => {
   const change = (conversation: string, edit: (thread: Thread) => Partial<Thread>) => set((s) => {
     const thread = s.threads[conversation] ?? emptyThread();
     return { threads: { ...s.threads, [conversation]: { ...thread, ...edit(thread) } } };
@@ -73,43 +97,43 @@ export const useMessages = create<MessagesState>()((set) => {
     drafts: {},
     undecryptable: {},
     unreadAtOpen: {},
+    atNewest: {},
+    // called on every scroll event: a store change (and every subscriber's selector) only when it changes
+    setAtNewest: (conversation, atNewest) => {
+      if (get().atNewest[conversation] !== atNewest) set((s) => ({ atNewest: { ...s.atNewest, [conversation]: atNewest } }));
+    },
     noteUndecryptable: (conversation, entry) => set((s) => ({ undecryptable: { ...s.undecryptable, [conversation]: [...(s.undecryptable[conversation] ?? []), entry] } })),
     focusOn: (conversation, id) => set((s) => ({ focus: { conversation, id, nonce: (s.focus?.nonce ?? 0) + 1 } })),
     setUnreadAtOpen: (conversation, count) => set((s) => ({ unreadAtOpen: { ...s.unreadAtOpen, [conversation]: count } })),
     appendNewer: (conversation, page) => change(conversation, (thread) => {
-      const fresh = page.messages.filter((m) => !thread.byId[m.id]);
-      return {
-        ids: [...thread.ids, ...fresh.map((m) => m.id)],
-        byId: { ...thread.byId, ...Object.fromEntries(fresh.map((m) => [m.id, m])) },
-        hasNewer: page.hasNewer,
-        loading: null,
-      };
+      const span = joined(thread, page.messages, 'after');
+      const window = bounded(page.hasNewer ? span : withArrived(span, thread.arriving ?? []), 'oldest');
+      return { ids: window.ids, byId: window.byId, hasOlder: thread.hasOlder || window.cut, hasNewer: page.hasNewer, loading: null, arriving: undefined };
     }),
     setDraft: (conversation, text) => set((s) => ({ drafts: { ...s.drafts, [conversation]: text } })),
     loading: (conversation, what) => change(conversation, () => ({ loading: what, error: undefined })),
     failed: (conversation, error) => change(conversation, () => ({ loading: null, error })),
-    setLatest: (conversation, page) => change(conversation, () => ({
-      ids: page.messages.map((m) => m.id),
-      byId: Object.fromEntries(page.messages.map((m) => [m.id, m])),
-      hasOlder: page.hasOlder,
-      hasNewer: page.hasNewer,
-      loading: null,
-    })),
+    setLatest: (conversation, page) => change(conversation, (thread) => {
+      const span = joined({ ids: [], byId: {} }, page.messages, 'after');
+      const window = bounded(page.hasNewer ? span : withArrived(span, thread.arriving ?? []), 'oldest');
+      return { ids: window.ids, byId: window.byId, hasOlder: page.hasOlder || window.cut, hasNewer: page.hasNewer, loading: null, arriving: undefined };
+    }),
     prependOlder: (conversation, page) => change(conversation, (thread) => {
-      const fresh = page.messages.filter((m) => !thread.byId[m.id]);
-      return {
-        ids: [...fresh.map((m) => m.id), ...thread.ids],
-        byId: { ...thread.byId, ...Object.fromEntries(fresh.map((m) => [m.id, m])) },
-        hasOlder: page.hasOlder,
-        loading: null,
-      };
+      const window = bounded(joined(thread, page.messages, 'before'), 'newest');
+      return { ids: window.ids, byId: window.byId, hasOlder: page.hasOlder, hasNewer: thread.hasNewer || window.cut, loading: null };
     }),
     add: (message) => set((s) => {
       const thread = s.threads[message.conversation];
-      if (!thread || thread.hasNewer) return {};
-      if (thread.byId[message.id]) return { threads: { ...s.threads, [message.conversation]: { ...thread, byId: { ...thread.byId, [message.id]: message } } } };
+      if (!thread) return {};
+      const put = (next: Partial<Thread>) => ({ threads: { ...s.threads, [message.conversation]: { ...thread, ...next } } });
+      if (thread.byId[message.id]) return put({ byId: { ...thread.byId, [message.id]: message } });
+      // a page that will reach the newest is on its way: it may have been read before this arrived
+      if (reachesNewest(thread.loading)) return put({ arriving: [...(thread.arriving ?? []), message] });
+      if (thread.hasNewer) return {};
       const byId = { ...thread.byId, [message.id]: message };
-      return { threads: { ...s.threads, [message.conversation]: { ...thread, byId, ids: insertSorted(thread.ids, byId, message) } } };
+      const atNewest = s.atNewest[message.conversation] !== false;
+      const window = bounded({ ids: insertSorted(thread.ids, byId, message), byId }, atNewest ? 'oldest' : 'newest');
+      return put({ ids: window.ids, byId: window.byId, ...(window.cut ? (atNewest ? { hasOlder: true } : { hasNewer: true }) : {}) });
     }),
     update: (message) => set((s) => {
       const thread = s.threads[message.conversation];
@@ -125,6 +149,6 @@ export const useMessages = create<MessagesState>()((set) => {
       if (root?.replyCount) byId[root.id] = { ...root, ...(root.replyCount > 1 ? { replyCount: root.replyCount - 1 } : { replyCount: undefined }) };
       return { threads: { ...s.threads, [conversation]: { ...thread, byId, ids: thread.ids.filter((x) => x !== id) } } };
     }),
-    clear: () => set({ threads: {}, drafts: {}, undecryptable: {}, focus: undefined, unreadAtOpen: {} }),
+    clear: () => set({ threads: {}, drafts: {}, undecryptable: {}, focus: undefined, unreadAtOpen: {}, atNewest: {} }),
   };
 });

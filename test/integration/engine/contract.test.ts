@@ -81,6 +81,9 @@ describe('engine: the contract a UI needs', () => {
     const after = await list({ after: ids[19] });
     assert.deepEqual(texts(after), ['m20', 'm21', 'm22', 'm23', 'm24']);
     assert.deepEqual([after.hasOlder, after.hasNewer], [true, false]);
+    const forward = await list({ after: ids[5] });
+    assert.deepEqual(texts(forward), Array.from({ length: 10 }, (_, i) => `m${6 + i}`), 'a full page forward, oldest first');
+    assert.deepEqual([forward.hasOlder, forward.hasNewer], [true, true], 'and it says more lie after it');
     const around = await list({ around: ids[12] });
     assert.deepEqual(texts(around), ['m8', 'm9', 'm10', 'm11', 'm12', 'm13', 'm14', 'm15', 'm16', 'm17'], 'the message, half a page before it, the rest after');
     assert.deepEqual([around.hasOlder, around.hasNewer], [true, true]);

@@ -8,6 +8,7 @@ import type { ConversationViewT, MessageViewT } from '../../../core/api/contract
 import { dayLabel } from '../../../renderer/src/lib/time.ts';
 import { strengthOf } from '../../../renderer/src/lib/strength.ts';
 import { sidebarSections, useConversations } from '../../../renderer/src/state/conversations.ts';
+import { WINDOW_MAX } from '../../../renderer/src/state/history-window.ts';
 import { useMessages } from '../../../renderer/src/state/messages.ts';
 import { TYPING_HOLD_MS, useTyping } from '../../../renderer/src/state/typing.ts';
 import { useSettings } from '../../../renderer/src/state/settings.ts';
@@ -56,6 +57,56 @@ describe('renderer: a conversation\'s history window', () => {
     assert.deepEqual(ids(), [1], 'a window in the past does not grow a gap');
     store.add({ ...msg(9), conversation: 'c:other' });
     assert.equal(useMessages.getState().threads['c:other'], undefined, 'nothing is kept for a conversation never opened');
+  });
+
+  const page = (from: number, count: number) => Array.from({ length: count }, (_, i) => msg(from + i));
+  const thread = () => useMessages.getState().threads[C]!;
+  const edges = () => [ids()[0], ids().at(-1)];
+
+  it('holds at most WINDOW_MAX messages: older pages push the newest out, and newer pages page them back in', () => {
+    const store = useMessages.getState();
+    store.setLatest(C, { messages: page(10_000, 50), hasOlder: true, hasNewer: false });
+    for (let from = 9_950; from >= 10_000 - WINDOW_MAX - 100; from -= 50) store.prependOlder(C, { messages: page(from, 50), hasOlder: true, hasNewer: true });
+    assert.equal(thread().ids.length, WINDOW_MAX);
+    assert.equal(Object.keys(thread().byId).length, WINDOW_MAX, 'what left the window left memory too');
+    assert.deepEqual(edges(), [10_000 - WINDOW_MAX - 100, 10_000 - 101], 'the oldest pages kept, the newest dropped');
+    assert.equal(thread().hasNewer, true, 'the window no longer reaches the newest');
+    store.add(msg(20_000));
+    assert.equal(ids().at(-1), 10_000 - 101, 'a live message does not land after a gap');
+
+    store.appendNewer(C, { messages: page(10_000 - 100, 50), hasOlder: true, hasNewer: true });
+    assert.equal(thread().ids.length, WINDOW_MAX);
+    assert.deepEqual(edges(), [10_000 - WINDOW_MAX - 50, 10_000 - 51], 'a newer page drops as many of the oldest');
+    assert.equal(thread().hasOlder, true, 'what was dropped can be paged in again');
+    store.appendNewer(C, { messages: page(10_000 - 50, 51), hasOlder: true, hasNewer: false });
+    assert.deepEqual([thread().hasNewer, ids().at(-1)], [false, 10_000]);
+    store.add(msg(10_001));
+    assert.equal(ids().at(-1), 10_001, 'back at the newest: live messages are appended again');
+    assert.equal(thread().ids.length, WINDOW_MAX);
+  });
+
+  it('keeps a window at the newest bounded under live messages, dropping the end away from where the list is', () => {
+    const store = useMessages.getState();
+    store.setLatest(C, { messages: page(1, 50), hasOlder: false, hasNewer: false });
+    for (let n = 51; n <= WINDOW_MAX + 100; n++) store.add(msg(n));
+    assert.equal(thread().ids.length, WINDOW_MAX, 'reading the newest: the oldest go');
+    assert.deepEqual([edges(), thread().hasOlder, thread().hasNewer], [[101, WINDOW_MAX + 100], true, false]);
+
+    store.setAtNewest(C, false);
+    for (let n = WINDOW_MAX + 101; n <= WINDOW_MAX + 1_000; n++) store.add(msg(n));
+    assert.equal(thread().ids.length, WINDOW_MAX, 'scrolled back while hundreds arrive: the window does not grow');
+    assert.deepEqual([edges(), thread().hasNewer], [[101, WINDOW_MAX + 100], true], 'what the user is reading stays; the newest are paged in later');
+  });
+
+  it('merges what arrived live while a page reaching the newest was being read', () => {
+    const store = useMessages.getState();
+    store.setLatest(C, { messages: page(1, 50), hasOlder: true, hasNewer: true });
+    store.loading(C, 'newer');
+    store.add(msg(120));
+    assert.deepEqual(edges(), [1, 50], 'not put after a gap while the page is on its way');
+    store.appendNewer(C, { messages: page(51, 50), hasOlder: true, hasNewer: false });
+    assert.deepEqual([edges(), thread().arriving], [[1, 120], undefined]);
+    assert.equal(ids().length, 101);
   });
 
   it('forgets everything, drafts too, when cleared (on lock)', () => {
