@@ -4,23 +4,14 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { FileViewT } from '../../../core/api/contract.ts';
 import { formatSize } from '../lib/bytes.ts';
-import { fileBlob, filePolicy, saveFile } from '../state/files.ts';
+import { useFilePolicyNow } from '../state/file-policy.ts';
+import { fileBlob, saveFile } from '../state/files.ts';
 import { useNotices } from '../state/notices.ts';
 import { errorText } from '../bridge/index.ts';
 import { Dialog } from './Dialog.tsx';
 import { useBlobUrl } from './LinkPreviewCard.tsx';
 
 const extension = (name: string) => (/\.([a-z0-9]{1,5})$/i.exec(name)?.[1] ?? 'file').toUpperCase();
-
-function usePreviewOnly(): boolean {
-  const [previewOnly, setPreviewOnly] = useState(false);
-  useEffect(() => {
-    let live = true;
-    filePolicy().then((p) => live && setPreviewOnly(p.previewOnly), () => {});
-    return () => { live = false; };
-  }, []);
-  return previewOnly;
-}
 
 /** The whole image, opened into the vault and shown from a blob: URL. */
 function ImageViewer({ message, file, onClose }: { message: string; file: FileViewT; onClose(): void }) {
@@ -65,7 +56,7 @@ function FileItem({ message, file, previewOnly }: { message: string; file: FileV
 }
 
 export function FileAttachments({ message, files }: { message: string; files: readonly FileViewT[] }) {
-  const previewOnly = usePreviewOnly();
+  const previewOnly = useFilePolicyNow()?.previewOnly ?? false;
   return (
     <ul className="files" aria-label="Files">
       {files.map((f) => <FileItem key={f.index} message={message} file={f} previewOnly={previewOnly} />)}

@@ -18,6 +18,7 @@ import { useSearch } from './search.ts';
 import { useDevices } from './devices.ts';
 import { useTrust } from './trust.ts';
 import { useUploads } from './uploads.ts';
+import { useFilePolicy } from './file-policy.ts';
 
 /** Messages per history page, for every list the renderer loads. */
 export const PAGE = 50;
@@ -120,6 +121,7 @@ function wipe(): void {
   useContacts.getState().clear();
   useTyping.getState().clear();
   useUploads.getState().clear();
+  useFilePolicy.getState().clear();
   useSettings.getState().clear();
   useConnection.getState().reset();
   useNotices.getState().clear();

@@ -92,13 +92,3 @@ export async function saveFile(message: string, index: number, name: string, mim
     useNotices.getState().add(`Saving ${name} failed: ${errorText(error)}`);
   }
 }
-
-let policy: Promise<{ enabled: boolean; previewOnly: boolean; maxBytes: number }> | null = null;
-/** The org's file policy, asked once per window (it changes only with the signed policy). */
-export function filePolicy(): Promise<{ enabled: boolean; previewOnly: boolean; maxBytes: number }> {
-  policy ??= api().call('files.policy', {}).catch((error: unknown) => {
-    policy = null;
-    throw error;
-  });
-  return policy;
-}
