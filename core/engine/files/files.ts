@@ -68,12 +68,15 @@ export class Files {
   readonly #expiry: ExpiryScheduler;
   readonly #operations: Operations;
   readonly #staging: Staging;
+  readonly #refreshPolicy: () => Promise<unknown>;
   /** uploads running in this process, by file_uploads id */
   readonly #uploading = new Set<string>();
   #cleaning: Promise<void> | null = null;
   #cleanAgain = false;
 
-  constructor(ctx: EngineContext, routing: ConversationRouter, outbound: Outbound, expiry: ExpiryScheduler, operations: Operations) {
+  /** `refreshPolicy` fetches the org policy (policy/policy.ts) so a send is judged by the newest one the relay has. */
+  constructor(ctx: EngineContext, routing: ConversationRouter, outbound: Outbound, expiry: ExpiryScheduler, operations: Operations, refreshPolicy: () => Promise<unknown>) {
+    this.#refreshPolicy = refreshPolicy;
     this.#ctx = ctx;
     this.#routing = routing;
     this.#outbound = outbound;
@@ -94,13 +97,24 @@ export class Files {
         return { staged: await this.#staging.start(size) };
       },
       'files.stageChunk': async ({ staged, offset, data }) => ({ received: await this.#staging.append(staged, offset, Buffer.from(data, 'base64')) }),
-      'files.policy': async () => this.#policy(),
+      'files.policy': async () => this.#freshPolicy(),
     };
   }
 
   /** The file rules of the org policy in force now (a newer one takes effect at once: policy.changed). */
   #policy(): FilePolicy {
     return filePolicyOf(this.#ctx.policy);
+  }
+
+  /**
+   * The same after asking the relay for a newer policy: a device that was offline when an admin changed it sends
+   * by the new rules, not the kept ones. Unreachable or refused (policy/policy.ts says why), the kept one applies.
+   */
+  async #freshPolicy(): Promise<FilePolicy> {
+    await this.#refreshPolicy().catch((error: unknown) => {
+      if (!relayUnreachable(error)) this.#ctx.log(`files: the relay's org policy was refused (${(error as Error).message}); the kept one applies`);
+    });
+    return this.#policy();
   }
 
   /** At open: staged bytes from an earlier run are unreadable now (their keys were in memory only). */
@@ -161,7 +175,7 @@ export class Files {
   // ------------------------------------------------------------ sending
 
   async #send(request: SendRequest): Promise<MessageViewT> {
-    const policy = this.#policy();
+    const policy = await this.#freshPolicy();
     await this.#routing.fromCaller(request.conversation); // an unknown conversation fails before anything is uploaded
     const sources: OpenedSource[] = [];
     const files: UploadFile[] = [];

@@ -4,6 +4,7 @@
 import { useEffect } from 'react';
 import { create } from 'zustand';
 import { api, type Response } from '../bridge/index.ts';
+import { formatSize } from '../lib/bytes.ts';
 
 export type FilePolicy = Response<'files.policy'>;
 
@@ -40,8 +41,24 @@ export function useFilePolicyNow(): FilePolicy | null {
   return policy;
 }
 
-/** Why files cannot be attached here, in the user's terms; null when they can. */
+/** Why files cannot be attached at all, in the user's terms; null when they can. */
 export function attachRefusal(policy: FilePolicy | null): string | null {
   if (policy && !policy.enabled) return 'Your organisation\'s policy does not allow sending files.';
   return null;
+}
+
+/**
+ * The chosen files the policy lets through, and a sentence for each it does not, said as they are chosen rather
+ * than after staging. Types are the engine's to judge (it says which, in the same terms, if one is refused).
+ */
+export function admitFiles(policy: FilePolicy | null, chosen: readonly File[]): { admitted: File[]; refusals: string[] } {
+  const refusal = attachRefusal(policy);
+  if (refusal) return { admitted: [], refusals: chosen.length > 0 ? [refusal] : [] };
+  const admitted: File[] = [];
+  const refusals: string[] = [];
+  for (const file of chosen) {
+    if (policy && file.size > policy.maxBytes) refusals.push(`${file.name} is ${formatSize(file.size)}; your organisation's policy allows files up to ${formatSize(policy.maxBytes)}.`);
+    else admitted.push(file);
+  }
+  return { admitted, refusals };
 }
