@@ -6,6 +6,8 @@ import fc from 'fast-check';
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { CHUNK_BYTES, PREAMBLE_BYTES, SEALED_CHUNK_BYTES, readEncryptedFile, writeEncryptedFile } from '../../../core/vault/attachment-file.ts';
 import { streamPusher } from '../../../core/crypto/sodium.ts';
+import { CHUNK_NONCE_PREFIX_BYTES, CHUNK_TAG_BYTES, ChunkCipher } from '../../../core/crypto/chunk-stream.ts';
+import { GcmChunkCipher } from '../../../core/crypto/gcm-chunk-stream.ts';
 import { createVault, VaultError, type Vault, type VaultErrorCode } from '../../../core/vault/index.ts';
 import { makeMessages, PASSPHRASE, tempDir, TEST_KDF } from '../../support/vault-helpers.ts';
 
@@ -161,6 +163,63 @@ test('files written in version 1 (secretstream, 64 KiB chunks) are still read, a
   flipped[100]! ^= 1;
   writeFileSync(file, flipped);
   await assert.rejects(collect(readEncryptedFile(file, key, data.length)), isVaultError('CORRUPT'));
+});
+
+test('files written in version 2 (XChaCha20-Poly1305 STREAM, 1 MiB chunks) are still read, and refused when tampered with', async (t) => {
+  const key = randomBytes(32);
+  const data = randomBytes(2 * CHUNK_BYTES + 77);
+  // a version 2 file as the vault wrote it before format 3: "WDAT" 0x02, a 15-byte nonce prefix, sealed chunks
+  const prefix = randomBytes(CHUNK_NONCE_PREFIX_BYTES);
+  const cipher = new ChunkCipher(key, prefix);
+  const parts: Uint8Array[] = [Uint8Array.from([0x57, 0x44, 0x41, 0x54, 0x02]), prefix];
+  for (let index = 0; index * CHUNK_BYTES < data.length; index++) {
+    const plain = data.subarray(index * CHUNK_BYTES, (index + 1) * CHUNK_BYTES);
+    parts.push(cipher.seal(new Uint8Array(plain.length + CHUNK_TAG_BYTES), plain, index, (index + 1) * CHUNK_BYTES >= data.length));
+  }
+  const file = path.join(tempDir(t), 'v2');
+  writeFileSync(file, Buffer.concat(parts));
+  assert.deepEqual(await collect(readEncryptedFile(file, key, data.length)), Buffer.from(data));
+  const into = new Uint8Array(data.length);
+  for await (const chunk of readEncryptedFile(file, key, data.length, into)) assert.equal(chunk.buffer, into.buffer, 'decrypted in place into the caller\'s buffer');
+  assert.deepEqual(Buffer.from(into), Buffer.from(data));
+  const flipped = readFileSync(file);
+  flipped[CHUNK_BYTES + 40]! ^= 1;
+  writeFileSync(file, flipped);
+  await assert.rejects(collect(readEncryptedFile(file, key, data.length)), isVaultError('CORRUPT'));
+});
+
+test('new files are version 3 (AES-256-GCM): a chunk is bound to its place and its last-chunk flag, and its key', async (t) => {
+  const key = randomBytes(32);
+  const file = path.join(tempDir(t), 'v3');
+  await writeEncryptedFile(file, key, randomBytes(2 * CHUNK_BYTES));
+  const bytes = readFileSync(file);
+  assert.equal(bytes[4], 3);
+  assert.equal(bytes.length, PREAMBLE_BYTES + 2 * SEALED_CHUNK_BYTES);
+  const prefix = bytes.subarray(5, PREAMBLE_BYTES);
+  const cipher = new GcmChunkCipher(key, prefix);
+  const sealed = (index: number) => bytes.subarray(PREAMBLE_BYTES + index * SEALED_CHUNK_BYTES, PREAMBLE_BYTES + (index + 1) * SEALED_CHUNK_BYTES);
+  const open = (index: number, as: number, final: boolean, k = key) => {
+    const out = new Uint8Array(CHUNK_BYTES).fill(7);
+    try {
+      new GcmChunkCipher(k, prefix).openDetached(out, sealed(index).subarray(0, CHUNK_BYTES), sealed(index).subarray(CHUNK_BYTES), as, final);
+      return 'opened';
+    } catch (error) {
+      assert.ok(out.every((b) => b === 7), 'nothing was written before it failed');
+      return (error as Error).message;
+    }
+  };
+  assert.equal(open(1, 1, true), 'opened');
+  assert.equal(open(0, 0, false), 'opened');
+  assert.equal(open(0, 1, false), 'chunk did not authenticate', 'moved');
+  assert.equal(open(0, 0, true), 'chunk did not authenticate', 'passed off as the last');
+  assert.equal(open(1, 1, false), 'chunk did not authenticate', 'the last passed off as one more to come');
+  assert.equal(open(1, 1, true, randomBytes(32)), 'chunk did not authenticate', 'another key');
+  // in place: the ciphertext's own buffer receives the plaintext
+  const copy = Uint8Array.from(sealed(0));
+  cipher.openDetached(copy.subarray(0, CHUNK_BYTES), copy.subarray(0, CHUNK_BYTES), copy.subarray(CHUNK_BYTES), 0, false);
+  const expected = new Uint8Array(CHUNK_BYTES);
+  cipher.openDetached(expected, sealed(0).subarray(0, CHUNK_BYTES), sealed(0).subarray(CHUNK_BYTES), 0, false);
+  assert.deepEqual(copy.subarray(0, CHUNK_BYTES), expected);
 });
 
 test('fuzz: random corruptions of an attachment file only ever produce VaultError', async (t) => {
