@@ -4,33 +4,25 @@
 // (anything else handed in as a frame is dropped, and the file still goes). Real engines, vaults and relay.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import os from 'node:os';
-import path from 'node:path';
 import sharp from 'sharp';
 import type { MessageViewT } from '../../../core/api/contract.ts';
-import { idOf, startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
+import { createChannel, idOf, startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
+import { scratchFiles } from '../../support/scratch-files.ts';
 
 describe('engine: quoted replies with files, and video first frames', () => {
   let org: TestOrg;
   let ann: TestEngine;
   let ben: TestEngine;
   let general = '';
-  const work = mkdtempSync(path.join(os.tmpdir(), 'wardroom-file-messages-'));
-  const fileOf = (name: string, bytes: Uint8Array) => {
-    const file = path.join(work, name);
-    writeFileSync(file, bytes);
-    return file;
-  };
+  const { fileOf } = scratchFiles('wardroom-file-messages-');
 
   before(async () => {
     org = await startOrg();
     ann = await org.addUser('ann');
     ben = await org.addUser('ben');
-    await ann.engine.api.call('channels.create', { name: 'general' });
+    await createChannel(ann, 'general', ['ben']);
     general = await idOf(ann.engine.api, '#general');
-    await ann.engine.api.call('channels.add', { conversation: general, username: 'ben' });
   });
   after(() => org.close());
 

@@ -4,13 +4,13 @@
 // saved). The relay enforces the switch and the size against a client that ignores the policy.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import os from 'node:os';
 import path from 'node:path';
 import { ApiError } from '../../../core/api/contract.ts';
 import { http, inviteCode, TestUser } from '../../support/server-client.ts';
 import { idOf, startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
+import { scratchFiles } from '../../support/scratch-files.ts';
 
 const refused = (pattern: RegExp) => (error: unknown) => error instanceof ApiError && error.code === 'FORBIDDEN' && pattern.test(error.message);
 
@@ -19,12 +19,7 @@ describe('engine: the org policy for files', () => {
   let bob: TestEngine;
   let bare: TestUser;
   let toAdmin = '';
-  const work = mkdtempSync(path.join(os.tmpdir(), 'wardroom-files-policy-'));
-  const fileOf = (name: string, bytes: Uint8Array) => {
-    const file = path.join(work, name);
-    writeFileSync(file, bytes);
-    return file;
-  };
+  const { dir: work, fileOf } = scratchFiles('wardroom-files-policy-');
   const policyVersion = async (e: TestEngine, version: number) =>
     e.waitFor(() => e.events.some((x) => x.name === 'policy.changed' && (x.payload as { version: number }).version >= version), 10_000, `policy version ${version}`);
   const set = async (change: Parameters<TestEngine['engine']['api']['call']>[1]) => {
