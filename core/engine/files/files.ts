@@ -76,13 +76,13 @@ export class Files {
 
   /** `refreshPolicy` fetches the org policy (policy/policy.ts) so a send is judged by the newest one the relay has. */
   constructor(ctx: EngineContext, routing: ConversationRouter, outbound: Outbound, expiry: ExpiryScheduler, operations: Operations, refreshPolicy: () => Promise<unknown>) {
-    this.#refreshPolicy = refreshPolicy;
     this.#ctx = ctx;
     this.#routing = routing;
     this.#outbound = outbound;
     this.#expiry = expiry;
     this.#operations = operations;
     this.#staging = new Staging(ctx.vault.paths.dir);
+    this.#refreshPolicy = refreshPolicy;
   }
 
   /** The command handlers; `sendText` is messages.send for a message without files. */
