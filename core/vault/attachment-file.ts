@@ -167,6 +167,30 @@ async function readExactly(handle: FileHandle, length: number, position: number,
  * With `into` (expectedSize bytes), format 2 decrypts straight into it and yields views of it: no copy to gather.
  */
 export async function* readEncryptedFile(file: string, key: Uint8Array, expectedSize: number, into?: Uint8Array): AsyncGenerator<Uint8Array> {
+  for await (const { bytes } of readChunksFrom(file, key, expectedSize, 0, into)) yield bytes;
+}
+
+/**
+ * `length` plaintext bytes from `offset` (fewer where the file ends), checked as readEncryptedFile checks: versions
+ * 2 and 3 open only the chunks that hold them, so reading a large file piece by piece costs each piece, not all
+ * that comes before it; version 1 (64 KiB secretstream, which cannot start in the middle) is read up to them.
+ */
+export async function readEncryptedRange(file: string, key: Uint8Array, expectedSize: number, offset: number, length: number): Promise<Uint8Array> {
+  const out = new Uint8Array(Math.max(0, Math.min(length, expectedSize - offset)));
+  if (out.length === 0) return out;
+  let filled = 0;
+  for await (const { at, bytes } of readChunksFrom(file, key, expectedSize, offset)) {
+    if (filled === out.length) break;
+    const from = Math.max(0, offset - at);
+    const take = Math.min(bytes.length - from, out.length - filled);
+    if (take > 0) out.set(bytes.subarray(from, from + take), filled);
+    filled += Math.max(0, take);
+  }
+  return out;
+}
+
+/** The file's chunks with the plaintext offset each starts at, from the one holding `fromByte` (format 1: from 0). */
+async function* readChunksFrom(file: string, key: Uint8Array, expectedSize: number, fromByte: number, into?: Uint8Array): AsyncGenerator<{ at: number; bytes: Uint8Array }> {
   let handle: FileHandle;
   try {
     handle = await open(file, 'r');
@@ -178,9 +202,17 @@ export async function* readEncryptedFile(file: string, key: Uint8Array, expected
     const head = await readExactly(handle, ATTACHMENT_MAGIC.length + 1, 0);
     if (head.length < ATTACHMENT_MAGIC.length + 1 || !ATTACHMENT_MAGIC.every((byte, i) => head[i] === byte)) throw new VaultError('CORRUPT', 'attachment file has no valid header');
     const version = head[ATTACHMENT_MAGIC.length];
-    if (version === 1) yield* readVersion1(handle, key, expectedSize);
-    else if (version === 2 || version === 3) yield* readStream(handle, version, key, expectedSize, into);
-    else throw new VaultError('UNSUPPORTED_VERSION', `attachment file version ${version} is not supported`);
+    if (version === 1) {
+      let at = 0;
+      for await (const bytes of readVersion1(handle, key, expectedSize)) {
+        yield { at, bytes };
+        at += bytes.length;
+      }
+    } else if (version === 2 || version === 3) {
+      const first = Math.min(Math.floor(fromByte / CHUNK_BYTES), Math.max(0, Math.ceil(expectedSize / CHUNK_BYTES) - 1));
+      let index = first;
+      for await (const bytes of readStream(handle, version, key, expectedSize, first === 0 ? into : undefined, first)) yield { at: CHUNK_BYTES * index++, bytes };
+    } else throw new VaultError('UNSUPPORTED_VERSION', `attachment file version ${version} is not supported`);
   } catch (error) {
     if (error instanceof CryptoError) throw new VaultError('CORRUPT', 'attachment file does not authenticate');
     throw classify(error);
@@ -204,10 +236,10 @@ async function readvAll(handle: FileHandle, buffers: Uint8Array[], position: num
 
 /**
  * Versions 2 and 3: the recorded size says how many chunks there are and how long each is, so the file's length is
- * checked first, then each batch of chunks is read with its ciphertext where its plaintext goes (`into`, or a
+ * checked first, then from chunk `start` on each batch of chunks is read with its ciphertext where its plaintext goes (`into`, or a
  * fresh array per chunk for the caller to keep) and its tags aside, and opened in place while the next is read.
  */
-async function* readStream(handle: FileHandle, version: 2 | 3, key: Uint8Array, expectedSize: number, into: Uint8Array | undefined): AsyncGenerator<Uint8Array> {
+async function* readStream(handle: FileHandle, version: 2 | 3, key: Uint8Array, expectedSize: number, into: Uint8Array | undefined, start: number): AsyncGenerator<Uint8Array> {
   const preambleBytes = version === 3 ? PREAMBLE_BYTES : V2_PREAMBLE_BYTES;
   const preamble = await readExactly(handle, preambleBytes, 0);
   if (preamble.length < preambleBytes) throw new VaultError('CORRUPT', 'attachment file has no valid header');
@@ -234,9 +266,9 @@ async function* readStream(handle: FileHandle, version: 2 | 3, key: Uint8Array, 
     await readvAll(handle, buffers, preambleBytes + first * SEALED_CHUNK_BYTES);
     return bodies;
   };
-  let reading = readBatch(0, 0);
+  let reading = readBatch(start, 0);
   try {
-    for (let first = 0, n = 0; first < chunks; first += CHUNKS_PER_IO, n++) {
+    for (let first = start, n = 0; first < chunks; first += CHUNKS_PER_IO, n++) {
       const bodies = await reading;
       if (first + CHUNKS_PER_IO < chunks) reading = readBatch(first + CHUNKS_PER_IO, n + 1);
       for (const [i, body] of bodies.entries()) {

@@ -439,20 +439,7 @@ export class Files {
   async #read(messageId: string, index: number, offset: number, length: number): Promise<{ data: string; eof: boolean }> {
     const file = await this.#file(messageId, index);
     if (file.attachment === null) throw new EngineError('NOT_FOUND', 'open the file first (files.open)');
-    const out = new Uint8Array(Math.max(0, Math.min(length, file.size - offset)));
-    let at = 0;
-    let filled = 0;
-    for await (const chunk of this.#ctx.vault.attachmentStream(file.attachment)) {
-      const end = at + chunk.length;
-      if (end > offset && filled < out.length) {
-        const from = Math.max(0, offset - at);
-        const take = Math.min(chunk.length - from, out.length - filled);
-        out.set(chunk.subarray(from, from + take), filled);
-        filled += take;
-      }
-      at = end;
-      if (filled === out.length) break;
-    }
+    const out = await this.#ctx.vault.readAttachmentRange(file.attachment, offset, length);
     return { data: Buffer.from(out).toString('base64'), eof: offset + out.length >= file.size };
   }
 }
