@@ -15,7 +15,7 @@ const ROUNDS = 5;
 const root = mkdtempSync(path.join(tmpdir(), 'wardroom-attachments-bench-'));
 process.on('exit', () => rmSync(root, { recursive: true, force: true }));
 
-section(`attachments: ${SIZE / MiB} MiB, format 2 (XChaCha20-Poly1305 STREAM in 1 MiB chunks), written with fsync; beside plain file I/O`);
+section(`attachments: ${SIZE / MiB} MiB, format 3 (AES-256-GCM STREAM in 1 MiB chunks), written with fsync; beside plain file I/O`);
 const data = new Uint8Array(randomBytes(SIZE)); // libsodium's randombytes_buf takes minutes for 64 MiB
 const plainFile = path.join(root, 'plain.bin');
 const vault = await createVault({ dir: path.join(root, 'vault'), passphrase: 'benchmark passphrase', kdf: { opsLimit: 1, memLimitBytes: 8 * MiB } });

@@ -28,6 +28,8 @@ export const LIMITS = {
   fileNameMax: 255,
   /** bytes of a file one files.read or files.stageChunk call carries */
   fileChunkMax: 1024 * 1024,
+  /** bytes of a still a caller hands in as a video's preview (re-encoded far smaller as its thumbnail) */
+  previewInputBytes: 256 * 1024,
 } as const;
 
 export const Username = z.string().regex(/^[a-z0-9][a-z0-9._-]{1,31}$/, 'usernames are 2-32 characters: a-z, 0-9, dot, dash, underscore');
@@ -160,6 +162,11 @@ export const AttachmentInput = z.object({
   staged: StagedId.optional(),
   name: FileName.optional(),
   mime: MimeType.optional(),
+  /**
+   * A video's first frame, made by the caller (the desktop app draws it from a <video> element before sending):
+   * the engine decodes and re-encodes it as the file's thumbnail, so only a small image of its own making is sent.
+   */
+  preview: z.object({ mime: z.enum(['image/jpeg', 'image/png', 'image/webp']), data: z.string().max(Math.ceil(LIMITS.previewInputBytes / 3) * 4) }).strict().optional(),
 }).strict().refine((a) => (a.path === undefined) !== (a.staged === undefined), 'an attachment is a path or a staged file, not both');
 
 /** A file in a message, as a list shows it; its bytes come through files.download, files.open and files.read. */
@@ -168,7 +175,7 @@ export const FileView = z.object({
   name: z.string().max(LIMITS.fileNameMax),
   mime: z.string().max(127),
   size: z.number().int().nonnegative(),
-  /** images: a small preview made on the sender's device (base64 of `mime` bytes) */
+  /** images and videos (the first frame): a small preview made on the sender's device (base64 of `mime` bytes) */
   thumbnail: z.object({ mime: z.string().max(32), width: z.number().int().positive(), height: z.number().int().positive(), data: z.string() }).optional(),
   /** decrypted into this device's vault by files.open, so files.read answers without the relay */
   cached: z.boolean(),
@@ -248,6 +255,19 @@ export const ShredReportView = z.object({
   walBytes: z.number().int().nonnegative(),
 });
 
+/** A media type as a policy names it: `application/pdf`, or a whole family as `image/*`. */
+export const MediaTypePattern = z.string().max(127).regex(/^[a-z0-9][a-z0-9!#$&^_.+-]*\/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*)$/i, 'is not a media type such as image/png or image/*');
+
+/** The org policy's fields about files and link previews (as core/engine/policy/document.ts reads them). */
+const POLICY_FILE_FIELDS = {
+  fileSharing: z.boolean().optional(),
+  maxFileBytes: z.number().int().nonnegative().optional(),
+  /** media types (`application/pdf`) or families (`image/*`); absent: any */
+  allowedFileTypes: z.array(z.string().max(127)).max(200).optional(),
+  filePreviewOnly: z.boolean().optional(),
+  linkPreviews: z.boolean().optional(),
+};
+
 /**
  * The org policy in force on this device, signed by the org key and verified under the key the device pinned.
  * version 0: none published (or none this device could verify). Fields other features add pass through.
@@ -260,6 +280,7 @@ export const PolicyView = z.object({
   defaultExpireSeconds: TimerSeconds.optional(),
   retention: z.boolean().optional(),
   archiveAccount: Username.optional(),
+  ...POLICY_FILE_FIELDS,
 }).loose();
 
 export const DeviceView = z.object({
@@ -476,6 +497,13 @@ export const commands = {
       /** retention on: the archive account (which must be named) receives a copy of everything, and everyone is told */
       retention: z.boolean().nullable().optional(),
       archiveAccount: Username.nullable().optional(),
+      /** files (core/engine/files/policy.ts): the switch, the largest size, the allowed types, open in the app only */
+      fileSharing: POLICY_FILE_FIELDS.fileSharing.nullable(),
+      maxFileBytes: POLICY_FILE_FIELDS.maxFileBytes.nullable(),
+      allowedFileTypes: z.array(MediaTypePattern).min(1).max(200).nullable().optional(),
+      filePreviewOnly: POLICY_FILE_FIELDS.filePreviewOnly.nullable(),
+      /** senders may attach link previews (false: off whatever each user's setting) */
+      linkPreviews: POLICY_FILE_FIELDS.linkPreviews.nullable(),
     }).strict(),
     response: PolicyView,
   },

@@ -77,7 +77,7 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
   policy: {
     usage: [
       ['policy show', 'the org policy this device enforces'],
-      ['policy set [--max-expire DURATION|off] [--max-burn DURATION|off] [--default-expire DURATION|off] [--require-timer|--no-require-timer] [--retention on|off] [--archive-account NAME]', '(admins) sign and publish a new org policy'],
+      ['policy set [--max-expire DURATION|off] [--max-burn DURATION|off] [--default-expire DURATION|off] [--require-timer|--no-require-timer] [--retention on|off] [--archive-account NAME] [--files on|off] [--max-file-size SIZE|off] [--allowed-types TYPES|any] [--preview-only|--no-preview-only] [--link-previews on|off]', '(admins) sign and publish a new org policy'],
     ],
     details: 'The org policy is signed by the organisation key and checked by every device against the key it pinned, so ' +
       'the relay cannot change it. --max-expire caps every message\'s life (messages without a timer get it), --max-burn ' +
@@ -85,7 +85,10 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
       'without one. `off` removes a limit. Only admins can set it, on the device that registered the org key (the first ' +
       'admin device to set a policy registers one). --retention on --archive-account NAME makes the account NAME the ' +
       'compliance archive (wardroom help archive): every device copies everything to it and tells its user so, and the ' +
-      'change is announced in every conversation; --retention off stops it.',
+      'change is announced in every conversation; --retention off stops it. --files off stops files being sent or ' +
+      'opened; --max-file-size 100MB caps a file (KB, MB, GB of 1024; the relay refuses larger uploads too); ' +
+      '--allowed-types image/*,application/pdf lets only those types through (any: all); --preview-only lets files be ' +
+      'opened in the app but never saved or downloaded; --link-previews off stops senders attaching link previews.',
   },
   sync: { usage: [['sync', 'fetch and process everything pending, then exit']], details: 'Prints how many items it received and sent.' },
   search: { usage: [['search QUERY [--limit N]', 'search this device\'s messages']], details: 'Searches the local vault only: the relay never sees message text. --limit N: at most N results (default 50, at most 200).' },

@@ -14,6 +14,7 @@ import type { CommandName, CommandRequest, CommandResponse, MessageViewT, Wardro
 import { PROFILE_LOG_FILE, type EngineHost, type OpenEngine } from '../api/host.ts';
 import { ApiError, LIMITS } from '../api/contract.ts';
 import { DurationError, formatDuration, parseDuration } from '../api/durations.ts';
+import { filePolicyChange, FilePolicyFlagError, filePolicyLines } from './file-policy.ts';
 import { formatConversation, formatMessage, jsonLine, messageJson, neutralise } from './format.ts';
 import { COMMAND_HELP, COMMANDS, commandHelp, USAGE } from './help.ts';
 import { ProgressReporter } from './progress.ts';
@@ -74,6 +75,12 @@ const options = {
   key: { type: 'string' },
   retention: { type: 'string' },
   'archive-account': { type: 'string' },
+  files: { type: 'string' },
+  'max-file-size': { type: 'string' },
+  'allowed-types': { type: 'string' },
+  'preview-only': { type: 'boolean' },
+  'no-preview-only': { type: 'boolean' },
+  'link-previews': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
   version: { type: 'boolean', default: false },
 } as const;
@@ -181,8 +188,11 @@ function policyChange(flags: Flags) {
     ...(flags['default-expire'] !== undefined ? { defaultExpireSeconds: limitFlag('default-expire', flags['default-expire']) } : {}),
     ...(flags['require-timer'] ? { requireTimer: true } : flags['no-require-timer'] ? { requireTimer: null } : {}),
     ...retentionChange(flags),
+    ...filesChange(flags),
   };
-  if (Object.keys(change).length === 0) throw new UsageError('policy set changes nothing: give --max-expire, --max-burn, --default-expire, --require-timer or --retention');
+  if (Object.keys(change).length === 0) {
+    throw new UsageError('policy set changes nothing: give --max-expire, --max-burn, --default-expire, --require-timer, --retention, --files, --max-file-size, --allowed-types, --preview-only or --link-previews');
+  }
   return change;
 }
 
@@ -196,17 +206,28 @@ function retentionChange(flags: Flags): { retention?: boolean; archiveAccount?: 
   };
 }
 
+/** The file and link preview flags (file-policy.ts), their mistakes as usage errors. */
+function filesChange(flags: Flags) {
+  try {
+    return filePolicyChange(flags);
+  } catch (error) {
+    if (error instanceof FilePolicyFlagError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
 /** The policy in a line per limit, for people. */
 function formatPolicy(policy: {
   version: number; maxExpireSeconds?: number | undefined; maxBurnSeconds?: number | undefined; requireTimer?: boolean | undefined; defaultExpireSeconds?: number | undefined;
   retention?: boolean | undefined; archiveAccount?: string | undefined;
-}): string {
+} & Parameters<typeof filePolicyLines>[0]): string {
   if (policy.version === 0) return 'no org policy: timers are up to each message and conversation';
   const limit = (seconds: number | undefined) => (seconds === undefined ? 'none' : formatDuration(seconds));
   return [`org policy version ${policy.version}`, `  max expiry: ${limit(policy.maxExpireSeconds)}`, `  max burn after reading: ${limit(policy.maxBurnSeconds)}`,
     `  timer required: ${policy.requireTimer ? 'yes' : 'no'}`, `  default expiry: ${limit(policy.defaultExpireSeconds)}`,
     // said once the policy has ever named an archive (a policy about timers alone reads as before)
-    ...(policy.archiveAccount ? [`  retention: ${policy.retention ? 'on' : 'off'}, archive @${neutralise(policy.archiveAccount)}`] : [])].join('\n');
+    ...(policy.archiveAccount ? [`  retention: ${policy.retention ? 'on' : 'off'}, archive @${neutralise(policy.archiveAccount)}`] : []),
+    ...filePolicyLines(policy)].join('\n');
 }
 
 /** The first line of a secret's file (a passphrase, a recovery kit): secrets stay out of argv and `ps`. */

@@ -4,7 +4,7 @@
 // dropped, repeated, or passed off as the last one, and any chunk can be sealed or opened on its own: a transfer
 // cut in the middle resumes at a chunk boundary instead of starting again. Buffers are the caller's, so a
 // gigabyte streams through two of them.
-import { AEAD_NONCE_BYTES, AEAD_TAG_BYTES, aeadDecryptInto, aeadEncryptInto, CryptoError } from './sodium.ts';
+import { AEAD_NONCE_BYTES, AEAD_TAG_BYTES, aeadDecryptDetachedInto, aeadDecryptInto, aeadEncryptInto, CryptoError } from './sodium.ts';
 
 export const CHUNK_NONCE_PREFIX_BYTES = 15;
 export const CHUNK_TAG_BYTES = AEAD_TAG_BYTES;
@@ -29,6 +29,11 @@ export class ChunkCipher {
   /** Opens chunk `index` into `out` (sealed.length - CHUNK_TAG_BYTES). Throws CryptoError if it does not authenticate. */
   open(out: Uint8Array, sealed: Uint8Array, index: number, final: boolean): Uint8Array {
     return aeadDecryptInto(out, this.#key, this.#nonceFor(index, final), sealed);
+  }
+
+  /** Opens chunk `index` given as ciphertext and tag apart into `out`, which may be the ciphertext (in place). */
+  openDetached(out: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array, index: number, final: boolean): void {
+    aeadDecryptDetachedInto(out, this.#key, this.#nonceFor(index, final), ciphertext, tag);
   }
 
   #nonceFor(index: number, final: boolean): Uint8Array {

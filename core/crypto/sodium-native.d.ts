@@ -19,6 +19,7 @@ declare module 'sodium-native' {
 
     crypto_aead_xchacha20poly1305_ietf_encrypt(ciphertext: Bytes, message: Bytes, ad: Bytes | null, nsec: null, nonce: Bytes, key: Bytes): number;
     crypto_aead_xchacha20poly1305_ietf_decrypt(message: Bytes, nsec: null, ciphertext: Bytes, ad: Bytes | null, nonce: Bytes, key: Bytes): number;
+    crypto_aead_xchacha20poly1305_ietf_decrypt_detached(message: Bytes, nsec: null, ciphertext: Bytes, mac: Bytes, ad: Bytes | null, nonce: Bytes, key: Bytes): void;
 
     crypto_secretstream_xchacha20poly1305_init_push(state: Bytes, header: Bytes, key: Bytes): void;
     crypto_secretstream_xchacha20poly1305_push(state: Bytes, ciphertext: Bytes, message: Bytes, ad: Bytes | null, tag: number): number;

@@ -144,6 +144,21 @@ export function aeadDecryptInto(out: Uint8Array, key: Uint8Array, nonce: Uint8Ar
   }
 }
 
+/**
+ * aeadDecryptInto with the tag apart from the ciphertext, `out` (ciphertext.length) possibly the ciphertext itself:
+ * libsodium checks the tag before it writes a byte, so a chunk that does not authenticate leaves `out` untouched.
+ */
+export function aeadDecryptDetachedInto(out: Uint8Array, key: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array): Uint8Array {
+  checkAeadKeyAndNonce(key, nonce);
+  if (out.length !== ciphertext.length || tag.length !== AEAD_TAG_BYTES) throw new CryptoError('AEAD buffers have the wrong length');
+  try {
+    sodium.crypto_aead_xchacha20poly1305_ietf_decrypt_detached(out, null, ciphertext, tag, null, nonce, key);
+    return out;
+  } catch {
+    throw new CryptoError('ciphertext did not authenticate');
+  }
+}
+
 /** Encrypts with a fresh random nonce and returns nonce || ciphertext: the form used for stored wraps. */
 export function sealWithRandomNonce(key: Uint8Array, plaintext: Uint8Array, associatedData: Uint8Array | null = null): Uint8Array {
   const nonce = randomBytes(AEAD_NONCE_BYTES);

@@ -190,7 +190,7 @@ export class Engine {
     this.#typing = new Typing(ctx, this.#channels, routing, this.#outbound);
     const operations = new Operations(ctx);
     const messages = messageHandlers(ctx, routing, this.#outbound, this.#expiry, new LinkPreviews(ctx, options.linkPreviews, () => ctx.policy.linkPreviews !== false));
-    this.#files = new Files(ctx, routing, this.#outbound, this.#expiry, operations);
+    this.#files = new Files(ctx, routing, this.#outbound, this.#expiry, operations, () => this.#policy.refresh());
 
     const handlers: Handlers = {
       ...accountHandlers(ctx, this.#retention),

@@ -160,7 +160,8 @@ const payloadSchemas = {
   edit: struct({ ...common, kind: literal('edit'), target: messageId, body }, inChannel),
   delete: struct({ ...common, kind: literal('delete'), target: messageId }, inChannel),
   reaction: struct({ ...common, kind: literal('reaction'), target: messageId, emoji: text(64, 1), remove: bool }, inChannel),
-  file: struct({ ...common, kind: literal('file'), files: list(fileSchema, LIMITS.filesPerMessage), caption: nullable(body), replyTo: nullable(messageId) }, inChannel),
+  /** Files, with a caption; with `replyTo` in its thread, or with `quote` also set, quoting it in the conversation (as reply). */
+  file: struct({ ...common, kind: literal('file'), files: list(fileSchema, LIMITS.filesPerMessage), caption: nullable(body), replyTo: nullable(messageId) }, { quote: bool, ...inChannel }),
   call: struct({
     ...common, kind: literal('call'), callId: messageId,
     signal: literal('offer', 'answer', 'candidate', 'hangup', 'reject'), data: text(LIMITS.textBytes),

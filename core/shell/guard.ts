@@ -50,6 +50,8 @@ export function contentSecurityPolicy(host: string): string {
     "style-src 'self'",
     // blob: only ever holds what the page made itself: thumbnails from bytes that came inside a message
     "img-src 'self' data: blob:",
+    // and media the page opened from a message's file (a video or a sound, decrypted by the engine) or is sending
+    "media-src 'self' blob:",
     "font-src 'self'",
     `connect-src ws://${host}`,
     "base-uri 'none'",

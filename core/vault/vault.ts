@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ARGON2ID_MODERATE, memzero, randomBytes, toHex, type Argon2idParams } from '../crypto/sodium.ts';
-import { readEncryptedFile, shredFile, writeEncryptedFile, type AttachmentSource } from './attachment-file.ts';
+import { readEncryptedFile, readEncryptedRange, shredFile, writeEncryptedFile, type AttachmentSource } from './attachment-file.ts';
 import { VaultError, classify } from './errors.ts';
 import { acquireInstanceLock, type InstanceLock } from './instance-lock.ts';
 import {
@@ -355,6 +355,19 @@ export class Vault implements SqlExecutor {
     if (!row) throw new VaultError('NOT_FOUND', 'no such attachment');
     try {
       yield* readEncryptedFile(path.join(this.paths.attachments, id), row.key, row.size);
+    } finally {
+      memzero(row.key);
+    }
+  }
+
+  /** `length` bytes of an attachment from `offset` (fewer at its end), decrypting only the chunks that hold them. */
+  async readAttachmentRange(id: string, offset: number, length: number): Promise<Uint8Array> {
+    checkAttachmentId(id);
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) throw new VaultError('INVALID_ARGUMENT', 'an attachment range is a whole offset and length from 0');
+    const row = await this.#sql.get<{ key: Uint8Array; size: number }>('SELECT file_key AS key, size FROM attachments WHERE id = ?', [id]);
+    if (!row) throw new VaultError('NOT_FOUND', 'no such attachment');
+    try {
+      return await readEncryptedRange(path.join(this.paths.attachments, id), row.key, row.size, offset, length);
     } finally {
       memzero(row.key);
     }

@@ -3,20 +3,37 @@
 // test only; every other private address stays refused) and the card arrives with Bob, thumbnail drawn from the
 // message's own bytes, while Bob's device never contacts the site. A look-alike link opens a warning naming its
 // real domain before anything is opened. Files go from the composer (attach button, drop, paste): Bob sees the
-// photo as a thumbnail and saves it without its metadata, and other files as name and size. Every screen passes axe-core and is photographed in both themes.
+// photo as a thumbnail and saves it without its metadata, and other files as name and size. A video arrives with
+// the first frame Alice's app drew and plays in the app; a quoted reply with a file, to that file-only message, keeps
+// its quote and names the file. Then the org policy, set by Alice in settings: files off (Bob's composer disables
+// attaching and says why), a size limit (said as Bob chooses a larger file), preview only (files open in the app,
+// no save); the relay refuses blobs to an account that ignores the policy. Every screen passes axe-core and is
+// photographed in both themes.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
-import type { Browser } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { readFileSync } from 'node:fs';
 import { cameraJpeg, gpsNeedles, HEIGHT, SECRETS, WIDTH } from '../support/camera-images.ts';
 import { startTestServer } from '../support/server-client.ts';
 import { joinAndContinue, messageWith, say, sidebarItem } from '../support/e2e-people.ts';
-import { checkScreen, launchBrowser, openApp, startUserShell, type AppPage, type UserShell } from '../support/web-app.ts';
+import { http, inviteCode, TestUser } from '../support/server-client.ts';
+import { checkScreen, eventually, launchBrowser, openApp, startUserShell, type AppPage, type UserShell } from '../support/web-app.ts';
 
 const SITE = '127.0.0.2';
+
+/** The admin changes the file rules in settings, signs and publishes; `shown` is the line settings then say. */
+async function setFilePolicy(page: Page, change: (dialog: Locator) => Promise<void>, shown: string): Promise<void> {
+  await page.getByRole('button', { name: 'Settings' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Settings' });
+  await change(dialog);
+  await dialog.getByRole('button', { name: 'Sign and publish' }).click();
+  await dialog.getByText(shown, { exact: true }).waitFor();
+  await dialog.getByRole('button', { name: 'Done' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+}
 
 describe('files, previews and links in the app (web shell in Chromium)', { timeout: 300_000 }, () => {
   let browser: Browser;
@@ -28,6 +45,8 @@ describe('files, previews and links in the app (web shell in Chromium)', { timeo
   let bobShell: UserShell;
   let alice: AppPage;
   let bob: AppPage;
+  /** an account that talks to the relay directly, ignoring the policy: what the relay itself enforces */
+  let mallory: TestUser;
 
   before(async () => {
     const logo = await sharp({ create: { width: 120, height: 80, channels: 3, background: '#2f6f4f' } }).png().toBuffer();
@@ -68,6 +87,11 @@ describe('files, previews and links in the app (web shell in Chromium)', { timeo
     await page.getByRole('button', { name: 'Done' }).click();
     bob = await openApp(browser, bobShell.shell.url);
     await joinAndContinue(bob.page, 'bob', invite);
+    await page.getByRole('button', { name: 'Invite people' }).click();
+    await page.getByRole('button', { name: 'Create invite link' }).click();
+    const another = await page.getByRole('textbox', { name: 'Invite link' }).inputValue();
+    await page.getByRole('button', { name: 'Done' }).click();
+    mallory = await TestUser.signUp(relay.url, 'mallory', inviteCode(another));
     await page.getByRole('button', { name: 'Add people' }).click();
     await page.getByRole('combobox', { name: 'Username' }).fill('bob');
     await page.getByRole('button', { name: 'Add', exact: true }).click();
@@ -160,6 +184,104 @@ describe('files, previews and links in the app (web shell in Chromium)', { timeo
     const viewer = bob.page.getByRole('dialog', { name: 'IMG_0042.JPG' });
     await viewer.getByRole('img', { name: 'IMG_0042.JPG' }).waitFor();
     await viewer.getByRole('button', { name: 'Close' }).click();
+  });
+
+  it('a video goes with its first frame, drawn on Alice\'s device, and plays in the app for Bob', async () => {
+    // a real WebM made by the page's own MediaRecorder from a canvas painted one colour
+    const clip = await alice.page.evaluate(async () => {
+      const g = globalThis as unknown as { document: { createElement(tag: 'canvas'): { width: number; height: number; getContext(k: '2d'): { fillStyle: string; fillRect(x: number, y: number, w: number, h: number): void }; captureStream(fps: number): unknown } }; MediaRecorder: new (stream: unknown, options: object) => { ondataavailable: (e: { data: Blob }) => void; onstop: () => void; start(ms: number): void; stop(): void } };
+      const canvas = g.document.createElement('canvas');
+      canvas.width = 320;
+      canvas.height = 180;
+      const draw = canvas.getContext('2d');
+      const recorder = new g.MediaRecorder(canvas.captureStream(25), { mimeType: 'video/webm' });
+      const parts: Blob[] = [];
+      recorder.ondataavailable = (e) => parts.push(e.data);
+      const stopped = new Promise<void>((resolve) => { recorder.onstop = resolve; });
+      recorder.start(100);
+      for (let i = 0; i < 12; i++) {
+        draw.fillStyle = '#1d4e89';
+        draw.fillRect(0, 0, 320, 180);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      recorder.stop();
+      await stopped;
+      const bytes = new Uint8Array(await new Blob(parts).arrayBuffer());
+      let binary = '';
+      for (const byte of bytes) binary += String.fromCharCode(byte);
+      return btoa(binary);
+    });
+    await alice.page.locator('.composer input[type=file]').setInputFiles({ name: 'quay.webm', mimeType: 'video/webm', buffer: Buffer.from(clip, 'base64') });
+    await alice.page.getByRole('button', { name: 'Send', exact: true }).click();
+    const play = bob.page.getByRole('log').getByRole('button', { name: 'Play quay.webm' });
+    await play.waitFor({ timeout: 30_000 });
+    const frame = play.locator('img');
+    assert.match(await frame.getAttribute('src') ?? '', /^blob:/, 'the first frame came inside the message');
+    assert.ok(await frame.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth > 0), 'and decodes');
+    await checkScreen(bob.page, 'message-video');
+    await play.click();
+    const viewer = bob.page.getByRole('dialog', { name: 'quay.webm' });
+    await viewer.locator('video[src^="blob:"]').waitFor();
+    await viewer.getByRole('button', { name: 'Close' }).click();
+  });
+
+  it('a quoted reply to a file message, with a file of its own, keeps its quote, which names the file', async () => {
+    const { page } = bob;
+    const original = page.getByRole('log').getByRole('article').filter({ has: page.getByRole('button', { name: 'Play quay.webm' }) });
+    await original.getByRole('button', { name: /^Actions for the message from / }).click();
+    await page.getByRole('menuitem', { name: 'Reply', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: 'Replying to alice: File: quay.webm' }).waitFor();
+    await page.locator('.composer input[type=file]').setInputFiles({ name: 'berths.txt', mimeType: 'text/plain', buffer: Buffer.from('4 and 7 are free\n') });
+    await say(page, 'Berths for that boat');
+    for (const side of [bob.page, alice.page]) {
+      const answer = messageWith(side, 'Berths for that boat');
+      await answer.getByRole('button', { name: /^Reply to alice: File: quay\.webm/ }).waitFor({ timeout: 30_000 });
+      await answer.getByRole('list', { name: 'Files' }).getByText('berths.txt').waitFor();
+    }
+  });
+
+  it('the admin turns files off: Bob\'s composer says so and attaching is disabled; the relay refuses blobs', async () => {
+    await setFilePolicy(alice.page, async (dialog) => dialog.getByLabel('People can send files').uncheck(), 'Files: not allowed.');
+    const attach = bob.page.locator('.composer').getByRole('button', { name: 'Attach files' });
+    await eventually(async () => attach.isDisabled(), 'attaching to be disabled for Bob');
+    assert.equal(await bob.page.locator('.composer .attach-refused').innerText(), 'Your organisation\'s policy does not allow sending files.');
+    assert.doesNotMatch(await bob.page.locator('.composer-hint').innerText(), /Drop or paste files/);
+    await checkScreen(bob.page, 'composer-files-off');
+    const refused = await http(relay.url, 'POST', '/v1/blobs', { token: mallory.token, json: { size: 1000 } });
+    assert.deepEqual([refused.status, refused.body.error?.code], [403, 'files_disabled'], 'a client ignoring the policy is refused by the relay');
+  });
+
+  it('a size limit: Bob is told as he chooses a larger file, and the relay refuses oversize blobs', async () => {
+    await setFilePolicy(alice.page, async (dialog) => {
+      await dialog.getByLabel('People can send files').check();
+      await dialog.getByLabel('Largest file, in MB (empty: no limit)').fill('1');
+    }, 'Files: up to 1.0 MB.');
+    const attach = bob.page.locator('.composer').getByRole('button', { name: 'Attach files' });
+    await eventually(async () => attach.isEnabled(), 'attaching to be enabled again');
+    await bob.page.locator('.composer input[type=file]').setInputFiles({ name: 'chart.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(2 * 1024 * 1024, 1) });
+    await bob.page.getByText('chart.bin is 2.0 MB; your organisation\'s policy allows files up to 1.0 MB.').waitFor();
+    assert.equal(await bob.page.getByRole('list', { name: 'Files to send' }).count(), 0, 'it was not attached');
+    const oversize = await http(relay.url, 'POST', '/v1/blobs', { token: mallory.token, json: { size: 2 * 1024 * 1024 } });
+    assert.deepEqual([oversize.status, oversize.body.error?.code], [413, 'file_too_large']);
+    assert.equal((await http(relay.url, 'POST', '/v1/blobs', { token: mallory.token, json: { size: 1000 } })).status, 201);
+  });
+
+  it('preview only: files open in the app, and there is no save or download', async () => {
+    await setFilePolicy(alice.page, async (dialog) => {
+      await dialog.getByLabel('Largest file, in MB (empty: no limit)').fill('');
+      await dialog.getByLabel('Files open in the app only, never saved').check();
+    }, 'Files: any size the relay takes, open in the app only.');
+    const files = messageWith(bob.page, 'Photos from the quay').getByRole('list', { name: 'Files' });
+    await eventually(async () => (await files.getByRole('button', { name: /^Save / }).count()) === 0, 'the save buttons to go');
+    assert.match(await files.innerText(), /minutes\.pdf[\s\S]*preview only: your organisation does not allow saving files, and this type cannot be shown in the app/);
+    await files.getByRole('button', { name: 'Open notes.txt' }).click();
+    const viewer = bob.page.getByRole('dialog', { name: 'notes.txt' });
+    assert.equal(await viewer.locator('.text-viewer').innerText(), 'berth 4 is free\n', 'shown as text in the app');
+    await checkScreen(bob.page, 'file-preview-only');
+    await viewer.getByRole('button', { name: 'Close' }).click();
+    await files.getByRole('button', { name: 'Open IMG_0042.JPG' }).click();
+    await bob.page.getByRole('dialog', { name: 'IMG_0042.JPG' }).getByRole('img', { name: 'IMG_0042.JPG' }).waitFor();
+    await bob.page.getByRole('dialog', { name: 'IMG_0042.JPG' }).getByRole('button', { name: 'Close' }).click();
   });
 
   it('caused no page error, CSP or Trusted Types violation', () => {

@@ -154,12 +154,17 @@ describe('the desktop app in Chromium (web shell)', { timeout: 300_000 }, () => 
     // at the top of the first page (messages 81-130) the next older page loads, and message 81 stays where it was
     // on screen instead of the view jumping to the top of the longer list
     const box = await list.boundingBox();
-    // (again until the load starts: right after opening, the list may still be settling at the bottom)
+    // (again until the load starts: right after opening, the list may still be settling at the bottom). The check
+    // and the scroll run in one task in the page, so a page that arrives between them cannot be scrolled past.
     await eventually(async () => {
-      if ((await exactly(page, 'history message 80').count()) > 0 || (await page.getByText('Loading older messages…').count()) > 0) return true;
-      await list.evaluate((el) => { el.scrollTop = 0; });
-      await page.waitForTimeout(250);
-      return false;
+      const started = await list.evaluate((el) => {
+        const texts = [...el.querySelectorAll('.message-text')].map((t) => t.textContent?.trim());
+        if (texts.includes('history message 80') || el.parentElement?.querySelector('.loading-older')) return true; // loaded, or loading
+        el.scrollTop = 0;
+        return false;
+      });
+      if (!started) await page.waitForTimeout(250);
+      return started;
     }, 'the older page to start loading');
     await exactly(page, 'history message 80').waitFor({ timeout: 20_000 });
     await eventually(async () => {

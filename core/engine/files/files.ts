@@ -22,11 +22,11 @@ import { relayUnreachable, type Outbound } from '../outbound/fanout.ts';
 import { RelayError } from '../relay-http.ts';
 import { BLOB_CHUNK_BYTES, blobBytes, chunkCount, MAX_FILE_BYTES, type PlainSource } from './blob-format.ts';
 import { safeFileName, typeOfName } from './names.ts';
-import { checkFile, FilePolicies, type FilePolicy } from './policy.ts';
+import { checkFile, filePolicyOf, type FilePolicy } from './policy.ts';
 import { openPartial, openPath, thumbnailOf, type OpenedSource } from './source.ts';
 import { cleanImageAttachment } from '../media/attachments.ts';
 import { Staging } from './staging.ts';
-import { fileViews, insertFilesStatements, storedFile, type FileRecord, type StoredFile } from './store.ts';
+import { fileViews, insertFilesStatements, storedFile, type FileRecord, type StoredFile, type Thumbnail } from './store.ts';
 import { downloadBlob, uploadBlob } from './transfer.ts';
 
 type SendRequest = z.output<(typeof commands)['messages.send']['request']>;
@@ -51,6 +51,8 @@ const uploadRequestSchema = z.object({
   conversation: z.string(),
   text: z.string().optional(),
   replyTo: z.string().optional(),
+  /** a quoted reply (messages.send's quote): kept in the conversation with replyTo quoted, not in its thread */
+  quote: z.boolean().optional(),
   timers: z.object({ expiresInSeconds: z.number().optional(), burnAfterReadSeconds: z.number().optional() }).optional(),
   operation: z.string().optional(),
 });
@@ -65,21 +67,22 @@ export class Files {
   readonly #outbound: Outbound;
   readonly #expiry: ExpiryScheduler;
   readonly #operations: Operations;
-  readonly #policies: FilePolicies;
   readonly #staging: Staging;
+  readonly #refreshPolicy: () => Promise<unknown>;
   /** uploads running in this process, by file_uploads id */
   readonly #uploading = new Set<string>();
   #cleaning: Promise<void> | null = null;
   #cleanAgain = false;
 
-  constructor(ctx: EngineContext, routing: ConversationRouter, outbound: Outbound, expiry: ExpiryScheduler, operations: Operations) {
+  /** `refreshPolicy` fetches the org policy (policy/policy.ts) so a send is judged by the newest one the relay has. */
+  constructor(ctx: EngineContext, routing: ConversationRouter, outbound: Outbound, expiry: ExpiryScheduler, operations: Operations, refreshPolicy: () => Promise<unknown>) {
     this.#ctx = ctx;
     this.#routing = routing;
     this.#outbound = outbound;
     this.#expiry = expiry;
     this.#operations = operations;
-    this.#policies = new FilePolicies(ctx);
     this.#staging = new Staging(ctx.vault.paths.dir);
+    this.#refreshPolicy = refreshPolicy;
   }
 
   /** The command handlers; `sendText` is messages.send for a message without files. */
@@ -90,13 +93,28 @@ export class Files {
       'files.open': (request) => this.#operations.run(request.operation, (op) => this.#open(request.message, request.index, op)),
       'files.read': (request) => this.#read(request.message, request.index, request.offset, request.length),
       'files.stage': async ({ size }) => {
-        const policy = await this.#policies.current();
-        checkFile(policy, { name: 'the file', mime: 'application/octet-stream', size });
+        checkFile(this.#policy(), { name: 'the file', mime: 'application/octet-stream', size });
         return { staged: await this.#staging.start(size) };
       },
       'files.stageChunk': async ({ staged, offset, data }) => ({ received: await this.#staging.append(staged, offset, Buffer.from(data, 'base64')) }),
-      'files.policy': () => this.#policies.current(),
+      'files.policy': async () => this.#freshPolicy(),
     };
+  }
+
+  /** The file rules of the org policy in force now (a newer one takes effect at once: policy.changed). */
+  #policy(): FilePolicy {
+    return filePolicyOf(this.#ctx.policy);
+  }
+
+  /**
+   * The same after asking the relay for a newer policy: a device that was offline when an admin changed it sends
+   * by the new rules, not the kept ones. Unreachable or refused (policy/policy.ts says why), the kept one applies.
+   */
+  async #freshPolicy(): Promise<FilePolicy> {
+    await this.#refreshPolicy().catch((error: unknown) => {
+      if (!relayUnreachable(error)) this.#ctx.log(`files: the relay's org policy was refused (${(error as Error).message}); the kept one applies`);
+    });
+    return this.#policy();
   }
 
   /** At open: staged bytes from an earlier run are unreadable now (their keys were in memory only). */
@@ -157,7 +175,7 @@ export class Files {
   // ------------------------------------------------------------ sending
 
   async #send(request: SendRequest): Promise<MessageViewT> {
-    const policy = await this.#policies.current();
+    const policy = await this.#freshPolicy();
     await this.#routing.fromCaller(request.conversation); // an unknown conversation fails before anything is uploaded
     const sources: OpenedSource[] = [];
     const files: UploadFile[] = [];
@@ -179,6 +197,7 @@ export class Files {
       conversation: request.conversation,
       ...(request.text !== undefined ? { text: request.text } : {}),
       ...(request.replyTo !== undefined ? { replyTo: request.replyTo } : {}),
+      ...(request.quote ? { quote: true } : {}),
       ...(request.timers ? { timers: request.timers } : {}),
       ...(request.operation !== undefined ? { operation: request.operation } : {}),
     };
@@ -210,11 +229,13 @@ export class Files {
     if (size > MAX_FILE_BYTES) throw new EngineError('INVALID', `${name} is too large to send`);
     checkFile(policy, { name, mime, size });
     const thumbnail = cleaned ? await thumbnailOf(cleaned.bytes, mime) : attachment.path !== undefined ? await thumbnailOf(attachment.path, mime) : null;
+    // a video's first frame comes from the caller (no video decoder here), decoded and re-encoded like any image
+    const frame = !thumbnail && chosen.preview && mime.startsWith('video/') ? await thumbnailOf(Buffer.from(chosen.preview.data, 'base64'), chosen.preview.mime) : null;
     return {
       ...(attachment.path !== undefined ? { path: path.resolve(attachment.path) } : { staged: attachment.staged! }),
       name, mime, size, ...(mtimeMs !== undefined ? { mtimeMs } : {}),
       key: toBase64Url(randomBytes(32)), prefix: toBase64Url(randomBytes(CHUNK_NONCE_PREFIX_BYTES)), blobId: '', maxChunkBytes: 1,
-      thumbnail: thumbnail && { mime: thumbnail.mime, width: thumbnail.width, height: thumbnail.height, data: toBase64Url(thumbnail.data) },
+      thumbnail: stillOf(thumbnail ?? frame),
     };
   }
 
@@ -276,7 +297,7 @@ export class Files {
     let expiresAt: number | null = null;
     let notice: string | null = null;
     const messageId = await this.#outbound.sendPayload(to, {
-      kind: 'file', files: records, caption: request.text ?? null, replyTo: request.replyTo ? fromBase64Url(request.replyTo) : null,
+      kind: 'file', files: records, caption: request.text ?? null, replyTo: request.replyTo ? fromBase64Url(request.replyTo) : null, ...(request.quote ? { quote: true } : {}),
     }, payloadTimers, (mid, into, at) => {
       expiresAt = expireSeconds !== null ? this.#ctx.clock.trusted(at) + expireSeconds * 1000 : null;
       const clampNotice = clamped ? clampNoticeStatement(into, this.#ctx.policy, at, this.#ctx.username) : null;
@@ -284,7 +305,8 @@ export class Files {
       return [
         ...insertMessageStatements({
           messageId: mid, conversationId: into, sender: this.#ctx.username, senderDevice: this.#ctx.deviceId, sentAt: at, receivedAt: at, body: text,
-          expiresAt, burnSeconds, clamped, replyTo: request.replyTo ?? null, mentions: mentionsIn(text), outgoing: true, status: 'pending',
+          expiresAt, burnSeconds, clamped, replyTo: request.replyTo ?? null, quote: request.quote === true, mentions: mentionsIn(text), outgoing: true,
+          status: 'pending',
         }),
         ...insertFilesStatements(mid, into, this.#ctx.username, records, true),
         { sql: 'DELETE FROM file_uploads WHERE id = ?', params: [id] },
@@ -345,15 +367,15 @@ export class Files {
   }
 
   /** What the policy allows a receiver: files at all, this type, this size. */
-  async #allowedToReceive(file: StoredFile): Promise<FilePolicy> {
-    const policy = await this.#policies.current();
+  #allowedToReceive(file: StoredFile): FilePolicy {
+    const policy = this.#policy();
     checkFile(policy, file);
     return policy;
   }
 
   async #download(messageId: string, index: number, dir: string, op: Operation): Promise<{ path: string; size: number }> {
     const file = await this.#file(messageId, index);
-    const policy = await this.#allowedToReceive(file);
+    const policy = this.#allowedToReceive(file);
     if (policy.previewOnly) throw new EngineError('FORBIDDEN', 'your organisation\'s policy allows files to be opened in the app only, not saved');
     const info = await stat(dir).catch(() => null);
     if (!info?.isDirectory()) throw new EngineError('NOT_FOUND', `${dir} is not a directory`);
@@ -394,7 +416,7 @@ export class Files {
   /** Decrypts a file into the vault (encrypted there under its own key, deleted with its message) for preview. */
   async #open(messageId: string, index: number, op: Operation): Promise<FileViewT> {
     const file = await this.#file(messageId, index);
-    await this.#allowedToReceive(file);
+    this.#allowedToReceive(file);
     if (file.attachment === null) {
       // the vault reports a failing source as its own I/O error: keep the download's, which says what went wrong
       let failure: unknown = null;
@@ -417,23 +439,12 @@ export class Files {
   async #read(messageId: string, index: number, offset: number, length: number): Promise<{ data: string; eof: boolean }> {
     const file = await this.#file(messageId, index);
     if (file.attachment === null) throw new EngineError('NOT_FOUND', 'open the file first (files.open)');
-    const out = new Uint8Array(Math.max(0, Math.min(length, file.size - offset)));
-    let at = 0;
-    let filled = 0;
-    for await (const chunk of this.#ctx.vault.attachmentStream(file.attachment)) {
-      const end = at + chunk.length;
-      if (end > offset && filled < out.length) {
-        const from = Math.max(0, offset - at);
-        const take = Math.min(chunk.length - from, out.length - filled);
-        out.set(chunk.subarray(from, from + take), filled);
-        filled += take;
-      }
-      at = end;
-      if (filled === out.length) break;
-    }
+    const out = await this.#ctx.vault.readAttachmentRange(file.attachment, offset, length);
     return { data: Buffer.from(out).toString('base64'), eof: offset + out.length >= file.size };
   }
 }
+
+const stillOf = (t: Thumbnail | null): UploadFile['thumbnail'] => t && { mime: t.mime, width: t.width, height: t.height, data: toBase64Url(t.data) };
 
 async function writeAll(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
   let written = 0;

@@ -71,7 +71,8 @@ export function applyPayload(payload: Payload, origin: Origin): { statements: St
       if (payload.files.length === 0) return { statements: [], effects: [] };
       // what a sender chose is shown: a name that is only a name, a thumbnail only as an image of real size
       const files = payload.files.map((f) => ({ ...f, name: safeFileName(f.name), thumbnail: f.thumbnail && THUMBNAIL_TYPES.has(f.thumbnail.mime) && f.thumbnail.width > 0 && f.thumbnail.height > 0 ? f.thumbnail : null }));
-      return storeMessage(payload, origin, payload.caption ?? '', payload.replyTo ? toBase64Url(payload.replyTo) : null, false, insertFilesStatements(id, conversationId, sender, files, origin.own));
+      const replyTo = payload.replyTo ? toBase64Url(payload.replyTo) : null;
+      return storeMessage(payload, origin, payload.caption ?? '', replyTo, replyTo !== null && payload.quote === true, insertFilesStatements(id, conversationId, sender, files, origin.own));
     }
     case 'timer': {
       const valid = (n: number | null) => (n === null || (n >= MIN_TIMER_SECONDS && n <= MAX_TIMER_SECONDS) ? n : null);

@@ -7,6 +7,7 @@
 // thread panel `threadRoot` is its root.
 import { useEffect, useId, useMemo, useRef, useState, type ClipboardEvent, type DragEvent, type KeyboardEvent } from 'react';
 import { formatSize } from '../lib/bytes.ts';
+import { quoteText } from '../lib/quote-text.ts';
 import { byShortcode, loadEmoji, type Emoji } from '../lib/emoji.ts';
 import { FILES_PER_MESSAGE, MESSAGE_TEXT_MAX } from '../lib/limits.ts';
 import { insertMention, matchPeople, mentionAt, replaceRange, shortcodeAt, type Person } from '../lib/mentions.ts';
@@ -15,6 +16,7 @@ import { editMessage, sendMessage } from '../state/chat.ts';
 import { useCompose } from '../state/compose.ts';
 import { useContacts } from '../state/contacts.ts';
 import { useConversations } from '../state/conversations.ts';
+import { admitFiles, attachRefusal, useFilePolicyNow } from '../state/file-policy.ts';
 import { sendFiles } from '../state/files.ts';
 import { BURN_CHOICES, EXPIRE_CHOICES } from '../lib/timers.ts';
 import { useMessages } from '../state/messages.ts';
@@ -57,6 +59,8 @@ export function Composer({ conversation, label, scope = conversation, threadRoot
   const [burn, setBurn] = useState(0);
   const [files, setFiles] = useState<File[]>([]);
   const [dropping, setDropping] = useState(false);
+  const filePolicy = useFilePolicyNow();
+  const attachRefused = attachRefusal(filePolicy);
   const input = useRef<HTMLTextAreaElement>(null);
   const ids = useId();
   const inputId = `composer-input${threadRoot ? '-thread' : ''}`;
@@ -103,7 +107,9 @@ export function Composer({ conversation, label, scope = conversation, threadRoot
   };
   const picker = useRef<HTMLInputElement>(null);
 
-  const addFiles = (chosen: readonly File[]) => {
+  const addFiles = (offered: readonly File[]) => {
+    const { admitted: chosen, refusals } = admitFiles(filePolicy, offered);
+    for (const refusal of refusals) useNotices.getState().add(refusal, 'info');
     if (chosen.length === 0) return;
     const next = [...files, ...chosen];
     if (next.length > FILES_PER_MESSAGE) useNotices.getState().add(`At most ${FILES_PER_MESSAGE} files go in one message; the rest were left out`, 'info');
@@ -123,8 +129,11 @@ export function Composer({ conversation, label, scope = conversation, threadRoot
     try {
       const timers = expire || burn ? { ...(expire ? { expiresInSeconds: expire } : {}), ...(burn ? { burnAfterReadSeconds: burn } : {}) } : undefined;
       if (was?.kind === 'edit') await editMessage(was.id, text);
-      // files in a thread join it; a quoted reply's files go as a message of their own (a file message has no quote)
-      else if (attached.length > 0) await sendFiles(conversation, attached, text, { ...(threadRoot ? { replyTo: was?.id ?? threadRoot } : {}), ...(timers ? { timers } : {}) });
+      // files in a thread join it; files in a quoted reply keep the quote
+      else if (attached.length > 0) {
+        const reply = threadRoot ? { replyTo: was?.id ?? threadRoot } : was ? { replyTo: was.id, quote: true } : {};
+        await sendFiles(conversation, attached, text, { ...reply, ...(timers ? { timers } : {}) });
+      }
       else if (threadRoot) await sendMessage(conversation, text, { to: was?.id ?? threadRoot, quote: false }, timers);
       else await sendMessage(conversation, text, was ? { to: was.id, quote: true } : undefined, timers);
     } catch {
@@ -199,7 +208,7 @@ export function Composer({ conversation, label, scope = conversation, threadRoot
       {mode && (
         <div className="composer-mode" role="status">
           <span className="composer-mode-text">
-            {mode.kind === 'edit' ? 'Editing your message' : <>Replying to <strong>{target?.sender ?? 'a message'}</strong>{target && <>: <span className="quote-text">{target.text.slice(0, 140)}</span></>}</>}
+            {mode.kind === 'edit' ? 'Editing your message' : <>Replying to <strong>{target?.sender ?? 'a message'}</strong>{target && <>: <span className="quote-text">{quoteText(target)}</span></>}</>}
           </span>
           <button type="button" className="icon-button" aria-label={mode.kind === 'edit' ? 'Cancel editing' : 'Cancel reply'} onClick={() => { endMode(); input.current?.focus(); }}>×</button>
         </div>
@@ -239,11 +248,13 @@ export function Composer({ conversation, label, scope = conversation, threadRoot
         onSelect={(e) => setCaret(e.currentTarget.selectionStart)}
         onKeyDown={onKeyDown} onPaste={onPaste} />
       <span id={hintId} className={`composer-hint${over ? ' over' : ''}`}>
-        {over ? `${draft.length - MESSAGE_TEXT_MAX} characters over the limit of ${MESSAGE_TEXT_MAX}` : 'Enter to send, Shift+Enter for a new line, @ to mention, Up to edit your last message. Drop or paste files to attach them.'}
+        {over ? `${draft.length - MESSAGE_TEXT_MAX} characters over the limit of ${MESSAGE_TEXT_MAX}`
+          : `Enter to send, Shift+Enter for a new line, @ to mention, Up to edit your last message.${attachRefused ? '' : ' Drop or paste files to attach them.'}`}
       </span>
       <div className="composer-buttons">
         <input ref={picker} type="file" multiple hidden aria-hidden="true" tabIndex={-1} onChange={(e) => { addFiles([...(e.target.files ?? [])]); e.target.value = ''; }} />
-        <button type="button" onClick={() => picker.current?.click()}>Attach files</button>
+        <button type="button" disabled={attachRefused !== null} aria-describedby={attachRefused ? `${ids}-attach-refused` : undefined} onClick={() => picker.current?.click()}>Attach files</button>
+        {attachRefused && <span id={`${ids}-attach-refused`} className="hint attach-refused">{attachRefused}</span>}
         <button type="button" className="icon-button emoji-open" aria-label="Insert emoji" aria-haspopup="dialog" onClick={(e) => setPicking(e.currentTarget)}>☺</button>
         <button type="submit" className="primary" disabled={sending || over || (draft.trim() === '' && files.length === 0)}>{mode?.kind === 'edit' ? 'Save' : 'Send'}</button>
       </div>

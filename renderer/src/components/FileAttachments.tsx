@@ -1,71 +1,87 @@
-// The files of a message: images as their thumbnail (made on the sender's device and sent inside the message, drawn
-// here from a blob: URL), everything else as an icon with its name and size. Each can be opened in the app, and
-// saved unless the org's policy says "preview only".
+// The files of a message: images as their thumbnail and videos as their first frame (both made on the sender's
+// device and sent inside the message, drawn here from a blob: URL), everything else as an icon with its name and
+// size. Images, video, audio and text open in the app; every file can be saved unless the org's policy says
+// "preview only", and then the app says so instead of offering it.
 import { useCallback, useEffect, useState } from 'react';
 import type { FileViewT } from '../../../core/api/contract.ts';
 import { formatSize } from '../lib/bytes.ts';
-import { fileBlob, filePolicy, saveFile } from '../state/files.ts';
+import { useFilePolicyNow } from '../state/file-policy.ts';
+import { fileBlob, saveFile } from '../state/files.ts';
 import { useNotices } from '../state/notices.ts';
 import { errorText } from '../bridge/index.ts';
 import { Dialog } from './Dialog.tsx';
 import { useBlobUrl } from './LinkPreviewCard.tsx';
 
 const extension = (name: string) => (/\.([a-z0-9]{1,5})$/i.exec(name)?.[1] ?? 'file').toUpperCase();
+/** Text shown in the app at most this long (the rest is there when saved). */
+const TEXT_VIEW_CHARS = 200_000;
 
-function usePreviewOnly(): boolean {
-  const [previewOnly, setPreviewOnly] = useState(false);
-  useEffect(() => {
-    let live = true;
-    filePolicy().then((p) => live && setPreviewOnly(p.previewOnly), () => {});
-    return () => { live = false; };
-  }, []);
-  return previewOnly;
+type Viewable = 'image' | 'video' | 'audio' | 'text';
+function viewableAs(mime: string): Viewable | null {
+  const family = mime.split('/')[0];
+  if (family === 'image' || family === 'video' || family === 'audio' || family === 'text') return family;
+  return mime === 'application/json' ? 'text' : null;
 }
 
-/** The whole image, opened into the vault and shown from a blob: URL. */
-function ImageViewer({ message, file, onClose }: { message: string; file: FileViewT; onClose(): void }) {
-  const [url, setUrl] = useState<string | null>(null);
+/** The whole file, opened into the vault and shown from a blob: URL (text as text, never as markup). */
+function FileViewer({ message, file, as, onClose }: { message: string; file: FileViewT; as: Viewable; onClose(): void }) {
+  const [shown, setShown] = useState<{ url: string } | { text: string } | null>(null);
   useEffect(() => {
     let made: string | null = null;
-    fileBlob(message, file.index, file.mime).then((blob) => setUrl(made = URL.createObjectURL(blob)), (error: unknown) => {
+    let live = true;
+    fileBlob(message, file.index, file.mime).then(async (blob) => {
+      if (as === 'text') {
+        const text = (await blob.slice(0, TEXT_VIEW_CHARS * 4).text()).slice(0, TEXT_VIEW_CHARS);
+        if (live) setShown({ text });
+      } else if (live) setShown({ url: made = URL.createObjectURL(blob) });
+    }).catch((error: unknown) => {
       useNotices.getState().add(`Opening ${file.name} failed: ${errorText(error)}`);
       onClose();
     });
-    return () => { if (made) URL.revokeObjectURL(made); };
-  }, [message, file, onClose]);
-  return (
-    <Dialog title={file.name} onClose={onClose}>
-      {url ? <img className="image-viewer" src={url} alt={file.name} /> : <p role="status">Opening…</p>}
-    </Dialog>
-  );
+    return () => {
+      live = false;
+      if (made) URL.revokeObjectURL(made);
+    };
+  }, [message, file, as, onClose]);
+  let body = <p role="status">Opening…</p>;
+  if (shown && 'text' in shown) body = <pre className="text-viewer">{shown.text}</pre>;
+  else if (shown && as === 'image') body = <img className="image-viewer" src={shown.url} alt={file.name} />;
+  else if (shown && as === 'video') body = <video className="image-viewer" src={shown.url} controls aria-label={file.name} />;
+  else if (shown) body = <audio src={shown.url} controls aria-label={file.name} />;
+  return <Dialog title={file.name} onClose={onClose}>{body}</Dialog>;
 }
 
 function FileItem({ message, file, previewOnly }: { message: string; file: FileViewT; previewOnly: boolean }) {
   const thumbnail = useBlobUrl(file.thumbnail?.data, file.thumbnail?.mime ?? 'image/webp');
   const [viewing, setViewing] = useState(false);
   const close = useCallback(() => setViewing(false), []);
-  const isImage = file.mime.startsWith('image/') && file.thumbnail;
+  const as = viewableAs(file.mime);
+  const pictured = (as === 'image' || as === 'video') && thumbnail !== null && file.thumbnail !== undefined;
   return (
-    <li className={`file${isImage ? ' image' : ''}`}>
-      {isImage && thumbnail
+    <li className={`file${pictured ? ' image' : ''}`}>
+      {pictured
         ? (
-          <button type="button" className="thumbnail" aria-label={`Open ${file.name}`} onClick={() => setViewing(true)}>
+          <button type="button" className={`thumbnail${as === 'video' ? ' video' : ''}`} aria-label={`${as === 'video' ? 'Play' : 'Open'} ${file.name}`} onClick={() => setViewing(true)}>
             <img src={thumbnail} alt="" width={file.thumbnail!.width} height={file.thumbnail!.height} />
           </button>
         )
         : <span className="file-icon" aria-hidden="true">{extension(file.name)}</span>}
       <span className="file-name">{file.name}</span>
       <span className="file-size">{formatSize(file.size)}</span>
-      {isImage && !thumbnail && <button type="button" onClick={() => setViewing(true)}>Open</button>}
+      {as && !pictured && <button type="button" aria-label={`Open ${file.name}`} onClick={() => setViewing(true)}>Open</button>}
       {!previewOnly && <button type="button" aria-label={`Save ${file.name}`} onClick={() => void saveFile(message, file.index, file.name, file.mime)}>Save</button>}
-      {previewOnly && !isImage && <span className="hint">(preview only: your organisation does not allow saving files)</span>}
-      {viewing && <ImageViewer message={message} file={file} onClose={close} />}
+      {previewOnly && (
+        <span className="hint">
+          {as ? '(preview only: your organisation does not allow saving files)' : '(preview only: your organisation does not allow saving files, and this type cannot be shown in the app)'}
+        </span>
+      )}
+      {viewing && as && <FileViewer message={message} file={file} as={as} onClose={close} />}
     </li>
   );
 }
 
 export function FileAttachments({ message, files }: { message: string; files: readonly FileViewT[] }) {
-  const previewOnly = usePreviewOnly();
+  const previewOnly = useFilePolicyNow()?.previewOnly ?? false;
   return (
     <ul className="files" aria-label="Files">
       {files.map((f) => <FileItem key={f.index} message={message} file={f} previewOnly={previewOnly} />)}

@@ -2,6 +2,7 @@
 // it answers quoted above it (a click shows the original in its place), its text as markdown, its reactions, its
 // thread's reply count, a menu of what can be done with it, and for our own messages where delivery has got to.
 import { memo, useRef, useState } from 'react';
+import { quoteText } from '../lib/quote-text.ts';
 import { historyNoticeText } from '../lib/history-notice.ts';
 import { clockTime } from '../lib/time.ts';
 import { deleteMessage, jumpTo, openThread, toggleReaction } from '../state/chat.ts';
@@ -34,7 +35,7 @@ function Quote({ message }: { message: Message }) {
   return (
     <button type="button" className="quote" title="Show the original message" onClick={() => void jumpTo(message.conversation, message.replyTo!, quoted?.threadRoot)}>
       <span className="visually-hidden">Reply to </span>
-      {quoted ? <><span className="quote-sender">{quoted.sender}</span>: <span className="quote-text">{quoted.text.slice(0, 140)}</span></>
+      {quoted ? <><span className="quote-sender">{quoted.sender}</span>: <span className="quote-text">{quoteText(quoted)}</span></>
         : <span className="quote-text">an earlier message</span>}
     </button>
   );

@@ -6,6 +6,7 @@ import { api, errorText, type Response } from '../bridge/index.ts';
 import { BURN_CHOICES, durationLabel, EXPIRE_CHOICES, withCurrent, type TimerChoice } from '../lib/timers.ts';
 import { useSession } from '../state/session.ts';
 import { ErrorLine } from './ErrorLine.tsx';
+import { describeFileRules, fileRulesChange, fileRulesOf, PolicyFileFields } from './PolicyFileFields.tsx';
 
 type PolicyInfo = Response<'policy.get'>;
 
@@ -27,12 +28,14 @@ function PolicyForm({ info, onSaved }: { info: PolicyInfo; onSaved(next: PolicyI
   const [maxBurn, setMaxBurn] = useState(policy.maxBurnSeconds ?? 0);
   const [defaultExpire, setDefaultExpire] = useState(policy.defaultExpireSeconds ?? 0);
   const [requireTimer, setRequireTimer] = useState(policy.requireTimer ?? false);
+  const [fileRules, setFileRules] = useState(() => fileRulesOf(policy));
   const [state, setState] = useState<{ saved?: boolean; error?: string }>({});
   const save = async (event: FormEvent) => {
     event.preventDefault();
     try {
       const next = await api().call('policy.set', {
         maxExpireSeconds: maxExpire || null, maxBurnSeconds: maxBurn || null, defaultExpireSeconds: defaultExpire || null, requireTimer: requireTimer || null,
+        ...fileRulesChange(fileRules),
       });
       onSaved({ ...info, policy: next, canSign: true });
       setState({ saved: true });
@@ -49,6 +52,7 @@ function PolicyForm({ info, onSaved }: { info: PolicyInfo; onSaved(next: PolicyI
         <input type="checkbox" id="policy-require-timer" checked={requireTimer} onChange={(e) => setRequireTimer(e.target.checked)} />
         <label htmlFor="policy-require-timer">Every message must disappear</label>
       </div>
+      <PolicyFileFields rules={fileRules} onChange={setFileRules} />
       <button type="submit">Sign and publish</button>
       <span role="status" className="hint">{state.saved ? `Published: version ${info.policy.version}.` : ''}</span>
       <ErrorLine error={state.error} />
@@ -62,6 +66,7 @@ function describe(policy: PolicyInfo['policy']): string[] {
   return [
     `Version ${policy.version}.`, `Messages live at most: ${limit(policy.maxExpireSeconds)}.`, `Burn after reading at most: ${limit(policy.maxBurnSeconds)}.`,
     `Messages without a timer: ${policy.defaultExpireSeconds !== undefined ? `disappear after ${durationLabel(policy.defaultExpireSeconds)}` : policy.requireTimer ? 'refused' : 'kept'}.`,
+    ...describeFileRules(policy),
   ];
 }
 

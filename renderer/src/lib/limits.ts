@@ -19,3 +19,5 @@ export const SEARCH_QUERY_MAX = 256 satisfies Limits['searchQueryMax'];
 /** Files: what one files.stageChunk carries, and how many files one message holds. */
 export const FILE_CHUNK_MAX = 1024 * 1024 satisfies Limits['fileChunkMax'];
 export const FILES_PER_MESSAGE = 10 satisfies Limits['filesPerMessage'];
+/** The largest still a video's first frame may be when handed to the engine. */
+export const PREVIEW_INPUT_MAX = 256 * 1024 satisfies Limits['previewInputBytes'];

@@ -19,6 +19,7 @@ import { useDevices } from './devices.ts';
 import { useTrust } from './trust.ts';
 import { useUploads } from './uploads.ts';
 import { dismissAllNotifications } from './notify.ts';
+import { useFilePolicy } from './file-policy.ts';
 
 /** Messages per history page, for every list the renderer loads. */
 export const PAGE = 50;
@@ -122,6 +123,7 @@ function wipe(): void {
   useContacts.getState().clear();
   useTyping.getState().clear();
   useUploads.getState().clear();
+  useFilePolicy.getState().clear();
   useSettings.getState().clear();
   useConnection.getState().reset();
   useNotices.getState().clear();

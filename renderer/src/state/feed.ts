@@ -12,6 +12,7 @@ import { useSession } from './session.ts';
 import { useSettings } from './settings.ts';
 import { useTyping } from './typing.ts';
 import { useDevices } from './devices.ts';
+import { useFilePolicy } from './file-policy.ts';
 import { dismissNotification, notifyArrival } from './notify.ts';
 import { identityChanged } from './trust-actions.ts';
 
@@ -48,7 +49,10 @@ export function startFeed(bridge: WardroomBridge): void {
     useNotices.getState().add(`A message${sender ? ` from ${sender}` : ''} could not be decrypted (${reason}).`);
   });
   bridge.on('contact.updated', (contact) => useContacts.getState().upsert(contact));
-  bridge.on('policy.changed', () => void refreshMe().catch(() => {}));
+  bridge.on('policy.changed', () => {
+    void refreshMe().catch(() => {});
+    void useFilePolicy.getState().load();
+  });
   bridge.on('contact.keyChanged', ({ username }) => {
     identityChanged(username);
     useNotices.getState().add(`${username}'s safety number changed: they may have a new device, or someone may be impersonating them.`, 'info');

@@ -1,10 +1,12 @@
 // Sending files and getting them back, as calls through the bridge. A chosen file is staged in the engine chunk by
 // chunk (only the chunk in flight is in memory twice), then sent with the message under an operation id. A file in a
 // message is opened into this device's vault (files.open) and read back as a Blob, shown from a blob: URL or saved
-// through the browser's download; with the org's "preview only" policy it is shown and never saved.
+// through the browser's download; with the org's "preview only" policy it is shown and never saved. A video goes with
+// its first frame (lib/video-frame.ts) as its thumbnail.
 import { api, errorText } from '../bridge/index.ts';
 import { fromBase64, toBase64 } from '../lib/bytes.ts';
 import { FILE_CHUNK_MAX } from '../lib/limits.ts';
+import { videoFirstFrame } from '../lib/video-frame.ts';
 import { useConversations } from './conversations.ts';
 import { useMessages } from './messages.ts';
 import { useNotices } from './notices.ts';
@@ -29,7 +31,7 @@ async function stage(file: File, uploadId: string, before: number, total: number
 
 /** Sends `files` (and the text as their caption) to a conversation; progress and cancel through the uploads store. */
 export async function sendFiles(conversation: string, files: readonly File[], text: string,
-  options: { replyTo?: string; timers?: { expiresInSeconds?: number; burnAfterReadSeconds?: number } } = {}): Promise<void> {
+  options: { replyTo?: string; quote?: boolean; timers?: { expiresInSeconds?: number; burnAfterReadSeconds?: number } } = {}): Promise<void> {
   const id = operationId();
   const total = files.reduce((n, f) => n + f.size, 0);
   useUploads.getState().begin({ id, conversation, names: files.map((f) => f.name), phase: 'staging', done: 0, total, cancelled: false });
@@ -40,7 +42,9 @@ export async function sendFiles(conversation: string, files: readonly File[], te
     const attachments = [];
     let before = 0;
     for (const file of files) {
-      attachments.push({ staged: await stage(file, id, before, total), name: file.name, ...(file.type ? { mime: file.type } : {}) });
+      // a video's first frame is drawn here, before its bytes go (the engine has no video decoder)
+      const frame = await videoFirstFrame(file);
+      attachments.push({ staged: await stage(file, id, before, total), name: file.name, ...(file.type ? { mime: file.type } : {}), ...(frame ? { preview: frame } : {}) });
       before += file.size;
     }
     if (useUploads.getState().uploads[id]?.cancelled) throw new Cancelled();
@@ -91,14 +95,4 @@ export async function saveFile(message: string, index: number, name: string, mim
   } catch (error) {
     useNotices.getState().add(`Saving ${name} failed: ${errorText(error)}`);
   }
-}
-
-let policy: Promise<{ enabled: boolean; previewOnly: boolean; maxBytes: number }> | null = null;
-/** The org's file policy, asked once per window (it changes only with the signed policy). */
-export function filePolicy(): Promise<{ enabled: boolean; previewOnly: boolean; maxBytes: number }> {
-  policy ??= api().call('files.policy', {}).catch((error: unknown) => {
-    policy = null;
-    throw error;
-  });
-  return policy;
 }

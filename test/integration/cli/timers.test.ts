@@ -3,6 +3,8 @@
 // `wardroom` in child processes against profiles enrolled on a real relay.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { startOrg, type TestOrg } from '../../support/engines.ts';
 import { wardroom } from '../../support/cli.ts';
 
@@ -59,6 +61,26 @@ describe('wardroom timers and policy', { timeout: 120_000 }, () => {
     const over = await wardroom(['--profile', bob, 'timer', '@admin', '30d']);
     assert.equal(over.code, 1);
     assert.equal(over.stderr.trim(), 'wardroom: the org policy lets messages live at most 7 days');
+  });
+
+  it('sets the file rules from the command line, shows them to everyone, and bob\'s send is refused in his terms', async () => {
+    const set = await wardroom(['--profile', admin, 'policy', 'set', '--max-file-size', '100MB', '--allowed-types', 'image/*,application/pdf', '--preview-only', '--link-previews', 'off']);
+    assert.equal(set.code, 0, set.stderr);
+    const shown = await wardroom(['--profile', bob, 'policy', 'show']);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /\n {2}files: on, open in the app only \(no saving\)\n {2}largest file: 100 MB\n {2}file types: image\/\*, application\/pdf\n {2}link previews: off\n/);
+    const json = lines((await wardroom(['--profile', bob, 'policy', 'show', '--json'])).stdout)[0]!;
+    assert.deepEqual([json.maxFileBytes, json.allowedFileTypes, json.filePreviewOnly, json.linkPreviews], [100 * 1024 ** 2, ['image/*', 'application/pdf'], true, false]);
+    const off = await wardroom(['--profile', admin, 'policy', 'set', '--files', 'off']);
+    assert.match(off.stdout, /\n {2}files: off\n/);
+    const file = path.join(bob, '..', 'note.txt');
+    writeFileSync(file, 'hello');
+    const refused = await wardroom(['--profile', bob, 'send', '@admin', '--file', file]);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stderr.trim(), 'wardroom: your organisation\'s policy does not allow sending files');
+    const lifted = await wardroom(['--profile', admin, 'policy', 'set', '--files', 'on', '--max-file-size', 'off', '--allowed-types', 'any', '--no-preview-only', '--link-previews', 'on']);
+    assert.equal(lifted.code, 0, lifted.stderr);
+    assert.match(lifted.stdout, /files: on\n {2}largest file: no limit but the relay's\n {2}file types: any\n {2}link previews: on/);
   });
 
   it('shreds on demand and reports what it removed', async () => {

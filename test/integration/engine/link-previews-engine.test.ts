@@ -94,6 +94,20 @@ describe('engine: link previews', () => {
     assert.equal((await new LinkPreviews(ctx, options, () => true).forOutgoing(`http://notes.test:${port}/c`, undefined))?.payload.title, 'Wardroom release notes');
   });
 
+  it('the signed org policy turns previews off for everyone as soon as the relay announces it, and back on', async () => {
+    const before = hits.length;
+    const direct = await idOf(ann.engine.api, '@ben');
+    const adopted = (version: number) => ann.waitFor(() => ann.events.some((e) => e.name === 'policy.changed' && (e.payload as { version: number }).version === version), 10_000, `policy ${version}`);
+    const off = await org.admin.engine.api.call('policy.set', { linkPreviews: false });
+    await adopted(off.version);
+    assert.equal((await ann.engine.api.call('messages.send', { conversation: direct, text: `http://notes.test:${port}/d` })).preview, undefined);
+    assert.equal(hits.length, before, 'the site was never contacted');
+    assert.equal((await ann.engine.api.call('settings.get', {})).linkPreviews, true, 'ann\'s own setting is untouched');
+    const on = await org.admin.engine.api.call('policy.set', { linkPreviews: null });
+    await adopted(on.version);
+    assert.equal((await ann.engine.api.call('messages.send', { conversation: direct, text: `http://notes.test:${port}/e` })).preview?.title, 'Wardroom release notes');
+  });
+
   it('a card for a link the text does not contain, or with a thumbnail that is not a JPEG, is cleaned on receipt', () => {
     const card = { url: 'https://evil.example/', title: 'PayPal', description: null, image: null };
     assert.equal(storedPreview(card, 'see https://paypal.com/'), null);

@@ -93,6 +93,12 @@ test('bad numbers for timers are refused before the engine opens', async () => {
   assert.match(h.err.at(-1)!, /policy set changes nothing/);
   assert.equal(await h.run(['--profile', '/tmp/p', 'policy', 'set', '--max-expire', '1w']), 2);
   assert.match(h.err.at(-1)!, /--max-expire: "1w" is not a duration/);
+  assert.equal(await h.run(['--profile', '/tmp/p', 'policy', 'set', '--max-file-size', 'huge']), 2);
+  assert.match(h.err.at(-1)!, /--max-file-size: "huge" is not a size: write it like 100MB/);
+  assert.equal(await h.run(['--profile', '/tmp/p', 'policy', 'set', '--files', 'yes']), 2);
+  assert.match(h.err.at(-1)!, /--files takes on or off/);
+  assert.equal(await h.run(['--profile', '/tmp/p', 'policy', 'set', '--allowed-types', 'images']), 2);
+  assert.match(h.err.at(-1)!, /--allowed-types: images is not a media type such as image\/png or image\/\*/);
   assert.equal(await h.run(['--profile', '/tmp/p', 'policy', 'frob']), 2);
   assert.equal(await h.run(['--profile', '/tmp/p', 'timer', '@bob']), 2);
   assert.deepEqual(h.opened, [], 'all before the engine opens');

@@ -1,29 +1,18 @@
-// The org policy's file rules as a device enforces them: believed only under the org key the profile pinned, read
-// from the signed document's fields, and applied to a file's name, type and size in the user's terms. The relay's
-// reply is the only stand-in here (the policy travels in it); signing and verification are libsodium's.
+// The org policy's file rules as a device enforces them: the file fields of the policy in force (verified under the
+// pinned org key by core/engine/policy/, tested in test/integration/engine/policy.test.ts), and applied to a file's
+// name, type and size in the user's terms.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sign, signingKeyPair, toBase64Url, utf8 } from '../../../core/crypto/sodium.ts';
-import type { EngineContext } from '../../../core/engine/context.ts';
-import { checkFile, FilePolicies } from '../../../core/engine/files/policy.ts';
-import { blobBytes, padme } from '../../../core/engine/files/blob-format.ts';
+import { checkFile, filePolicyOf } from '../../../core/engine/files/policy.ts';
+import { blobBytes, MAX_FILE_BYTES, padme } from '../../../core/engine/files/blob-format.ts';
+import { NO_POLICY, policyDocumentSchema } from '../../../core/engine/policy/document.ts';
 
-const org = signingKeyPair();
-const policyContext = (document: object, signer = org.secretKey, pinned: string | null = toBase64Url(org.publicKey)) => {
-  const data = utf8(JSON.stringify(document));
-  return {
-    now: () => 0,
-    profile: { orgKey: pinned },
-    http: { org: async () => ({ orgKey: org.publicKey, orgFingerprint: null, policy: { version: 1, document: { data, signature: sign(data, signer) } } }) },
-  } as unknown as EngineContext;
-};
-
-test('reads the file rules of a policy signed by the pinned org key, and refuses one signed by anyone else', async () => {
-  const policy = await new FilePolicies(policyContext({ version: 1, maxFileBytes: 1000, allowedFileTypes: ['image/*', 'application/pdf'], filePreviewOnly: true })).current();
-  assert.deepEqual(policy, { enabled: true, maxBytes: 1000, allowedTypes: ['image/*', 'application/pdf'], previewOnly: true });
-  await assert.rejects(new FilePolicies(policyContext({ version: 1, fileSharing: true }, signingKeyPair().secretKey)).current(), /org key did not sign/);
-  await assert.rejects(new FilePolicies(policyContext({ version: 1 }, org.secretKey, null)).current(), /org key did not sign/, 'no pinned key: nothing is believed');
-  await assert.rejects(new FilePolicies(policyContext({ version: 1, maxFileBytes: 'lots' })).current(), /cannot be read/);
+test('reads the file rules from the policy document; an org that says nothing allows files up to the built-in limit', () => {
+  const document = policyDocumentSchema.parse({ version: 3, maxFileBytes: 1000, allowedFileTypes: ['image/*', 'application/pdf'], filePreviewOnly: true });
+  assert.deepEqual(filePolicyOf(document), { enabled: true, maxBytes: 1000, allowedTypes: ['image/*', 'application/pdf'], previewOnly: true });
+  assert.deepEqual(filePolicyOf(NO_POLICY), { enabled: true, maxBytes: MAX_FILE_BYTES, previewOnly: false });
+  assert.equal(filePolicyOf(policyDocumentSchema.parse({ version: 1, fileSharing: false })).enabled, false);
+  assert.equal(filePolicyOf(policyDocumentSchema.parse({ version: 1, maxFileBytes: MAX_FILE_BYTES * 4 })).maxBytes, MAX_FILE_BYTES, 'never above what the format carries');
 });
 
 test('applies the rules to a file in one line each: off, too large, a type not allowed; type/* matches a family', async () => {

@@ -4,8 +4,10 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
-import { CHUNK_BYTES, PREAMBLE_BYTES, SEALED_CHUNK_BYTES, readEncryptedFile, writeEncryptedFile } from '../../../core/vault/attachment-file.ts';
+import { CHUNK_BYTES, PREAMBLE_BYTES, SEALED_CHUNK_BYTES, readEncryptedFile, readEncryptedRange, writeEncryptedFile } from '../../../core/vault/attachment-file.ts';
 import { streamPusher } from '../../../core/crypto/sodium.ts';
+import { CHUNK_NONCE_PREFIX_BYTES, CHUNK_TAG_BYTES, ChunkCipher } from '../../../core/crypto/chunk-stream.ts';
+import { GcmChunkCipher } from '../../../core/crypto/gcm-chunk-stream.ts';
 import { createVault, VaultError, type Vault, type VaultErrorCode } from '../../../core/vault/index.ts';
 import { makeMessages, PASSPHRASE, tempDir, TEST_KDF } from '../../support/vault-helpers.ts';
 
@@ -24,6 +26,16 @@ async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const parts: Uint8Array[] = [];
   for await (const part of stream) parts.push(part);
   return Buffer.concat(parts);
+}
+
+/** A version 1 file as the vault wrote it before issue 15: "WDAT" 0x01, the secretstream header, 64 KiB chunks. */
+function versionOneFile(t: TestContext, key: Uint8Array, data: Uint8Array): string {
+  const pusher = streamPusher(key);
+  const parts: Uint8Array[] = [Uint8Array.from([0x57, 0x44, 0x41, 0x54, 0x01]), pusher.header];
+  for (let at = 0; at < data.length; at += 64 * 1024) parts.push(pusher.push(data.subarray(at, at + 64 * 1024), at + 64 * 1024 >= data.length));
+  const file = path.join(tempDir(t), 'v1');
+  writeFileSync(file, Buffer.concat(parts));
+  return file;
 }
 
 test('attachments round-trip at every chunk boundary, from bytes and from streams of odd-sized pieces', async (t) => {
@@ -150,17 +162,96 @@ test('tampering is detected: flipped bytes, truncation, appended data, swapped c
 test('files written in version 1 (secretstream, 64 KiB chunks) are still read, and refused when tampered with', async (t) => {
   const key = randomBytes(32);
   const data = randomBytes(3 * 64 * 1024 + 99);
-  // a version 1 file as the vault wrote it before issue 15: "WDAT" 0x01, the secretstream header, 64 KiB chunks
-  const pusher = streamPusher(key);
-  const parts: Uint8Array[] = [Uint8Array.from([0x57, 0x44, 0x41, 0x54, 0x01]), pusher.header];
-  for (let at = 0; at < data.length; at += 64 * 1024) parts.push(pusher.push(data.subarray(at, at + 64 * 1024), at + 64 * 1024 >= data.length));
-  const file = path.join(tempDir(t), 'v1');
-  writeFileSync(file, Buffer.concat(parts));
+  const file = versionOneFile(t, key, data);
   assert.deepEqual(await collect(readEncryptedFile(file, key, data.length)), Buffer.from(data));
   const flipped = readFileSync(file);
   flipped[100]! ^= 1;
   writeFileSync(file, flipped);
   await assert.rejects(collect(readEncryptedFile(file, key, data.length)), isVaultError('CORRUPT'));
+});
+
+test('files written in version 2 (XChaCha20-Poly1305 STREAM, 1 MiB chunks) are still read, and refused when tampered with', async (t) => {
+  const key = randomBytes(32);
+  const data = randomBytes(2 * CHUNK_BYTES + 77);
+  // a version 2 file as the vault wrote it before format 3: "WDAT" 0x02, a 15-byte nonce prefix, sealed chunks
+  const prefix = randomBytes(CHUNK_NONCE_PREFIX_BYTES);
+  const cipher = new ChunkCipher(key, prefix);
+  const parts: Uint8Array[] = [Uint8Array.from([0x57, 0x44, 0x41, 0x54, 0x02]), prefix];
+  for (let index = 0; index * CHUNK_BYTES < data.length; index++) {
+    const plain = data.subarray(index * CHUNK_BYTES, (index + 1) * CHUNK_BYTES);
+    parts.push(cipher.seal(new Uint8Array(plain.length + CHUNK_TAG_BYTES), plain, index, (index + 1) * CHUNK_BYTES >= data.length));
+  }
+  const file = path.join(tempDir(t), 'v2');
+  writeFileSync(file, Buffer.concat(parts));
+  assert.deepEqual(await collect(readEncryptedFile(file, key, data.length)), Buffer.from(data));
+  const into = new Uint8Array(data.length);
+  for await (const chunk of readEncryptedFile(file, key, data.length, into)) assert.equal(chunk.buffer, into.buffer, 'decrypted in place into the caller\'s buffer');
+  assert.deepEqual(Buffer.from(into), Buffer.from(data));
+  const flipped = readFileSync(file);
+  flipped[CHUNK_BYTES + 40]! ^= 1;
+  writeFileSync(file, flipped);
+  await assert.rejects(collect(readEncryptedFile(file, key, data.length)), isVaultError('CORRUPT'));
+});
+
+test('new files are version 3 (AES-256-GCM): a chunk is bound to its place and its last-chunk flag, and its key', async (t) => {
+  const key = randomBytes(32);
+  const file = path.join(tempDir(t), 'v3');
+  await writeEncryptedFile(file, key, randomBytes(2 * CHUNK_BYTES));
+  const bytes = readFileSync(file);
+  assert.equal(bytes[4], 3);
+  assert.equal(bytes.length, PREAMBLE_BYTES + 2 * SEALED_CHUNK_BYTES);
+  const prefix = bytes.subarray(5, PREAMBLE_BYTES);
+  const cipher = new GcmChunkCipher(key, prefix);
+  const sealed = (index: number) => bytes.subarray(PREAMBLE_BYTES + index * SEALED_CHUNK_BYTES, PREAMBLE_BYTES + (index + 1) * SEALED_CHUNK_BYTES);
+  const open = (index: number, as: number, final: boolean, k = key) => {
+    const out = new Uint8Array(CHUNK_BYTES).fill(7);
+    try {
+      new GcmChunkCipher(k, prefix).openDetached(out, sealed(index).subarray(0, CHUNK_BYTES), sealed(index).subarray(CHUNK_BYTES), as, final);
+      return 'opened';
+    } catch (error) {
+      assert.ok(out.every((b) => b === 7), 'nothing was written before it failed');
+      return (error as Error).message;
+    }
+  };
+  assert.equal(open(1, 1, true), 'opened');
+  assert.equal(open(0, 0, false), 'opened');
+  assert.equal(open(0, 1, false), 'chunk did not authenticate', 'moved');
+  assert.equal(open(0, 0, true), 'chunk did not authenticate', 'passed off as the last');
+  assert.equal(open(1, 1, false), 'chunk did not authenticate', 'the last passed off as one more to come');
+  assert.equal(open(1, 1, true, randomBytes(32)), 'chunk did not authenticate', 'another key');
+  // in place: the ciphertext's own buffer receives the plaintext
+  const copy = Uint8Array.from(sealed(0));
+  cipher.openDetached(copy.subarray(0, CHUNK_BYTES), copy.subarray(0, CHUNK_BYTES), copy.subarray(CHUNK_BYTES), 0, false);
+  const expected = new Uint8Array(CHUNK_BYTES);
+  cipher.openDetached(expected, sealed(0).subarray(0, CHUNK_BYTES), sealed(0).subarray(CHUNK_BYTES), 0, false);
+  assert.deepEqual(copy.subarray(0, CHUNK_BYTES), expected);
+});
+
+test('a range of an attachment reads only the chunks that hold it, in every format, with the same checks', async (t) => {
+  const vault = await newVault(t);
+  const data = randomBytes(5 * CHUNK_BYTES + 333);
+  const id = await vault.putAttachment(data);
+  const ranges: [number, number][] = [[0, 10], [CHUNK_BYTES - 5, 10], [2 * CHUNK_BYTES, CHUNK_BYTES], [CHUNK_BYTES + 1, 3 * CHUNK_BYTES], [data.length - 7, 100], [data.length, 10], [data.length + 5, 10], [0, 0]];
+  for (const [offset, length] of ranges) {
+    assert.deepEqual(Buffer.from(await vault.readAttachmentRange(id, offset, length)), Buffer.from(data.subarray(offset, offset + length)), `${offset}+${length}`);
+  }
+  await assert.rejects(vault.readAttachmentRange(id, -1, 10), isVaultError('INVALID_ARGUMENT'));
+  // chunk 0 damaged: a range in chunk 3 never opens it, so it still reads; one touching chunk 0 is refused
+  const file = path.join(vault.paths.attachments, id);
+  const bytes = readFileSync(file);
+  bytes[PREAMBLE_BYTES + 100]! ^= 1;
+  writeFileSync(file, bytes);
+  assert.deepEqual(Buffer.from(await vault.readAttachmentRange(id, 3 * CHUNK_BYTES + 9, 50)), Buffer.from(data.subarray(3 * CHUNK_BYTES + 9, 3 * CHUNK_BYTES + 59)));
+  await assert.rejects(vault.readAttachmentRange(id, 10, 10), isVaultError('CORRUPT'));
+  writeFileSync(file, bytes.subarray(0, bytes.length - 1));
+  await assert.rejects(vault.readAttachmentRange(id, 3 * CHUNK_BYTES, 10), isVaultError('CORRUPT'), 'a file of the wrong length is refused whatever the range');
+});
+
+test('a range of a version 1 file (which cannot start mid-stream) is read up to it', async (t) => {
+  const key = randomBytes(32);
+  const data = randomBytes(3 * 64 * 1024 + 99);
+  const file = versionOneFile(t, key, data);
+  assert.deepEqual(Buffer.from(await readEncryptedRange(file, key, data.length, 64 * 1024 - 3, 70_000)), Buffer.from(data.subarray(64 * 1024 - 3, 64 * 1024 - 3 + 70_000)));
 });
 
 test('fuzz: random corruptions of an attachment file only ever produce VaultError', async (t) => {
