@@ -452,7 +452,11 @@ export const commands = {
    * export to `out` (an absolute path that must not exist yet).
    */
   'archive.sync': { request: empty, response: ArchiveStatusView },
-  'archive.export': { request: z.object({ out: z.string().min(1).max(4096) }).strict(), response: z.object({ records: z.number().int().nonnegative(), fingerprint: z.string(), file: z.string() }) },
+  'archive.export': {
+    request: z.object({ out: z.string().min(1).max(4096) }).strict(),
+    /** `files`: written into FILE.files beside the export; `unavailable`: named in their records with why (gone from the relay before the archive fetched them). */
+    response: z.object({ records: z.number().int().nonnegative(), fingerprint: z.string(), file: z.string(), files: z.number().int().nonnegative(), unavailable: z.number().int().nonnegative() }),
+  },
   /** The org policy in force (refreshed from the relay when it can be reached), the org key's fingerprint, and whether this device can sign a new one. */
   'policy.get': { request: empty, response: z.object({ policy: PolicyView, org: z.string().nullable(), canSign: z.boolean() }) },
   /**

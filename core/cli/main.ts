@@ -618,11 +618,11 @@ async function verifyArchive(file: string, key: string | undefined, io: CliIo, j
   const { verifyExport } = await import('../host/index.ts');
   const result = await verifyExport(path.resolve(file), key);
   if (result.ok) {
-    io.out(json ? jsonLine(result) : `verified ${result.records} records by @${neutralise(result.archive)}, signed by key ${result.fingerprint}${key ? ' (the one given)' : ' (compare it with the archive\'s, or pass --key)'}`);
+    io.out(json ? jsonLine(result) : `verified ${result.records} records by @${neutralise(result.archive)}, signed by key ${result.fingerprint}${key ? ' (the one given)' : ' (compare it with the archive\'s, or pass --key)'}${result.files ? `; ${result.files} files beside it match` : ''}`);
     return 0;
   }
   const where = result.line > 0 ? `line ${result.line}: ` : '';
-  io.err(json ? jsonLine({ code: 'INVALID', line: result.line, message: result.reason, ...(result.fingerprint ? { fingerprint: result.fingerprint } : {}) }) : `wardroom: ${neutralise(file)}: ${where}${result.reason}`);
+  io.err(json ? jsonLine({ code: 'INVALID', line: result.line, message: result.reason, ...(result.fingerprint ? { fingerprint: result.fingerprint } : {}), ...(result.file ? { file: result.file } : {}) }) : `wardroom: ${neutralise(file)}: ${where}${result.reason}`);
   return 1;
 }
 
@@ -665,7 +665,8 @@ async function archiveCommand(args: string[], flags: Flags, call: Call, print: (
       need(args, 1, 'archive export');
       if (!flags.out) throw new UsageError('archive export needs --out FILE');
       const exported = await call('archive.export', { out: path.resolve(flags.out) });
-      print(exported, `exported ${exported.records} records to ${neutralise(exported.file)}, signed by key ${exported.fingerprint}`);
+      print(exported, `exported ${exported.records} records to ${neutralise(exported.file)}, signed by key ${exported.fingerprint}`
+        + (exported.files + exported.unavailable ? `; ${exported.files} files in ${neutralise(exported.file)}.files${exported.unavailable ? `, ${exported.unavailable} no longer available (named in their records)` : ''}` : ''));
       return 0;
     }
     default:

@@ -180,6 +180,9 @@ export class Engine {
     const channelKeys = new ChannelKeySharing(ctx, this.#channels, metadata, this.#outbound);
     this.#retention = new Retention(ctx, this.#channels, channelKeys, (): RetentionFields => ctx.policy, () => this.#policy.refresh());
     const archive = new Archive(ctx, this.#channels, () => this.#retention.archiving);
+    // the archive records what members see as notices too: membership changes and retention turned on or off
+    this.#channels.logs.recordWith((channelId, entry) => archive.recordMembership(channelId, entry));
+    this.#retention.recordWith((on, version) => archive.recordRetention(on, version));
     const keys = new SenderKeyRecovery(ctx, this.#channels, routing, this.#outbound);
     const resets = new SessionResets(ctx, this.#outbound);
     const names = new DisplayNames(ctx, routing, this.#outbound);

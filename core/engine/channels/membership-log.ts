@@ -39,6 +39,8 @@ export class MembershipLogs {
   readonly #ensureRows: () => Promise<void>;
   readonly #states = new Map<string, MembershipState>();
   readonly #reads = new Map<string, Promise<MembershipState | null>>();
+  /** What else is committed with each change this device verified (the compliance archive's record of it). */
+  #recorder: (channelId: string, entry: MembershipEntry) => Statement[] = () => [];
 
   constructor(ctx: EngineContext, ensureRows: () => Promise<void>) {
     this.#ctx = ctx;
@@ -60,6 +62,10 @@ export class MembershipLogs {
       if (this.#reads.get(channelId) === read) this.#reads.delete(channelId);
     }).catch(() => {});
     return read;
+  }
+
+  recordWith(recorder: (channelId: string, entry: MembershipEntry) => Statement[]): void {
+    this.#recorder = recorder;
   }
 
   /** The first entry of a new channel, made before the relay knows of it: the creator is its owner. */
@@ -165,6 +171,7 @@ export class MembershipLogs {
     const since = decodeDeviceCertificate(this.#ctx.store.device().certificate).createdAt;
     const noticeIds: string[] = [];
     for (const entry of applied) {
+      statements.push(...this.#recorder(channelId, entry));
       const admitted = entry.targets.includes(username) && (entry.change === 'create' || entry.change === 'add' || entry.change === 'join');
       if ((member || admitted) && entry.at >= since) {
         const id = toBase64Url(blake2b(utf8(`${channelId}:${entry.seq}`), 16));

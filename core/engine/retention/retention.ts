@@ -5,6 +5,7 @@
 // off, the archive gets no channel keys from us, whoever put it in a channel.
 import { fromUtf8, toBase64Url, utf8 } from '../../crypto/sodium.ts';
 import { newMessageId } from '../../protocol/processor.ts';
+import type { Statement } from '../../vault/index.ts';
 import type { ChannelKeySharing } from '../channels/key-sharing.ts';
 import type { ChannelDirectory } from '../channels/members.ts';
 import { rotationFlagStatement } from '../channels/rotation.ts';
@@ -16,6 +17,7 @@ export const RETENTION_NOTICE = 'Retention is on in this workspace: the organisa
 
 /** The policy's retention fields as the org signed them (anything else is ignored here). */
 export interface RetentionFields {
+  version?: number;
   retention?: unknown;
   archiveAccount?: unknown;
 }
@@ -44,6 +46,8 @@ export class Retention {
   readonly #policy: () => RetentionFields;
   readonly #refresh: () => Promise<unknown>;
   #archiveMode = false;
+  /** What else is committed with an announcement (the compliance archive's record of it). */
+  #recorder: (on: boolean, policyVersion: number) => Statement[] = () => [];
 
   /** `policy`: the org policy in force; `refresh`: fetches and verifies it afresh (a refused one leaves it as it was). */
   constructor(ctx: EngineContext, channels: ChannelDirectory, sharing: ChannelKeySharing, policy: () => RetentionFields, refresh: () => Promise<unknown>) {
@@ -52,6 +56,10 @@ export class Retention {
     this.#sharing = sharing;
     this.#policy = policy;
     this.#refresh = refresh;
+  }
+
+  recordWith(recorder: (on: boolean, policyVersion: number) => Statement[]): void {
+    this.#recorder = recorder;
   }
 
   /** The state after asking the relay for the newest policy (what whoami shows: a notice must not lag behind). */
@@ -122,6 +130,7 @@ export class Retention {
     await ctx.vault.transaction([
       ...rows.map((r, i) => noticeStatement(r.id, ids[i]!, state.archiveAccount ?? ctx.username, notice, now)),
       { sql: 'INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)', params: [ANNOUNCED_KEY, utf8(state.on ? 'on' : 'off')] },
+      ...this.#recorder(state.on, this.#policy().version ?? 0),
       // off: every channel gets a new sender key at its next message, which the archive is not given
       ...(state.on ? [] : rows.filter((r) => r.kind === 'channel').map((r) => rotationFlagStatement(r.remote_id))),
     ]);
