@@ -55,7 +55,7 @@ import { Shredder } from './timers/shredder.ts';
 import { Typing } from './typing/typing.ts';
 import { Archive } from './retention/archive.ts';
 import { archiveHandlers } from './retention/handlers.ts';
-import { Retention, type RetentionFields } from './retention/retention.ts';
+import { Retention } from './retention/retention.ts';
 import { LinkPreviews } from './previews/link-previews.ts';
 import type { PreviewOptions } from './previews/preview.ts';
 
@@ -178,7 +178,7 @@ export class Engine {
     this.#routing = routing;
     this.#outbound = new Outbound(ctx, this.#channels, metadata, { copiesTo: () => this.#retention.copiesTo(), withheldFrom: (u) => this.#retention.withheldFrom(u) });
     const channelKeys = new ChannelKeySharing(ctx, this.#channels, metadata, this.#outbound);
-    this.#retention = new Retention(ctx, this.#channels, channelKeys, (): RetentionFields => ctx.policy, () => this.#policy.refresh());
+    this.#retention = new Retention(ctx, this.#channels, channelKeys, this.#policy);
     const archive = new Archive(ctx, this.#channels, () => this.#retention.archiving);
     // the archive records what members see as notices too: membership changes and retention turned on or off
     this.#channels.logs.recordWith((channelId, entry) => archive.recordMembership(channelId, entry));

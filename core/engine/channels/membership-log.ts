@@ -7,18 +7,19 @@
 // An entry is checked against the account key this device holds for its signer, and only while that key is one the
 // user accepted: a relay that swaps an owner's key (issue 12, finding 1) gets a held identity, not a member.
 import type { MembershipNotice } from '../../api/contract.ts';
-import { blake2b, randomBytes, toBase64Url, utf8 } from '../../crypto/sodium.ts';
+import { blake2b, fromBase64Url, randomBytes, toBase64Url, utf8 } from '../../crypto/sodium.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { decodeDeviceCertificate } from '../../protocol/identity.ts';
 import {
   applyMembershipEntry, membershipSigners, signMembershipEntry,
-  type ChannelRole, type MembershipEntry, type MembershipState, type ProposedChange,
+  type ChannelRole, type MembershipEntry, type MembershipState, type ProposedChange, type SignedPolicy,
 } from '../../protocol/membership.ts';
 import type { Statement } from '../../vault/index.ts';
 import type { EngineContext } from '../context.ts';
 import { channelConversationId } from '../conversations/ref.ts';
 import { EngineError } from '../errors.ts';
 import { messageViews, noticeStatement } from '../history.ts';
+import { archiveNamedBy } from '../policy/document.ts';
 import { RelayError, type LogEntry } from '../relay-http.ts';
 
 /** The relay's page size for a log (server/routes/messaging.ts): a full page means there may be more. */
@@ -83,7 +84,7 @@ export class MembershipLogs {
       if (!state) throw new EngineError('NOT_FOUND', 'this device has not verified who is in that channel yet; try again when it is online');
       const entry = signMembershipEntry(this.#ctx.store.device(), channelId, state, proposed, this.#ctx.now());
       try {
-        applyMembershipEntry(state, channelId, entry, (userId) => this.#acceptedKey(userId));
+        applyMembershipEntry(state, channelId, entry, (userId) => this.#acceptedKey(userId), this.#archiveNamedBy);
       } catch (error) {
         if (error instanceof ProtocolError && error.code === 'MEMBERSHIP_REFUSED') throw new EngineError('FORBIDDEN', error.message.replace(/^MEMBERSHIP_REFUSED: /, ''));
         throw error;
@@ -98,6 +99,12 @@ export class MembershipLogs {
       return;
     }
   }
+
+  /** Whom a cited policy names as the archive, checked under the org key this device pinned (never the relay's word). */
+  readonly #archiveNamedBy = (policy: SignedPolicy): string | null => {
+    const orgKey = this.#ctx.profile.orgKey;
+    return archiveNamedBy(orgKey === null ? null : fromBase64Url(orgKey), policy);
+  };
 
   /** The key an entry's signer must have used: the one we hold, if the user accepted it. */
   #acceptedKey(userId: string): Uint8Array | null {
@@ -136,7 +143,7 @@ export class MembershipLogs {
     try {
       for (const signer of membershipSigners(blobs)) await this.#ctx.directory.ensure(signer).catch(() => null);
       for (const blob of blobs) {
-        const next = applyMembershipEntry(state, channelId, blob, (userId) => this.#acceptedKey(userId));
+        const next = applyMembershipEntry(state, channelId, blob, (userId) => this.#acceptedKey(userId), this.#archiveNamedBy);
         state = next.state;
         applied.push(next.entry);
       }

@@ -40,16 +40,23 @@ const hostile = (message: string) => new EngineError('HOSTILE_SERVER', message);
 export class OrgPolicy {
   readonly #ctx: EngineContext;
   #document: PolicyDocument;
+  #signed: SignedBlob | null;
   #refreshing: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: EngineContext, stored: StoredPolicy) {
     this.#ctx = ctx;
     this.#document = stored.document;
+    this.#signed = stored.signed;
   }
 
   /** The policy in force on this device (version 0: the org has published none this device could verify). */
   get current(): PolicyDocument {
     return this.#document;
+  }
+
+  /** The signed document of the policy in force, as the org key signed it (null: none yet). */
+  get signed(): SignedBlob | null {
+    return this.#signed;
   }
 
   /** The pinned org key's fingerprint (what invite links carry), or null while the org has no key. */
@@ -107,6 +114,7 @@ export class OrgPolicy {
     if (document.version === this.#document.version) return;
     await this.#ctx.vault.transaction([policyStatement(signed)]);
     this.#document = document;
+    this.#signed = signed;
     this.#ctx.log(`org policy version ${document.version} in force`);
     this.#ctx.emit('policy.changed', document);
   }
