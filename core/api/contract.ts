@@ -475,6 +475,13 @@ export const commands = {
     }).strict(),
     response: PolicyView,
   },
+  /**
+   * The org key's backup (docs/retention.md): this device must hold the key. Writes `out` (absolute, new) and
+   * answers the code that opens it, shown this once: keep the two apart, the code offline.
+   */
+  'orgKey.export': { request: z.object({ out: z.string().min(1).max(4096) }).strict(), response: z.object({ file: z.string(), code: z.string(), org: z.string() }) },
+  /** Org admins: keeps the org key from a backup and its code, if it is the key this device pinned; policy.set then works here. */
+  'orgKey.import': { request: z.object({ file: z.string().min(1).max(4096), code: z.string().min(1).max(200) }).strict(), response: z.object({ org: z.string() }) },
   'settings.get': { request: empty, response: Settings },
   'settings.set': { request: Settings.partial().strict(), response: Settings },
 } as const;

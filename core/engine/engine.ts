@@ -38,6 +38,7 @@ import { Outbound, relayUnreachable } from './outbound/fanout.ts';
 import { Operations } from './operations/registry.ts';
 import { Outbox, type OutboxRetry } from './outbox.ts';
 import { policyHandlers } from './policy/handlers.ts';
+import { orgKeyHandlers } from './policy/org-key-backup.ts';
 import { loadPolicy, OrgPolicy, type StoredPolicy } from './policy/policy.ts';
 import { maintainPrekeys } from './prekeys/upload.ts';
 import { loadProfile, profileStatement, type Profile } from './profile.ts';
@@ -206,6 +207,7 @@ export class Engine {
       ...settingsHandlers(ctx),
       ...archiveHandlers(ctx, archive, this.#retention, { refreshPolicy: () => this.#policy.refresh().then(() => {}), syncNow: () => this.api.call('sync.now', {}) }),
       ...policyHandlers(ctx, this.#policy),
+      ...orgKeyHandlers(this.#policy),
       ...timerHandlers(ctx, routing, this.#outbound, this.#expiry, shredder),
       'events.since': async ({ after }) => ({ ...this.api.since(after), seq: this.api.lastSeq() }),
     };
