@@ -127,7 +127,6 @@ export class Retention {
     const announced = row ? fromUtf8(row.value) === 'on' : false;
     if (state.on !== announced) await this.#announce(state);
     await this.followInChannels();
-    await this.joinAsArchive();
   }
 
   async #announce(state: RetentionState): Promise<void> {
@@ -175,6 +174,7 @@ export class Retention {
    * On the archive's own profile, while retention is on: it joins every channel it is not in yet, by a membership
    * entry it signs itself citing the signed policy that names it. So no channel goes unrecorded because its owners
    * and admins are offline; every member checks the policy under its pinned org key and sees "archive joined".
+   * Run by archive.sync (every few seconds under `archive run`), so managers who are online add it first.
    */
   joinAsArchive(): Promise<number> {
     this.#joining ??= this.#joinAll().finally(() => (this.#joining = null));
