@@ -2,7 +2,7 @@
 // checked there against the digests its signed chain records), and the conversation timer changes members are told
 // of. Real engines, a real relay on loopback, real files.
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { randomBytes } from '../../../core/crypto/sodium.ts';
@@ -91,5 +91,30 @@ describe('retention records', () => {
     assert.match(missing.ok ? '' : missing.reason, /report\.pdf.*missing/);
 
     await assert.rejects(archive.engine.api.call('archive.export', { out: file }), /exists already/, 'an export never overwrites one');
+  });
+
+  it('names a file the relay let go before the archive fetched it as unavailable, and the export still verifies', async () => {
+    const blobs = () => new Set(readdirSync(path.join(org.server.dataDir, 'blobs'), { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => d.name));
+    await archive.engine.close(); // offline while the file comes and goes
+    const before = blobs();
+    const photo = path.join(dir, 'gone.txt');
+    writeFileSync(photo, 'gone before the archive looked\n');
+    await bob.engine.api.call('messages.send', { conversation: await idOf(bob.engine.api, '@alice'), text: 'short-lived file', attachments: [{ path: photo }] });
+    const added = [...blobs()].filter((b) => !before.has(b));
+    assert.equal(added.length, 1);
+    // what the relay's sweep does to a blob whose time is up
+    org.server.store.deleteBlob(added[0]!);
+    rmSync(path.join(org.server.dataDir, 'blobs', added[0]!.slice(0, 2), added[0]!));
+    archive = await archive.reopen();
+    const status = await archive.engine.api.call('archive.sync', {});
+    assert.ok(status.records > 0);
+    const { file, result, lines } = await exportTo('gone.jsonl');
+    assert.equal(result.unavailable, 1);
+    const [gone] = (lines.find((l) => l.text === 'short-lived file')!.attachment as { name: string; file?: string; unavailable?: string }[]);
+    assert.equal(gone!.name, 'gone.txt');
+    assert.equal(gone!.file, undefined);
+    assert.match(gone!.unavailable!, /no longer holds the file/);
+    const checked = await verifyExport(file);
+    assert.ok(checked.ok, 'what was unavailable is said in the signed record, not hidden');
   });
 });
