@@ -6,7 +6,8 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { blake2bHasher, fromBase64Url, toBase64Url } from '../../crypto/sodium.ts';
 import type { Statement } from '../../vault/index.ts';
 import type { EngineContext } from '../context.ts';
@@ -86,7 +87,8 @@ export class ArchiveFiles {
         written: { size: 0, read: async () => 0 },
         write: async (bytes) => {
           content.update(bytes);
-          if (!plain.write(Buffer.from(bytes))) await once(plain, 'drain');
+          // the vault failing stops the download too, instead of leaving it waiting for room that never comes
+          if (!plain.write(Buffer.from(bytes))) await Promise.race([once(plain, 'drain'), stored]);
         },
       }, { signal: new AbortController().signal, progress: () => {} });
       plain.end();
@@ -105,14 +107,10 @@ export class ArchiveFiles {
     const row = await this.#ctx.vault.get<FileRow & Record<string, never>>('SELECT * FROM archive_files WHERE digest = ?', [digest]);
     if (!row) return { unavailable: 'the archive was never sent this file' };
     if (row.attachment === null || row.content === null) return { unavailable: row.failure ?? 'not fetched yet (the relay could not be reached)' };
-    const out = createWriteStream(path.join(dir, row.content), { flags: 'wx', mode: 0o600 });
     try {
-      for await (const chunk of this.#ctx.vault.attachmentStream(row.attachment)) if (!out.write(chunk)) await once(out, 'drain');
-      out.end();
-      await once(out, 'finish');
+      await pipeline(Readable.from(this.#ctx.vault.attachmentStream(row.attachment)), createWriteStream(path.join(dir, row.content), { flags: 'wx', mode: 0o600 }));
     } catch (error) {
-      out.destroy();
-      // the same file sent in two messages is written once
+      // the same content sent in two messages is written once (files are named by it)
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     return { file: row.content };
