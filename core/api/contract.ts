@@ -481,6 +481,8 @@ export const commands = {
    */
   'orgKey.export': { request: z.object({ out: z.string().min(1).max(4096) }).strict(), response: z.object({ file: z.string(), code: z.string(), org: z.string() }) },
   /** Org admins: keeps the org key from a backup and its code, if it is the key this device pinned; policy.set then works here. */
+  /** Sends the org key this device holds end to end to this account's other devices (a newly linked one); they keep it if it is the org key they pinned. */
+  'orgKey.share': { request: empty, response: z.object({ devices: z.number().int().nonnegative() }) },
   'orgKey.import': { request: z.object({ file: z.string().min(1).max(4096), code: z.string().min(1).max(200) }).strict(), response: z.object({ org: z.string() }) },
   'settings.get': { request: empty, response: Settings },
   'settings.set': { request: Settings.partial().strict(), response: Settings },

@@ -149,12 +149,14 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
     usage: [
       ['org-key export --out FILE', '(admins) back up the org key: FILE and a code shown once'],
       ['org-key import FILE --code-file CODEFILE|-', '(admins) restore the org key on this device'],
+      ['org-key share', '(admins) send the org key to your own other devices'],
     ],
     details: 'The org key signs the org policy and lives on the admin device that registered it. `export` seals it into ' +
       'FILE (which must not exist) and prints the code that opens it, once: keep the file and the code apart, the code ' +
       'offline. `import` on another admin device (a new one, or a profile restored after the first was lost) keeps the ' +
       'key if it is the one this device pinned; policy set then works there. The code is read from CODEFILE or, with ' +
-      '`-`, standard input, never from the command line.',
+      '`-`, standard input, never from the command line. `share` sends the key end to end to this account\'s other ' +
+      'devices (link a new one first); each keeps it if it is the org key it pinned.',
   },
   help: { usage: [['help [COMMAND]', 'this overview, or one command in full']], details: 'Also `wardroom COMMAND --help`.' },
 };

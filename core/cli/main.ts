@@ -619,7 +619,7 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
   }
 }
 
-/** `org-key export --out FILE` (the code printed once) and `org-key import FILE --code-file CODEFILE|-`. */
+/** `org-key export --out FILE` (the code printed once), `org-key import FILE --code-file CODEFILE|-`, `org-key share`. */
 async function orgKeyCommand(args: string[], flags: Flags, call: Call, print: (value: unknown, human: string) => void, io: CliIo): Promise<number> {
   if (args[0] === 'export') {
     need(args, 1, 'org-key export');
@@ -636,6 +636,12 @@ async function orgKeyCommand(args: string[], flags: Flags, call: Call, print: (v
     if (!code) throw new UsageError('org-key import needs --code-file CODEFILE (or --code-file - to read the code from standard input)');
     const imported = await call('orgKey.import', { file: path.resolve(file!), code });
     print(imported, `org key ${imported.org} restored: this device can sign policy changes (wardroom policy set)`);
+    return 0;
+  }
+  if (args[0] === 'share') {
+    need(args, 1, 'org-key share');
+    const shared = await call('orgKey.share', {});
+    print(shared, `org key sent end to end to ${shared.devices} other device${shared.devices === 1 ? '' : 's'} of this account`);
     return 0;
   }
   throw new UsageError(`usage: wardroom ${synopsis('org-key')}`);

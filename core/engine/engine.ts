@@ -38,7 +38,7 @@ import { Outbound, relayUnreachable } from './outbound/fanout.ts';
 import { Operations } from './operations/registry.ts';
 import { Outbox, type OutboxRetry } from './outbox.ts';
 import { policyHandlers } from './policy/handlers.ts';
-import { orgKeyHandlers } from './policy/org-key-backup.ts';
+import { orgKeyFromOwnDevice, orgKeyHandlers } from './policy/org-key-backup.ts';
 import { loadPolicy, OrgPolicy, type StoredPolicy } from './policy/policy.ts';
 import { maintainPrekeys } from './prekeys/upload.ts';
 import { loadProfile, profileStatement, type Profile } from './profile.ts';
@@ -189,7 +189,8 @@ export class Engine {
     const names = new DisplayNames(ctx, routing, this.#outbound);
     const shredder = this.#shredder = new Shredder(ctx);
     this.#expiry = new ExpiryScheduler(ctx, (removed) => void shredder.run('expiry', removed).catch(ctx.problem));
-    this.#inbound = new Inbound(ctx, { channels: this.#channels, channelKeys, routing, outbound: this.#outbound, keys, resets, names, expiry: this.#expiry, archive });
+    this.#inbound = new Inbound(ctx, { channels: this.#channels, channelKeys, routing, outbound: this.#outbound, keys, resets, names, expiry: this.#expiry, archive,
+      orgKeyArrived: orgKeyFromOwnDevice(this.#policy) });
     this.#typing = new Typing(ctx, this.#channels, routing, this.#outbound);
     const operations = new Operations(ctx);
     const messages = messageHandlers(ctx, routing, this.#outbound, this.#expiry, new LinkPreviews(ctx, options.linkPreviews, () => ctx.policy.linkPreviews !== false));
@@ -207,7 +208,7 @@ export class Engine {
       ...settingsHandlers(ctx),
       ...archiveHandlers(ctx, archive, this.#retention, { refreshPolicy: () => this.#policy.refresh().then(() => {}), syncNow: () => this.api.call('sync.now', {}) }),
       ...policyHandlers(ctx, this.#policy),
-      ...orgKeyHandlers(this.#policy),
+      ...orgKeyHandlers(ctx, this.#policy, this.#outbound),
       ...timerHandlers(ctx, routing, this.#outbound, this.#expiry, shredder),
       'events.since': async ({ after }) => ({ ...this.api.since(after), seq: this.api.lastSeq() }),
     };

@@ -164,19 +164,23 @@ export class OrgPolicy {
   }
 
   /**
-   * Keeps an org key restored from its backup: only the key this device pinned, and only for an org admin (the relay
-   * takes a policy from admins alone), so a backup of another organisation, or one opened on the wrong account,
-   * is refused in words and nothing is stored.
+   * Keeps an org key restored from its backup or sent by this account's other device: only the key this device
+   * pinned, and only for an org admin (the relay takes a policy from admins alone), so a backup of another
+   * organisation, or one opened on the wrong account, is refused in words and nothing is stored.
    */
-  async installOrgKey(keys: SigningKeyPair): Promise<void> {
+  async installOrgKey(keys: SigningKeyPair, from: 'its backup' | 'this account\'s other device'): Promise<void> {
     const ctx = this.#ctx;
+    if (await this.#signingKey()) {
+      const held = await this.orgKeyPair();
+      if (held && toBase64Url(held.publicKey) === toBase64Url(keys.publicKey)) return; // already here
+    }
     if ((await ctx.http.login()).role !== 'admin') throw new EngineError('FORBIDDEN', 'only org admins can hold the organisation key');
     await this.refresh().catch((error: unknown) => ctx.problem(error as Error)); // pins the key of an org joined before it had one
     const pinned = ctx.profile.orgKey;
     if (pinned === null) throw new EngineError('CONFLICT', 'the organisation has no key yet: nothing to restore');
     if (pinned !== toBase64Url(keys.publicKey)) throw new EngineError('INVALID', 'that backup holds another organisation\'s key than the one this device pinned');
     await ctx.vault.transaction([upsert(ORG_SIGNING_KEY, keys.secretKey)]);
-    ctx.log('org key restored from its backup');
+    ctx.log(`org key kept, from ${from}`);
   }
 
   async #signingKey(): Promise<Uint8Array | null> {

@@ -1,6 +1,6 @@
 // The org key outlives the device that registered it: its admin exports a sealed backup and a code shown once, and
 // a second device, or a profile restored with the recovery kit after the first device is gone, imports it and signs
-// policy changes every member accepts. A wrong code, another org's key or a non-admin gets a clear refusal and
+// policy changes every member accepts; or it sends the key end to end to a newly linked device of the same account. A wrong code, another org's key or a non-admin gets a clear refusal and
 // nothing is stored.
 import assert from 'node:assert/strict';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -62,6 +62,18 @@ describe('org key backup', () => {
     assert.equal(signed.version, before + 1);
     assert.equal(await versionAt(bob), before + 1, 'bob verifies it under the key he pinned');
     assert.equal((await bob.engine.api.call('policy.get', {})).policy.maxExpireSeconds, 86_400);
+  });
+
+  it('sends it end to end to a newly linked device of the same admin, which then signs policy changes', async () => {
+    const third = await org.linkDevice(org.admin);
+    await assert.rejects(bob.engine.api.call('orgKey.share', {}), code('FORBIDDEN'), 'bob holds no org key to share');
+    const shared = await org.admin.engine.api.call('orgKey.share', {});
+    assert.ok(shared.devices >= 2, 'to every other device of the account');
+    for (let i = 0; i < 100 && !(await third.engine.api.call('policy.get', {})).canSign; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal((await third.engine.api.call('policy.get', {})).canSign, true, 'the new device keeps it');
+    const before = await versionAt(bob);
+    await third.engine.api.call('policy.set', { maxBurnSeconds: 3600 });
+    assert.equal(await versionAt(bob), before + 1);
   });
 
   it('after the first admin device is lost, a profile restored with the recovery kit imports it and changes the policy', async () => {
