@@ -142,12 +142,10 @@ export class Archive {
    */
   async export(out: string): Promise<{ records: number; fingerprint: string; files: number; unavailable: number }> {
     const account = this.#signingKey();
-    const taken = (error: NodeJS.ErrnoException, what: string) =>
-      new EngineError('INVALID', error.code === 'EEXIST' ? `${what} exists already: choose a new file (an export never overwrites one)` : `cannot write ${what}: ${error.code ?? 'failed'}`);
+    const exists = (what: string) => new EngineError('INVALID', `${what} exists already: choose a new file (an export never overwrites one)`);
+    const taken = (error: NodeJS.ErrnoException, what: string) => (error.code === 'EEXIST' ? exists(what) : new EngineError('INVALID', `cannot write ${what}: ${error.code ?? 'failed'}`));
     const filesDir = filesDirOf(out);
-    await access(out).then(() => {
-      throw taken(Object.assign(new Error('exists'), { code: 'EEXIST' }), out);
-    }, () => {});
+    if (await access(out).then(() => true, () => false)) throw exists(out);
     await mkdir(filesDir, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
       throw taken(error, filesDir);
     });

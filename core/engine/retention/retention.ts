@@ -11,8 +11,8 @@ import type { ChannelKeySharing } from '../channels/key-sharing.ts';
 import type { ChannelDirectory } from '../channels/members.ts';
 import { rotationFlagStatement } from '../channels/rotation.ts';
 import type { EngineContext } from '../context.ts';
-import type { SignedBlob } from '../relay-http.ts';
 import { conversationRows, messageViews, noticeStatement } from '../history.ts';
+import type { SignedBlob } from '../relay-http.ts';
 
 /** The permanent notice: what a participant must know while retention is on. */
 export const RETENTION_NOTICE = 'Retention is on in this workspace: the organisation\'s archive keeps a copy of every message, edit, deletion and attachment';
