@@ -21,7 +21,7 @@ describe('relay: the compliance archive the signed policy names', () => {
   };
   const closedChannel = async () => (await http<{ channelId: string }>(server.url, 'POST', '/v1/channels', { token: alice.token, json: { name: toBase64Url(utf8('sealed')) } })).body.channelId;
   const listed = async (user: TestUser, channelId: string) =>
-    (await http<{ channels: { channelId: string; role: string | null }[] }>(server.url, 'GET', '/v1/channels', { token: user.token })).body.channels.find((c) => c.channelId === channelId);
+    (await http<{ channels: { channelId: string; role: string | null; createdAt: number }[] }>(server.url, 'GET', '/v1/channels', { token: user.token })).body.channels.find((c) => c.channelId === channelId);
   const log = (user: TestUser, channelId: string) => http(server.url, 'GET', `/v1/channels/${channelId}/log`, { token: user.token });
   const join = (user: TestUser, channelId: string) => http(server.url, 'POST', `/v1/channels/${channelId}/join`, { token: user.token, json: {} });
 
