@@ -31,6 +31,9 @@ const enforcedPolicySchema = z.object({
   fileSharing: z.boolean().optional(),
   maxFileBytes: z.number().int().min(0).optional(),
   maxExpireSeconds: z.number().int().min(1).optional(),
+  /** Record-keeping: the archive account may join any channel (its members check its entry against this policy). */
+  retention: z.boolean().optional(),
+  archiveAccount: z.string().max(64).optional(),
 }).loose();
 export type EnforcedPolicy = z.infer<typeof enforcedPolicySchema>;
 
@@ -111,6 +114,15 @@ export class Context {
       this.#policyCache = { version: record.version, parsed: parsePolicyDocument(record.document.data) ?? { version: record.version } };
     }
     return this.#policyCache.parsed;
+  }
+
+  /**
+   * Whether the caller is the compliance archive the signed policy names while retention is on: it may list, read
+   * the log of and join every channel. Availability only: members accept its join only under a policy they verify.
+   */
+  isRetentionArchive(caller: Caller): boolean {
+    const policy = this.policy();
+    return policy.retention === true && policy.archiveAccount === caller.account.username;
   }
 
   /** Whether a document is signed by the org key. The server stores policy only after this check. */

@@ -481,7 +481,11 @@ export const commands = {
    * export to `out` (an absolute path that must not exist yet).
    */
   'archive.sync': { request: empty, response: ArchiveStatusView },
-  'archive.export': { request: z.object({ out: z.string().min(1).max(4096) }).strict(), response: z.object({ records: z.number().int().nonnegative(), fingerprint: z.string(), file: z.string() }) },
+  'archive.export': {
+    request: z.object({ out: z.string().min(1).max(4096) }).strict(),
+    /** `files`: written into FILE.files beside the export; `unavailable`: named in their records with why (gone from the relay before the archive fetched them). */
+    response: z.object({ records: z.number().int().nonnegative(), fingerprint: z.string(), file: z.string(), files: z.number().int().nonnegative(), unavailable: z.number().int().nonnegative() }),
+  },
   /** The org policy in force (refreshed from the relay when it can be reached), the org key's fingerprint, and whether this device can sign a new one. */
   'policy.get': { request: empty, response: z.object({ policy: PolicyView, org: z.string().nullable(), canSign: z.boolean() }) },
   /**
@@ -507,6 +511,15 @@ export const commands = {
     }).strict(),
     response: PolicyView,
   },
+  /**
+   * The org key's backup (docs/retention.md): this device must hold the key. Writes `out` (absolute, new) and
+   * answers the code that opens it, shown this once: keep the two apart, the code offline.
+   */
+  'orgKey.export': { request: z.object({ out: z.string().min(1).max(4096) }).strict(), response: z.object({ file: z.string(), code: z.string(), org: z.string() }) },
+  /** Org admins: keeps the org key from a backup and its code, if it is the key this device pinned; policy.set then works here. */
+  /** Sends the org key this device holds end to end to this account's other devices (a newly linked one); they keep it if it is the org key they pinned. */
+  'orgKey.share': { request: empty, response: z.object({ devices: z.number().int().nonnegative() }) },
+  'orgKey.import': { request: z.object({ file: z.string().min(1).max(4096), code: z.string().min(1).max(200) }).strict(), response: z.object({ org: z.string() }) },
   'settings.get': { request: empty, response: Settings },
   'settings.set': { request: Settings.partial().strict(), response: Settings },
 } as const;

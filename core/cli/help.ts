@@ -140,11 +140,26 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
       '(policy set --retention on --archive-account NAME). `archive run` and `archive sync` put its profile in archive ' +
       'mode: it records every message, edit, deletion, reaction and attachment it receives as an event of its own, ' +
       'ignoring expiry and burn-on-read, in its own encrypted vault. `run` stays until Ctrl-C or SIGTERM. `export` ' +
-      'writes JSON Lines to FILE (which must not exist): a header with the archive\'s public key, one line per event, ' +
-      'each carrying the digest of the line before, and an end line signed with the archive account\'s key; it prints ' +
-      'the key\'s fingerprint. `verify` needs no profile: it checks the chain and the signature and names the first ' +
-      'line that was altered, removed, moved or appended; compare the fingerprint it prints with the archive\'s, or ' +
-      'give it with --key.',
+      'writes JSON Lines to FILE (which must not exist): a header with the archive\'s public key, one line per event ' +
+      '(messages, edits, deletions, reactions, files, timer, membership and retention changes), each carrying the ' +
+      'digest of the line before, and an end line signed with the archive account\'s key; it prints the key\'s ' +
+      'fingerprint. The files go in FILE.files beside it, each named by the digest of its content that its record ' +
+      'carries (any not fetched yet are fetched first). `verify` needs no profile: it checks the chain, the signature ' +
+      'and every file beside the export, and names the first line (or file) that was altered, removed, moved or ' +
+      'appended; compare the fingerprint it prints with the archive\'s, or give it with --key.',
+  },
+  'org-key': {
+    usage: [
+      ['org-key export --out FILE', '(admins) back up the org key: FILE and a code shown once'],
+      ['org-key import FILE --code-file CODEFILE|-', '(admins) restore the org key on this device'],
+      ['org-key share', '(admins) send the org key to your own other devices'],
+    ],
+    details: 'The org key signs the org policy and lives on the admin device that registered it. `export` seals it into ' +
+      'FILE (which must not exist) and prints the code that opens it, once: keep the file and the code apart, the code ' +
+      'offline. `import` on another admin device (a new one, or a profile restored after the first was lost) keeps the ' +
+      'key if it is the one this device pinned; policy set then works there. The code is read from CODEFILE or, with ' +
+      '`-`, standard input, never from the command line. `share` sends the key end to end to this account\'s other ' +
+      'devices (link a new one first); each keeps it if it is the org key it pinned.',
   },
   help: { usage: [['help [COMMAND]', 'this overview, or one command in full']], details: 'Also `wardroom COMMAND --help`.' },
 };

@@ -46,6 +46,7 @@ const options = {
   'passphrase-file': { type: 'string' },
   username: { type: 'string' },
   'recovery-kit-file': { type: 'string' },
+  'code-file': { type: 'string' },
   json: { type: 'boolean', default: false },
   follow: { type: 'boolean', default: false },
   peek: { type: 'boolean', default: false },
@@ -250,16 +251,19 @@ async function passphraseFrom(flags: Flags, io: CliIo): Promise<string> {
 }
 
 /** `--recovery-kit-file FILE`, or `-` for standard input; undefined without the flag. */
-async function recoveryKitFrom(flags: Flags, io: CliIo): Promise<string | undefined> {
-  const file = flags['recovery-kit-file'];
+const recoveryKitFrom = (flags: Flags, io: CliIo) => secretLineFrom(flags, 'recovery-kit-file', 'recovery kit', io);
+
+/** A secret's first line from the file a flag names, or from standard input for `-`; undefined without the flag. */
+async function secretLineFrom(flags: Flags, flag: 'recovery-kit-file' | 'code-file', what: string, io: CliIo): Promise<string | undefined> {
+  const file = flags[flag];
   if (file === undefined) return undefined;
-  if (file !== '-') return firstLine(file, 'recovery kit');
-  if (!io.stdinLine) throw new UsageError('standard input cannot be read here: pass --recovery-kit-file FILE');
+  if (file !== '-') return firstLine(file, what);
+  if (!io.stdinLine) throw new UsageError(`standard input cannot be read here: pass --${flag} FILE`);
   const text = await io.stdinLine(KIT_MAX_BYTES);
-  if (Buffer.byteLength(text) > KIT_MAX_BYTES) throw new UsageError('standard input does not start with a recovery kit (the line is far too long)');
-  const kit = text.split(/\r?\n/, 1)[0]!.trim();
-  if (!kit) throw new UsageError('no recovery kit on standard input (it is the first line)');
-  return kit;
+  if (Buffer.byteLength(text) > KIT_MAX_BYTES) throw new UsageError(`standard input does not start with a ${what} (the line is far too long)`);
+  const line = text.split(/\r?\n/, 1)[0]!.trim();
+  if (!line) throw new UsageError(`no ${what} on standard input (it is the first line)`);
+  return line;
 }
 
 /** The synopsis of a command ('send') or a channel subcommand ('channel add'), for its usage error. */
@@ -607,6 +611,8 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
       }
       case 'archive':
         return await archiveCommand(args, flags, call, print, io, notice);
+      case 'org-key':
+        return await orgKeyCommand(args, flags, call, print, io);
       case 'policy': {
         if (change) {
           const policy = await call('policy.set', change);
@@ -639,16 +645,44 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
   }
 }
 
+/** `org-key export --out FILE` (the code printed once), `org-key import FILE --code-file CODEFILE|-`, `org-key share`. */
+async function orgKeyCommand(args: string[], flags: Flags, call: Call, print: (value: unknown, human: string) => void, io: CliIo): Promise<number> {
+  if (args[0] === 'export') {
+    need(args, 1, 'org-key export');
+    if (!flags.out) throw new UsageError('org-key export needs --out FILE');
+    const exported = await call('orgKey.export', { out: path.resolve(flags.out) });
+    print(exported, [`org key ${exported.org} backed up to ${neutralise(exported.file)}`, '',
+      'Code: write this down and keep it offline, apart from the file. It is shown once, and the file opens with it alone:',
+      `  ${exported.code}`].join('\n'));
+    return 0;
+  }
+  if (args[0] === 'import') {
+    const [, file] = need(args, 2, 'org-key import');
+    const code = await secretLineFrom(flags, 'code-file', 'code', io);
+    if (!code) throw new UsageError('org-key import needs --code-file CODEFILE (or --code-file - to read the code from standard input)');
+    const imported = await call('orgKey.import', { file: path.resolve(file!), code });
+    print(imported, `org key ${imported.org} restored: this device can sign policy changes (wardroom policy set)`);
+    return 0;
+  }
+  if (args[0] === 'share') {
+    need(args, 1, 'org-key share');
+    const shared = await call('orgKey.share', {});
+    print(shared, `org key sent end to end to ${shared.devices} other device${shared.devices === 1 ? '' : 's'} of this account`);
+    return 0;
+  }
+  throw new UsageError(`usage: wardroom ${synopsis('org-key')}`);
+}
+
 /** `archive verify FILE`: exit 0 with the count and the signer's fingerprint, or 1 naming the first bad line. */
 async function verifyArchive(file: string, key: string | undefined, io: CliIo, json: boolean): Promise<number> {
   const { verifyExport } = await import('../host/index.ts');
   const result = await verifyExport(path.resolve(file), key);
   if (result.ok) {
-    io.out(json ? jsonLine(result) : `verified ${result.records} records by @${neutralise(result.archive)}, signed by key ${result.fingerprint}${key ? ' (the one given)' : ' (compare it with the archive\'s, or pass --key)'}`);
+    io.out(json ? jsonLine(result) : `verified ${result.records} records by @${neutralise(result.archive)}, signed by key ${result.fingerprint}${key ? ' (the one given)' : ' (compare it with the archive\'s, or pass --key)'}${result.files ? `; ${result.files} files beside it match` : ''}`);
     return 0;
   }
   const where = result.line > 0 ? `line ${result.line}: ` : '';
-  io.err(json ? jsonLine({ code: 'INVALID', line: result.line, message: result.reason, ...(result.fingerprint ? { fingerprint: result.fingerprint } : {}) }) : `wardroom: ${neutralise(file)}: ${where}${result.reason}`);
+  io.err(json ? jsonLine({ code: 'INVALID', line: result.line, message: result.reason, ...(result.fingerprint ? { fingerprint: result.fingerprint } : {}), ...(result.file ? { file: result.file } : {}) }) : `wardroom: ${neutralise(file)}: ${where}${result.reason}`);
   return 1;
 }
 
@@ -691,7 +725,8 @@ async function archiveCommand(args: string[], flags: Flags, call: Call, print: (
       need(args, 1, 'archive export');
       if (!flags.out) throw new UsageError('archive export needs --out FILE');
       const exported = await call('archive.export', { out: path.resolve(flags.out) });
-      print(exported, `exported ${exported.records} records to ${neutralise(exported.file)}, signed by key ${exported.fingerprint}`);
+      print(exported, `exported ${exported.records} records to ${neutralise(exported.file)}, signed by key ${exported.fingerprint}`
+        + (exported.files + exported.unavailable ? `; ${exported.files} files in ${neutralise(exported.file)}.files${exported.unavailable ? `, ${exported.unavailable} no longer available (named in their records)` : ''}` : ''));
       return 0;
     }
     default:

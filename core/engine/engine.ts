@@ -38,6 +38,7 @@ import { Outbound, relayUnreachable } from './outbound/fanout.ts';
 import { Operations } from './operations/registry.ts';
 import { Outbox, type OutboxRetry } from './outbox.ts';
 import { policyHandlers } from './policy/handlers.ts';
+import { orgKeyFromOwnDevice, orgKeyHandlers } from './policy/org-key-backup.ts';
 import { loadPolicy, OrgPolicy, type StoredPolicy } from './policy/policy.ts';
 import { maintainPrekeys } from './prekeys/upload.ts';
 import { loadProfile, profileStatement, type Profile } from './profile.ts';
@@ -55,7 +56,7 @@ import { Shredder } from './timers/shredder.ts';
 import { Typing } from './typing/typing.ts';
 import { Archive } from './retention/archive.ts';
 import { archiveHandlers } from './retention/handlers.ts';
-import { Retention, type RetentionFields } from './retention/retention.ts';
+import { Retention } from './retention/retention.ts';
 import { LinkPreviews } from './previews/link-previews.ts';
 import type { PreviewOptions } from './previews/preview.ts';
 
@@ -179,14 +180,18 @@ export class Engine {
     this.#routing = routing;
     this.#outbound = new Outbound(ctx, this.#channels, metadata, { copiesTo: () => this.#retention.copiesTo(), withheldFrom: (u) => this.#retention.withheldFrom(u) });
     const channelKeys = new ChannelKeySharing(ctx, this.#channels, metadata, this.#outbound);
-    this.#retention = new Retention(ctx, this.#channels, channelKeys, (): RetentionFields => ctx.policy, () => this.#policy.refresh());
+    this.#retention = new Retention(ctx, this.#channels, channelKeys, this.#policy);
     const archive = new Archive(ctx, this.#channels, () => this.#retention.archiving);
+    // the archive records what members see as notices too: membership changes and retention turned on or off
+    this.#channels.logs.recordWith((channelId, entry) => archive.recordMembership(channelId, entry));
+    this.#retention.recordWith((on, version) => archive.recordRetention(on, version));
     const keys = new SenderKeyRecovery(ctx, this.#channels, routing, this.#outbound);
     const resets = new SessionResets(ctx, this.#outbound);
     const names = new DisplayNames(ctx, routing, this.#outbound);
     const shredder = this.#shredder = new Shredder(ctx);
     this.#expiry = new ExpiryScheduler(ctx, (removed) => void shredder.run('expiry', removed).catch(ctx.problem));
-    this.#inbound = new Inbound(ctx, { channels: this.#channels, channelKeys, routing, outbound: this.#outbound, keys, resets, names, expiry: this.#expiry, archive });
+    this.#inbound = new Inbound(ctx, { channels: this.#channels, channelKeys, routing, outbound: this.#outbound, keys, resets, names, expiry: this.#expiry, archive,
+      orgKeyArrived: orgKeyFromOwnDevice(this.#policy) });
     this.#typing = new Typing(ctx, this.#channels, routing, this.#outbound);
     const operations = new Operations(ctx);
     const messages = messageHandlers(ctx, routing, this.#outbound, this.#expiry, new LinkPreviews(ctx, options.linkPreviews, () => ctx.policy.linkPreviews !== false));
@@ -204,6 +209,7 @@ export class Engine {
       ...settingsHandlers(ctx),
       ...archiveHandlers(ctx, archive, this.#retention, { refreshPolicy: () => this.#policy.refresh().then(() => {}), syncNow: () => this.api.call('sync.now', {}) }),
       ...policyHandlers(ctx, this.#policy),
+      ...orgKeyHandlers(ctx, this.#policy, this.#outbound),
       ...timerHandlers(ctx, routing, this.#outbound, this.#expiry, shredder),
       'events.since': async ({ after }) => ({ ...this.api.since(after), seq: this.api.lastSeq() }),
     };

@@ -15,5 +15,6 @@ import { m010 } from './timers/migrations/010-timers.ts';
 import { m011 } from './retention/migrations/011-archive-events.ts';
 import { m015 } from './files/migrations/015-files.ts';
 import { m016 } from './previews/migrations/016-link-previews.ts';
+import { m017 } from './retention/migrations/017-archive-files.ts';
 
-export const PROFILE_MIGRATIONS: readonly Migration[] = [...VAULT_MIGRATIONS, m004, m005, m006, m007, m008, m009, m010, m011, m012, m013, m014, m015, m016];
+export const PROFILE_MIGRATIONS: readonly Migration[] = [...VAULT_MIGRATIONS, m004, m005, m006, m007, m008, m009, m010, m011, m012, m013, m014, m015, m016, m017];

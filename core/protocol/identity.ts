@@ -130,25 +130,38 @@ export interface RecoveryKit {
  * but uniformly random, so brute force is already 2^256; a slow hash would add nothing but delay.
  */
 export function createRecoveryKit(account: AccountIdentity): RecoveryKit {
-  const recoveryKey = randomKey();
-  const wrapKey = hkdfSha256(recoveryKey, null, LABEL.recoveryKit, 32);
-  const box = sealWithRandomNonce(wrapKey, account.secretKey.subarray(0, 32), framed(LABEL.recoveryKit, account.publicKey));
-  return { kit: encodeCbor({ v: 1, account: account.publicKey, box }), recoveryCode: formatRecoveryCode(recoveryKey) };
+  const { box, code } = sealSigningSeed(LABEL.recoveryKit, account);
+  return { kit: encodeCbor({ v: 1, account: account.publicKey, box }), recoveryCode: code };
 }
 
 export function openRecoveryKit(kit: Uint8Array, recoveryCode: string): AccountIdentity {
   const parsed = decodeVersioned(kit, kitSchema, { maxBytes: 256, versions: [1], what: 'recovery kit' });
-  const wrapKey = hkdfSha256(parseRecoveryCode(recoveryCode), null, LABEL.recoveryKit, 32);
+  return openSigningSeed(LABEL.recoveryKit, parsed.account, parsed.box, recoveryCode, 'recovery kit');
+}
+
+/**
+ * Seals an Ed25519 key pair's seed under a fresh random 256-bit key, bound to its public key and to `label` (what
+ * the box is for), and gives that key as a code a person can write down: the recovery kit, the org key's backup.
+ */
+export function sealSigningSeed(label: string, keys: SigningKeyPair): { box: Uint8Array; code: string } {
+  const recoveryKey = randomKey();
+  const wrapKey = hkdfSha256(recoveryKey, null, label, 32);
+  return { box: sealWithRandomNonce(wrapKey, keys.secretKey.subarray(0, 32), framed(label, keys.publicKey)), code: formatRecoveryCode(recoveryKey) };
+}
+
+/** Opens what sealSigningSeed sealed: DECRYPT_FAILED when the code is not the one, or the box holds another key. */
+export function openSigningSeed(label: string, publicKey: Uint8Array, box: Uint8Array, code: string, what: string): SigningKeyPair {
+  const wrapKey = hkdfSha256(parseRecoveryCode(code), null, label, 32);
   let seed: Uint8Array;
   try {
-    seed = openWithPrefixedNonce(wrapKey, parsed.box, framed(LABEL.recoveryKit, parsed.account));
+    seed = openWithPrefixedNonce(wrapKey, box, framed(label, publicKey));
   } catch (error) {
-    if (error instanceof CryptoError) fail('DECRYPT_FAILED', 'recovery code does not open this kit');
+    if (error instanceof CryptoError) fail('DECRYPT_FAILED', `the code does not open this ${what}`);
     throw error;
   }
-  const account = signingKeyPair(seed);
-  if (!constantTimeEqual(account.publicKey, parsed.account)) fail('DECRYPT_FAILED', 'recovery kit holds a different account key');
-  return account;
+  const keys = signingKeyPair(seed);
+  if (!constantTimeEqual(keys.publicKey, publicKey)) fail('DECRYPT_FAILED', `the ${what} holds a different key`);
+  return keys;
 }
 
 // ---------------------------------------------------------------- device certificates

@@ -8,6 +8,8 @@ export const LABEL = {
   ratchetMessage: 'Wardroom DR message keys v1',
   senderKeyMessage: 'Wardroom sender key message keys v1',
   recoveryKit: 'Wardroom recovery kit v1',
+  /** the org admin key sealed for its backup (org-key-backup.ts) */
+  orgKeyBackup: 'Wardroom org key backup v1',
   sessionId: 'Wardroom session id v1',
   sessionAd: 'Wardroom session associated data v1',
   safetyNumber: 'Wardroom safety number v1',

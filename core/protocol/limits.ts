@@ -33,8 +33,10 @@ export const LIMITS = {
   channelKeysPerPayload: 8,
   /** People one channel membership change may name (the relay adds at most this many at once). */
   membersPerChange: 1000,
-  /** One signed membership entry: its body with a certificate and up to membersPerChange ids. */
+  /** One signed membership entry: its body with a certificate and up to membersPerChange ids, or a cited policy. */
   membershipEntryBytes: 160 * 1024,
+  /** An org policy document (the relay's own limit, server/routes/admin.ts): a few fields, never a payload. */
+  policyBytes: 16 * 1024,
   /** Files in one message, each with a thumbnail of at most thumbnailBytes: together well inside payloadBytes. */
   filesPerMessage: 10,
   thumbnailBytes: 10 * 1024,

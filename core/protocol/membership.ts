@@ -6,9 +6,15 @@
 // reached it yet.
 //
 // Each entry is checked against the state the entries before it built: a member with the right made it (owners
-// and admins add and remove, owners change roles, anyone leaves, anyone joins an open channel), about people in the
-// state it claims, so the rules here are the relay's rules made checkable. A member shares keys only with the
-// people this state lists; a reader the relay adds without an entry stays outside it.
+// and admins add and remove, owners change roles, anyone leaves, anyone joins an open channel, and the org's
+// compliance archive joins any channel by citing the org-signed policy that names it), about people in the state it
+// claims, so the rules here are the relay's rules made checkable. A member shares keys only with the people this
+// state lists; a reader the relay adds without an entry stays outside it.
+//
+// The archive's join carries the whole signed policy document it relies on, so every member (and every later
+// reader of the log) checks it under the org key they pinned, with no channel admin online: the relay cannot make
+// such an entry (it holds neither the archive's device key nor the org key), and no one else can cite the policy
+// for themselves (it names one account).
 //
 // Like Signal's group state and MLS commits, membership is the members' own signed record rather than the server's
 // word; unlike both it is a single chain the relay linearises (it answers "stale" to a second entry at the same
@@ -41,6 +47,9 @@ const bodySchema = struct({
   /** the signing device's certificate: the entry stays checkable after that device is gone */
   cert: bytes(1, LIMITS.certificateBytes),
   at: uint(),
+}, {
+  /** only on a "join": the org-signed policy that names the signer as the archive, retention on (its exact bytes) */
+  retention: struct({ policy: bytes(1, LIMITS.policyBytes), sig: bytes(64) }),
 });
 const entrySchema = struct({ v: literal(1), body: bytes(1, LIMITS.membershipEntryBytes), sig: bytes(64) });
 
@@ -54,7 +63,22 @@ export interface MembershipEntry {
   /** who made the change: the user and device of the certificate that signed it */
   by: { userId: string; deviceId: string };
   at: number;
+  /** a join by retention policy: the signed policy it cites */
+  retention: SignedPolicy | null;
 }
+
+/** An org policy document and the org key's signature over its exact bytes. */
+export interface SignedPolicy {
+  data: Uint8Array;
+  signature: Uint8Array;
+}
+
+/**
+ * The account a signed policy names as the compliance archive while retention is on, checked under the org key
+ * this member pinned; null when it does not verify, retention is off, or it names none. The engine decides (the
+ * policy's format is the engine's); without it, no join by policy is accepted.
+ */
+export type ArchiveNamedBy = (policy: SignedPolicy) => string | null;
 
 /** What the log says so far: who is in the channel, with which role, and where the chain stands. */
 export interface MembershipState {
@@ -72,6 +96,8 @@ export interface ProposedChange {
   targets: string[];
   role?: ChannelRole;
   open?: boolean;
+  /** a join by the org's compliance archive into a channel that is not open: the signed policy naming it */
+  retention?: SignedPolicy;
 }
 
 /** Signs the next entry after `state` (null: the channel's first entry) with this device's key. */
@@ -80,6 +106,7 @@ export function signMembershipEntry(device: DeviceIdentity, channelId: string, s
   const body = encodeCbor({
     v: 1, channel: channelId, seq: state ? state.seq + 1 : 0, prev: state ? state.head : GENESIS_PREV, change: proposed.change,
     targets: proposed.targets, role: proposed.role ?? null, open: proposed.open ?? false, cert: device.certificate, at,
+    ...(proposed.retention ? { retention: { policy: proposed.retention.data, sig: proposed.retention.signature } } : {}),
   });
   if (body.length > LIMITS.membershipEntryBytes) fail('OVERSIZED', 'a membership change names too many people');
   return encodeCbor({ v: 1, body, sig: sign(framed(LABEL.channelMembership, body), device.signing.secretKey) });
@@ -106,7 +133,9 @@ function open(blob: Uint8Array) {
  * channel's entry, a position or predecessor that does not follow (replayed, reordered, spliced), a certificate not
  * signed by the key we hold for its user, a bad signature, and any change its signer had no right to make.
  */
-export function applyMembershipEntry(state: MembershipState | null, channelId: string, blob: Uint8Array, accountKeyOf: AccountKeyOf): { state: MembershipState; entry: MembershipEntry } {
+export function applyMembershipEntry(
+  state: MembershipState | null, channelId: string, blob: Uint8Array, accountKeyOf: AccountKeyOf, archiveNamedBy: ArchiveNamedBy = () => null,
+): { state: MembershipState; entry: MembershipEntry } {
   const { body, sig, parsed: p } = open(blob);
   if (p.channel !== channelId) fail('WRONG_RECIPIENT', 'membership entry belongs to another channel');
   const expected = state ? state.seq + 1 : 0;
@@ -119,8 +148,10 @@ export function applyMembershipEntry(state: MembershipState | null, channelId: s
   if (!verify(sig, framed(LABEL.channelMembership, body), cert.signingPublicKey)) fail('BAD_SIGNATURE', 'membership entry signature does not verify');
   const entry: MembershipEntry = {
     channelId, seq: p.seq, change: p.change, targets: p.targets, role: p.role, open: p.open, by: { userId: cert.userId, deviceId: cert.deviceId }, at: p.at,
+    retention: p.retention ? { data: p.retention.policy, signature: p.retention.sig } : null,
   };
-  const members = state ? next(state, entry) : genesis(entry);
+  if (entry.retention && entry.change !== 'join') refuse('only a join cites the retention policy');
+  const members = state ? next(state, entry, archiveNamedBy) : genesis(entry);
   return { state: { channelId, seq: p.seq, head: blake2b(body, HEAD_BYTES), open: state ? state.open : p.open, members }, entry };
 }
 
@@ -136,7 +167,7 @@ function genesis(entry: MembershipEntry): Map<string, ChannelRole> {
 }
 
 /** The relay's channel rules (server/routes/messaging.ts), checked by every member. */
-function next(state: MembershipState, entry: MembershipEntry): Map<string, ChannelRole> {
+function next(state: MembershipState, entry: MembershipEntry, archiveNamedBy: ArchiveNamedBy): Map<string, ChannelRole> {
   const members = new Map(state.members);
   const actor = members.get(entry.by.userId);
   const owners = [...members.values()].filter((r) => r === 'owner').length;
@@ -158,7 +189,12 @@ function next(state: MembershipState, entry: MembershipEntry): Map<string, Chann
       }
       return members;
     case 'join':
-      if (!state.open || !self || actor) refuse(`${entry.by.userId} may not join this channel by itself`);
+      if (!self || actor) refuse(`${entry.by.userId} may not join this channel by itself`);
+      if (entry.retention) {
+        if (archiveNamedBy(entry.retention) !== entry.by.userId) refuse(`${entry.by.userId} cites an org policy that does not make it the archive with retention on`);
+      } else if (!state.open) {
+        refuse(`${entry.by.userId} may not join this channel by itself`);
+      }
       members.set(entry.by.userId, 'member');
       return members;
     case 'leave':

@@ -188,6 +188,11 @@ const payloadSchemas = {
   timer: struct({ ...common, kind: literal('timer'), expireSeconds: nullable(uint(UINT32_MAX)), burnSeconds: nullable(uint(UINT32_MAX)) }, inChannel),
   /** A recipient's device first displayed these messages: their burn-on-read starts now on every device. */
   burn: struct({ ...common, kind: literal('burn'), targets: list(messageId, LIMITS.idsPerList) }, inChannel),
+  /**
+   * The org key's seed, from an admin's device to the same account's other devices only (`orgKey.share`): a device
+   * keeps it only from its own account and only if it is the org key it pinned (engine policy/org-key-backup.ts).
+   */
+  'org-key': struct({ ...common, kind: literal('org-key'), seed: key32 }, inChannel),
 } satisfies Record<string, Field<unknown>>;
 
 type PayloadOf<K extends keyof typeof payloadSchemas> = Omit<Infer<(typeof payloadSchemas)[K]>, 'v'>;

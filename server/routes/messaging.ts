@@ -140,7 +140,7 @@ export function messagingRoutes(app: FastifyInstance, ctx: Context): void {
 
   app.get('/v1/channels', async (request) => {
     const caller = ctx.authenticate(request);
-    return { channels: ctx.store.listChannelsFor(caller.account.accountId).map((c) => channelView(c, c.role)) };
+    return { channels: ctx.store.listChannelsFor(caller.account.accountId, ctx.isRetentionArchive(caller)).map((c) => channelView(c, c.role)) };
   });
 
   app.patch('/v1/channels/:channelId', async (request) => {
@@ -156,13 +156,15 @@ export function messagingRoutes(app: FastifyInstance, ctx: Context): void {
     return channelView(ctx.store.getChannel(channelId)!, member.role);
   });
 
-  // The log is for members, and for anyone who may join an open channel (a joiner signs the entry after its head).
+  // The log is for members, for anyone who may join an open channel (a joiner signs the entry after its head), and
+  // for the compliance archive while the signed policy names it (it joins any channel: retention/retention.ts).
   app.get('/v1/channels/:channelId/log', async (request) => {
     const caller = ctx.authenticate(request);
     const { channelId } = parseInput(channelParams, request.params, 'channelId');
     const { after } = parseInput(z.object({ after: z.coerce.number().int().min(-1).default(-1) }).strict(), request.query, 'query');
     const channel = ctx.store.getChannel(channelId);
-    if (!channel || (!channel.open && !ctx.store.getMember(channelId, caller.account.accountId))) throw notFound('no such channel, or you are not a member', 'no_such_channel');
+    const readable = channel && (channel.open || ctx.store.getMember(channelId, caller.account.accountId) || ctx.isRetentionArchive(caller));
+    if (!readable) throw notFound('no such channel, or you are not a member', 'no_such_channel');
     return { entries: ctx.store.channelLog(channelId, after, MAX_LOG_PAGE).map((e) => ({ seq: e.seq, entry: toBase64Url(e.entry) })) };
   });
 
@@ -195,7 +197,8 @@ export function messagingRoutes(app: FastifyInstance, ctx: Context): void {
     const caller = ctx.authenticate(request);
     const { channelId } = parseInput(channelParams, request.params, 'channelId');
     const channel = ctx.store.getChannel(channelId);
-    if (!channel || (!channel.open && !ctx.store.getMember(channelId, caller.account.accountId))) {
+    // the archive joins any channel while the policy says so: its entry cites that policy, which members check
+    if (!channel || (!channel.open && !ctx.store.getMember(channelId, caller.account.accountId) && !ctx.isRetentionArchive(caller))) {
       throw notFound('no such open channel', 'no_such_channel');
     }
     if (ctx.store.getMember(channelId, caller.account.accountId)) throw conflict('already a member', 'already_member');

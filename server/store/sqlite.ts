@@ -272,6 +272,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     channelsFor: s(`SELECT c.*, m.role AS member_role FROM channels c
       LEFT JOIN channel_members m ON m.channel_id = c.channel_id AND m.account_id = ?
       WHERE m.account_id IS NOT NULL OR c.open = 1 ORDER BY c.created_at, c.channel_id`),
+    allChannelsFor: s(`SELECT c.*, m.role AS member_role FROM channels c
+      LEFT JOIN channel_members m ON m.channel_id = c.channel_id AND m.account_id = ? ORDER BY c.created_at, c.channel_id`),
     member: s('SELECT account_id, role FROM channel_members WHERE channel_id = ? AND account_id = ?'),
     members: s('SELECT account_id, role FROM channel_members WHERE channel_id = ? ORDER BY account_id'),
     setMember: membership('INSERT INTO channel_members(channel_id, account_id, role) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET role = excluded.role'),
@@ -600,7 +602,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         if (fields.topic) q.setTopic.run(fields.topic, id);
       })();
     },
-    listChannelsFor: (accountId) => (q.channelsFor.all(accountId) as Row[])
+    listChannelsFor: (accountId, all = false) => ((all ? q.allChannelsFor : q.channelsFor).all(accountId) as Row[])
       .map((r) => ({ ...toChannel(r), role: (r.member_role as ChannelRole | null) ?? null })),
     getMember: (channelId, accountId) => {
       const r = q.member.get(channelId, accountId) as Row | undefined;

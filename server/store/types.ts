@@ -245,7 +245,8 @@ export interface ServerStore {
   changeChannel(channelId: string, log: ChannelLogEntry | undefined, apply: () => void): boolean;
   channelLog(channelId: string, afterSeq: number, limit: number): ChannelLogEntry[];
   updateChannel(channelId: string, fields: { name?: Uint8Array; topic?: Uint8Array }): void;
-  listChannelsFor(accountId: string): (Channel & { role: ChannelRole | null })[];
+  /** The account's channels and the open ones (`all`: every channel, for the org's compliance archive). */
+  listChannelsFor(accountId: string, all?: boolean): (Channel & { role: ChannelRole | null })[];
   getMember(channelId: string, accountId: string): ChannelMember | null;
   listMembers(channelId: string): ChannelMember[];
   setMember(channelId: string, accountId: string, role: ChannelRole): void;

@@ -7,18 +7,19 @@
 // An entry is checked against the account key this device holds for its signer, and only while that key is one the
 // user accepted: a relay that swaps an owner's key (issue 12, finding 1) gets a held identity, not a member.
 import type { MembershipNotice } from '../../api/contract.ts';
-import { blake2b, randomBytes, toBase64Url, utf8 } from '../../crypto/sodium.ts';
+import { blake2b, fromBase64Url, randomBytes, toBase64Url, utf8 } from '../../crypto/sodium.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { decodeDeviceCertificate } from '../../protocol/identity.ts';
 import {
   applyMembershipEntry, membershipSigners, signMembershipEntry,
-  type ChannelRole, type MembershipEntry, type MembershipState, type ProposedChange,
+  type ChannelRole, type MembershipEntry, type MembershipState, type ProposedChange, type SignedPolicy,
 } from '../../protocol/membership.ts';
 import type { Statement } from '../../vault/index.ts';
 import type { EngineContext } from '../context.ts';
 import { channelConversationId } from '../conversations/ref.ts';
 import { EngineError } from '../errors.ts';
 import { messageViews, noticeStatement } from '../history.ts';
+import { archiveNamedBy } from '../policy/document.ts';
 import { RelayError, type LogEntry } from '../relay-http.ts';
 import type { PassedHead } from './membership-sync.ts';
 import { rotationFlagStatement } from './rotation.ts';
@@ -54,6 +55,8 @@ export class MembershipLogs {
   readonly #states = new Map<string, MembershipState>();
   readonly #reads = new Map<string, Promise<MembershipState | null>>();
   #witness: HeadWitness | null = null;
+  /** What else is committed with each change this device verified (the compliance archive's record of it). */
+  #recorder: (channelId: string, entry: MembershipEntry) => Statement[] = () => [];
 
   constructor(ctx: EngineContext, ensureRows: () => Promise<void>) {
     this.#ctx = ctx;
@@ -81,6 +84,10 @@ export class MembershipLogs {
     this.#witness = witness;
   }
 
+  recordWith(recorder: (channelId: string, entry: MembershipEntry) => Statement[]): void {
+    this.#recorder = recorder;
+  }
+
   /** The first entry of a new channel, made before the relay knows of it: the creator is its owner. */
   genesis(channelId: string, open: boolean): Uint8Array {
     return signMembershipEntry(this.#ctx.store.device(), channelId, null, { change: 'create', targets: [this.#ctx.username], role: 'owner', open }, this.#ctx.now());
@@ -97,7 +104,7 @@ export class MembershipLogs {
       if (this.#witness?.forked(channelId, state)) throw new EngineError('HOSTILE_SERVER', 'the relay showed members different histories of who is in this channel: no change is made until they agree');
       const entry = signMembershipEntry(this.#ctx.store.device(), channelId, state, proposed, this.#ctx.now());
       try {
-        applyMembershipEntry(state, channelId, entry, (userId) => this.#acceptedKey(userId));
+        applyMembershipEntry(state, channelId, entry, (userId) => this.#acceptedKey(userId), this.#archiveNamedBy);
       } catch (error) {
         if (error instanceof ProtocolError && error.code === 'MEMBERSHIP_REFUSED') throw new EngineError('FORBIDDEN', error.message.replace(/^MEMBERSHIP_REFUSED: /, ''));
         throw error;
@@ -112,6 +119,12 @@ export class MembershipLogs {
       return;
     }
   }
+
+  /** Whom a cited policy names as the archive, checked under the org key this device pinned (never the relay's word). */
+  readonly #archiveNamedBy = (policy: SignedPolicy): string | null => {
+    const orgKey = this.#ctx.profile.orgKey;
+    return archiveNamedBy(orgKey === null ? null : fromBase64Url(orgKey), policy);
+  };
 
   /** The key an entry's signer must have used: the one we hold, if the user accepted it. */
   #acceptedKey(userId: string): Uint8Array | null {
@@ -171,7 +184,7 @@ export class MembershipLogs {
     try {
       for (const signer of membershipSigners(blobs)) await this.#ctx.directory.ensure(signer).catch(() => null);
       for (const blob of blobs) {
-        const next = applyMembershipEntry(state, channelId, blob, (userId) => this.#acceptedKey(userId));
+        const next = applyMembershipEntry(state, channelId, blob, (userId) => this.#acceptedKey(userId), this.#archiveNamedBy);
         const by = this.#witness?.contradiction(channelId, next.state.seq, next.state.head) ?? null;
         if (by !== null) {
           this.#ctx.problem(new EngineError('HOSTILE_SERVER', `the relay served membership change ${next.state.seq} of a channel that ${by}'s device saw otherwise`));
@@ -218,6 +231,7 @@ export class MembershipLogs {
     const since = decodeDeviceCertificate(this.#ctx.store.device().certificate).createdAt;
     const noticeIds: string[] = [];
     for (const entry of applied) {
+      statements.push(...this.#recorder(channelId, entry));
       const admitted = entry.targets.includes(username) && (entry.change === 'create' || entry.change === 'add' || entry.change === 'join');
       if ((member || admitted) && entry.at >= since) {
         const id = toBase64Url(blake2b(utf8(`${channelId}:${entry.seq}`), 16));

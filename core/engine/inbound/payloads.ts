@@ -44,7 +44,8 @@ export type Effect =
   | { kind: 'channel-key-request'; requester: DeviceAddress; channelId: string; keyId: number }
   | { kind: 'channel-keys-arrived'; channelId: string }
   | { kind: 'delivered-receipt'; messageId: string }
-  | { kind: 'profile'; username: string; displayName: string };
+  | { kind: 'profile'; username: string; displayName: string }
+  | { kind: 'org-key'; seed: Uint8Array };
 
 const MAX_MENTIONS = 50;
 /** Thumbnails a UI may show as an image (anything else, say text/html, is dropped on arrival). */
@@ -108,6 +109,8 @@ export function applyPayload(payload: Payload, origin: Origin): { statements: St
     case 'profile':
       if (origin.own) return { statements: payload.deviceName !== null ? [deviceNameStatement(origin.senderDevice, payload.deviceName)] : [], effects: [] };
       return { statements: [], effects: [{ kind: 'profile', username: sender, displayName: payload.displayName }] };
+    case 'org-key': // only from this account's own devices: anyone else's is dropped unread
+      return { statements: [], effects: origin.own ? [{ kind: 'org-key', seed: payload.seed }] : [] };
     case 'typing': // typing travels only as a live signal (typing/typing.ts); a stored one is dropped
     case 'session-reset':
     case 'call':

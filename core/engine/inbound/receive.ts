@@ -57,6 +57,8 @@ export interface InboundParts {
   expiry: ExpiryScheduler;
   /** the compliance archive's recorder (it records only on the archive's own profile) */
   archive?: Archive;
+  /** keeps the org key another device of this account sent (policy/org-key-backup.ts) */
+  orgKeyArrived?: (seed: Uint8Array) => Promise<void>;
 }
 
 export class Inbound {
@@ -257,6 +259,7 @@ export class Inbound {
         case 'channel-keys-arrived': keyed.add(effect.channelId); break;
         case 'delivered-receipt': break;
         case 'profile': await this.#parts.names.arrived(effect.username, effect.displayName).catch((error: Error) => ctx.problem(error)); break;
+        case 'org-key': await this.#parts.orgKeyArrived?.(effect.seed).catch((error: Error) => ctx.problem(error)); break;
       }
     }
     const views = await messageViews(ctx.vault, received);

@@ -40,6 +40,8 @@ const OUT_OF_SYNC = 'the relay withholds or forks this channel\'s membership cha
 
 /** What a person wrote (held for an unaccepted identity); everything else is control traffic. */
 const USER_CONTENT = new Set<Payload['kind']>(['text', 'reply', 'edit', 'delete', 'reaction', 'file']);
+/** What the archive gets a copy of: what people write, and a conversation's timer changes (announced to its members). */
+const ARCHIVED = new Set<Payload['kind']>([...USER_CONTENT, 'timer']);
 
 /** The relay could not be reached (as opposed to refusing): what a send can wait out. */
 export function relayUnreachable(error: unknown): boolean {
@@ -281,7 +283,7 @@ export class Outbound {
     }
     const people = target.kind === 'direct' ? [target.username] : target.members.filter((m) => m !== ctx.username);
     // while retention is on, what a person writes in a direct or group conversation goes to the archive too
-    const archive = USER_CONTENT.has(payload.kind) ? this.#archive.copiesTo() : null;
+    const archive = ARCHIVED.has(payload.kind) ? this.#archive.copiesTo() : null;
     if (archive !== null && !people.includes(archive)) people.push(archive);
     const frames = await this.#encryptDirect(staged, people, payload, now);
     // a note to self on an account with one device goes nowhere: it is sent as soon as it is stored (to anyone else,

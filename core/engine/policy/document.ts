@@ -4,10 +4,11 @@
 import { z } from 'zod';
 import { fromUtf8, utf8, verify } from '../../crypto/sodium.ts';
 import { MAX_TIMER_SECONDS, MIN_TIMER_SECONDS } from '../../api/durations.ts';
+import { LIMITS } from '../../protocol/limits.ts';
 import type { SignedBlob } from '../relay-http.ts';
 
 /** As the relay's own limit (server/routes/admin.ts): a policy is a few fields, never a payload. */
-export const MAX_POLICY_BYTES = 16 * 1024;
+export const MAX_POLICY_BYTES = LIMITS.policyBytes;
 const seconds = z.number().int().min(MIN_TIMER_SECONDS).max(MAX_TIMER_SECONDS);
 
 export const policyDocumentSchema = z.object({
@@ -76,3 +77,19 @@ export function nextPolicy(current: PolicyDocument, change: PolicyChange): Polic
 }
 
 export const encodePolicy = (document: PolicyDocument): Uint8Array => utf8(JSON.stringify(document));
+
+/**
+ * The account a signed policy names as the compliance archive while retention is on, under the pinned org key (null:
+ * no key pinned, the signature or document does not verify, retention is off). What a member checks an archive's
+ * join by policy against (core/protocol/membership.ts).
+ */
+export function archiveNamedBy(orgKey: Uint8Array | null, signed: SignedBlob): string | null {
+  if (orgKey === null) return null;
+  try {
+    const document = verifyPolicy(signed, orgKey);
+    return document.retention === true && document.archiveAccount !== undefined ? document.archiveAccount : null;
+  } catch (error) {
+    if (error instanceof PolicyError) return null;
+    throw error;
+  }
+}

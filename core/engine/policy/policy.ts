@@ -3,7 +3,7 @@
 // had a key), and kept in the vault with the highest version seen. A relay can withhold a newer policy, but it
 // cannot forge one, swap the key, or roll the version back: each of those is refused and the kept one stays.
 import { z } from 'zod';
-import { fromBase64Url, sign, signingKeyPair, toBase64Url, sha256, utf8, fromUtf8 } from '../../crypto/sodium.ts';
+import { fromBase64Url, sign, signingKeyPair, toBase64Url, sha256, utf8, fromUtf8, type SigningKeyPair } from '../../crypto/sodium.ts';
 import type { SqlExecutor, Statement } from '../../vault/index.ts';
 import type { EngineContext } from '../context.ts';
 import { EngineError } from '../errors.ts';
@@ -40,16 +40,23 @@ const hostile = (message: string) => new EngineError('HOSTILE_SERVER', message);
 export class OrgPolicy {
   readonly #ctx: EngineContext;
   #document: PolicyDocument;
+  #signed: SignedBlob | null;
   #refreshing: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: EngineContext, stored: StoredPolicy) {
     this.#ctx = ctx;
     this.#document = stored.document;
+    this.#signed = stored.signed;
   }
 
   /** The policy in force on this device (version 0: the org has published none this device could verify). */
   get current(): PolicyDocument {
     return this.#document;
+  }
+
+  /** The signed document of the policy in force, as the org key signed it (null: none yet). */
+  get signed(): SignedBlob | null {
+    return this.#signed;
   }
 
   /** The pinned org key's fingerprint (what invite links carry), or null while the org has no key. */
@@ -107,6 +114,7 @@ export class OrgPolicy {
     if (document.version === this.#document.version) return;
     await this.#ctx.vault.transaction([policyStatement(signed)]);
     this.#document = document;
+    this.#signed = signed;
     this.#ctx.log(`org policy version ${document.version} in force`);
     this.#ctx.emit('policy.changed', document);
   }
@@ -123,7 +131,7 @@ export class OrgPolicy {
     let secret = await this.#signingKey();
     if (!secret) {
       if (ctx.profile.orgKey !== null) {
-        throw new EngineError('FORBIDDEN', 'this device does not hold the organisation key: change the policy on the admin device that registered it');
+        throw new EngineError('FORBIDDEN', 'this device does not hold the organisation key: change the policy on the admin device that registered it, or restore its backup here (wardroom org-key import)');
       }
       secret = await this.#registerOrgKey();
     }
@@ -147,6 +155,32 @@ export class OrgPolicy {
     });
     await this.#adopt(signed, fromBase64Url(ctx.profile.orgKey!));
     return this.#document;
+  }
+
+  /** The org key pair, when this device holds it (to back it up). */
+  async orgKeyPair(): Promise<SigningKeyPair | null> {
+    const secret = await this.#signingKey();
+    return secret ? { publicKey: secret.slice(32), secretKey: secret } : null;
+  }
+
+  /**
+   * Keeps an org key restored from its backup or sent by this account's other device: only the key this device
+   * pinned, and only for an org admin (the relay takes a policy from admins alone), so a backup of another
+   * organisation, or one opened on the wrong account, is refused in words and nothing is stored.
+   */
+  async installOrgKey(keys: SigningKeyPair, from: 'its backup' | 'this account\'s other device'): Promise<void> {
+    const ctx = this.#ctx;
+    if (await this.#signingKey()) {
+      const held = await this.orgKeyPair();
+      if (held && toBase64Url(held.publicKey) === toBase64Url(keys.publicKey)) return; // already here
+    }
+    if ((await ctx.http.login()).role !== 'admin') throw new EngineError('FORBIDDEN', 'only org admins can hold the organisation key');
+    await this.refresh().catch((error: unknown) => ctx.problem(error as Error)); // pins the key of an org joined before it had one
+    const pinned = ctx.profile.orgKey;
+    if (pinned === null) throw new EngineError('CONFLICT', 'the organisation has no key yet: nothing to restore');
+    if (pinned !== toBase64Url(keys.publicKey)) throw new EngineError('INVALID', 'that backup holds another organisation\'s key than the one this device pinned');
+    await ctx.vault.transaction([upsert(ORG_SIGNING_KEY, keys.secretKey)]);
+    ctx.log(`org key kept, from ${from}`);
   }
 
   async #signingKey(): Promise<Uint8Array | null> {

@@ -3,13 +3,17 @@
 // exact bytes), so changing, removing, inserting or moving any line breaks the chain at that point; the end line is
 // signed with the archive account's Ed25519 key over the digest of everything before it, so rebuilding the whole
 // chain needs that key. The key itself sits in the header: whoever checks an export compares its fingerprint with one
-// they trust (the archive's safety number, or the fingerprint the archive printed when it exported).
+// they trust (the archive's safety number, or the fingerprint the archive printed when it exported). The files the
+// events carry lie beside the export, each named by the digest of its content, which its (chained) record names.
 import { createReadStream } from 'node:fs';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
-import { blake2b, fromBase64Url, sha256, toBase64Url, utf8, verify } from '../../crypto/sodium.ts';
+import { blake2b, blake2bHasher, fromBase64Url, sha256, toBase64Url, utf8, verify } from '../../crypto/sodium.ts';
 
 export const ARCHIVE_FORMAT = 'wardroom-archive/1';
+/** The directory an export's files go in: FILE.files, beside FILE, each named by the BLAKE2b-256 of its content. */
+export const filesDirOf = (exportFile: string) => `${exportFile}.files`;
 /** What the header's `prev` is: there is no line before it. */
 export const GENESIS = toBase64Url(blake2b(utf8(ARCHIVE_FORMAT)));
 /** A line longer than this is no line of ours (a message is at most 16,000 characters, escaped up to six bytes each). */
@@ -28,11 +32,28 @@ const headerSchema = chained.extend({
   type: z.literal('header'), format: z.literal(ARCHIVE_FORMAT), archive: z.string().max(64), publicKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/), exportedAt: z.string().max(40),
 }).strict();
 const endSchema = chained.extend({ type: z.literal('end'), records: z.number().int().nonnegative(), signature: z.string().regex(/^[A-Za-z0-9_-]{86}$/) }).strict();
-const eventSchema = chained.extend({ type: z.enum(['message', 'edit', 'delete', 'reaction', 'attachment']) }).loose();
+/** A file of an event: written beside the export under its content digest (`file`), or `unavailable` with why. */
+const attachedSchema = z.object({ name: z.string().max(4096), file: digest.optional(), unavailable: z.string().max(1000).optional() }).loose();
+const eventSchema = chained.extend({
+  type: z.enum(['message', 'edit', 'delete', 'reaction', 'attachment', 'timer', 'membership', 'retention']),
+  attachment: z.array(attachedSchema).max(1000).optional(),
+}).loose();
 
 export type VerifyResult =
-  | { ok: true; records: number; archive: string; fingerprint: string }
-  | { ok: false; line: number; reason: string; fingerprint?: string };
+  | { ok: true; records: number; archive: string; fingerprint: string; files: number }
+  | { ok: false; line: number; reason: string; fingerprint?: string; file?: string };
+
+/** The BLAKE2b-256 of a file's bytes (base64url), or null when there is no such file. */
+async function fileDigest(file: string): Promise<string | null> {
+  const hash = blake2bHasher();
+  try {
+    for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) hash.update(chunk);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  return toBase64Url(hash.digest());
+}
 
 /** The key an export must be signed by, as the caller gave it: a fingerprint or the public key itself (base64url). */
 function keyMatches(expected: string, publicKey: Uint8Array): boolean {
@@ -51,8 +72,9 @@ export async function verifyExport(file: string, expectedKey?: string): Promise<
   let header: z.output<typeof headerSchema> | null = null;
   let publicKey: Uint8Array | null = null;
   let ended = false;
+  const files: { line: number; name: string; file: string }[] = [];
   const fingerprint = () => (publicKey ? { fingerprint: keyFingerprint(publicKey) } : {});
-  const fail = (line: number, reason: string): VerifyResult => ({ ok: false, line, reason, ...fingerprint() });
+  const fail = (line: number, reason: string): VerifyResult & { ok: false } => ({ ok: false, line, reason, ...fingerprint() });
   try {
     for await (const line of lines) {
       number++;
@@ -83,8 +105,10 @@ export async function verifyExport(file: string, expectedKey?: string): Promise<
         if (end.data.records !== number - 2) return fail(number, `the end counts ${end.data.records} records but the export holds ${number - 2}`);
         if (!verify(fromBase64Url(end.data.signature), endSignedBytes(number, end.data.records, end.data.prev), publicKey!)) return fail(number, 'the signature does not verify under the header\'s key');
         ended = true;
-      } else if (!eventSchema.safeParse(record).success) {
-        return fail(number, 'not an event record');
+      } else {
+        const event = eventSchema.safeParse(record);
+        if (!event.success) return fail(number, 'not an event record');
+        for (const f of event.data.attachment ?? []) if (f.file) files.push({ line: number, name: f.name, file: f.file });
       }
       prevLine = line;
     }
@@ -96,5 +120,14 @@ export async function verifyExport(file: string, expectedKey?: string): Promise<
   }
   if (number === 0) return fail(0, 'the file is empty');
   if (!ended) return fail(number + 1, `no signed end: the export stops after line ${number} (cut short, or its end removed)`);
-  return { ok: true, records: number - 2, archive: header!.archive, fingerprint: keyFingerprint(publicKey!) };
+  // the chain holds: now each file its records name, beside the export, must have the content the record signed
+  const dir = filesDirOf(file);
+  for (const f of files) {
+    const found = await fileDigest(path.join(dir, f.file));
+    if (found !== f.file) {
+      const where = path.join(path.basename(dir), f.file);
+      return { ...fail(f.line, found === null ? `the file ${where} ("${f.name}") is missing` : `the file ${where} ("${f.name}") was altered (its content does not match its digest)`), file: path.join(dir, f.file) };
+    }
+  }
+  return { ok: true, records: number - 2, archive: header!.archive, fingerprint: keyFingerprint(publicKey!), files: new Set(files.map((f) => f.file)).size };
 }

@@ -31,6 +31,9 @@ export function archiveHandlers(ctx: EngineContext, archive: Archive, retention:
       await retention.enterArchiveMode();
       await steps.refreshPolicy().catch((error: Error) => ctx.problem(error));
       await steps.syncNow();
+      await retention.joinAsArchive().catch((error: Error) => ctx.problem(error));
+      // the files of what arrived, fetched before the relay lets them go (their messages may expire soon)
+      await archive.files.fetchPending();
       return status();
     },
     'archive.export': async ({ out }) => {

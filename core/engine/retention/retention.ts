@@ -1,23 +1,35 @@
 // Retention as every participant's device sees it: on or off, and which account is the archive, taken only from the
 // org-signed policy (so a relay can neither turn it on in secret nor hide it). While it is on, this device copies
 // everything a person writes to the archive's devices (outbound/fanout.ts asks copiesTo), adds the archive to the
-// channels it manages, and shows a permanent notice; each change is announced in every conversation. While it is
-// off, the archive gets no channel keys from us, whoever put it in a channel.
+// channels it manages, and shows a permanent notice; each change is announced in every conversation. The archive's
+// own device joins, citing the signed policy, every channel no manager has added it to. While it is off, the
+// archive gets no channel keys from us, whoever put it in a channel.
 import { fromUtf8, toBase64Url, utf8 } from '../../crypto/sodium.ts';
 import { newMessageId } from '../../protocol/processor.ts';
+import type { Statement } from '../../vault/index.ts';
 import type { ChannelKeySharing } from '../channels/key-sharing.ts';
 import type { ChannelDirectory } from '../channels/members.ts';
 import { rotationFlagStatement } from '../channels/rotation.ts';
 import type { EngineContext } from '../context.ts';
 import { conversationRows, messageViews, noticeStatement } from '../history.ts';
+import type { SignedBlob } from '../relay-http.ts';
 
 /** The permanent notice: what a participant must know while retention is on. */
 export const RETENTION_NOTICE = 'Retention is on in this workspace: the organisation\'s archive keeps a copy of every message, edit, deletion and attachment';
 
 /** The policy's retention fields as the org signed them (anything else is ignored here). */
 export interface RetentionFields {
+  version?: number;
   retention?: unknown;
   archiveAccount?: unknown;
+}
+
+/** The org policy as this device holds it (policy/policy.ts): in force, signed, and fetched afresh on request. */
+export interface PolicySource {
+  readonly current: RetentionFields;
+  readonly signed: SignedBlob | null;
+  /** fetches and verifies it afresh (a refused one leaves it as it was) */
+  refresh(): Promise<unknown>;
 }
 
 export interface RetentionState {
@@ -41,22 +53,26 @@ export class Retention {
   readonly #ctx: EngineContext;
   readonly #channels: ChannelDirectory;
   readonly #sharing: ChannelKeySharing;
-  readonly #policy: () => RetentionFields;
-  readonly #refresh: () => Promise<unknown>;
+  readonly #policy: PolicySource;
   #archiveMode = false;
+  #joining: Promise<number> | null = null;
+  /** What else is committed with an announcement (the compliance archive's record of it). */
+  #recorder: (on: boolean, policyVersion: number) => Statement[] = () => [];
 
-  /** `policy`: the org policy in force; `refresh`: fetches and verifies it afresh (a refused one leaves it as it was). */
-  constructor(ctx: EngineContext, channels: ChannelDirectory, sharing: ChannelKeySharing, policy: () => RetentionFields, refresh: () => Promise<unknown>) {
+  constructor(ctx: EngineContext, channels: ChannelDirectory, sharing: ChannelKeySharing, policy: PolicySource) {
     this.#ctx = ctx;
     this.#channels = channels;
     this.#sharing = sharing;
     this.#policy = policy;
-    this.#refresh = refresh;
+  }
+
+  recordWith(recorder: (on: boolean, policyVersion: number) => Statement[]): void {
+    this.#recorder = recorder;
   }
 
   /** The state after asking the relay for the newest policy (what whoami shows: a notice must not lag behind). */
   async current(): Promise<RetentionState & { notice: string | null }> {
-    await this.#refresh().catch((error: Error) => this.#ctx.problem(error));
+    await this.#policy.refresh().catch((error: Error) => this.#ctx.problem(error));
     return { ...this.state, notice: this.notice };
   }
 
@@ -66,7 +82,7 @@ export class Retention {
   }
 
   get state(): RetentionState {
-    return retentionOf(this.#policy());
+    return retentionOf(this.#policy.current);
   }
 
   /** The notice a participant sees while retention is on (null while it is off). */
@@ -122,6 +138,7 @@ export class Retention {
     await ctx.vault.transaction([
       ...rows.map((r, i) => noticeStatement(r.id, ids[i]!, state.archiveAccount ?? ctx.username, notice, now)),
       { sql: 'INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)', params: [ANNOUNCED_KEY, utf8(state.on ? 'on' : 'off')] },
+      ...this.#recorder(state.on, this.#policy.current.version ?? 0),
       // off: every channel gets a new sender key at its next message, which the archive is not given
       ...(state.on ? [] : rows.filter((r) => r.kind === 'channel').map((r) => rotationFlagStatement(r.remote_id))),
     ]);
@@ -151,6 +168,41 @@ export class Retention {
         ctx.problem(error as Error); // another manager may have done it first; the next change tries again
       }
     }
+  }
+
+  /**
+   * On the archive's own profile, while retention is on: it joins every channel it is not in yet, by a membership
+   * entry it signs itself citing the signed policy that names it. So no channel goes unrecorded because its owners
+   * and admins are offline; every member checks the policy under its pinned org key and sees "archive joined".
+   * Run by archive.sync (every few seconds under `archive run`), so managers who are online add it first.
+   */
+  joinAsArchive(): Promise<number> {
+    this.#joining ??= this.#joinAll().finally(() => (this.#joining = null));
+    return this.#joining;
+  }
+
+  async #joinAll(): Promise<number> {
+    const ctx = this.#ctx;
+    const { on, archiveAccount } = this.state;
+    const signed = this.#policy.signed;
+    if (!on || archiveAccount !== ctx.username || signed === null) return 0;
+    let joined = 0;
+    // the relay lists every channel to the archive the policy names; one it hides stays unrecorded, as it could
+    // withhold the channel's messages anyway: it cannot make anyone send to a reader they have not verified
+    for (const channel of await ctx.http.listChannels()) {
+      if (channel.role !== null) continue;
+      try {
+        await this.#channels.logs.change(channel.channelId, { change: 'join', targets: [ctx.username], retention: signed }, (log) => ctx.http.joinChannel(channel.channelId, log));
+        joined++;
+      } catch (error) {
+        ctx.problem(error as Error); // a manager may have added it meanwhile; the next sync tries again
+      }
+    }
+    if (joined) {
+      await this.#channels.sync();
+      ctx.log(`archive: joined ${joined} channels by the retention policy`);
+    }
+    return joined;
   }
 
   /** A channel created while retention is on has the archive in it from the start. */

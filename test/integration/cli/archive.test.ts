@@ -3,7 +3,7 @@
 // writes the signed record, `archive verify` checks it (with no profile) and names the first bad line; while
 // retention is on, `whoami` and `read` say so.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cliOrg, wardroom, type CliOrg, type CliRun } from '../../support/cli.ts';
@@ -117,5 +117,30 @@ describe('wardroom archive (real relay, real binary)', () => {
     const jsonRead = await org.as('alice', ['read', '@archive', '--json']);
     assert.match(jsonRead.stderr, /\{"notice":"Retention is on in this workspace/);
     assert.ok(jsonRead.stdout.trimEnd().split('\n').every((l) => 'id' in (JSON.parse(l) as object)), 'stdout stays one message a line');
+  });
+
+  it('archive export writes the files beside the record, and archive verify names a file that was altered or removed', async () => {
+    writeFileSync(file('plan.txt'), 'the plan\n');
+    ok(await org.as('alice', ['send', '@archive', 'the plan attached', '--file', file('plan.txt')]), 'send a file');
+    ok(await org.as('archive', ['archive', 'sync']), 'archive sync');
+    const exported = await org.as('archive', ['archive', 'export', '--out', file('files.jsonl')]);
+    ok(exported, 'export');
+    assert.match(exported.stdout, /; 1 files in .*files\.jsonl\.files$/m);
+    const verified = await wardroom(['archive', 'verify', file('files.jsonl')]);
+    ok(verified, 'verify');
+    assert.match(verified.stdout, /; 1 files beside it match\n$/);
+    const record = readFileSync(file('files.jsonl'), 'utf8').split('\n').findIndex((l) => l.includes('"plan.txt"')) + 1;
+    const [name] = readdirSync(file('files.jsonl.files'));
+    writeFileSync(path.join(file('files.jsonl.files'), name!), 'another plan\n');
+    const altered = await wardroom(['archive', 'verify', file('files.jsonl'), '--json']);
+    assert.equal(altered.code, 1);
+    const said = JSON.parse(altered.stderr) as { line: number; message: string; file: string };
+    assert.equal(said.line, record);
+    assert.equal(said.file, path.join(file('files.jsonl.files'), name!));
+    assert.match(said.message, /"plan\.txt"\) was altered/);
+    rmSync(said.file);
+    const removed = await wardroom(['archive', 'verify', file('files.jsonl')]);
+    assert.equal(removed.code, 1);
+    assert.match(removed.stderr, new RegExp(`line ${record}: the file files\\.jsonl\\.files/${name} \\("plan\\.txt"\\) is missing`));
   });
 });

@@ -4,7 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAccountIdentity, createDevice, type DeviceIdentity } from '../../../core/protocol/identity.ts';
 import { ProtocolError } from '../../../core/protocol/errors.ts';
-import { applyMembershipEntry, membershipSigners, signMembershipEntry, type MembershipState, type ProposedChange } from '../../../core/protocol/membership.ts';
+import { fromUtf8, sign, signingKeyPair, utf8 } from '../../../core/crypto/sodium.ts';
+import { archiveNamedBy } from '../../../core/engine/policy/document.ts';
+import { applyMembershipEntry, membershipSigners, signMembershipEntry, type MembershipState, type ProposedChange, type SignedPolicy, type ArchiveNamedBy } from '../../../core/protocol/membership.ts';
 
 const NOW = 1_790_000_000_000;
 const codeOf = (code: string) => (e: unknown) => e instanceof ProtocolError && e.code === code;
@@ -28,9 +30,9 @@ class Log {
   constructor(channelId: string) {
     this.channelId = channelId;
   }
-  append(by: DeviceIdentity, change: ProposedChange): Uint8Array {
+  append(by: DeviceIdentity, change: ProposedChange, namedBy?: ArchiveNamedBy): Uint8Array {
     const blob = signMembershipEntry(by, this.channelId, this.state, change, NOW + this.entries.length);
-    this.state = applyMembershipEntry(this.state, this.channelId, blob, keyOf).state;
+    this.state = applyMembershipEntry(this.state, this.channelId, blob, keyOf, namedBy).state;
     this.entries.push(blob);
     return blob;
   }
@@ -125,6 +127,44 @@ test('the rules hold: open channels only are joined, the last owner stays, admin
   // the first entry must make its signer the owner
   assert.throws(() => applyMembershipEntry(null, 'chan-6', signMembershipEntry(mallory.device, 'chan-6', null, { change: 'create', targets: ['alice'], role: 'owner' }, NOW), keyOf), codeOf('MEMBERSHIP_REFUSED'));
   assert.throws(() => applyMembershipEntry(null, 'chan-6', signMembershipEntry(alice.device, 'chan-6', null, { change: 'add', targets: ['alice'] }, NOW), keyOf), codeOf('MEMBERSHIP_REFUSED'));
+});
+
+test('the org\'s archive joins any channel citing the org-signed policy that names it, and nobody else can', () => {
+  const archive = person('archive');
+  keys.set('archive', archive.account.publicKey);
+  const org = signingKeyPair();
+  const policy = (document: object, key = org.secretKey) => {
+    const data = utf8(JSON.stringify(document));
+    return { data, signature: sign(data, key) };
+  };
+  // what a member's engine decides: the policy verifies under the org key it pinned and names this archive
+  const namedBy = (signed: SignedPolicy) => archiveNamedBy(org.publicKey, signed);
+  const on = policy({ version: 3, retention: true, archiveAccount: 'archive' });
+  const log = new Log('chan-7');
+  log.append(alice.device, { change: 'create', targets: ['alice'], role: 'owner' });
+  log.append(alice.device, { change: 'add', targets: ['bob'] });
+  const join = (by: DeviceIdentity, change: ProposedChange, check = namedBy) =>
+    applyMembershipEntry(log.state, 'chan-7', signMembershipEntry(by, 'chan-7', log.state, change, NOW), keyOf, check);
+  const refused = (by: DeviceIdentity, change: ProposedChange, why: string, check = namedBy) => assert.throws(() => join(by, change, check), codeOf('MEMBERSHIP_REFUSED'), why);
+
+  refused(archive.device, { change: 'join', targets: ['archive'] }, 'a closed channel, no policy cited');
+  refused(archive.device, { change: 'join', targets: ['archive'], retention: policy({ version: 4, retention: false, archiveAccount: 'archive' }) }, 'retention off');
+  refused(archive.device, { change: 'join', targets: ['archive'], retention: policy({ version: 3, retention: true, archiveAccount: 'archive' }, signingKeyPair().secretKey) }, 'not signed by the org');
+  refused(archive.device, { change: 'join', targets: ['archive'], retention: { ...on, data: utf8(fromUtf8(on.data).replace('"version":3', '"version":9')) } }, 'altered after signing');
+  refused(mallory.device, { change: 'join', targets: ['mallory'], retention: on }, 'the policy names another account');
+  refused(archive.device, { change: 'join', targets: ['archive'], retention: on }, 'a member without the engine\'s check accepts no join by policy', () => null);
+  refused(alice.device, { change: 'add', targets: ['archive'], retention: on }, 'only a join cites the policy');
+  refused(bob.device, { change: 'add', targets: ['archive'], retention: on }, 'nor does it let a plain member add the archive');
+
+  const { entry } = join(archive.device, { change: 'join', targets: ['archive'], retention: on });
+  assert.deepEqual(entry.retention, on, 'the cited policy is in the entry for every reader');
+  log.append(archive.device, { change: 'join', targets: ['archive'], retention: on }, namedBy);
+  assert.deepEqual(roles(log.state), { alice: 'owner', bob: 'member', archive: 'member' });
+  // a late reader (a new member, a new device) checks the same entry with the same result
+  let replayed: MembershipState | null = null;
+  for (const blob of log.entries) replayed = applyMembershipEntry(replayed, 'chan-7', blob, keyOf, namedBy).state;
+  assert.deepEqual(roles(replayed), roles(log.state));
+  refused(archive.device, { change: 'join', targets: ['archive'], retention: on }, 'already in');
 });
 
 test('decoding is bounded: garbage and oversized entries are refused before any signature work', () => {
