@@ -8,7 +8,7 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { createSession, type Session } from '../../core/host/index.ts';
 import { say, sidebarItem } from '../support/e2e-people.ts';
 import { startTestServer } from '../support/server-client.ts';
-import { eventually, launchBrowser, openApp, PASSPHRASE, startUserShell, type AppPage, type UserShell } from '../support/web-app.ts';
+import { launchBrowser, openApp, PASSPHRASE, startUserShell, type AppPage, type UserShell } from '../support/web-app.ts';
 
 type Relay = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -91,5 +91,44 @@ describe('reactions and unread lines in the desktop app (web shell, Chromium)', 
     await row(alice.page, text).getByRole('button', { name: /^👍\S* 1, reacted by alice \(you/u }).waitFor();
     await row(bob.page, text).getByRole('button', { name: /^👍\S* 1, reacted by alice$/u }).waitFor();
     await alice.page.unroute('**/assets/compact-*.js');
+  });
+
+  it('replies in a thread alone draw no "New messages" line and no unread count; a mention in one counts; a new message in the list does', async () => {
+    const list = mainList(alice.page);
+    const newLine = list.getByRole('separator', { name: 'New messages' });
+    const today = list.getByRole('separator', { name: 'Today' });
+    await open(alice.page, 'design');
+    await open(bob.page, 'design');
+    // Bob's first message here comes with his keys for the channel: the engine's view of #design that follows must
+    // not count it as unread while Alice is looking at it
+    await say(bob.page, 'mockups for the new sidebar');
+    await row(alice.page, 'mockups for the new sidebar').waitFor();
+    await open(alice.page, 'general');
+    await sidebarItem(alice.page, /^#design$/).waitFor();
+
+    const root = await bobApi.callUntyped('messages.send', { conversation: channels.design, text: 'thread root' }) as { id: string };
+    await sidebarItem(alice.page, /^#design, 1 unread$/).waitFor();
+    await open(alice.page, 'design');
+    await newLine.waitFor();
+    await open(alice.page, 'general');
+    await bobApi.callUntyped('messages.send', { conversation: channels.design, text: 'first thread reply', replyTo: root.id });
+    await bobApi.callUntyped('messages.send', { conversation: channels.design, text: '@alice does this work for you?', replyTo: root.id });
+    await sidebarItem(alice.page, /^#design, 1 mention$/).waitFor();
+    await open(alice.page, 'design');
+    await row(alice.page, 'thread root').getByRole('button', { name: '2 replies' }).waitFor();
+    assert.equal(await newLine.count(), 0, 'no "New messages" line: nothing new in the list itself');
+    assert.equal(await alice.page.getByRole('button', { name: /^Jump to first unread/ }).count(), 0);
+    assert.equal(await today.count(), 1, 'one day separator for today');
+
+    await open(alice.page, 'general');
+    await bobApi.callUntyped('messages.send', { conversation: channels.design, text: 'a new message in the channel' });
+    await bobApi.callUntyped('messages.send', { conversation: channels.design, text: 'another thread reply', replyTo: root.id });
+    await sidebarItem(alice.page, /^#design, 1 unread$/).waitFor();
+    await open(alice.page, 'design');
+    await row(alice.page, 'a new message in the channel').waitFor();
+    const next = await newLine.evaluate((line) => line.closest('.message-slot')?.nextElementSibling?.textContent ?? '');
+    assert.match(next, /a new message in the channel/, 'the line is right above the first unread message of the list');
+    assert.equal(await today.count(), 1, 'the line does not repeat the day');
+    assert.deepEqual(alice.problems, []);
   });
 });

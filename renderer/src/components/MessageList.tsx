@@ -40,21 +40,20 @@ function rowsOf(thread: Thread | undefined, undecryptable: readonly Undecryptabl
     while (lost.length && (before === null || lost[0]!.at < before)) {
       const entry = lost.shift()!;
       if (entry.at >= windowStart && !(before === null && thread?.hasNewer)) rows.push({ kind: 'undecryptable', key: entry.id, entry });
-      previous = undefined;
+      if (previous) previous = { ...previous, sender: '' }; // the next message shows its sender (its day is not repeated)
     }
   };
   for (const id of thread?.ids ?? []) {
     const message = thread!.byId[id]!;
     if (message.threadRoot) continue;
     flushLost(message.sentAt);
-    if (id === unreadFrom) {
-      rows.push({ kind: 'unread', key: 'unread' });
-      previous = undefined;
-    }
     const day = dayKey(message.sentAt);
     const at = Date.parse(message.sentAt);
     if (day !== previous?.day) rows.push({ kind: 'day', key: `day-${day}`, label: dayLabel(message.sentAt) });
-    const continued = previous?.day === day && previous.sender === message.sender && at - previous.at < CONTINUE_MS;
+    // the unread line after its day's separator, never a second one for the same day; the message below it shows its sender
+    const startsUnread = id === unreadFrom;
+    if (startsUnread) rows.push({ kind: 'unread', key: 'unread' });
+    const continued = !startsUnread && previous?.day === day && previous.sender === message.sender && at - previous.at < CONTINUE_MS;
     rows.push({ kind: 'message', key: id, id, continued });
     // a notice is nobody's message: the one after it shows its sender again
     previous = { day, sender: message.notice ? '' : message.sender, at };

@@ -128,13 +128,19 @@ export async function jumpToLatest(conversation: string): Promise<void> {
   }
 }
 
-/** The first of the messages that were unread when the conversation was opened, or undefined when not loaded. */
+/**
+ * The first of the messages that were unread when the conversation was opened, or undefined when not loaded. Only
+ * the conversation's own list counts (as the unread count does): replies in threads are read in their panel.
+ */
 export function firstUnread(conversation: string): string | undefined {
   const { threads, unreadAtOpen } = useMessages.getState();
   const count = unreadAtOpen[conversation] ?? 0;
   const thread = threads[conversation];
   if (!thread || count === 0) return undefined;
-  const incoming = thread.ids.filter((id) => !thread.byId[id]!.outgoing && !thread.byId[id]!.notice);
+  const incoming = thread.ids.filter((id) => {
+    const message = thread.byId[id]!;
+    return !message.outgoing && !message.notice && !message.threadRoot;
+  });
   return incoming.length >= count ? incoming[incoming.length - count] : undefined;
 }
 
