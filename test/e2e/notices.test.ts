@@ -20,7 +20,7 @@ async function uncovered(control: Locator, notices: Locator): Promise<{ reached:
   await control.scrollIntoViewIfNeeded();
   const box = (await control.boundingBox())!;
   const reached = await control.evaluate((el, at) => {
-    const hit = document.elementFromPoint(at.x, at.y);
+    const hit = el.ownerDocument.elementFromPoint(at.x, at.y);
     return hit !== null && (hit === el || el.contains(hit));
   }, { x: box.x + box.width / 2, y: box.y + box.height / 2 });
   let overlapping = 0;

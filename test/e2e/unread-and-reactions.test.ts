@@ -4,21 +4,13 @@
 // a thread reply (those are in the side panel), so replies in a thread alone draw no line in the main list.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Locator, Page } from 'playwright-core';
-import { createSession, type Session } from '../../core/host/index.ts';
-import { say, sidebarItem } from '../support/e2e-people.ts';
+import type { Browser, Page } from 'playwright-core';
+import type { Session } from '../../core/host/index.ts';
+import { act, aliceAndBob, mainList, row, say, sidebarItem, type Person } from '../support/e2e-people.ts';
 import { startTestServer } from '../support/server-client.ts';
-import { launchBrowser, openApp, PASSPHRASE, startUserShell, type AppPage, type UserShell } from '../support/web-app.ts';
+import { launchBrowser, openApp, type AppPage } from '../support/web-app.ts';
 
 type Relay = Awaited<ReturnType<typeof startTestServer>>;
-
-const mainList = (page: Page) => page.getByRole('log', { name: /^Messages in #/ });
-const row = (page: Page, text: string, within: Locator = mainList(page)) => within.getByRole('article').filter({ has: page.locator('.message-text').getByText(text, { exact: true }) });
-
-async function act(page: Page, message: Locator, action: string): Promise<void> {
-  await message.getByRole('button', { name: /^Actions for the message from / }).click();
-  await page.getByRole('menuitem', { name: action, exact: true }).click();
-}
 
 async function open(page: Page, channel: string): Promise<void> {
   await sidebarItem(page, new RegExp(`^#${channel}`)).click();
@@ -28,8 +20,7 @@ async function open(page: Page, channel: string): Promise<void> {
 describe('reactions and unread lines in the desktop app (web shell, Chromium)', { timeout: 300_000 }, () => {
   let browser: Browser;
   let relay: Relay;
-  let aliceShell: UserShell;
-  let bobShell: UserShell;
+  let people: { alice: Person; bob: Person } | undefined;
   let alice: AppPage;
   let bob: AppPage;
   let aliceApi: Session;
@@ -39,30 +30,22 @@ describe('reactions and unread lines in the desktop app (web shell, Chromium)', 
   before(async () => {
     browser = await launchBrowser();
     relay = await startTestServer();
-    aliceShell = await startUserShell();
-    bobShell = await startUserShell();
-    aliceApi = createSession(aliceShell.host);
-    await aliceApi.callUntyped('profiles.join', { profile: 'alice', link: relay.firstAdminInvite, username: 'alice', passphrase: PASSPHRASE });
-    await aliceApi.callUntyped('profiles.select', { profile: 'alice' });
-    const { link } = await aliceApi.callUntyped('org.invite', { admin: false }) as { link: string };
-    bobApi = createSession(bobShell.host);
-    await bobApi.callUntyped('profiles.join', { profile: 'bob', link, username: 'bob', passphrase: PASSPHRASE });
-    await bobApi.callUntyped('profiles.select', { profile: 'bob' });
+    people = await aliceAndBob(relay.firstAdminInvite!);
+    ({ api: aliceApi } = people.alice);
+    ({ api: bobApi } = people.bob);
     for (const name of ['general', 'releases', 'design']) {
       channels[name] = (await aliceApi.callUntyped('channels.create', { name }) as { id: string }).id;
       await aliceApi.callUntyped('channels.add', { conversation: channels[name], username: 'bob' });
     }
-    alice = await openApp(browser, aliceShell.shell.url);
-    bob = await openApp(browser, bobShell.shell.url);
+    alice = await openApp(browser, people.alice.shell.shell.url);
+    bob = await openApp(browser, people.bob.shell.shell.url);
     await open(alice.page, 'general');
     await open(bob.page, 'releases');
   });
   after(async () => {
-    aliceApi?.close();
-    bobApi?.close();
     await browser?.close();
-    await aliceShell?.close();
-    await bobShell?.close();
+    await people?.alice.close();
+    await people?.bob.close();
     await relay?.close();
   });
 
