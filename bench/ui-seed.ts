@@ -113,7 +113,7 @@ async function writeHistory(profileDir: string, plan: ProfilePlan, conversationI
       const first = last - (conversation.messages - 1) * SPACING_MS;
       for (let start = 0; start < conversation.messages; start += BATCH) {
         const statements: Statement[] = [];
-        let unread = 0;
+        const unread: string[] = [];
         const count = Math.min(BATCH, conversation.messages - start);
         for (let i = start; i < start + count; i++) {
           const outgoing = i % 6 === 0;
@@ -124,7 +124,7 @@ async function writeHistory(profileDir: string, plan: ProfilePlan, conversationI
             mentions: i % 53 === 0 ? ['ann'] : [], outgoing, status: outgoing ? 'delivered' : 'sent',
           };
           statements.push(insertMessageStatement(message));
-          if (!outgoing) unread++;
+          if (!outgoing) unread.push(message.messageId);
         }
         statements.push(conversationActivityStatement(id, first + (start + count - 1) * SPACING_MS, unread, 0));
         await vault.transaction(statements);

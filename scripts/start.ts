@@ -3,21 +3,24 @@
 // this launch's token. With no relay configured it also starts an embedded relay on loopback and offers its first
 // admin invite on the join screen, so a new user is in a working workspace in under a minute.
 //
-//   npm start [-- --profile-dir DIR] [--relay URL] [--port N] [--web]
+//   npm start [-- --profile-dir DIR] [--relay URL] [--port N] [--web] [--join LINK | LINK]
 //     --profile-dir DIR  the app data directory (default .wardroom-dev/ in the repository): profiles/, relay/
 //     --relay URL        use this relay (join with an invite from its admin); no embedded relay
 //     --port N           the web shell's port (default: any free one)
 //     --web              the web shell even where Electron could run
+//     --join LINK, LINK  an invite link (wardroom://join?…): the app opens on the join flow with it filled in, as
+//                        when the OS hands Electron a wardroom:// deep link
 import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ProfileHost } from '../core/host/index.ts';
 import { startWebShell } from '../core/shell/index.ts';
+import { parseDeepLink } from '../electron/deep-links.ts';
 import { ensureRendererBuilt, RENDERER_DIST, ROOT } from './build-renderer.ts';
 import { startEmbeddedRelay, type EmbeddedRelay } from './embedded-relay.ts';
 
-const USAGE = 'usage: npm start [-- --profile-dir DIR] [--relay URL] [--port N] [--web]';
+const USAGE = 'usage: npm start [-- --profile-dir DIR] [--relay URL] [--port N] [--web] [--join LINK | LINK]';
 /** The Electron shell's entry (electron/). */
 const ELECTRON_MAIN = path.join(ROOT, 'electron', 'main.ts');
 
@@ -29,18 +32,31 @@ const shown = (dir: string) => (path.relative(process.cwd(), dir).startsWith('..
 function options(argv: string[]) {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { 'profile-dir': { type: 'string' }, relay: { type: 'string' }, port: { type: 'string' }, web: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+    parsed = parseArgs({
+      args: argv, strict: true, allowPositionals: true,
+      options: { 'profile-dir': { type: 'string' }, relay: { type: 'string' }, port: { type: 'string' }, web: { type: 'boolean' }, join: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const { values } = parsed;
+  const { values, positionals } = parsed;
   const port = values.port === undefined ? 0 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port is a TCP port: 0-65535');
   if (values.relay !== undefined) {
     const url = URL.parse(values.relay);
     if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) throw new UsageError('--relay is the relay\'s https:// address');
   }
-  return { help: values.help ?? false, web: values.web ?? false, appDir: path.resolve(values['profile-dir'] ?? path.join(ROOT, '.wardroom-dev')), relay: values.relay, port };
+  return { help: values.help ?? false, web: values.web ?? false, appDir: path.resolve(values['profile-dir'] ?? path.join(ROOT, '.wardroom-dev')), relay: values.relay, port, join: joinLink(values.join, positionals) };
+}
+
+/** The invite link to open the join flow with (`--join LINK`, or the link itself), checked as the join flow will check it. */
+function joinLink(option: string | undefined, positionals: string[]): string | undefined {
+  const given = [...(option === undefined ? [] : [option]), ...positionals];
+  if (given.length > 1) throw new UsageError('one invite link at most');
+  if (given.length === 0) return undefined;
+  const parsed = parseDeepLink(given[0]);
+  if (!parsed.ok) throw new UsageError(`that is not an invite link: ${parsed.reason}`);
+  return parsed.value.link;
 }
 
 /** The Electron binary the `electron` package would run, or null when it was never downloaded (no require: that would try to). */
@@ -53,14 +69,15 @@ function electronBinary(): string | null {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { help, web, appDir, relay: relayUrl, port } = options(argv);
+  const { help, web, appDir, relay: relayUrl, port, join } = options(argv);
   if (help) {
     console.log(USAGE);
     return 0;
   }
   const electron = web ? null : electronBinary();
   if (electron && existsSync(ELECTRON_MAIN)) {
-    const child = spawn(electron, [ELECTRON_MAIN, '--profile-dir', appDir, ...(relayUrl ? ['--relay', relayUrl] : [])], { stdio: 'inherit' });
+    // a join link as the OS hands it over: an argument of its own, found by its scheme (electron/deep-links.ts)
+    const child = spawn(electron, [ELECTRON_MAIN, '--profile-dir', appDir, ...(relayUrl ? ['--relay', relayUrl] : []), ...(join ? [join] : [])], { stdio: 'inherit' });
     return new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
   }
   if (web) console.log('Starting the web shell (--web).');
@@ -82,7 +99,10 @@ async function main(argv: string[]): Promise<number> {
   const host = new ProfileHost({ root: path.join(appDir, 'profiles'), log, ...(embedded?.invite ? { firstInvite: embedded.invite } : {}) });
   if (host.list().length > 0) embedded?.forgetInvite();
   const shell = await startWebShell({ host, staticDir: RENDERER_DIST, port, log });
-  console.log(`Wardroom is running. Open this address in your browser (it holds this launch's secret token):\n  ${shell.url}\nCtrl+C stops it.`);
+  // the join link rides in the fragment beside the token, never sent over the network (renderer/src/lib/launch.ts)
+  const url = join ? `${shell.url}&join=${encodeURIComponent(join)}` : shell.url;
+  if (join) console.log('The app opens on the join flow with your invite link filled in.');
+  console.log(`Wardroom is running. Open this address in your browser (it holds this launch's secret token):\n  ${url}\nCtrl+C stops it.`);
 
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

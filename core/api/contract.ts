@@ -78,6 +78,7 @@ export const ConversationView = z.object({
   topic: z.string().optional(),
   role: Role.optional(),
   members: z.array(Username),
+  /** unread messages of the conversation's own list (a reply in a thread is not one; a mention in it counts below) */
   unread: z.number().int().nonnegative(),
   /** unread messages that mention this user */
   mentions: z.number().int().nonnegative(),

@@ -90,7 +90,7 @@ export function ensureGroupStatement(groupId: string, members: string[], me: str
  * hang off their root: a reply to a reply joins the first message's thread.
  */
 export function insertMessageStatements(m: NewMessage): Statement[] {
-  return [insertMessageStatement(m), conversationActivityStatement(m.conversationId, m.sentAt, m.outgoing ? 0 : 1, 0)];
+  return [insertMessageStatement(m), conversationActivityStatement(m.conversationId, m.sentAt, m.outgoing ? [] : [m.messageId], 0)];
 }
 
 export function insertMessageStatement(m: NewMessage): Statement {
@@ -104,11 +104,18 @@ export function insertMessageStatement(m: NewMessage): Statement {
   };
 }
 
-/** New messages in a conversation: its latest time, unread and mention counts (one statement per conversation per batch). */
-export function conversationActivityStatement(conversationId: string, lastAt: number, unread: number, mentions: number): Statement {
+/**
+ * New messages in a conversation: its latest time, unread and mention counts (one statement per conversation per
+ * batch, after the messages' own rows). Of `arrived`, only those in the conversation's own list count as unread:
+ * a reply in a thread is read in its thread panel, so, as Slack does, it does not make the channel unread (its root
+ * shows the count of replies); a mention in one does count in `mentions`, which the caller passes.
+ */
+export function conversationActivityStatement(conversationId: string, lastAt: number, arrived: readonly string[], mentions: number): Statement {
   return {
-    sql: 'UPDATE conversations SET last_message_at = max(coalesce(last_message_at, 0), ?), unread = unread + ?, mentions = mentions + ? WHERE id = ?',
-    params: [lastAt, unread, mentions, conversationId],
+    sql: `UPDATE conversations SET last_message_at = max(coalesce(last_message_at, 0), ?), mentions = mentions + ?,
+            unread = unread + (SELECT count(*) FROM messages WHERE conversation_id = ? AND thread_root IS NULL AND message_id IN (SELECT value FROM json_each(?)))
+          WHERE id = ?`,
+    params: [lastAt, mentions, conversationId, JSON.stringify(arrived), conversationId],
   };
 }
 

@@ -67,10 +67,12 @@ export function App() {
       window.removeEventListener('pointerdown', onActivity);
     };
   }, []);
+  // the notices take a band of their own below the screen, never a layer over it: a small window scrolls the screen
+  // rather than hiding its buttons under a notice that has nothing to do with them
   return (
-    <>
-      <Screen />
+    <div className="app-frame">
+      <div className="app-screen"><Screen /></div>
       <Notices />
-    </>
+    </div>
   );
 }

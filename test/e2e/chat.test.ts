@@ -9,22 +9,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { createSession, type Session } from '../../core/host/index.ts';
+import type { Session } from '../../core/host/index.ts';
+import { act, aliceAndBob, mainList, row, say, sidebarItem, type Person } from '../support/e2e-people.ts';
 import { startTestServer } from '../support/server-client.ts';
-import { checkScreen, eventually, launchBrowser, openApp, PASSPHRASE, screenshots, startUserShell, type AppPage, type UserShell } from '../support/web-app.ts';
-import { say, sidebarItem } from '../support/e2e-people.ts';
+import { checkScreen, eventually, launchBrowser, openApp, screenshots, type AppPage } from '../support/web-app.ts';
 
 type Relay = Awaited<ReturnType<typeof startTestServer>>;
 
-const mainList = (page: Page) => page.getByRole('log', { name: /^Messages in #/ });
 const threadPanel = (page: Page) => page.getByRole('complementary', { name: 'Thread' });
-/** A message in the conversation's list whose text (a paragraph) is exactly this. */
 const composer = (page: Page) => page.getByRole('textbox', { name: /^Message / });
-const row = (page: Page, text: string, within: Locator = mainList(page)) => within.getByRole('article').filter({ has: page.locator('.message-text').getByText(text, { exact: true }) });
-async function act(page: Page, message: Locator, action: string): Promise<void> {
-  await message.getByRole('button', { name: /^Actions for the message from / }).click();
-  await page.getByRole('menuitem', { name: action, exact: true }).click();
-}
 
 /** Whether the element is inside the scrolling box on screen. */
 async function inView(element: Locator, box: Locator): Promise<boolean> {
@@ -35,8 +28,7 @@ async function inView(element: Locator, box: Locator): Promise<boolean> {
 describe('conversations in the desktop app (web shell, Chromium)', { timeout: 300_000 }, () => {
   let browser: Browser;
   let relay: Relay;
-  let aliceShell: UserShell;
-  let bobShell: UserShell;
+  let people: { alice: Person; bob: Person } | undefined;
   let alice: AppPage;
   let bob: AppPage;
   let aliceApi: Session;
@@ -45,31 +37,23 @@ describe('conversations in the desktop app (web shell, Chromium)', { timeout: 30
   before(async () => {
     browser = await launchBrowser();
     relay = await startTestServer();
-    aliceShell = await startUserShell();
-    bobShell = await startUserShell();
-    aliceApi = createSession(aliceShell.host);
-    await aliceApi.callUntyped('profiles.join', { profile: 'alice', link: relay.firstAdminInvite, username: 'alice', passphrase: PASSPHRASE });
-    await aliceApi.callUntyped('profiles.select', { profile: 'alice' });
-    const { link } = await aliceApi.callUntyped('org.invite', { admin: false }) as { link: string };
-    const bobApi = createSession(bobShell.host);
-    await bobApi.callUntyped('profiles.join', { profile: 'bob', link, username: 'bob', passphrase: PASSPHRASE });
-    bobApi.close();
+    people = await aliceAndBob(relay.firstAdminInvite!);
+    ({ api: aliceApi } = people.alice);
     general = (await aliceApi.callUntyped('channels.create', { name: 'general', topic: 'Plans and releases' }) as { id: string }).id;
     await aliceApi.callUntyped('channels.add', { conversation: general, username: 'bob' });
     const random = (await aliceApi.callUntyped('channels.create', { name: 'random' }) as { id: string }).id;
     await aliceApi.callUntyped('channels.add', { conversation: random, username: 'bob' });
-    alice = await openApp(browser, aliceShell.shell.url);
-    bob = await openApp(browser, bobShell.shell.url);
+    alice = await openApp(browser, people.alice.shell.shell.url);
+    bob = await openApp(browser, people.bob.shell.shell.url);
     for (const { page } of [alice, bob]) {
       await sidebarItem(page, /^#general/).click();
       await page.getByRole('heading', { name: '#general', level: 1 }).waitFor();
     }
   });
   after(async () => {
-    aliceApi?.close();
     await browser?.close();
-    await aliceShell?.close();
-    await bobShell?.close();
+    await people?.alice.close();
+    await people?.bob.close();
     await relay?.close();
   });
 

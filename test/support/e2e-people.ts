@@ -1,7 +1,38 @@
 // What people do in the app in the end-to-end tests: join with an invite, get past the recovery kit, wait for the
 // relay, find a conversation or a message, write.
 import type { Locator, Page } from 'playwright-core';
-import { eventually, PASSPHRASE } from './web-app.ts';
+import { createSession, type Session } from '../../core/host/index.ts';
+import { eventually, PASSPHRASE, startUserShell, type UserShell } from './web-app.ts';
+
+export interface Person {
+  shell: UserShell;
+  /** a session of the person's host, with their profile selected: to set things up without the UI */
+  api: Session;
+  close(): Promise<void>;
+}
+
+/**
+ * Alice (the admin, with the relay's first invite) and Bob (with her invite) in one organisation, a web shell each,
+ * joined through their hosts rather than the UI (the join screens have their own tests).
+ */
+export async function aliceAndBob(firstAdminInvite: string): Promise<{ alice: Person; bob: Person }> {
+  const join = async (name: string, link: string): Promise<Person> => {
+    const shell = await startUserShell();
+    const api = createSession(shell.host);
+    await api.callUntyped('profiles.join', { profile: name, link, username: name, passphrase: PASSPHRASE });
+    await api.callUntyped('profiles.select', { profile: name });
+    return {
+      shell, api,
+      async close() {
+        api.close();
+        await shell.close();
+      },
+    };
+  };
+  const alice = await join('alice', firstAdminInvite);
+  const { link } = await alice.api.callUntyped('org.invite', { admin: false }) as { link: string };
+  return { alice, bob: await join('bob', link) };
+}
 
 /** Fills the join screen and submits it; resolves with the recovery kit the app shows once. */
 export async function join(page: Page, username: string, invite?: string): Promise<string> {
@@ -40,4 +71,15 @@ export async function say(page: Page, text: string, options: { box?: Locator; di
   await box.fill(text);
   await box.press('Enter');
   await eventually(async () => (await box.inputValue()) === '', 'the composer to clear after sending');
+}
+
+/** The open channel's list of messages (not a thread panel's). */
+export const mainList = (page: Page) => page.getByRole('log', { name: /^Messages in #/ });
+/** A message in a list whose text (a paragraph) is exactly this. */
+export const row = (page: Page, text: string, within: Locator = mainList(page)) => within.getByRole('article').filter({ has: page.locator('.message-text').getByText(text, { exact: true }) });
+
+/** Picks an item of a message's actions menu. */
+export async function act(page: Page, message: Locator, action: string): Promise<void> {
+  await message.getByRole('button', { name: /^Actions for the message from / }).click();
+  await page.getByRole('menuitem', { name: action, exact: true }).click();
 }

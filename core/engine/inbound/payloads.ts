@@ -143,13 +143,16 @@ function storeMessage(payload: Payload, origin: Origin, body: string, replyTo: s
   return { statements: [statement, ...extra, ...clampNotice], effects };
 }
 
-/** One activity update per conversation for the messages a batch stored: latest time, and how many are unread. */
+/** One activity update per conversation for the messages a batch stored: latest time, what may count as unread. */
 export function activityStatements(effects: readonly Effect[]): Statement[] {
-  const byConversation = new Map<string, { lastAt: number; unread: number; mentions: number }>();
+  const byConversation = new Map<string, { lastAt: number; arrived: string[]; mentions: number }>();
   for (const e of effects) {
     if (e.kind !== 'received') continue;
-    const c = byConversation.get(e.conversationId) ?? { lastAt: 0, unread: 0, mentions: 0 };
-    byConversation.set(e.conversationId, { lastAt: Math.max(c.lastAt, e.sentAt), unread: c.unread + (e.outgoing ? 0 : 1), mentions: c.mentions + (e.mentionsMe ? 1 : 0) });
+    const c = byConversation.get(e.conversationId) ?? { lastAt: 0, arrived: [], mentions: 0 };
+    c.lastAt = Math.max(c.lastAt, e.sentAt);
+    if (!e.outgoing) c.arrived.push(e.messageId);
+    if (e.mentionsMe) c.mentions += 1;
+    byConversation.set(e.conversationId, c);
   }
-  return [...byConversation].map(([id, c]) => conversationActivityStatement(id, c.lastAt, c.unread, c.mentions));
+  return [...byConversation].map(([id, c]) => conversationActivityStatement(id, c.lastAt, c.arrived, c.mentions));
 }

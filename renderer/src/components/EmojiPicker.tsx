@@ -20,11 +20,16 @@ export default function EmojiPicker({ label, forReaction, onPick, onClose }: Emo
   const [failed, setFailed] = useState<string>();
   const [query, setQuery] = useState('');
   const [active, setActive] = useState(0);
+  // Enter in the search before the emoji data is in (its first load, ~700 KB, takes a while on a slow machine):
+  // the first match is picked once it arrives, instead of the key doing nothing and the reaction never being sent
+  const [pickWhenLoaded, setPickWhenLoaded] = useState(false);
   const root = useRef<HTMLDivElement>(null);
   const grid = useRef<HTMLDivElement>(null);
   const searchBox = useRef<HTMLInputElement>(null);
   const close = useRef(onClose);
   close.current = onClose;
+  const pick = useRef(onPick);
+  pick.current = onPick;
 
   useEffect(() => {
     let live = true;
@@ -41,6 +46,11 @@ export default function EmojiPicker({ label, forReaction, onPick, onClose }: Emo
   }, [forReaction]);
 
   const shown = useMemo(() => (all ? searchEmoji(all, query) : []), [all, query]);
+  useEffect(() => {
+    if (!pickWhenLoaded || !all) return;
+    setPickWhenLoaded(false);
+    if (shown[0]) pick.current(shown[0].unicode);
+  }, [pickWhenLoaded, all, shown]);
   const groups = useMemo(() => {
     if (query.trim()) return [{ name: `Results for “${query.trim()}”`, emoji: shown.map((e, i) => ({ e, i })) }];
     const byGroup = new Map<number, { e: Emoji; i: number }[]>();
@@ -75,7 +85,8 @@ export default function EmojiPicker({ label, forReaction, onPick, onClose }: Emo
       focusAt(0);
     } else if (event.key === 'Enter') {
       event.preventDefault();
-      if (shown[0]) onPick(shown[0].unicode);
+      if (!all) setPickWhenLoaded(true);
+      else if (shown[0]) onPick(shown[0].unicode);
     }
   };
 
@@ -83,9 +94,9 @@ export default function EmojiPicker({ label, forReaction, onPick, onClose }: Emo
     <div ref={root} className="emoji-picker" role="dialog" aria-label={label}
       onKeyDown={(e) => { if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); onClose(); } }}>
       <input ref={searchBox} type="search" className="emoji-search" aria-label="Search emoji" placeholder="Search emoji" value={query}
-        onChange={(e) => { setQuery(e.target.value); setActive(0); }} onKeyDown={onSearchKey} />
+        onChange={(e) => { setQuery(e.target.value); setActive(0); setPickWhenLoaded(false); }} onKeyDown={onSearchKey} />
       {failed && <p className="error-line" role="alert">The emoji could not be loaded: {failed}</p>}
-      {!all && !failed && <p className="hint" role="status">Loading emoji…</p>}
+      {!all && !failed && <p className="hint" role="status">Loading emoji…{pickWhenLoaded && ' The first match is picked when they are in.'}</p>}
       {all && shown.length === 0 && <p className="hint" role="status">No emoji match “{query}”.</p>}
       <div ref={grid} className="emoji-groups" onKeyDown={onGridKey}>
         {groups.map((group) => (

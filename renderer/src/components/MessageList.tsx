@@ -44,20 +44,20 @@ function rowsOf(thread: Thread | undefined, undecryptable: readonly Undecryptabl
     while (lost.length && (before === null || lost[0]!.at < before)) {
       const entry = lost.shift()!;
       if (entry.at >= windowStart && !(before === null && thread?.hasNewer)) rows.push({ kind: 'undecryptable', key: entry.id, entry });
-      previous = undefined;
+      if (previous) previous = { ...previous, sender: '' }; // the next message shows its sender (its day is not repeated)
     }
   };
   for (const id of thread?.ids ?? []) {
     const message = thread!.byId[id]!;
     if (message.threadRoot) continue;
     flushLost(message.sentAt);
-    const unread = id === unreadFrom;
-    if (unread) previous = undefined;
+    const startsUnread = id === unreadFrom;
     const day = dayKey(message.sentAt);
     const at = Date.parse(message.sentAt);
     const newDay = day !== previous?.day;
-    const continued = !newDay && previous!.sender === message.sender && at - previous!.at < CONTINUE_MS;
-    rows.push({ kind: 'message', key: id, id, continued, unread, ...(newDay ? { day: dayLabel(message.sentAt) } : {}) });
+    // the unread line after its day's separator, never a second one for the same day; the message below it shows its sender
+    const continued = !startsUnread && !newDay && previous!.sender === message.sender && at - previous!.at < CONTINUE_MS;
+    rows.push({ kind: 'message', key: id, id, continued, unread: startsUnread, ...(newDay ? { day: dayLabel(message.sentAt) } : {}) });
     // a notice is nobody's message: the one after it shows its sender again
     previous = { day, sender: message.notice ? '' : message.sender, at };
   }
@@ -204,8 +204,8 @@ export function MessageList({ conversation, label, start }: { conversation: stri
           return (
             <div key={item.key} data-index={item.index} data-key={item.key} ref={virtualizer.measureElement}
               className={`message-slot${row.kind === 'message' && row.id === highlighted ? ' highlighted' : ''}`} style={{ transform: `translateY(${item.start}px)` }}>
-              {row.kind === 'message' && row.unread && <div className="day-separator unread-separator" role="separator" aria-label="New messages"><span>New messages</span></div>}
               {row.kind === 'message' && row.day && <div className="day-separator" role="separator" aria-label={row.day}><span>{row.day}</span></div>}
+              {row.kind === 'message' && row.unread && <div className="day-separator unread-separator" role="separator" aria-label="New messages"><span>New messages</span></div>}
               {row.kind === 'message' && <MessageRow message={thread!.byId[row.id]!} continued={row.continued} place={place} />}
               {row.kind === 'undecryptable' && <UndecryptableRow {...row.entry} />}
               {row.kind === 'loading' && <p className="history-note" role="status">Loading messages…</p>}

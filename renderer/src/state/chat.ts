@@ -128,7 +128,11 @@ export async function jumpToLatest(conversation: string): Promise<void> {
   }
 }
 
-const incoming = (thread: Thread, ids: readonly string[]) => ids.filter((id) => !thread.byId[id]!.outgoing && !thread.byId[id]!.notice);
+/** Messages that count as unread: others', in the conversation's own list (replies in threads are read in their panel). */
+const incoming = (thread: Thread, ids: readonly string[]) => ids.filter((id) => {
+  const message = thread.byId[id]!;
+  return !message.outgoing && !message.notice && !message.threadRoot;
+});
 
 /**
  * The first of the messages that were unread when the conversation was opened, counted back from the newest; undefined

@@ -25,7 +25,10 @@ export const useConversations = create<ConversationsState>()((set) => ({
   seq: 0,
   loaded: false,
   setAll: (conversations, seq) => set({ byId: Object.fromEntries(conversations.map((c) => [c.id, c])), seq, loaded: true }),
-  upsert: (conversation) => set((s) => ({ byId: { ...s.byId, [conversation.id]: { ...s.byId[conversation.id], ...conversation } } })),
+  // the engine's view of the open conversation may be read before the markRead of what arrived there: it is seen
+  upsert: (conversation) => set((s) => ({
+    byId: { ...s.byId, [conversation.id]: { ...s.byId[conversation.id], ...conversation, ...(s.selected === conversation.id ? { unread: 0, mentions: 0 } : {}) } },
+  })),
   select: (selected) => set((s) => ({
     selected,
     ...(selected && s.byId[selected] ? { byId: { ...s.byId, [selected]: { ...s.byId[selected]!, unread: 0, mentions: 0 } } } : {}),
@@ -35,13 +38,16 @@ export const useConversations = create<ConversationsState>()((set) => ({
     if (!conversation) return {};
     const unseen = !message.outgoing && message.sender !== me && s.selected !== message.conversation;
     const mentioned = unseen && me !== undefined && message.mentions.includes(me);
+    // as in Slack (and the engine's count): a reply in a thread does not make the channel unread, it is read in its
+    // thread (the root shows the count of replies); a mention in one still counts as a mention
+    const listed = !message.threadRoot;
     const newer = !conversation.lastMessageAt || message.sentAt >= conversation.lastMessageAt;
     return {
       byId: {
         ...s.byId,
         [message.conversation]: {
           ...conversation,
-          unread: conversation.unread + (unseen ? 1 : 0),
+          unread: conversation.unread + (unseen && listed ? 1 : 0),
           mentions: conversation.mentions + (mentioned ? 1 : 0),
           ...(newer ? {
             lastMessageAt: message.sentAt,

@@ -52,6 +52,22 @@ describe('engine: the contract a UI needs', () => {
     assert.equal(read?.mentions, 0);
   });
 
+  it('counts replies in a thread as mentions when they name the user, never as unread in the channel (as Slack does)', async () => {
+    const root = await cat.engine.api.call('messages.send', { conversation: general, text: 'release plan, comments in the thread' });
+    await arrives(ben, root.id);
+    await ben.engine.api.call('messages.markRead', { conversation: general, upTo: root.id });
+    const plain = await cat.engine.api.call('messages.send', { conversation: general, text: 'first comment', replyTo: root.id });
+    const naming = await cat.engine.api.call('messages.send', { conversation: general, text: '@ben what do you think?', replyTo: plain.id });
+    for (const m of [plain, naming]) await arrives(ben, m.id);
+    const after = await listed(ben, general);
+    assert.equal(after?.unread, 0, 'the channel\'s own list has nothing new');
+    assert.equal(after?.mentions, 1, 'the reply that names ben is a mention');
+    const quoted = await cat.engine.api.call('messages.send', { conversation: general, text: 'a quoted reply is in the list', replyTo: root.id, quote: true });
+    await arrives(ben, quoted.id);
+    assert.equal((await listed(ben, general))?.unread, 1, 'a quoted reply is shown in the channel, and counted');
+    await ben.engine.api.call('messages.markRead', { conversation: general, upTo: quoted.id });
+  });
+
   it('resolves #channel and @user sugar to one stable id, and refuses what does not exist', async () => {
     assert.equal(await idOf(ben.engine.api, '#general'), general);
     const group = await idOf(cat.engine.api, '@ann,ben');

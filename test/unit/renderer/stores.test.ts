@@ -1,7 +1,7 @@
 // The renderer's logic that runs without a browser: the history window of a conversation (pages in front, live
 // messages at the end only when the window reaches the newest, out-of-order arrivals in time order), the sidebar's
-// counts (only others' messages in conversations not open count, mentions of this user too), typing signals lapsing,
-// the passphrase hint and day labels. The stores are the real zustand stores the app uses.
+// counts (only others' messages in conversations not open count, not replies in threads, mentions of this user
+// too), typing signals lapsing, the passphrase hint and day labels. The stores are the real zustand stores the app uses.
 import { beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ConversationViewT, MessageViewT } from '../../../core/api/contract.ts';
@@ -139,6 +139,26 @@ describe('renderer: the sidebar\'s counts', () => {
     assert.equal(view().lastMessage!.text.length, 200, 'the preview is cut to the contract\'s size');
     store.noteMessage(msg(0), 'ann');
     assert.equal(view().lastMessage!.id, msg(6).id, 'an older arrival does not replace the newest preview');
+  });
+
+  it('does not count a reply in a thread as unread in its channel (as Slack does), but a mention in one, yes', () => {
+    const store = useConversations.getState();
+    store.setAll([conversation()], 7);
+    store.noteMessage(msg(1, { threadRoot: 'root' }), 'ann');
+    store.noteMessage(msg(2, { threadRoot: 'root', mentions: ['ann'] }), 'ann');
+    assert.deepEqual([view().unread, view().mentions], [0, 1]);
+    store.noteMessage(msg(3, { replyTo: 'root' }), 'ann');
+    assert.equal(view().unread, 1, 'a quoted reply is in the list, and counts');
+  });
+
+  it('keeps the open conversation at no count when the engine\'s view of it arrives before its markRead', () => {
+    const store = useConversations.getState();
+    store.setAll([conversation(), conversation({ id: 'c:other', name: 'other' })], 7);
+    store.select(C);
+    store.upsert(conversation({ unread: 1, mentions: 1, topic: 'new topic' }));
+    assert.deepEqual([view().unread, view().mentions, view().topic], [0, 0, 'new topic']);
+    store.upsert(conversation({ id: 'c:other', name: 'other', unread: 2 }));
+    assert.equal(useConversations.getState().byId['c:other']!.unread, 2, 'another conversation takes the engine\'s count');
   });
 
   it('lists channels by name and direct messages newest first', () => {
