@@ -14,6 +14,7 @@ import { deepLinkInArgv } from './deep-links.ts';
 import { EngineClient } from './engine-client.ts';
 import { createCallRouter, type WindowRoute } from './ipc.ts';
 import { keystoreHandlers, safeStorageKeystore, type MainKeystore } from './keystore.ts';
+import { launchOptions } from './launch-options.ts';
 import type { KeystoreStatus } from './keystore-plan.ts';
 import { openLinkAfterConfirm, type LinkOpener } from './links.ts';
 import { APP_ENTRY_URL, APP_SCHEME, DEEP_LINK_SCHEME } from './origin.ts';
@@ -30,6 +31,9 @@ const log = (line: string) => console.log(`wardroom: ${line}`);
 
 // Before ready: our scheme gets its privileges (a real, secure origin) only if registered this early.
 protocol.registerSchemesAsPrivileged([APP_SCHEME_PRIVILEGES]);
+// `npm start` chooses the app data directory (before anything reads userData) and may bring its relay's first invite
+const launch = launchOptions(process.argv);
+if (launch.profileDir) app.setPath('userData', launch.profileDir);
 
 let window: BrowserWindow | undefined;
 let tray: Tray | undefined;
@@ -67,6 +71,7 @@ function startEngine(status: KeystoreStatus, keystore: MainKeystore): EngineClie
   const child = utilityProcess.fork(sibling('engine-process'), [
     `--wardroom-profiles=${path.join(app.getPath('userData'), 'profiles')}`,
     `--wardroom-keystore=${JSON.stringify(status)}`,
+    ...(launch.firstInvite ? [`--wardroom-first-invite=${launch.firstInvite}`] : []),
   ], { serviceName: 'Wardroom engine', stdio: 'inherit' });
   return new EngineClient(engineLinkOf(child, () => new MessageChannelMain()), {
     handlers: keystoreHandlers(keystore),

@@ -59,13 +59,17 @@ function joinLink(option: string | undefined, positionals: string[]): string | u
   return parsed.value.link;
 }
 
-/** The Electron binary the `electron` package would run, or null when it was never downloaded (no require: that would try to). */
+/**
+ * The Electron binary the `electron` package would run, or null when it was never downloaded (no require: that would
+ * try to). ELECTRON_OVERRIDE_DIST_PATH points elsewhere, as the package itself allows (the tests' stand-in uses it).
+ */
 function electronBinary(): string | null {
   const dir = path.join(ROOT, 'node_modules', 'electron');
   const pathFile = path.join(dir, 'path.txt');
-  if (!existsSync(pathFile)) return null;
-  const binary = path.join(dir, 'dist', readFileSync(pathFile, 'utf8').trim());
-  return existsSync(binary) ? binary : null;
+  const executable = existsSync(pathFile) ? readFileSync(pathFile, 'utf8').trim() : undefined;
+  const override = process.env.ELECTRON_OVERRIDE_DIST_PATH;
+  const binary = override ? path.join(override, executable ?? 'electron') : executable && path.join(dir, 'dist', executable);
+  return binary && existsSync(binary) ? binary : null;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -75,18 +79,15 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const electron = web ? null : electronBinary();
-  if (electron && existsSync(ELECTRON_MAIN)) {
-    // a join link as the OS hands it over: an argument of its own, found by its scheme (electron/deep-links.ts)
-    const child = spawn(electron, [ELECTRON_MAIN, '--profile-dir', appDir, ...(relayUrl ? ['--relay', relayUrl] : []), ...(join ? [join] : [])], { stdio: 'inherit' });
-    return new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
-  }
+  const desktop = electron && existsSync(ELECTRON_MAIN) ? electron : null;
   if (web) console.log('Starting the web shell (--web).');
-  else if (electron) console.log(`Electron is installed but its shell (${path.relative(ROOT, ELECTRON_MAIN)}) is not here yet: starting the web shell instead.`);
-  else console.log('Electron\'s binary is not installed here (node_modules/electron/dist is missing): starting the web shell instead.');
+  else if (electron && !desktop) console.log(`Electron is installed but its shell (${path.relative(ROOT, ELECTRON_MAIN)}) is not here yet: starting the web shell instead.`);
+  else if (!electron) console.log('Electron\'s binary is not installed here (node_modules/electron/dist is missing): starting the web shell instead.');
 
   mkdirSync(appDir, { recursive: true, mode: 0o700 });
   const logFile = path.join(appDir, 'wardroom-shell.log');
   const log = (line: string) => appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`, { mode: 0o600 });
+  // both shells serve renderer/dist (Electron through its app:// protocol)
   if ((await ensureRendererBuilt()) === 'built') console.log('Built the renderer (renderer/dist).');
 
   let embedded: EmbeddedRelay | null = null;
@@ -97,7 +98,21 @@ async function main(argv: string[]): Promise<number> {
     console.log(`Embedded relay: ${embedded.relay.url} (its data in ${shown(path.join(appDir, 'relay'))}).`);
   }
   const host = new ProfileHost({ root: path.join(appDir, 'profiles'), log, ...(embedded?.invite ? { firstInvite: embedded.invite } : {}) });
-  if (host.list().length > 0) embedded?.forgetInvite();
+  const fresh = host.list().length === 0;
+  if (!fresh) embedded?.forgetInvite();
+
+  if (desktop) {
+    // the desktop app runs its own host (in its engine process) over the same profiles directory: this one only looked
+    await host.close();
+    const invite = fresh ? embedded?.invite : undefined;
+    // our options as --name=value, each one argument, so only the join link (an argument of its own, as the OS hands
+    // it over) is found by its scheme (electron/deep-links.ts); electron/launch-options.ts reads the rest
+    const args = [ELECTRON_MAIN, `--profile-dir=${appDir}`, ...(invite ? [`--first-invite=${invite}`] : []), ...(join ? [join] : [])];
+    const child = spawn(desktop, args, { stdio: 'inherit' });
+    const code = await new Promise<number>((resolve) => child.once('exit', (exit) => resolve(exit ?? 1)));
+    await embedded?.relay.close();
+    return code;
+  }
   const shell = await startWebShell({ host, staticDir: RENDERER_DIST, port, log });
   // the join link rides in the fragment beside the token, never sent over the network (renderer/src/lib/launch.ts)
   const url = join ? `${shell.url}&join=${encodeURIComponent(join)}` : shell.url;
