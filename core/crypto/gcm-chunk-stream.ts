@@ -41,11 +41,12 @@ export class GcmChunkCipher {
   }
 
   /**
-   * Opens chunk `index` (its ciphertext and its tag given apart, as the reader scatters them) into `out`, which may
-   * be `ciphertext` itself. Nothing is written to `out` unless the chunk authenticates (CryptoError otherwise).
+   * Opens chunk `index` (its ciphertext and its tag given apart, as the reader scatters them) into a new array,
+   * OpenSSL's own output: node:crypto has no way to decrypt into a given buffer, so this is the copy-free way.
+   * Throws CryptoError, and returns nothing, unless the chunk authenticates.
    */
-  openDetached(out: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array, index: number, final: boolean): void {
-    if (out.length !== ciphertext.length || tag.length !== GCM_TAG_BYTES) throw new CryptoError('chunk buffers have the wrong length');
+  opened(ciphertext: Uint8Array, tag: Uint8Array, index: number, final: boolean): Uint8Array {
+    if (tag.length !== GCM_TAG_BYTES) throw new CryptoError('chunk buffers have the wrong length');
     const decipher = createDecipheriv('aes-256-gcm', this.#key, this.#nonceFor(index, final), { authTagLength: GCM_TAG_BYTES });
     decipher.setAuthTag(tag);
     const plaintext = decipher.update(ciphertext);
@@ -54,7 +55,13 @@ export class GcmChunkCipher {
     } catch {
       throw new CryptoError('chunk did not authenticate');
     }
-    out.set(plaintext, 0);
+    return plaintext;
+  }
+
+  /** As `opened`, into `out`, which may be `ciphertext` itself. Nothing is written to `out` unless the chunk authenticates. */
+  openDetached(out: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array, index: number, final: boolean): void {
+    if (out.length !== ciphertext.length) throw new CryptoError('chunk buffers have the wrong length');
+    out.set(this.opened(ciphertext, tag, index, final), 0);
   }
 
   #nonceFor(index: number, final: boolean): Uint8Array {

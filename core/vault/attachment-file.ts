@@ -163,34 +163,42 @@ async function readExactly(handle: FileHandle, length: number, position: number,
 
 /**
  * Decrypts `file` chunk by chunk. Throws VaultError CORRUPT if anything fails to authenticate, the file ends early,
- * carries data after the final chunk, or decrypts to a size other than `expectedSize`. Memory stays at two chunks.
- * With `into` (expectedSize bytes), format 2 decrypts straight into it and yields views of it: no copy to gather.
+ * carries data after the final chunk, or decrypts to a size other than `expectedSize`. Memory stays at two batches
+ * of chunks. Each chunk yielded is a new array the caller may keep; with `into` (expectedSize bytes), versions 2
+ * and 3 decrypt straight into it instead and yield views of it: no copy to gather.
  */
 export async function* readEncryptedFile(file: string, key: Uint8Array, expectedSize: number, into?: Uint8Array): AsyncGenerator<Uint8Array> {
-  for await (const { bytes } of readChunksFrom(file, key, expectedSize, 0, into)) yield bytes;
+  for await (const { bytes } of readChunksFrom(file, key, expectedSize, 0, expectedSize, into)) yield bytes;
 }
 
 /**
  * `length` plaintext bytes from `offset` (fewer where the file ends), checked as readEncryptedFile checks: versions
- * 2 and 3 open only the chunks that hold them, so reading a large file piece by piece costs each piece, not all
- * that comes before it; version 1 (64 KiB secretstream, which cannot start in the middle) is read up to them.
+ * 2 and 3 read and open only the chunks that hold them, so reading a large file piece by piece costs each piece,
+ * not all that comes before it; version 1 (64 KiB secretstream, which cannot start in the middle) is read up to them.
+ * A range one chunk holds (files.read asks for whole chunks) is handed back as a view of that chunk, not copied.
  */
 export async function readEncryptedRange(file: string, key: Uint8Array, expectedSize: number, offset: number, length: number): Promise<Uint8Array> {
-  const out = new Uint8Array(Math.max(0, Math.min(length, expectedSize - offset)));
-  if (out.length === 0) return out;
+  const wanted = Math.max(0, Math.min(length, expectedSize - offset));
+  if (wanted === 0) return new Uint8Array(0);
+  let out: Uint8Array | null = null;
   let filled = 0;
-  for await (const { at, bytes } of readChunksFrom(file, key, expectedSize, offset)) {
-    if (filled === out.length) break;
-    const from = Math.max(0, offset - at);
-    const take = Math.min(bytes.length - from, out.length - filled);
-    if (take > 0) out.set(bytes.subarray(from, from + take), filled);
-    filled += Math.max(0, take);
+  for await (const { at, bytes } of readChunksFrom(file, key, expectedSize, offset, offset + wanted)) {
+    const piece = bytes.subarray(Math.max(0, offset + filled - at)).subarray(0, wanted - filled);
+    if (piece.length === 0) continue; // a version 1 chunk before the range
+    if (piece.length === wanted) return piece;
+    out ??= new Uint8Array(wanted);
+    out.set(piece, filled);
+    filled += piece.length;
+    if (filled === wanted) return out;
   }
-  return out;
+  throw new VaultError('CORRUPT', 'attachment decrypts to fewer bytes than recorded');
 }
 
-/** The file's chunks with the plaintext offset each starts at, from the one holding `fromByte` (format 1: from 0). */
-async function* readChunksFrom(file: string, key: Uint8Array, expectedSize: number, fromByte: number, into?: Uint8Array): AsyncGenerator<{ at: number; bytes: Uint8Array }> {
+/**
+ * The file's chunks with the plaintext offset each starts at, from the one holding `fromByte` up to the one holding
+ * the byte before `toByte` (version 1: from 0, and on for as long as the caller asks).
+ */
+async function* readChunksFrom(file: string, key: Uint8Array, expectedSize: number, fromByte: number, toByte: number, into?: Uint8Array): AsyncGenerator<{ at: number; bytes: Uint8Array }> {
   let handle: FileHandle;
   try {
     handle = await open(file, 'r');
@@ -209,9 +217,11 @@ async function* readChunksFrom(file: string, key: Uint8Array, expectedSize: numb
         at += bytes.length;
       }
     } else if (version === 2 || version === 3) {
-      const first = Math.min(Math.floor(fromByte / CHUNK_BYTES), Math.max(0, Math.ceil(expectedSize / CHUNK_BYTES) - 1));
+      const chunks = Math.max(1, Math.ceil(expectedSize / CHUNK_BYTES));
+      const first = Math.min(Math.floor(fromByte / CHUNK_BYTES), chunks - 1);
+      const end = Math.max(first + 1, Math.min(chunks, Math.ceil(toByte / CHUNK_BYTES)));
       let index = first;
-      for await (const bytes of readStream(handle, version, key, expectedSize, first === 0 ? into : undefined, first)) yield { at: CHUNK_BYTES * index++, bytes };
+      for await (const bytes of readStream(handle, version, key, expectedSize, first === 0 ? into : undefined, first, end)) yield { at: CHUNK_BYTES * index++, bytes };
     } else throw new VaultError('UNSUPPORTED_VERSION', `attachment file version ${version} is not supported`);
   } catch (error) {
     if (error instanceof CryptoError) throw new VaultError('CORRUPT', 'attachment file does not authenticate');
@@ -235,11 +245,26 @@ async function readvAll(handle: FileHandle, buffers: Uint8Array[], position: num
 }
 
 /**
- * Versions 2 and 3: the recorded size says how many chunks there are and how long each is, so the file's length is
- * checked first, then from chunk `start` on each batch of chunks is read with its ciphertext where its plaintext goes (`into`, or a
- * fresh array per chunk for the caller to keep) and its tags aside, and opened in place while the next is read.
+ * Buffers a batch of sealed chunks is read into when they are not decrypted in place, kept across reads and files:
+ * the first touch of a fresh buffer's pages costs about what a plain read of them costs (the profile of issue 15).
+ * They only ever hold ciphertext, so handing one to the next read shows it nothing. Two per read under way; at
+ * most SEALED_POOL_KEPT are kept idle.
  */
-async function* readStream(handle: FileHandle, version: 2 | 3, key: Uint8Array, expectedSize: number, into: Uint8Array | undefined, start: number): AsyncGenerator<Uint8Array> {
+const sealedPool: Uint8Array[] = [];
+const SEALED_POOL_KEPT = 4;
+const takeSealedBuffer = () => sealedPool.pop() ?? new Uint8Array(CHUNKS_PER_IO * SEALED_CHUNK_BYTES);
+const giveBackSealedBuffer = (buffer: Uint8Array) => {
+  if (sealedPool.length < SEALED_POOL_KEPT) sealedPool.push(buffer);
+};
+
+/**
+ * Versions 2 and 3: the recorded size says how many chunks there are and how long each is, so the file's length is
+ * checked first, then chunks `start` to `end` (exclusive) are read a batch at a time, the next batch read while
+ * this one is opened. With `into` (the whole file), each chunk's ciphertext is read where its plaintext goes and
+ * its tag aside, and opened there in place; otherwise the sealed chunks are read as they lie into pooled buffers
+ * and each is opened into a new array (node:crypto's own output) for the caller to keep.
+ */
+async function* readStream(handle: FileHandle, version: 2 | 3, key: Uint8Array, expectedSize: number, into: Uint8Array | undefined, start: number, end: number): AsyncGenerator<Uint8Array> {
   const preambleBytes = version === 3 ? PREAMBLE_BYTES : V2_PREAMBLE_BYTES;
   const preamble = await readExactly(handle, preambleBytes, 0);
   if (preamble.length < preambleBytes) throw new VaultError('CORRUPT', 'attachment file has no valid header');
@@ -251,34 +276,37 @@ async function* readStream(handle: FileHandle, version: 2 | 3, key: Uint8Array, 
   if (size < fileBytes) throw new VaultError('CORRUPT', 'attachment file is truncated');
   if (size > fileBytes) throw new VaultError('CORRUPT', 'attachment file has data after its final chunk');
   const plainLength = (index: number) => Math.min(CHUNK_BYTES, expectedSize - index * CHUNK_BYTES);
-  // decrypted in place into `into` when it is the whole file; otherwise not zero-filled first, since opening
-  // writes every byte of it (or throws, and it is never seen)
-  const place = (index: number) => (into?.length === expectedSize ? into.subarray(index * CHUNK_BYTES, index * CHUNK_BYTES + plainLength(index)) : Buffer.allocUnsafeSlow(plainLength(index)));
-  const tags = [new Uint8Array(CHUNKS_PER_IO * TAG_BYTES), new Uint8Array(CHUNKS_PER_IO * TAG_BYTES)];
-  const readBatch = async (first: number, n: number) => {
-    const bodies: Uint8Array[] = [];
-    const buffers: Uint8Array[] = [];
-    for (let index = first; index < Math.min(chunks, first + CHUNKS_PER_IO); index++) {
-      const body = place(index);
-      bodies.push(body);
-      buffers.push(body, tags[n % 2]!.subarray((index - first) * TAG_BYTES, (index - first + 1) * TAG_BYTES));
+  const inPlace = into?.length === expectedSize ? into : null;
+  const buffers = inPlace ? [new Uint8Array(CHUNKS_PER_IO * TAG_BYTES), new Uint8Array(CHUNKS_PER_IO * TAG_BYTES)] : [takeSealedBuffer(), takeSealedBuffer()];
+  const readBatch = async (first: number, buffer: Uint8Array) => {
+    const sealed: { ciphertext: Uint8Array; tag: Uint8Array }[] = [];
+    let used = 0;
+    for (let index = first; index < Math.min(end, first + CHUNKS_PER_IO); index++) {
+      const length = plainLength(index);
+      const ciphertext = inPlace ? inPlace.subarray(index * CHUNK_BYTES, index * CHUNK_BYTES + length) : buffer.subarray(used, (used += length));
+      sealed.push({ ciphertext, tag: buffer.subarray(used, (used += TAG_BYTES)) });
     }
-    await readvAll(handle, buffers, preambleBytes + first * SEALED_CHUNK_BYTES);
-    return bodies;
+    await readvAll(handle, inPlace ? sealed.flatMap(({ ciphertext, tag }) => [ciphertext, tag]) : [buffer.subarray(0, used)], preambleBytes + first * SEALED_CHUNK_BYTES);
+    return sealed;
   };
-  let reading = readBatch(start, 0);
+  let reading = readBatch(start, buffers[0]!);
   try {
-    for (let first = start, n = 0; first < chunks; first += CHUNKS_PER_IO, n++) {
-      const bodies = await reading;
-      if (first + CHUNKS_PER_IO < chunks) reading = readBatch(first + CHUNKS_PER_IO, n + 1);
-      for (const [i, body] of bodies.entries()) {
+    for (let first = start, n = 1; first < end; first += CHUNKS_PER_IO, n++) {
+      const batch = await reading;
+      if (first + CHUNKS_PER_IO < end) reading = readBatch(first + CHUNKS_PER_IO, buffers[n % 2]!);
+      for (const [i, { ciphertext, tag }] of batch.entries()) {
         const index = first + i;
-        cipher.openDetached(body, body, tags[n % 2]!.subarray(i * TAG_BYTES, (i + 1) * TAG_BYTES), index, index === chunks - 1);
-        yield body;
+        const final = index === chunks - 1;
+        if (!inPlace) yield cipher.opened(ciphertext, tag, index, final);
+        else {
+          cipher.openDetached(ciphertext, ciphertext, tag, index, final);
+          yield ciphertext;
+        }
       }
     }
   } finally {
     await reading.catch(() => {}); // a reader that stopped early leaves no read running on a closed file
+    if (!inPlace) buffers.forEach(giveBackSealedBuffer);
   }
 }
 
