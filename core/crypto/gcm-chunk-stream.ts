@@ -29,14 +29,25 @@ export class GcmChunkCipher {
     this.#nonce.set(prefix, 0);
   }
 
-  /** Seals `plaintext` as chunk `index` into `out` (plaintext.length + GCM_TAG_BYTES: ciphertext, then tag). Returns `out`. */
-  seal(out: Uint8Array, plaintext: Uint8Array, index: number, final: boolean): Uint8Array {
-    if (out.length !== plaintext.length + GCM_TAG_BYTES) throw new CryptoError('chunk output buffer has the wrong length');
+  /**
+   * Seals `plaintext` as chunk `index`: its ciphertext, then its tag, as OpenSSL's own arrays (node:crypto cannot
+   * encrypt into a given buffer, so handing these to writev is the copy-free way).
+   */
+  sealed(plaintext: Uint8Array, index: number, final: boolean): Uint8Array[] {
     const cipher = createCipheriv('aes-256-gcm', this.#key, this.#nonceFor(index, final), { authTagLength: GCM_TAG_BYTES });
     const body = cipher.update(plaintext);
-    out.set(body, 0);
-    out.set(cipher.final(), body.length); // empty for GCM; kept so no byte OpenSSL holds back is lost
-    out.set(cipher.getAuthTag(), plaintext.length);
+    const rest = cipher.final(); // empty for GCM; kept so no byte OpenSSL holds back is lost
+    return [body, ...(rest.length > 0 ? [rest] : []), cipher.getAuthTag()];
+  }
+
+  /** As `sealed`, into `out` (plaintext.length + GCM_TAG_BYTES: ciphertext, then tag). Returns `out`. */
+  seal(out: Uint8Array, plaintext: Uint8Array, index: number, final: boolean): Uint8Array {
+    if (out.length !== plaintext.length + GCM_TAG_BYTES) throw new CryptoError('chunk output buffer has the wrong length');
+    let at = 0;
+    for (const part of this.sealed(plaintext, index, final)) {
+      out.set(part, at);
+      at += part.length;
+    }
     return out;
   }
 

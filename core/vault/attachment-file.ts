@@ -89,11 +89,6 @@ async function* chunked(source: AttachmentSource): AsyncGenerator<{ chunk: Uint8
   else yield { chunk: buffer.subarray(0, filled), final: true };
 }
 
-async function writeAll(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) written += (await handle.write(bytes, written, bytes.length - written, position + written)).bytesWritten;
-}
-
 /**
  * Encrypts `source` into `file` (via a temporary file, fsync and rename, so a crash leaves no half file under
  * the final name). Returns the plaintext size. The caller owns `key` and wipes it.
@@ -110,29 +105,28 @@ export async function writeEncryptedFile(file: string, key: Uint8Array, source: 
       preamble.set(ATTACHMENT_MAGIC, 0);
       preamble[ATTACHMENT_MAGIC.length] = ATTACHMENT_VERSION;
       preamble.set(prefix, ATTACHMENT_MAGIC.length + 1);
-      // two batches of sealed chunks: one being written while the next is sealed into the other
-      const batches = [new Uint8Array(CHUNKS_PER_IO * SEALED_CHUNK_BYTES), new Uint8Array(CHUNKS_PER_IO * SEALED_CHUNK_BYTES)];
-      let batch = batches[0]!;
-      let filled = 0;
-      let writing: Promise<void> = writeAll(handle, preamble, 0);
-      let position = PREAMBLE_BYTES;
+      // each batch of sealed chunks written with one writev of OpenSSL's own output arrays (no copy into a write
+      // buffer), while the next batch is sealed
+      let batch: Uint8Array[] = [preamble];
+      let batched = 0;
+      let writing: Promise<void> = Promise.resolve();
+      let position = 0;
       const flush = async () => {
         await writing;
-        writing = writeAll(handle, batch.subarray(0, filled), position);
-        position += filled;
-        filled = 0;
-        batch = batch === batches[0] ? batches[1]! : batches[0]!;
+        writing = transferAll((buffers, at) => handle.writev(buffers, at).then(({ bytesWritten }) => bytesWritten), batch, position);
+        position += batch.reduce((sum, part) => sum + part.length, 0);
+        batch = [];
+        batched = 0;
       };
       let index = 0;
       try {
         for await (const { chunk, final } of chunked(source)) {
-          const out = cipher.seal(batch.subarray(filled, filled + chunk.length + TAG_BYTES), chunk, index, final);
-          filled += out.length;
+          batch.push(...cipher.sealed(chunk, index, final));
           size += chunk.length;
           index++;
-          if (filled + SEALED_CHUNK_BYTES > batch.length) await flush();
+          if (++batched === CHUNKS_PER_IO) await flush();
         }
-        if (filled > 0) await flush();
+        if (batch.length > 0) await flush();
       } finally {
         await writing; // a source that failed still waits for the write under way before the file is closed
       }
@@ -232,18 +226,24 @@ async function* readChunksFrom(file: string, key: Uint8Array, expectedSize: numb
   }
 }
 
-/** Reads into `buffers` in order from `position`, as many readv calls as it takes; CORRUPT if the file ends first. */
-async function readvAll(handle: FileHandle, buffers: Uint8Array[], position: number): Promise<void> {
-  let pending = buffers;
+/**
+ * Reads into or writes `buffers` in order from `position` with `transfer` (a readv or writev), as many calls as it
+ * takes; CORRUPT if a read finds the file ends first.
+ */
+async function transferAll(transfer: (buffers: Uint8Array[], position: number) => Promise<number>, buffers: Uint8Array[], position: number): Promise<void> {
+  let pending = buffers.filter((buffer) => buffer.length > 0);
   while (pending.length > 0) {
-    const { bytesRead } = await handle.readv(pending, position);
-    if (bytesRead === 0) throw new VaultError('CORRUPT', 'attachment file is truncated');
-    position += bytesRead;
-    let consumed = bytesRead;
+    const moved = await transfer(pending, position);
+    if (moved === 0) throw new VaultError('CORRUPT', 'attachment file is truncated');
+    position += moved;
+    let consumed = moved;
     while (pending.length > 0 && consumed >= pending[0]!.length) consumed -= pending.shift()!.length;
     if (consumed > 0) pending = [pending[0]!.subarray(consumed), ...pending.slice(1)];
   }
 }
+
+const readvAll = (handle: FileHandle, buffers: Uint8Array[], position: number) =>
+  transferAll((pending, at) => handle.readv(pending, at).then(({ bytesRead }) => bytesRead), buffers, position);
 
 /**
  * Buffers a batch of sealed chunks is read into when they are not decrypted in place, kept across reads and files:
