@@ -17,7 +17,9 @@
 // XChaCha20-Poly1305 itself (~850 MB/s to open here, under half a plain read's ~2 GB/s, so no amount of I/O work
 // could reach 0.5x). Now each chunk's ciphertext is read (one readv per four chunks, tags scattered aside) straight
 // into the place its plaintext goes, so the kernel faults those pages in on the I/O thread while the previous
-// batch is opened in place; and version 3's AES-256-GCM opens at about twice libsodium's speed.
+// batch is opened in place; and version 3's AES-256-GCM opens at about twice libsodium's speed. Streams and
+// ranges, which hand each chunk to a caller that keeps it, read into pooled buffers instead and hand out OpenSSL's
+// own output; ranges read only their chunks (figures in docs/storage.md section 6).
 import { open, rm, stat, rename, type FileHandle } from 'node:fs/promises';
 import { CHUNK_NONCE_PREFIX_BYTES, CHUNK_TAG_BYTES, ChunkCipher } from '../crypto/chunk-stream.ts';
 import { GCM_NONCE_PREFIX_BYTES, GCM_TAG_BYTES, GcmChunkCipher } from '../crypto/gcm-chunk-stream.ts';
