@@ -36,6 +36,13 @@ export class ChunkCipher {
     aeadDecryptDetachedInto(out, this.#key, this.#nonceFor(index, final), ciphertext, tag);
   }
 
+  /** As openDetached, into a new array (the same call as GcmChunkCipher's, which can only decrypt into one of its own). */
+  opened(ciphertext: Uint8Array, tag: Uint8Array, index: number, final: boolean): Uint8Array {
+    const out = new Uint8Array(ciphertext.length);
+    this.openDetached(out, ciphertext, tag, index, final);
+    return out;
+  }
+
   #nonceFor(index: number, final: boolean): Uint8Array {
     if (!Number.isSafeInteger(index) || index < 0 || index > MAX_INDEX) throw new CryptoError('chunk index out of range');
     const view = new DataView(this.#nonce.buffer, this.#nonce.byteOffset, this.#nonce.length);

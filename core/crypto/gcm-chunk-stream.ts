@@ -29,23 +29,35 @@ export class GcmChunkCipher {
     this.#nonce.set(prefix, 0);
   }
 
-  /** Seals `plaintext` as chunk `index` into `out` (plaintext.length + GCM_TAG_BYTES: ciphertext, then tag). Returns `out`. */
-  seal(out: Uint8Array, plaintext: Uint8Array, index: number, final: boolean): Uint8Array {
-    if (out.length !== plaintext.length + GCM_TAG_BYTES) throw new CryptoError('chunk output buffer has the wrong length');
+  /**
+   * Seals `plaintext` as chunk `index`: its ciphertext, then its tag, as OpenSSL's own arrays (node:crypto cannot
+   * encrypt into a given buffer, so handing these to writev is the copy-free way).
+   */
+  sealed(plaintext: Uint8Array, index: number, final: boolean): Uint8Array[] {
     const cipher = createCipheriv('aes-256-gcm', this.#key, this.#nonceFor(index, final), { authTagLength: GCM_TAG_BYTES });
     const body = cipher.update(plaintext);
-    out.set(body, 0);
-    out.set(cipher.final(), body.length); // empty for GCM; kept so no byte OpenSSL holds back is lost
-    out.set(cipher.getAuthTag(), plaintext.length);
+    const rest = cipher.final(); // empty for GCM; kept so no byte OpenSSL holds back is lost
+    return [body, ...(rest.length > 0 ? [rest] : []), cipher.getAuthTag()];
+  }
+
+  /** As `sealed`, into `out` (plaintext.length + GCM_TAG_BYTES: ciphertext, then tag). Returns `out`. */
+  seal(out: Uint8Array, plaintext: Uint8Array, index: number, final: boolean): Uint8Array {
+    if (out.length !== plaintext.length + GCM_TAG_BYTES) throw new CryptoError('chunk output buffer has the wrong length');
+    let at = 0;
+    for (const part of this.sealed(plaintext, index, final)) {
+      out.set(part, at);
+      at += part.length;
+    }
     return out;
   }
 
   /**
-   * Opens chunk `index` (its ciphertext and its tag given apart, as the reader scatters them) into `out`, which may
-   * be `ciphertext` itself. Nothing is written to `out` unless the chunk authenticates (CryptoError otherwise).
+   * Opens chunk `index` (its ciphertext and its tag given apart, as the reader scatters them) into a new array,
+   * OpenSSL's own output: node:crypto has no way to decrypt into a given buffer, so this is the copy-free way.
+   * Throws CryptoError, and returns nothing, unless the chunk authenticates.
    */
-  openDetached(out: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array, index: number, final: boolean): void {
-    if (out.length !== ciphertext.length || tag.length !== GCM_TAG_BYTES) throw new CryptoError('chunk buffers have the wrong length');
+  opened(ciphertext: Uint8Array, tag: Uint8Array, index: number, final: boolean): Uint8Array {
+    if (tag.length !== GCM_TAG_BYTES) throw new CryptoError('chunk buffers have the wrong length');
     const decipher = createDecipheriv('aes-256-gcm', this.#key, this.#nonceFor(index, final), { authTagLength: GCM_TAG_BYTES });
     decipher.setAuthTag(tag);
     const plaintext = decipher.update(ciphertext);
@@ -54,7 +66,13 @@ export class GcmChunkCipher {
     } catch {
       throw new CryptoError('chunk did not authenticate');
     }
-    out.set(plaintext, 0);
+    return plaintext;
+  }
+
+  /** As `opened`, into `out`, which may be `ciphertext` itself. Nothing is written to `out` unless the chunk authenticates. */
+  openDetached(out: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array, index: number, final: boolean): void {
+    if (out.length !== ciphertext.length) throw new CryptoError('chunk buffers have the wrong length');
+    out.set(this.opened(ciphertext, tag, index, final), 0);
   }
 
   #nonceFor(index: number, final: boolean): Uint8Array {

@@ -17,7 +17,9 @@
 // XChaCha20-Poly1305 itself (~850 MB/s to open here, under half a plain read's ~2 GB/s, so no amount of I/O work
 // could reach 0.5x). Now each chunk's ciphertext is read (one readv per four chunks, tags scattered aside) straight
 // into the place its plaintext goes, so the kernel faults those pages in on the I/O thread while the previous
-// batch is opened in place; and version 3's AES-256-GCM opens at about twice libsodium's speed.
+// batch is opened in place; and version 3's AES-256-GCM opens at about twice libsodium's speed. Streams and
+// ranges, which hand each chunk to a caller that keeps it, read into pooled buffers instead and hand out OpenSSL's
+// own output; ranges read only their chunks (figures in docs/storage.md section 6).
 import { open, rm, stat, rename, type FileHandle } from 'node:fs/promises';
 import { CHUNK_NONCE_PREFIX_BYTES, CHUNK_TAG_BYTES, ChunkCipher } from '../crypto/chunk-stream.ts';
 import { GCM_NONCE_PREFIX_BYTES, GCM_TAG_BYTES, GcmChunkCipher } from '../crypto/gcm-chunk-stream.ts';
@@ -89,11 +91,6 @@ async function* chunked(source: AttachmentSource): AsyncGenerator<{ chunk: Uint8
   else yield { chunk: buffer.subarray(0, filled), final: true };
 }
 
-async function writeAll(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) written += (await handle.write(bytes, written, bytes.length - written, position + written)).bytesWritten;
-}
-
 /**
  * Encrypts `source` into `file` (via a temporary file, fsync and rename, so a crash leaves no half file under
  * the final name). Returns the plaintext size. The caller owns `key` and wipes it.
@@ -110,29 +107,28 @@ export async function writeEncryptedFile(file: string, key: Uint8Array, source: 
       preamble.set(ATTACHMENT_MAGIC, 0);
       preamble[ATTACHMENT_MAGIC.length] = ATTACHMENT_VERSION;
       preamble.set(prefix, ATTACHMENT_MAGIC.length + 1);
-      // two batches of sealed chunks: one being written while the next is sealed into the other
-      const batches = [new Uint8Array(CHUNKS_PER_IO * SEALED_CHUNK_BYTES), new Uint8Array(CHUNKS_PER_IO * SEALED_CHUNK_BYTES)];
-      let batch = batches[0]!;
-      let filled = 0;
-      let writing: Promise<void> = writeAll(handle, preamble, 0);
-      let position = PREAMBLE_BYTES;
+      // each batch of sealed chunks written with one writev of OpenSSL's own output arrays (no copy into a write
+      // buffer), while the next batch is sealed
+      let batch: Uint8Array[] = [preamble];
+      let batched = 0;
+      let writing: Promise<void> = Promise.resolve();
+      let position = 0;
       const flush = async () => {
         await writing;
-        writing = writeAll(handle, batch.subarray(0, filled), position);
-        position += filled;
-        filled = 0;
-        batch = batch === batches[0] ? batches[1]! : batches[0]!;
+        writing = transferAll((buffers, at) => handle.writev(buffers, at).then(({ bytesWritten }) => bytesWritten), batch, position);
+        position += batch.reduce((sum, part) => sum + part.length, 0);
+        batch = [];
+        batched = 0;
       };
       let index = 0;
       try {
         for await (const { chunk, final } of chunked(source)) {
-          const out = cipher.seal(batch.subarray(filled, filled + chunk.length + TAG_BYTES), chunk, index, final);
-          filled += out.length;
+          batch.push(...cipher.sealed(chunk, index, final));
           size += chunk.length;
           index++;
-          if (filled + SEALED_CHUNK_BYTES > batch.length) await flush();
+          if (++batched === CHUNKS_PER_IO) await flush();
         }
-        if (filled > 0) await flush();
+        if (batch.length > 0) await flush();
       } finally {
         await writing; // a source that failed still waits for the write under way before the file is closed
       }
@@ -163,34 +159,42 @@ async function readExactly(handle: FileHandle, length: number, position: number,
 
 /**
  * Decrypts `file` chunk by chunk. Throws VaultError CORRUPT if anything fails to authenticate, the file ends early,
- * carries data after the final chunk, or decrypts to a size other than `expectedSize`. Memory stays at two chunks.
- * With `into` (expectedSize bytes), format 2 decrypts straight into it and yields views of it: no copy to gather.
+ * carries data after the final chunk, or decrypts to a size other than `expectedSize`. Memory stays at two batches
+ * of chunks. Each chunk yielded is a new array the caller may keep; with `into` (expectedSize bytes), versions 2
+ * and 3 decrypt straight into it instead and yield views of it: no copy to gather.
  */
 export async function* readEncryptedFile(file: string, key: Uint8Array, expectedSize: number, into?: Uint8Array): AsyncGenerator<Uint8Array> {
-  for await (const { bytes } of readChunksFrom(file, key, expectedSize, 0, into)) yield bytes;
+  for await (const { bytes } of readChunksFrom(file, key, expectedSize, 0, expectedSize, into)) yield bytes;
 }
 
 /**
  * `length` plaintext bytes from `offset` (fewer where the file ends), checked as readEncryptedFile checks: versions
- * 2 and 3 open only the chunks that hold them, so reading a large file piece by piece costs each piece, not all
- * that comes before it; version 1 (64 KiB secretstream, which cannot start in the middle) is read up to them.
+ * 2 and 3 read and open only the chunks that hold them, so reading a large file piece by piece costs each piece,
+ * not all that comes before it; version 1 (64 KiB secretstream, which cannot start in the middle) is read up to them.
+ * A range one chunk holds (files.read asks for whole chunks) is handed back as a view of that chunk, not copied.
  */
 export async function readEncryptedRange(file: string, key: Uint8Array, expectedSize: number, offset: number, length: number): Promise<Uint8Array> {
-  const out = new Uint8Array(Math.max(0, Math.min(length, expectedSize - offset)));
-  if (out.length === 0) return out;
+  const wanted = Math.max(0, Math.min(length, expectedSize - offset));
+  if (wanted === 0) return new Uint8Array(0);
+  let out: Uint8Array | null = null;
   let filled = 0;
-  for await (const { at, bytes } of readChunksFrom(file, key, expectedSize, offset)) {
-    if (filled === out.length) break;
-    const from = Math.max(0, offset - at);
-    const take = Math.min(bytes.length - from, out.length - filled);
-    if (take > 0) out.set(bytes.subarray(from, from + take), filled);
-    filled += Math.max(0, take);
+  for await (const { at, bytes } of readChunksFrom(file, key, expectedSize, offset, offset + wanted)) {
+    const piece = bytes.subarray(Math.max(0, offset + filled - at)).subarray(0, wanted - filled);
+    if (piece.length === 0) continue; // a version 1 chunk before the range
+    if (piece.length === wanted) return piece;
+    out ??= new Uint8Array(wanted);
+    out.set(piece, filled);
+    filled += piece.length;
+    if (filled === wanted) return out;
   }
-  return out;
+  throw new VaultError('CORRUPT', 'attachment decrypts to fewer bytes than recorded');
 }
 
-/** The file's chunks with the plaintext offset each starts at, from the one holding `fromByte` (format 1: from 0). */
-async function* readChunksFrom(file: string, key: Uint8Array, expectedSize: number, fromByte: number, into?: Uint8Array): AsyncGenerator<{ at: number; bytes: Uint8Array }> {
+/**
+ * The file's chunks with the plaintext offset each starts at, from the one holding `fromByte` up to the one holding
+ * the byte before `toByte` (version 1: from 0, and on for as long as the caller asks).
+ */
+async function* readChunksFrom(file: string, key: Uint8Array, expectedSize: number, fromByte: number, toByte: number, into?: Uint8Array): AsyncGenerator<{ at: number; bytes: Uint8Array }> {
   let handle: FileHandle;
   try {
     handle = await open(file, 'r');
@@ -199,19 +203,22 @@ async function* readChunksFrom(file: string, key: Uint8Array, expectedSize: numb
     throw mapped.code === 'NOT_FOUND' ? new VaultError('CORRUPT', 'attachment file is missing') : mapped;
   }
   try {
-    const head = await readExactly(handle, ATTACHMENT_MAGIC.length + 1, 0);
+    // the longest preamble (version 1's) and the length at once: two round trips to the I/O threads fewer per range
+    const [head, { size }] = await Promise.all([readExactly(handle, V1.preamble, 0), handle.stat()]);
     if (head.length < ATTACHMENT_MAGIC.length + 1 || !ATTACHMENT_MAGIC.every((byte, i) => head[i] === byte)) throw new VaultError('CORRUPT', 'attachment file has no valid header');
     const version = head[ATTACHMENT_MAGIC.length];
     if (version === 1) {
       let at = 0;
-      for await (const bytes of readVersion1(handle, key, expectedSize)) {
+      for await (const bytes of readVersion1(handle, head, key, expectedSize)) {
         yield { at, bytes };
         at += bytes.length;
       }
     } else if (version === 2 || version === 3) {
-      const first = Math.min(Math.floor(fromByte / CHUNK_BYTES), Math.max(0, Math.ceil(expectedSize / CHUNK_BYTES) - 1));
+      const chunks = Math.max(1, Math.ceil(expectedSize / CHUNK_BYTES));
+      const first = Math.min(Math.floor(fromByte / CHUNK_BYTES), chunks - 1);
+      const end = Math.max(first + 1, Math.min(chunks, Math.ceil(toByte / CHUNK_BYTES)));
       let index = first;
-      for await (const bytes of readStream(handle, version, key, expectedSize, first === 0 ? into : undefined, first)) yield { at: CHUNK_BYTES * index++, bytes };
+      for await (const bytes of readStream(handle, head, size, version, key, expectedSize, first === 0 ? into : undefined, first, end)) yield { at: CHUNK_BYTES * index++, bytes };
     } else throw new VaultError('UNSUPPORTED_VERSION', `attachment file version ${version} is not supported`);
   } catch (error) {
     if (error instanceof CryptoError) throw new VaultError('CORRUPT', 'attachment file does not authenticate');
@@ -221,69 +228,90 @@ async function* readChunksFrom(file: string, key: Uint8Array, expectedSize: numb
   }
 }
 
-/** Reads into `buffers` in order from `position`, as many readv calls as it takes; CORRUPT if the file ends first. */
-async function readvAll(handle: FileHandle, buffers: Uint8Array[], position: number): Promise<void> {
-  let pending = buffers;
+/**
+ * Reads into or writes `buffers` in order from `position` with `transfer` (a readv or writev), as many calls as it
+ * takes; CORRUPT if a read finds the file ends first.
+ */
+async function transferAll(transfer: (buffers: Uint8Array[], position: number) => Promise<number>, buffers: Uint8Array[], position: number): Promise<void> {
+  let pending = buffers.filter((buffer) => buffer.length > 0);
   while (pending.length > 0) {
-    const { bytesRead } = await handle.readv(pending, position);
-    if (bytesRead === 0) throw new VaultError('CORRUPT', 'attachment file is truncated');
-    position += bytesRead;
-    let consumed = bytesRead;
+    const moved = await transfer(pending, position);
+    if (moved === 0) throw new VaultError('CORRUPT', 'attachment file is truncated');
+    position += moved;
+    let consumed = moved;
     while (pending.length > 0 && consumed >= pending[0]!.length) consumed -= pending.shift()!.length;
     if (consumed > 0) pending = [pending[0]!.subarray(consumed), ...pending.slice(1)];
   }
 }
 
+const readvAll = (handle: FileHandle, buffers: Uint8Array[], position: number) =>
+  transferAll((pending, at) => handle.readv(pending, at).then(({ bytesRead }) => bytesRead), buffers, position);
+
+/**
+ * Buffers a batch of sealed chunks is read into when they are not decrypted in place, kept across reads and files:
+ * the first touch of a fresh buffer's pages costs about what a plain read of them costs (the profile of issue 15).
+ * They only ever hold ciphertext, so handing one to the next read shows it nothing. Two per read under way; at
+ * most SEALED_POOL_KEPT are kept idle.
+ */
+const sealedPool: Uint8Array[] = [];
+const SEALED_POOL_KEPT = 4;
+const takeSealedBuffer = () => sealedPool.pop() ?? new Uint8Array(CHUNKS_PER_IO * SEALED_CHUNK_BYTES);
+const giveBackSealedBuffer = (buffer: Uint8Array) => {
+  if (sealedPool.length < SEALED_POOL_KEPT) sealedPool.push(buffer);
+};
+
 /**
  * Versions 2 and 3: the recorded size says how many chunks there are and how long each is, so the file's length is
- * checked first, then from chunk `start` on each batch of chunks is read with its ciphertext where its plaintext goes (`into`, or a
- * fresh array per chunk for the caller to keep) and its tags aside, and opened in place while the next is read.
+ * checked first, then chunks `start` to `end` (exclusive) are read a batch at a time, the next batch read while
+ * this one is opened. With `into` (the whole file), each chunk's ciphertext is read where its plaintext goes and
+ * its tag aside, and opened there in place; otherwise the sealed chunks are read as they lie into pooled buffers
+ * and each is opened into a new array (node:crypto's own output) for the caller to keep.
  */
-async function* readStream(handle: FileHandle, version: 2 | 3, key: Uint8Array, expectedSize: number, into: Uint8Array | undefined, start: number): AsyncGenerator<Uint8Array> {
+async function* readStream(handle: FileHandle, head: Uint8Array, size: number, version: 2 | 3, key: Uint8Array, expectedSize: number, into: Uint8Array | undefined, start: number, end: number): AsyncGenerator<Uint8Array> {
   const preambleBytes = version === 3 ? PREAMBLE_BYTES : V2_PREAMBLE_BYTES;
-  const preamble = await readExactly(handle, preambleBytes, 0);
-  if (preamble.length < preambleBytes) throw new VaultError('CORRUPT', 'attachment file has no valid header');
-  const prefix = preamble.subarray(ATTACHMENT_MAGIC.length + 1);
+  if (head.length < preambleBytes) throw new VaultError('CORRUPT', 'attachment file has no valid header');
+  const prefix = head.subarray(ATTACHMENT_MAGIC.length + 1, preambleBytes);
   const cipher = version === 3 ? new GcmChunkCipher(key, prefix) : new ChunkCipher(key, prefix);
   const chunks = Math.max(1, Math.ceil(expectedSize / CHUNK_BYTES));
-  const { size } = await handle.stat();
   const fileBytes = preambleBytes + expectedSize + chunks * TAG_BYTES;
   if (size < fileBytes) throw new VaultError('CORRUPT', 'attachment file is truncated');
   if (size > fileBytes) throw new VaultError('CORRUPT', 'attachment file has data after its final chunk');
   const plainLength = (index: number) => Math.min(CHUNK_BYTES, expectedSize - index * CHUNK_BYTES);
-  // decrypted in place into `into` when it is the whole file; otherwise not zero-filled first, since opening
-  // writes every byte of it (or throws, and it is never seen)
-  const place = (index: number) => (into?.length === expectedSize ? into.subarray(index * CHUNK_BYTES, index * CHUNK_BYTES + plainLength(index)) : Buffer.allocUnsafeSlow(plainLength(index)));
-  const tags = [new Uint8Array(CHUNKS_PER_IO * TAG_BYTES), new Uint8Array(CHUNKS_PER_IO * TAG_BYTES)];
-  const readBatch = async (first: number, n: number) => {
-    const bodies: Uint8Array[] = [];
-    const buffers: Uint8Array[] = [];
-    for (let index = first; index < Math.min(chunks, first + CHUNKS_PER_IO); index++) {
-      const body = place(index);
-      bodies.push(body);
-      buffers.push(body, tags[n % 2]!.subarray((index - first) * TAG_BYTES, (index - first + 1) * TAG_BYTES));
+  const inPlace = into?.length === expectedSize ? into : null;
+  const buffers = inPlace ? [new Uint8Array(CHUNKS_PER_IO * TAG_BYTES), new Uint8Array(CHUNKS_PER_IO * TAG_BYTES)] : [takeSealedBuffer(), takeSealedBuffer()];
+  const readBatch = async (first: number, buffer: Uint8Array) => {
+    const sealed: { ciphertext: Uint8Array; tag: Uint8Array }[] = [];
+    let used = 0;
+    for (let index = first; index < Math.min(end, first + CHUNKS_PER_IO); index++) {
+      const length = plainLength(index);
+      const ciphertext = inPlace ? inPlace.subarray(index * CHUNK_BYTES, index * CHUNK_BYTES + length) : buffer.subarray(used, (used += length));
+      sealed.push({ ciphertext, tag: buffer.subarray(used, (used += TAG_BYTES)) });
     }
-    await readvAll(handle, buffers, preambleBytes + first * SEALED_CHUNK_BYTES);
-    return bodies;
+    await readvAll(handle, inPlace ? sealed.flatMap(({ ciphertext, tag }) => [ciphertext, tag]) : [buffer.subarray(0, used)], preambleBytes + first * SEALED_CHUNK_BYTES);
+    return sealed;
   };
-  let reading = readBatch(start, 0);
+  let reading = readBatch(start, buffers[0]!);
   try {
-    for (let first = start, n = 0; first < chunks; first += CHUNKS_PER_IO, n++) {
-      const bodies = await reading;
-      if (first + CHUNKS_PER_IO < chunks) reading = readBatch(first + CHUNKS_PER_IO, n + 1);
-      for (const [i, body] of bodies.entries()) {
+    for (let first = start, n = 1; first < end; first += CHUNKS_PER_IO, n++) {
+      const batch = await reading;
+      if (first + CHUNKS_PER_IO < end) reading = readBatch(first + CHUNKS_PER_IO, buffers[n % 2]!);
+      for (const [i, { ciphertext, tag }] of batch.entries()) {
         const index = first + i;
-        cipher.openDetached(body, body, tags[n % 2]!.subarray(i * TAG_BYTES, (i + 1) * TAG_BYTES), index, index === chunks - 1);
-        yield body;
+        const final = index === chunks - 1;
+        if (!inPlace) yield cipher.opened(ciphertext, tag, index, final);
+        else {
+          cipher.openDetached(ciphertext, ciphertext, tag, index, final);
+          yield ciphertext;
+        }
       }
     }
   } finally {
     await reading.catch(() => {}); // a reader that stopped early leaves no read running on a closed file
+    if (!inPlace) buffers.forEach(giveBackSealedBuffer);
   }
 }
 
-async function* readVersion1(handle: FileHandle, key: Uint8Array, expectedSize: number): AsyncGenerator<Uint8Array> {
-  const preamble = await readExactly(handle, V1.preamble, 0);
+async function* readVersion1(handle: FileHandle, preamble: Uint8Array, key: Uint8Array, expectedSize: number): AsyncGenerator<Uint8Array> {
   if (preamble.length < V1.preamble) throw new VaultError('CORRUPT', 'attachment file has no valid header');
   const puller = streamPuller(key, preamble.subarray(ATTACHMENT_MAGIC.length + 1));
   let position = V1.preamble;

@@ -377,7 +377,7 @@ export class Vault implements SqlExecutor {
     checkAttachmentId(id);
     const row = await this.#sql.get<{ key: Uint8Array; size: number }>('SELECT file_key AS key, size FROM attachments WHERE id = ?', [id]);
     if (!row) throw new VaultError('NOT_FOUND', 'no such attachment');
-    // decrypted in place where the format allows (2); chunks of format 1 are copied in
+    // decrypted in place where the format allows (2 and 3); chunks of format 1 are copied in
     const out = new Uint8Array(row.size);
     let offset = 0;
     try {
