@@ -112,7 +112,7 @@ describe('reactions and unread lines in the desktop app (web shell, Chromium)', 
     // the line is drawn in the slot of the message it marks, above it (MessageList.tsx: separators ride in their row)
     const next = await newLine.evaluate((line) => {
       const article = line.closest('.message-slot')?.querySelector('article');
-      return article && line.compareDocumentPosition(article) & Node.DOCUMENT_POSITION_FOLLOWING ? article.textContent ?? '' : '';
+      return article && line.compareDocumentPosition(article) & 4 /* DOCUMENT_POSITION_FOLLOWING */ ? article.textContent ?? '' : '';
     });
     assert.match(next, /a new message in the channel/, 'the line is right above the first unread message of the list');
     assert.equal(await today.count(), 1, 'the line does not repeat the day');
