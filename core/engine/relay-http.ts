@@ -203,6 +203,11 @@ export function transportError(error: unknown, what: string, relay: string): Rel
   return new RelayError('network', message, { cause: error, detail: what });
 }
 
+/** The relay could not be reached (as opposed to refusing): what a send can wait out. */
+export function relayUnreachable(error: unknown): boolean {
+  return (error instanceof RelayError && ['network', 'timeout', 'closed'].includes(error.code)) || (error instanceof EngineError && error.code === 'OFFLINE');
+}
+
 // ---------------------------------------------------------------- reply schemas
 // Objects are not strict: a newer relay may add fields, which are dropped here unread. Every field we read is
 // checked, byte strings are decoded with their length bounds, and the server limits (docs/server-api.md) are ours.

@@ -20,7 +20,7 @@ import { channelConversationId } from '../conversations/ref.ts';
 import { EngineError } from '../errors.ts';
 import { messageViews, noticeStatement } from '../history.ts';
 import { archiveNamedBy } from '../policy/document.ts';
-import { RelayError, type LogEntry } from '../relay-http.ts';
+import { RelayError, relayUnreachable, type LogEntry } from '../relay-http.ts';
 import type { PassedHead } from './membership-sync.ts';
 import { rotationFlagStatement } from './rotation.ts';
 
@@ -72,12 +72,17 @@ export class MembershipLogs {
     const running = this.#reads.get(channelId);
     if (cached && !refresh) return Promise.resolve(cached);
     if (running && !refresh) return running;
-    const read = (running ?? Promise.resolve(null)).catch(() => null).then(() => this.#read(channelId));
+    const read = (running ?? Promise.resolve(null)).catch(() => null).then(() => this.#read(channelId, refresh));
     this.#reads.set(channelId, read);
     void read.finally(() => {
       if (this.#reads.get(channelId) === read) this.#reads.delete(channelId);
     }).catch(() => {});
     return read;
+  }
+
+  /** What this device verified of the channel's log, without asking the relay (a send carries it, relay down or not). */
+  async verified(channelId: string): Promise<MembershipState | null> {
+    return this.#states.get(channelId) ?? (await this.#load(channelId));
   }
 
   witnessWith(witness: HeadWitness): void {
@@ -137,7 +142,7 @@ export class MembershipLogs {
    * Reads what the relay has after the last entry checked, or, when the relay was caught contradicting a member's
    * vouched head (a fork), the whole log again from its first entry: taken only if nothing in it contradicts one.
    */
-  async #read(channelId: string): Promise<MembershipState | null> {
+  async #read(channelId: string, refresh: boolean): Promise<MembershipState | null> {
     const kept = this.#states.get(channelId) ?? (await this.#load(channelId));
     await this.#witness?.load(channelId);
     const rereading = kept !== null && (this.#witness?.forked(channelId, kept) ?? false);
@@ -153,6 +158,9 @@ export class MembershipLogs {
       } catch (error) {
         // not a member (any more) or no such channel: what we verified stands; the relay's word changes nothing
         if (error instanceof RelayError && error.status === 404) break;
+        // the relay is down: what this device verified stands until it is back (a send is queued, not refused); a
+        // refresh asked for explicitly, or a channel never verified here, still says the relay cannot be reached
+        if (relayUnreachable(error) && kept !== null && !refresh) return kept;
         throw error;
       }
       const checked = await this.#check(channelId, state, page.map((p) => p.entry));

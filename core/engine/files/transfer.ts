@@ -6,7 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import { blake2bHasher } from '../../crypto/sodium.ts';
 import { EngineError } from '../errors.ts';
 import { RelayError, type RelayHttp } from '../relay-http.ts';
-import { relayUnreachable } from '../outbound/fanout.ts';
+import { relayUnreachable } from '../relay-http.ts';
 import { BLOB_HEADER_BYTES, BlobIntegrityError, BlobOpener, blobBytes, sealBlob, type PlainSource } from './blob-format.ts';
 
 export interface TransferOptions {

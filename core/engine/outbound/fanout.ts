@@ -18,7 +18,7 @@ import { conversationId, type ConversationRef } from '../conversations/ref.ts';
 import { EngineError } from '../errors.ts';
 import { ensureDirectStatement, ensureGroupStatement, messageViews, setStatusStatement, statusStatement } from '../history.ts';
 import type { OutgoingFrame, Recipient } from '../outbox.ts';
-import { RelayError } from '../relay-http.ts';
+import { relayUnreachable } from '../relay-http.ts';
 
 /** Envelopes wait on the relay at most this long unless the message's own timer is shorter. */
 const DEFAULT_ENVELOPE_TTL_MS = 30 * 24 * 3600 * 1000;
@@ -42,11 +42,6 @@ const OUT_OF_SYNC = 'the relay withholds or forks this channel\'s membership cha
 const USER_CONTENT = new Set<Payload['kind']>(['text', 'reply', 'edit', 'delete', 'reaction', 'file']);
 /** What the archive gets a copy of: what people write, and a conversation's timer changes (announced to its members). */
 const ARCHIVED = new Set<Payload['kind']>([...USER_CONTENT, 'timer']);
-
-/** The relay could not be reached (as opposed to refusing): what a send can wait out. */
-export function relayUnreachable(error: unknown): boolean {
-  return (error instanceof RelayError && ['network', 'timeout', 'closed'].includes(error.code)) || (error instanceof EngineError && error.code === 'OFFLINE');
-}
 
 const heldSendStatement = (conversation: string, payload: Payload, messageId: string | null, now: number): Statement => ({
   sql: 'INSERT INTO pending_sends (conversation, payload, message_id, created_at) VALUES (?, ?, ?, ?)', params: [conversation, encodePayload(payload), messageId, now],
@@ -273,7 +268,7 @@ export class Outbound {
     if (target.kind === 'channel') {
       const prepared = await this.#prepareChannel(staged, target.channelId, now);
       // where our membership log stands, inside the encryption: a member behind it reads the log up to it
-      const log = await this.#channels.logs.state(target.channelId);
+      const log = await this.#channels.logs.verified(target.channelId);
       const membership = log ? { seq: log.seq, head: log.head } : undefined;
       const encrypted = encryptChannelMessage(staged, target.channelId, membership ? { ...payload, membership } : payload, now);
       const channelFrame: OutgoingFrame = { msgId: payload.id, expiresAt, channel: target.channelId, body: encrypted.frame, messageId };

@@ -1,7 +1,7 @@
 // policy.get and policy.set: the org policy as this device enforces it, and an admin changing it.
 import type { Handlers } from '../../api/dispatch.ts';
 import type { EngineContext } from '../context.ts';
-import { relayUnreachable } from '../outbound/fanout.ts';
+import { relayUnreachable } from '../relay-http.ts';
 import type { OrgPolicy } from './policy.ts';
 
 type PolicyHandlers = Pick<Handlers, 'policy.get' | 'policy.set'>;

@@ -13,7 +13,7 @@ import type { Statement } from '../../vault/index.ts';
 import type { EngineContext } from '../context.ts';
 import { EngineError } from '../errors.ts';
 import { downloadBlob } from '../files/transfer.ts';
-import { relayUnreachable } from '../outbound/fanout.ts';
+import { relayUnreachable } from '../relay-http.ts';
 import { RelayError } from '../relay-http.ts';
 
 /** A file as a recorded message names it. */
