@@ -15,7 +15,9 @@
 //    then sampled through a long scroll (a bounded window does not grow with what was scrolled past).
 //
 //   node bench/ui.bench.ts [--keep DIR] [--unlocks N] [--scroll-seconds S] [--long-scroll-seconds S] [--trace DIR]
+//                          [--no-million]
 //     --keep DIR   seed into DIR and reuse it on the next run when the schema and plan are unchanged
+//     --no-million stop after the 100,000-message scroll (a quicker run while working on the list)
 //     --trace DIR  record the 100,000-message scroll (Chromium trace, CPU profile) into DIR and print where the
 //                  main thread's time went (ui-trace.ts)
 // `node bench/ui.bench.ts --host APPDIR` is the host child (it prints its URL, answers "mem" on stdin).
@@ -42,6 +44,7 @@ const UNLOCKS = Number(arg('unlocks') ?? 5);
 const SCROLL_SECONDS = Number(arg('scroll-seconds') ?? 20);
 const LONG_SCROLL_SECONDS = Number(arg('long-scroll-seconds') ?? 60);
 const TRACE_DIR = arg('trace');
+const NO_MILLION = process.argv.includes('--no-million');
 /** One wheel notch and a half: a brisk scroll, about 20 messages a second at the app's row heights. */
 const WHEEL_DELTA = 150;
 const FRAME_BUDGET_MS = 1000 / 60;
@@ -160,10 +163,46 @@ async function unlocks(page: Page, count: number): Promise<UnlockTiming[]> {
   return timings;
 }
 
-async function idleFrames(page: Page, ms: number): Promise<number[]> {
+/**
+ * The renderer main thread's cumulative time (s) by kind, from CDP Performance.getMetrics: `task` is wall time in
+ * tasks (it grows when other jobs take the cores), `cpu` the thread's CPU time (it does not), `process` the whole
+ * renderer process's CPU time (its compositor and raster threads too: with --disable-gpu, raster is on the CPU);
+ * `layouts` a count.
+ */
+interface Busy {
+  task: number;
+  cpu: number;
+  process: number;
+  layouts: number;
+  script: number;
+  layout: number;
+  style: number;
+}
+
+async function busyNow(cdp: CDPSession): Promise<Busy> {
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  const metric = (name: string) => metrics.find((m) => m.name === name)?.value ?? Number.NaN;
+  return { task: metric('TaskDuration'), cpu: metric('ThreadTime'), process: metric('ProcessTime'), layouts: metric('LayoutCount'), script: metric('ScriptDuration'), layout: metric('LayoutDuration'), style: metric('RecalcStyleDuration') };
+}
+
+/** Main-thread milliseconds per second of wall time between two readings: unlike frame times, not quantised by the display. */
+const busyPerSecond = (before: Busy, after: Busy, seconds: number): Busy => ({
+  task: (1000 * (after.task - before.task)) / seconds,
+  cpu: (1000 * (after.cpu - before.cpu)) / seconds,
+  process: (1000 * (after.process - before.process)) / seconds,
+  layouts: (after.layouts - before.layouts) / seconds,
+  script: (1000 * (after.script - before.script)) / seconds,
+  layout: (1000 * (after.layout - before.layout)) / seconds,
+  style: (1000 * (after.style - before.style)) / seconds,
+});
+
+async function idleFrames(page: Page, cdp: CDPSession, ms: number): Promise<{ frames: number[]; busy: Busy }> {
+  const before = await busyNow(cdp);
+  const start = performance.now();
   await inPage(page, '__bench.startFrames()');
   await page.waitForTimeout(ms);
-  return inPage<number[]>(page, '__bench.stopFrames()');
+  const frames = await inPage<number[]>(page, '__bench.stopFrames()');
+  return { frames, busy: busyPerSecond(before, await busyNow(cdp), (performance.now() - start) / 1000) };
 }
 
 interface ScrollRun {
@@ -247,9 +286,11 @@ async function main(): Promise<void> {
     report({ name: '  of which profile open -> first page in the store', value: ms(big.map((t) => t.firstPage)), unit: 'ms', baseline: base('same', baseline.map((t) => t.firstPage)) });
 
     section('scrolling up through the 100,000-message channel (requestAnimationFrame deltas)');
-    const idle = await idleFrames(hundred.page, 3_000);
+    const { frames: idle, busy: idleBusy } = await idleFrames(hundred.page, hundred.cdp, 3_000);
     const recording = TRACE_DIR ? await startRecording(browser, hundred.page, hundred.cdp) : undefined;
+    const busyBefore = await busyNow(hundred.cdp);
     const scroll = await scrollUp(hundred.page, SCROLL_SECONDS);
+    const scrollBusy = busyPerSecond(busyBefore, await busyNow(hundred.cdp), scroll.seconds);
     if (recording) log(`where the scroll's main thread time went (saved in ${TRACE_DIR}):\n${await recording.stop(TRACE_DIR!, 'scroll-100k')}`);
     const idleP95 = percentile(idle, 95);
     report({ name: 'frame time p50 while scrolling', value: percentile(scroll.frames, 50), unit: 'ms', baseline: { name: 'idle p50', value: percentile(idle, 50) } });
@@ -257,8 +298,13 @@ async function main(): Promise<void> {
     report({ name: 'frame time p99 while scrolling', value: percentile(scroll.frames, 99), unit: 'ms', baseline: { name: 'idle p99', value: percentile(idle, 99) } });
     report({ name: 'frame time max while scrolling', value: Math.max(...scroll.frames), unit: 'ms', baseline: { name: 'idle max', value: Math.max(...idle) } });
     report({ name: 'frames over 1.5 budgets (25 ms) while scrolling', value: over(scroll.frames, 1.5 * FRAME_BUDGET_MS), unit: '%', baseline: { name: 'idle', value: over(idle, 1.5 * FRAME_BUDGET_MS) } });
+    report({ name: 'renderer main thread in tasks while scrolling (ms per s)', value: scrollBusy.task, unit: 'ms', baseline: { name: 'idle', value: idleBusy.task } });
+    report({ name: 'renderer main thread CPU time while scrolling (ms per s)', value: scrollBusy.cpu, unit: 'ms', baseline: { name: 'idle', value: idleBusy.cpu } });
+    report({ name: 'renderer process CPU time while scrolling (ms per s)', value: scrollBusy.process, unit: 'ms', baseline: { name: 'idle', value: idleBusy.process } });
+    log(`in tasks: script ${scrollBusy.script.toFixed(0)}, layout ${scrollBusy.layout.toFixed(0)} (${scrollBusy.layouts.toFixed(0)} layouts), style ${scrollBusy.style.toFixed(0)} ms per s; CPU time per 100 messages scrolled past ${(100 * scrollBusy.cpu * scroll.seconds / Math.max(1, scroll.messages)).toFixed(0)} ms`);
     log(`${scroll.frames.length} frames, ${scroll.messages} messages scrolled past in ${scroll.seconds.toFixed(0)} s (${(scroll.messages / scroll.seconds).toFixed(0)}/s, a page of 50 loading about every ${(50 / (scroll.messages / scroll.seconds)).toFixed(1)} s)`);
     await hundred.close();
+    if (NO_MILLION) return;
 
     section('the 1,000,000-message vault (700,000 in the channel it opens)');
     const million = await openScenario(browser, seeded, 'million');

@@ -97,11 +97,15 @@ export function MessageList({ conversation, label, start }: { conversation: stri
   const [highlighted, setHighlighted] = useState<string>();
   const place = useMemo(() => ({ scope: conversation, inThread: false }), [conversation]);
 
+  // Made once per set of rows: a new getItemKey makes the virtualizer rebuild every row's measurements (and estimate
+  // the unmeasured ones again), which would otherwise happen on each render the scroll causes.
+  const getItemKey = useCallback((index: number) => rows[index]!.key, [rows]);
+  const estimateSize = useCallback((index: number) => estimateOf(rows[index], thread), [rows, thread]);
   const virtualizer = useVirtualizer({
     count: rows.length,
     getScrollElement: () => scroller.current,
-    estimateSize: (index) => estimateOf(rows[index], thread),
-    getItemKey: (index) => rows[index]!.key,
+    estimateSize,
+    getItemKey,
     // rows put in front or dropped from either end: the row at the top of the view stays where it is on screen
     anchorTo: 'end',
     overscan: 8,
