@@ -7,8 +7,9 @@ export function RetentionBanner() {
   if (!retention?.on) return null;
   return (
     <div className="retention-banner" role="status" aria-live="polite">
-      <strong>Retention is on.</strong> {retention.notice ?? 'The organisation\'s archive keeps a copy of every message.'}
-      {retention.archiveAccount && <> Archive account: <span className="username">@{retention.archiveAccount}</span>.</>}
+      <strong>Retention is on.</strong> The organisation&apos;s archive
+      {retention.archiveAccount && <> (<span className="username">@{retention.archiveAccount}</span>)</>} keeps a copy of every
+      message, edit, deletion and attachment here, whatever their timers say.
     </div>
   );
 }
