@@ -45,11 +45,14 @@ export function SafeLink({ href, text, children, hostShown = false }: { href: st
     setWarning(check);
   };
   const shown = check.domain ?? check.host;
+  // a look-alike host written in its own script reads like the real one ("аpple.com"): the warning names it as
+  // the network sees it (xn--pple-43d.com), which cannot be mistaken for it
+  const warnedAs = check.host !== check.asciiHost ? check.asciiHost : shown;
   return (
     <>
       <a href={check.url.href} target="_blank" rel="noopener noreferrer" title={check.url.href} onClick={open} className={warned ? 'link-suspicious' : undefined}>{children}</a>
       {warned
-        ? <span className="link-host warn"> (⚠ goes to {shown})</span>
+        ? <span className="link-host warn"> (⚠ goes to {warnedAs})</span>
         : !hostShown && !textShowsHost(text, check) && <span className="link-host"> ({shown})</span>}
       {warning && <LinkWarningDialog check={warning} onClose={() => setWarning(null)} />}
     </>
