@@ -79,6 +79,9 @@ export class ArchiveFiles {
   async #fetch(row: FileRow): Promise<void> {
     const content = blake2bHasher();
     const plain = new PassThrough();
+    // a failed download destroys the stream with its error: the vault may not be listening yet (or any more), and an
+    // 'error' nobody listens for is an uncaught exception; the failure is reported by the throw below
+    plain.on('error', () => {});
     const stored = this.#ctx.vault.putAttachment(plain);
     stored.catch(() => {}); // awaited below; a failed download is the error that counts
     try {
