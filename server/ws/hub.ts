@@ -49,6 +49,9 @@ class Connection {
    * ping, whereas a client that stopped reading could still send pongs of its own to look alive.
    */
   unansweredPing: Buffer | null = null;
+  /** How far the peer had drained our frames when the unanswered ping went out (see drained). */
+  drainedAtPing = 0;
+  #sentBytes = 0;
   readonly #onSlow: (connection: Connection) => void;
 
   constructor(socket: WebSocket, accountId: string, deviceId: string, onSlow: (connection: Connection) => void) {
@@ -73,8 +76,17 @@ class Connection {
   /** Every frame to this device goes through here, so this is where a client that stopped reading is cut off. */
   sendEncoded(frame: Uint8Array): void {
     if (!this.open) return;
+    this.#sentBytes += frame.length;
     this.socket.send(frame);
     if (this.socket.bufferedAmount > MAX_BUFFERED_BYTES) this.#onSlow(this);
+  }
+
+  /**
+   * Bytes of our frames the peer's TCP stack has taken (sent, less what still waits in our buffer). It grows only
+   * while the peer reads: a half-open or stopped client stops it once its buffers are full.
+   */
+  get drained(): number {
+    return this.#sentBytes - this.socket.bufferedAmount;
   }
 
   /** The TCP socket under ws: ws has no public cork(), and batching frames into one write matters at fan-out. */
@@ -225,11 +237,19 @@ export class Hub {
   #checkHeartbeats(): void {
     for (const connection of [...this.#connections.values()]) {
       if (connection.unansweredPing) {
+        // The ping waits in the stream behind what we sent before it: a client still working through a backlog
+        // (on a slow or busy machine) reads it late. Taking more of our frames since the ping proves it reads, so it
+        // gets another period; pongs of its own prove nothing (only the echo of our ping, or reading, counts).
+        if (connection.drained > connection.drainedAtPing) {
+          connection.drainedAtPing = connection.drained;
+          continue;
+        }
         this.#connections.delete(connection.deviceId);
         connection.socket.terminate();
         continue;
       }
       connection.unansweredPing = randomBytes(8);
+      connection.drainedAtPing = connection.drained;
       connection.socket.ping(connection.unansweredPing);
     }
   }
