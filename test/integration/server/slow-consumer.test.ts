@@ -1,6 +1,7 @@
 // Clients that abuse the relay's WebSocket: one that stops reading while signals keep coming for it, and one that
 // never reads the relay's pings but sends pongs of its own to look alive. Both must be dropped, and the relay's
-// memory for a socket must stay bounded meanwhile.
+// memory for a socket must stay bounded meanwhile. A client that is late with its echo while it still reads what
+// it is sent (a backlog on a busy machine) is not dead, and stays.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -83,5 +84,29 @@ describe('relay: slow and silent consumers', () => {
     sockets.push(honest);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     assert.equal(honest.closeCode, null);
+  });
+
+  it('keeps a client that is late with its echo while it still reads what it is sent, and drops it once it stops', async () => {
+    const beating = await startTestServer({ heartbeatMs: 200 });
+    sockets.push(beating);
+    const org = await createOrg(beating);
+    const [dan, eve] = [await org.addUser('dan'), await org.addUser('eve')];
+    // dan's client reads every frame but never echoes a ping: only what it drains says it is there
+    const reader = new WebSocket(`${beating.url.replace(/^http/, 'ws')}/v1/ws`, { headers: { authorization: `Bearer ${dan.token}` }, autoPong: false });
+    sockets.push(reader);
+    await once(reader, 'open');
+    const sender = await WsClient.connect(beating.url, eve.token);
+    sockets.push(sender);
+    let closed = false;
+    reader.once('close', () => (closed = true));
+    const flowing = setInterval(() => void sender.request({ t: 'signal', rid: sender.nextRid(), to: dan.deviceId, body: randomBytes(1024) }).catch(() => {}), 20);
+    await new Promise((resolve) => setTimeout(resolve, 2_000)); // ten heartbeats
+    clearInterval(flowing);
+    assert.equal(closed, false, 'still connected while it reads');
+    const [code] = await Promise.race([
+      once(reader, 'close'),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('still connected long after it had nothing more to read')), 10_000)),
+    ]);
+    assert.equal(code, 1006, 'then terminated, with no echo and nothing read');
   });
 });
