@@ -20,7 +20,8 @@
 // batch is opened in place; and version 3's AES-256-GCM opens at about twice libsodium's speed. Streams and
 // ranges, which hand each chunk to a caller that keeps it, read into pooled buffers instead and hand out OpenSSL's
 // own output; ranges read only their chunks (figures in docs/storage.md section 6).
-import { open, rm, stat, rename, type FileHandle } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync, readvSync } from 'node:fs';
+import { open, rm, stat, rename } from 'node:fs/promises';
 import { CHUNK_NONCE_PREFIX_BYTES, CHUNK_TAG_BYTES, ChunkCipher } from '../crypto/chunk-stream.ts';
 import { GCM_NONCE_PREFIX_BYTES, GCM_TAG_BYTES, GcmChunkCipher } from '../crypto/gcm-chunk-stream.ts';
 import {
@@ -147,7 +148,7 @@ export async function writeEncryptedFile(file: string, key: Uint8Array, source: 
   }
 }
 
-async function readExactly(handle: FileHandle, length: number, position: number, buffer = new Uint8Array(length)): Promise<Uint8Array> {
+async function readExactly(handle: ReadableFile, length: number, position: number, buffer = new Uint8Array(length)): Promise<Uint8Array> {
   let filled = 0;
   while (filled < length) {
     const { bytesRead } = await handle.read(buffer, filled, length - filled, position + filled);
@@ -158,27 +159,85 @@ async function readExactly(handle: FileHandle, length: number, position: number,
 }
 
 /**
- * Decrypts `file` chunk by chunk. Throws VaultError CORRUPT if anything fails to authenticate, the file ends early,
- * carries data after the final chunk, or decrypts to a size other than `expectedSize`. Memory stays at two batches
- * of chunks. Each chunk yielded is a new array the caller may keep; with `into` (expectedSize bytes), versions 2
- * and 3 decrypt straight into it instead and yield views of it: no copy to gather.
+ * What the readers below need of an open file, and close when they are done: node's FileHandle, or the blocking
+ * calls of openAttachmentFileSync where a round trip to the I/O threads per call would cost more than the call.
  */
-export async function* readEncryptedFile(file: string, key: Uint8Array, expectedSize: number, into?: Uint8Array): AsyncGenerator<Uint8Array> {
-  for await (const { bytes } of readChunksFrom(file, key, expectedSize, 0, expectedSize, into)) yield bytes;
+export interface ReadableFile {
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  readv(buffers: Uint8Array[], position: number): Promise<{ bytesRead: number }>;
+  stat(): Promise<{ size: number }>;
+  close(): Promise<void>;
+}
+
+const missingFile = (error: unknown) => {
+  const mapped = classify(error);
+  return mapped.code === 'NOT_FOUND' ? new VaultError('CORRUPT', 'attachment file is missing') : mapped;
+};
+
+/** Opens an attachment file for reading, started beside the key's lookup so the open's round trip costs nothing. */
+export async function openAttachmentFile(file: string): Promise<ReadableFile> {
+  try {
+    return await open(file, 'r');
+  } catch (error) {
+    throw missingFile(error);
+  }
 }
 
 /**
- * `length` plaintext bytes from `offset` (fewer where the file ends), checked as readEncryptedFile checks: versions
- * 2 and 3 read and open only the chunks that hold them, so reading a large file piece by piece costs each piece,
- * not all that comes before it; version 1 (64 KiB secretstream, which cannot start in the middle) is read up to them.
- * A range one chunk holds (files.read asks for whole chunks) is handed back as a view of that chunk, not copied.
+ * Opens an attachment file whose reads block the thread: for the vault's worker, which reads a range (one MiB, a
+ * viewer's files.read) in the time three round trips to the I/O threads take (open, read, close; about 0.15 ms each
+ * here). The promises it returns are settled when returned, so a range read in the worker finishes before it takes
+ * its next request.
  */
-export async function readEncryptedRange(file: string, key: Uint8Array, expectedSize: number, offset: number, length: number): Promise<Uint8Array> {
+export function openAttachmentFileSync(file: string): ReadableFile {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (error) {
+    throw missingFile(error);
+  }
+  const settled = <T>(call: () => T): Promise<T> => {
+    try {
+      return Promise.resolve(call());
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  };
+  return {
+    read: (buffer, offset, length, position) => settled(() => ({ bytesRead: readSync(fd, buffer, offset, length, position) })),
+    readv: (buffers, position) => settled(() => ({ bytesRead: readvSync(fd, buffers, position) })),
+    stat: () => settled(() => fstatSync(fd)),
+    close: () => settled(() => closeSync(fd)),
+  };
+}
+
+/**
+ * Decrypts the file open in `handle` chunk by chunk, and closes it. Throws VaultError CORRUPT if anything fails to
+ * authenticate, the file ends early, carries data after the final chunk, or decrypts to a size other than
+ * `expectedSize`. Memory stays at two batches of chunks. Each chunk yielded is a new array the caller may keep;
+ * with `into` (expectedSize bytes), versions 2 and 3 decrypt straight into it instead and yield views of it: no
+ * copy to gather.
+ */
+export async function* readEncryptedFile(handle: ReadableFile, key: Uint8Array, expectedSize: number, into?: Uint8Array): AsyncGenerator<Uint8Array> {
+  for await (const { bytes } of readChunksFrom(handle, key, expectedSize, 0, expectedSize, into)) yield bytes;
+}
+
+/**
+ * `length` plaintext bytes from `offset` (fewer where the file ends) of the file open in `handle`, which it closes,
+ * checked as readEncryptedFile checks: versions 2 and 3 read and open only the chunks that hold them, so reading a
+ * large file piece by piece costs each piece, not all that comes before it; version 1 (64 KiB secretstream, which
+ * cannot start in the middle) is read up to them. A range one chunk holds (files.read asks for whole chunks) is
+ * handed back as a view of that chunk, not copied.
+ */
+export async function readEncryptedRange(handle: ReadableFile, key: Uint8Array, expectedSize: number, offset: number, length: number): Promise<Uint8Array> {
   const wanted = Math.max(0, Math.min(length, expectedSize - offset));
-  if (wanted === 0) return new Uint8Array(0);
+  if (wanted === 0) {
+    await handle.close();
+    return new Uint8Array(0);
+  }
   let out: Uint8Array | null = null;
   let filled = 0;
-  for await (const { at, bytes } of readChunksFrom(file, key, expectedSize, offset, offset + wanted)) {
+  for await (const { at, bytes } of readChunksFrom(handle, key, expectedSize, offset, offset + wanted)) {
     const piece = bytes.subarray(Math.max(0, offset + filled - at)).subarray(0, wanted - filled);
     if (piece.length === 0) continue; // a version 1 chunk before the range
     if (piece.length === wanted) return piece;
@@ -192,21 +251,24 @@ export async function readEncryptedRange(file: string, key: Uint8Array, expected
 
 /**
  * The file's chunks with the plaintext offset each starts at, from the one holding `fromByte` up to the one holding
- * the byte before `toByte` (version 1: from 0, and on for as long as the caller asks).
+ * the byte before `toByte` (version 1: from 0, and on for as long as the caller asks). Closes `handle`.
+ *
+ * Files are written in the current version, so its chunks are read at once, beside the header and the file's
+ * length, not after them: one round trip to the I/O threads fewer per range (the cost files.read measured). A file
+ * of another version has that guess dropped and is read again in its own layout.
  */
-async function* readChunksFrom(file: string, key: Uint8Array, expectedSize: number, fromByte: number, toByte: number, into?: Uint8Array): AsyncGenerator<{ at: number; bytes: Uint8Array }> {
-  let handle: FileHandle;
+async function* readChunksFrom(handle: ReadableFile, key: Uint8Array, expectedSize: number, fromByte: number, toByte: number, into?: Uint8Array): AsyncGenerator<{ at: number; bytes: Uint8Array }> {
+  const chunks = Math.max(1, Math.ceil(expectedSize / CHUNK_BYTES));
+  const first = Math.min(Math.floor(fromByte / CHUNK_BYTES), chunks - 1);
+  const end = Math.max(first + 1, Math.min(chunks, Math.ceil(toByte / CHUNK_BYTES)));
+  const readsFor = (preambleBytes: number) => new ChunkReads(handle, preambleBytes, expectedSize, first === 0 ? into : undefined, first, end);
+  const guessed = readsFor(PREAMBLE_BYTES);
   try {
-    handle = await open(file, 'r');
-  } catch (error) {
-    const mapped = classify(error);
-    throw mapped.code === 'NOT_FOUND' ? new VaultError('CORRUPT', 'attachment file is missing') : mapped;
-  }
-  try {
-    // the longest preamble (version 1's) and the length at once: two round trips to the I/O threads fewer per range
+    // the longest preamble (version 1's) and the length at once
     const [head, { size }] = await Promise.all([readExactly(handle, V1.preamble, 0), handle.stat()]);
     if (head.length < ATTACHMENT_MAGIC.length + 1 || !ATTACHMENT_MAGIC.every((byte, i) => head[i] === byte)) throw new VaultError('CORRUPT', 'attachment file has no valid header');
     const version = head[ATTACHMENT_MAGIC.length];
+    if (version !== ATTACHMENT_VERSION) await guessed.release(); // before anything else reads into `into`
     if (version === 1) {
       let at = 0;
       for await (const bytes of readVersion1(handle, head, key, expectedSize)) {
@@ -214,16 +276,19 @@ async function* readChunksFrom(file: string, key: Uint8Array, expectedSize: numb
         at += bytes.length;
       }
     } else if (version === 2 || version === 3) {
-      const chunks = Math.max(1, Math.ceil(expectedSize / CHUNK_BYTES));
-      const first = Math.min(Math.floor(fromByte / CHUNK_BYTES), chunks - 1);
-      const end = Math.max(first + 1, Math.min(chunks, Math.ceil(toByte / CHUNK_BYTES)));
-      let index = first;
-      for await (const bytes of readStream(handle, head, size, version, key, expectedSize, first === 0 ? into : undefined, first, end)) yield { at: CHUNK_BYTES * index++, bytes };
+      const reads = version === ATTACHMENT_VERSION ? guessed : readsFor(V2_PREAMBLE_BYTES);
+      try {
+        let index = first;
+        for await (const bytes of openChunks(reads, head, size, version, key, expectedSize)) yield { at: CHUNK_BYTES * index++, bytes };
+      } finally {
+        await reads.release();
+      }
     } else throw new VaultError('UNSUPPORTED_VERSION', `attachment file version ${version} is not supported`);
   } catch (error) {
     if (error instanceof CryptoError) throw new VaultError('CORRUPT', 'attachment file does not authenticate');
     throw classify(error);
   } finally {
+    await guessed.release();
     await handle.close();
   }
 }
@@ -244,7 +309,7 @@ async function transferAll(transfer: (buffers: Uint8Array[], position: number) =
   }
 }
 
-const readvAll = (handle: FileHandle, buffers: Uint8Array[], position: number) =>
+const readvAll = (handle: ReadableFile, buffers: Uint8Array[], position: number) =>
   transferAll((pending, at) => handle.readv(pending, at).then(({ bytesRead }) => bytesRead), buffers, position);
 
 /**
@@ -261,13 +326,78 @@ const giveBackSealedBuffer = (buffer: Uint8Array) => {
 };
 
 /**
- * Versions 2 and 3: the recorded size says how many chunks there are and how long each is, so the file's length is
- * checked first, then chunks `start` to `end` (exclusive) are read a batch at a time, the next batch read while
- * this one is opened. With `into` (the whole file), each chunk's ciphertext is read where its plaintext goes and
- * its tag aside, and opened there in place; otherwise the sealed chunks are read as they lie into pooled buffers
- * and each is opened into a new array (node:crypto's own output) for the caller to keep.
+ * Versions 2 and 3: chunks `start` to `end` (exclusive) of a file whose chunks begin at `preambleBytes`, read a batch
+ * at a time from construction on, the next batch read while the caller opens this one. With `into` (the whole
+ * file), each chunk's ciphertext is read where its plaintext goes and its tag aside, to be opened there in place;
+ * otherwise the sealed chunks are read as they lie into pooled buffers.
  */
-async function* readStream(handle: FileHandle, head: Uint8Array, size: number, version: 2 | 3, key: Uint8Array, expectedSize: number, into: Uint8Array | undefined, start: number, end: number): AsyncGenerator<Uint8Array> {
+class ChunkReads {
+  readonly #handle: ReadableFile;
+  readonly #preambleBytes: number;
+  readonly #expectedSize: number;
+  readonly #inPlace: Uint8Array | null;
+  readonly #end: number;
+  readonly #buffers: Uint8Array[];
+  #reading: Promise<{ ciphertext: Uint8Array; tag: Uint8Array }[]>;
+  #next: number;
+  #released = false;
+
+  constructor(handle: ReadableFile, preambleBytes: number, expectedSize: number, into: Uint8Array | undefined, start: number, end: number) {
+    this.#handle = handle;
+    this.#preambleBytes = preambleBytes;
+    this.#expectedSize = expectedSize;
+    this.#inPlace = into?.length === expectedSize ? into : null;
+    this.#end = end;
+    this.#buffers = this.#inPlace ? [new Uint8Array(CHUNKS_PER_IO * TAG_BYTES), new Uint8Array(CHUNKS_PER_IO * TAG_BYTES)] : [takeSealedBuffer(), takeSealedBuffer()];
+    this.#next = start;
+    this.#reading = this.#readBatch(start, this.#buffers[0]!);
+    this.#reading.catch(() => {}); // a guess dropped unread, or a reader that stops early, is not an unheard failure
+  }
+
+  get inPlace(): boolean {
+    return this.#inPlace !== null;
+  }
+
+  /** Each batch in turn, with the index of its first chunk. */
+  async *batches(): AsyncGenerator<{ first: number; batch: { ciphertext: Uint8Array; tag: Uint8Array }[] }> {
+    for (let n = 1; this.#next < this.#end; n++) {
+      const first = this.#next;
+      const batch = await this.#reading;
+      this.#next += CHUNKS_PER_IO;
+      if (this.#next < this.#end) this.#reading = this.#readBatch(this.#next, this.#buffers[n % 2]!);
+      yield { first, batch };
+    }
+  }
+
+  /** Waits for the read under way (none may run on a closed file) and gives the pooled buffers back. */
+  async release(): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    await this.#reading.catch(() => {});
+    if (!this.#inPlace) this.#buffers.forEach(giveBackSealedBuffer);
+  }
+
+  async #readBatch(first: number, buffer: Uint8Array) {
+    const plainLength = (index: number) => Math.min(CHUNK_BYTES, this.#expectedSize - index * CHUNK_BYTES);
+    const inPlace = this.#inPlace;
+    const sealed: { ciphertext: Uint8Array; tag: Uint8Array }[] = [];
+    let used = 0;
+    for (let index = first; index < Math.min(this.#end, first + CHUNKS_PER_IO); index++) {
+      const length = plainLength(index);
+      const ciphertext = inPlace ? inPlace.subarray(index * CHUNK_BYTES, index * CHUNK_BYTES + length) : buffer.subarray(used, (used += length));
+      sealed.push({ ciphertext, tag: buffer.subarray(used, (used += TAG_BYTES)) });
+    }
+    await readvAll(this.#handle, inPlace ? sealed.flatMap(({ ciphertext, tag }) => [ciphertext, tag]) : [buffer.subarray(0, used)], this.#preambleBytes + first * SEALED_CHUNK_BYTES);
+    return sealed;
+  }
+}
+
+/**
+ * Versions 2 and 3: the recorded size says how many chunks there are and how long each is, so the file's length is
+ * checked first, then the chunks `reads` brings are opened: in place when it reads into the caller's array,
+ * otherwise each into a new array (node:crypto's own output) for the caller to keep.
+ */
+async function* openChunks(reads: ChunkReads, head: Uint8Array, size: number, version: 2 | 3, key: Uint8Array, expectedSize: number): AsyncGenerator<Uint8Array> {
   const preambleBytes = version === 3 ? PREAMBLE_BYTES : V2_PREAMBLE_BYTES;
   if (head.length < preambleBytes) throw new VaultError('CORRUPT', 'attachment file has no valid header');
   const prefix = head.subarray(ATTACHMENT_MAGIC.length + 1, preambleBytes);
@@ -276,42 +406,20 @@ async function* readStream(handle: FileHandle, head: Uint8Array, size: number, v
   const fileBytes = preambleBytes + expectedSize + chunks * TAG_BYTES;
   if (size < fileBytes) throw new VaultError('CORRUPT', 'attachment file is truncated');
   if (size > fileBytes) throw new VaultError('CORRUPT', 'attachment file has data after its final chunk');
-  const plainLength = (index: number) => Math.min(CHUNK_BYTES, expectedSize - index * CHUNK_BYTES);
-  const inPlace = into?.length === expectedSize ? into : null;
-  const buffers = inPlace ? [new Uint8Array(CHUNKS_PER_IO * TAG_BYTES), new Uint8Array(CHUNKS_PER_IO * TAG_BYTES)] : [takeSealedBuffer(), takeSealedBuffer()];
-  const readBatch = async (first: number, buffer: Uint8Array) => {
-    const sealed: { ciphertext: Uint8Array; tag: Uint8Array }[] = [];
-    let used = 0;
-    for (let index = first; index < Math.min(end, first + CHUNKS_PER_IO); index++) {
-      const length = plainLength(index);
-      const ciphertext = inPlace ? inPlace.subarray(index * CHUNK_BYTES, index * CHUNK_BYTES + length) : buffer.subarray(used, (used += length));
-      sealed.push({ ciphertext, tag: buffer.subarray(used, (used += TAG_BYTES)) });
-    }
-    await readvAll(handle, inPlace ? sealed.flatMap(({ ciphertext, tag }) => [ciphertext, tag]) : [buffer.subarray(0, used)], preambleBytes + first * SEALED_CHUNK_BYTES);
-    return sealed;
-  };
-  let reading = readBatch(start, buffers[0]!);
-  try {
-    for (let first = start, n = 1; first < end; first += CHUNKS_PER_IO, n++) {
-      const batch = await reading;
-      if (first + CHUNKS_PER_IO < end) reading = readBatch(first + CHUNKS_PER_IO, buffers[n % 2]!);
-      for (const [i, { ciphertext, tag }] of batch.entries()) {
-        const index = first + i;
-        const final = index === chunks - 1;
-        if (!inPlace) yield cipher.opened(ciphertext, tag, index, final);
-        else {
-          cipher.openDetached(ciphertext, ciphertext, tag, index, final);
-          yield ciphertext;
-        }
+  for await (const { first, batch } of reads.batches()) {
+    for (const [i, { ciphertext, tag }] of batch.entries()) {
+      const index = first + i;
+      const final = index === chunks - 1;
+      if (!reads.inPlace) yield cipher.opened(ciphertext, tag, index, final);
+      else {
+        cipher.openDetached(ciphertext, ciphertext, tag, index, final);
+        yield ciphertext;
       }
     }
-  } finally {
-    await reading.catch(() => {}); // a reader that stopped early leaves no read running on a closed file
-    if (!inPlace) buffers.forEach(giveBackSealedBuffer);
   }
 }
 
-async function* readVersion1(handle: FileHandle, preamble: Uint8Array, key: Uint8Array, expectedSize: number): AsyncGenerator<Uint8Array> {
+async function* readVersion1(handle: ReadableFile, preamble: Uint8Array, key: Uint8Array, expectedSize: number): AsyncGenerator<Uint8Array> {
   if (preamble.length < V1.preamble) throw new VaultError('CORRUPT', 'attachment file has no valid header');
   const puller = streamPuller(key, preamble.subarray(ATTACHMENT_MAGIC.length + 1));
   let position = V1.preamble;

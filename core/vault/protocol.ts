@@ -44,6 +44,11 @@ export interface Operations {
   /** Removes freed pages, checkpoints and truncates the WAL. */
   compact: { args: { vacuum: 'incremental' | 'full' }; result: DatabaseShredResult };
   integrityCheck: { args: { quick: boolean }; result: string[] };
+  /**
+   * `length` bytes of attachment `id` (its file is `file`) from `offset`, read and decrypted here: one round trip
+   * for the key's lookup, the file's reads and the decryption, and the file's key never leaves the worker.
+   */
+  attachmentRange: { args: { file: string; id: string; offset: number; length: number }; result: Uint8Array };
   close: { args: Record<string, never>; result: null };
 }
 

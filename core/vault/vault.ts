@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ARGON2ID_MODERATE, memzero, randomBytes, toHex, type Argon2idParams } from '../crypto/sodium.ts';
-import { readEncryptedFile, readEncryptedRange, shredFile, writeEncryptedFile, type AttachmentSource } from './attachment-file.ts';
+import { openAttachmentFile, readEncryptedFile, type ReadableFile, shredFile, writeEncryptedFile, type AttachmentSource } from './attachment-file.ts';
 import { VaultError, classify } from './errors.ts';
 import { acquireInstanceLock, type InstanceLock } from './instance-lock.ts';
 import {
@@ -55,6 +55,8 @@ export function vaultExists(dir: string): boolean {
 
 /** Vaults this process has open, by real path: key-file maintenance on them needs no second instance lock. */
 const openHere = new Map<string, Vault>();
+/** The worker answers one request at a time, so a range read holds the database for its length: a viewer's worth. */
+const MAX_RANGE_BYTES = 8 * 1024 * 1024;
 
 function canonical(dir: string): string {
   try {
@@ -348,45 +350,68 @@ export class Vault implements SqlExecutor {
     return this.#sql.get<AttachmentInfo & Row>('SELECT id, size, message AS messageRowId, created_at AS createdAt FROM attachments WHERE id = ?', [id]);
   }
 
-  /** Decrypts an attachment chunk by chunk (1 MiB of plaintext each; 64 KiB for files of format 1). */
-  async *attachmentStream(id: string): AsyncGenerator<Uint8Array> {
+  /**
+   * The attachment's key and size, with its file opened beside the lookup rather than after it: files.read reads a
+   * viewer's file one range per call, and each round trip to the worker or the I/O threads is a share of its cost.
+   * The handle goes to a read function, which closes it; the caller wipes the key.
+   */
+  async #openAttachment(id: string): Promise<{ handle: ReadableFile; key: Uint8Array; size: number }> {
     checkAttachmentId(id);
-    const row = await this.#sql.get<{ key: Uint8Array; size: number }>('SELECT file_key AS key, size FROM attachments WHERE id = ?', [id]);
-    if (!row) throw new VaultError('NOT_FOUND', 'no such attachment');
+    const opening = openAttachmentFile(path.join(this.paths.attachments, id));
+    opening.catch(() => {}); // its failure is heard where it is awaited below, or not at all when there is no such attachment
+    const abandon = () => void opening.then((handle) => handle.close()).catch(() => {});
+    let row: { key: Uint8Array; size: number } | undefined;
     try {
-      yield* readEncryptedFile(path.join(this.paths.attachments, id), row.key, row.size);
-    } finally {
+      row = await this.#sql.get<{ key: Uint8Array; size: number }>('SELECT file_key AS key, size FROM attachments WHERE id = ?', [id]);
+    } catch (error) {
+      abandon();
+      throw error;
+    }
+    if (!row) {
+      abandon();
+      throw new VaultError('NOT_FOUND', 'no such attachment');
+    }
+    try {
+      return { handle: await opening, key: row.key, size: row.size };
+    } catch (error) {
       memzero(row.key);
+      throw error;
     }
   }
 
-  /** `length` bytes of an attachment from `offset` (fewer at its end), decrypting only the chunks that hold them. */
+  /** Decrypts an attachment chunk by chunk (1 MiB of plaintext each; 64 KiB for files of format 1). */
+  async *attachmentStream(id: string): AsyncGenerator<Uint8Array> {
+    const { handle, key, size } = await this.#openAttachment(id);
+    try {
+      yield* readEncryptedFile(handle, key, size);
+    } finally {
+      memzero(key);
+    }
+  }
+
+  /**
+   * `length` bytes of an attachment from `offset` (fewer at its end), decrypting only the chunks that hold them; in
+   * the vault's worker, where the file's key stays (files.read's one MiB at a time: a viewer, not a stream).
+   */
   async readAttachmentRange(id: string, offset: number, length: number): Promise<Uint8Array> {
     checkAttachmentId(id);
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) throw new VaultError('INVALID_ARGUMENT', 'an attachment range is a whole offset and length from 0');
-    const row = await this.#sql.get<{ key: Uint8Array; size: number }>('SELECT file_key AS key, size FROM attachments WHERE id = ?', [id]);
-    if (!row) throw new VaultError('NOT_FOUND', 'no such attachment');
-    try {
-      return await readEncryptedRange(path.join(this.paths.attachments, id), row.key, row.size, offset, length);
-    } finally {
-      memzero(row.key);
-    }
+    if (length > MAX_RANGE_BYTES) throw new VaultError('INVALID_ARGUMENT', `an attachment range is at most ${MAX_RANGE_BYTES / (1024 * 1024)} MiB; stream a longer read`);
+    return this.#sql.call('attachmentRange', { file: path.join(this.paths.attachments, id), id, offset, length });
   }
 
   async readAttachment(id: string): Promise<Uint8Array> {
-    checkAttachmentId(id);
-    const row = await this.#sql.get<{ key: Uint8Array; size: number }>('SELECT file_key AS key, size FROM attachments WHERE id = ?', [id]);
-    if (!row) throw new VaultError('NOT_FOUND', 'no such attachment');
+    const { handle, key, size } = await this.#openAttachment(id);
     // decrypted in place where the format allows (2 and 3); chunks of format 1 are copied in
-    const out = new Uint8Array(row.size);
+    const out = new Uint8Array(size);
     let offset = 0;
     try {
-      for await (const chunk of readEncryptedFile(path.join(this.paths.attachments, id), row.key, row.size, out)) {
+      for await (const chunk of readEncryptedFile(handle, key, size, out)) {
         if (chunk.buffer !== out.buffer) out.set(chunk, offset);
         offset += chunk.length;
       }
     } finally {
-      memzero(row.key);
+      memzero(key);
     }
     return out;
   }

@@ -2,6 +2,7 @@
 // protocol.ts one at a time, in order. Runs in a worker thread so a long query never blocks the caller's thread.
 import { statSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
+import { openAttachmentFileSync, readEncryptedRange } from './attachment-file.ts';
 import type { Database, PreparedStatement } from './sqlite.ts';
 import { openConnection } from './connection.ts';
 import { VaultError, toShape } from './errors.ts';
@@ -77,7 +78,20 @@ function compact(vacuum: 'incremental' | 'full'): DatabaseShredResult {
   return { pagesFreed: Math.max(0, freeBefore - freeAfter), walBytesTruncated, databaseBytesBefore, databaseBytesAfter: fileSize(databaseFile) };
 }
 
-type Handlers = { [K in keyof Operations]: (args: Operations[K]['args']) => Operations[K]['result'] };
+/** The range read of files.read, in the worker (protocol.ts says why). Its blocking reads keep requests in order. */
+async function attachmentRange({ file, id, offset, length }: Operations['attachmentRange']['args']): Promise<Uint8Array> {
+  const row = prepared('SELECT file_key AS key, size FROM attachments WHERE id = ?').get(id) as { key: Buffer; size: number } | undefined;
+  if (!row) throw new VaultError('NOT_FOUND', 'no such attachment');
+  try {
+    const bytes = await readEncryptedRange(openAttachmentFileSync(file), row.key, row.size, offset, length);
+    // sent by transfer, so it must own its whole buffer: a view into a chunk is copied out
+    return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+  } finally {
+    row.key.fill(0);
+  }
+}
+
+type Handlers = { [K in keyof Operations]: (args: Operations[K]['args']) => Operations[K]['result'] | Promise<Operations[K]['result']> };
 
 const handlers: Handlers = {
   open(args) {
@@ -107,6 +121,7 @@ const handlers: Handlers = {
     const rows = connection().pragma(args.quick ? 'quick_check' : 'integrity_check') as Record<string, string>[];
     return rows.map((row) => Object.values(row)[0]!).filter((line) => line !== 'ok');
   },
+  attachmentRange,
   close() {
     statements.clear();
     db?.close();
@@ -117,13 +132,17 @@ const handlers: Handlers = {
 
 const port = parentPort;
 if (!port) throw new Error('core/vault/worker.ts must run in a worker thread');
+// Answered strictly in order, the asynchronous handler too: each request waits for the one before it.
+let answered: Promise<void> = Promise.resolve();
 port.on('message', (request: Request) => {
-  let response: Response;
-  try {
-    const handler = handlers[request.op] as (args: unknown) => unknown;
-    response = { id: request.id, ok: true, result: handler(request.args) };
-  } catch (error) {
-    response = { id: request.id, ok: false, error: toShape(error) };
-  }
-  port.postMessage(response);
+  answered = answered.then(async () => {
+    let response: Response;
+    try {
+      const handler = handlers[request.op] as (args: unknown) => unknown;
+      response = { id: request.id, ok: true, result: await handler(request.args) };
+    } catch (error) {
+      response = { id: request.id, ok: false, error: toShape(error) };
+    }
+    port.postMessage(response, response.ok && response.result instanceof Uint8Array ? [response.result.buffer as ArrayBuffer] : []);
+  });
 });

@@ -1,15 +1,21 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
-import { CHUNK_BYTES, PREAMBLE_BYTES, SEALED_CHUNK_BYTES, readEncryptedFile, readEncryptedRange, writeEncryptedFile } from '../../../core/vault/attachment-file.ts';
+import { CHUNK_BYTES, PREAMBLE_BYTES, SEALED_CHUNK_BYTES, openAttachmentFile, openAttachmentFileSync, readEncryptedFile, readEncryptedRange, writeEncryptedFile } from '../../../core/vault/attachment-file.ts';
 import { streamPusher } from '../../../core/crypto/sodium.ts';
 import { CHUNK_NONCE_PREFIX_BYTES, CHUNK_TAG_BYTES, ChunkCipher } from '../../../core/crypto/chunk-stream.ts';
 import { GcmChunkCipher } from '../../../core/crypto/gcm-chunk-stream.ts';
 import { createVault, VaultError, type Vault, type VaultErrorCode } from '../../../core/vault/index.ts';
 import { makeMessages, PASSPHRASE, tempDir, TEST_KDF } from '../../support/vault-helpers.ts';
+
+/** The read functions take an open file, as the vault hands them one. */
+async function* decryptFile(file: string, key: Uint8Array, size: number, into?: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield* readEncryptedFile(await openAttachmentFile(file), key, size, into);
+}
+const decryptRange = async (file: string, key: Uint8Array, size: number, offset: number, length: number) => readEncryptedRange(await openAttachmentFile(file), key, size, offset, length);
 
 // Test payloads come from node:crypto: libsodium's randombytes_buf is very slow for megabytes (it is for keys).
 const randomBytes = (length: number): Uint8Array => new Uint8Array(nodeRandomBytes(length));
@@ -137,7 +143,7 @@ test('tampering is detected: flipped bytes, truncation, appended data, swapped c
   const p = PREAMBLE_BYTES;
   const read = (bytes: Uint8Array, k = key, size = data.length) => {
     writeFileSync(file, bytes);
-    return collect(readEncryptedFile(file, k, size));
+    return collect(decryptFile(file, k, size));
   };
   assert.deepEqual(await read(original), Buffer.from(data));
   const flipped = Buffer.from(original);
@@ -159,21 +165,8 @@ test('tampering is detected: flipped bytes, truncation, appended data, swapped c
   for (const [name, attempt, code] of cases) await assert.rejects(attempt(), isVaultError(code), name);
 });
 
-test('files written in version 1 (secretstream, 64 KiB chunks) are still read, and refused when tampered with', async (t) => {
-  const key = randomBytes(32);
-  const data = randomBytes(3 * 64 * 1024 + 99);
-  const file = versionOneFile(t, key, data);
-  assert.deepEqual(await collect(readEncryptedFile(file, key, data.length)), Buffer.from(data));
-  const flipped = readFileSync(file);
-  flipped[100]! ^= 1;
-  writeFileSync(file, flipped);
-  await assert.rejects(collect(readEncryptedFile(file, key, data.length)), isVaultError('CORRUPT'));
-});
-
-test('files written in version 2 (XChaCha20-Poly1305 STREAM, 1 MiB chunks) are still read, and refused when tampered with', async (t) => {
-  const key = randomBytes(32);
-  const data = randomBytes(2 * CHUNK_BYTES + 77);
-  // a version 2 file as the vault wrote it before format 3: "WDAT" 0x02, a 15-byte nonce prefix, sealed chunks
+/** A version 2 file as the vault wrote it before format 3: "WDAT" 0x02, a 15-byte nonce prefix, sealed chunks. */
+function versionTwoFile(t: TestContext, key: Uint8Array, data: Uint8Array): string {
   const prefix = randomBytes(CHUNK_NONCE_PREFIX_BYTES);
   const cipher = new ChunkCipher(key, prefix);
   const parts: Uint8Array[] = [Uint8Array.from([0x57, 0x44, 0x41, 0x54, 0x02]), prefix];
@@ -183,14 +176,32 @@ test('files written in version 2 (XChaCha20-Poly1305 STREAM, 1 MiB chunks) are s
   }
   const file = path.join(tempDir(t), 'v2');
   writeFileSync(file, Buffer.concat(parts));
-  assert.deepEqual(await collect(readEncryptedFile(file, key, data.length)), Buffer.from(data));
+  return file;
+}
+
+test('files written in version 1 (secretstream, 64 KiB chunks) are still read, and refused when tampered with', async (t) => {
+  const key = randomBytes(32);
+  const data = randomBytes(3 * 64 * 1024 + 99);
+  const file = versionOneFile(t, key, data);
+  assert.deepEqual(await collect(decryptFile(file, key, data.length)), Buffer.from(data));
+  const flipped = readFileSync(file);
+  flipped[100]! ^= 1;
+  writeFileSync(file, flipped);
+  await assert.rejects(collect(decryptFile(file, key, data.length)), isVaultError('CORRUPT'));
+});
+
+test('files written in version 2 (XChaCha20-Poly1305 STREAM, 1 MiB chunks) are still read, and refused when tampered with', async (t) => {
+  const key = randomBytes(32);
+  const data = randomBytes(2 * CHUNK_BYTES + 77);
+  const file = versionTwoFile(t, key, data);
+  assert.deepEqual(await collect(decryptFile(file, key, data.length)), Buffer.from(data));
   const into = new Uint8Array(data.length);
-  for await (const chunk of readEncryptedFile(file, key, data.length, into)) assert.equal(chunk.buffer, into.buffer, 'decrypted in place into the caller\'s buffer');
+  for await (const chunk of decryptFile(file, key, data.length, into)) assert.equal(chunk.buffer, into.buffer, 'decrypted in place into the caller\'s buffer');
   assert.deepEqual(Buffer.from(into), Buffer.from(data));
   const flipped = readFileSync(file);
   flipped[CHUNK_BYTES + 40]! ^= 1;
   writeFileSync(file, flipped);
-  await assert.rejects(collect(readEncryptedFile(file, key, data.length)), isVaultError('CORRUPT'));
+  await assert.rejects(collect(decryptFile(file, key, data.length)), isVaultError('CORRUPT'));
 });
 
 test('new files are version 3 (AES-256-GCM): a chunk is bound to its place and its last-chunk flag, and its key', async (t) => {
@@ -247,11 +258,48 @@ test('a range of an attachment reads only the chunks that hold it, in every form
   await assert.rejects(vault.readAttachmentRange(id, 3 * CHUNK_BYTES, 10), isVaultError('CORRUPT'), 'a file of the wrong length is refused whatever the range');
 });
 
+test('ranges are read in the vault\'s worker: files of every version, in order with the requests around them, and bounded', async (t) => {
+  const vault = await newVault(t);
+  const key = randomBytes(32);
+  const data = randomBytes(2 * CHUNK_BYTES + 4321);
+  for (const make of [versionOneFile, versionTwoFile]) {
+    // an attachment row whose file an older build wrote
+    const id = await vault.putAttachment(new Uint8Array(1));
+    copyFileSync(make(t, key, data), path.join(vault.paths.attachments, id));
+    await vault.run('UPDATE attachments SET file_key = ?, size = ? WHERE id = ?', [key, data.length, id]);
+    for (const [offset, length] of [[0, CHUNK_BYTES], [CHUNK_BYTES - 3, 9], [2 * CHUNK_BYTES, CHUNK_BYTES]] as const) {
+      assert.deepEqual(Buffer.from(await vault.readAttachmentRange(id, offset, length)), Buffer.from(data.subarray(offset, offset + length)), `${make.name} ${offset}+${length}`);
+    }
+  }
+  const id = await vault.putAttachment(data);
+  // asked before the delete, answered before it: the worker takes one request at a time, this one too
+  const [range] = await Promise.all([vault.readAttachmentRange(id, CHUNK_BYTES, CHUNK_BYTES), vault.deleteAttachment(id)]);
+  assert.deepEqual(Buffer.from(range), Buffer.from(data.subarray(CHUNK_BYTES, 2 * CHUNK_BYTES)));
+  await assert.rejects(vault.readAttachmentRange(id, 0, 10), isVaultError('NOT_FOUND'));
+  const kept = await vault.putAttachment(data);
+  await assert.rejects(vault.readAttachmentRange(kept, 0, 8 * CHUNK_BYTES + 1), isVaultError('INVALID_ARGUMENT'), 'a viewer\'s range, not a whole file in one request');
+  rmSync(path.join(vault.paths.attachments, kept));
+  await assert.rejects(vault.readAttachmentRange(kept, 0, 10), (error: unknown) => isVaultError('CORRUPT')(error) && /missing/.test((error as Error).message));
+  assert.equal((await vault.attachmentInfo(kept))?.size, data.length, 'the vault still answers after a failed range');
+});
+
+test('the blocking file reads of the worker read as the asynchronous ones do, and fail alike', async (t) => {
+  const key = randomBytes(32);
+  const data = randomBytes(CHUNK_BYTES + 99);
+  const file = path.join(tempDir(t), 'f');
+  await writeEncryptedFile(file, key, data);
+  assert.deepEqual(Buffer.from(await readEncryptedRange(openAttachmentFileSync(file), key, data.length, 5, CHUNK_BYTES)), Buffer.from(data.subarray(5, 5 + CHUNK_BYTES)));
+  assert.deepEqual(await collect(readEncryptedFile(openAttachmentFileSync(file), key, data.length)), Buffer.from(data));
+  writeFileSync(file, readFileSync(file).subarray(0, PREAMBLE_BYTES + 10));
+  await assert.rejects(readEncryptedRange(openAttachmentFileSync(file), key, data.length, 0, 10), isVaultError('CORRUPT'));
+  assert.throws(() => openAttachmentFileSync(path.join(tempDir(t), 'absent')), isVaultError('CORRUPT'));
+});
+
 test('a range of a version 1 file (which cannot start mid-stream) is read up to it', async (t) => {
   const key = randomBytes(32);
   const data = randomBytes(3 * 64 * 1024 + 99);
   const file = versionOneFile(t, key, data);
-  assert.deepEqual(Buffer.from(await readEncryptedRange(file, key, data.length, 64 * 1024 - 3, 70_000)), Buffer.from(data.subarray(64 * 1024 - 3, 64 * 1024 - 3 + 70_000)));
+  assert.deepEqual(Buffer.from(await decryptRange(file, key, data.length, 64 * 1024 - 3, 70_000)), Buffer.from(data.subarray(64 * 1024 - 3, 64 * 1024 - 3 + 70_000)));
 });
 
 test('fuzz: random corruptions of an attachment file only ever produce VaultError', async (t) => {
@@ -265,7 +313,7 @@ test('fuzz: random corruptions of an attachment file only ever produce VaultErro
       const bytes = Buffer.from(original);
       bytes[at]! ^= xor;
       writeFileSync(file, bytes.subarray(0, cut));
-      await assert.rejects(collect(readEncryptedFile(file, key, CHUNK_BYTES + 50)), isVaultError('CORRUPT', 'UNSUPPORTED_VERSION'));
+      await assert.rejects(collect(decryptFile(file, key, CHUNK_BYTES + 50)), isVaultError('CORRUPT', 'UNSUPPORTED_VERSION'));
     }),
     { seed: 11, numRuns: 150 },
   );
