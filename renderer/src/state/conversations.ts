@@ -12,9 +12,15 @@ interface ConversationsState {
   setAll(conversations: Conversation[], seq: number): void;
   upsert(conversation: Conversation): void;
   select(id: string | undefined): void;
-  /** a message arrived or was sent: the sidebar's preview, order and counts follow */
-  noteMessage(message: Message, me: string | undefined): void;
+  /**
+   * a message arrived or was sent: the sidebar's preview, order and counts follow. `threadShown`: the message is a
+   * reply in the thread the side panel shows (it is read there as it arrives).
+   */
+  noteMessage(message: Message, me: string | undefined, threadShown?: boolean): void;
+  /** the conversation's own list was read (the mentions in its unread threads still count: see mentionsLeft) */
   markedRead(id: string): void;
+  /** the engine's count of mentions after a read: those in threads not read yet */
+  mentionsLeft(id: string, mentions: number): void;
   clear(): void;
 }
 
@@ -26,21 +32,24 @@ export const useConversations = create<ConversationsState>()((set) => ({
   loaded: false,
   setAll: (conversations, seq) => set({ byId: Object.fromEntries(conversations.map((c) => [c.id, c])), seq, loaded: true }),
   // the engine's view of the open conversation may be read before the markRead of what arrived there: it is seen
+  // (its mentions here are those of its unread threads, which this window counts as they arrive)
   upsert: (conversation) => set((s) => ({
-    byId: { ...s.byId, [conversation.id]: { ...s.byId[conversation.id], ...conversation, ...(s.selected === conversation.id ? { unread: 0, mentions: 0 } : {}) } },
+    byId: { ...s.byId, [conversation.id]: { ...s.byId[conversation.id], ...conversation, ...(s.selected === conversation.id ? { unread: 0, mentions: s.byId[conversation.id]?.mentions ?? 0 } : {}) } },
   })),
   select: (selected) => set((s) => ({
     selected,
     ...(selected && s.byId[selected] ? { byId: { ...s.byId, [selected]: { ...s.byId[selected]!, unread: 0, mentions: 0 } } } : {}),
   })),
-  noteMessage: (message, me) => set((s) => {
+  noteMessage: (message, me, threadShown = false) => set((s) => {
     const conversation = s.byId[message.conversation];
     if (!conversation) return {};
-    const unseen = !message.outgoing && message.sender !== me && s.selected !== message.conversation;
-    const mentioned = unseen && me !== undefined && message.mentions.includes(me);
     // as in Slack (and the engine's count): a reply in a thread does not make the channel unread, it is read in its
-    // thread (the root shows the count of replies); a mention in one still counts as a mention
+    // thread (the root shows the count of replies); a mention in one counts as a mention until that thread is read,
+    // the channel open or not
     const listed = !message.threadRoot;
+    const seen = listed ? s.selected === message.conversation : threadShown;
+    const unseen = !message.outgoing && message.sender !== me && !seen;
+    const mentioned = unseen && me !== undefined && message.mentions.includes(me);
     const newer = !conversation.lastMessageAt || message.sentAt >= conversation.lastMessageAt;
     return {
       byId: {
@@ -57,7 +66,8 @@ export const useConversations = create<ConversationsState>()((set) => ({
       },
     };
   }),
-  markedRead: (id) => set((s) => (s.byId[id] ? { byId: { ...s.byId, [id]: { ...s.byId[id]!, unread: 0, mentions: 0 } } } : {})),
+  markedRead: (id) => set((s) => (s.byId[id] ? { byId: { ...s.byId, [id]: { ...s.byId[id]!, unread: 0 } } } : {})),
+  mentionsLeft: (id, mentions) => set((s) => (s.byId[id] ? { byId: { ...s.byId, [id]: { ...s.byId[id]!, mentions } } } : {})),
   clear: () => set({ byId: {}, seq: 0, loaded: false, selected: undefined }),
 }));
 

@@ -41,12 +41,18 @@ interface MessagesState {
   focus?: { conversation: string; id: string; nonce: number };
   /** how many were unread when the conversation was opened: the list marks where they start */
   unreadAtOpen: Record<string, number>;
+  /** per conversation, true once the first of those has been on screen: the jump to it is no longer offered */
+  firstUnreadSeen: Record<string, boolean>;
+  sawFirstUnread(conversation: string): void;
   /**
    * per conversation, false while its list is scrolled away from the newest message: a live message that makes the
    * window too long then pushes out the newest (the user is reading further back), otherwise the oldest
    */
   atNewest: Record<string, boolean>;
   setAtNewest(conversation: string, atNewest: boolean): void;
+  /** per conversation, counts the asks to show the newest message (a send): each one scrolls the list to the end */
+  toNewest: Record<string, number>;
+  showNewest(conversation: string): void;
   noteUndecryptable(conversation: string, entry: Undecryptable): void;
   focusOn(conversation: string, id: string): void;
   setUnreadAtOpen(conversation: string, count: number): void;
@@ -97,14 +103,20 @@ export const useMessages = create<MessagesState>()((set, get) => {
     drafts: {},
     undecryptable: {},
     unreadAtOpen: {},
+    firstUnreadSeen: {},
     atNewest: {},
+    toNewest: {},
+    showNewest: (conversation) => set((s) => ({ atNewest: { ...s.atNewest, [conversation]: true }, toNewest: { ...s.toNewest, [conversation]: (s.toNewest[conversation] ?? 0) + 1 } })),
     // called on every scroll event: a store change (and every subscriber's selector) only when it changes
     setAtNewest: (conversation, atNewest) => {
       if (get().atNewest[conversation] !== atNewest) set((s) => ({ atNewest: { ...s.atNewest, [conversation]: atNewest } }));
     },
     noteUndecryptable: (conversation, entry) => set((s) => ({ undecryptable: { ...s.undecryptable, [conversation]: [...(s.undecryptable[conversation] ?? []), entry] } })),
     focusOn: (conversation, id) => set((s) => ({ focus: { conversation, id, nonce: (s.focus?.nonce ?? 0) + 1 } })),
-    setUnreadAtOpen: (conversation, count) => set((s) => ({ unreadAtOpen: { ...s.unreadAtOpen, [conversation]: count } })),
+    setUnreadAtOpen: (conversation, count) => set((s) => ({ unreadAtOpen: { ...s.unreadAtOpen, [conversation]: count }, firstUnreadSeen: { ...s.firstUnreadSeen, [conversation]: false } })),
+    sawFirstUnread: (conversation) => {
+      if (!get().firstUnreadSeen[conversation]) set((s) => ({ firstUnreadSeen: { ...s.firstUnreadSeen, [conversation]: true } }));
+    },
     appendNewer: (conversation, page) => change(conversation, (thread) => {
       const span = joined(thread, page.messages, 'after');
       const window = bounded(page.hasNewer ? span : withArrived(span, thread.arriving ?? []), 'oldest');
@@ -149,6 +161,6 @@ export const useMessages = create<MessagesState>()((set, get) => {
       if (root?.replyCount) byId[root.id] = { ...root, ...(root.replyCount > 1 ? { replyCount: root.replyCount - 1 } : { replyCount: undefined }) };
       return { threads: { ...s.threads, [conversation]: { ...thread, byId, ids: thread.ids.filter((x) => x !== id) } } };
     }),
-    clear: () => set({ threads: {}, drafts: {}, undecryptable: {}, focus: undefined, unreadAtOpen: {}, atNewest: {} }),
+    clear: () => set({ threads: {}, drafts: {}, undecryptable: {}, focus: undefined, unreadAtOpen: {}, firstUnreadSeen: {}, atNewest: {}, toNewest: {} }),
   };
 });

@@ -151,6 +151,22 @@ describe('renderer: the sidebar\'s counts', () => {
     assert.equal(view().unread, 1, 'a quoted reply is in the list, and counts');
   });
 
+  it('counts a mention in a thread of the open channel until that thread is read, unless the panel shows it', () => {
+    const store = useConversations.getState();
+    store.setAll([conversation()], 7);
+    store.select(C);
+    store.noteMessage(msg(1, { threadRoot: 'root', mentions: ['ann'] }), 'ann');
+    assert.equal(view().mentions, 1, 'the channel is open, the thread is not');
+    store.noteMessage(msg(2, { threadRoot: 'root', mentions: ['ann'] }), 'ann', true);
+    assert.equal(view().mentions, 1, 'a mention in the thread on screen is read there');
+    store.markedRead(C);
+    assert.deepEqual([view().unread, view().mentions], [0, 1], 'reading the list leaves the thread\'s mention');
+    store.upsert(conversation({ unread: 1, mentions: 2 }));
+    assert.deepEqual([view().unread, view().mentions], [0, 1], 'nor does the engine\'s view of the open channel change it');
+    store.mentionsLeft(C, 0);
+    assert.equal(view().mentions, 0, 'the thread read: the engine\'s count');
+  });
+
   it('keeps the open conversation at no count when the engine\'s view of it arrives before its markRead', () => {
     const store = useConversations.getState();
     store.setAll([conversation(), conversation({ id: 'c:other', name: 'other' })], 7);
