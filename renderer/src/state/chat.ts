@@ -4,12 +4,13 @@
 import { api, errorText } from '../bridge/index.ts';
 import { attempt, loadLatest, loadOlder, PAGE } from './app.ts';
 import { useConversations } from './conversations.ts';
-import { useMessages, type Thread } from './messages.ts';
+import { useMessages } from './messages.ts';
 import { useNotices } from './notices.ts';
 import { threadShown, usePanel } from './panel.ts';
 import { useSearch } from './search.ts';
 import { useSession } from './session.ts';
 import type { Message } from './types.ts';
+import { firstUnreadIn, incoming } from './unread.ts';
 
 const SEARCH_LIMIT = 50;
 
@@ -145,23 +146,18 @@ export async function jumpToLatest(conversation: string): Promise<void> {
   }
 }
 
-/** Messages that count as unread: others', in the conversation's own list (replies in threads are read in their panel). */
-const incoming = (thread: Thread, ids: readonly string[]) => ids.filter((id) => {
-  const message = thread.byId[id]!;
-  return !message.outgoing && !message.notice && !message.threadRoot;
-});
-
 /**
- * The first of the messages that were unread when the conversation was opened, counted back from the newest; undefined
- * when the window does not hold it, or does not reach the newest (its end is not where the count starts).
+ * The first of the messages that were unread when the conversation was opened: where paging back found it, or
+ * counted back from the newest; undefined when the window does not hold it, or does not reach the newest (its end is
+ * not where the count starts).
  */
 export function firstUnread(conversation: string): string | undefined {
-  const { threads, unreadAtOpen } = useMessages.getState();
-  const count = unreadAtOpen[conversation] ?? 0;
+  const { threads, unreadAtOpen, unreadFrom } = useMessages.getState();
   const thread = threads[conversation];
-  if (!thread || count === 0 || thread.hasNewer) return undefined;
-  const unread = incoming(thread, thread.ids);
-  return unread.length >= count ? unread[unread.length - count] : undefined;
+  const found = unreadFrom[conversation];
+  if (found) return thread?.byId[found] ? found : undefined;
+  if (!thread || thread.hasNewer) return undefined;
+  return firstUnreadIn(thread, unreadAtOpen[conversation] ?? 0);
 }
 
 /** How far back a jump to the first unread pages at most: beyond it, the oldest message reached is shown. */

@@ -4,6 +4,7 @@
 // in the windows that hold them.
 import { create } from 'zustand';
 import { bounded, joined } from './history-window.ts';
+import { firstUnreadIn } from './unread.ts';
 import type { Message } from './types.ts';
 
 export interface Thread {
@@ -41,6 +42,11 @@ interface MessagesState {
   focus?: { conversation: string; id: string; nonce: number };
   /** how many were unread when the conversation was opened: the list marks where they start */
   unreadAtOpen: Record<string, number>;
+  /**
+   * per conversation, the first of those once paging back found it while the window still reached the newest (the
+   * window may drop the newest end on the way back, and the count starts there)
+   */
+  unreadFrom: Record<string, string>;
   /** per conversation, true once the first of those has been on screen: the jump to it is no longer offered */
   firstUnreadSeen: Record<string, boolean>;
   sawFirstUnread(conversation: string): void;
@@ -104,6 +110,7 @@ export const useMessages = create<MessagesState>()((set, get) => {
     undecryptable: {},
     unreadAtOpen: {},
     firstUnreadSeen: {},
+    unreadFrom: {},
     atNewest: {},
     toNewest: {},
     showNewest: (conversation) => set((s) => ({ atNewest: { ...s.atNewest, [conversation]: true }, toNewest: { ...s.toNewest, [conversation]: (s.toNewest[conversation] ?? 0) + 1 } })),
@@ -113,7 +120,10 @@ export const useMessages = create<MessagesState>()((set, get) => {
     },
     noteUndecryptable: (conversation, entry) => set((s) => ({ undecryptable: { ...s.undecryptable, [conversation]: [...(s.undecryptable[conversation] ?? []), entry] } })),
     focusOn: (conversation, id) => set((s) => ({ focus: { conversation, id, nonce: (s.focus?.nonce ?? 0) + 1 } })),
-    setUnreadAtOpen: (conversation, count) => set((s) => ({ unreadAtOpen: { ...s.unreadAtOpen, [conversation]: count }, firstUnreadSeen: { ...s.firstUnreadSeen, [conversation]: false } })),
+    setUnreadAtOpen: (conversation, count) => set((s) => {
+      const { [conversation]: _found, ...unreadFrom } = s.unreadFrom;
+      return { unreadAtOpen: { ...s.unreadAtOpen, [conversation]: count }, firstUnreadSeen: { ...s.firstUnreadSeen, [conversation]: false }, unreadFrom };
+    }),
     sawFirstUnread: (conversation) => {
       if (!get().firstUnreadSeen[conversation]) set((s) => ({ firstUnreadSeen: { ...s.firstUnreadSeen, [conversation]: true } }));
     },
@@ -130,10 +140,15 @@ export const useMessages = create<MessagesState>()((set, get) => {
       const window = bounded(page.hasNewer ? span : withArrived(span, thread.arriving ?? []), 'oldest');
       return { ids: window.ids, byId: window.byId, hasOlder: page.hasOlder || window.cut, hasNewer: page.hasNewer, loading: null, arriving: undefined };
     }),
-    prependOlder: (conversation, page) => change(conversation, (thread) => {
-      const window = bounded(joined(thread, page.messages, 'before'), 'newest');
-      return { ids: window.ids, byId: window.byId, hasOlder: page.hasOlder, hasNewer: thread.hasNewer || window.cut, loading: null };
-    }),
+    prependOlder: (conversation, page) => {
+      const thread = get().threads[conversation] ?? emptyThread();
+      const span = joined(thread, page.messages, 'before');
+      // counted back from the newest while the span still reaches it (bounding may drop it just below)
+      const from = get().unreadFrom[conversation] ?? (thread.hasNewer ? undefined : firstUnreadIn(span, get().unreadAtOpen[conversation] ?? 0));
+      if (from) set((s) => ({ unreadFrom: { ...s.unreadFrom, [conversation]: from } }));
+      const window = bounded(span, 'newest');
+      change(conversation, () => ({ ids: window.ids, byId: window.byId, hasOlder: page.hasOlder, hasNewer: thread.hasNewer || window.cut, loading: null }));
+    },
     add: (message) => set((s) => {
       const thread = s.threads[message.conversation];
       if (!thread) return {};
@@ -161,6 +176,6 @@ export const useMessages = create<MessagesState>()((set, get) => {
       if (root?.replyCount) byId[root.id] = { ...root, ...(root.replyCount > 1 ? { replyCount: root.replyCount - 1 } : { replyCount: undefined }) };
       return { threads: { ...s.threads, [conversation]: { ...thread, byId, ids: thread.ids.filter((x) => x !== id) } } };
     }),
-    clear: () => set({ threads: {}, drafts: {}, undecryptable: {}, focus: undefined, unreadAtOpen: {}, firstUnreadSeen: {}, atNewest: {}, toNewest: {} }),
+    clear: () => set({ threads: {}, drafts: {}, undecryptable: {}, focus: undefined, unreadAtOpen: {}, firstUnreadSeen: {}, unreadFrom: {}, atNewest: {}, toNewest: {} }),
   };
 });
