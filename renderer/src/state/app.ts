@@ -170,9 +170,7 @@ async function enter(profile: string): Promise<void> {
 /** The conversation list again (a conversation this window did not know appeared: a first DM, an added channel). */
 export async function refreshConversations(): Promise<void> {
   const list = await api().call('conversations.list', {});
-  const selected = useConversations.getState().selected;
   useConversations.getState().setAll(list.conversations, list.seq);
-  useConversations.getState().select(selected);
 }
 
 export async function openConversation(id: string): Promise<void> {

@@ -45,7 +45,7 @@ export function startFeed(bridge: WardroomBridge): void {
     dismissNotification(conversation, id);
   });
   bridge.on('conversation.updated', (conversation, seq) => {
-    if (fresh(seq)) useConversations.getState().upsert(conversation);
+    if (fresh(seq)) useConversations.getState().upsert(conversation, seq);
   });
   let undecryptable = 0;
   bridge.on('message.undecryptable', ({ conversation, sender, reason }) => {

@@ -122,33 +122,36 @@ describe('renderer: the sidebar\'s counts', () => {
   beforeEach(() => useConversations.getState().clear());
   const view = () => useConversations.getState().byId[C]!;
 
-  it('counts others\' messages in conversations that are not open, and mentions of this user', () => {
+  it('takes the counts from the engine\'s views, and the preview and order from the messages', () => {
     const store = useConversations.getState();
     store.setAll([conversation(), conversation({ id: 'd:bob', kind: 'direct', name: 'bob' })], 7);
     store.noteMessage(msg(1), 'ann');
     store.noteMessage(msg(2, { mentions: ['ann'] }), 'ann');
-    store.noteMessage(msg(3, { mentions: ['cid'] }), 'ann');
-    store.noteMessage(msg(4, { sender: 'ann', outgoing: true }), 'ann');
-    assert.deepEqual([view().unread, view().mentions], [3, 1]);
-    assert.equal(view().lastMessage!.text, 'text 4');
+    assert.deepEqual([view().unread, view().mentions], [0, 0], 'a message adds nothing up: its conversation\'s view follows it');
+    assert.equal(view().lastMessage!.text, 'text 2');
+    store.upsert(conversation({ unread: 2, mentions: 1 }), 8);
+    assert.deepEqual([view().unread, view().mentions], [2, 1]);
+    assert.equal(view().lastMessage!.text, 'text 2', 'a view without a newer message keeps the preview');
     store.select(C);
     assert.deepEqual([view().unread, view().mentions], [0, 0], 'opening it clears them');
-    store.noteMessage(msg(5), 'ann');
-    assert.equal(view().unread, 0, 'the open conversation does not count up');
     store.noteMessage(msg(6, { text: 'x'.repeat(500) }), 'ann');
     assert.equal(view().lastMessage!.text.length, 200, 'the preview is cut to the contract\'s size');
     store.noteMessage(msg(0), 'ann');
     assert.equal(view().lastMessage!.id, msg(6).id, 'an older arrival does not replace the newest preview');
   });
 
-  it('does not count a reply in a thread as unread in its channel (as Slack does), but a mention in one, yes', () => {
+  it('drops a snapshot older than the one shown, and keeps views newer than a snapshot over it', () => {
     const store = useConversations.getState();
     store.setAll([conversation()], 7);
-    store.noteMessage(msg(1, { threadRoot: 'root' }), 'ann');
-    store.noteMessage(msg(2, { threadRoot: 'root', mentions: ['ann'] }), 'ann');
-    assert.deepEqual([view().unread, view().mentions], [0, 1]);
-    store.noteMessage(msg(3, { replyTo: 'root' }), 'ann');
-    assert.equal(view().unread, 1, 'a quoted reply is in the list, and counts');
+    store.setAll([conversation({ unread: 1 }), conversation({ id: 'd:bob', kind: 'direct', name: 'bob', unread: 1 })], 12);
+    store.setAll([conversation()], 9);
+    assert.deepEqual([view().unread, useConversations.getState().byId['d:bob']?.unread], [1, 1], 'the answer of an earlier list, come late, is dropped');
+    // a view of a new conversation, and one of another, sent after the next snapshot was read but before it answered
+    store.upsert(conversation({ id: 'd:cid', kind: 'direct', name: 'cid', unread: 1 }), 14);
+    store.upsert(conversation({ unread: 3 }), 15);
+    store.setAll([conversation({ unread: 2 }), conversation({ id: 'd:bob', kind: 'direct', name: 'bob', unread: 1 })], 13);
+    assert.equal(view().unread, 3, 'the newer view stays');
+    assert.equal(useConversations.getState().byId['d:cid']?.unread, 1, 'and so does a conversation the snapshot did not have yet');
   });
 
   it('counts a mention in a thread of the open channel until that thread is read, unless the panel shows it', () => {
