@@ -8,7 +8,7 @@
 // screens have their own test in workspace.test.ts), so this file spends its time on the conversation.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { Session } from '../../core/host/index.ts';
 import { act, aliceAndBob, inView, mainList, row, say, sidebarItem, type Person } from '../support/e2e-people.ts';
 import { startTestServer } from '../support/server-client.ts';
