@@ -8,8 +8,8 @@ import { useVirtualizer, type VirtualItem } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { dayKey, dayLabel } from '../lib/time.ts';
 import { loadOlder, markRead } from '../state/app.ts';
-import { firstUnread, jumpToFirstUnread, jumpToLatest, loadNewer } from '../state/chat.ts';
-import { useMessages, type Thread, type Undecryptable } from '../state/messages.ts';
+import { jumpToFirstUnread, jumpToLatest, loadNewer } from '../state/chat.ts';
+import { firstUnread, useMessages, type Thread, type Undecryptable } from '../state/messages.ts';
 import { MessageRow, UndecryptableRow } from './MessageRow.tsx';
 
 // A day separator and the line where the unread messages begin belong to the message after them, in its row: a row

@@ -10,7 +10,7 @@ import { threadShown, usePanel } from './panel.ts';
 import { useSearch } from './search.ts';
 import { useSession } from './session.ts';
 import type { Message } from './types.ts';
-import { firstUnreadIn, incoming } from './unread.ts';
+import { incoming } from './unread.ts';
 
 const SEARCH_LIMIT = 50;
 
@@ -144,20 +144,6 @@ export async function jumpToLatest(conversation: string): Promise<void> {
   } catch (error) {
     messages.failed(conversation, errorText(error));
   }
-}
-
-/**
- * The first of the messages that were unread when the conversation was opened: where paging back found it, or
- * counted back from the newest; undefined when the window does not hold it, or does not reach the newest (its end is
- * not where the count starts).
- */
-export function firstUnread(conversation: string): string | undefined {
-  const { threads, unreadAtOpen, unreadFrom } = useMessages.getState();
-  const thread = threads[conversation];
-  const found = unreadFrom[conversation];
-  if (found) return thread?.byId[found] ? found : undefined;
-  if (!thread || thread.hasNewer) return undefined;
-  return firstUnreadIn(thread, unreadAtOpen[conversation] ?? 0);
 }
 
 /** How far back a jump to the first unread pages at most: beyond it, the oldest message reached is shown. */

@@ -179,3 +179,17 @@ export const useMessages = create<MessagesState>()((set, get) => {
     clear: () => set({ threads: {}, drafts: {}, undecryptable: {}, focus: undefined, unreadAtOpen: {}, firstUnreadSeen: {}, unreadFrom: {}, atNewest: {}, toNewest: {} }),
   };
 });
+
+/**
+ * The first of the messages that were unread when the conversation was opened: where paging back found it, or
+ * counted back from the newest; undefined when the window does not hold it, or does not reach the newest (its end is
+ * not where the count starts).
+ */
+export function firstUnread(conversation: string): string | undefined {
+  const { threads, unreadAtOpen, unreadFrom } = useMessages.getState();
+  const thread = threads[conversation];
+  const found = unreadFrom[conversation];
+  if (found) return thread?.byId[found] ? found : undefined;
+  if (!thread || thread.hasNewer) return undefined;
+  return firstUnreadIn(thread, unreadAtOpen[conversation] ?? 0);
+}

@@ -1,7 +1,7 @@
 // The renderer's logic that runs without a browser: the history window of a conversation (pages in front, live
 // messages at the end only when the window reaches the newest, out-of-order arrivals in time order), the sidebar's
-// counts (only others' messages in conversations not open count, not replies in threads, mentions of this user
-// too), typing signals lapsing, the passphrase hint and day labels. The stores are the real zustand stores the app uses.
+// counts (the engine's views, newer than a late snapshot; a mention in a thread of the open channel until the thread
+// is read), where the unread messages start once paging back drops the newest, typing signals lapsing, the passphrase hint and day labels. The stores are the real zustand stores the app uses.
 import { beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ConversationViewT, MessageViewT } from '../../../core/api/contract.ts';
@@ -9,7 +9,7 @@ import { dayLabel } from '../../../renderer/src/lib/time.ts';
 import { strengthOf } from '../../../renderer/src/lib/strength.ts';
 import { sidebarSections, useConversations } from '../../../renderer/src/state/conversations.ts';
 import { WINDOW_MAX } from '../../../renderer/src/state/history-window.ts';
-import { useMessages } from '../../../renderer/src/state/messages.ts';
+import { firstUnread, useMessages } from '../../../renderer/src/state/messages.ts';
 import { TYPING_HOLD_MS, useTyping } from '../../../renderer/src/state/typing.ts';
 import { useSettings } from '../../../renderer/src/state/settings.ts';
 import type { Settings } from '../../../renderer/src/state/types.ts';
@@ -38,6 +38,19 @@ describe('renderer: a conversation\'s history window', () => {
     store.prependOlder(C, { messages: [msg(1), msg(2), msg(3)], hasOlder: false, hasNewer: true });
     assert.deepEqual(ids(), [1, 2, 3, 4, 5]);
     assert.equal(useMessages.getState().threads[C]!.hasOlder, false);
+  });
+
+  it('remembers where the unread messages start once paging back has found it, the newest end dropped on the way', () => {
+    const store = useMessages.getState();
+    store.setUnreadAtOpen(C, 60);
+    store.setLatest(C, { messages: Array.from({ length: 50 }, (_, i) => msg(WINDOW_MAX + i)), hasOlder: true, hasNewer: false });
+    assert.equal(firstUnread(C), undefined, 'the newest page holds fewer than the 60 unread');
+    const older = Array.from({ length: WINDOW_MAX }, (_, i) => msg(i));
+    store.prependOlder(C, { messages: older, hasOlder: false, hasNewer: true });
+    assert.equal(useMessages.getState().threads[C]!.hasNewer, true, 'the window dropped the newest end');
+    assert.equal(firstUnread(C), msg(WINDOW_MAX + 50 - 60).id, 'the 60th from the newest, counted before the drop');
+    store.setUnreadAtOpen(C, 0);
+    assert.equal(firstUnread(C), undefined, 'opening again starts over');
   });
 
   it('appends live messages in time order, once, and only to a window that reaches the newest', () => {
