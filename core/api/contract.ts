@@ -396,7 +396,14 @@ export const commands = {
     request: z.object({ root: MessageId, limit: z.number().int().positive().max(LIMITS.historyPageMax).default(100) }).strict(),
     response: z.object({ root: MessageView, replies: z.array(MessageView), hasOlder: z.boolean() }),
   },
-  'messages.markRead': { request: z.object({ conversation: ConversationId, upTo: MessageId }).strict(), response: empty },
+  /**
+   * The conversation's own list read up to `upTo`; with `thread` (a root), that thread read up to `upTo` instead:
+   * a mention in a reply counts until its thread is read. Answers with the mentions the conversation still counts.
+   */
+  'messages.markRead': {
+    request: z.object({ conversation: ConversationId, upTo: MessageId, thread: MessageId.optional() }).strict(),
+    response: z.object({ mentions: z.number().int().nonnegative() }),
+  },
   'messages.search': {
     request: z.object({ query: z.string().min(1).max(LIMITS.searchQueryMax), limit: z.number().int().positive().max(200).default(50) }).strict(),
     response: z.object({ messages: z.array(MessageView) }),

@@ -191,7 +191,7 @@ export class Engine {
     const shredder = this.#shredder = new Shredder(ctx);
     this.#expiry = new ExpiryScheduler(ctx, (removed) => void shredder.run('expiry', removed).catch(ctx.problem));
     this.#inbound = new Inbound(ctx, { channels: this.#channels, channelKeys, routing, outbound: this.#outbound, keys, resets, names, expiry: this.#expiry, archive,
-      orgKeyArrived: orgKeyFromOwnDevice(this.#policy) });
+      orgKeyArrived: orgKeyFromOwnDevice(this.#policy), archiveAccount: () => this.#retention.copiesTo() });
     this.#typing = new Typing(ctx, this.#channels, routing, this.#outbound);
     const operations = new Operations(ctx);
     const messages = messageHandlers(ctx, routing, this.#outbound, this.#expiry, new LinkPreviews(ctx, options.linkPreviews, () => ctx.policy.linkPreviews !== false));

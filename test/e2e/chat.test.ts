@@ -8,9 +8,9 @@
 // screens have their own test in workspace.test.ts), so this file spends its time on the conversation.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { Session } from '../../core/host/index.ts';
-import { act, aliceAndBob, mainList, row, say, sidebarItem, type Person } from '../support/e2e-people.ts';
+import { act, aliceAndBob, inView, mainList, row, say, sidebarItem, type Person } from '../support/e2e-people.ts';
 import { startTestServer } from '../support/server-client.ts';
 import { checkScreen, eventually, launchBrowser, openApp, screenshots, type AppPage } from '../support/web-app.ts';
 
@@ -20,11 +20,6 @@ const threadPanel = (page: Page) => page.getByRole('complementary', { name: 'Thr
 const composer = (page: Page) => page.getByRole('textbox', { name: /^Message / });
 
 /** Whether the element is inside the scrolling box on screen. */
-async function inView(element: Locator, box: Locator): Promise<boolean> {
-  const [e, b] = [await element.boundingBox(), await box.boundingBox()];
-  return e !== null && b !== null && e.y >= b.y - 1 && e.y + e.height <= b.y + b.height + 1;
-}
-
 describe('conversations in the desktop app (web shell, Chromium)', { timeout: 300_000 }, () => {
   let browser: Browser;
   let relay: Relay;

@@ -72,6 +72,12 @@ describe('disappearing messages in the app', { timeout: 300_000 }, () => {
     await openSettings(page);
     const dialog = page.getByRole('dialog', { name: 'Settings' });
     await dialog.getByText('No org policy: timers are up to each message and conversation.').waitFor();
+    // a cap's "none" is no limit; a default timer's "none" is off (messages that set none do not disappear)
+    const options = (label: string) => dialog.getByLabel(label).locator('option').allInnerTexts();
+    const expiry = ['30 seconds', '5 minutes', '1 hour', '1 day', '7 days', '30 days'];
+    assert.deepEqual(await options('Longest a message may live'), ['No limit', ...expiry]);
+    assert.deepEqual(await options('Longest burn after reading'), ['No limit', '10 seconds', '1 minute', '5 minutes', '1 hour']);
+    assert.deepEqual(await options('Default timer, for messages that set none'), ['Off', ...expiry]);
     await dialog.getByLabel('Longest a message may live').selectOption({ label: '1 hour' });
     await dialog.getByRole('button', { name: 'Sign and publish' }).click();
     await dialog.getByText('Messages live at most: 1 hour.').waitFor();

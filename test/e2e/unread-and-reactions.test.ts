@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { Session } from '../../core/host/index.ts';
 import { act, aliceAndBob, mainList, row, say, sidebarItem, type Person } from '../support/e2e-people.ts';
 import { startTestServer } from '../support/server-client.ts';
-import { launchBrowser, openApp, type AppPage } from '../support/web-app.ts';
+import { eventually, launchBrowser, openApp, type AppPage } from '../support/web-app.ts';
 
 type Relay = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -106,7 +106,8 @@ describe('reactions and unread lines in the desktop app (web shell, Chromium)', 
     await open(alice.page, 'general');
     await bobApi.callUntyped('messages.send', { conversation: channels.design, text: 'a new message in the channel' });
     await bobApi.callUntyped('messages.send', { conversation: channels.design, text: 'another thread reply', replyTo: root.id });
-    await sidebarItem(alice.page, /^#design, 1 unread$/).waitFor();
+    // the mention in the thread still counts: Alice opened the channel, never the thread
+    await sidebarItem(alice.page, /^#design, 1 unread, 1 mention$/).waitFor();
     await open(alice.page, 'design');
     await row(alice.page, 'a new message in the channel').waitFor();
     // the line is drawn in the slot of the message it marks, above it (MessageList.tsx: separators ride in their row)
@@ -116,6 +117,39 @@ describe('reactions and unread lines in the desktop app (web shell, Chromium)', 
     });
     assert.match(next, /a new message in the channel/, 'the line is right above the first unread message of the list');
     assert.equal(await today.count(), 1, 'the line does not repeat the day');
+    assert.deepEqual(alice.problems, []);
+  });
+
+  it('a mention in a thread reply counts until its thread is read: at once while the thread is open, else when it opens', async () => {
+    const counts = async () => {
+      const { conversations } = await aliceApi.callUntyped('conversations.list', {}) as { conversations: { id: string; unread: number; mentions: number }[] };
+      const general = conversations.find((c) => c.id === channels.general)!;
+      return { unread: general.unread, mentions: general.mentions };
+    };
+    const panel = alice.page.getByRole('log', { name: 'Messages in this thread' });
+    await open(alice.page, 'general');
+    const root = await bobApi.callUntyped('messages.send', { conversation: channels.general, text: 'who takes the on-call rota?' }) as { id: string };
+    await row(alice.page, 'who takes the on-call rota?').waitFor();
+    await bobApi.callUntyped('messages.send', { conversation: channels.general, text: '@alice could you?', replyTo: root.id });
+    // the channel is open, its thread is not: the mention counts, in the sidebar and in the engine
+    await sidebarItem(alice.page, /^#general, 1 mention$/).waitFor();
+    // a message of the channel's list read meanwhile does not read the thread
+    await bobApi.callUntyped('messages.send', { conversation: channels.general, text: 'or anyone else' });
+    await row(alice.page, 'or anyone else').waitFor();
+    await eventually(async () => (await counts()).unread === 0, 'the list read in the engine');
+    assert.deepEqual(await counts(), { unread: 0, mentions: 1 });
+    await sidebarItem(alice.page, /^#general, 1 mention$/).waitFor();
+
+    await row(alice.page, 'who takes the on-call rota?').getByRole('button', { name: '1 reply' }).click();
+    await row(alice.page, '@alice could you?', panel).waitFor();
+    await sidebarItem(alice.page, /^#general$/).waitFor();
+    await eventually(async () => (await counts()).mentions === 0, 'the thread read in the engine');
+
+    // with the thread open and in view, a mention there is read as it arrives
+    await bobApi.callUntyped('messages.send', { conversation: channels.general, text: '@alice it is yours then', replyTo: root.id });
+    await row(alice.page, '@alice it is yours then', panel).waitFor();
+    await eventually(async () => (await counts()).mentions === 0, 'the mention in the open thread read in the engine');
+    assert.equal(await sidebarItem(alice.page, /^#general$/).count(), 1, 'and never counted in the sidebar');
     assert.deepEqual(alice.problems, []);
   });
 });

@@ -78,6 +78,12 @@ export const mainList = (page: Page) => page.getByRole('log', { name: /^Messages
 /** A message in a list whose text (a paragraph) is exactly this. */
 export const row = (page: Page, text: string, within: Locator = mainList(page)) => within.getByRole('article').filter({ has: page.locator('.message-text').getByText(text, { exact: true }) });
 
+/** Whether the element is wholly inside the box (a message inside its list's viewport). */
+export async function inView(element: Locator, box: Locator): Promise<boolean> {
+  const [e, b] = [await element.boundingBox(), await box.boundingBox()];
+  return e !== null && b !== null && e.y >= b.y - 1 && e.y + e.height <= b.y + b.height + 1;
+}
+
 /** Picks an item of a message's actions menu. */
 export async function act(page: Page, message: Locator, action: string): Promise<void> {
   await message.getByRole('button', { name: /^Actions for the message from / }).click();

@@ -12,6 +12,7 @@ import { insertFilesStatements } from '../files/store.ts';
 import type { PolicyDocument } from '../policy/document.ts';
 import { burnStatement, clampNoticeStatement, timerStatements } from '../timers/conversation-timers.ts';
 import { timersForReceived } from '../timers/deadlines.ts';
+import { flagThreadMentionsStatement } from '../messages/thread-mentions.ts';
 import { conversationActivityStatement, deleteStatement, editStatement, insertMessageStatement, reactionStatement, statusStatement } from '../history.ts';
 import { storedPreview } from '../previews/view.ts';
 
@@ -145,14 +146,17 @@ function storeMessage(payload: Payload, origin: Origin, body: string, replyTo: s
 
 /** One activity update per conversation for the messages a batch stored: latest time, what may count as unread. */
 export function activityStatements(effects: readonly Effect[]): Statement[] {
-  const byConversation = new Map<string, { lastAt: number; arrived: string[]; mentions: number }>();
+  const byConversation = new Map<string, { lastAt: number; arrived: string[]; mentioned: string[] }>();
   for (const e of effects) {
     if (e.kind !== 'received') continue;
-    const c = byConversation.get(e.conversationId) ?? { lastAt: 0, arrived: [], mentions: 0 };
+    const c = byConversation.get(e.conversationId) ?? { lastAt: 0, arrived: [], mentioned: [] };
     c.lastAt = Math.max(c.lastAt, e.sentAt);
     if (!e.outgoing) c.arrived.push(e.messageId);
-    if (e.mentionsMe) c.mentions += 1;
+    if (e.mentionsMe) c.mentioned.push(e.messageId);
     byConversation.set(e.conversationId, c);
   }
-  return [...byConversation].map(([id, c]) => conversationActivityStatement(id, c.lastAt, c.arrived, c.mentions));
+  return [...byConversation].flatMap(([id, c]) => [
+    conversationActivityStatement(id, c.lastAt, c.arrived, c.mentioned.length),
+    ...(c.mentioned.length ? [flagThreadMentionsStatement(id, c.mentioned)] : []),
+  ]);
 }

@@ -57,6 +57,8 @@ export interface InboundParts {
   expiry: ExpiryScheduler;
   /** the compliance archive's recorder (it records only on the archive's own profile) */
   archive?: Archive;
+  /** the retention archive's account while retention is on (listed in direct and group conversations' members) */
+  archiveAccount?: () => string | null;
   /** keeps the org key another device of this account sent (policy/org-key-backup.ts) */
   orgKeyArrived?: (seed: Uint8Array) => Promise<void>;
 }
@@ -269,8 +271,12 @@ export class Inbound {
     }
     // a reply in a thread changes its root's count of replies
     await emitUpdated(ctx, [...updated, ...views.flatMap((v) => (v.threadRoot ? [v.threadRoot] : []))]);
-    for (const id of timersSet) {
-      for (const view of await conversationViews(ctx, channels, this.#parts.routing, 'id = ?', [id])) ctx.emit('conversation.updated', view);
+    // Every conversation that received messages, as it is now that they are committed: its counts, read after the
+    // commit, include them (a view read before it, by conversations.list or when a channel's keys arrived, may or may
+    // not have), so a window takes the counts from here rather than adding up events. A new timer too.
+    const changed = new Set([...timersSet, ...effects.flatMap((e) => (e.kind === 'received' && !e.outgoing ? [e.conversationId] : []))]);
+    for (const id of changed) {
+      for (const view of await conversationViews(ctx, channels, this.#parts.routing, 'id = ?', [id], this.#parts.archiveAccount?.() ?? null)) ctx.emit('conversation.updated', view);
     }
     if (received.length || updated.length) await this.#parts.expiry.rearm(); // a timer may have arrived or started
     for (const notice of notices) await channels.onNotice(notice).catch((error: Error) => ctx.problem(error));

@@ -17,6 +17,7 @@ import type { ExpiryScheduler } from './expiry.ts';
 import { threadPage } from './threads.ts';
 import { emitUpdated } from './views.ts';
 import { burnsToStartQuery, receiptTargetsQuery } from './read.ts';
+import { listReadStatement, mentionsQuery, threadReadStatements } from './thread-mentions.ts';
 
 /**
  * A send's timers: the message's own, else the conversation's, else the policy's; capped by the policy. The payload
@@ -99,16 +100,23 @@ export function messageHandlers(ctx: EngineContext, routing: ConversationRouter,
       outbound.flushSoon();
       return {};
     },
-    'messages.markRead': async ({ conversation: requested, upTo }) => {
+    'messages.markRead': async ({ conversation: requested, upTo, thread }) => {
       const to = await routing.fromCaller(requested);
       const conversation = storedConversationId(to);
+      const left = mentionsQuery(conversation);
+      const mentionsLeft = async () => ({ mentions: (await ctx.vault.get<{ mentions: number }>(left.sql, left.params))?.mentions ?? 0 });
+      // a thread panel's read: its mentions only (its replies' burn clocks and receipts go with the list's reads)
+      if (thread) {
+        await ctx.vault.transaction(threadReadStatements(conversation, thread, upTo));
+        return mentionsLeft();
+      }
       // burn-on-read starts at the first display (what is read up to upTo was displayed), never past the expiry,
       // and every other device of every participant is told so, to start it too
       const now = ctx.clock.now();
       const burns = burnsToStartQuery(conversation, upTo);
       const displayed = (await ctx.vault.all<{ message_id: string }>(burns.sql, burns.params)).map((r) => r.message_id);
       await ctx.vault.transaction([
-        { sql: 'UPDATE conversations SET unread = 0, mentions = 0 WHERE id = ?', params: [conversation] },
+        listReadStatement(conversation),
         ...(displayed.length ? [burnStatement(conversation, displayed, now, ctx.username)] : []),
       ]);
       await expiry.rearm();
@@ -117,7 +125,7 @@ export function messageHandlers(ctx: EngineContext, routing: ConversationRouter,
         await outbound.sendPayload(to, { kind: 'burn', targets: displayed.map(fromBase64Url) }, null, () => []);
         outbound.flushSoon();
       }
-      if (to.kind !== 'direct' || !ctx.profile.receipts) return {};
+      if (to.kind !== 'direct' || !ctx.profile.receipts) return mentionsLeft();
       // only a direct conversation's receipts name messages: a channel's read never looks them up
       const { sql, params } = receiptTargetsQuery(conversation, upTo);
       const unread = await ctx.vault.all<{ message_id: string }>(sql, params);
@@ -125,7 +133,7 @@ export function messageHandlers(ctx: EngineContext, routing: ConversationRouter,
         await ctx.lane.run(() => outbound.queueControl(to.username, { kind: 'receipt', receipt: 'read', targets: unread.map((u) => fromBase64Url(u.message_id)) }));
         outbound.flushSoon();
       }
-      return {};
+      return mentionsLeft();
     },
     'messages.search': async ({ query, limit }) => {
       const match = ftsQuery(query);

@@ -8,8 +8,8 @@ import { useVirtualizer, type VirtualItem } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { dayKey, dayLabel } from '../lib/time.ts';
 import { loadOlder, markRead } from '../state/app.ts';
-import { firstUnread, jumpToFirstUnread, jumpToLatest, loadNewer } from '../state/chat.ts';
-import { useMessages, type Thread, type Undecryptable } from '../state/messages.ts';
+import { jumpToFirstUnread, jumpToLatest, loadNewer } from '../state/chat.ts';
+import { firstUnread, useMessages, type Thread, type Undecryptable } from '../state/messages.ts';
 import { MessageRow, UndecryptableRow } from './MessageRow.tsx';
 
 // A day separator and the line where the unread messages begin belong to the message after them, in its row: a row
@@ -89,8 +89,13 @@ export function MessageList({ conversation, label, start }: { conversation: stri
   const undecryptable = useMessages((s) => s.undecryptable[conversation]);
   const unreadCount = useMessages((s) => s.unreadAtOpen[conversation] ?? 0);
   const focus = useMessages((s) => (s.focus?.conversation === conversation ? s.focus : undefined));
+  const toNewest = useMessages((s) => s.toNewest[conversation] ?? 0);
   const unreadFrom = useMemo(() => (unreadCount > 0 && thread ? firstUnread(conversation) : undefined), [unreadCount, thread, conversation]);
   const rows = useMemo(() => rowsOf(thread, undecryptable ?? [], unreadFrom), [thread, undecryptable, unreadFrom]);
+  const unreadSeen = useMessages((s) => s.firstUnreadSeen[conversation] ?? false);
+  // the row of the first unread message, read by the scroll handler (which is made once per conversation)
+  const unreadIndex = useRef(-1);
+  unreadIndex.current = useMemo(() => (unreadFrom ? rows.findIndex((row) => row.key === unreadFrom) : -1), [rows, unreadFrom]);
   const scroller = useRef<HTMLDivElement>(null);
   // a list opened by a jump shows the message jumped to, not the newest
   const pinned = useRef(!focus);
@@ -129,7 +134,11 @@ export function MessageList({ conversation, label, start }: { conversation: stri
     const el = scroller.current;
     if (!el) return;
     const top = el.scrollTop;
-    const fromBottom = virtualizer.getTotalSize() - top - (virtualizer.scrollRect?.height ?? el.clientHeight);
+    const height = virtualizer.scrollRect?.height ?? el.clientHeight;
+    const fromBottom = virtualizer.getTotalSize() - top - height;
+    // the first unread message on screen: the user has come to where the unread ones start (no jump needed now)
+    const first = virtualizer.measurementsCache[unreadIndex.current];
+    if (first && first.start < top + height && first.end > top) useMessages.getState().sawFirstUnread(conversation);
     const current = useMessages.getState().threads[conversation];
     // the end of a window short of the newest is not the newest: what lies below it is to be loaded
     pinned.current = fromBottom < PINNED_WITHIN && !current?.hasNewer;
@@ -148,12 +157,27 @@ export function MessageList({ conversation, label, start }: { conversation: stri
     for (const cache of [virtualizer.itemSizeCache, leads.current]) for (const key of cache.keys()) if (!present.has(String(key))) cache.delete(key);
   }, [rows, virtualizer]);
 
+  // A list too short to scroll shows its first unread message from the start (and has no scroll to report it).
+  const total = virtualizer.getTotalSize();
+  useEffect(() => {
+    const height = virtualizer.scrollRect?.height;
+    if (unreadIndex.current >= 0 && height !== undefined && total <= height) useMessages.getState().sawFirstUnread(conversation);
+  }, [total, rows, conversation, virtualizer]);
+
   // Opening a conversation, and new messages while pinned: the newest in view.
   const newest = rows.at(-1)?.key;
   useLayoutEffect(() => {
     if (rows.length > 0 && pinned.current) virtualizer.scrollToIndex(rows.length - 1, { align: 'end' });
     // only a new newest row (or the first) moves the view, not rows put in front
   }, [newest, virtualizer]);
+  // A send: the list at the newest again, and pinned there, wherever the user was reading.
+  const toNewestHandled = useRef(toNewest);
+  useLayoutEffect(() => {
+    if (toNewest === toNewestHandled.current || rows.length === 0) return;
+    toNewestHandled.current = toNewest;
+    pinned.current = true;
+    virtualizer.scrollToIndex(rows.length - 1, { align: 'end' });
+  }, [toNewest, rows, virtualizer]);
   // What arrives while the user is at the bottom of an open conversation is read.
   useEffect(() => {
     if (newest && pinned.current && !thread?.hasNewer) void markRead(conversation);
@@ -198,7 +222,7 @@ export function MessageList({ conversation, label, start }: { conversation: stri
       {thread?.error && <p className="error-line" role="alert">Could not load messages: {thread.error}</p>}
       {thread?.loading === 'older' && <p className="loading-older" role="status">Loading older messages…</p>}
       <div className="list-jumps">
-        {unreadCount > 0 && <button type="button" onClick={() => void jumpToFirstUnread(conversation)}>Jump to first unread ({unreadCount})</button>}
+        {unreadCount > 0 && !unreadSeen && <button type="button" onClick={() => void jumpToFirstUnread(conversation)}>Jump to first unread ({unreadCount})</button>}
         {thread?.hasNewer && <button type="button" onClick={() => void jumpToLatest(conversation)}>Jump to the newest</button>}
       </div>
       <div className="message-scroll" ref={scroller} onScroll={onScroll} role="log" aria-label={`Messages in ${label}`} tabIndex={0} aria-busy={thread?.loading ? true : undefined}>

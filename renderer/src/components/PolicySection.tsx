@@ -10,12 +10,13 @@ import { describeFileRules, fileRulesChange, fileRulesOf, PolicyFileFields } fro
 
 type PolicyInfo = Response<'policy.get'>;
 
-function LimitSelect({ id, label, choices, value, onChange }: { id: string; label: string; choices: TimerChoice[]; value: number; onChange(seconds: number): void }) {
+/** `none`: what 0 means, as the choice reads: "No limit" for a longest-allowed cap, "Off" for a default timer. */
+function TimerSelect({ id, label, none, choices, value, onChange }: { id: string; label: string; none: string; choices: TimerChoice[]; value: number; onChange(seconds: number): void }) {
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
       <select id={id} value={value} onChange={(e) => onChange(Number(e.target.value))}>
-        <option value={0}>No limit</option>
+        <option value={0}>{none}</option>
         {withCurrent(choices, value || undefined).map((c) => <option key={c.seconds} value={c.seconds}>{c.label}</option>)}
       </select>
     </div>
@@ -45,9 +46,10 @@ function PolicyForm({ info, onSaved }: { info: PolicyInfo; onSaved(next: PolicyI
   };
   return (
     <form onSubmit={save}>
-      <LimitSelect id="policy-max-expire" label="Longest a message may live" choices={EXPIRE_CHOICES} value={maxExpire} onChange={setMaxExpire} />
-      <LimitSelect id="policy-max-burn" label="Longest burn after reading" choices={BURN_CHOICES} value={maxBurn} onChange={setMaxBurn} />
-      <LimitSelect id="policy-default-expire" label="Timer of messages that set none" choices={EXPIRE_CHOICES} value={defaultExpire} onChange={setDefaultExpire} />
+      <TimerSelect id="policy-max-expire" label="Longest a message may live" none="No limit" choices={EXPIRE_CHOICES} value={maxExpire} onChange={setMaxExpire} />
+      <TimerSelect id="policy-max-burn" label="Longest burn after reading" none="No limit" choices={BURN_CHOICES} value={maxBurn} onChange={setMaxBurn} />
+      {/* no default timer: messages that set none are kept (or refused, below), which "No limit" would not say */}
+      <TimerSelect id="policy-default-expire" label="Default timer, for messages that set none" none="Off" choices={EXPIRE_CHOICES} value={defaultExpire} onChange={setDefaultExpire} />
       <div className="check">
         <input type="checkbox" id="policy-require-timer" checked={requireTimer} onChange={(e) => setRequireTimer(e.target.checked)} />
         <label htmlFor="policy-require-timer">Every message must disappear</label>

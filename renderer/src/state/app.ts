@@ -170,17 +170,17 @@ async function enter(profile: string): Promise<void> {
 /** The conversation list again (a conversation this window did not know appeared: a first DM, an added channel). */
 export async function refreshConversations(): Promise<void> {
   const list = await api().call('conversations.list', {});
-  const selected = useConversations.getState().selected;
   useConversations.getState().setAll(list.conversations, list.seq);
-  useConversations.getState().select(selected);
 }
 
 export async function openConversation(id: string): Promise<void> {
-  useMessages.getState().setUnreadAtOpen(id, useConversations.getState().byId[id]?.unread ?? 0);
+  const counts = useConversations.getState().byId[id];
+  useMessages.getState().setUnreadAtOpen(id, counts?.unread ?? 0);
   useConversations.getState().select(id);
   const thread = useMessages.getState().threads[id];
   if (!thread || thread.hasNewer) await loadLatest(id);
-  await markRead(id);
+  // opening shows no count; the engine's answer puts back the mentions of threads still unread
+  await markRead(id, (counts?.mentions ?? 0) > 0);
 }
 
 export async function loadLatest(conversation: string): Promise<void> {
@@ -209,16 +209,23 @@ export async function loadOlder(conversation: string): Promise<void> {
 /** The newest message each conversation was marked read up to, so scrolling does not repeat the call. */
 const markedUpTo = new Map<string, string>();
 
-/** Marks the conversation read up to its newest message loaded here (clears its counts, sends a read receipt). */
-export async function markRead(conversation: string): Promise<void> {
+/**
+ * Marks the conversation's list read up to its newest message loaded here (clears its unread count, sends a read
+ * receipt); `force`: asks the engine even when nothing new was read, for the mentions it still counts.
+ */
+export async function markRead(conversation: string, force = false): Promise<void> {
   const thread = useMessages.getState().threads[conversation];
   const newest = thread?.ids.at(-1);
   useConversations.getState().markedRead(conversation);
-  if (!newest || thread!.byId[newest]!.outgoing || markedUpTo.get(conversation) === newest || document.visibilityState !== 'visible') return;
+  if (!newest || document.visibilityState !== 'visible') return;
+  if (!force && (thread!.byId[newest]!.outgoing || markedUpTo.get(conversation) === newest)) return;
   markedUpTo.set(conversation, newest);
-  await api().call('messages.markRead', { conversation, upTo: newest }).catch(() => {
+  try {
+    const { mentions } = await api().call('messages.markRead', { conversation, upTo: newest });
+    useConversations.getState().mentionsLeft(conversation, mentions);
+  } catch {
     markedUpTo.delete(conversation); // the next look at the conversation tries again
-  });
+  }
 }
 
 export async function createChannel(name: string, topic: string, open: boolean): Promise<void> {

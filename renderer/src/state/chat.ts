@@ -4,12 +4,13 @@
 import { api, errorText } from '../bridge/index.ts';
 import { attempt, loadLatest, loadOlder, PAGE } from './app.ts';
 import { useConversations } from './conversations.ts';
-import { useMessages, type Thread } from './messages.ts';
+import { useMessages } from './messages.ts';
 import { useNotices } from './notices.ts';
-import { usePanel } from './panel.ts';
+import { threadShown, usePanel } from './panel.ts';
 import { useSearch } from './search.ts';
 import { useSession } from './session.ts';
 import type { Message } from './types.ts';
+import { incoming } from './unread.ts';
 
 const SEARCH_LIMIT = 50;
 
@@ -27,6 +28,12 @@ export async function sendMessage(conversation: string, text: string, reply?: { 
     conversation, text, ...(reply ? { replyTo: reply.to, ...(reply.quote ? { quote: true } : {}) } : {}), ...(timers ? { timers } : {}),
   }));
   sent(message);
+  // as in Slack and Signal: what you send is shown where it went, at the newest, however far back you were reading
+  // (a reply in a thread is shown in its panel)
+  if (!message.threadRoot) {
+    if (useMessages.getState().threads[conversation]?.hasNewer) await loadLatest(conversation);
+    useMessages.getState().showNewest(conversation);
+  }
 }
 
 export const editMessage = (id: string, text: string) => attempt('Editing failed', () => api().call('messages.edit', { id, text }));
@@ -45,7 +52,9 @@ export async function openThread(conversation: string, root: string): Promise<vo
   panel.open({ kind: 'thread', conversation, root });
   try {
     const thread = await api().call('messages.thread', { root, limit: 100 });
-    if (isOpen(root)) usePanel.getState().threadLoaded(thread);
+    if (!isOpen(root)) return;
+    usePanel.getState().threadLoaded(thread);
+    await markThreadRead(conversation, root);
   } catch (error) {
     if (isOpen(root)) usePanel.getState().failed(errorText(error));
   }
@@ -55,6 +64,15 @@ const isOpen = (root: string) => {
   const panel = usePanel.getState().panel;
   return panel?.kind === 'thread' && panel.root === root;
 };
+
+/** The thread the panel shows, read up to its newest reply: its mentions leave the conversation's count. */
+export async function markThreadRead(conversation: string, root: string): Promise<void> {
+  const thread = usePanel.getState().thread;
+  if (!threadShown(root) || thread?.root.id !== root) return;
+  const upTo = thread.replies.at(-1)?.id ?? root;
+  const { mentions } = await api().call('messages.markRead', { conversation, upTo, thread: root }).catch(() => ({ mentions: undefined }));
+  if (mentions !== undefined) useConversations.getState().mentionsLeft(conversation, mentions);
+}
 
 export async function openMembers(conversation: string): Promise<void> {
   usePanel.getState().open({ kind: 'members', conversation });
@@ -126,25 +144,6 @@ export async function jumpToLatest(conversation: string): Promise<void> {
   } catch (error) {
     messages.failed(conversation, errorText(error));
   }
-}
-
-/** Messages that count as unread: others', in the conversation's own list (replies in threads are read in their panel). */
-const incoming = (thread: Thread, ids: readonly string[]) => ids.filter((id) => {
-  const message = thread.byId[id]!;
-  return !message.outgoing && !message.notice && !message.threadRoot;
-});
-
-/**
- * The first of the messages that were unread when the conversation was opened, counted back from the newest; undefined
- * when the window does not hold it, or does not reach the newest (its end is not where the count starts).
- */
-export function firstUnread(conversation: string): string | undefined {
-  const { threads, unreadAtOpen } = useMessages.getState();
-  const count = unreadAtOpen[conversation] ?? 0;
-  const thread = threads[conversation];
-  if (!thread || count === 0 || thread.hasNewer) return undefined;
-  const unread = incoming(thread, thread.ids);
-  return unread.length >= count ? unread[unread.length - count] : undefined;
 }
 
 /** How far back a jump to the first unread pages at most: beyond it, the oldest message reached is shown. */

@@ -7,7 +7,8 @@ import { useContacts } from './contacts.ts';
 import { useConversations } from './conversations.ts';
 import { useMessages } from './messages.ts';
 import { useNotices } from './notices.ts';
-import { usePanel } from './panel.ts';
+import { threadShown, usePanel } from './panel.ts';
+import { markThreadRead } from './chat.ts';
 import { useSession } from './session.ts';
 import { useSettings } from './settings.ts';
 import { useTyping } from './typing.ts';
@@ -25,8 +26,12 @@ export function startFeed(bridge: WardroomBridge): void {
     usePanel.getState().message(message);
     if (!fresh(seq)) return;
     const conversations = useConversations.getState();
+    const me = useSession.getState().me?.username;
+    const inShownThread = threadShown(message.threadRoot);
     if (!conversations.byId[message.conversation] && conversations.loaded) void refreshConversations();
-    else conversations.noteMessage(message, useSession.getState().me?.username);
+    else conversations.noteMessage(message, me, inShownThread);
+    // a mention in the thread the user is looking at is read there and then
+    if (inShownThread && me !== undefined && message.mentions.includes(me)) void markThreadRead(message.conversation, message.threadRoot!);
     useTyping.getState().set(message.conversation, message.sender, false);
     notifyArrival(message);
   });
@@ -40,7 +45,7 @@ export function startFeed(bridge: WardroomBridge): void {
     dismissNotification(conversation, id);
   });
   bridge.on('conversation.updated', (conversation, seq) => {
-    if (fresh(seq)) useConversations.getState().upsert(conversation);
+    if (fresh(seq)) useConversations.getState().upsert(conversation, seq);
   });
   let undecryptable = 0;
   bridge.on('message.undecryptable', ({ conversation, sender, reason }) => {

@@ -4,6 +4,7 @@
 // in the windows that hold them.
 import { create } from 'zustand';
 import { bounded, joined } from './history-window.ts';
+import { firstUnreadIn } from './unread.ts';
 import type { Message } from './types.ts';
 
 export interface Thread {
@@ -42,11 +43,22 @@ interface MessagesState {
   /** how many were unread when the conversation was opened: the list marks where they start */
   unreadAtOpen: Record<string, number>;
   /**
+   * per conversation, the first of those once paging back found it while the window still reached the newest (the
+   * window may drop the newest end on the way back, and the count starts there)
+   */
+  unreadFrom: Record<string, string>;
+  /** per conversation, true once the first of those has been on screen: the jump to it is no longer offered */
+  firstUnreadSeen: Record<string, boolean>;
+  sawFirstUnread(conversation: string): void;
+  /**
    * per conversation, false while its list is scrolled away from the newest message: a live message that makes the
    * window too long then pushes out the newest (the user is reading further back), otherwise the oldest
    */
   atNewest: Record<string, boolean>;
   setAtNewest(conversation: string, atNewest: boolean): void;
+  /** per conversation, counts the asks to show the newest message (a send): each one scrolls the list to the end */
+  toNewest: Record<string, number>;
+  showNewest(conversation: string): void;
   noteUndecryptable(conversation: string, entry: Undecryptable): void;
   focusOn(conversation: string, id: string): void;
   setUnreadAtOpen(conversation: string, count: number): void;
@@ -97,14 +109,24 @@ export const useMessages = create<MessagesState>()((set, get) => {
     drafts: {},
     undecryptable: {},
     unreadAtOpen: {},
+    firstUnreadSeen: {},
+    unreadFrom: {},
     atNewest: {},
+    toNewest: {},
+    showNewest: (conversation) => set((s) => ({ atNewest: { ...s.atNewest, [conversation]: true }, toNewest: { ...s.toNewest, [conversation]: (s.toNewest[conversation] ?? 0) + 1 } })),
     // called on every scroll event: a store change (and every subscriber's selector) only when it changes
     setAtNewest: (conversation, atNewest) => {
       if (get().atNewest[conversation] !== atNewest) set((s) => ({ atNewest: { ...s.atNewest, [conversation]: atNewest } }));
     },
     noteUndecryptable: (conversation, entry) => set((s) => ({ undecryptable: { ...s.undecryptable, [conversation]: [...(s.undecryptable[conversation] ?? []), entry] } })),
     focusOn: (conversation, id) => set((s) => ({ focus: { conversation, id, nonce: (s.focus?.nonce ?? 0) + 1 } })),
-    setUnreadAtOpen: (conversation, count) => set((s) => ({ unreadAtOpen: { ...s.unreadAtOpen, [conversation]: count } })),
+    setUnreadAtOpen: (conversation, count) => set((s) => {
+      const { [conversation]: _found, ...unreadFrom } = s.unreadFrom;
+      return { unreadAtOpen: { ...s.unreadAtOpen, [conversation]: count }, firstUnreadSeen: { ...s.firstUnreadSeen, [conversation]: false }, unreadFrom };
+    }),
+    sawFirstUnread: (conversation) => {
+      if (!get().firstUnreadSeen[conversation]) set((s) => ({ firstUnreadSeen: { ...s.firstUnreadSeen, [conversation]: true } }));
+    },
     appendNewer: (conversation, page) => change(conversation, (thread) => {
       const span = joined(thread, page.messages, 'after');
       const window = bounded(page.hasNewer ? span : withArrived(span, thread.arriving ?? []), 'oldest');
@@ -118,10 +140,15 @@ export const useMessages = create<MessagesState>()((set, get) => {
       const window = bounded(page.hasNewer ? span : withArrived(span, thread.arriving ?? []), 'oldest');
       return { ids: window.ids, byId: window.byId, hasOlder: page.hasOlder || window.cut, hasNewer: page.hasNewer, loading: null, arriving: undefined };
     }),
-    prependOlder: (conversation, page) => change(conversation, (thread) => {
-      const window = bounded(joined(thread, page.messages, 'before'), 'newest');
-      return { ids: window.ids, byId: window.byId, hasOlder: page.hasOlder, hasNewer: thread.hasNewer || window.cut, loading: null };
-    }),
+    prependOlder: (conversation, page) => {
+      const thread = get().threads[conversation] ?? emptyThread();
+      const span = joined(thread, page.messages, 'before');
+      // counted back from the newest while the span still reaches it (bounding may drop it just below)
+      const from = get().unreadFrom[conversation] ?? (thread.hasNewer ? undefined : firstUnreadIn(span, get().unreadAtOpen[conversation] ?? 0));
+      if (from) set((s) => ({ unreadFrom: { ...s.unreadFrom, [conversation]: from } }));
+      const window = bounded(span, 'newest');
+      change(conversation, () => ({ ids: window.ids, byId: window.byId, hasOlder: page.hasOlder, hasNewer: thread.hasNewer || window.cut, loading: null }));
+    },
     add: (message) => set((s) => {
       const thread = s.threads[message.conversation];
       if (!thread) return {};
@@ -149,6 +176,20 @@ export const useMessages = create<MessagesState>()((set, get) => {
       if (root?.replyCount) byId[root.id] = { ...root, ...(root.replyCount > 1 ? { replyCount: root.replyCount - 1 } : { replyCount: undefined }) };
       return { threads: { ...s.threads, [conversation]: { ...thread, byId, ids: thread.ids.filter((x) => x !== id) } } };
     }),
-    clear: () => set({ threads: {}, drafts: {}, undecryptable: {}, focus: undefined, unreadAtOpen: {}, atNewest: {} }),
+    clear: () => set({ threads: {}, drafts: {}, undecryptable: {}, focus: undefined, unreadAtOpen: {}, firstUnreadSeen: {}, unreadFrom: {}, atNewest: {}, toNewest: {} }),
   };
 });
+
+/**
+ * The first of the messages that were unread when the conversation was opened: where paging back found it, or
+ * counted back from the newest; undefined when the window does not hold it, or does not reach the newest (its end is
+ * not where the count starts).
+ */
+export function firstUnread(conversation: string): string | undefined {
+  const { threads, unreadAtOpen, unreadFrom } = useMessages.getState();
+  const thread = threads[conversation];
+  const found = unreadFrom[conversation];
+  if (found) return thread?.byId[found] ? found : undefined;
+  if (!thread || thread.hasNewer) return undefined;
+  return firstUnreadIn(thread, unreadAtOpen[conversation] ?? 0);
+}

@@ -59,3 +59,9 @@ export const usePanel = create<PanelState>()((set) => ({
   }),
   clear: () => set({ panel: null, thread: undefined, members: undefined, error: undefined }),
 }));
+
+/** Whether the side panel shows this thread to the user now (open, and the window in view): its replies are read. */
+export function threadShown(root: string | undefined): boolean {
+  const panel = usePanel.getState().panel;
+  return root !== undefined && panel?.kind === 'thread' && panel.root === root && document.visibilityState === 'visible';
+}

@@ -65,7 +65,14 @@ describe('engine: the contract a UI needs', () => {
     const quoted = await cat.engine.api.call('messages.send', { conversation: general, text: 'a quoted reply is in the list', replyTo: root.id, quote: true });
     await arrives(ben, quoted.id);
     assert.equal((await listed(ben, general))?.unread, 1, 'a quoted reply is shown in the channel, and counted');
-    await ben.engine.api.call('messages.markRead', { conversation: general, upTo: quoted.id });
+    const listRead = await ben.engine.api.call('messages.markRead', { conversation: general, upTo: quoted.id });
+    assert.deepEqual(listRead, { mentions: 1 }, 'reading the channel\'s list leaves the mention in its unread thread');
+    assert.deepEqual([(await listed(ben, general))?.unread, (await listed(ben, general))?.mentions], [0, 1]);
+    const early = await ben.engine.api.call('messages.markRead', { conversation: general, upTo: plain.id, thread: root.id });
+    assert.deepEqual(early, { mentions: 1 }, 'the thread read up to a reply before the mention leaves it');
+    const threadRead = await ben.engine.api.call('messages.markRead', { conversation: general, upTo: naming.id, thread: root.id });
+    assert.deepEqual(threadRead, { mentions: 0 }, 'reading the thread reads its mention');
+    assert.equal((await listed(ben, general))?.mentions, 0);
   });
 
   it('resolves #channel and @user sugar to one stable id, and refuses what does not exist', async () => {

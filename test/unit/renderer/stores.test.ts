@@ -1,7 +1,7 @@
 // The renderer's logic that runs without a browser: the history window of a conversation (pages in front, live
 // messages at the end only when the window reaches the newest, out-of-order arrivals in time order), the sidebar's
-// counts (only others' messages in conversations not open count, not replies in threads, mentions of this user
-// too), typing signals lapsing, the passphrase hint and day labels. The stores are the real zustand stores the app uses.
+// counts (the engine's views, newer than a late snapshot; a mention in a thread of the open channel until the thread
+// is read), where the unread messages start once paging back drops the newest, typing signals lapsing, the passphrase hint and day labels. The stores are the real zustand stores the app uses.
 import { beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ConversationViewT, MessageViewT } from '../../../core/api/contract.ts';
@@ -9,7 +9,7 @@ import { dayLabel } from '../../../renderer/src/lib/time.ts';
 import { strengthOf } from '../../../renderer/src/lib/strength.ts';
 import { sidebarSections, useConversations } from '../../../renderer/src/state/conversations.ts';
 import { WINDOW_MAX } from '../../../renderer/src/state/history-window.ts';
-import { useMessages } from '../../../renderer/src/state/messages.ts';
+import { firstUnread, useMessages } from '../../../renderer/src/state/messages.ts';
 import { TYPING_HOLD_MS, useTyping } from '../../../renderer/src/state/typing.ts';
 import { useSettings } from '../../../renderer/src/state/settings.ts';
 import type { Settings } from '../../../renderer/src/state/types.ts';
@@ -38,6 +38,19 @@ describe('renderer: a conversation\'s history window', () => {
     store.prependOlder(C, { messages: [msg(1), msg(2), msg(3)], hasOlder: false, hasNewer: true });
     assert.deepEqual(ids(), [1, 2, 3, 4, 5]);
     assert.equal(useMessages.getState().threads[C]!.hasOlder, false);
+  });
+
+  it('remembers where the unread messages start once paging back has found it, the newest end dropped on the way', () => {
+    const store = useMessages.getState();
+    store.setUnreadAtOpen(C, 60);
+    store.setLatest(C, { messages: Array.from({ length: 50 }, (_, i) => msg(WINDOW_MAX + i)), hasOlder: true, hasNewer: false });
+    assert.equal(firstUnread(C), undefined, 'the newest page holds fewer than the 60 unread');
+    const older = Array.from({ length: WINDOW_MAX }, (_, i) => msg(i));
+    store.prependOlder(C, { messages: older, hasOlder: false, hasNewer: true });
+    assert.equal(useMessages.getState().threads[C]!.hasNewer, true, 'the window dropped the newest end');
+    assert.equal(firstUnread(C), msg(WINDOW_MAX + 50 - 60).id, 'the 60th from the newest, counted before the drop');
+    store.setUnreadAtOpen(C, 0);
+    assert.equal(firstUnread(C), undefined, 'opening again starts over');
   });
 
   it('appends live messages in time order, once, and only to a window that reaches the newest', () => {
@@ -122,33 +135,52 @@ describe('renderer: the sidebar\'s counts', () => {
   beforeEach(() => useConversations.getState().clear());
   const view = () => useConversations.getState().byId[C]!;
 
-  it('counts others\' messages in conversations that are not open, and mentions of this user', () => {
+  it('takes the counts from the engine\'s views, and the preview and order from the messages', () => {
     const store = useConversations.getState();
     store.setAll([conversation(), conversation({ id: 'd:bob', kind: 'direct', name: 'bob' })], 7);
     store.noteMessage(msg(1), 'ann');
     store.noteMessage(msg(2, { mentions: ['ann'] }), 'ann');
-    store.noteMessage(msg(3, { mentions: ['cid'] }), 'ann');
-    store.noteMessage(msg(4, { sender: 'ann', outgoing: true }), 'ann');
-    assert.deepEqual([view().unread, view().mentions], [3, 1]);
-    assert.equal(view().lastMessage!.text, 'text 4');
+    assert.deepEqual([view().unread, view().mentions], [0, 0], 'a message adds nothing up: its conversation\'s view follows it');
+    assert.equal(view().lastMessage!.text, 'text 2');
+    store.upsert(conversation({ unread: 2, mentions: 1 }), 8);
+    assert.deepEqual([view().unread, view().mentions], [2, 1]);
+    assert.equal(view().lastMessage!.text, 'text 2', 'a view without a newer message keeps the preview');
     store.select(C);
     assert.deepEqual([view().unread, view().mentions], [0, 0], 'opening it clears them');
-    store.noteMessage(msg(5), 'ann');
-    assert.equal(view().unread, 0, 'the open conversation does not count up');
     store.noteMessage(msg(6, { text: 'x'.repeat(500) }), 'ann');
     assert.equal(view().lastMessage!.text.length, 200, 'the preview is cut to the contract\'s size');
     store.noteMessage(msg(0), 'ann');
     assert.equal(view().lastMessage!.id, msg(6).id, 'an older arrival does not replace the newest preview');
   });
 
-  it('does not count a reply in a thread as unread in its channel (as Slack does), but a mention in one, yes', () => {
+  it('drops a snapshot older than the one shown, and keeps views newer than a snapshot over it', () => {
     const store = useConversations.getState();
     store.setAll([conversation()], 7);
-    store.noteMessage(msg(1, { threadRoot: 'root' }), 'ann');
-    store.noteMessage(msg(2, { threadRoot: 'root', mentions: ['ann'] }), 'ann');
-    assert.deepEqual([view().unread, view().mentions], [0, 1]);
-    store.noteMessage(msg(3, { replyTo: 'root' }), 'ann');
-    assert.equal(view().unread, 1, 'a quoted reply is in the list, and counts');
+    store.setAll([conversation({ unread: 1 }), conversation({ id: 'd:bob', kind: 'direct', name: 'bob', unread: 1 })], 12);
+    store.setAll([conversation()], 9);
+    assert.deepEqual([view().unread, useConversations.getState().byId['d:bob']?.unread], [1, 1], 'the answer of an earlier list, come late, is dropped');
+    // a view of a new conversation, and one of another, sent after the next snapshot was read but before it answered
+    store.upsert(conversation({ id: 'd:cid', kind: 'direct', name: 'cid', unread: 1 }), 14);
+    store.upsert(conversation({ unread: 3 }), 15);
+    store.setAll([conversation({ unread: 2 }), conversation({ id: 'd:bob', kind: 'direct', name: 'bob', unread: 1 })], 13);
+    assert.equal(view().unread, 3, 'the newer view stays');
+    assert.equal(useConversations.getState().byId['d:cid']?.unread, 1, 'and so does a conversation the snapshot did not have yet');
+  });
+
+  it('counts a mention in a thread of the open channel until that thread is read, unless the panel shows it', () => {
+    const store = useConversations.getState();
+    store.setAll([conversation()], 7);
+    store.select(C);
+    store.noteMessage(msg(1, { threadRoot: 'root', mentions: ['ann'] }), 'ann');
+    assert.equal(view().mentions, 1, 'the channel is open, the thread is not');
+    store.noteMessage(msg(2, { threadRoot: 'root', mentions: ['ann'] }), 'ann', true);
+    assert.equal(view().mentions, 1, 'a mention in the thread on screen is read there');
+    store.markedRead(C);
+    assert.deepEqual([view().unread, view().mentions], [0, 1], 'reading the list leaves the thread\'s mention');
+    store.upsert(conversation({ unread: 1, mentions: 2 }));
+    assert.deepEqual([view().unread, view().mentions], [0, 1], 'nor does the engine\'s view of the open channel change it');
+    store.mentionsLeft(C, 0);
+    assert.equal(view().mentions, 0, 'the thread read: the engine\'s count');
   });
 
   it('keeps the open conversation at no count when the engine\'s view of it arrives before its markRead', () => {
