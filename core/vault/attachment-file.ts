@@ -117,6 +117,7 @@ export async function writeEncryptedFile(file: string, key: Uint8Array, source: 
       const flush = async () => {
         await writing;
         writing = transferAll((buffers, at) => handle.writev(buffers, at).then(({ bytesWritten }) => bytesWritten), batch, position);
+        writing.catch(() => {}); // heard at the next flush or below; meanwhile the source may be awaited, and must not find it unhandled
         position += batch.reduce((sum, part) => sum + part.length, 0);
         batch = [];
         batched = 0;
@@ -350,8 +351,7 @@ class ChunkReads {
     this.#end = end;
     this.#buffers = this.#inPlace ? [new Uint8Array(CHUNKS_PER_IO * TAG_BYTES), new Uint8Array(CHUNKS_PER_IO * TAG_BYTES)] : [takeSealedBuffer(), takeSealedBuffer()];
     this.#next = start;
-    this.#reading = this.#readBatch(start, this.#buffers[0]!);
-    this.#reading.catch(() => {}); // a guess dropped unread, or a reader that stops early, is not an unheard failure
+    this.#reading = this.#readAhead(start, this.#buffers[0]!);
   }
 
   get inPlace(): boolean {
@@ -364,7 +364,7 @@ class ChunkReads {
       const first = this.#next;
       const batch = await this.#reading;
       this.#next += CHUNKS_PER_IO;
-      if (this.#next < this.#end) this.#reading = this.#readBatch(this.#next, this.#buffers[n % 2]!);
+      if (this.#next < this.#end) this.#reading = this.#readAhead(this.#next, this.#buffers[n % 2]!);
       yield { first, batch };
     }
   }
@@ -375,6 +375,17 @@ class ChunkReads {
     this.#released = true;
     await this.#reading.catch(() => {});
     if (!this.#inPlace) this.#buffers.forEach(giveBackSealedBuffer);
+  }
+
+  /**
+   * Starts reading a batch before it is asked for. Its failure is heard when the batch is asked for; until then (the
+   * caller busy with the batch before, or stopping early) it must count as handled, or it becomes an unhandled
+   * rejection, which ends the process.
+   */
+  #readAhead(first: number, buffer: Uint8Array) {
+    const reading = this.#readBatch(first, buffer);
+    reading.catch(() => {});
+    return reading;
   }
 
   async #readBatch(first: number, buffer: Uint8Array) {

@@ -111,6 +111,9 @@ export async function uploadBlob(http: RelayHttp, spec: UploadSpec, options: Tra
       await inFlight;
       checkAborted(options.signal);
       inFlight = send(bytes, offset);
+      // Its failure is seen at the next flush or the end; until then it must count as handled, or a relay that goes
+      // away while the next body is sealed becomes an unhandled rejection, which ends the engine's process.
+      inFlight.catch(() => {});
       offset += filled;
       body = body === bodies[0] ? bodies[1]! : bodies[0]!;
       filled = 0;

@@ -1,6 +1,8 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import fc from 'fast-check';
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
@@ -331,4 +333,57 @@ test('a stream that reuses its buffer for every part is stored as it was sent (p
     }
   }
   assert.deepEqual(Buffer.from(await vault.readAttachment(await vault.putAttachment(reusing()))), Buffer.from(data));
+});
+
+/** Rejections nobody handled while the test ran (Node would end the engine's process on one). */
+function unhandledRejections(t: TestContext): unknown[] {
+  const seen: unknown[] = [];
+  const record = (reason: unknown) => seen.push(reason);
+  process.on('unhandledRejection', record);
+  t.after(() => process.off('unhandledRejection', record));
+  return seen;
+}
+
+test('a read ahead that fails while its reader is busy is the reader\'s error, never an unhandled rejection', async (t) => {
+  const vault = await newVault(t);
+  const unhandled = unhandledRejections(t);
+  const id = await vault.putAttachment(randomBytes(12 * CHUNK_BYTES));
+  const chunks = vault.attachmentStream(id)[Symbol.asyncIterator]();
+  await chunks.next(); // the first four chunks in hand, the next four on their way
+  // cut the file inside the third batch of four, which is read ahead once the fifth chunk is handed out
+  truncateSync(path.join(vault.paths.attachments, id), PREAMBLE_BYTES + 9 * SEALED_CHUNK_BYTES);
+  for (let i = 1; i <= 4; i++) await chunks.next();
+  await new Promise((resolve) => setTimeout(resolve, 200)); // busy elsewhere while that read meets the cut
+  await assert.rejects(async () => {
+    while (!(await chunks.next()).done);
+  }, isVaultError('CORRUPT'));
+  assert.deepEqual(unhandled, []);
+});
+
+test('a write that fails while the source is awaited is putAttachment\'s error, not an unhandled rejection', (t) => {
+  // A real write failure: the file size limit (ulimit -f, 6 MiB) makes the second batch's writev fail with EFBIG while
+  // the slow source is awaited. In a child process, because the limit would apply to everything this one writes.
+  const dir = tempDir(t);
+  const script = `
+    import { createVault } from ${JSON.stringify(pathToFileURL(path.resolve('core/vault/index.ts')).href)};
+    const vault = await createVault({ dir: ${JSON.stringify(dir)}, passphrase: 'child passphrase', kdf: { opsLimit: 1, memLimitBytes: 8 * 1024 * 1024 } });
+    async function* slowly() {
+      for (let i = 0; i < 16; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        yield new Uint8Array(${CHUNK_BYTES}).fill(i);
+      }
+    }
+    try {
+      await vault.putAttachment(slowly());
+      console.log('stored');
+    } catch (error) {
+      console.log('refused', error.code, error.constructor.name);
+    }
+    await vault.lock();`;
+  const file = path.join(tempDir(t), 'put.mjs');
+  writeFileSync(file, script);
+  const child = spawnSync('bash', ['-c', 'ulimit -f 6144 && exec "$0" "$1"', process.execPath, file], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(child.status, 0, `the process ended on its own: ${child.stderr}`);
+  assert.match(child.stdout, /^refused IO VaultError$/m);
+  assert.deepEqual(readdirSync(path.join(dir, 'attachments')), [], 'no part file left behind');
 });
