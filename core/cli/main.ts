@@ -520,9 +520,9 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
         // the message may still be waiting at the relay for this device
         await call('sync.now', {});
         const only = flags.index === undefined ? undefined : nonNegativeInt('index', flags.index);
-        // every file of the message in turn, or the one --index names
+        // every file of the message in turn, or the one --index names (numbered from 0, as `read` lists them)
         for (let index = only ?? 0; ; index++) {
-          const saved = await withProgress(engine.api, io, json, `downloading file ${index + 1}`, (operation) => call('files.download', { message: id!, index, dir, operation }))
+          const saved = await withProgress(engine.api, io, json, `downloading file ${index}`, (operation) => call('files.download', { message: id!, index, dir, operation }))
             .catch((error: unknown) => {
               if (only === undefined && index > 0 && error instanceof ApiError && error.code === 'NOT_FOUND') return null;
               throw error;
