@@ -38,6 +38,7 @@ describe('wardroom send --file and download', () => {
     const saved = await org.as('ben', ['download', id, '--out', out]);
     assert.equal(saved.code, 0, saved.stderr);
     assert.match(saved.stdout, /saved .*report\.pdf \(26 bytes\)\nsaved .*data\.bin \(3,145,733 bytes\)/);
+    assert.match(saved.stderr, /downloading file 0 100% .*\n.*downloading file 1 100% /s, 'files numbered as read lists them');
     assert.deepEqual(readFileSync(path.join(out, 'report.pdf')), readFileSync(report));
     assert.deepEqual(readFileSync(path.join(out, 'data.bin')), bytes);
     const one = await org.as('ben', ['download', id, '--out', out, '--index', '1', '--json']);
