@@ -28,7 +28,7 @@ const RENDER_TIMEOUT_MS = 5000;
 /** How long pdf.js gets to shut its worker down before it is terminated anyway. */
 const CLOSE_TIMEOUT_MS = 1000;
 /** The User Timing measure of the last first page drawn, for the developer tools and the end-to-end test. */
-export const RENDER_MEASURE = 'wardroom:pdf-first-page';
+const RENDER_MEASURE = 'wardroom:pdf-first-page';
 
 /**
  * The web shell requires Trusted Types for script URLs, and `new Worker` is such a sink: this policy (named in its
