@@ -28,7 +28,7 @@ export const LIMITS = {
   fileNameMax: 255,
   /** bytes of a file one files.read or files.stageChunk call carries */
   fileChunkMax: 1024 * 1024,
-  /** bytes of a still a caller hands in as a video's preview (re-encoded far smaller as its thumbnail) */
+  /** bytes of a still a caller hands in as a video's or a PDF's preview (re-encoded far smaller as its thumbnail) */
   previewInputBytes: 256 * 1024,
 } as const;
 
@@ -164,8 +164,9 @@ export const AttachmentInput = z.object({
   name: FileName.optional(),
   mime: MimeType.optional(),
   /**
-   * A video's first frame, made by the caller (the desktop app draws it from a <video> element before sending):
-   * the engine decodes and re-encodes it as the file's thumbnail, so only a small image of its own making is sent.
+   * A video's first frame or a PDF's first page, made by the caller (the desktop app draws it from a <video>
+   * element, or with pdf.js, before sending): the engine decodes and re-encodes it as the file's thumbnail, so only
+   * a small image of its own making is sent. Given for any other type, it is dropped.
    */
   preview: z.object({ mime: z.enum(['image/jpeg', 'image/png', 'image/webp']), data: z.string().max(Math.ceil(LIMITS.previewInputBytes / 3) * 4) }).strict().optional(),
 }).strict().refine((a) => (a.path === undefined) !== (a.staged === undefined), 'an attachment is a path or a staged file, not both');
@@ -176,7 +177,7 @@ export const FileView = z.object({
   name: z.string().max(LIMITS.fileNameMax),
   mime: z.string().max(127),
   size: z.number().int().nonnegative(),
-  /** images and videos (the first frame): a small preview made on the sender's device (base64 of `mime` bytes) */
+  /** images, videos (the first frame) and PDFs (the first page): a small preview made on the sender's device (base64 of `mime` bytes) */
   thumbnail: z.object({ mime: z.string().max(32), width: z.number().int().positive(), height: z.number().int().positive(), data: z.string() }).optional(),
   /** decrypted into this device's vault by files.open, so files.read answers without the relay */
   cached: z.boolean(),

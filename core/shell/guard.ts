@@ -38,10 +38,14 @@ export function isToken(candidate: string | undefined, token: string): boolean {
   return candidate !== undefined && timingSafeEqual(digest(candidate), digest(token));
 }
 
+/** The Trusted Types policy the renderer starts pdf.js's worker with (WORKER_POLICY in renderer/src/lib/pdf-page.ts). */
+export const PDF_WORKER_POLICY = 'wardroom-pdf-worker';
+
 /**
  * The page may load only its own files and talk only to its own WebSocket: no inline script or style attribute,
- * no eval, no frames, no forms, no plugins, and DOM sinks take no strings (Trusted Types), so markup in a message
- * could never run even if a bug let it reach the DOM.
+ * no eval, no WebAssembly, no frames, no forms, no plugins, and DOM sinks take no strings (Trusted Types), so markup
+ * in a message could never run even if a bug let it reach the DOM. Every file is served with it, since a worker
+ * runs under the policy its own script came with.
  */
 export function contentSecurityPolicy(host: string): string {
   return [
@@ -53,13 +57,16 @@ export function contentSecurityPolicy(host: string): string {
     // and media the page opened from a message's file (a video or a sound, decrypted by the engine) or is sending
     "media-src 'self' blob:",
     "font-src 'self'",
+    // pdf.js parses a PDF being sent in a worker: a module file of the bundle, never blob: or data: code
+    "worker-src 'self'",
     `connect-src ws://${host}`,
     "base-uri 'none'",
     "form-action 'none'",
     "frame-ancestors 'none'",
     "object-src 'none'",
     "require-trusted-types-for 'script'",
-    'trusted-types',
+    // one policy, which makes one script URL: pdf.js's worker (renderer/src/lib/pdf-page.ts)
+    `trusted-types ${PDF_WORKER_POLICY}`,
   ].join('; ');
 }
 

@@ -8,6 +8,8 @@ import { contentSecurityPolicy, SECURITY_HEADERS } from './guard.ts';
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
+  // pdf.js's worker, a module as the package ships it
+  '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
@@ -33,8 +35,9 @@ export function fileFor(root: string, urlPath: string): string | null {
 }
 
 export async function serveFile(root: string, request: IncomingMessage, response: ServerResponse, host: string): Promise<void> {
+  // the CSP on every answer, not only the page's: a worker runs under the policy its own script came with
   const send = (status: number, type: string, body: Buffer | string) => {
-    response.writeHead(status, { ...SECURITY_HEADERS, 'content-type': type, 'content-length': Buffer.byteLength(body) });
+    response.writeHead(status, { ...SECURITY_HEADERS, 'content-security-policy': contentSecurityPolicy(host), 'content-type': type, 'content-length': Buffer.byteLength(body) });
     response.end(request.method === 'HEAD' ? undefined : body);
   };
   if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -44,7 +47,5 @@ export async function serveFile(root: string, request: IncomingMessage, response
   const file = fileFor(root, request.url ?? '/');
   const info = file ? await stat(file).catch(() => null) : null;
   if (!file || !info?.isFile()) return send(404, 'text/plain; charset=utf-8', 'not found\n');
-  const type = TYPES[path.extname(file)]!;
-  if (type.startsWith('text/html')) response.setHeader('content-security-policy', contentSecurityPolicy(host));
-  send(200, type, await readFile(file));
+  send(200, TYPES[path.extname(file)]!, await readFile(file));
 }

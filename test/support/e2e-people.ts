@@ -1,8 +1,9 @@
 // What people do in the app in the end-to-end tests: join with an invite, get past the recovery kit, wait for the
 // relay, find a conversation or a message, write.
-import type { Locator, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { createSession, type Session } from '../../core/host/index.ts';
-import { eventually, PASSPHRASE, startUserShell, type UserShell } from './web-app.ts';
+import { startTestServer } from './server-client.ts';
+import { eventually, launchBrowser, openApp, PASSPHRASE, startUserShell, type AppPage, type UserShell } from './web-app.ts';
 
 export interface Person {
   shell: UserShell;
@@ -32,6 +33,39 @@ export async function aliceAndBob(firstAdminInvite: string): Promise<{ alice: Pe
   const alice = await join('alice', firstAdminInvite);
   const { link } = await alice.api.callUntyped('org.invite', { admin: false }) as { link: string };
   return { alice, bob: await join('bob', link) };
+}
+
+export interface ChannelOfTwo {
+  browser: Browser;
+  people: { alice: Person; bob: Person };
+  alice: AppPage;
+  bob: AppPage;
+  /** the channel's conversation id */
+  channel: string;
+  close(): Promise<void>;
+}
+
+/** A relay, Chromium, and Alice and Bob (as aliceAndBob) in a channel Alice made, each with the app open on it. */
+export async function channelOfTwo(name: string): Promise<ChannelOfTwo> {
+  const browser = await launchBrowser();
+  const relay = await startTestServer();
+  const people = await aliceAndBob(relay.firstAdminInvite!);
+  const channel = (await people.alice.api.callUntyped('channels.create', { name }) as { id: string }).id;
+  await people.alice.api.callUntyped('channels.add', { conversation: channel, username: 'bob' });
+  const [alice, bob] = [await openApp(browser, people.alice.shell.shell.url), await openApp(browser, people.bob.shell.shell.url)];
+  for (const { page } of [alice, bob]) {
+    await sidebarItem(page, new RegExp(`^#${name}`)).click();
+    await page.getByRole('heading', { name: `#${name}`, level: 1 }).waitFor();
+  }
+  return {
+    browser, people, alice, bob, channel,
+    async close() {
+      await browser.close();
+      await people.alice.close();
+      await people.bob.close();
+      await relay.close();
+    },
+  };
 }
 
 /** Fills the join screen and submits it; resolves with the recovery kit the app shows once. */

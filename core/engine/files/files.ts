@@ -24,7 +24,7 @@ import { RelayError } from '../relay-http.ts';
 import { BLOB_CHUNK_BYTES, blobBytes, chunkCount, MAX_FILE_BYTES, type PlainSource } from './blob-format.ts';
 import { safeFileName, typeOfName } from './names.ts';
 import { checkFile, filePolicyOf, type FilePolicy } from './policy.ts';
-import { openPartial, openPath, thumbnailOf, type OpenedSource } from './source.ts';
+import { openPartial, openPath, takesDrawnPreview, thumbnailOf, type OpenedSource } from './source.ts';
 import { cleanImageAttachment } from '../media/attachments.ts';
 import { Staging } from './staging.ts';
 import { fileViews, insertFilesStatements, storedFile, type FileRecord, type StoredFile, type Thumbnail } from './store.ts';
@@ -230,13 +230,14 @@ export class Files {
     if (size > MAX_FILE_BYTES) throw new EngineError('INVALID', `${name} is too large to send`);
     checkFile(policy, { name, mime, size });
     const thumbnail = cleaned ? await thumbnailOf(cleaned.bytes, mime) : attachment.path !== undefined ? await thumbnailOf(attachment.path, mime) : null;
-    // a video's first frame comes from the caller (no video decoder here), decoded and re-encoded like any image
-    const frame = !thumbnail && chosen.preview && mime.startsWith('video/') ? await thumbnailOf(Buffer.from(chosen.preview.data, 'base64'), chosen.preview.mime) : null;
+    // a video's first frame or a PDF's first page comes from the caller (no decoder for them here), decoded and
+    // re-encoded like any image
+    const drawn = !thumbnail && chosen.preview && takesDrawnPreview(mime) ? await thumbnailOf(Buffer.from(chosen.preview.data, 'base64'), chosen.preview.mime) : null;
     return {
       ...(attachment.path !== undefined ? { path: path.resolve(attachment.path) } : { staged: attachment.staged! }),
       name, mime, size, ...(mtimeMs !== undefined ? { mtimeMs } : {}),
       key: toBase64Url(randomBytes(32)), prefix: toBase64Url(randomBytes(CHUNK_NONCE_PREFIX_BYTES)), blobId: '', maxChunkBytes: 1,
-      thumbnail: stillOf(thumbnail ?? frame),
+      thumbnail: stillOf(thumbnail ?? drawn),
     };
   }
 

@@ -1,5 +1,6 @@
 // Where a file to send comes from (a path the caller chose, or bytes it staged), what it is called and what type
-// it is, and an image's thumbnail. Nothing here reads a whole file into memory.
+// it is, and its thumbnail: an image's own, or one made from the still an app drew of a video or a PDF. Nothing
+// here reads a whole file into memory.
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import sharp from 'sharp';
 import { LIMITS as WIRE_LIMITS } from '../../protocol/limits.ts';
@@ -55,6 +56,13 @@ export async function openPartial(file: string): Promise<{ source: PlainSource; 
 const THUMBNAIL_MAX_INPUT_PIXELS = 50_000_000;
 const THUMBNAIL_EDGE = 160;
 const THUMBNAIL_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/avif', 'image/tiff', 'image/heic', 'image/heif']);
+
+/**
+ * Files whose preview the sending app draws, since the engine has no decoder for them: a video's first frame, a
+ * PDF's first page. The app hands in a still; thumbnailOf decodes and re-encodes it, so only an image of the
+ * engine's own making is sent.
+ */
+export const takesDrawnPreview = (mime: string): boolean => mime.startsWith('video/') || mime === 'application/pdf';
 
 /**
  * A small WebP of an image (upright: EXIF orientation applied; no metadata kept), or null for anything sharp cannot

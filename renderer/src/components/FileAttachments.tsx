@@ -1,7 +1,8 @@
-// The files of a message: images as their thumbnail and videos as their first frame (both made on the sender's
-// device and sent inside the message, drawn here from a blob: URL), everything else as an icon with its name and
-// size. Images, video, audio and text open in the app; every file can be saved unless the org's policy says
-// "preview only", and then the app says so instead of offering it.
+// The files of a message: images as their thumbnail, videos as their first frame and PDFs as their first page (all
+// made on the sender's device and sent inside the message, drawn here from a blob: URL), everything else (and a PDF
+// its sender's app could not draw) as an icon with its name and size. Images, video, audio and text open in the
+// app; a PDF's page is only a picture of it, to be saved and opened elsewhere. Every file can be saved unless the
+// org's policy says "preview only", and then the app says so instead of offering it.
 import { useCallback, useEffect, useState } from 'react';
 import type { FileViewT } from '../../../core/api/contract.ts';
 import { formatSize } from '../lib/bytes.ts';
@@ -57,15 +58,20 @@ function FileItem({ message, file, previewOnly }: { message: string; file: FileV
   const close = useCallback(() => setViewing(false), []);
   const as = viewableAs(file.mime);
   const pictured = (as === 'image' || as === 'video') && thumbnail !== null && file.thumbnail !== undefined;
+  const page = file.mime === 'application/pdf' && thumbnail !== null && file.thumbnail !== undefined;
+  let picture = <span className="file-icon" aria-hidden="true">{extension(file.name)}</span>;
+  if (pictured) {
+    picture = (
+      <button type="button" className={`thumbnail${as === 'video' ? ' video' : ''}`} aria-label={`${as === 'video' ? 'Play' : 'Open'} ${file.name}`} onClick={() => setViewing(true)}>
+        <img src={thumbnail} alt="" width={file.thumbnail!.width} height={file.thumbnail!.height} />
+      </button>
+    );
+  } else if (page) {
+    picture = <span className="thumbnail page"><img src={thumbnail} alt={`First page of ${file.name}`} width={file.thumbnail!.width} height={file.thumbnail!.height} /></span>;
+  }
   return (
-    <li className={`file${pictured ? ' image' : ''}`}>
-      {pictured
-        ? (
-          <button type="button" className={`thumbnail${as === 'video' ? ' video' : ''}`} aria-label={`${as === 'video' ? 'Play' : 'Open'} ${file.name}`} onClick={() => setViewing(true)}>
-            <img src={thumbnail} alt="" width={file.thumbnail!.width} height={file.thumbnail!.height} />
-          </button>
-        )
-        : <span className="file-icon" aria-hidden="true">{extension(file.name)}</span>}
+    <li className={`file${pictured || page ? ' image' : ''}`}>
+      {picture}
       <span className="file-name">{file.name}</span>
       <span className="file-size">{formatSize(file.size)}</span>
       {as && !pictured && <button type="button" aria-label={`Open ${file.name}`} onClick={() => setViewing(true)}>Open</button>}

@@ -2,10 +2,11 @@
 // chunk (only the chunk in flight is in memory twice), then sent with the message under an operation id. A file in a
 // message is opened into this device's vault (files.open) and read back as a Blob, shown from a blob: URL or saved
 // through the browser's download; with the org's "preview only" policy it is shown and never saved. A video goes with
-// its first frame (lib/video-frame.ts) as its thumbnail.
+// its first frame (lib/video-frame.ts) as its thumbnail, a PDF with its first page (lib/pdf-page.ts).
 import { api, errorText } from '../bridge/index.ts';
 import { fromBase64, toBase64 } from '../lib/bytes.ts';
 import { FILE_CHUNK_MAX } from '../lib/limits.ts';
+import { pdfFirstPage } from '../lib/pdf-page.ts';
 import { videoFirstFrame } from '../lib/video-frame.ts';
 import { useConversations } from './conversations.ts';
 import { useMessages } from './messages.ts';
@@ -16,6 +17,9 @@ import { useUploads } from './uploads.ts';
 class Cancelled extends Error {}
 
 const operationId = () => `up-${crypto.randomUUID()}`;
+
+/** The still of a file the engine cannot decode itself (each null for a file not of its type, or that fails). */
+const drawnStill = async (file: File) => (await videoFirstFrame(file)) ?? (await pdfFirstPage(file));
 
 async function stage(file: File, uploadId: string, before: number, total: number): Promise<string> {
   const { staged } = await api().call('files.stage', { size: file.size });
@@ -42,9 +46,9 @@ export async function sendFiles(conversation: string, files: readonly File[], te
     const attachments = [];
     let before = 0;
     for (const file of files) {
-      // a video's first frame is drawn here, before its bytes go (the engine has no video decoder)
-      const frame = await videoFirstFrame(file);
-      attachments.push({ staged: await stage(file, id, before, total), name: file.name, ...(file.type ? { mime: file.type } : {}), ...(frame ? { preview: frame } : {}) });
+      // a video's first frame or a PDF's first page is drawn here while its bytes are staged
+      const [still, staged] = await Promise.all([drawnStill(file), stage(file, id, before, total)]);
+      attachments.push({ staged, name: file.name, ...(file.type ? { mime: file.type } : {}), ...(still ? { preview: still } : {}) });
       before += file.size;
     }
     if (useUploads.getState().uploads[id]?.cancelled) throw new Cancelled();

@@ -1,16 +1,19 @@
 // Messages that carry files, beyond the transfer itself: a quoted reply that has files stays a quoted reply (in the
 // conversation, naming what it answers, not hidden in a thread) on both sides, whatever the message it quotes
-// carries; and a video goes with the first frame its sender's app drew, re-encoded by the engine as a small image
-// (anything else handed in as a frame is dropped, and the file still goes). Real engines, vaults and relay.
+// carries; and a video goes with the first frame its sender's app drew, and a PDF with its first page, re-encoded by
+// the engine as a small image (anything else handed in as a still is dropped, and the file still goes). Real
+// engines, vaults and relay.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import type { MessageViewT } from '../../../core/api/contract.ts';
 import { createChannel, idOf, startOrg, type TestEngine, type TestOrg } from '../../support/engines.ts';
 import { scratchFiles } from '../../support/scratch-files.ts';
 
-describe('engine: quoted replies with files, and video first frames', () => {
+describe('engine: quoted replies with files, video first frames and PDF first pages', () => {
   let org: TestOrg;
   let ann: TestEngine;
   let ben: TestEngine;
@@ -66,6 +69,43 @@ describe('engine: quoted replies with files, and video first frames', () => {
     const junk = await ann.engine.api.call('messages.send', { conversation: general, attachments: [{ path: video, preview: { mime: 'image/png', data: Buffer.from('<svg onload=alert(1)>').toString('base64') } }] });
     assert.equal(junk.files?.[0]?.thumbnail, undefined, 'not an image: no thumbnail, and the video still goes');
     const notVideo = await ann.engine.api.call('messages.send', { conversation: general, attachments: [{ path: fileOf('data.bin', randomBytes(10)), preview: { mime: 'image/jpeg', data: frame.toString('base64') } }] });
-    assert.equal(notVideo.files?.[0]?.thumbnail, undefined, 'a frame is a video\'s only');
+    assert.equal(notVideo.files?.[0]?.thumbnail, undefined, 'a frame is a video\'s or a PDF\'s only');
+  });
+
+  it('sends a PDF with the first page its app drew, re-encoded small; a still that is no image, or too big to decode, is dropped', async () => {
+    // an A4 page at the app's still size: white, with a red band across its top half
+    const page = await sharp({ create: { width: 226, height: 320, channels: 3, background: '#ffffff' } })
+      .composite([{ input: { create: { width: 226, height: 160, channels: 3, background: '#d0202a' } }, top: 0, left: 0 }]).jpeg().toBuffer();
+    const pdf = fileOf('minutes.pdf', Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(4000)]));
+    const sent = await ann.engine.api.call('messages.send', { conversation: general, attachments: [{ path: pdf, preview: { mime: 'image/jpeg', data: page.toString('base64') } }] });
+    const [file] = (await arrives(ben, sent.id)).files!;
+    assert.equal(file!.mime, 'application/pdf');
+    assert.ok(file!.thumbnail, 'the first page travels as the thumbnail');
+    assert.equal(file!.thumbnail.mime, 'image/webp', 'made by the engine, not passed through');
+    assert.deepEqual([file!.thumbnail.width, file!.thumbnail.height], [113, 160]);
+    const { data, info } = await sharp(Buffer.from(file!.thumbnail.data, 'base64')).raw().toBuffer({ resolveWithObject: true });
+    const at = (x: number, y: number) => [...data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3)];
+    assert.ok(at(56, 40)[0]! > 180 && at(56, 40)[1]! < 80, `the red band survives (${at(56, 40).join(',')})`);
+    assert.ok(at(56, 120).every((c) => c > 230), `and the white below it (${at(56, 120).join(',')})`);
+
+    // the PDF's own bytes handed in as a "PNG", and a PNG whose header claims 30000 x 30000 pixels (a decompression
+    // bomb, refused by the decoder's pixel bound before it decodes anything): no thumbnail, and the PDF still goes
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(30_000, 0);
+    ihdr.writeUInt32BE(30_000, 4);
+    ihdr.set([8, 2, 0, 0, 0], 8);
+    const chunk = (type: string, body: Buffer) => {
+      const head = Buffer.alloc(4);
+      head.writeUInt32BE(body.length);
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(crc32(Buffer.concat([Buffer.from(type), body])));
+      return Buffer.concat([head, Buffer.from(type), body, crc]);
+    };
+    const bomb = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(30_001 * 3))), chunk('IEND', Buffer.alloc(0))]);
+    for (const still of [readFileSync(pdf), bomb]) {
+      const junk = await ann.engine.api.call('messages.send', { conversation: general, attachments: [{ path: pdf, preview: { mime: 'image/png', data: still.toString('base64') } }] });
+      const got = await arrives(ben, junk.id);
+      assert.deepEqual([junk.files?.[0]?.thumbnail, got.files?.[0]?.name], [undefined, 'minutes.pdf'], 'no thumbnail, and the PDF still goes');
+    }
   });
 });

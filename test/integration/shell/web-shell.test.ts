@@ -1,7 +1,8 @@
 // The web shell's host (core/shell) from outside, as a browser and as an attacker's page would reach it: files only
-// under the bundle and only for our Host, strict headers on the HTML; a WebSocket refused without the per-launch
-// token, with a wrong one, from another Origin, for another Host (DNS rebinding) or on another path; and with all of
-// them right, host commands, engine commands and events going through, over a real relay and a real vault.
+// under the bundle and only for our Host, strict headers on every file (pdf.js's worker module too); a WebSocket
+// refused without the per-launch token, with a wrong one, from another Origin, for another Host (DNS rebinding) or
+// on another path; and with all of them right, host commands, engine commands and events going through, over a real
+// relay and a real vault.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -103,6 +104,7 @@ describe('web shell', () => {
     mkdirSync(path.join(staticDir, 'assets'), { recursive: true });
     writeFileSync(path.join(staticDir, 'index.html'), '<!doctype html><title>Wardroom</title><script type="module" src="/assets/app.js"></script>');
     writeFileSync(path.join(staticDir, 'assets', 'app.js'), 'export {};');
+    writeFileSync(path.join(staticDir, 'assets', 'pdf.worker.min-x1.mjs'), 'export {};');
     writeFileSync(path.join(dir, 'secret.html'), 'outside the bundle');
     host = new ProfileHost({ root: path.join(dir, 'profiles'), env: { WARDROOM_KDF: 'interactive' }, firstInvite: relay.firstAdminInvite! });
     shell = await startWebShell({ host, staticDir });
@@ -130,8 +132,17 @@ describe('web shell', () => {
     assert.match(csp, new RegExp(`connect-src ws://127\\.0\\.0\\.1:${shell.port}(;|$)`), 'talks only to itself');
     assert.match(csp, /frame-ancestors 'none'/);
     assert.match(csp, /img-src 'self' data: blob:(;|$)/, 'images only from the bundle and what the page made itself (thumbnails from message bytes)');
+    assert.match(csp, /worker-src 'self'(;|$)/, 'workers only from the bundle, never blob: or data: code');
+    assert.match(csp, /require-trusted-types-for 'script'/);
+    assert.match(csp, /trusted-types wardroom-pdf-worker(;|$)/, 'one Trusted Types policy: the one that starts pdf.js\'s worker');
+    for (const loose of ["'unsafe-inline'", "'unsafe-eval'", "'wasm-unsafe-eval'", "'allow-duplicates'", '*']) assert.ok(!csp.includes(loose), `no ${loose}`);
     assert.equal(page.headers['x-content-type-options'], 'nosniff');
     assert.equal((await raw(shell.port, '/assets/app.js', { host: `localhost:${shell.port}` })).headers['content-type'], 'text/javascript; charset=utf-8');
+    // pdf.js's worker is a module file: served as JavaScript (nosniff would refuse anything else) under the same
+    // CSP, which is the one a worker runs under (it does not inherit the page's)
+    const worker = await raw(shell.port, '/assets/pdf.worker.min-x1.mjs', { host: `127.0.0.1:${shell.port}` });
+    assert.deepEqual([worker.status, worker.headers['content-type'], worker.headers['content-security-policy'], worker.headers['x-content-type-options']],
+      [200, 'text/javascript; charset=utf-8', csp, 'nosniff']);
 
     const rebound = await raw(shell.port, '/', { host: `attacker.example:${shell.port}` });
     assert.equal(rebound.status, 421, 'a page on a rebound name gets nothing');
