@@ -423,9 +423,12 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
     // null until the engine says (a serve that is online already says nothing)
     let online: boolean | null = null;
     let relay = 'the relay';
+    /** the engine's alarm line, once a server at the relay's address failed the pin */
+    let alarm: string | null = null;
     engine.api.on('connection.state', (change) => {
       online = change.state === 'online';
       if (change.relay) relay = `the relay at ${change.relay}`;
+      if (change.state === 'untrusted') alarm = change.message ?? null;
     });
     const call = <N extends CommandName>(name: N, request: CommandRequest<N>): Promise<CommandResponse<N>> => engine!.api.call(name, request);
     /** `#channel`, `@user` and `@ann,ben` are the CLI's names; the contract takes the conversation's id. */
@@ -473,6 +476,11 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
           const changed = (await call('contacts.list', {})).contacts.filter((c) => c.identity !== 'accepted' && resolved.members.includes(c.username));
           const what = changed.map((c) => identityChange(c.username, c.identity)).join(' ') || 'someone in this conversation has a new safety number.';
           throw new ApiError('FORBIDDEN', `held, not sent: ${what} The message goes out then`);
+        }
+        // the relay proved an impostor while this send was on its way (before, the engine refuses the send): queued
+        // here, and an alarm all the same, never "pending" and exit 0
+        if (sent.status === 'pending' && alarm !== null) {
+          throw new ApiError('UNTRUSTED_RELAY', `${alarm}. The message (${sent.id}) is kept on this device and goes out once the relay shows its pinned key again: sending it again would send it twice`);
         }
         print(sent, `${sent.id} ${sent.status}`);
         if (sent.status === 'pending' && online === false) notice('queued: the relay cannot be reached; it goes out when the relay is back (with any later command, or a running serve)');

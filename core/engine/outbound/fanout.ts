@@ -19,7 +19,7 @@ import { EngineError } from '../errors.ts';
 import { emitUpdated } from '../messages/views.ts';
 import { ensureDirectStatement, ensureGroupStatement, messageViews, setStatusStatement, statusStatement } from '../history.ts';
 import type { OutgoingFrame, Recipient } from '../outbox.ts';
-import { relayUnreachable } from '../relay-http.ts';
+import { relayUnreachable, UntrustedRelayError } from '../relay-http.ts';
 
 /** Envelopes wait on the relay at most this long unless the message's own timer is shorter. */
 const DEFAULT_ENVELOPE_TTL_MS = 30 * 24 * 3600 * 1000;
@@ -346,7 +346,8 @@ export class Outbound {
           }
           continue;
         }
-        if (relayUnreachable(error)) break;
+        // a relay that cannot be reached, or an impostor at its address: it waits (nothing lost), as it did
+        if (relayUnreachable(error) || error instanceof UntrustedRelayError) break;
         ctx.problem(error as Error);
         await ctx.vault.transaction([release, ...(row.message_id ? [statusStatement([row.message_id], 'failed')] : [])]);
       }

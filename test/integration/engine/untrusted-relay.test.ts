@@ -14,6 +14,7 @@ import { RelayHttp, UntrustedRelayError, type RelayEndpoint } from '../../../cor
 import { RelaySocket, type ConnectionState } from '../../../core/engine/relay-socket.ts';
 import { Engine } from '../../../core/engine/engine.ts';
 import { join } from '../../../core/engine/enrol.ts';
+import { idOf, startOrg } from '../../support/engines.ts';
 import { startImpostor, selfSignedCertificate, type Impostor } from '../../support/impostor.ts';
 import { startTestServer, tempDir } from '../../support/server-client.ts';
 import { TEST_KDF } from '../../support/vault-helpers.ts';
@@ -108,4 +109,45 @@ test('an enrolled engine meeting an impostor at its relay\'s address: commands f
   assert.equal(impostor.seen.connections, connections, "no retry loop");
   assert.deepEqual(impostor.seen.requests, []);
   assert.deepEqual(impostor.seen.upgrades, []);
+});
+
+test('a send the relay turned impostor under: kept (pending, nothing lost), the alarm raised, and sent once when the real relay is back', async (t) => {
+  const org = await startOrg({}, { insecureHttp: false });
+  t.after(() => org.close());
+  const alice = await org.addUser('alice');
+  const bob = await org.addUser('bob');
+  const toBob = await idOf(alice.engine.api, '@bob');
+  const first = await alice.engine.api.call('messages.send', { conversation: toBob, text: 'before' });
+  await bob.waitFor(() => bob.received().find((m) => m.id === first.id), 15_000, 'the first message');
+
+  const port = org.server.port;
+  await org.server.close();
+  await alice.waitFor(() => alice.events.find((e) => e.name === 'connection.state' && (e.payload as { state: string }).state === 'offline'), 15_000, 'offline');
+  // sent while the relay is merely down (no alarm yet, so it is taken), and an impostor answers its reconnect
+  const sending = alice.engine.api.call('messages.send', { conversation: toBob, text: 'kept through the impostor' });
+  const impostor = await impostorFor(t, port);
+  const kept = await sending;
+  assert.equal(kept.status, 'pending', 'queued on this device');
+  const alarm = await alice.waitFor(() => alice.events.find((e) => e.name === 'connection.state' && (e.payload as { state: string }).state === 'untrusted'), 15_000, 'the alarm');
+  assert.match((alarm.payload as { message: string }).message, /not the pinned one/);
+  // from now on a send is refused before anything is stored: nothing to send twice later
+  await assert.rejects(alice.engine.api.call('messages.send', { conversation: toBob, text: 'refused' }), isUntrusted(org.url));
+  const listed = (await alice.engine.api.call('messages.list', { conversation: toBob, limit: 10 })).messages;
+  assert.deepEqual(listed.filter((m) => !m.notice).map((m) => [m.text, m.status]), [['before', 'sent'], ['kept through the impostor', 'pending']]);
+  assert.deepEqual(impostor.seen.requests, []);
+  assert.deepEqual(impostor.seen.upgrades, []);
+
+  await impostor.close();
+  await org.restartServer();
+  assert.equal(org.server.port, port);
+  // the alarm stands until the profile is opened again (bob met the impostor too)
+  const reopened = await alice.reopen();
+  const bobAgain = await bob.reopen();
+  await bobAgain.waitFor(() => bobAgain.received().find((m) => m.id === kept.id), 30_000, 'the kept message');
+  await reopened.engine.api.call('sync.now', {});
+  await bobAgain.engine.api.call('sync.now', {});
+  assert.equal(bobAgain.received().filter((m) => m.id === kept.id).length, 1, 'exactly once');
+  assert.ok(!bobAgain.received().some((m) => m.text === 'refused'));
+  const after = (await reopened.engine.api.call('messages.list', { conversation: toBob, limit: 10 })).messages.filter((m) => !m.notice);
+  assert.deepEqual(after.map((m) => m.text), ['before', 'kept through the impostor'], 'nothing doubled here either');
 });
