@@ -112,13 +112,15 @@ export const Settings = z.object({
   sendOriginalImages: z.boolean(),
 }).strict();
 
+/** `changed`: a new identity key the user has not accepted; sends to them are held (`changed-while-verified`: verify again) */
+export const IdentityView = z.enum(['accepted', 'changed', 'changed-while-verified']);
+
 export const ContactView = z.object({
   username: Username,
   /** the name this contact chose for themselves (shown beside the username, never instead of it) */
   displayName: z.string().max(LIMITS.displayNameMax).optional(),
   verified: z.boolean(),
-  /** `changed`: a new identity key the user has not accepted; sends to them are held (`changed-while-verified`: verify again) */
-  identity: z.enum(['accepted', 'changed', 'changed-while-verified']),
+  identity: IdentityView,
 });
 
 /** A recorded event: what events.since replays to a client that lost its connection. */
@@ -428,7 +430,8 @@ export const commands = {
 
   'contacts.safetyNumber': {
     request: z.object({ username: Username }).strict(),
-    response: z.object({ digits: z.string().regex(/^(\d{5} ){11}\d{5}$/), qr: z.string(), verified: z.boolean() }),
+    /** `identity`: whether the key these digits come from is one the user accepted (not: sends to them are held) */
+    response: z.object({ digits: z.string().regex(/^(\d{5} ){11}\d{5}$/), qr: z.string(), verified: z.boolean(), identity: IdentityView }),
   },
   /** Marking verified also accepts the identity key whose safety number the user compared (and sends what was held). */
   'contacts.markVerified': { request: z.object({ username: Username, verified: z.boolean() }).strict(), response: empty },

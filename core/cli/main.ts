@@ -423,9 +423,12 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
     // null until the engine says (a serve that is online already says nothing)
     let online: boolean | null = null;
     let relay = 'the relay';
+    /** the engine's alarm line, once a server at the relay's address failed the pin */
+    let alarm: string | null = null;
     engine.api.on('connection.state', (change) => {
       online = change.state === 'online';
       if (change.relay) relay = `the relay at ${change.relay}`;
+      if (change.state === 'untrusted') alarm = change.message ?? null;
     });
     const call = <N extends CommandName>(name: N, request: CommandRequest<N>): Promise<CommandResponse<N>> => engine!.api.call(name, request);
     /** `#channel`, `@user` and `@ann,ben` are the CLI's names; the contract takes the conversation's id. */
@@ -456,7 +459,8 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
         const [target, text] = args;
         const { expire: expiresInSeconds, burn: burnAfterReadSeconds } = numbers;
         const timers = expiresInSeconds || burnAfterReadSeconds ? { expiresInSeconds, burnAfterReadSeconds } : undefined;
-        const conversation = await conversationOf(target!);
+        const resolved = await call('conversations.resolve', { target: target! });
+        const conversation = resolved.id;
         const request = { conversation, ...(text !== undefined ? { text } : {}), ...(flags.reply ? { replyTo: flags.reply } : {}), ...(timers ? { timers } : {}) };
         const sent = files.length === 0
           ? await call('messages.send', request)
@@ -468,9 +472,15 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
             + 'it does not show this one, or another history); the message goes out once it shows them');
         }
         if (sent.status === 'held') {
-          const people = (await call('contacts.list', {})).contacts.filter((c) => c.identity !== 'accepted').map((c) => c.username);
-          throw new ApiError('FORBIDDEN', `held, not sent: the safety number of ${people.map((p) => `@${p}`).join(', ') || 'someone in this conversation'} changed. `
-            + `Compare it with them (wardroom safety-number NAME), then accept it (safety-number NAME --accept, or --verified); the message goes out then`);
+          // the people of this conversation whose key changed, each with the one command that accepts them
+          const changed = (await call('contacts.list', {})).contacts.filter((c) => c.identity !== 'accepted' && resolved.members.includes(c.username));
+          const what = changed.map((c) => identityChange(c.username, c.identity)).join(' ') || 'someone in this conversation has a new safety number.';
+          throw new ApiError('FORBIDDEN', `held, not sent: ${what} The message goes out then`);
+        }
+        // the relay proved an impostor while this send was on its way (before, the engine refuses the send): queued
+        // here, and an alarm all the same, never "pending" and exit 0
+        if (sent.status === 'pending' && alarm !== null) {
+          throw new ApiError('UNTRUSTED_RELAY', `${alarm}. The message (${sent.id}) is kept on this device and goes out once the relay shows its pinned key again: sending it again would send it twice`);
         }
         print(sent, `${sent.id} ${sent.status}`);
         if (sent.status === 'pending' && online === false) notice('queued: the relay cannot be reached; it goes out when the relay is back (with any later command, or a running serve)');
@@ -566,10 +576,19 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
       }
       case 'safety-number': {
         const [username] = need(args, 1, 'safety-number');
-        if (flags.accept) await call('contacts.acceptIdentity', { username: username! });
+        if (flags.accept) {
+          await call('contacts.acceptIdentity', { username: username! }).catch((error: unknown) => {
+            // a verified contact is verified again, not just accepted: say with which command
+            if (error instanceof ApiError && error.code === 'FORBIDDEN') throw new ApiError('FORBIDDEN', `${error.message} (wardroom safety-number ${username} --verified)`);
+            throw error;
+          });
+        }
         if (flags.verified || flags.unverified) await call('contacts.markVerified', { username: username!, verified: flags.verified });
         const safety = await call('contacts.safetyNumber', { username: username! });
-        print(safety, `${safety.digits}${safety.verified ? '  (verified)' : ''}`);
+        // digits from a key nobody accepted are not "all is well": said beside them, and how to accept on stderr
+        const state = safety.identity !== 'accepted' ? `  (changed, not accepted: messages to @${username} are held)` : safety.verified ? '  (verified)' : '';
+        print(safety, `${safety.digits}${state}`);
+        if (safety.identity !== 'accepted') notice(identityChange(username!, safety.identity));
         return 0;
       }
       case 'devices': {
@@ -801,6 +820,13 @@ async function channelCommand(args: string[], flags: Flags, call: Call, print: (
  * Fetches what is waiting on the relay before a read; a relay that cannot be reached ends the wait (instead of
  * sync.now's long timeout), and the read shows what this device already has, with a warning on stderr.
  */
+/** A contact's changed identity key in one sentence, with the command that accepts it (verifying again if it was verified). */
+function identityChange(username: string, identity: 'changed' | 'changed-while-verified' | 'accepted'): string {
+  return identity === 'changed-while-verified'
+    ? `@${username}'s safety number changed since you verified it. Compare the new one with them (wardroom safety-number ${username}), then verify it again: wardroom safety-number ${username} --verified.`
+    : `@${username}'s safety number changed. Compare the new one with them (wardroom safety-number ${username}), then accept it: wardroom safety-number ${username} --accept.`;
+}
+
 async function syncForReading(api: WardroomApi, notice: (text: string) => void): Promise<void> {
   let off: () => void = () => {};
   const offline = new Promise<'offline'>((resolve) => {

@@ -204,6 +204,12 @@ export class Directory {
     for (const [username, deviceIds] of byUser) {
       let known = await this.ensure(username);
       if (!deviceIds.every((d) => this.#certificates.get(username)?.has(d))) known = await this.refresh(username);
+      // whatever asked for the session: none starts with an identity key the user has not accepted (the refresh
+      // just now may be what changed it)
+      if (this.identity(username) !== 'accepted') {
+        report(new EngineError('FORBIDDEN', `@${username}'s identity key changed and is not accepted yet: no session starts with it`));
+        continue;
+      }
       let claimed;
       try {
         claimed = await this.#http.claimPrekeys(await this.accountIdOf(username), deviceIds);

@@ -45,7 +45,7 @@ import { loadProfile, profileStatement, type Profile } from './profile.ts';
 import { pruneSeenStatement, VaultProtocolStore } from './protocol-store.ts';
 import { SenderKeyRecovery } from './recovery/sender-keys.ts';
 import { SessionResets } from './recovery/session-reset.ts';
-import { RelayError, RelayHttp, relayUnreachable, type TotpCodeProvider, type UntrustedRelayError } from './relay-http.ts';
+import { RelayError, RelayHttp, relayUnreachable, UntrustedRelayError, type TotpCodeProvider } from './relay-http.ts';
 import { PROFILE_MIGRATIONS } from './schema.ts';
 import { RelaySocket, type ConnectionState } from './relay-socket.ts';
 import { settingsHandlers } from './settings/handlers.ts';
@@ -77,6 +77,13 @@ export interface EngineOptions extends VaultSettings {
 
 /** Commands that only read what this device holds: they keep working while the relay is untrusted. */
 const LOCAL_READS = new Set<keyof Handlers>(['conversations.list', 'messages.list', 'messages.thread', 'messages.search', 'contacts.list', 'contacts.safetyNumber', 'settings.get', 'events.since', 'files.read']);
+
+/**
+ * How long a command that reaches the relay (or queues for it) waits, once per engine, for the first connection
+ * attempt to end: it is what checks the pin, so a one-shot command meeting an impostor says so instead of
+ * answering "pending". A relay that is down ends the attempt at once; a silent one costs this wait once.
+ */
+const FIRST_ATTEMPT_WAIT_MS = 3_000;
 
 /** How long deliveries after a connect wait for the org policy to be fetched (a slow relay holds them no longer). */
 const POLICY_WAIT_MS = 5_000;
@@ -221,9 +228,13 @@ export class Engine {
         if (this.#lane.failure) throw this.#lane.failure;
         // a relay that failed the pin stops everything that would reach it or change what goes to it; reading what
         // this device holds still works, so the user can see their history beside the alarm
-        if (this.#untrusted && !LOCAL_READS.has(name)) throw this.#untrusted;
+        if (!LOCAL_READS.has(name)) {
+          await this.#socket.firstAttempt(FIRST_ATTEMPT_WAIT_MS).catch(() => {});
+          if (this.#untrusted) throw this.#untrusted;
+        }
         return handler(request).catch((error: unknown) => {
-          throw relayFailure(error, profile.server);
+          if (error instanceof UntrustedRelayError) this.#raiseAlarm(error);
+          throw relayFailure(error, profile.server, this.#untrusted);
         });
       };
     }
@@ -308,11 +319,10 @@ export class Engine {
 
   #onConnectionState(state: ConnectionState, retryInMs: number | undefined, untrusted: UntrustedRelayError | undefined): void {
     const problem = (error: Error) => this.#ctx.problem(error);
-    // a relay that fails the pin is an alarm: the socket stops for good, and commands say why (relay-http does)
-    if (untrusted) this.#untrusted = untrusted;
-    this.#ctx.emit('connection.state', {
-      state, relay: untrusted?.relay ?? this.#ctx.profile.server, ...(retryInMs !== undefined ? { retryInMs } : {}), ...(untrusted ? { message: untrusted.message } : {}),
-    });
+    if (untrusted) return this.#raiseAlarm(untrusted);
+    // the alarm stands until the user acts on it: no later state of the socket ("offline" as it stops) lifts it
+    if (this.#untrusted) return;
+    this.#ctx.emit('connection.state', { state, relay: this.#ctx.profile.server, ...(retryInMs !== undefined ? { retryInMs } : {}) });
     if (state !== 'online') return;
     this.#outbound.online();
     this.#files.online();
@@ -321,6 +331,16 @@ export class Engine {
     this.#policyFresh = Promise.race([this.#policy.refresh().catch(problem), new Promise((resolve) => setTimeout(resolve, POLICY_WAIT_MS).unref())]);
     // the policy in force after the refresh (a refused one leaves the kept one): the archive follows it in our channels
     void this.#policy.refresh().catch(() => {}).then(() => this.#retention.policyChanged()).catch(problem);
+  }
+
+  /**
+   * A server at the relay's address failed the pin, met by the socket or by any request: an alarm, raised once.
+   * Every command that would reach the relay fails with it from now on (the socket stops for good on its own).
+   */
+  #raiseAlarm(untrusted: UntrustedRelayError): void {
+    if (this.#untrusted) return;
+    this.#untrusted = untrusted;
+    this.#ctx.emit('connection.state', { state: 'untrusted', relay: untrusted.relay, message: untrusted.message });
   }
 
   /**
@@ -361,8 +381,12 @@ export class Engine {
   }
 }
 
-/** A relay failure a command met, in the user's terms: unreachable, or refused with the relay's own reason. */
-function relayFailure(error: unknown, server: string): unknown {
+/**
+ * A relay failure a command met, in the user's terms: unreachable, or refused with the relay's own reason. Once the
+ * relay failed the pin, that is the reason for any of them (a socket stopped by the alarm is not "unreachable").
+ */
+function relayFailure(error: unknown, server: string, untrusted: UntrustedRelayError | null): unknown {
+  if (untrusted && (relayUnreachable(error) || error instanceof RelayError)) return untrusted;
   if (relayUnreachable(error)) return new EngineError('OFFLINE', `the relay at ${hostOf(server)} cannot be reached; try again when it is back`);
   if (error instanceof RelayError) return new EngineError('RELAY', `the relay refused: ${printable(error.message)}`);
   return error;

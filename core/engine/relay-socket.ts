@@ -101,6 +101,8 @@ export class RelaySocket {
   #processing: Promise<void> | null = null;
   #received = 0;
   #processed = 0;
+  /** Connection attempts that have ended, online or not: after the first, the pin was checked (or could not be). */
+  #attemptsEnded = 0;
   /** The current connection's queue_empty, and how many deliveries had been received when it came. */
   #queueEmpty: { connection: number; received: number } | null = null;
 
@@ -146,6 +148,14 @@ export class RelaySocket {
   /** Resolves once online. Without a timeout it waits until stop() or a terminal close. */
   waitOnline(timeoutMs?: number): Promise<void> {
     return this.#wait(() => this.#state === 'online', timeoutMs, 'online');
+  }
+
+  /**
+   * Resolves once the first connection attempt has ended, online or not: by then a relay that fails the pin has
+   * stopped the socket (and this rejects with its UntrustedRelayError, as it does once stopped for any reason).
+   */
+  firstAttempt(timeoutMs: number): Promise<void> {
+    return this.#wait(() => this.#attemptsEnded > 0, timeoutMs, 'tried');
   }
 
   /**
@@ -412,6 +422,7 @@ export class RelaySocket {
 
   #setState(state: ConnectionState, retryInMs?: number, reason?: UntrustedRelayError): void {
     if (state === this.#state) return;
+    if (this.#state === 'connecting') this.#attemptsEnded++;
     this.#state = state;
     try {
       this.#options.onState?.(state, retryInMs, reason);

@@ -11,22 +11,15 @@
 // passes axe-core in both themes and is photographed in both.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import https from 'node:https';
 import type { Browser, Page } from 'playwright-core';
-import { generate } from 'selfsigned';
-import { fromBase64Url, sign, signingKeyPair, toBase64Url } from '../../core/crypto/sodium.ts';
-import { certifyDevice, decodeDeviceCertificate, signDeviceList } from '../../core/protocol/identity.ts';
-import { formatInviteLink, parseInviteLink } from '../../core/relay/invite-link.ts';
 import { connection, joinAndContinue, online, say } from '../support/e2e-people.ts';
-import { startHostileRelay, type HostileRelay } from '../support/hostile-relay.ts';
+import { inviteVia, serveForgedIdentity, startHostileRelay, type HostileRelay } from '../support/hostile-relay.ts';
+import { startImpostor, type Impostor } from '../support/impostor.ts';
 import { startTestServer } from '../support/server-client.ts';
 import { checkScreen, eventually, launchBrowser, openApp, PASSPHRASE, startUserShell, type AppPage, type UserShell } from '../support/web-app.ts';
 
 type Relay = Awaited<ReturnType<typeof startTestServer>>;
 
-/** The same invite, pointing at another address of the same relay (the hostile proxy in front of it, or the relay itself). */
-const via = (invite: string, server: string) => formatInviteLink({ ...parseInviteLink(invite), server });
 
 const log = (page: Page) => page.getByRole('log');
 const profilePanel = (page: Page, username: string) => page.getByRole('dialog', { name: `Profile of ${username}` });
@@ -37,27 +30,6 @@ async function openDirect(page: Page, username: string): Promise<void> {
   await page.getByRole('combobox', { name: /^To/ }).fill(username);
   await page.getByRole('button', { name: 'Open', exact: true }).click();
   await page.getByRole('heading', { name: username, level: 1 }).waitFor();
-}
-
-/**
- * The hostile relay's lie: Bob's identity under an account key of its own, vouching for Bob's real device (so what
- * Alice accepts really goes out): a device list and a device certificate signed by that key, the rest as the relay
- * holds it. Alice's engine hears of it when the relay announces Bob's device list.
- */
-function serveForgedIdentity(hostile: HostileRelay, bob: { accountId: string; deviceId: string }, version: number): void {
-  const forged = signingKeyPair();
-  const list = signDeviceList(forged, { userId: 'bob', version, devices: [bob.deviceId], issuedAt: Date.now() });
-  const wire = (blob: Uint8Array) => ({ data: toBase64Url(blob), signature: toBase64Url(sign(blob, forged.secretKey)) });
-  type Devices = { devices: { deviceId: string; certificate: { data: string } | null }[] };
-  hostile.rewriteReply = (path, body) => {
-    if (path !== `/v1/accounts/${bob.accountId}/devices`) return body;
-    const devices = (body as Devices).devices.map((d) => {
-      if (d.deviceId !== bob.deviceId || !d.certificate) return d;
-      const real = decodeDeviceCertificate(fromBase64Url(d.certificate.data));
-      return { ...d, certificate: wire(certifyDevice(forged, 'bob', real.deviceId, real.signingPublicKey, real.dhPublicKey, real.createdAt)) };
-    });
-    return { ...(body as object), devices, accountPublicKey: toBase64Url(forged.publicKey), deviceList: wire(list), deviceListVersion: version };
-  };
 }
 
 /** Wraps the page's Notification so the test sees what each one said (the real one is still shown). */
@@ -73,22 +45,12 @@ const RECORD_NOTIFICATIONS = `(() => {
   Object.defineProperty(window, 'Notification', { value: Recorded, configurable: true, writable: true });
 })()`;
 
-/** A TLS server with a key of its own at `port`: someone intercepting the relay's address. */
-async function startImpostor(port: number): Promise<https.Server> {
-  const pems = await generate([{ name: 'commonName', value: 'localhost' }], { keyType: 'ec', algorithm: 'sha256' });
-  const server = https.createServer({ key: pems.private, cert: pems.cert }, (_req, res) => res.end('{}'));
-  server.on('upgrade', (_req, socket) => socket.destroy());
-  server.listen(port, '127.0.0.1');
-  await once(server, 'listening');
-  return server;
-}
-
 describe('trust in the desktop app (web shell)', { timeout: 300_000 }, () => {
   let browser: Browser;
   let relay: Relay;
   let hostile: HostileRelay;
   let tlsRelay: Relay | undefined;
-  let impostor: https.Server | undefined;
+  let impostor: Impostor | undefined;
   let aliceShell: UserShell;
   let bobShell: UserShell;
   let alice: AppPage;
@@ -112,13 +74,12 @@ describe('trust in the desktop app (web shell)', { timeout: 300_000 }, () => {
     await hostile?.close();
     await relay?.close();
     await tlsRelay?.close();
-    impostor?.closeAllConnections();
-    impostor?.close();
+    await impostor?.close();
   });
 
   it('Alice opens the app from a join link (a deep link) and joins through the relay she was given; Bob joins', async () => {
     // Alice's profile reaches the relay through the hostile proxy: it is the relay, for all she can tell
-    const aliceInvite = via(relay.firstAdminInvite!, hostile.url);
+    const aliceInvite = inviteVia(relay.firstAdminInvite!, hostile.url);
     alice = await openApp(browser, `${aliceShell.shell.url}&join=${encodeURIComponent(aliceInvite)}`);
     assert.equal(await alice.page.getByRole('textbox', { name: 'Invite link' }).inputValue(), aliceInvite, 'the join flow opens filled in');
     await alice.page.getByText('From the link you opened.').waitFor();
@@ -130,7 +91,7 @@ describe('trust in the desktop app (web shell)', { timeout: 300_000 }, () => {
     bobInvite = await alice.page.getByRole('textbox', { name: 'Invite link' }).inputValue();
     await alice.page.getByRole('button', { name: 'Done' }).click();
     bob = await openApp(browser, bobShell.shell.url);
-    await joinAndContinue(bob.page, 'bob', via(bobInvite, relay.url));
+    await joinAndContinue(bob.page, 'bob', inviteVia(bobInvite, relay.url));
     assert.equal(await bob.page.title(), 'Wardroom');
   });
 
@@ -302,7 +263,7 @@ describe('trust in the desktop app (web shell)', { timeout: 300_000 }, () => {
     const { page } = laptop;
     await page.getByRole('button', { name: 'Link to an existing account' }).click();
     await page.getByRole('heading', { name: 'Link to an existing account' }).waitFor();
-    await page.getByRole('textbox', { name: 'Invite link' }).fill(via(bobInvite, relay.url));
+    await page.getByRole('textbox', { name: 'Invite link' }).fill(inviteVia(bobInvite, relay.url));
     await page.getByRole('textbox', { name: 'Username' }).fill('bob');
     await page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
     await page.getByLabel('Passphrase again').fill(PASSPHRASE);

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { inviteVia } from './hostile-relay.ts';
 import { PASSPHRASE } from './engines.ts';
 import { killSpawnedServers, spawnServer, type ServerProcess } from './server-process.ts';
 
@@ -120,18 +121,29 @@ export interface CliOrg {
   close(): Promise<void>;
 }
 
+export interface CliOrgOptions {
+  /** the relay speaks TLS (its invites carry its pin), as a real one does: for tests of the pin */
+  tls?: boolean;
+  /**
+   * The address the profiles are given for the relay (a lying proxy in front of it, started here): every invite
+   * link is pointed there, so each profile reaches the relay only through it.
+   */
+  front?: (relay: ServerProcess) => Promise<string>;
+}
+
 /**
- * A relay process (plain HTTP on loopback) and one profile per username, each enrolled with `wardroom join`: the
- * first with the relay's admin invite, the others with invites the first prints.
+ * A relay process (plain HTTP on loopback unless `tls`) and one profile per username, each enrolled with `wardroom
+ * join`: the first with the relay's admin invite, the others with invites the first prints.
  */
-export async function cliOrg(usernames: [string, ...string[]]): Promise<CliOrg> {
+export async function cliOrg(usernames: [string, ...string[]], options: CliOrgOptions = {}): Promise<CliOrg> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'wardroom-cli-org-'));
-  const relay = await spawnServer(path.join(root, 'relay'));
+  const relay = await spawnServer(path.join(root, 'relay'), [], { tls: options.tls ?? false });
+  const front = options.front ? await options.front(relay) : null;
   const profile = (username: string) => path.join(root, username);
   const as = (username: string, args: string[], options = {}) => wardroom(['--profile', profile(username), ...args], options);
   const kits = new Map<string, string>();
   const joined = async (username: string, invite: string) => {
-    const run = await as(username, ['join', invite, '--username', username]);
+    const run = await as(username, ['join', front ? inviteVia(invite, front) : invite, '--username', username]);
     if (run.code !== 0) throw new Error(`join ${username} failed: ${run.stderr}`);
     kits.set(username, /^ {2}(WRK1\.\S+)$/m.exec(run.stdout)![1]!);
   };

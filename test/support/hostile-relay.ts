@@ -6,7 +6,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Decoder } from 'cbor-x';
 import WebSocket, { WebSocketServer } from 'ws';
+import { fromBase64Url, sign, signingKeyPair, toBase64Url } from '../../core/crypto/sodium.ts';
+import { certifyDevice, decodeDeviceCertificate, signDeviceList } from '../../core/protocol/identity.ts';
 import { encodeFrame, type ServerFrame } from '../../core/relay/frames.ts';
+import { formatInviteLink, parseInviteLink } from '../../core/relay/invite-link.ts';
+
+/** The same invite link, pointing at another address of the same relay (a proxy in front of it), its pin unchanged. */
+export const inviteVia = (invite: string, server: string) => formatInviteLink({ ...parseInviteLink(invite), server });
 
 type Deliver = Extract<ServerFrame, { t: 'deliver' }>;
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
@@ -153,4 +159,27 @@ export async function startHostileRelay(upstream: string): Promise<HostileRelay>
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   relay.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return relay;
+}
+
+/**
+ * The relay's lie about who someone is: `person`'s identity under an account key of its own, vouching for their
+ * real device (so what a client accepts really goes out, and the real device cannot read it): a device list and a
+ * device certificate signed by that key, the rest as the relay holds it. Other replies pass through `hostile`'s
+ * rewrite as before. A client hears of it when it next fetches the person's device list.
+ */
+export function serveForgedIdentity(hostile: HostileRelay, person: { username: string; accountId: string; deviceId: string }, version: number): void {
+  const forged = signingKeyPair();
+  const list = signDeviceList(forged, { userId: person.username, version, devices: [person.deviceId], issuedAt: Date.now() });
+  const wire = (blob: Uint8Array) => ({ data: toBase64Url(blob), signature: toBase64Url(sign(blob, forged.secretKey)) });
+  type Devices = { devices: { deviceId: string; certificate: { data: string } | null }[] };
+  const previous = hostile.rewriteReply;
+  hostile.rewriteReply = (path, body, device) => {
+    if (path !== `/v1/accounts/${person.accountId}/devices`) return previous(path, body, device);
+    const devices = (body as Devices).devices.map((d) => {
+      if (d.deviceId !== person.deviceId || !d.certificate) return d;
+      const real = decodeDeviceCertificate(fromBase64Url(d.certificate.data));
+      return { ...d, certificate: wire(certifyDevice(forged, person.username, real.deviceId, real.signingPublicKey, real.dhPublicKey, real.createdAt)) };
+    });
+    return { ...(body as object), devices, accountPublicKey: toBase64Url(forged.publicKey), deviceList: wire(list), deviceListVersion: version };
+  };
 }

@@ -16,7 +16,7 @@ export function contactHandlers(ctx: EngineContext, names: DisplayNames, release
       const number = safetyNumber(
         { userId: ctx.username, accountPublicKey: directory.accountKey(ctx.username) },
         { userId: username, accountPublicKey: directory.accountKey(username) });
-      return { digits: number.display, qr: toBase64Url(number.qrPayload), verified: directory.isVerified(username) };
+      return { digits: number.display, qr: toBase64Url(number.qrPayload), verified: directory.isVerified(username), identity: directory.identity(username) };
     },
     'contacts.markVerified': async ({ username, verified }) => {
       await directory.ensure(username);

@@ -16,9 +16,10 @@ import { clearRotationStatement, rotationDue } from '../channels/rotation.ts';
 import type { EngineContext } from '../context.ts';
 import { conversationId, type ConversationRef } from '../conversations/ref.ts';
 import { EngineError } from '../errors.ts';
+import { emitUpdated } from '../messages/views.ts';
 import { ensureDirectStatement, ensureGroupStatement, messageViews, setStatusStatement, statusStatement } from '../history.ts';
 import type { OutgoingFrame, Recipient } from '../outbox.ts';
-import { relayUnreachable } from '../relay-http.ts';
+import { relayUnreachable, UntrustedRelayError } from '../relay-http.ts';
 
 /** Envelopes wait on the relay at most this long unless the message's own timer is shorter. */
 const DEFAULT_ENVELOPE_TTL_MS = 30 * 24 * 3600 * 1000;
@@ -42,6 +43,14 @@ const OUT_OF_SYNC = 'the relay withholds or forks this channel\'s membership cha
 const USER_CONTENT = new Set<Payload['kind']>(['text', 'reply', 'edit', 'delete', 'reaction', 'file']);
 /** What the archive gets a copy of: what people write, and a conversation's timer changes (announced to its members). */
 const ARCHIVED = new Set<Payload['kind']>([...USER_CONTENT, 'timer']);
+
+/**
+ * A device list fetched for this very send brought an identity key the user has not accepted: nothing was encrypted
+ * to it, and what was written waits for the user like any send to a changed identity.
+ */
+class ChangedDuringSend extends Error {
+  override readonly name = 'ChangedDuringSend';
+}
 
 const heldSendStatement = (conversation: string, payload: Payload, messageId: string | null, now: number): Statement => ({
   sql: 'INSERT INTO pending_sends (conversation, payload, message_id, created_at) VALUES (?, ?, ?, ?)', params: [conversation, encodePayload(payload), messageId, now],
@@ -122,9 +131,10 @@ export class Outbound {
     if (await this.#channels.heads.problem(channelId)) throw new EngineError('HOSTILE_SERVER', OUT_OF_SYNC);
     const devices: DeviceAddress[] = [];
     for (const username of await this.#channels.memberUsernames(channelId)) {
-      if (username !== this.#ctx.username && this.#ctx.directory.identity(username) !== 'accepted') continue;
       if (this.#archive.withheldFrom(username)) continue;
       const known = await this.currentDevices(username);
+      // asked after the fetch: the list fetched just now may be the one that changed the key
+      if (username !== this.#ctx.username && this.#ctx.directory.identity(username) !== 'accepted') continue;
       for (const deviceId of known.devices) if (!(username === this.#ctx.username && deviceId === this.#ctx.deviceId)) devices.push({ userId: username, deviceId });
     }
     return devices;
@@ -233,17 +243,18 @@ export class Outbound {
    * committed with the same rows, and goes out from sendHeld once the relay is back. In the lane.
    */
   async #deliverOrHold(target: SendTarget, payload: Payload, messageId: string | null, records: Statement[], now: number): Promise<void> {
-    if (this.#awaitingAcceptance(target).length || (await this.#membershipInDoubt(target))) {
-      // Someone here has a new identity key the user has not accepted, or the channel's membership log is behind
-      // what a member vouched for (or forked): what they wrote waits (held, shown as such); control traffic
-      // (receipts, names) is not sent to a key nobody accepted at all, nor to a membership known to be stale.
+    // Someone here has a new identity key the user has not accepted, or the channel's membership log is behind
+    // what a member vouched for (or forked): what they wrote waits (held, shown as such); control traffic
+    // (receipts, names) is not sent to a key nobody accepted at all, nor to a membership known to be stale.
+    const holdForUser = async () => {
       if (!USER_CONTENT.has(payload.kind)) return;
       await this.#ctx.lane.commitWrites([], [...records, ...(messageId ? [setStatusStatement(messageId, 'held')] : []), heldSendStatement(storedConversationId(target), payload, messageId, now)]);
-      return;
-    }
+    };
+    if (this.#awaitingAcceptance(target).length || (await this.#membershipInDoubt(target))) return holdForUser();
     try {
       await this.#encryptAndQueue(target, payload, messageId, records, now);
     } catch (error) {
+      if (error instanceof ChangedDuringSend) return holdForUser();
       if (!relayUnreachable(error)) throw error;
       await this.#ctx.lane.commitWrites([], [...records, heldSendStatement(storedConversationId(target), payload, messageId, now)]);
       this.#ctx.log(`relay unreachable: a ${payload.kind} waits for it (${(error as Error).message.slice(0, 120)})`);
@@ -277,6 +288,9 @@ export class Outbound {
       return;
     }
     const people = target.kind === 'direct' ? [target.username] : target.members.filter((m) => m !== ctx.username);
+    // the lists are fetched afresh once per connection, here at the latest: one may bring a key nobody accepted
+    for (const person of people) await this.currentDevices(person);
+    if (this.#awaitingAcceptance(target).length) throw new ChangedDuringSend();
     // while retention is on, what a person writes in a direct or group conversation goes to the archive too
     const archive = ARCHIVED.has(payload.kind) ? this.#archive.copiesTo() : null;
     if (archive !== null && !people.includes(archive)) people.push(archive);
@@ -324,7 +338,16 @@ export class Outbound {
         await this.#encryptAndQueue(target, payload, row.message_id, [release, ...(row.message_id ? [setStatusStatement(row.message_id, 'pending')] : [])], now);
         sent++;
       } catch (error) {
-        if (relayUnreachable(error)) break;
+        if (error instanceof ChangedDuringSend) {
+          // it waited for the relay, and now waits for the user
+          if (row.message_id) {
+            await ctx.vault.transaction([setStatusStatement(row.message_id, 'held')]);
+            await emitUpdated(ctx, [row.message_id]);
+          }
+          continue;
+        }
+        // a relay that cannot be reached, or an impostor at its address: it waits (nothing lost), as it did
+        if (relayUnreachable(error) || error instanceof UntrustedRelayError) break;
         ctx.problem(error as Error);
         await ctx.vault.transaction([release, ...(row.message_id ? [statusStatement([row.message_id], 'failed')] : [])]);
       }

@@ -4,6 +4,7 @@ import type { EngineContext } from '../context.ts';
 import { EngineError } from '../errors.ts';
 import type { Inbound } from '../inbound/receive.ts';
 import type { Operations } from '../operations/registry.ts';
+import { UntrustedRelayError } from '../relay-http.ts';
 
 type SyncHandlers = Pick<Handlers, 'sync.now' | 'operations.cancel'>;
 
@@ -24,10 +25,13 @@ export function syncHandlers(ctx: EngineContext, inbound: Inbound, operations: O
       cancelled.catch(() => {});
       try {
         // a relay that is not there is said so within seconds, not after the whole drain timeout
-        await Promise.race([ctx.socket.waitOnline(CONNECT_TIMEOUT_MS).catch(() => {
+        // (an impostor at its address is not an outage: that alarm goes out as it is)
+        await Promise.race([ctx.socket.waitOnline(CONNECT_TIMEOUT_MS).catch((error: unknown) => {
+          if (error instanceof UntrustedRelayError) throw error;
           throw new EngineError('OFFLINE', `the relay at ${new URL(ctx.profile.server).host} cannot be reached`);
         }), cancelled]);
         await Promise.race([ctx.socket.drained(DRAIN_TIMEOUT_MS).catch((error: unknown) => {
+          if (error instanceof UntrustedRelayError) throw error;
           throw new EngineError('OFFLINE', `the relay stopped answering: ${(error as Error).message}`);
         }), cancelled]);
         await Promise.race([inbound.drained(), cancelled]); // every batch delivered so far is committed, acknowledged and announced

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { signingKeyPair, toBase64Url, sign } from '../../../core/crypto/sodium.ts';
 import { signDeviceList } from '../../../core/protocol/identity.ts';
 import type { MessageViewT } from '../../../core/api/contract.ts';
-import { startOrg, type TestEngine, type TestOrg, idOf } from '../../support/engines.ts';
-import { startHostileRelay, type HostileRelay } from '../../support/hostile-relay.ts';
+import { createChannel, startOrg, type TestEngine, type TestOrg, idOf } from '../../support/engines.ts';
+import { serveForgedIdentity, startHostileRelay, type HostileRelay } from '../../support/hostile-relay.ts';
 
 describe('engine: messaging features', () => {
   let org: TestOrg;
@@ -203,6 +203,37 @@ describe('engine: messaging features', () => {
       await ann.engine.api.call('contacts.acceptIdentity', { username: 'cat' });
       assert.equal((await ann.engine.api.call('contacts.list', {})).contacts.find((c) => c.username === 'cat')?.identity, 'accepted');
       assert.notEqual((await ann.engine.api.call('messages.list', { conversation: toCat, limit: 5 })).messages.find((m) => m.id === held.id)?.status, 'held');
+    } finally {
+      relay.rewriteReply = (_path, body) => body;
+    }
+  });
+
+  it('a key the relay swaps without announcing it, served only when a send fetches the list: nothing is encrypted to it', async () => {
+    const dan = await org.addUser('dan');
+    const eve = await org.addUser('eve');
+    await createChannel(eve, 'swap', ['dan']);
+    const before = await eve.engine.api.call('messages.send', { conversation: await idOf(eve.engine.api, '@dan'), text: 'before the swap' });
+    await arrives(dan, before.id);
+    const danMe = await dan.engine.api.call('account.whoami', {});
+    serveForgedIdentity(relay, danMe, 99);
+    try {
+      // a new connection fetches each list afresh, at its first send: no device_list event, no earlier fetch
+      const fresh = await eve.reopen();
+      const claims = () => relay.requests.filter((r) => r.path === `/v1/accounts/${danMe.accountId}/prekeys/claim`).length;
+      const claimed = claims();
+      // the channel first: its send is the one that fetches dan's list, and must give the new key no sender key
+      const inChannel = await fresh.engine.api.call('messages.send', { conversation: await idOf(fresh.engine.api, '#swap'), text: 'the channel goes on' });
+      assert.notEqual(inChannel.status, 'held', 'the channel is not held for one member');
+      assert.equal((await fresh.engine.api.call('contacts.list', {})).contacts.find((c) => c.username === 'dan')?.identity, 'changed');
+      assert.equal(claims(), claimed, 'no session (no sender key) started with the changed identity');
+      await fresh.engine.close();
+      // and a direct message, again from a new connection
+      const again = await fresh.reopen();
+      const direct = await again.engine.api.call('messages.send', { conversation: await idOf(again.engine.api, '@dan'), text: 'meant for the real dan' });
+      assert.equal(direct.status, 'held', 'held, not encrypted to the key the relay made up');
+      assert.equal(claims(), claimed, 'no session (no message) started with the changed identity');
+      await again.engine.api.call('sync.now', {});
+      assert.ok(!dan.received().some((m) => m.id === direct.id));
     } finally {
       relay.rewriteReply = (_path, body) => body;
     }

@@ -4,13 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { once } from 'node:events';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { promisify } from 'node:util';
-import { generate } from 'selfsigned';
 import { signingKeyPair } from '../../../core/crypto/sodium.ts';
 import { spkiPin } from '../../../core/net/pinned-tls.ts';
 import { deviceIdFor } from '../../../core/protocol/ids.ts';
@@ -18,40 +14,24 @@ import { RelayHttp, UntrustedRelayError, type RelayEndpoint } from '../../../cor
 import { RelaySocket, type ConnectionState } from '../../../core/engine/relay-socket.ts';
 import { Engine } from '../../../core/engine/engine.ts';
 import { join } from '../../../core/engine/enrol.ts';
+import { idOf, startOrg } from '../../support/engines.ts';
+import { startImpostor, selfSignedCertificate, type Impostor } from '../../support/impostor.ts';
 import { startTestServer, tempDir } from '../../support/server-client.ts';
 import { TEST_KDF } from '../../support/vault-helpers.ts';
 
 const CHILD = path.join(import.meta.dirname, '..', '..', 'support', 'pinned-client-child.ts');
 type After = { after(fn: () => unknown): void };
 
-const certificate = () => generate([{ name: 'commonName', value: 'localhost' }], { keyType: 'ec', algorithm: 'sha256' });
-
-/** A TLS server with its own key that records every request, WebSocket upgrade and handshake it sees. */
-async function startImpostor(t: After, port = 0) {
-  const pems = await certificate();
-  const seen = { requests: [] as string[], upgrades: [] as string[], connections: 0 };
-  const server = https.createServer({ key: pems.private, cert: pems.cert }, (req, res) => {
-    seen.requests.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''}`);
-    res.setHeader('content-type', 'application/json');
-    res.end('{"challenge":"AAAA"}');
-  });
-  server.on('upgrade', (req, socket) => {
-    seen.upgrades.push(`${req.url} ${req.headers.authorization ?? ''}`);
-    socket.destroy();
-  });
-  server.on('connection', () => seen.connections++);
-  server.listen(port, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  return { seen, url: `https://127.0.0.1:${(server.address() as AddressInfo).port}` };
+/** An impostor for the length of one test. */
+async function impostorFor(t: After, port = 0): Promise<Impostor> {
+  const impostor = await startImpostor(port);
+  t.after(() => impostor.close());
+  return impostor;
 }
 
 /** The endpoint a profile would hold for the real relay (its certificate and pin), pointed at `server`. */
 async function pinnedEndpoint(server: string): Promise<RelayEndpoint> {
-  const real = await certificate();
+  const real = await selfSignedCertificate();
   return { server, pin: spkiPin(new X509Certificate(real.cert)), ca: real.cert };
 }
 
@@ -65,7 +45,7 @@ const isUntrusted = (relay: string) => (error: unknown) => {
 };
 
 test('NODE_TLS_REJECT_UNAUTHORIZED=0 does not switch the pin off: the impostor receives no request and no token', async (t) => {
-  const impostor = await startImpostor(t);
+  const impostor = await impostorFor(t);
   const endpoint = await pinnedEndpoint(impostor.url);
   const { stdout } = await promisify(execFile)(process.execPath, ['--no-warnings', CHILD, JSON.stringify(endpoint)], {
     env: { ...process.env, NODE_TLS_REJECT_UNAUTHORIZED: '0' }, timeout: 30_000,
@@ -79,7 +59,7 @@ test('NODE_TLS_REJECT_UNAUTHORIZED=0 does not switch the pin off: the impostor r
 });
 
 test('a pin mismatch is an alarm: every call fails with UNTRUSTED_RELAY naming the relay, and the socket stops for good', async (t) => {
-  const impostor = await startImpostor(t);
+  const impostor = await impostorFor(t);
   const endpoint = await pinnedEndpoint(impostor.url);
   const relay = new RelayHttp(endpoint);
   t.after(() => relay.close());
@@ -118,7 +98,7 @@ test('an enrolled engine meeting an impostor at its relay\'s address: commands f
   await enrolled.vault.lock();
   const port = server.port;
   await server.close();
-  const impostor = await startImpostor(t, port);
+  const impostor = await impostorFor(t, port);
 
   const engine = await Engine.open({ profileDir, passphrase: 'untrusted relay test', outboxRetry: { firstMs: 10, maxMs: 20 } });
   t.after(() => engine.close());
@@ -129,4 +109,45 @@ test('an enrolled engine meeting an impostor at its relay\'s address: commands f
   assert.equal(impostor.seen.connections, connections, "no retry loop");
   assert.deepEqual(impostor.seen.requests, []);
   assert.deepEqual(impostor.seen.upgrades, []);
+});
+
+test('a send the relay turned impostor under: kept (pending, nothing lost), the alarm raised, and sent once when the real relay is back', async (t) => {
+  const org = await startOrg({}, { insecureHttp: false });
+  t.after(() => org.close());
+  const alice = await org.addUser('alice');
+  const bob = await org.addUser('bob');
+  const toBob = await idOf(alice.engine.api, '@bob');
+  const first = await alice.engine.api.call('messages.send', { conversation: toBob, text: 'before' });
+  await bob.waitFor(() => bob.received().find((m) => m.id === first.id), 15_000, 'the first message');
+
+  const port = org.server.port;
+  await org.server.close();
+  await alice.waitFor(() => alice.events.find((e) => e.name === 'connection.state' && (e.payload as { state: string }).state === 'offline'), 15_000, 'offline');
+  // sent while the relay is merely down (no alarm yet, so it is taken), and an impostor answers its reconnect
+  const sending = alice.engine.api.call('messages.send', { conversation: toBob, text: 'kept through the impostor' });
+  const impostor = await impostorFor(t, port);
+  const kept = await sending;
+  assert.equal(kept.status, 'pending', 'queued on this device');
+  const alarm = await alice.waitFor(() => alice.events.find((e) => e.name === 'connection.state' && (e.payload as { state: string }).state === 'untrusted'), 15_000, 'the alarm');
+  assert.match((alarm.payload as { message: string }).message, /not the pinned one/);
+  // from now on a send is refused before anything is stored: nothing to send twice later
+  await assert.rejects(alice.engine.api.call('messages.send', { conversation: toBob, text: 'refused' }), isUntrusted(org.url));
+  const listed = (await alice.engine.api.call('messages.list', { conversation: toBob, limit: 10 })).messages;
+  assert.deepEqual(listed.filter((m) => !m.notice).map((m) => [m.text, m.status]), [['before', 'sent'], ['kept through the impostor', 'pending']]);
+  assert.deepEqual(impostor.seen.requests, []);
+  assert.deepEqual(impostor.seen.upgrades, []);
+
+  await impostor.close();
+  await org.restartServer();
+  assert.equal(org.server.port, port);
+  // the alarm stands until the profile is opened again (bob met the impostor too)
+  const reopened = await alice.reopen();
+  const bobAgain = await bob.reopen();
+  await bobAgain.waitFor(() => bobAgain.received().find((m) => m.id === kept.id), 30_000, 'the kept message');
+  await reopened.engine.api.call('sync.now', {});
+  await bobAgain.engine.api.call('sync.now', {});
+  assert.equal(bobAgain.received().filter((m) => m.id === kept.id).length, 1, 'exactly once');
+  assert.ok(!bobAgain.received().some((m) => m.text === 'refused'));
+  const after = (await reopened.engine.api.call('messages.list', { conversation: toBob, limit: 10 })).messages.filter((m) => !m.notice);
+  assert.deepEqual(after.map((m) => m.text), ['before', 'kept through the impostor'], 'nothing doubled here either');
 });
