@@ -216,17 +216,22 @@ export class WsClient {
   #waiters: { predicate: () => boolean; resolve: () => void }[] = [];
   autoAck: boolean;
   closeCode: number | null = null;
-  /** Called for every frame, before waiters are checked. */
-  onFrame: ((frame: ServerFrame) => void) | null = null;
+  /**
+   * Called for every frame, before waiters are checked. Set it through connect's options when the first frames
+   * matter: the relay pushes a backlog at once, and frames read with the upgrade's answer arrive before connect's
+   * caller runs again.
+   */
+  onFrame: ((frame: ServerFrame, client: WsClient) => void) | null;
 
-  private constructor(socket: WebSocket, autoAck: boolean, record: boolean) {
+  private constructor(socket: WebSocket, autoAck: boolean, record: boolean, onFrame: WsClient['onFrame']) {
     this.socket = socket;
     this.autoAck = autoAck;
+    this.onFrame = onFrame;
     socket.binaryType = 'nodebuffer';
     socket.on('message', (data: Buffer) => {
       const frame = decodeServerFrame(data);
       if (record) this.frames.push(frame);
-      this.onFrame?.(frame);
+      this.onFrame?.(frame, this);
       if (frame.t === 'deliver') {
         if (record) this.deliveries.push(frame);
         if (this.autoAck) this.send({ t: 'ack', rid: this.nextRid(), seqs: [frame.seq] });
@@ -239,10 +244,10 @@ export class WsClient {
     });
   }
 
-  static connect(url: string, token: string, options: { autoAck?: boolean; record?: boolean } = {}): Promise<WsClient> {
+  static connect(url: string, token: string, options: { autoAck?: boolean; record?: boolean; onFrame?: WsClient['onFrame'] } = {}): Promise<WsClient> {
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/ws`, { headers: { authorization: `Bearer ${token}` } });
-      const client = new WsClient(socket, options.autoAck ?? false, options.record ?? true);
+      const client = new WsClient(socket, options.autoAck ?? false, options.record ?? true, options.onFrame ?? null);
       socket.once('open', () => resolve(client));
       socket.once('error', reject);
       socket.once('unexpected-response', (_req, res) => reject(new Error(`websocket refused: ${res.statusCode}`)));

@@ -8,10 +8,13 @@ import { createOrg, login, tempDir, WsClient } from '../../support/server-client
 import type { TestUser } from '../../support/server-client.ts';
 import { killSpawnedServers, spawnServer } from '../../support/server-process.ts';
 
-/** Bob's side: acks every delivery, records when the server confirmed each ack, and flags any re-delivery after it. */
-function trackReceiver(socket: WsClient, state: { delivered: Map<string, number>; confirmed: Set<string>; violations: string[] }) {
+/**
+ * Bob's side, for one connection (given at connect: the backlog comes at once): acks every delivery, records when
+ * the server confirmed each ack, and flags any re-delivery after it.
+ */
+function receiver(state: { delivered: Map<string, number>; confirmed: Set<string>; violations: string[] }): NonNullable<WsClient['onFrame']> {
   const pendingAcks = new Map<number, string>();
-  socket.onFrame = (frame) => {
+  return (frame, socket) => {
     if (frame.t === 'deliver') {
       const id = toHex(frame.msgId);
       if (state.confirmed.has(id)) state.violations.push(id);
@@ -39,8 +42,7 @@ describe('durability', () => {
     const acknowledged = new Set<string>(); // msg ids the server said "sent" for
     const attempted: Uint8Array[] = [];
 
-    let bobSocket = await WsClient.connect(server.url, bob.token);
-    trackReceiver(bobSocket, state);
+    let bobSocket = await WsClient.connect(server.url, bob.token, { onFrame: receiver(state) });
     const aliceSocket = await WsClient.connect(server.url, alice.token);
     // Many sends in flight; the kill lands in the middle of them.
     let stop = false;
@@ -75,14 +77,14 @@ describe('durability', () => {
     const acknowledgedRetries = retries.filter((r) => r.t === 'sent' && r.duplicate).length;
     assert.ok(acknowledgedRetries >= acknowledged.size, 'every send acknowledged before the crash is recognised as a duplicate');
 
-    bobSocket = await WsClient.connect(server.url, bobToken);
     const perConnection = new Map<string, number>();
-    trackReceiver(bobSocket, state);
-    const track = bobSocket.onFrame!;
-    bobSocket.onFrame = (frame) => {
-      if (frame.t === 'deliver') perConnection.set(toHex(frame.msgId), (perConnection.get(toHex(frame.msgId)) ?? 0) + 1);
-      track(frame);
-    };
+    const track = receiver(state);
+    bobSocket = await WsClient.connect(server.url, bobToken, {
+      onFrame: (frame, socket) => {
+        if (frame.t === 'deliver') perConnection.set(toHex(frame.msgId), (perConnection.get(toHex(frame.msgId)) ?? 0) + 1);
+        track(frame, socket);
+      },
+    });
     const allIds = attempted.map(toHex);
     // generous: on 2 busy cores the whole backlog after a restart has taken over 30 s (a limit, never a measurement)
     await bobSocket.waitFor(() => allIds.every((id) => state.delivered.has(id)) || undefined, 75_000);
