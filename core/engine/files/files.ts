@@ -225,7 +225,7 @@ export class Files {
     } else {
       size = this.#staging.source(attachment.staged!).size;
     }
-    const name = attachment.name ?? safeFileName(attachment.path ?? 'file');
+    const name = safeFileName(attachment.name ?? attachment.path ?? 'file');
     const mime = attachment.mime ?? typeOfName(name);
     if (size > MAX_FILE_BYTES) throw new EngineError('INVALID', `${name} is too large to send`);
     checkFile(policy, { name, mime, size });

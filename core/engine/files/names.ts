@@ -17,8 +17,32 @@ export function typeOfName(name: string): string {
   return TYPES[path.extname(name).slice(1).toLowerCase()] ?? 'application/octet-stream';
 }
 
-/** A name as it may be shown and saved: no directories, no control characters, not hidden, not empty. */
+/**
+ * The most UTF-8 bytes a name keeps. File systems allow 255 bytes in a name (not characters: 85 CJK characters
+ * fill it), and a download writes `.NAME.<16 hex digits>.wardroom-part` first (32 bytes more) and may then add
+ * " (999)" to make the name unique.
+ */
+export const MAX_NAME_BYTES = 200;
+/** An extension longer than this is not kept whole when a name is shortened: it is part of the name. */
+const MAX_KEPT_EXTENSION_BYTES = 16;
+
+/** A name as it may be shown and saved: no directories, no control characters, not hidden, not empty, not too long. */
 export function safeFileName(name: string): string {
   const cleaned = path.basename(name.replace(/\\/g, '/')).replace(/[\p{Cc}\p{Cf}/]+/gu, '_').replace(/^\.+/, '_').trim();
-  return [...(cleaned || 'file')].slice(0, 200).join('');
+  return shortened(cleaned || 'file');
+}
+
+/** The name cut to MAX_NAME_BYTES between characters, its extension kept so it still opens with the same app. */
+function shortened(name: string): string {
+  if (Buffer.byteLength(name) <= MAX_NAME_BYTES) return name;
+  const extension = path.extname(name);
+  const kept = Buffer.byteLength(extension) <= MAX_KEPT_EXTENSION_BYTES ? extension : '';
+  let budget = MAX_NAME_BYTES - Buffer.byteLength(kept);
+  let stem = '';
+  for (const character of name.slice(0, name.length - kept.length)) {
+    budget -= Buffer.byteLength(character);
+    if (budget < 0) break;
+    stem += character;
+  }
+  return `${stem.trimEnd()}${kept}`;
 }

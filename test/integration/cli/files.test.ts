@@ -47,6 +47,30 @@ describe('wardroom send --file and download', () => {
     assert.deepEqual(readdirSync(out).sort(), ['data (1).bin', 'data.bin', 'report.pdf']);
   });
 
+  it('a file named to attack the terminal or the file system is listed inert by read and saved under a safe name', async () => {
+    const work = mkdtempSync(path.join(org.root, 'names-'));
+    // names Linux accepts: a terminal title and colour, CR, a right-to-left override and Windows separators; and 80
+    // CJK characters (244 bytes), whose partial file during a download would be over 255 bytes
+    const hostile = path.join(work, '\x1b]0;pwned\x07\x1b[31mred\r..\\..\\evil\u202Egnp.exe');
+    const long = path.join(work, `${'報'.repeat(80)}.txt`);
+    writeFileSync(hostile, 'one');
+    writeFileSync(long, 'two');
+    const sent = await org.as('ann', ['send', '@ben', 'names', '--file', hostile, '--file', long]);
+    assert.equal(sent.code, 0, sent.stderr);
+    const read = await org.as('ben', ['read', '@ann', '--limit', '1']);
+    assert.doesNotMatch(read.stdout.replaceAll('\n', ''), /[\p{Cc}\p{Cf}]/u, 'nothing a terminal acts on');
+    assert.match(read.stdout, /\[file 0: evil_gnp\.exe, 3 bytes\] {2}\[file 1: 報+\.txt, 3 bytes\]\n$/);
+    const out = path.join(org.root, 'names-out');
+    const saved = await org.as('ben', ['download', sent.stdout.trim().split(' ')[0]!, '--out', out]);
+    assert.equal(saved.code, 0, saved.stderr);
+    const names = readdirSync(out).sort();
+    assert.equal(names.length, 2, names.join(', '));
+    assert.equal(names[0], 'evil_gnp.exe', 'no directory, no control or format character');
+    assert.match(names[1]!, /^報+\.txt$/);
+    assert.ok(Buffer.byteLength(names[1]!) <= 200, 'a name short enough for any file system');
+    assert.equal(readFileSync(path.join(out, names[1]!), 'utf8'), 'two');
+  });
+
   it('refuses in one line: a missing file, no text and no file, a message with no files', async () => {
     const missing = await org.as('ann', ['send', '@ben', '--file', path.join(org.root, 'nope.bin')]);
     assert.equal(missing.code, 1);
