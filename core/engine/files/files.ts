@@ -23,7 +23,7 @@ import { relayUnreachable } from '../relay-http.ts';
 import { RelayError } from '../relay-http.ts';
 import { BLOB_CHUNK_BYTES, blobBytes, chunkCount, MAX_FILE_BYTES, type PlainSource } from './blob-format.ts';
 import { safeFileName, typeOfName } from './names.ts';
-import { checkFile, filePolicyOf, type FilePolicy } from './policy.ts';
+import { checkFile, checkFileSize, filePolicyOf, type FilePolicy } from './policy.ts';
 import { openPartial, openPath, takesDrawnPreview, thumbnailOf, type OpenedSource } from './source.ts';
 import { cleanImageAttachment } from '../media/attachments.ts';
 import { Staging } from './staging.ts';
@@ -94,7 +94,8 @@ export class Files {
       'files.open': (request) => this.#operations.run(request.operation, (op) => this.#open(request.message, request.index, op)),
       'files.read': (request) => this.#read(request.message, request.index, request.offset, request.length),
       'files.stage': async ({ size }) => {
-        checkFile(this.#policy(), { name: 'the file', mime: 'application/octet-stream', size });
+        // its name and type come with messages.send, which judges them: here only whether files go, and the size
+        checkFileSize(this.#policy(), { name: 'the file', size }, 'send');
         return { staged: await this.#staging.start(size) };
       },
       'files.stageChunk': async ({ staged, offset, data }) => ({ received: await this.#staging.append(staged, offset, Buffer.from(data, 'base64')) }),
@@ -228,7 +229,7 @@ export class Files {
     const name = safeFileName(attachment.name ?? attachment.path ?? 'file');
     const mime = attachment.mime ?? typeOfName(name);
     if (size > MAX_FILE_BYTES) throw new EngineError('INVALID', `${name} is too large to send`);
-    checkFile(policy, { name, mime, size });
+    checkFile(policy, { name, mime, size }, 'send');
     const thumbnail = cleaned ? await thumbnailOf(cleaned.bytes, mime) : attachment.path !== undefined ? await thumbnailOf(attachment.path, mime) : null;
     // a video's first frame or a PDF's first page comes from the caller (no decoder for them here), decoded and
     // re-encoded like any image
@@ -371,7 +372,7 @@ export class Files {
   /** What the policy allows a receiver: files at all, this type, this size. */
   #allowedToReceive(file: StoredFile): FilePolicy {
     const policy = this.#policy();
-    checkFile(policy, file);
+    checkFile(policy, file, 'receive');
     return policy;
   }
 
