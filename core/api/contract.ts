@@ -480,6 +480,11 @@ export const commands = {
     request: z.object({ staged: StagedId, offset: z.number().int().nonnegative(), data: z.string().max(Math.ceil(LIMITS.fileChunkMax / 3) * 4) }).strict(),
     response: z.object({ received: z.number().int().nonnegative() }),
   },
+  /**
+   * Drops a staged file that will not be sent (its send was cancelled while it was staging): its bytes leave the
+   * profile directory at once. messages.send drops what it was given itself, sent or refused. Unknown ids are ignored.
+   */
+  'files.unstage': { request: z.object({ staged: StagedId }).strict(), response: empty },
   /** The org policy's rules for files, as this device enforces them. */
   'files.policy': { request: empty, response: FilePolicyView },
 

@@ -31,7 +31,7 @@ import { fileViews, insertFilesStatements, storedFile, type FileRecord, type Sto
 import { downloadBlob, uploadBlob } from './transfer.ts';
 
 type SendRequest = z.output<(typeof commands)['messages.send']['request']>;
-type FileHandlers = Pick<Handlers, 'messages.send' | 'files.download' | 'files.open' | 'files.read' | 'files.stage' | 'files.stageChunk' | 'files.policy'>;
+type FileHandlers = Pick<Handlers, 'messages.send' | 'files.download' | 'files.open' | 'files.read' | 'files.stage' | 'files.stageChunk' | 'files.unstage' | 'files.policy'>;
 
 /** One file of an upload as the file_uploads row keeps it (JSON; bytes base64url). */
 const uploadFileSchema = z.object({
@@ -99,6 +99,10 @@ export class Files {
         return { staged: await this.#staging.start(size) };
       },
       'files.stageChunk': async ({ staged, offset, data }) => ({ received: await this.#staging.append(staged, offset, Buffer.from(data, 'base64')) }),
+      'files.unstage': async ({ staged }) => {
+        await this.#staging.drop(staged);
+        return {};
+      },
       'files.policy': async () => this.#freshPolicy(),
     };
   }
@@ -177,21 +181,35 @@ export class Files {
   // ------------------------------------------------------------ sending
 
   async #send(request: SendRequest): Promise<MessageViewT> {
-    const policy = await this.#freshPolicy();
-    await this.#routing.fromCaller(request.conversation); // an unknown conversation fails before anything is uploaded
+    // the operation spans the whole send: a cancel while images are cleaned or blobs are made stops it as well
+    const messageId = await this.#operations.run(request.operation, (op) => this.#prepareAndUpload(request, op));
+    return this.#outbound.settleSend(messageId);
+  }
+
+  async #prepareAndUpload(request: SendRequest, op: Operation): Promise<string> {
     const sources: OpenedSource[] = [];
     const files: UploadFile[] = [];
     try {
-      for (const attachment of request.attachments ?? []) files.push(await this.#prepare(attachment, policy, sources));
+      const policy = await this.#freshPolicy();
+      await this.#routing.fromCaller(request.conversation); // an unknown conversation fails before anything is uploaded
+      for (const attachment of request.attachments ?? []) {
+        op.check();
+        files.push(await this.#prepare(attachment, policy, sources));
+      }
       const ttl = request.timers?.expiresInSeconds;
       for (const file of files) {
+        op.check();
         const created = await this.#createBlob(blobBytes(file.size), ttl === undefined ? undefined : Math.max(MIN_BLOB_TTL_SECONDS, ttl));
         file.blobId = created.blobId;
         file.maxChunkBytes = created.maxChunkBytes;
       }
+      op.check();
     } catch (error) {
       await Promise.all(sources.map((s) => s.close()));
       await this.#deleteBlobs(files);
+      // refused or cancelled before anything went: what was staged for it (the caller's bytes, cleaned copies) goes too
+      for (const attachment of request.attachments ?? []) if (attachment.staged !== undefined) await this.#staging.drop(attachment.staged);
+      await this.#dropStaged(files);
       throw error;
     }
     const id = toBase64Url(randomBytes(16));
@@ -206,8 +224,7 @@ export class Files {
     await this.#ctx.vault.run('INSERT INTO file_uploads (id, request, files, created_at) VALUES (?, ?, ?, ?)', [id, JSON.stringify(saved), JSON.stringify(files), this.#ctx.now()]);
     this.#uploading.add(id);
     try {
-      const messageId = await this.#operations.run(request.operation, (op) => this.#uploadAndSend(id, saved, files, sources, op));
-      return await this.#outbound.settleSend(messageId);
+      return await this.#uploadAndSend(id, saved, files, sources, op);
     } finally {
       this.#uploading.delete(id);
     }
@@ -338,7 +355,11 @@ export class Files {
         const opened: OpenedSource[] = [];
         try {
           for (const file of files) {
-            if (file.path === undefined) throw new EngineError('INVALID', 'a staged file does not survive a restart');
+            if (file.path === undefined) {
+              // staged bytes last as long as this engine runs: an upload the relay cut continues, one from before a restart cannot
+              if (!this.#staging.has(file.staged!)) throw new EngineError('INVALID', `${file.name} was attached before the app restarted and cannot be sent any more; attach it again`);
+              continue;
+            }
             const source = await openPath(file.path);
             opened.push(source);
             if (source.size !== file.size || source.mtimeMs !== file.mtimeMs) throw new EngineError('INVALID', `${file.name} changed since it was sent`);
@@ -347,6 +368,7 @@ export class Files {
           await Promise.all(opened.map((s) => s.close()));
           await this.#ctx.vault.run('DELETE FROM file_uploads WHERE id = ?', [row.id]);
           await this.#deleteBlobs(files);
+          await this.#dropStaged(files);
           this.#ctx.problem(error as Error);
           continue;
         }

@@ -21,8 +21,10 @@ const operationId = () => `up-${crypto.randomUUID()}`;
 /** The still of a file the engine cannot decode itself (each null for a file not of its type, or that fails). */
 const drawnStill = async (file: File) => (await videoFirstFrame(file)) ?? (await pdfFirstPage(file));
 
-async function stage(file: File, uploadId: string, before: number, total: number): Promise<string> {
+/** Stages `file` into the engine; its id goes into `staging` at once, so a cancel can drop what was staged so far. */
+async function stage(file: File, uploadId: string, before: number, total: number, staging: string[]): Promise<string> {
   const { staged } = await api().call('files.stage', { size: file.size });
+  staging.push(staged);
   // an empty file is complete once staged: it has no chunk to send
   for (let offset = 0; offset < file.size; offset += FILE_CHUNK_MAX) {
     if (useUploads.getState().uploads[uploadId]?.cancelled) throw new Cancelled();
@@ -42,18 +44,22 @@ export async function sendFiles(conversation: string, files: readonly File[], te
   const off = api().on('operation.progress', (p) => {
     if (p.operation === id) useUploads.getState().update(id, { phase: 'uploading', done: p.done, total: p.total ?? total });
   });
+  // staged and not yet handed to messages.send (which drops them itself, sent or refused)
+  const staging: string[] = [];
   try {
     const attachments = [];
     let before = 0;
     for (const file of files) {
       // a video's first frame or a PDF's first page is drawn here while its bytes are staged
-      const [still, staged] = await Promise.all([drawnStill(file), stage(file, id, before, total)]);
+      const [still, staged] = await Promise.all([drawnStill(file), stage(file, id, before, total, staging)]);
       attachments.push({ staged, name: file.name, ...(file.type ? { mime: file.type } : {}), ...(still ? { preview: still } : {}) });
       before += file.size;
     }
     if (useUploads.getState().uploads[id]?.cancelled) throw new Cancelled();
     useUploads.getState().update(id, { phase: 'uploading', done: 0 });
-    const message = await api().call('messages.send', { conversation, attachments, operation: id, ...(text ? { text } : {}), ...options });
+    const sending = api().call('messages.send', { conversation, attachments, operation: id, ...(text ? { text } : {}), ...options });
+    staging.length = 0;
+    const message = await sending;
     useMessages.getState().add(message);
     useConversations.getState().noteMessage(message, useSession.getState().me?.username);
   } catch (error) {
@@ -64,6 +70,7 @@ export async function sendFiles(conversation: string, files: readonly File[], te
   } finally {
     off();
     useUploads.getState().end(id);
+    for (const staged of staging) void api().call('files.unstage', { staged }).catch(() => {});
   }
 }
 

@@ -113,6 +113,34 @@ describe('engine: files', () => {
     assert.equal(readdirSync(path.join(ann.profileDir, 'staging')).length, 0, 'the staged copy is gone once sent');
   });
 
+  it('leaves no staged bytes behind that will not be sent: unstaged, refused, or cancelled before the upload began', async () => {
+    const staging = path.join(ann.profileDir, 'staging');
+    const stagedFiles = () => (existsSync(staging) ? readdirSync(staging) : []);
+    const stage = async (bytes: Buffer) => {
+      const { staged } = await ann.engine.api.call('files.stage', { size: bytes.length });
+      await ann.engine.api.call('files.stageChunk', { staged, offset: 0, data: bytes.toString('base64') });
+      assert.equal(stagedFiles().length, 1, 'staged');
+      return staged;
+    };
+    // the web shell's cancel while a file was still staging
+    await ann.engine.api.call('files.unstage', { staged: await stage(randomBytes(100)) });
+    assert.deepEqual(stagedFiles(), [], 'unstaged: gone at once');
+    await assert.rejects(ann.engine.api.call('messages.send', { conversation: 'd:nobody', attachments: [{ staged: await stage(randomBytes(100)), name: 'lost.bin' }] }),
+      (e: { code: string }) => e.code === 'NOT_FOUND');
+    assert.deepEqual(stagedFiles(), [], 'refused before anything went: the staged bytes went too');
+    const blobs = blobFiles().length;
+    const sending = ann.engine.api.call('messages.send', {
+      conversation: await idOf(ann.engine.api, '@ben'), text: 'never sent', attachments: [{ staged: await stage(randomBytes(100)), name: 'early.bin' }], operation: 'early-cancel',
+    });
+    // cancelled while the policy is asked for and the blob made, before any byte is uploaded
+    assert.deepEqual(await ann.engine.api.call('operations.cancel', { operation: 'early-cancel' }), { cancelled: true }, 'the operation exists from the start of the send');
+    await assert.rejects(sending, (e: { code: string }) => e.code === 'CANCELLED');
+    assert.deepEqual(stagedFiles(), []);
+    assert.equal(blobFiles().length, blobs, 'no blob left at the relay');
+    const { messages } = await ann.engine.api.call('messages.list', { conversation: await idOf(ann.engine.api, '@ben') });
+    assert.ok(!messages.some((m) => m.text === 'never sent'), 'nothing was sent');
+  });
+
   /** Sends a file to ben and answers with the message and the path of its blob in the relay's data directory. */
   const sendToBen = async (bytes: Uint8Array, name: string) => {
     const known = new Set(blobFiles());
