@@ -565,8 +565,11 @@ export const events = {
   /** Someone is typing in a conversation (or stopped); a UI shows it for a few seconds unless renewed. */
   'typing': z.object({ conversation: ConversationId, username: Username, typing: z.boolean() }),
   'settings.changed': Settings,
-  /** How far a long command has come; `total` when it is known. */
-  'operation.progress': z.object({ operation: OperationId, done: z.number().int().nonnegative(), total: z.number().int().nonnegative().optional() }),
+  /**
+   * How far a long command has come; `total` when it is known. `waiting`: it cannot reach the relay and waits for it
+   * (said once an outage, with the progress so far); it continues by itself when the relay is back.
+   */
+  'operation.progress': z.object({ operation: OperationId, done: z.number().int().nonnegative(), total: z.number().int().nonnegative().optional(), waiting: z.literal(true).optional() }),
   /** The shredder ran: after an expiry batch, on its schedule, or asked (vault.shred); what it removed. */
   'vault.shredded': ShredReportView.extend({ trigger: z.enum(['expiry', 'scheduled', 'manual']) }),
   /** A newer org policy is in force on this device. */

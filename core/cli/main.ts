@@ -143,7 +143,9 @@ async function withProgress<T>(api: OpenEngine['api'], io: CliIo, json: boolean,
   const operation = `cli-${process.pid}-${Date.now().toString(36)}`;
   const reporter = new ProgressReporter({ ...(io.redraw ? { redraw: io.redraw } : {}), line: io.err }, what, json);
   const stop = api.on('operation.progress', (p) => {
-    if (p.operation === operation) reporter.update(p.done, p.total ?? p.done);
+    if (p.operation !== operation) return;
+    if (p.waiting) reporter.waiting();
+    else reporter.update(p.done, p.total ?? p.done);
   });
   let finished = false;
   void io.interrupted.then(() => {

@@ -292,7 +292,7 @@ export class Files {
         const base = before;
         const digest = await uploadBlob(this.#ctx.http, {
           blobId: file.blobId, key: fromBase64Url(file.key), prefix: fromBase64Url(file.prefix), source, maxChunkBytes: file.maxChunkBytes,
-        }, { signal: op.signal, progress: (done) => op.progress(base + done, total) });
+        }, { signal: op.signal, waiting: () => op.waiting(), progress: (done) => op.progress(base + done, total) });
         before += blobBytes(file.size);
         records.push({
           blobId: file.blobId, key: fromBase64Url(file.key), digest, size: file.size, name: file.name, mime: file.mime,
@@ -422,7 +422,7 @@ export class Files {
           await writeAll(handle, plain, position);
           position += plain.length;
         },
-      }, { signal: op.signal, progress: (done) => op.progress(done, blobBytes(file.size)) });
+      }, { signal: op.signal, waiting: () => op.waiting(), progress: (done) => op.progress(done, blobBytes(file.size)) });
       await handle.sync();
       await handle.close();
       const saved = await linkUnique(temporary, dir, name);
@@ -446,7 +446,7 @@ export class Files {
       // the vault reports a failing source as its own I/O error: keep the download's, which says what went wrong
       let failure: unknown = null;
       const source = handoff((write) => downloadBlob(this.#ctx.http, file, { resumeChunks: 0, written: { size: 0, read: async () => 0 }, write },
-        { signal: op.signal, progress: (done) => op.progress(done, blobBytes(file.size)) }).catch((error: unknown) => {
+        { signal: op.signal, waiting: () => op.waiting(), progress: (done) => op.progress(done, blobBytes(file.size)) }).catch((error: unknown) => {
         failure = error;
         throw error;
       }));

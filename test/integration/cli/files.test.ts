@@ -1,12 +1,14 @@
 // `wardroom send --file` and `wardroom download` as a person runs them: the real binary in child processes against
 // a relay process. Files go up with progress on stderr (plain lines, stderr being a pipe here), come down byte for
-// byte under their own names, never replacing a file; Ctrl-C cancels an upload and leaves nothing at the relay.
+// byte under their own names, never replacing a file; Ctrl-C cancels an upload and leaves nothing at the relay; an
+// upload while the relay is down says once that it waits, and finishes when the relay is back.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cliOrg, type CliOrg } from '../../support/cli.ts';
+import { spawnServer } from '../../support/server-process.ts';
 import { ProgressReporter } from '../../../core/cli/progress.ts';
 
 describe('wardroom send --file and download', () => {
@@ -97,6 +99,23 @@ describe('wardroom send --file and download', () => {
     assert.equal(blobs(), before, 'the partial blob was deleted');
   });
 
+  it('says once that an upload waits while the relay is down, and finishes it when the relay is back', async () => {
+    const big = path.join(org.root, 'outage.bin');
+    writeFileSync(big, randomBytes(80 * 1024 * 1024));
+    const child = org.startAs('ann', ['send', '@ben', 'through an outage', '--file', big]);
+    await child.until('stderr', /uploading [1-9]\d*%/);
+    const port = new URL(org.relay.url).port;
+    await org.relay.kill('SIGKILL');
+    await child.until('stderr', /waiting for the relay/);
+    org.relay = await spawnServer(path.join(org.root, 'relay'), ['--port', port]);
+    const run = await child.exited;
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stderr.match(/waiting for the relay/g)?.length, 1, `said once: ${run.stderr}`);
+    assert.match(run.stderr, /\nwardroom: waiting for the relay, which cannot be reached \(uploading continues when it is back; Ctrl-C cancels\)\n(.*\n)*wardroom: uploading 100% /);
+    const read = await org.as('ben', ['read', '@ann', '--limit', '1']);
+    assert.match(read.stdout, /@ann: through an outage {2}\[file 0: outage\.bin, 83,886,080 bytes\]/);
+  });
+
   it('draws a bar in place on a terminal, a line a quarter elsewhere', () => {
     const drawn: string[] = [];
     const bar = new ProgressReporter({ redraw: (text, end) => drawn.push(end ? '\n' : text), line: () => assert.fail('no lines on a terminal') }, 'uploading', false);
@@ -108,5 +127,13 @@ describe('wardroom send --file and download', () => {
     const plain = new ProgressReporter({ line: (l) => lines.push(l) }, 'downloading', false);
     for (let done = 0; done <= 100; done += 5) plain.update(done, 100);
     assert.equal(lines.length, 5, '0, 25, 50, 75 and 100%');
+    // a wait for the relay ends the bar's line and is said on its own; the bar goes on below it
+    drawn.length = 0;
+    const waiting = new ProgressReporter({ redraw: (text, end) => drawn.push(end ? '\n' : text), line: (l) => drawn.push(`line: ${l}`) }, 'uploading', false);
+    waiting.update(0, 4_000_000);
+    waiting.waiting();
+    waiting.update(4_000_000, 4_000_000);
+    assert.deepEqual(drawn.slice(1), ['\n', 'line: wardroom: waiting for the relay, which cannot be reached (uploading continues when it is back; Ctrl-C cancels)',
+      'uploading [########################] 100% 4.0 MB of 4.0 MB']);
   });
 });
