@@ -99,6 +99,32 @@ describe('wardroom send --file and download', () => {
     assert.equal(blobs(), before, 'the partial blob was deleted');
   });
 
+  it('cancels a download on Ctrl-C, and refuses one under "preview only": nothing saved, not even the directory it made', async () => {
+    const big = path.join(org.root, 'download-me.bin');
+    writeFileSync(big, randomBytes(64 * 1024 * 1024));
+    const sent = await org.as('ann', ['send', '@ben', '--file', big]);
+    assert.equal(sent.code, 0, sent.stderr);
+    const id = sent.stdout.trim().split(' ')[0]!;
+    const out = path.join(org.root, 'cancelled-downloads', 'today');
+    const child = org.startAs('ben', ['download', id, '--out', out]);
+    await child.until('stderr', /downloading file 0 [1-9]\d*%/);
+    child.process.kill('SIGINT');
+    const run = await child.exited;
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /wardroom: cancelled\n$/);
+    assert.equal(existsSync(path.join(org.root, 'cancelled-downloads')), false, 'no file, no partial file, no directory made for them');
+
+    assert.equal((await org.as('ann', ['policy', 'set', '--preview-only'])).code, 0);
+    const refused = await org.as('ben', ['download', id, '--out', out]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /^wardroom: your organisation's policy allows files to be opened in the app only, not saved\n$/);
+    assert.equal(existsSync(path.join(org.root, 'cancelled-downloads')), false, 'preview only: nothing written to disk');
+    assert.equal((await org.as('ann', ['policy', 'set', '--no-preview-only'])).code, 0);
+    const saved = await org.as('ben', ['download', id, '--out', out]);
+    assert.equal(saved.code, 0, saved.stderr);
+    assert.deepEqual(readdirSync(out), ['download-me.bin']);
+  });
+
   it('says once that an upload waits while the relay is down, and finishes it when the relay is back', async () => {
     const big = path.join(org.root, 'outage.bin');
     writeFileSync(big, randomBytes(80 * 1024 * 1024));

@@ -177,6 +177,32 @@ describe('engine: files', () => {
     assert.deepEqual(readdirSync(dir), []);
   });
 
+  it('cancels a download and an open in the middle: CANCELLED, no file or partial saved, nothing kept in the vault', async () => {
+    const bytes = randomBytes(24 * 1024 * 1024);
+    const { sent } = await sendToBen(bytes, 'cancelled.bin');
+    /** Cancels `operation` from inside its first progress event past the first bytes, while bytes are still coming. */
+    const cancelOnceUnderWay = (operation: string) => {
+      const stop = ben.engine.api.on('operation.progress', (p) => {
+        if (p.operation !== operation || p.done === 0) return;
+        stop();
+        void ben.engine.api.call('operations.cancel', { operation });
+      });
+    };
+    const dir = inbox('cancelled');
+    cancelOnceUnderWay('down-cancel');
+    await assert.rejects(ben.engine.api.call('files.download', { message: sent.id, dir, operation: 'down-cancel' }), (e: { code: string }) => e.code === 'CANCELLED');
+    assert.deepEqual(readdirSync(dir), [], 'no file, and no partial file kept for a resume nobody asked for');
+    const attachments = path.join(ben.profileDir, 'attachments');
+    const held = () => (existsSync(attachments) ? readdirSync(attachments).sort() : []);
+    const before = held();
+    cancelOnceUnderWay('open-cancel');
+    await assert.rejects(ben.engine.api.call('files.open', { message: sent.id, operation: 'open-cancel' }), (e: { code: string }) => e.code === 'CANCELLED');
+    assert.deepEqual(held(), before, 'no attachment file, whole or partial, in the vault');
+    const { messages } = await ben.engine.api.call('messages.list', { conversation: await idOf(ben.engine.api, '@ann'), limit: 5 });
+    assert.equal(messages.find((m) => m.id === sent.id)?.files?.[0]?.cached, false, 'the file is not opened');
+    assert.deepEqual(readFileSync((await ben.engine.api.call('files.download', { message: sent.id, dir })).path), bytes, 'a later download saves it whole');
+  });
+
   it('rides out a relay restart in the middle of an upload, continuing where the relay stopped', async () => {
     const bytes = randomBytes(24 * 1024 * 1024);
     const progress = () => ann.events.filter((x) => x.name === 'operation.progress' && (x.payload as { operation: string }).operation === 'restart-up').map((x) => (x.payload as { done: number }).done);
