@@ -164,7 +164,11 @@ describe('engine: files', () => {
       return true;
     });
     assert.deepEqual(readdirSync(dir), [], 'no file, not even a partial one');
+    const attachments = path.join(ben.profileDir, 'attachments');
+    const held = () => (existsSync(attachments) ? readdirSync(attachments).sort() : []);
+    const before = held();
     await assert.rejects(ben.engine.api.call('files.open', { message: damaged.sent.id }), /does not authenticate/);
+    assert.deepEqual(held(), before, 'never shown: nothing of it kept in the vault to show');
 
     const cut = await sendToBen(bytes, 'cut.bin');
     const blobId = path.basename(cut.blob);
@@ -175,6 +179,8 @@ describe('engine: files', () => {
     db.close();
     await assert.rejects(ben.engine.api.call('files.download', { message: cut.sent.id, dir }), /truncated.*nothing of it was kept/);
     assert.deepEqual(readdirSync(dir), []);
+    await assert.rejects(ben.engine.api.call('files.open', { message: cut.sent.id }), /truncated.*nothing of it was kept/);
+    assert.deepEqual(held(), before);
   });
 
   it('cancels a download and an open in the middle: CANCELLED, no file or partial saved, nothing kept in the vault', async () => {
