@@ -48,7 +48,18 @@ describe('cancelling file transfers in the app (web shell, Chromium)', { timeout
 
   it('an upload cancelled from its progress leaves nothing staged, nothing at the relay, and no message', async () => {
     const blobs = filesIn(path.join(relayDir, 'blobs'));
-    await attach(alice.page, 'manifest.bin', randomBytes(48 * 1024 * 1024));
+    // a file large enough to take a while to stage, made in the page and dropped on the composer (handing the page
+    // 48 MB through the browser's protocol is itself slow on a loaded machine)
+    type PageGlobals = { DataTransfer: new () => { items: { add(file: unknown): void } } };
+    const dropped = await alice.page.evaluateHandle((size) => {
+      const bytes = new Uint8Array(size);
+      for (let i = 0; i < size; i += 4096) bytes[i] = i & 0xff;
+      const data = new (globalThis as unknown as PageGlobals).DataTransfer();
+      data.items.add(new File([bytes], 'manifest.bin', { type: 'application/octet-stream' }));
+      return data;
+    }, 48 * 1024 * 1024);
+    await alice.page.locator('.composer').dispatchEvent('drop', { dataTransfer: dropped });
+    await alice.page.getByRole('list', { name: 'Files to send' }).getByText('manifest.bin').waitFor();
     await alice.page.getByRole('button', { name: 'Send', exact: true }).click();
     const cancel = alice.page.getByRole('list', { name: 'Uploads' }).getByRole('button', { name: 'Cancel sending manifest.bin' });
     await cancel.click();
