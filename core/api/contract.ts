@@ -483,6 +483,11 @@ export const commands = {
     request: z.object({ staged: StagedId, offset: z.number().int().nonnegative(), data: z.string().max(Math.ceil(LIMITS.fileChunkMax / 3) * 4) }).strict(),
     response: z.object({ received: z.number().int().nonnegative() }),
   },
+  /**
+   * Drops a staged file that will not be sent (its send was cancelled while it was staging): its bytes leave the
+   * profile directory at once. messages.send drops what it was given itself, sent or refused. Unknown ids are ignored.
+   */
+  'files.unstage': { request: z.object({ staged: StagedId }).strict(), response: empty },
   /** The org policy's rules for files, as this device enforces them. */
   'files.policy': { request: empty, response: FilePolicyView },
 
@@ -563,8 +568,11 @@ export const events = {
   /** Someone is typing in a conversation (or stopped); a UI shows it for a few seconds unless renewed. */
   'typing': z.object({ conversation: ConversationId, username: Username, typing: z.boolean() }),
   'settings.changed': Settings,
-  /** How far a long command has come; `total` when it is known. */
-  'operation.progress': z.object({ operation: OperationId, done: z.number().int().nonnegative(), total: z.number().int().nonnegative().optional() }),
+  /**
+   * How far a long command has come; `total` when it is known. `waiting`: it cannot reach the relay and waits for it
+   * (said once an outage, with the progress so far); it continues by itself when the relay is back.
+   */
+  'operation.progress': z.object({ operation: OperationId, done: z.number().int().nonnegative(), total: z.number().int().nonnegative().optional(), waiting: z.literal(true).optional() }),
   /** The shredder ran: after an expiry batch, on its schedule, or asked (vault.shred); what it removed. */
   'vault.shredded': ShredReportView.extend({ trigger: z.enum(['expiry', 'scheduled', 'manual']) }),
   /** A newer org policy is in force on this device. */

@@ -5,7 +5,7 @@
 // one JSON object {"code","message"} under --json. Everything it prints that someone else wrote goes through
 // format.ts, so it can neither steer the terminal nor pass for the CLI's own output.
 import { parseArgs } from 'node:util';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rmdir } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -143,7 +143,9 @@ async function withProgress<T>(api: OpenEngine['api'], io: CliIo, json: boolean,
   const operation = `cli-${process.pid}-${Date.now().toString(36)}`;
   const reporter = new ProgressReporter({ ...(io.redraw ? { redraw: io.redraw } : {}), line: io.err }, what, json);
   const stop = api.on('operation.progress', (p) => {
-    if (p.operation === operation) reporter.update(p.done, p.total ?? p.done);
+    if (p.operation !== operation) return;
+    if (p.waiting) reporter.waiting();
+    else reporter.update(p.done, p.total ?? p.done);
   });
   let finished = false;
   void io.interrupted.then(() => {
@@ -526,20 +528,29 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
       case 'download': {
         const [id] = need(args, 1, 'download');
         const dir = path.resolve(flags.out ?? '.');
-        await mkdir(dir, { recursive: true });
-        // the message may still be waiting at the relay for this device
-        await call('sync.now', {});
         const only = flags.index === undefined ? undefined : nonNegativeInt('index', flags.index);
-        // every file of the message in turn, or the one --index names (numbered from 0, as `read` lists them)
-        for (let index = only ?? 0; ; index++) {
-          const saved = await withProgress(engine.api, io, json, `downloading file ${index}`, (operation) => call('files.download', { message: id!, index, dir, operation }))
-            .catch((error: unknown) => {
-              if (only === undefined && index > 0 && error instanceof ApiError && error.code === 'NOT_FOUND') return null;
-              throw error;
-            });
-          if (!saved) break;
-          print(saved, `saved ${neutralise(saved.path)} (${saved.size.toLocaleString('en-US')} bytes)`);
-          if (only !== undefined) break;
+        const created = await mkdir(dir, { recursive: true });
+        let savedAny = false;
+        try {
+          // the message may still be waiting at the relay for this device
+          await call('sync.now', {});
+          // every file of the message in turn, or the one --index names (numbered from 0, as `read` lists them)
+          for (let index = only ?? 0; ; index++) {
+            const saved = await withProgress(engine.api, io, json, `downloading file ${index}`, (operation) => call('files.download', { message: id!, index, dir, operation }))
+              .catch((error: unknown) => {
+                if (only === undefined && index > 0 && error instanceof ApiError && error.code === 'NOT_FOUND') return null;
+                throw error;
+              });
+            if (!saved) break;
+            savedAny = true;
+            print(saved, `saved ${neutralise(saved.path)} (${saved.size.toLocaleString('en-US')} bytes)`);
+            if (only !== undefined) break;
+          }
+        } catch (error) {
+          // refused (preview only, no such file) or cancelled before a file was saved: the directories made for it go
+          // too, unless a partial file is kept there for the next try (rmdir leaves a directory that is not empty)
+          if (!savedAny && created !== undefined) await removeEmptyDirectories(dir, created);
+          throw error;
         }
         return 0;
       }
@@ -661,6 +672,13 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
     return report(error, io, json, profile);
   } finally {
     await engine?.close().catch(() => {});
+  }
+}
+
+/** Removes `dir` and its parents up to `top` (the first directory mkdir made), each only if empty. */
+async function removeEmptyDirectories(dir: string, top: string): Promise<void> {
+  for (let at = dir; ; at = path.dirname(at)) {
+    if (!(await rmdir(at).then(() => true, () => false)) || at === top) return;
   }
 }
 

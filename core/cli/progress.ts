@@ -1,5 +1,6 @@
 // Progress of a long command (a file's upload or download) on stderr: a bar redrawn in place on a terminal, a plain
 // line every quarter elsewhere (a log, a pipe), a JSON line per quarter with --json. Drawn at most 10 times a second.
+// A wait for the relay is said once an outage, on its own line.
 export interface ProgressOut {
   /** a terminal: redraw one line in place (the text without a line break; `end` finishes the line) */
   redraw?(text: string, end: boolean): void;
@@ -41,6 +42,13 @@ export class ProgressReporter {
     if (quarter === this.#lastQuarter) return;
     this.#lastQuarter = quarter;
     this.#out.line(this.#json ? JSON.stringify({ progress: this.#what, done, total }) : `wardroom: ${this.#what} ${percent}% (${mb(done)} of ${mb(total)})`);
+  }
+
+  /** The command waits for the relay, which cannot be reached: said on a line of its own, a bar going on below it. */
+  waiting(): void {
+    this.finish();
+    this.#out.line(this.#json ? JSON.stringify({ progress: this.#what, waiting: 'relay' })
+      : `wardroom: waiting for the relay, which cannot be reached (${this.#what} continues when it is back; Ctrl-C cancels)`);
   }
 
   /** Ends a bar's line, so what follows starts on its own. */

@@ -112,6 +112,27 @@ describe('files, previews and links in the app (web shell in Chromium)', { timeo
     await checkScreen(bob.page, 'link-preview');
   });
 
+  it('link previews switched off in Settings: the link goes as text and the site is never contacted; "send original" is off', async () => {
+    const { page } = alice;
+    const toggle = async (on: boolean) => {
+      await page.getByRole('button', { name: 'Settings' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Settings' });
+      assert.equal(await dialog.getByLabel(/^Send original images/).isChecked(), false, 'images are cleaned unless the user says otherwise');
+      await dialog.getByLabel(/^Link previews/).setChecked(on);
+      await dialog.getByRole('button', { name: 'Done' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+    };
+    await toggle(false);
+    const hits = siteHits.length;
+    await say(page, `Off the record: http://harbour.test:${sitePort}/berths`);
+    const row = messageWith(bob.page, 'Off the record');
+    await row.waitFor();
+    assert.equal(await row.getByRole('complementary', { name: /^Link preview/ }).count(), 0, 'no card');
+    assert.equal(await messageWith(page, 'Off the record').getByRole('complementary', { name: /^Link preview/ }).count(), 0);
+    assert.equal(siteHits.length, hits, 'the site was not contacted');
+    await toggle(true);
+  });
+
   it('a look-alike link warns before opening, naming the real domain', async () => {
     await say(alice.page, 'Sign in at [paypal.com](https://evil.example/login) or https://аpple.com/id');
     const row = messageWith(bob.page, 'Sign in at');

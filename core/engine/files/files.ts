@@ -23,7 +23,7 @@ import { relayUnreachable } from '../relay-http.ts';
 import { RelayError } from '../relay-http.ts';
 import { BLOB_CHUNK_BYTES, blobBytes, chunkCount, MAX_FILE_BYTES, type PlainSource } from './blob-format.ts';
 import { safeFileName, typeOfName } from './names.ts';
-import { checkFile, filePolicyOf, type FilePolicy } from './policy.ts';
+import { checkFile, checkFileSize, filePolicyOf, type FilePolicy } from './policy.ts';
 import { openPartial, openPath, takesDrawnPreview, thumbnailOf, type OpenedSource } from './source.ts';
 import { cleanImageAttachment } from '../media/attachments.ts';
 import { Staging } from './staging.ts';
@@ -31,7 +31,7 @@ import { fileViews, insertFilesStatements, storedFile, type FileRecord, type Sto
 import { downloadBlob, uploadBlob } from './transfer.ts';
 
 type SendRequest = z.output<(typeof commands)['messages.send']['request']>;
-type FileHandlers = Pick<Handlers, 'messages.send' | 'files.download' | 'files.open' | 'files.read' | 'files.stage' | 'files.stageChunk' | 'files.policy'>;
+type FileHandlers = Pick<Handlers, 'messages.send' | 'files.download' | 'files.open' | 'files.read' | 'files.stage' | 'files.stageChunk' | 'files.unstage' | 'files.policy'>;
 
 /** One file of an upload as the file_uploads row keeps it (JSON; bytes base64url). */
 const uploadFileSchema = z.object({
@@ -94,10 +94,15 @@ export class Files {
       'files.open': (request) => this.#operations.run(request.operation, (op) => this.#open(request.message, request.index, op)),
       'files.read': (request) => this.#read(request.message, request.index, request.offset, request.length),
       'files.stage': async ({ size }) => {
-        checkFile(this.#policy(), { name: 'the file', mime: 'application/octet-stream', size });
+        // its name and type come with messages.send, which judges them: here only whether files go, and the size
+        checkFileSize(this.#policy(), { name: 'the file', size }, 'send');
         return { staged: await this.#staging.start(size) };
       },
       'files.stageChunk': async ({ staged, offset, data }) => ({ received: await this.#staging.append(staged, offset, Buffer.from(data, 'base64')) }),
+      'files.unstage': async ({ staged }) => {
+        await this.#staging.drop(staged);
+        return {};
+      },
       'files.policy': async () => this.#freshPolicy(),
     };
   }
@@ -176,21 +181,35 @@ export class Files {
   // ------------------------------------------------------------ sending
 
   async #send(request: SendRequest): Promise<MessageViewT> {
-    const policy = await this.#freshPolicy();
-    await this.#routing.fromCaller(request.conversation); // an unknown conversation fails before anything is uploaded
+    // the operation spans the whole send: a cancel while images are cleaned or blobs are made stops it as well
+    const messageId = await this.#operations.run(request.operation, (op) => this.#prepareAndUpload(request, op));
+    return this.#outbound.settleSend(messageId);
+  }
+
+  async #prepareAndUpload(request: SendRequest, op: Operation): Promise<string> {
     const sources: OpenedSource[] = [];
     const files: UploadFile[] = [];
     try {
-      for (const attachment of request.attachments ?? []) files.push(await this.#prepare(attachment, policy, sources));
+      const policy = await this.#freshPolicy();
+      await this.#routing.fromCaller(request.conversation); // an unknown conversation fails before anything is uploaded
+      for (const attachment of request.attachments ?? []) {
+        op.check();
+        files.push(await this.#prepare(attachment, policy, sources));
+      }
       const ttl = request.timers?.expiresInSeconds;
       for (const file of files) {
+        op.check();
         const created = await this.#createBlob(blobBytes(file.size), ttl === undefined ? undefined : Math.max(MIN_BLOB_TTL_SECONDS, ttl));
         file.blobId = created.blobId;
         file.maxChunkBytes = created.maxChunkBytes;
       }
+      op.check();
     } catch (error) {
       await Promise.all(sources.map((s) => s.close()));
       await this.#deleteBlobs(files);
+      // refused or cancelled before anything went: what was staged for it (the caller's bytes, cleaned copies) goes too
+      for (const attachment of request.attachments ?? []) if (attachment.staged !== undefined) await this.#staging.drop(attachment.staged);
+      await this.#dropStaged(files);
       throw error;
     }
     const id = toBase64Url(randomBytes(16));
@@ -205,8 +224,7 @@ export class Files {
     await this.#ctx.vault.run('INSERT INTO file_uploads (id, request, files, created_at) VALUES (?, ?, ?, ?)', [id, JSON.stringify(saved), JSON.stringify(files), this.#ctx.now()]);
     this.#uploading.add(id);
     try {
-      const messageId = await this.#operations.run(request.operation, (op) => this.#uploadAndSend(id, saved, files, sources, op));
-      return await this.#outbound.settleSend(messageId);
+      return await this.#uploadAndSend(id, saved, files, sources, op);
     } finally {
       this.#uploading.delete(id);
     }
@@ -225,10 +243,10 @@ export class Files {
     } else {
       size = this.#staging.source(attachment.staged!).size;
     }
-    const name = attachment.name ?? safeFileName(attachment.path ?? 'file');
+    const name = safeFileName(attachment.name ?? attachment.path ?? 'file');
     const mime = attachment.mime ?? typeOfName(name);
     if (size > MAX_FILE_BYTES) throw new EngineError('INVALID', `${name} is too large to send`);
-    checkFile(policy, { name, mime, size });
+    checkFile(policy, { name, mime, size }, 'send');
     const thumbnail = cleaned ? await thumbnailOf(cleaned.bytes, mime) : attachment.path !== undefined ? await thumbnailOf(attachment.path, mime) : null;
     // a video's first frame or a PDF's first page comes from the caller (no decoder for them here), decoded and
     // re-encoded like any image
@@ -274,7 +292,7 @@ export class Files {
         const base = before;
         const digest = await uploadBlob(this.#ctx.http, {
           blobId: file.blobId, key: fromBase64Url(file.key), prefix: fromBase64Url(file.prefix), source, maxChunkBytes: file.maxChunkBytes,
-        }, { signal: op.signal, progress: (done) => op.progress(base + done, total) });
+        }, { signal: op.signal, waiting: () => op.waiting(), progress: (done) => op.progress(base + done, total) });
         before += blobBytes(file.size);
         records.push({
           blobId: file.blobId, key: fromBase64Url(file.key), digest, size: file.size, name: file.name, mime: file.mime,
@@ -337,7 +355,11 @@ export class Files {
         const opened: OpenedSource[] = [];
         try {
           for (const file of files) {
-            if (file.path === undefined) throw new EngineError('INVALID', 'a staged file does not survive a restart');
+            if (file.path === undefined) {
+              // staged bytes last as long as this engine runs: an upload the relay cut continues, one from before a restart cannot
+              if (!this.#staging.has(file.staged!)) throw new EngineError('INVALID', `${file.name} was attached before the app restarted and cannot be sent any more; attach it again`);
+              continue;
+            }
             const source = await openPath(file.path);
             opened.push(source);
             if (source.size !== file.size || source.mtimeMs !== file.mtimeMs) throw new EngineError('INVALID', `${file.name} changed since it was sent`);
@@ -346,6 +368,7 @@ export class Files {
           await Promise.all(opened.map((s) => s.close()));
           await this.#ctx.vault.run('DELETE FROM file_uploads WHERE id = ?', [row.id]);
           await this.#deleteBlobs(files);
+          await this.#dropStaged(files);
           this.#ctx.problem(error as Error);
           continue;
         }
@@ -371,7 +394,7 @@ export class Files {
   /** What the policy allows a receiver: files at all, this type, this size. */
   #allowedToReceive(file: StoredFile): FilePolicy {
     const policy = this.#policy();
-    checkFile(policy, file);
+    checkFile(policy, file, 'receive');
     return policy;
   }
 
@@ -399,7 +422,7 @@ export class Files {
           await writeAll(handle, plain, position);
           position += plain.length;
         },
-      }, { signal: op.signal, progress: (done) => op.progress(done, blobBytes(file.size)) });
+      }, { signal: op.signal, waiting: () => op.waiting(), progress: (done) => op.progress(done, blobBytes(file.size)) });
       await handle.sync();
       await handle.close();
       const saved = await linkUnique(temporary, dir, name);
@@ -423,7 +446,7 @@ export class Files {
       // the vault reports a failing source as its own I/O error: keep the download's, which says what went wrong
       let failure: unknown = null;
       const source = handoff((write) => downloadBlob(this.#ctx.http, file, { resumeChunks: 0, written: { size: 0, read: async () => 0 }, write },
-        { signal: op.signal, progress: (done) => op.progress(done, blobBytes(file.size)) }).catch((error: unknown) => {
+        { signal: op.signal, waiting: () => op.waiting(), progress: (done) => op.progress(done, blobBytes(file.size)) }).catch((error: unknown) => {
         failure = error;
         throw error;
       }));

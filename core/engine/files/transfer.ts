@@ -13,6 +13,8 @@ export interface TransferOptions {
   signal: AbortSignal;
   /** bytes of the blob done so far (a resumed transfer starts above 0) */
   progress(done: number): void;
+  /** the relay cannot be reached: the transfer waits for it (said once an outage; progress follows when it is back) */
+  waiting?(): void;
   /** how long the relay may stay unreachable before the transfer gives up (default 2 minutes) */
   patienceMs?: number;
 }
@@ -36,8 +38,12 @@ const DEFAULT_PATIENCE_MS = 120_000;
 
 /** Worth another try: the relay is away or restarting, or refused only for now. */
 function transient(error: unknown): boolean {
-  if (relayUnreachable(error)) return true;
-  return error instanceof RelayError && (error.code === 'network' || error.code === 'timeout' || error.code === 'wrong_offset' || error.code === 'upload_in_progress' || error.status >= 500 || error.status === 429);
+  return away(error) || (error instanceof RelayError && (error.code === 'wrong_offset' || error.code === 'upload_in_progress'));
+}
+
+/** The relay cannot be reached, or cannot serve for now: what a person is told the transfer waits for. */
+function away(error: unknown): boolean {
+  return relayUnreachable(error) || (error instanceof RelayError && (error.status >= 500 || error.status === 429));
 }
 
 function checkAborted(signal: AbortSignal): void {
@@ -54,21 +60,46 @@ const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) =
   signal.addEventListener('abort', done, { once: true });
 });
 
-/** Runs `step` until it finishes, retrying transient failures with backoff while the relay keeps coming back. */
-async function persist<T>(options: TransferOptions, step: () => Promise<T>): Promise<T> {
-  let delay = FIRST_RETRY_MS;
-  let failingSince: number | null = null;
-  for (;;) {
-    checkAborted(options.signal);
-    try {
-      return await step();
-    } catch (error) {
+/**
+ * Runs a transfer's step until it finishes, retrying transient failures with backoff while the relay keeps coming
+ * back. Patience counts from the last time bytes moved (`moved`), not from the first failure: a long transfer over
+ * a network that drops now and then is not failed by its second drop.
+ */
+class Persistence {
+  readonly #options: TransferOptions;
+  #delay = FIRST_RETRY_MS;
+  #failingSince: number | null = null;
+  #waitingSaid = false;
+
+  constructor(options: TransferOptions) {
+    this.#options = options;
+  }
+
+  /** Bytes moved: the relay is there, and the next outage starts a new wait. */
+  moved(): void {
+    this.#failingSince = null;
+    this.#delay = FIRST_RETRY_MS;
+    this.#waitingSaid = false;
+  }
+
+  async run<T>(step: () => Promise<T>): Promise<T> {
+    const options = this.#options;
+    for (;;) {
       checkAborted(options.signal);
-      if (!transient(error)) throw error;
-      failingSince ??= Date.now();
-      if (Date.now() - failingSince > (options.patienceMs ?? DEFAULT_PATIENCE_MS)) throw error;
-      await sleep(delay, options.signal);
-      delay = Math.min(delay * 2, MAX_RETRY_MS);
+      try {
+        return await step();
+      } catch (error) {
+        checkAborted(options.signal);
+        if (!transient(error)) throw error;
+        if (away(error) && !this.#waitingSaid) {
+          this.#waitingSaid = true;
+          options.waiting?.();
+        }
+        this.#failingSince ??= Date.now();
+        if (Date.now() - this.#failingSince > (options.patienceMs ?? DEFAULT_PATIENCE_MS)) throw error;
+        await sleep(this.#delay, options.signal);
+        this.#delay = Math.min(this.#delay * 2, MAX_RETRY_MS);
+      }
     }
   }
 }
@@ -87,8 +118,9 @@ export async function uploadBlob(http: RelayHttp, spec: UploadSpec, options: Tra
   const total = blobBytes(spec.source.size);
   const bodyBytes = spec.maxChunkBytes ?? 1024 * 1024;
   const progress = stepped(options.progress, total);
+  const persistence = new Persistence(options);
   let progressed = false;
-  return persist(options, async () => {
+  return persistence.run(async () => {
     const status = await http.blobStatus(spec.blobId);
     if (status.size !== total) throw new EngineError('INVALID', 'the relay holds a blob of another size for this file');
     let offset = status.uploaded;
@@ -104,6 +136,7 @@ export async function uploadBlob(http: RelayHttp, spec: UploadSpec, options: Tra
     let inFlight: Promise<void> | null = null;
     const send = (bytes: Uint8Array, at: number) => http.putBlobChunk(spec.blobId, at, bytes).then((reply) => {
       if (reply.uploaded !== at + bytes.length) throw new RelayError('wrong_offset', 'the relay acknowledged another offset');
+      persistence.moved();
       progress(reply.uploaded);
     });
     const flush = async () => {
@@ -182,13 +215,14 @@ export async function downloadBlob(http: RelayHttp, spec: DownloadSpec, sink: Do
   const opener = new BlobOpener(spec.key, spec.size, blake2bHasher());
   const total = blobBytes(spec.size);
   const progress = stepped(options.progress, total);
+  const persistence = new Persistence(options);
   try {
     if (sink.resumeChunks > 0) {
-      const head = await persist(options, () => readHead(http, spec.blobId, BLOB_HEADER_BYTES));
+      const head = await persistence.run(() => readHead(http, spec.blobId, BLOB_HEADER_BYTES));
       await opener.resume(head, sink.resumeChunks, sink.written);
     }
     progress(opener.position);
-    await persist(options, async () => {
+    await persistence.run(async () => {
       if (opener.position === total) return;
       const response: IncomingMessage = await http.downloadBlob(spec.blobId, opener.position);
       let ended = false;
@@ -199,6 +233,7 @@ export async function downloadBlob(http: RelayHttp, spec: DownloadSpec, sink: Do
         for await (const chunk of response as AsyncIterable<Buffer>) {
           checkAborted(options.signal);
           await opener.push(chunk, (plain) => sink.write(plain));
+          persistence.moved();
           progress(opener.position);
         }
       } catch (error) {

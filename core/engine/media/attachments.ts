@@ -47,7 +47,7 @@ async function stage(staging: Staging, bytes: Uint8Array): Promise<string> {
  * cannot clean: HEIC, too large, damaged. Nothing is half-cleaned.
  */
 export async function cleanImageAttachment(attachment: Attachment, staging: Staging): Promise<{ attachment: Attachment; bytes: Uint8Array; removed: string[] } | null> {
-  const name = attachment.name ?? safeFileName(attachment.path ?? 'file');
+  const name = safeFileName(attachment.name ?? attachment.path ?? 'file');
   let result: Stripped | null;
   if (attachment.path !== undefined) {
     const source = await openPath(attachment.path);

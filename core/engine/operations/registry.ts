@@ -6,11 +6,13 @@ import { EngineError } from '../errors.ts';
 export interface Operation {
   readonly signal: AbortSignal;
   progress(done: number, total?: number): void;
+  /** The operation waits for the relay, which cannot be reached: said with the progress so far. */
+  waiting(): void;
   /** Throws CANCELLED once the operation was cancelled: long loops call it between steps. */
   check(): void;
 }
 
-const UNTRACKED: Operation = { signal: new AbortController().signal, progress: () => {}, check: () => {} };
+const UNTRACKED: Operation = { signal: new AbortController().signal, progress: () => {}, waiting: () => {}, check: () => {} };
 
 export class Operations {
   readonly #ctx: EngineContext;
@@ -29,10 +31,15 @@ export class Operations {
     const check = () => {
       if (controller.signal.aborted) throw new EngineError('CANCELLED', 'cancelled');
     };
+    let last: { done: number; total?: number } = { done: 0 };
     try {
       return await task({
         signal: controller.signal,
-        progress: (done, total) => this.#ctx.emit('operation.progress', { operation: id, done, ...(total !== undefined ? { total } : {}) }),
+        progress: (done, total) => {
+          last = { done, ...(total !== undefined ? { total } : {}) };
+          this.#ctx.emit('operation.progress', { operation: id, ...last });
+        },
+        waiting: () => this.#ctx.emit('operation.progress', { operation: id, ...last, waiting: true }),
         check,
       });
     } finally {

@@ -2,12 +2,14 @@
 // made on the sender's device and sent inside the message, drawn here from a blob: URL), everything else (and a PDF
 // its sender's app could not draw) as an icon with its name and size. Images, video, audio and text open in the
 // app; a PDF's page is only a picture of it, to be saved and opened elsewhere. Every file can be saved unless the
-// org's policy says "preview only", and then the app says so instead of offering it.
+// org's policy says "preview only", and then the app says so instead of offering it. A file fetched from the relay
+// to view or save shows its progress beside it, with Cancel.
 import { useCallback, useEffect, useState } from 'react';
 import type { FileViewT } from '../../../core/api/contract.ts';
 import { formatSize } from '../lib/bytes.ts';
 import { useFilePolicyNow } from '../state/file-policy.ts';
-import { fileBlob, saveFile } from '../state/files.ts';
+import { useDownloads } from '../state/downloads.ts';
+import { cancelDownload, fileBlob, saveFile, wasCancelled } from '../state/files.ts';
 import { useNotices } from '../state/notices.ts';
 import { errorText } from '../bridge/index.ts';
 import { Dialog } from './Dialog.tsx';
@@ -36,7 +38,7 @@ function FileViewer({ message, file, as, onClose }: { message: string; file: Fil
         if (live) setShown({ text });
       } else if (live) setShown({ url: made = URL.createObjectURL(blob) });
     }).catch((error: unknown) => {
-      useNotices.getState().add(`Opening ${file.name} failed: ${errorText(error)}`);
+      if (!wasCancelled(error)) useNotices.getState().add(`Opening ${file.name} failed: ${errorText(error)}`);
       onClose();
     });
     return () => {
@@ -50,6 +52,22 @@ function FileViewer({ message, file, as, onClose }: { message: string; file: Fil
   else if (shown && as === 'video') body = <video className="image-viewer" src={shown.url} controls aria-label={file.name} />;
   else if (shown) body = <audio src={shown.url} controls aria-label={file.name} />;
   return <Dialog title={file.name} onClose={onClose}>{body}</Dialog>;
+}
+
+/** A file being fetched from the relay into the vault (to view or to save): how far, and a way to stop it. */
+function FileTransfer({ message, file }: { message: string; file: FileViewT }) {
+  const transfer = useDownloads((s) => Object.values(s.items).find((d) => d.message === message && d.index === file.index));
+  if (!transfer) return null;
+  let state = 'Fetching';
+  if (transfer.cancelled) state = 'Cancelling';
+  else if (transfer.waiting) state = 'Waiting for the relay to fetch';
+  return (
+    <span className="file-transfer" role="status">
+      <span>{state} {file.name}</span>
+      <progress max={transfer.total || 1} value={transfer.done} aria-label={`Fetching ${file.name}`} />
+      <button type="button" disabled={transfer.cancelled} onClick={() => void cancelDownload(transfer.id)} aria-label={`Cancel fetching ${file.name}`}>Cancel</button>
+    </span>
+  );
 }
 
 function FileItem({ message, file, previewOnly }: { message: string; file: FileViewT; previewOnly: boolean }) {
@@ -81,6 +99,7 @@ function FileItem({ message, file, previewOnly }: { message: string; file: FileV
           {as ? '(preview only: your organisation does not allow saving files)' : '(preview only: your organisation does not allow saving files, and this type cannot be shown in the app)'}
         </span>
       )}
+      <FileTransfer message={message} file={file} />
       {viewing && as && <FileViewer message={message} file={file} as={as} onClose={close} />}
     </li>
   );

@@ -17,6 +17,7 @@ import { usePanel } from './panel.ts';
 import { useSearch } from './search.ts';
 import { useDevices } from './devices.ts';
 import { useTrust } from './trust.ts';
+import { useDownloads } from './downloads.ts';
 import { useUploads } from './uploads.ts';
 import { dismissAllNotifications } from './notify.ts';
 import { useFilePolicy } from './file-policy.ts';
@@ -123,6 +124,7 @@ function wipe(): void {
   useContacts.getState().clear();
   useTyping.getState().clear();
   useUploads.getState().clear();
+  useDownloads.getState().clear();
   useFilePolicy.getState().clear();
   useSettings.getState().clear();
   useConnection.getState().reset();

@@ -59,10 +59,42 @@ describe('engine: the org policy for files', () => {
       refused(/does not allow application\/zip files \(tool\.zip\)/));
     const sent = await bob.engine.api.call('messages.send', { conversation: toAdmin, attachments: [{ path: fileOf('form.pdf', randomBytes(1000)) }] });
     assert.equal(sent.files?.[0]?.mime, 'application/pdf', 'an allowed type within the size goes');
+    // bytes staged by the web shell: staging knows only a size, and the name and type given with the send are judged
+    const staged = async (name: string, mime: string) => {
+      const { staged: id } = await bob.engine.api.call('files.stage', { size: 3 });
+      await bob.engine.api.call('files.stageChunk', { staged: id, offset: 0, data: Buffer.from('abc').toString('base64') });
+      return bob.engine.api.call('messages.send', { conversation: toAdmin, attachments: [{ staged: id, name, mime }] });
+    };
+    assert.equal((await staged('scan.png', 'image/png')).files?.[0]?.name, 'scan.png', 'a staged image goes under a policy of allowed types');
+    await assert.rejects(staged('setup.exe', 'image/png'), refused(/does not allow application\/octet-stream files \(setup\.exe\)/));
     const oversize = await http(org.url, 'POST', '/v1/blobs', { token: bare.token, json: { size: 200 * 1024 } });
     assert.equal(oversize.status, 413, 'the relay refuses what the policy does not allow, whatever the client says');
     assert.equal(oversize.body.error?.code, 'file_too_large');
     assert.equal((await http(org.url, 'POST', '/v1/blobs', { token: bare.token, json: { size: 60 * 1024 } })).status, 201, 'and takes what it allows');
+  });
+
+  it('bob\'s engine judges a file he received by the rules in force when he opens or saves it, its name\'s type too', async () => {
+    await set({ maxFileBytes: null, allowedFileTypes: null });
+    const toBob = await idOf(org.admin.engine.api, '@bob');
+    // sent while anything went: a zip, a program its sender declared as an image, and a large image
+    const { staged } = await org.admin.engine.api.call('files.stage', { size: 2 });
+    await org.admin.engine.api.call('files.stageChunk', { staged, offset: 0, data: Buffer.from('MZ').toString('base64') });
+    const sent = await org.admin.engine.api.call('messages.send', { conversation: toBob, attachments: [
+      { path: fileOf('tool.zip', randomBytes(100)) }, { staged, name: 'invoice.exe', mime: 'image/png' }, { path: fileOf('poster.png', randomBytes(100 * 1024)) },
+    ] });
+    await bob.waitFor(() => bob.received().find((m) => m.id === sent.id), 15_000, 'the files');
+    await set({ maxFileBytes: 64 * 1024, allowedFileTypes: ['image/*'] });
+    const dir = mkdtempSync(path.join(work, 'received-'));
+    for (const [index, why] of [[0, /does not allow application\/zip files \(tool\.zip\)/], [1, /does not allow application\/octet-stream files \(invoice\.exe\)/],
+      [2, /poster\.png is 102,400 bytes; your organisation's policy allows files up to 65,536/]] as const) {
+      await assert.rejects(bob.engine.api.call('files.download', { message: sent.id, index, dir }), refused(why));
+      await assert.rejects(bob.engine.api.call('files.open', { message: sent.id, index }), refused(why));
+    }
+    await set({ fileSharing: false, maxFileBytes: null, allowedFileTypes: null });
+    await assert.rejects(bob.engine.api.call('files.download', { message: sent.id, index: 2, dir }), refused(/does not allow opening or saving files/));
+    assert.deepEqual(readdirSync(dir), [], 'nothing was written');
+    await set({ fileSharing: null });
+    assert.equal(path.basename((await bob.engine.api.call('files.download', { message: sent.id, index: 2, dir })).path), 'poster.png', 'lifted: it saves');
   });
 
   it('preview only: a received file opens in the app and is read from the vault, but is never saved to disk', async () => {

@@ -113,6 +113,34 @@ describe('engine: files', () => {
     assert.equal(readdirSync(path.join(ann.profileDir, 'staging')).length, 0, 'the staged copy is gone once sent');
   });
 
+  it('leaves no staged bytes behind that will not be sent: unstaged, refused, or cancelled before the upload began', async () => {
+    const staging = path.join(ann.profileDir, 'staging');
+    const stagedFiles = () => (existsSync(staging) ? readdirSync(staging) : []);
+    const stage = async (bytes: Buffer) => {
+      const { staged } = await ann.engine.api.call('files.stage', { size: bytes.length });
+      await ann.engine.api.call('files.stageChunk', { staged, offset: 0, data: bytes.toString('base64') });
+      assert.equal(stagedFiles().length, 1, 'staged');
+      return staged;
+    };
+    // the web shell's cancel while a file was still staging
+    await ann.engine.api.call('files.unstage', { staged: await stage(randomBytes(100)) });
+    assert.deepEqual(stagedFiles(), [], 'unstaged: gone at once');
+    await assert.rejects(ann.engine.api.call('messages.send', { conversation: 'd:nobody', attachments: [{ staged: await stage(randomBytes(100)), name: 'lost.bin' }] }),
+      (e: { code: string }) => e.code === 'NOT_FOUND');
+    assert.deepEqual(stagedFiles(), [], 'refused before anything went: the staged bytes went too');
+    const blobs = blobFiles().length;
+    const sending = ann.engine.api.call('messages.send', {
+      conversation: await idOf(ann.engine.api, '@ben'), text: 'never sent', attachments: [{ staged: await stage(randomBytes(100)), name: 'early.bin' }], operation: 'early-cancel',
+    });
+    // cancelled while the policy is asked for and the blob made, before any byte is uploaded
+    assert.deepEqual(await ann.engine.api.call('operations.cancel', { operation: 'early-cancel' }), { cancelled: true }, 'the operation exists from the start of the send');
+    await assert.rejects(sending, (e: { code: string }) => e.code === 'CANCELLED');
+    assert.deepEqual(stagedFiles(), []);
+    assert.equal(blobFiles().length, blobs, 'no blob left at the relay');
+    const { messages } = await ann.engine.api.call('messages.list', { conversation: await idOf(ann.engine.api, '@ben') });
+    assert.ok(!messages.some((m) => m.text === 'never sent'), 'nothing was sent');
+  });
+
   /** Sends a file to ben and answers with the message and the path of its blob in the relay's data directory. */
   const sendToBen = async (bytes: Uint8Array, name: string) => {
     const known = new Set(blobFiles());
@@ -136,7 +164,11 @@ describe('engine: files', () => {
       return true;
     });
     assert.deepEqual(readdirSync(dir), [], 'no file, not even a partial one');
+    const attachments = path.join(ben.profileDir, 'attachments');
+    const held = () => (existsSync(attachments) ? readdirSync(attachments).sort() : []);
+    const before = held();
     await assert.rejects(ben.engine.api.call('files.open', { message: damaged.sent.id }), /does not authenticate/);
+    assert.deepEqual(held(), before, 'never shown: nothing of it kept in the vault to show');
 
     const cut = await sendToBen(bytes, 'cut.bin');
     const blobId = path.basename(cut.blob);
@@ -147,6 +179,34 @@ describe('engine: files', () => {
     db.close();
     await assert.rejects(ben.engine.api.call('files.download', { message: cut.sent.id, dir }), /truncated.*nothing of it was kept/);
     assert.deepEqual(readdirSync(dir), []);
+    await assert.rejects(ben.engine.api.call('files.open', { message: cut.sent.id }), /truncated.*nothing of it was kept/);
+    assert.deepEqual(held(), before);
+  });
+
+  it('cancels a download and an open in the middle: CANCELLED, no file or partial saved, nothing kept in the vault', async () => {
+    const bytes = randomBytes(24 * 1024 * 1024);
+    const { sent } = await sendToBen(bytes, 'cancelled.bin');
+    /** Cancels `operation` from inside its first progress event past the first bytes, while bytes are still coming. */
+    const cancelOnceUnderWay = (operation: string) => {
+      const stop = ben.engine.api.on('operation.progress', (p) => {
+        if (p.operation !== operation || p.done === 0) return;
+        stop();
+        void ben.engine.api.call('operations.cancel', { operation });
+      });
+    };
+    const dir = inbox('cancelled');
+    cancelOnceUnderWay('down-cancel');
+    await assert.rejects(ben.engine.api.call('files.download', { message: sent.id, dir, operation: 'down-cancel' }), (e: { code: string }) => e.code === 'CANCELLED');
+    assert.deepEqual(readdirSync(dir), [], 'no file, and no partial file kept for a resume nobody asked for');
+    const attachments = path.join(ben.profileDir, 'attachments');
+    const held = () => (existsSync(attachments) ? readdirSync(attachments).sort() : []);
+    const before = held();
+    cancelOnceUnderWay('open-cancel');
+    await assert.rejects(ben.engine.api.call('files.open', { message: sent.id, operation: 'open-cancel' }), (e: { code: string }) => e.code === 'CANCELLED');
+    assert.deepEqual(held(), before, 'no attachment file, whole or partial, in the vault');
+    const { messages } = await ben.engine.api.call('messages.list', { conversation: await idOf(ben.engine.api, '@ann'), limit: 5 });
+    assert.equal(messages.find((m) => m.id === sent.id)?.files?.[0]?.cached, false, 'the file is not opened');
+    assert.deepEqual(readFileSync((await ben.engine.api.call('files.download', { message: sent.id, dir })).path), bytes, 'a later download saves it whole');
   });
 
   it('rides out a relay restart in the middle of an upload, continuing where the relay stopped', async () => {

@@ -143,11 +143,12 @@ test('the name is resolved once per hop and the connection goes to the address t
   }
 });
 
-test('at most 3 redirects', async () => {
+test('at most 3 redirects, and no cookie a hop set goes to the next', async () => {
   const hop = (n: number): Handler => (req, res) => redirect(`http://${req.headers.host}/${n}`)(req, res);
   const s = await site(PUBLIC, { '/0': hop(1), '/1': hop(2), '/2': hop(3), '/3': html('<title>after three</title>'), '/x': redirect('/0') });
   try {
     assert.equal((await fetchLinkPreview(`http://good.test:${s.port}/0`, guard())).title, 'after three');
+    assert.deepEqual(s.hits.map((hit) => hit.headers.cookie), [undefined, undefined, undefined, undefined], 'each hop set a cookie; none was sent back');
     await refused(fetchLinkPreview(`http://good.test:${s.port}/x`, guard()), 'redirects');
   } finally {
     await s.close();

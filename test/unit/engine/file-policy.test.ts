@@ -3,7 +3,7 @@
 // name, type and size in the user's terms.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkFile, filePolicyOf } from '../../../core/engine/files/policy.ts';
+import { checkFile, checkFileSize, filePolicyOf } from '../../../core/engine/files/policy.ts';
 import { blobBytes, MAX_FILE_BYTES, padme } from '../../../core/engine/files/blob-format.ts';
 import { NO_POLICY, policyDocumentSchema } from '../../../core/engine/policy/document.ts';
 
@@ -17,12 +17,27 @@ test('reads the file rules from the policy document; an org that says nothing al
 
 test('applies the rules to a file in one line each: off, too large, a type not allowed; type/* matches a family', async () => {
   const policy = { enabled: true, maxBytes: 1000, allowedTypes: ['image/*', 'application/pdf'], previewOnly: false };
-  checkFile(policy, { name: 'a.png', mime: 'image/png', size: 1000 });
-  checkFile(policy, { name: 'a.pdf', mime: 'application/pdf', size: 1 });
-  assert.throws(() => checkFile(policy, { name: 'a.png', mime: 'image/png', size: 1001 }), /a\.png is 1,001 bytes; your organisation's policy allows files up to 1,000/);
-  assert.throws(() => checkFile(policy, { name: 'x.zip', mime: 'application/zip', size: 1 }), /does not allow application\/zip files \(x\.zip\)/);
-  assert.throws(() => checkFile(policy, { name: 'x.imagery', mime: 'imagex/png', size: 1 }), /does not allow/, 'image/* is not a prefix match on the type name');
-  assert.throws(() => checkFile({ ...policy, enabled: false }, { name: 'a.png', mime: 'image/png', size: 1 }), /does not allow sending files/);
+  checkFile(policy, { name: 'a.png', mime: 'image/png', size: 1000 }, 'send');
+  checkFile(policy, { name: 'a.pdf', mime: 'application/pdf', size: 1 }, 'receive');
+  assert.throws(() => checkFile(policy, { name: 'a.png', mime: 'image/png', size: 1001 }, 'send'), /a\.png is 1,001 bytes; your organisation's policy allows files up to 1,000/);
+  assert.throws(() => checkFile(policy, { name: 'x.zip', mime: 'application/zip', size: 1 }, 'send'), /does not allow application\/zip files \(x\.zip\)/);
+  assert.throws(() => checkFile(policy, { name: 'x.imagery', mime: 'imagex/png', size: 1 }, 'send'), /does not allow/, 'image/* is not a prefix match on the type name');
+  assert.throws(() => checkFile({ ...policy, enabled: false }, { name: 'a.png', mime: 'image/png', size: 1 }, 'send'), /does not allow sending files/);
+  assert.throws(() => checkFile({ ...policy, enabled: false }, { name: 'a.png', mime: 'image/png', size: 1 }, 'receive'), /does not allow opening or saving files/);
+});
+
+test('a name\'s type counts beside the declared one: a program declared as an image is refused; a name without an extension adds nothing', () => {
+  const policy = { enabled: true, maxBytes: 1000, allowedTypes: ['image/*'], previewOnly: false };
+  for (const use of ['send', 'receive'] as const) {
+    assert.throws(() => checkFile(policy, { name: 'tool.exe', mime: 'image/png', size: 1 }, use), /does not allow application\/octet-stream files \(tool\.exe\)/);
+    assert.throws(() => checkFile(policy, { name: 'page.html', mime: 'image/png', size: 1 }, use), /does not allow text\/html files \(page\.html\)/);
+  }
+  checkFile(policy, { name: 'scan', mime: 'image/png', size: 1 }, 'receive');
+  checkFile(policy, { name: 'IMG_0042.JPG', mime: 'image/jpeg', size: 1 }, 'receive');
+  checkFile(policy, { name: 'photo.jfif', mime: 'image/jpeg', size: 1 }, 'send');
+  // staging knows only a size: whether files go and how large, never a type (that is judged at messages.send)
+  checkFileSize(policy, { name: 'the file', size: 1000 }, 'send');
+  assert.throws(() => checkFileSize({ ...policy, enabled: false }, { name: 'the file', size: 1 }, 'send'), /does not allow sending files/);
 });
 
 test('pads to Padmé buckets: never smaller, at most 12% larger, few distinct sizes', () => {

@@ -25,6 +25,7 @@ for (const [format, make] of Object.entries(makers)) {
     const before = await sharp(original).metadata();
     // the fixture really carries what we claim to strip (a fixture without it would prove nothing)
     for (const secret of carried[format]!) assert.ok(original.includes(secret), `${format} fixture lacks ${secret}`);
+    if (format !== 'gif') assert.ok(gpsNeedles().some((needle) => original.includes(needle)), `${format} fixture lacks its GPS position`);
     const result = stripImageMetadata(original)!;
     assert.equal(result.format, format);
     const stripped = Buffer.from(result.bytes);
