@@ -128,6 +128,16 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
   },
   approve: { usage: [['approve CODE', 'approve a device that ran link']], details: 'Run on a device signed in to the account, with the WDL1.… code `wardroom link` printed on the new one.' },
   receipts: { usage: [['receipts on|off', 'send and show delivery and read receipts, or neither']], details: 'Whoever turns them off neither sends them nor sees anyone else\'s.' },
+  'link-previews': {
+    usage: [['link-previews on|off', 'attach a preview of the first link in what you send, or send links as text only']],
+    details: 'On by default. This device fetches the page (the site sees its address, never the relay the link); the '
+      + 'recipients never contact the site. Off for this profile; an org policy that turns previews off wins either way.',
+  },
+  'original-images': {
+    usage: [['original-images on|off', 'send images as they are, with their metadata, or stripped of it (the default)']],
+    details: 'Off by default: GPS position, camera serial, times, XMP, IPTC and comments are removed before sending, the '
+      + 'pixels and colour profile kept. On sends every image byte for byte, metadata and all.',
+  },
   shred: { usage: [['shred', 'run the shredder and print its report']], details: 'Overwrites and frees what deleted and expired messages left in the vault.' },
   archive: {
     usage: [

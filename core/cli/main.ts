@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import type { CommandName, CommandRequest, CommandResponse, MessageViewT, WardroomApi } from '../api/contract.ts';
+import type { CommandName, CommandRequest, CommandResponse, MessageViewT, SettingsT, WardroomApi } from '../api/contract.ts';
 import { PROFILE_LOG_FILE, type EngineHost, type OpenEngine } from '../api/host.ts';
 import { ApiError, LIMITS } from '../api/contract.ts';
 import { DurationError, formatDuration, parseDuration } from '../api/durations.ts';
@@ -129,6 +129,10 @@ function parse(argv: string[]) {
     throw new UsageError(`${(error as Error).message.split('. ')[0]!.replace(/\.$/, '')} (wardroom help lists the options)`);
   }
 }
+
+/** Commands that turn one of this device's settings on or off, and the setting each turns. */
+const SWITCHES = { receipts: 'receipts', 'link-previews': 'linkPreviews', 'original-images': 'sendOriginalImages' } as const satisfies Record<string, keyof SettingsT>;
+const isSwitch = (command: string): command is keyof typeof SWITCHES => Object.hasOwn(SWITCHES, command);
 
 function nonNegativeInt(name: string, value: string): number {
   if (!/^\d{1,3}$/.test(value)) throw new UsageError(`--${name} takes a whole number from 0`);
@@ -372,7 +376,7 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
     if (command === 'policy' && !(args.length === 1 && (args[0] === 'show' || args[0] === 'set'))) throw new UsageError(`usage: wardroom ${synopsis('policy')}`);
     const timerSetting = command === 'timer' ? limitFlag('expire', need(args, 2, 'timer')[1]) : undefined;
     if (command === 'timer') checkTarget(args[0]!);
-    if (command === 'receipts' && (args.length !== 1 || (args[0] !== 'on' && args[0] !== 'off'))) throw new UsageError('receipts takes on or off');
+    if (isSwitch(command) && (args.length !== 1 || (args[0] !== 'on' && args[0] !== 'off'))) throw new UsageError(`${command} takes on or off`);
     if ((command === 'send' || command === 'read') && args[0] !== undefined) checkTarget(args[0]);
     // Read when needed: a command that a running serve answers does not unlock the vault.
     const passphrase = () => passphraseFrom(flags, io);
@@ -627,10 +631,12 @@ export async function runCli(argv: string[], host: EngineHost, io: CliIo): Promi
         print(device, `approved ${neutralise(device.id)} (${neutralise(device.name)})`);
         return 0;
       }
-      case 'receipts': {
-        const [state] = args;
-        const settings = await call('settings.set', { receipts: state === 'on' });
-        print({ enabled: settings.receipts }, `receipts ${settings.receipts ? 'on' : 'off'}`);
+      case 'receipts':
+      case 'link-previews':
+      case 'original-images': {
+        const setting = SWITCHES[command];
+        const settings = await call('settings.set', { [setting]: args[0] === 'on' });
+        print({ enabled: settings[setting] }, `${command} ${settings[setting] ? 'on' : 'off'}`);
         return 0;
       }
       case 'move-relay': {

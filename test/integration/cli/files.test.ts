@@ -10,6 +10,7 @@ import path from 'node:path';
 import { cliOrg, type CliOrg } from '../../support/cli.ts';
 import { spawnServer } from '../../support/server-process.ts';
 import { ProgressReporter } from '../../../core/cli/progress.ts';
+import { cameraJpeg, gpsNeedles, SECRETS } from '../../support/camera-images.ts';
 
 describe('wardroom send --file and download', () => {
   let org: CliOrg;
@@ -71,6 +72,32 @@ describe('wardroom send --file and download', () => {
     assert.match(names[1]!, /^報+\.txt$/);
     assert.ok(Buffer.byteLength(names[1]!) <= 200, 'a name short enough for any file system');
     assert.equal(readFileSync(path.join(out, names[1]!), 'utf8'), 'two');
+  });
+
+  it('strips a photo\'s metadata unless original-images is on; link-previews and original-images take on or off', async () => {
+    const work = mkdtempSync(path.join(org.root, 'work-'));
+    const photo = path.join(work, 'harbour.jpg');
+    const original = await cameraJpeg();
+    writeFileSync(photo, original);
+    const sendAndFetch = async () => {
+      const sent = await org.as('ann', ['send', '@ben', '--file', photo]);
+      assert.equal(sent.code, 0, sent.stderr);
+      const out = mkdtempSync(path.join(org.root, 'photo-'));
+      const saved = await org.as('ben', ['download', sent.stdout.trim().split(' ')[0]!, '--out', out]);
+      assert.equal(saved.code, 0, saved.stderr);
+      return readFileSync(path.join(out, 'harbour.jpg'));
+    };
+    const stripped = await sendAndFetch();
+    assert.ok(gpsNeedles().every((needle) => !stripped.includes(needle)) && !stripped.includes(SECRETS.serial), 'no GPS position or serial by default');
+    const on = await org.as('ann', ['original-images', 'on', '--json']);
+    assert.equal(on.code, 0, on.stderr);
+    assert.deepEqual(JSON.parse(on.stdout), { enabled: true });
+    assert.deepEqual(await sendAndFetch(), original, 'sent byte for byte, metadata and all');
+    assert.equal((await org.as('ann', ['original-images', 'off'])).stdout, 'original-images off\n');
+    assert.equal((await org.as('ann', ['link-previews', 'off'])).stdout, 'link-previews off\n');
+    const bad = await org.as('ann', ['link-previews', 'maybe']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /link-previews takes on or off/);
   });
 
   it('refuses in one line: a missing file, no text and no file, a message with no files', async () => {
