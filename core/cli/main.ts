@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import type { CommandName, CommandRequest, CommandResponse, MessageViewT, SettingsT, WardroomApi } from '../api/contract.ts';
+import type { CommandName, CommandRequest, CommandResponse, ContactViewT, MessageViewT, SettingsT, WardroomApi } from '../api/contract.ts';
 import { PROFILE_LOG_FILE, type EngineHost, type OpenEngine } from '../api/host.ts';
 import { ApiError, LIMITS } from '../api/contract.ts';
 import { DurationError, formatDuration, parseDuration } from '../api/durations.ts';
@@ -840,17 +840,17 @@ async function channelCommand(args: string[], flags: Flags, call: Call, print: (
   }
 }
 
-/**
- * Fetches what is waiting on the relay before a read; a relay that cannot be reached ends the wait (instead of
- * sync.now's long timeout), and the read shows what this device already has, with a warning on stderr.
- */
 /** A contact's changed identity key in one sentence, with the command that accepts it (verifying again if it was verified). */
-function identityChange(username: string, identity: 'changed' | 'changed-while-verified' | 'accepted'): string {
+function identityChange(username: string, identity: ContactViewT['identity']): string {
   return identity === 'changed-while-verified'
     ? `@${username}'s safety number changed since you verified it. Compare the new one with them (wardroom safety-number ${username}), then verify it again: wardroom safety-number ${username} --verified.`
     : `@${username}'s safety number changed. Compare the new one with them (wardroom safety-number ${username}), then accept it: wardroom safety-number ${username} --accept.`;
 }
 
+/**
+ * Fetches what is waiting on the relay before a read; a relay that cannot be reached ends the wait (instead of
+ * sync.now's long timeout), and the read shows what this device already has, with a warning on stderr.
+ */
 async function syncForReading(api: WardroomApi, notice: (text: string) => void): Promise<void> {
   let off: () => void = () => {};
   const offline = new Promise<'offline'>((resolve) => {

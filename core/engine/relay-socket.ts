@@ -101,8 +101,8 @@ export class RelaySocket {
   #processing: Promise<void> | null = null;
   #received = 0;
   #processed = 0;
-  /** Connection attempts that have ended, online or not: after the first, the pin was checked (or could not be). */
-  #attemptsEnded = 0;
+  /** A connection attempt has ended, online or not: the pin was checked (or could not be). */
+  #attemptEnded = false;
   /** The current connection's queue_empty, and how many deliveries had been received when it came. */
   #queueEmpty: { connection: number; received: number } | null = null;
 
@@ -155,7 +155,7 @@ export class RelaySocket {
    * stopped the socket (and this rejects with its UntrustedRelayError, as it does once stopped for any reason).
    */
   firstAttempt(timeoutMs: number): Promise<void> {
-    return this.#wait(() => this.#attemptsEnded > 0, timeoutMs, 'tried');
+    return this.#wait(() => this.#attemptEnded, timeoutMs, 'tried');
   }
 
   /**
@@ -422,7 +422,7 @@ export class RelaySocket {
 
   #setState(state: ConnectionState, retryInMs?: number, reason?: UntrustedRelayError): void {
     if (state === this.#state) return;
-    if (this.#state === 'connecting') this.#attemptsEnded++;
+    if (this.#state === 'connecting') this.#attemptEnded = true;
     this.#state = state;
     try {
       this.#options.onState?.(state, retryInMs, reason);

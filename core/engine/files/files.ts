@@ -28,9 +28,12 @@ import { openPartial, openPath, takesDrawnPreview, thumbnailOf, type OpenedSourc
 import { cleanImageAttachment } from '../media/attachments.ts';
 import { Staging } from './staging.ts';
 import { fileViews, insertFilesStatements, storedFile, type FileRecord, type StoredFile, type Thumbnail } from './store.ts';
-import { downloadBlob, uploadBlob } from './transfer.ts';
+import { downloadBlob, uploadBlob, type TransferOptions } from './transfer.ts';
 
 type SendRequest = z.output<(typeof commands)['messages.send']['request']>;
+
+/** A transfer run under `op`: cancelled with it, and its progress and waits for the relay said as the operation's. */
+const transferOptions = (op: Operation, progress: (done: number) => void): TransferOptions => ({ signal: op.signal, waiting: () => op.waiting(), progress });
 type FileHandlers = Pick<Handlers, 'messages.send' | 'files.download' | 'files.open' | 'files.read' | 'files.stage' | 'files.stageChunk' | 'files.unstage' | 'files.policy'>;
 
 /** One file of an upload as the file_uploads row keeps it (JSON; bytes base64url). */
@@ -292,7 +295,7 @@ export class Files {
         const base = before;
         const digest = await uploadBlob(this.#ctx.http, {
           blobId: file.blobId, key: fromBase64Url(file.key), prefix: fromBase64Url(file.prefix), source, maxChunkBytes: file.maxChunkBytes,
-        }, { signal: op.signal, waiting: () => op.waiting(), progress: (done) => op.progress(base + done, total) });
+        }, transferOptions(op, (done) => op.progress(base + done, total)));
         before += blobBytes(file.size);
         records.push({
           blobId: file.blobId, key: fromBase64Url(file.key), digest, size: file.size, name: file.name, mime: file.mime,
@@ -422,7 +425,7 @@ export class Files {
           await writeAll(handle, plain, position);
           position += plain.length;
         },
-      }, { signal: op.signal, waiting: () => op.waiting(), progress: (done) => op.progress(done, blobBytes(file.size)) });
+      }, transferOptions(op, (done) => op.progress(done, blobBytes(file.size))));
       await handle.sync();
       await handle.close();
       const saved = await linkUnique(temporary, dir, name);
@@ -446,7 +449,7 @@ export class Files {
       // the vault reports a failing source as its own I/O error: keep the download's, which says what went wrong
       let failure: unknown = null;
       const source = handoff((write) => downloadBlob(this.#ctx.http, file, { resumeChunks: 0, written: { size: 0, read: async () => 0 }, write },
-        { signal: op.signal, waiting: () => op.waiting(), progress: (done) => op.progress(done, blobBytes(file.size)) }).catch((error: unknown) => {
+        transferOptions(op, (done) => op.progress(done, blobBytes(file.size)))).catch((error: unknown) => {
         failure = error;
         throw error;
       }));
